@@ -1,0 +1,1 @@
+"""reportgen: an LLM API gateway's usage logs, collected exactly, exported for finance."""

@@ -1,0 +1,318 @@
+"""``reportgen.toml`` and the environment, read into a frozen :class:`Config`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+CONFIG_NAME = "reportgen.toml"
+STORE_DIR_NAME = ".reportgen"
+FLAVORS = ("auto", "new-api", "crazyrouter", "one-api")
+LANGS = ("zh", "en")
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or an f-string."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    base_url: str = ""
+    user_id: int | None = None
+    flavor: str = "auto"
+    requests_per_window: int = 180
+    window_seconds: int = 180
+    access_token: Secret | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything reportgen reads from ``reportgen.toml`` and the environment."""
+
+    path: Path | None = None
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    timezone: str = "UTC"
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    store_dir: Path = Path(STORE_DIR_NAME)
+    template: str | None = None
+    lang: str = "zh"
+    exchange_rate: Decimal | None = None
+    exchange_rate_source: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def key_to_member(self) -> dict[str, str]:
+        """Each configured key name mapped to its member (unmapped keys are their own member)."""
+        return {key: member for member, keys in self.members.items() for key in keys}
+
+    def where(self, key: str) -> str:
+        """Name a setting for an error message: the file and the dotted key."""
+        return f"{self.path or CONFIG_NAME}: {key}"
+
+
+def machine_timezone() -> str:
+    """The machine's IANA zone name, or UTC when it cannot be told."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    if env:
+        try:
+            ZoneInfo(env)
+            return env
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        marker = "zoneinfo/"
+        if marker in target:
+            name = target.split(marker, 1)[1]
+            ZoneInfo(name)
+            return name
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    tzname = datetime.now().astimezone().tzname()
+    return "UTC" if tzname in (None, "UTC", "GMT") else "UTC"
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path | None:
+    """``--config``, else ``$REPORTGEN_CONFIG``, else ``./reportgen.toml`` if it exists."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file (check --config)")
+        return path
+    env = os.environ.get("REPORTGEN_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file (check REPORTGEN_CONFIG)")
+        return path
+    path = (cwd or Path.cwd()) / CONFIG_NAME
+    return path if path.is_file() else None
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Read the config file (if any) and apply environment overrides."""
+    env = dict(os.environ if env is None else env)
+    path = find_config(explicit, cwd)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_config(data, path, env, cwd)
+
+
+def parse_config(
+    data: dict[str, Any], path: Path | None, env: dict[str, str], cwd: Path | None = None
+) -> Config:
+    where = str(path or CONFIG_NAME)
+    _reject_unknown(data, {"gateway", "report", "members", "store", "projects"}, where, "")
+    gw = _table(data, "gateway", where)
+    _reject_unknown(
+        gw,
+        {"base_url", "user_id", "flavor", "requests_per_window", "window_seconds", "access_token"},
+        where,
+        "gateway.",
+    )
+    if "access_token" in gw:
+        raise ConfigError(
+            f"{where}: gateway.access_token must not be stored in a file; "
+            "remove it and set the environment variable REPORTGEN_ACCESS_TOKEN instead"
+        )
+    base_url = env.get("REPORTGEN_BASE_URL") or gw.get("base_url") or ""
+    if not isinstance(base_url, str):
+        raise ConfigError(f'{where}: gateway.base_url must be a URL string, e.g. "https://crazyrouter.com"')
+    base_url = base_url.strip().rstrip("/")
+    if base_url.endswith("/api"):
+        base_url = base_url[: -len("/api")]
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f'{where}: gateway.base_url {base_url!r} must start with http:// or https:// '
+            '(e.g. "https://crazyrouter.com")'
+        )
+    user_id = _user_id(env.get("REPORTGEN_USER_ID", gw.get("user_id")), where, "REPORTGEN_USER_ID" in env)
+    flavor = gw.get("flavor", "auto")
+    if flavor not in FLAVORS:
+        raise ConfigError(f"{where}: gateway.flavor must be one of {', '.join(FLAVORS)}, not {flavor!r}")
+    rpw = _positive_int(gw.get("requests_per_window", 180), where, "gateway.requests_per_window")
+    ws = _positive_int(gw.get("window_seconds", 180), where, "gateway.window_seconds")
+    token_text = env.get("REPORTGEN_ACCESS_TOKEN", "").strip()
+    if token_text.startswith("sk-"):
+        raise ConfigError(
+            "REPORTGEN_ACCESS_TOKEN holds an sk- model key; set it to the system access token "
+            "from the gateway's Settings > Security > Access token page instead"
+        )
+    gateway = GatewayConfig(base_url, user_id, flavor, rpw, ws, Secret(token_text) if token_text else None)
+
+    report = _table(data, "report", where)
+    _reject_unknown(
+        report,
+        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source"},
+        where,
+        "report.",
+    )
+    timezone = report.get("timezone") or machine_timezone()
+    try:
+        ZoneInfo(str(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{where}: report.timezone {timezone!r} is not an IANA zone name (e.g. "Asia/Shanghai")'
+        ) from None
+    lang = report.get("lang", "zh")
+    if lang not in LANGS:
+        raise ConfigError(f"{where}: report.lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    rate = report.get("exchange_rate")
+    exchange_rate = None
+    if rate is not None:
+        try:
+            exchange_rate = Decimal(str(rate))
+        except InvalidOperation:
+            exchange_rate = None
+        if exchange_rate is None or exchange_rate <= 0:
+            raise ConfigError(f"{where}: report.exchange_rate must be a positive number (CNY per USD)")
+    template = report.get("template")
+    if template is not None and not isinstance(template, str):
+        raise ConfigError(f"{where}: report.template must be a path or a template name")
+
+    members = _members(_table(data, "members", where), where)
+    store = _table(data, "store", where)
+    _reject_unknown(store, {"path"}, where, "store.")
+    base_dir = path.parent if path is not None else (cwd or Path.cwd())
+    store_dir = Path(env.get("REPORTGEN_STORE") or store.get("path") or base_dir / STORE_DIR_NAME)
+    if not store_dir.is_absolute():
+        store_dir = base_dir / store_dir
+    return Config(
+        path=path,
+        gateway=gateway,
+        timezone=str(timezone),
+        members=members,
+        store_dir=store_dir,
+        template=template,
+        lang=lang,
+        exchange_rate=exchange_rate,
+        exchange_rate_source=report.get("exchange_rate_source"),
+        raw=data,
+    )
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    return value
+
+
+def _reject_unknown(table: dict[str, Any], known: set[str], where: str, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            hint = ", ".join(sorted(known))
+            raise ConfigError(f"{where}: unknown setting {prefix}{key} (known: {hint})")
+
+
+def _user_id(value: Any, where: str, from_env: bool) -> int | None:
+    source = "REPORTGEN_USER_ID" if from_env else f"{where}: gateway.user_id"
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ConfigError(f"{source} must be your numeric user id")
+    if isinstance(value, int):
+        user_id = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        user_id = int(value.strip())
+    else:
+        raise ConfigError(
+            f"{source} is {value!r}, which looks like a username; it must be your numeric user id "
+            "(shown as ID on the gateway's personal settings page)"
+        )
+    if user_id <= 0:
+        raise ConfigError(f"{source} must be a positive numeric user id")
+    return user_id
+
+
+def _positive_int(value: Any, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{where}: {key} must be a positive whole number")
+    return value
+
+
+def _members(table: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
+    members: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
+            raise ConfigError(f'{where}: members."{name}" needs keys = ["key-name", ...]')
+        keys = spec["keys"]
+        if not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(f'{where}: members."{name}".keys must be a list of key names')
+        for key in keys:
+            if key in seen:
+                raise ConfigError(
+                    f'{where}: key {key!r} is listed for both members "{seen[key]}" and "{name}"'
+                )
+            seen[key] = name
+        members[name] = tuple(keys)
+    return members
+
+
+EXAMPLE_CONFIG = '''\
+# reportgen configuration. The access token is never stored here:
+#   export REPORTGEN_ACCESS_TOKEN=...   (gateway: Settings > Security > system access token,
+#                                        not an sk- model key)
+
+[gateway]
+base_url = "https://crazyrouter.com"   # env REPORTGEN_BASE_URL overrides
+user_id = 485                          # your numeric user id; env REPORTGEN_USER_ID overrides
+# flavor = "auto"                      # auto | new-api | crazyrouter | one-api
+# requests_per_window = 180            # the gateway's rate limit (one-api: 480)
+# window_seconds = 180
+
+[report]
+timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
+# lang = "zh"                          # zh | en: wording of the documents
+# template = "invoice"                  # a shipped template name or a path to a .toml
+# exchange_rate = 7.20                 # CNY per USD; default: the gateway's usd_exchange_rate
+# exchange_rate_source = "Bank of China mid rate 2026-04-30"
+
+# [store]
+# path = ".reportgen"                  # where synced logs are kept (next to this file)
+
+# Members: which API keys belong to whom. Keys not listed are members named after the key.
+[members."张三"]
+keys = ["key-zhangsan", "key-zhangsan-batch"]
+
+[members."Alice Smith"]
+keys = ["key-alice"]
+'''

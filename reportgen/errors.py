@@ -1,0 +1,53 @@
+"""Every error reportgen raises on purpose; the CLI turns them into one-line messages."""
+
+from __future__ import annotations
+
+
+class ReportgenError(Exception):
+    """Base class: a problem the user can fix, reported as one line without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(ReportgenError):
+    """The configuration file or environment is missing, malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class UsageError(ReportgenError):
+    """A command-line argument is invalid (a bad period, an unknown format, ...)."""
+
+    exit_code = 2
+
+
+class GatewayError(ReportgenError):
+    """The gateway refused a request or kept failing after bounded retries."""
+
+    exit_code = 3
+
+
+class AuthError(GatewayError):
+    """The gateway rejected the credentials (access token or user id)."""
+
+
+class StoreError(ReportgenError):
+    """The local store is unusable, locked by another sync, or has no data for a request."""
+
+    exit_code = 4
+
+
+class SyncLockedError(StoreError):
+    """Another sync holds the store's lock."""
+
+
+class PluginError(ReportgenError):
+    """A plugin is broken: it failed to import, misspelt a hook, or clashes with another."""
+
+    exit_code = 5
+
+
+class ExportError(ReportgenError):
+    """An exporter could not write its document."""
+
+    exit_code = 6

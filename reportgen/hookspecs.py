@@ -1,0 +1,104 @@
+"""The hooks reportgen plugins implement, and the typed objects they register.
+
+Every hook here is documented in the README with its exact signature; a test fails when
+one is not.  Built-in exporters register through these same hooks (see ``plugins.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .models import Report
+    from .templating import Template
+
+hookspec = pluggy.HookspecMarker("reportgen")
+hookimpl = pluggy.HookimplMarker("reportgen")
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What an exporter needs besides the report: wording, letterhead and options.
+
+    ``lang`` is ``"zh"`` or ``"en"``; ``template`` carries the letterhead, labels and
+    which sections appear; ``options`` holds exporter-specific switches given on the
+    command line as ``--option name=value`` (e.g. ``bom=false`` for CSV).
+    """
+
+    lang: str
+    template: Template
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, key: str) -> str:
+        """The template's wording for ``key`` in this context's language."""
+        return self.template.label(key, self.lang)
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.options.get(name, default)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.options.get(name)
+        if value is None:
+            return default
+        return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+WriteFunction = Callable[["Report", IO[bytes], ExportContext], None]
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """A document format.
+
+    ``write(report, fp, ctx)`` renders ``report`` into the binary stream ``fp``; it must
+    not aggregate (the report is final) and should stream ``report.rows()``.  The output
+    file is named ``<stem><suffix>.<extension>``.  ``plugin`` and ``version`` are filled
+    in by reportgen from the distribution that registered the exporter.
+    """
+
+    name: str
+    extension: str
+    description: str
+    write: WriteFunction
+    suffix: str = ""
+    media_type: str = "application/octet-stream"
+    plugin: str = ""
+    version: str = ""
+
+
+RegisterExporter = Callable[[Exporter], None]
+
+
+@hookspec
+def register_exporters(register: RegisterExporter) -> None:
+    """Register document formats by calling ``register(Exporter(...))`` once per format.
+
+    Called once when plugins are loaded.  Names must be unique across all plugins; two
+    exporters with the same name are an error that names both plugins.
+    """
+
+
+@hookspec
+def report_prepared(report: Report, context: ExportContext) -> None:
+    """Called once after a report is aggregated and before any exporter writes it.
+
+    Use it to log, audit or validate; raise a ``reportgen.errors.ReportgenError`` to stop
+    the export with a message.  The return value is ignored.
+    """
+
+
+__all__ = [
+    "ExportContext",
+    "Exporter",
+    "RegisterExporter",
+    "WriteFunction",
+    "hookimpl",
+    "hookspec",
+    "register_exporters",
+    "report_prepared",
+]
+

@@ -1,0 +1,298 @@
+"""Frozen records that flow through reportgen: log rows, gateway facts, periods, reports.
+
+Money is ``Decimal``, quota and tokens are ``int``, timestamps are UTC epoch seconds and
+datetimes are timezone-aware.  Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class LogType(enum.IntEnum):
+    """The gateway's log row types (``type`` field)."""
+
+    TOPUP = 1
+    CONSUME = 2
+    MANAGE = 3
+    SYSTEM = 4
+    ERROR = 5
+    REFUND = 6
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One gateway log row, parsed tolerantly; ``raw`` keeps the row exactly as received."""
+
+    created_at: int
+    type: int
+    token_name: str
+    model_name: str
+    quota: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    use_time_ms: int | None = None
+    is_stream: bool = False
+    request_id: str | None = None
+    client: str | None = None
+    http_status: int | None = None
+    billing_source: str | None = None
+    token_id: int | None = None
+    group: str = ""
+    username: str = ""
+    channel: int | None = None
+    has_price: bool = True
+    raw: str = ""
+
+    @property
+    def subscription(self) -> bool:
+        """True when the row was billed to a subscription rather than the wallet."""
+        return self.billing_source == "subscription"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStatus:
+    """What ``/api/status`` said, and when it was read."""
+
+    quota_per_unit: Decimal
+    read_at: int
+    usd_exchange_rate: Decimal | None = None
+    quota_display_type: str | None = None
+    version: str | None = None
+
+
+DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """One API key from ``/api/token/`` (the secret key itself is never kept)."""
+
+    id: int
+    name: str
+    status: int = 1
+    used_quota: int = 0
+    remain_quota: int = 0
+    unlimited_quota: bool = False
+    group: str = ""
+    created_time: int = 0
+    accessed_time: int = 0
+    expired_time: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open span of local time ``[start, end)`` cut in a named IANA timezone."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+    @property
+    def timezone(self) -> str:
+        return str(self.start.tzinfo)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        assert isinstance(self.start.tzinfo, ZoneInfo)
+        return self.start.tzinfo
+
+    @property
+    def start_ts(self) -> int:
+        return int(self.start.timestamp())
+
+    @property
+    def end_ts(self) -> int:
+        """Exclusive end as UTC epoch seconds."""
+        return int(self.end.timestamp())
+
+    def contains(self, ts: int) -> bool:
+        return self.start_ts <= ts < self.end_ts
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Rows of one key, model, local day, type and billing source, summed.
+
+    Buckets are what the store hands to aggregation: grouping a million rows is done
+    once, close to the data, and everything after it is pure arithmetic on buckets.
+    """
+
+    token_name: str
+    model_name: str
+    day: date
+    type: int
+    subscription: bool
+    rows: int
+    quota: int
+    prompt_tokens: int
+    completion_tokens: int
+    status_known: int = 0
+    status_ok: int = 0
+    unpriced: int = 0
+    zero_quota_with_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyCount:
+    """How many consumption rows of a group took ``latency_ms`` (bucketed) to answer."""
+
+    key: str
+    latency_ms: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Partials:
+    """Everything aggregation needs from the store for one period, pre-grouped.
+
+    ``latency_by_key_model`` is keyed ``"token_name\\x00model_name"``; ``latency_by_day``
+    by ISO date.
+    """
+
+    buckets: tuple[Bucket, ...]
+    latency_by_key_model: tuple[LatencyCount, ...] = ()
+    latency_by_day: tuple[LatencyCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The CNY-per-USD rate a report uses, where it came from and as of when."""
+
+    rate: Decimal | None
+    source: str
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """The figures of one group (the whole period, a member, a key, a model, a day, ...)."""
+
+    requests: int = 0
+    errors: int = 0
+    consumed_quota: int = 0
+    refunded_quota: int = 0
+    subscription_quota: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    cost_cny: Decimal | None = None
+    latency_p50_ms: int | None = None
+    latency_p95_ms: int | None = None
+    status_known: int = 0
+    status_ok: int = 0
+
+    @property
+    def quota(self) -> int:
+        """Net quota: consumption minus refunds."""
+        return self.consumed_quota - self.refunded_quota
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        """Share of rows with a known HTTP status that succeeded, or None if none known."""
+        if not self.status_known:
+            return None
+        return Decimal(self.status_ok) / Decimal(self.status_known)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.requests or self.errors or self.refunded_quota)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a breakdown: a name (member, key, model or ISO day) and its figures."""
+
+    name: str
+    stats: Stats
+    keys: tuple[str, ...] = ()
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetailRow:
+    """A stored row as exporters see it: the record, its member and its local time."""
+
+    record: UsageRecord
+    member: str
+    local_time: datetime
+
+    @property
+    def signed_quota(self) -> int:
+        """Quota with refunds negative, so a column of them sums to net spend."""
+        return -self.record.quota if self.record.type == LogType.REFUND else self.record.quota
+
+
+class RecordSource(Protocol):
+    """Streams the stored rows of ``[start_ts, end_ts)`` in time order."""
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[UsageRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a report's data came from (never the access token)."""
+
+    base_url: str = ""
+    user_id: int | None = None
+    flavor: str = ""
+    synced_at: datetime | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one period's documents show, already aggregated.
+
+    Exporters render a ``Report``; they never aggregate.  Detail rows are streamed from
+    the store through :meth:`rows` so that memory does not grow with the row count.
+    """
+
+    period: Period
+    quota_per_unit: Decimal
+    exchange: Exchange
+    totals: Stats
+    members: tuple[Line, ...]
+    keys: tuple[Line, ...]
+    models: tuple[Line, ...]
+    days: tuple[Line, ...]
+    member_models: tuple[Line, ...]
+    generated_at: datetime
+    provenance: Provenance = field(default_factory=Provenance)
+    member_filter: str | None = None
+    key_to_member: dict[str, str] = field(default_factory=dict)
+    source: RecordSource | None = field(default=None, repr=False, compare=False)
+
+    def member_of(self, token_name: str) -> str:
+        return self.key_to_member.get(token_name, token_name)
+
+    def member_keys(self, member: str) -> tuple[str, ...]:
+        for line in self.members:
+            if line.name == member:
+                return line.keys
+        return ()
+
+    def rows(self, member: str | None = None) -> Iterator[DetailRow]:
+        """Consumption and refund rows of the period in time order, optionally one member's."""
+        if self.source is None:
+            return
+        keys = self.member_keys(member) if member is not None else None
+        if member is None and self.member_filter is not None:
+            keys = self.member_keys(self.member_filter)
+        tz = self.period.tz
+        for record in self.source.iter_records(self.period.start_ts, self.period.end_ts, keys):
+            if record.type not in (LogType.CONSUME, LogType.REFUND):
+                continue
+            yield DetailRow(
+                record=record,
+                member=self.member_of(record.token_name),
+                local_time=datetime.fromtimestamp(record.created_at, tz),
+            )

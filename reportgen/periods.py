@@ -1,0 +1,99 @@
+"""Turn ``2026-04``, ``2026-Q2``, ``2026`` or a date range into a :class:`Period`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .errors import UsageError
+from .models import Period
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def _local(d: date, tz: ZoneInfo) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=tz)
+
+
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + (d.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def parse_period(text: str, tz: ZoneInfo) -> Period:
+    """Parse a month (``2026-04``), quarter (``2026-Q2``) or year (``2026``)."""
+    text = text.strip()
+    if m := _MONTH.match(text):
+        year, month = int(m[1]), int(m[2])
+        if not 1 <= month <= 12:
+            raise UsageError(f"period {text!r}: month must be 01-12")
+        first = date(year, month, 1)
+        return Period(f"{year:04d}-{month:02d}", _local(first, tz), _local(_add_months(first, 1), tz))
+    if m := _QUARTER.match(text):
+        year, quarter = int(m[1]), int(m[2])
+        first = date(year, 3 * quarter - 2, 1)
+        return Period(f"{year:04d}-Q{quarter}", _local(first, tz), _local(_add_months(first, 3), tz))
+    if m := _YEAR.match(text):
+        year = int(m[1])
+        return Period(f"{year:04d}", _local(date(year, 1, 1), tz), _local(date(year + 1, 1, 1), tz))
+    raise UsageError(
+        f"period {text!r} is not understood: use a month (2026-04), a quarter (2026-Q2) or a year (2026)"
+    )
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"date {text!r} is not understood: use YYYY-MM-DD") from None
+
+
+def date_range_period(start: date, end_inclusive: date, tz: ZoneInfo) -> Period:
+    """The period from the start of ``start`` to the end of ``end_inclusive`` (both local days)."""
+    if end_inclusive < start:
+        raise UsageError(f"--to {end_inclusive} is before --from {start}")
+    label = f"{start.isoformat()}_{end_inclusive.isoformat()}"
+    return Period(label, _local(start, tz), _local(end_inclusive + timedelta(days=1), tz))
+
+
+def resolve_period(
+    tz: ZoneInfo, period: str | None = None, start: str | None = None, end: str | None = None
+) -> Period | None:
+    """The period named by ``--period`` or ``--from``/``--to``; None when neither is given."""
+    if period and (start or end):
+        raise UsageError("give either --period or --from/--to, not both")
+    if period:
+        return parse_period(period, tz)
+    if start or end:
+        if not (start and end):
+            raise UsageError("--from and --to go together")
+        return date_range_period(parse_date(start), parse_date(end), tz)
+    return None
+
+
+def previous_month(now: datetime, tz: ZoneInfo) -> Period:
+    local = now.astimezone(tz).date().replace(day=1)
+    first = _add_months(local, -1)
+    return parse_period(f"{first.year:04d}-{first.month:02d}", tz)
+
+
+def local_days(period: Period) -> list[tuple[date, int, int]]:
+    """Each local day of the period as ``(day, start_ts, end_ts)``, end exclusive.
+
+    Days are cut at local midnight, so a DST change gives a 23- or 25-hour day.
+    """
+    tz = period.tz
+    days = []
+    d = period.start.date()
+    while True:
+        start = _local(d, tz)
+        if start >= period.end:
+            break
+        nxt = d + timedelta(days=1)
+        end = min(_local(nxt, tz), period.end)
+        days.append((d, int(start.timestamp()), int(end.timestamp())))
+        d = nxt
+    return days

@@ -1,0 +1,157 @@
+"""The plugin manager: built-in plugins, entry-point plugins, and the exporter registry.
+
+Built-ins are listed in :data:`DEFAULT_PLUGINS` and register through the same hooks as
+third-party plugins from the ``reportgen`` entry-point group.  Loading is lazy and
+idempotent.  ``REPORTGEN_LOAD_PLUGINS`` (comma list; empty = none) chooses which
+entry-point plugins load; ``REPORTGEN_PLUGINS_STRICT=1`` makes a broken plugin fatal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import sys
+from importlib.metadata import entry_points, version
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError, UsageError
+from .hookspecs import Exporter
+
+ENTRY_POINT_GROUP = "reportgen"
+
+DEFAULT_PLUGINS = (
+    "reportgen.exporters.csv_exporter",
+    "reportgen.exporters.xlsx_exporter",
+    "reportgen.exporters.pdf_exporter",
+)
+
+pm = pluggy.PluginManager("reportgen")
+pm.add_hookspecs(hookspecs)
+
+_loaded = False
+_exporters: dict[str, Exporter] | None = None
+
+
+def _reportgen_version() -> str:
+    try:
+        return version("reportgen")
+    except Exception:  # not installed (running from a checkout)
+        return "0+unknown"
+
+
+def _strict() -> bool:
+    return os.environ.get("REPORTGEN_PLUGINS_STRICT", "").lower() in ("1", "true", "yes")
+
+
+def load_plugins() -> pluggy.PluginManager:
+    """Register built-in and entry-point plugins once; later calls return the same manager."""
+    global _loaded
+    if _loaded:
+        return pm
+    _loaded = True
+    for name in DEFAULT_PLUGINS:
+        module = importlib.import_module(name)
+        pm.register(module, name=name)
+    wanted = os.environ.get("REPORTGEN_LOAD_PLUGINS")
+    allowed = None if wanted is None else {p.strip() for p in wanted.split(",") if p.strip()}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            message = f"plugin {ep.name!r} ({ep.value}) failed to import: {type(exc).__name__}: {exc}"
+            if _strict():
+                raise PluginError(message) from exc
+            print(f"Warning: {message}; skipped", file=sys.stderr)
+            continue
+        pm.register(plugin, name=ep.name)
+        dist = getattr(ep, "dist", None)
+        if dist is not None:
+            _dist_of[ep.name] = (dist.metadata["Name"], dist.version)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"a plugin implements a hook reportgen does not have: {exc}") from exc
+    return pm
+
+
+_dist_of: dict[str, tuple[str, str]] = {}
+
+
+def _provider(plugin: Any) -> tuple[str, str]:
+    name = pm.get_name(plugin) or repr(plugin)
+    if name in _dist_of:
+        return _dist_of[name]
+    if name in DEFAULT_PLUGINS:
+        return "reportgen", _reportgen_version()
+    return name, ""
+
+
+def exporters() -> dict[str, Exporter]:
+    """Every registered exporter by name; a name registered twice is an error naming both."""
+    global _exporters
+    if _exporters is not None:
+        return _exporters
+    load_plugins()
+    found: dict[str, Exporter] = {}
+    for impl in pm.hook.register_exporters.get_hookimpls():
+        plugin_name, plugin_version = _provider(impl.plugin)
+        registered: list[Exporter] = []
+        impl.function(register=registered.append)
+        for exporter in registered:
+            if not isinstance(exporter, Exporter):
+                raise PluginError(f"plugin {plugin_name!r} registered {exporter!r}, not an Exporter")
+            exporter = _with_provider(exporter, plugin_name, plugin_version)
+            if exporter.name in found:
+                other = found[exporter.name]
+                raise PluginError(
+                    f"exporter {exporter.name!r} is registered by both {other.plugin!r} and {plugin_name!r}"
+                )
+            found[exporter.name] = exporter
+    _exporters = dict(sorted(found.items()))
+    return _exporters
+
+
+def _with_provider(exporter: Exporter, plugin: str, plugin_version: str) -> Exporter:
+    from dataclasses import replace
+
+    return replace(exporter, plugin=exporter.plugin or plugin, version=exporter.version or plugin_version)
+
+
+def select_exporters(formats: str | None) -> list[Exporter]:
+    """The exporters named in a comma list (``None`` or ``all``: every exporter)."""
+    available = exporters()
+    if not formats or formats.strip() == "all":
+        return list(available.values())
+    chosen: list[Exporter] = []
+    for name in (n.strip() for n in formats.split(",")):
+        if not name:
+            continue
+        if name not in available:
+            close = difflib.get_close_matches(name, available, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(
+                f"unknown format {name!r}{hint}; installed: {', '.join(available)}"
+            )
+        if available[name] not in chosen:
+            chosen.append(available[name])
+    if not chosen:
+        raise UsageError(f"no format given; installed: {', '.join(available)}")
+    return chosen
+
+
+def reset_for_tests() -> None:
+    """Forget loaded plugins so a test can load a different set."""
+    global _loaded, _exporters, pm
+    _loaded = False
+    _exporters = None
+    _dist_of.clear()
+    pm = pluggy.PluginManager("reportgen")
+    pm.add_hookspecs(hookspecs)
