@@ -1,0 +1,338 @@
+"""Pure arithmetic from pre-grouped rows to a :class:`~reportgen.models.Report`.
+
+The store groups rows by key, model, local day, type and billing source (in SQL, fast);
+:func:`partials_from_records` does the same grouping in Python and is the reference the
+tests hold the store to.  :func:`aggregate` turns the groups into every breakdown a
+report shows.  Quota is summed as ``int``; money is derived once per group as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .models import (
+    DEFAULT_QUOTA_PER_UNIT,
+    Bucket,
+    Exchange,
+    GatewayStatus,
+    KeyInfo,
+    LatencyCount,
+    Line,
+    LogType,
+    Partials,
+    Period,
+    Provenance,
+    RecordSource,
+    Report,
+    Stats,
+    UsageRecord,
+)
+from .periods import local_days
+
+COUNTED_TYPES = (LogType.CONSUME, LogType.ERROR, LogType.REFUND)
+KEY_MODEL_SEP = "\x00"
+
+
+def latency_bucket(ms: int) -> int:
+    """Round a latency down to 10 ms under 1 s, 100 ms under 10 s, 1 s under 60 s, else 10 s.
+
+    Keeps latency histograms small whatever the row count; ``store.LATENCY_BUCKET_SQL``
+    is the same function in SQL.
+    """
+    if ms < 1000:
+        return ms // 10 * 10
+    if ms < 10000:
+        return ms // 100 * 100
+    if ms < 60000:
+        return ms // 1000 * 1000
+    return ms // 10000 * 10000
+
+
+def partials_from_records(records: Iterable[UsageRecord], period: Period) -> Partials:
+    """Group records of ``period`` the way the store does (the reference implementation)."""
+    days = local_days(period)
+    starts = [start for _, start, _ in days]
+    sums: dict[tuple[str, str, date, int, bool], list[int]] = {}
+    lat_km: dict[tuple[str, int], int] = defaultdict(int)
+    lat_day: dict[tuple[str, int], int] = defaultdict(int)
+    for r in records:
+        if r.type not in COUNTED_TYPES or not period.contains(r.created_at):
+            continue
+        day = days[bisect.bisect_right(starts, r.created_at) - 1][0]
+        key = (r.token_name, r.model_name, day, r.type, r.subscription)
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = [0] * 8
+        acc[0] += 1
+        acc[1] += r.quota
+        acc[2] += r.prompt_tokens
+        acc[3] += r.completion_tokens
+        if r.http_status is not None:
+            acc[4] += 1
+            acc[5] += 200 <= r.http_status < 400
+        acc[6] += not r.has_price
+        acc[7] += r.quota == 0 and (r.prompt_tokens + r.completion_tokens) > 0
+        if r.type == LogType.CONSUME and r.use_time_ms is not None:
+            b = latency_bucket(r.use_time_ms)
+            lat_km[(r.token_name + KEY_MODEL_SEP + r.model_name, b)] += 1
+            lat_day[(day.isoformat(), b)] += 1
+    buckets = tuple(
+        Bucket(k[0], k[1], k[2], k[3], k[4], *v) for k, v in sorted(sums.items(), key=_bucket_order)
+    )
+    return Partials(
+        buckets=buckets,
+        latency_by_key_model=tuple(LatencyCount(k, b, n) for (k, b), n in sorted(lat_km.items())),
+        latency_by_day=tuple(LatencyCount(k, b, n) for (k, b), n in sorted(lat_day.items())),
+    )
+
+
+def _bucket_order(item: tuple[tuple[str, str, date, int, bool], list[int]]) -> tuple[object, ...]:
+    return item[0]
+
+
+@dataclass
+class _Acc:
+    """A mutable running total for one group; frozen into :class:`Stats` at the end."""
+
+    requests: int = 0
+    errors: int = 0
+    consumed: int = 0
+    refunded: int = 0
+    subscription: int = 0
+    prompt: int = 0
+    completion: int = 0
+    status_known: int = 0
+    status_ok: int = 0
+    latency: dict[int, int] = field(default_factory=dict)
+
+    def add(self, b: Bucket) -> None:
+        if b.type == LogType.CONSUME:
+            self.requests += b.rows
+            self.consumed += b.quota
+            self.prompt += b.prompt_tokens
+            self.completion += b.completion_tokens
+            if b.subscription:
+                self.subscription += b.quota
+        elif b.type == LogType.ERROR:
+            self.errors += b.rows
+        elif b.type == LogType.REFUND:
+            self.refunded += b.quota
+        self.status_known += b.status_known
+        self.status_ok += b.status_ok
+
+    def add_latency(self, bucket_ms: int, count: int) -> None:
+        self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
+
+    def freeze(self, quota_per_unit: Decimal, rate: Decimal | None) -> Stats:
+        usd = Decimal(self.consumed - self.refunded) / quota_per_unit
+        return Stats(
+            requests=self.requests,
+            errors=self.errors,
+            consumed_quota=self.consumed,
+            refunded_quota=self.refunded,
+            subscription_quota=self.subscription,
+            prompt_tokens=self.prompt,
+            completion_tokens=self.completion,
+            cost_usd=usd,
+            cost_cny=None if rate is None else usd * rate,
+            latency_p50_ms=_percentile(self.latency, Decimal("0.50")),
+            latency_p95_ms=_percentile(self.latency, Decimal("0.95")),
+            status_known=self.status_known,
+            status_ok=self.status_ok,
+        )
+
+
+def _percentile(histogram: dict[int, int], p: Decimal) -> int | None:
+    """Nearest-rank percentile of a histogram of bucketed latencies."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, math.ceil(p * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return max(histogram)  # pragma: no cover - unreachable: seen reaches total
+
+
+def exchange_for(config: Config, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
+    """The CNY rate: ``[report] exchange_rate`` wins over the gateway's ``usd_exchange_rate``."""
+    if config.exchange_rate is not None:
+        source = config.exchange_rate_source or f"{config.path or 'reportgen.toml'} [report] exchange_rate"
+        as_of = None
+        if config.path is not None and config.path.exists():
+            as_of = datetime.fromtimestamp(int(config.path.stat().st_mtime), tz)
+        return Exchange(config.exchange_rate, source, as_of)
+    if status is not None and status.usd_exchange_rate is not None:
+        as_of = datetime.fromtimestamp(status.read_at, tz)
+        return Exchange(status.usd_exchange_rate, "gateway /api/status usd_exchange_rate", as_of)
+    return Exchange(None, "none: the gateway reported no rate and [report] exchange_rate is not set")
+
+
+def member_map(config: Config, token_names: Iterable[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Key → member for every key, and member → keys in report order.
+
+    Configured members come first, in config order, with all their keys; every other key
+    is a member named after itself.
+    """
+    key_to_member = config.key_to_member()
+    members: dict[str, list[str]] = {name: list(keys) for name, keys in config.members.items()}
+    for key in sorted(set(token_names) - set(key_to_member)):
+        key_to_member[key] = key
+        members.setdefault(key, []).append(key)
+    return key_to_member, members
+
+
+def aggregate(
+    partials: Partials,
+    *,
+    period: Period,
+    config: Config,
+    status: GatewayStatus | None = None,
+    keys: Sequence[KeyInfo] = (),
+    source: RecordSource | None = None,
+    member: str | None = None,
+    generated_at: datetime | None = None,
+    provenance: Provenance | None = None,
+) -> Report:
+    """Every breakdown of a period: totals, members, keys, models, days, member × model.
+
+    Every configured member and every key of the account appears, with zeros where
+    nothing was spent.  With ``member``, the report covers that member alone (the store
+    is expected to have filtered ``partials`` to the member's keys; other keys are
+    dropped here as well).
+    """
+    qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
+    tz = period.tz
+    exchange = exchange_for(config, status, tz)
+    rate = exchange.rate
+    names = {b.token_name for b in partials.buckets} | {k.name for k in keys}
+    key_to_member, members = member_map(config, names)
+    if member is not None:
+        if member not in members:
+            from .errors import UsageError
+
+            known = ", ".join(members) or "none"
+            raise UsageError(f"no member named {member!r} (members: {known})")
+        members = {member: members[member]}
+    wanted = {k for ks in members.values() for k in ks}
+
+    total = _Acc()
+    by_member: dict[str, _Acc] = {m: _Acc() for m in members}
+    by_key: dict[str, _Acc] = {k: _Acc() for ks in members.values() for k in ks}
+    by_model: dict[str, _Acc] = {}
+    by_day: dict[str, _Acc] = {d.isoformat(): _Acc() for d, _, _ in local_days(period)}
+    by_member_model: dict[tuple[str, str], _Acc] = {}
+    for b in partials.buckets:
+        if b.token_name not in wanted:
+            continue
+        m = key_to_member[b.token_name]
+        for acc in (
+            total,
+            by_member[m],
+            by_key[b.token_name],
+            _get(by_model, b.model_name),
+            _get(by_day, b.day.isoformat()),
+            _get(by_member_model, (m, b.model_name)),
+        ):
+            acc.add(b)
+    for lc in partials.latency_by_key_model:
+        key, _, model = lc.key.partition(KEY_MODEL_SEP)
+        if key not in wanted:
+            continue
+        m = key_to_member[key]
+        for acc in (total, by_member[m], by_key[key], _get(by_model, model), _get(by_member_model, (m, model))):
+            acc.add_latency(lc.latency_ms, lc.count)
+    for lc in partials.latency_by_day:
+        _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
+
+    def freeze(acc: _Acc) -> Stats:
+        return acc.freeze(qpu, rate)
+
+    member_order = list(members)
+    model_lines = sorted(
+        (Line(name, freeze(acc)) for name, acc in by_model.items()),
+        key=lambda line: (-line.stats.quota, line.name),
+    )
+    mm_lines = sorted(
+        (Line(m, freeze(acc), model=model) for (m, model), acc in by_member_model.items()),
+        key=lambda line: (member_order.index(line.name), -line.stats.quota, line.model or ""),
+    )
+    return Report(
+        period=period,
+        quota_per_unit=qpu,
+        exchange=exchange,
+        totals=freeze(total),
+        members=tuple(Line(m, freeze(by_member[m]), keys=tuple(members[m])) for m in member_order),
+        keys=tuple(
+            Line(k, freeze(by_key[k]), keys=(key_to_member[k],)) for m in member_order for k in members[m]
+        ),
+        models=tuple(model_lines),
+        days=tuple(Line(d, freeze(acc)) for d, acc in sorted(by_day.items())),
+        member_models=tuple(mm_lines),
+        generated_at=generated_at or datetime.now(tz).replace(microsecond=0),
+        provenance=provenance or Provenance(),
+        member_filter=member,
+        key_to_member=key_to_member,
+        source=source,
+    )
+
+
+def _get(table: dict, key: object) -> _Acc:  # type: ignore[type-arg]
+    acc = table.get(key)
+    if acc is None:
+        acc = table[key] = _Acc()
+    return acc
+
+
+class MemorySource:
+    """A :class:`~reportgen.models.RecordSource` over records held in memory (tests, small data)."""
+
+    def __init__(self, records: Iterable[UsageRecord]) -> None:
+        self._records = sorted(records, key=lambda r: r.created_at)
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[UsageRecord]:
+        wanted = None if token_names is None else set(token_names)
+        for r in self._records:
+            if start_ts <= r.created_at < end_ts and (wanted is None or r.token_name in wanted):
+                yield r
+
+
+def aggregate_records(
+    records: Iterable[UsageRecord],
+    *,
+    period: Period,
+    config: Config,
+    status: GatewayStatus | None = None,
+    keys: Sequence[KeyInfo] = (),
+    member: str | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """Aggregate records held in memory (the reference path; the CLI goes through the store)."""
+    source = MemorySource(records)
+    all_records = list(source.iter_records(period.start_ts, period.end_ts))
+    if member is not None:
+        names = {r.token_name for r in all_records} | {k.name for k in keys}
+        key_to_member, _ = member_map(config, names)
+        all_records = [r for r in all_records if key_to_member.get(r.token_name) == member]
+    return aggregate(
+        partials_from_records(all_records, period),
+        period=period,
+        config=config,
+        status=status,
+        keys=keys,
+        source=source,
+        member=member,
+        generated_at=generated_at,
+    )

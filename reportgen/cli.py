@@ -1,0 +1,229 @@
+"""The ``reportgen`` command: thin click commands over the library.
+
+This is the one place where errors become messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .config import CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
+from .errors import ReportgenError, UsageError
+from .models import Period
+from .periods import resolve_period
+
+err_console = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turns ReportgenError into ``Error: <one line>`` and its exit code; nothing else."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReportgenError as exc:
+            click.echo(f"Error: {_scrub(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: completed windows are kept; run the command again to finish.", err=True)
+            sys.exit(130)
+
+
+def _scrub(message: str) -> str:
+    """Belt and braces: never let the access token reach the terminal."""
+    token = os.environ.get("REPORTGEN_ACCESS_TOKEN", "").strip()
+    if token and len(token) >= 4:
+        message = message.replace(token, "***")
+    return " ".join(message.split())
+
+
+def _config(ctx: click.Context) -> Config:
+    obj = ctx.ensure_object(dict)
+    if "config" not in obj:
+        obj["config"] = load_config(obj.get("config_path"))
+    return obj["config"]  # type: ignore[no-any-return]
+
+
+def _period(config: Config, period: str | None, start: str | None, end: str | None) -> Period | None:
+    return resolve_period(config.tz, period, start, end)
+
+
+def _required_period(config: Config, period: str | None, start: str | None, end: str | None) -> Period:
+    resolved = _period(config, period, start, end)
+    if resolved is None:
+        raise UsageError("give --period (e.g. 2026-04, 2026-Q2, 2026) or --from/--to")
+    return resolved
+
+
+def period_options(f: Any) -> Any:
+    f = click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day, inclusive (report timezone).")(f)
+    f = click.option("--from", "start", metavar="YYYY-MM-DD", help="First day (report timezone).")(f)
+    f = click.option("--period", metavar="PERIOD", help="A month 2026-04, a quarter 2026-Q2 or a year 2026.")(f)
+    return f
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="reportgen")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Config file (default: $REPORTGEN_CONFIG or ./{CONFIG_NAME}).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Turn an LLM API gateway's usage logs into documents finance can file."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.argument("path", default=CONFIG_NAME, type=click.Path(dir_okay=False))
+def init(path: str, force: bool) -> None:
+    """Write a commented example reportgen.toml."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it")
+    target.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    click.echo(f"Wrote {target}. Next: export REPORTGEN_ACCESS_TOKEN=... then `reportgen sync`.")
+
+
+@cli.command()
+@period_options
+@click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
+@click.pass_context
+def sync(ctx: click.Context, period: str | None, start: str | None, end: str | None, refetch: bool) -> None:
+    """Download the gateway's logs of a period into the local store."""
+    from .console import SyncBar
+    from .sync import run_sync
+
+    config = _config(ctx)
+    with SyncBar(err_console) as bar:
+        result = run_sync(config, _period(config, period, start, end), refetch=refetch, progress=bar)
+    click.echo(result.summary())
+
+
+@cli.command()
+@period_options
+@click.option("--by", type=click.Choice(["member", "model", "day", "key"]), default="member", show_default=True)
+@click.option("--member", help="Only this member.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (money as decimal strings).")
+@click.pass_context
+def summary(
+    ctx: click.Context, period: str | None, start: str | None, end: str | None, by: str, member: str | None, as_json: bool
+) -> None:
+    """Show spend per member, model, day or key."""
+    from .console import print_summary
+    from .reports import open_report
+    from .summary import report_json
+
+    config = _config(ctx)
+    with open_report(config, _required_period(config, period, start, end), member) as report:
+        if as_json:
+            click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+        else:
+            print_summary(report, by, Console())
+
+
+@cli.command()
+@period_options
+@click.option("--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True)
+@click.option("--member", help="Only this member.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
+@click.option("--template", help="A shipped template name or a path to a template .toml.")
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    formats: str,
+    out_dir: str,
+    member: str | None,
+    lang: str | None,
+    template: str | None,
+    options: tuple[str, ...],
+) -> None:
+    """Write the period's documents (CSV, XLSX, PDF, and any plugin format)."""
+    from .export import export_report
+    from .plugins import select_exporters
+    from .reports import open_report
+
+    config = _config(ctx)
+    chosen = select_exporters(formats)
+    resolved = _required_period(config, period, start, end)
+    with open_report(config, resolved, member) as rep:
+        paths = export_report(
+            rep,
+            chosen,
+            Path(out_dir),
+            lang=lang or config.lang,
+            template=template or config.template,
+            options=_parse_options(options),
+        )
+    for path in paths:
+        click.echo(str(path))
+
+
+def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
+    parsed = {}
+    for item in options:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--option {item!r}: use NAME=VALUE, e.g. bom=false")
+        parsed[name.strip()] = value.strip()
+    return parsed
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def exporters(as_json: bool) -> None:
+    """List every installed exporter and the plugin that provides it."""
+    from rich.table import Table
+
+    from .plugins import exporters as registry
+
+    found = registry()
+    if as_json:
+        rows = [
+            {"name": e.name, "extension": e.extension, "description": e.description, "plugin": e.plugin, "version": e.version}
+            for e in found.values()
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("name", "file", "description", "plugin", header_style="bold")
+    for e in found.values():
+        table.add_row(e.name, f"*{e.suffix}.{e.extension}", e.description, f"{e.plugin} {e.version}".strip())
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reportgen-demo", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def demo(out_dir: str, lang: str) -> None:
+    """Sync a synthetic team month from a local fake gateway and write every format (no network)."""
+    from .console import SyncBar, print_summary
+    from .demo import run_demo
+
+    console = Console()
+    with SyncBar(err_console) as bar:
+        result = run_demo(Path(out_dir), lang=lang, progress=bar)
+    click.echo(result.sync.summary())
+    print_summary(result.report_summary, "member", console)
+    console.print(f"\nConfig and store: {result.config_path.parent}")
+    for path in result.paths:
+        console.print(f"  wrote {path}")
+
+
+def main() -> None:
+    cli(prog_name="reportgen")

@@ -1,0 +1,99 @@
+"""Terminal rendering: summary tables and the sync progress bar (rich)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .models import Line, Report
+from .summary import money
+
+BY_CHOICES = ("member", "model", "day", "key")
+
+
+def _usd(value: Decimal) -> str:
+    return f"{value:,.2f}" if abs(value) >= Decimal("0.01") or value == 0 else f"{value:.6f}"
+
+
+def _table(title: str, first: str, lines: tuple[Line, ...], show_keys: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(first)
+    if show_keys:
+        table.add_column("keys", overflow="fold")
+    for name in ("requests", "errors", "prompt tok", "completion tok", "net quota", "USD", "p50 s", "p95 s"):
+        table.add_column(name, justify="right")
+    for line in lines:
+        s = line.stats
+        row = [line.name]
+        if show_keys:
+            row.append(", ".join(line.keys))
+        row += [
+            f"{s.requests:,}",
+            f"{s.errors:,}",
+            f"{s.prompt_tokens:,}",
+            f"{s.completion_tokens:,}",
+            f"{s.quota:,}",
+            _usd(s.cost_usd),
+            "" if s.latency_p50_ms is None else f"{s.latency_p50_ms / 1000:.2f}",
+            "" if s.latency_p95_ms is None else f"{s.latency_p95_ms / 1000:.2f}",
+        ]
+        table.add_row(*row, style=None if s.active else "dim")
+    return table
+
+
+def print_summary(report: Report, by: str, console: Console) -> None:
+    """Totals and one breakdown table (``by`` is member, model, day or key)."""
+    p = report.period
+    t = report.totals
+    ex = report.exchange
+    console.print(
+        f"[bold]{p.label}[/bold]  {p.start:%Y-%m-%d %H:%M} .. {p.end:%Y-%m-%d %H:%M} ({p.timezone}, end exclusive)"
+        + (f"  member: {report.member_filter}" if report.member_filter else "")
+    )
+    cny = "" if t.cost_cny is None else f"  = CNY {t.cost_cny:,.2f} at {ex.rate} ({ex.source})"
+    console.print(
+        f"Net spend USD {_usd(t.cost_usd)}{cny}\n"
+        f"{t.requests:,} requests, {t.errors:,} errors, consumed {t.consumed_quota:,} − refunded "
+        f"{t.refunded_quota:,} = {t.quota:,} quota (1 USD = {report.quota_per_unit:,} quota)"
+        + (f"; {t.subscription_quota:,} billed to a subscription" if t.subscription_quota else "")
+    )
+    lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
+    console.print(_table(f"By {by}", by, lines, show_keys=by == "member"))
+    console.print(f"[dim]exact USD total: {money(t.cost_usd)}[/dim]")
+
+
+class SyncBar:
+    """A rich progress bar fed by :class:`reportgen.sync.SyncProgress` events."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]sync"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("windows  {task.fields[rows]:,} rows  {task.fields[pages]:,} pages  {task.fields[reqs]:,} requests"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("sync", total=None, rows=0, pages=0, reqs=0)
+
+    def __enter__(self) -> SyncBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def planned(self, windows: int, skipped: int) -> None:
+        self.progress.update(self.task, total=windows)
+
+    def request(self, path: str) -> None:
+        fields = self.progress.tasks[0].fields
+        self.progress.update(self.task, reqs=fields["reqs"] + 1)
+
+    def window_done(self, rows: int, pages: int) -> None:
+        fields = self.progress.tasks[0].fields
+        self.progress.update(self.task, advance=1, rows=fields["rows"] + rows, pages=fields["pages"] + pages)

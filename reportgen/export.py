@@ -1,0 +1,81 @@
+"""Write a report through chosen exporters into files, each one atomically."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .errors import ExportError, ReportgenError
+from .hookspecs import ExportContext, Exporter
+from .models import Report
+from .templating import load_template
+
+_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def output_stem(report: Report, prefix: str = "reportgen") -> str:
+    """``reportgen-2026-04`` or, for one member, ``reportgen-2026-04-张三`` (filesystem-safe)."""
+    stem = f"{prefix}-{report.period.label}"
+    if report.member_filter:
+        safe = _UNSAFE_FILENAME.sub("_", report.member_filter).strip(" .") or "member"
+        stem += f"-{safe[:80]}"
+    return stem
+
+
+def export_report(
+    report: Report,
+    exporters: Sequence[Exporter],
+    out_dir: Path,
+    *,
+    lang: str = "zh",
+    template: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write ``report`` once per exporter into ``out_dir`` and return the paths written.
+
+    Each file is written to a temporary name and renamed into place, so a crash never
+    leaves half a file under the final name.
+    """
+    from .plugins import load_plugins
+
+    context = ExportContext(lang=lang, template=load_template(template, lang), options=dict(options or {}))
+    load_plugins().hook.report_prepared(report=report, context=context)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_stem(report)
+    paths = []
+    for exporter in exporters:
+        path = out_dir / f"{stem}{exporter.suffix}.{exporter.extension}"
+        write_atomically(path, lambda fp, e=exporter: e.write(report, fp, context), exporter.name)
+        paths.append(path)
+    return paths
+
+
+def write_atomically(path: Path, write: object, what: str) -> None:
+    """Call ``write(fp)`` on a temporary file beside ``path``, then rename it into place."""
+    assert callable(write)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write(fp)
+            fp.flush()
+            os.fsync(fp.fileno())
+        os.replace(tmp, path)
+    except ReportgenError:
+        _discard(tmp)
+        raise
+    except OSError as exc:
+        _discard(tmp)
+        raise ExportError(f"{path}: could not write the {what} file ({exc.strerror or exc})") from None
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass

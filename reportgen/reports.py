@@ -1,0 +1,75 @@
+"""From the store to a :class:`~reportgen.models.Report`: the one call every report command makes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+from .aggregate import aggregate, member_map
+from .config import Config
+from .models import Period, Provenance, Report
+from .store import Store
+
+
+@contextlib.contextmanager
+def open_report(
+    config: Config, period: Period, member: str | None = None, generated_at: datetime | None = None
+) -> Iterator[Report]:
+    """Aggregate ``period`` from the store; the report streams detail rows while the block runs."""
+    store = Store.open(config.store_dir, create=False)
+    try:
+        yield build_report(store, config, period, member, generated_at)
+    finally:
+        store.close()
+
+
+def build_report(
+    store: Store,
+    config: Config,
+    period: Period,
+    member: str | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """Aggregate ``period`` (optionally one member's keys) from an open store."""
+    keys = store.current_keys()
+    token_names: tuple[str, ...] | None = None
+    if member is not None:
+        names = {k.name for k in keys} | set(store_token_names(store, period))
+        _, members = member_map(config, names)
+        token_names = tuple(members.get(member, ()))
+    partials = store.partials(period, token_names)
+    last = store.last_sync()
+    account = store.get_meta("account") or "#"
+    base_url, _, user = account.partition("#")
+    provenance = Provenance(
+        base_url=base_url,
+        user_id=int(user) if user.isdigit() else None,
+        flavor=(last or {}).get("flavor") or "",
+        synced_at=None
+        if not last or not last.get("finished_at")
+        else datetime.fromtimestamp(last["finished_at"], timezone.utc).astimezone(period.tz),
+        fingerprint=store.fingerprint(period.start_ts, period.end_ts, token_names),
+    )
+    return aggregate(
+        partials,
+        period=period,
+        config=config,
+        status=store.latest_status(),
+        keys=keys,
+        source=store,
+        member=member,
+        generated_at=generated_at,
+        provenance=provenance,
+    )
+
+
+def store_token_names(store: Store, period: Period) -> list[str]:
+    """Key names that have rows in ``period``."""
+    return [
+        r[0]
+        for r in store.conn.execute(
+            "SELECT DISTINCT token_name FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6)",
+            (period.start_ts, period.end_ts),
+        )
+    ]

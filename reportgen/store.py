@@ -1,0 +1,445 @@
+"""The embedded store: synced log rows, which time ranges are complete, and gateway facts.
+
+SQLite from the standard library.  A fetched window is committed in one transaction that
+replaces every row in its time range, so a window is either wholly in the store or not at
+all, and re-fetching never doubles a row.  Rows have no content de-duplication: two
+identical rows in the same second are two requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError, SyncLockedError
+from .models import Bucket, GatewayStatus, KeyInfo, LatencyCount, Partials, Period, UsageRecord
+from .periods import local_days
+
+DB_NAME = "reportgen.sqlite3"
+LOCK_NAME = "sync.lock"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    token_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    quota INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    use_time_ms INTEGER,
+    is_stream INTEGER NOT NULL,
+    request_id TEXT,
+    client TEXT,
+    http_status INTEGER,
+    billing_source TEXT,
+    token_id INTEGER,
+    grp TEXT NOT NULL,
+    username TEXT NOT NULL,
+    channel INTEGER,
+    has_price INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_created_at ON logs (created_at);
+CREATE TABLE IF NOT EXISTS log_raw (id INTEGER PRIMARY KEY, raw TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS coverage (
+    start_ts INTEGER PRIMARY KEY,
+    end_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS windows (
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS status_snapshots (
+    read_at INTEGER NOT NULL,
+    quota_per_unit TEXT NOT NULL,
+    usd_exchange_rate TEXT,
+    quota_display_type TEXT,
+    version TEXT
+);
+CREATE TABLE IF NOT EXISTS keys (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    used_quota INTEGER NOT NULL,
+    remain_quota INTEGER NOT NULL,
+    unlimited_quota INTEGER NOT NULL,
+    grp TEXT NOT NULL,
+    created_time INTEGER NOT NULL,
+    accessed_time INTEGER NOT NULL,
+    expired_time INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS syncs (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    state TEXT NOT NULL,
+    flavor TEXT,
+    target_start INTEGER,
+    target_end INTEGER,
+    windows INTEGER NOT NULL DEFAULT 0,
+    rows INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+"""
+
+_COLUMNS = (
+    "created_at, type, token_name, model_name, quota, prompt_tokens, completion_tokens, use_time_ms, "
+    "is_stream, request_id, client, http_status, billing_source, token_id, grp, username, channel, has_price"
+)
+
+# The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
+LATENCY_BUCKET_SQL = (
+    "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
+    "WHEN use_time_ms < 10000 THEN use_time_ms / 100 * 100 "
+    "WHEN use_time_ms < 60000 THEN use_time_ms / 1000 * 1000 "
+    "ELSE use_time_ms / 10000 * 10000 END"
+)
+
+
+def _token_filter(token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if token_names is None:
+        return "", []
+    if not token_names:
+        return " AND 0", []
+    return f" AND token_name IN ({','.join('?' * len(token_names))})", list(token_names)
+
+
+class Store:
+    """One gateway account's synced logs in ``<dir>/reportgen.sqlite3``."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        self.directory = directory
+        self.conn = conn
+
+    @classmethod
+    def open(cls, directory: Path, create: bool = True) -> Store:
+        directory = Path(directory)
+        db = directory / DB_NAME
+        if not db.exists() and not create:
+            raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{db}: cannot open the store ({exc})") from None
+        store = cls(directory, conn)
+        version = store.get_meta("schema_version")
+        if version is None:
+            store.set_meta("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise StoreError(f"{db}: store schema {version} is not supported by this reportgen")
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta and identity -------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def bind_account(self, base_url: str, user_id: int | None) -> None:
+        """Tie the store to one gateway account; refuse to mix two accounts' logs."""
+        account = f"{base_url}#{user_id}"
+        known = self.get_meta("account")
+        if known is None:
+            self.set_meta("account", account)
+        elif known != account:
+            raise StoreError(
+                f"{self.directory} holds the logs of {known.replace('#', ' user ')}, not "
+                f"{base_url} user {user_id}; set [store] path to another folder for this account"
+            )
+
+    @contextlib.contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the store's sync lock; a second sync on the same store is refused."""
+        path = self.directory / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                _lock(fd)
+            except OSError:
+                raise SyncLockedError(
+                    f"another reportgen sync is running on {self.directory}; wait for it to finish"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    # -- coverage and windows ------------------------------------------------------------
+
+    def coverage(self) -> list[tuple[int, int]]:
+        """Completed, merged time ranges ``(start, end)``, both inclusive, in order."""
+        return [(int(s), int(e)) for s, e in self.conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1")]
+
+    def replace_window(
+        self, start: int, end: int, records: Sequence[UsageRecord], pages: int, fetched_at: int
+    ) -> None:
+        """Atomically make ``[start, end]`` (inclusive) hold exactly ``records``."""
+        with self._transaction() as cur:
+            cur.execute(
+                "DELETE FROM log_raw WHERE id IN (SELECT id FROM logs WHERE created_at BETWEEN ? AND ?)",
+                (start, end),
+            )
+            cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ?", (start, end))
+            # Oldest first, so that row ids follow time within the window.
+            ordered = sorted(records, key=lambda r: r.created_at)
+            first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
+            cur.executemany(
+                f"INSERT INTO logs (id, {_COLUMNS}) VALUES ({','.join('?' * 19)})",
+                [(first + i, *_record_values(r)) for i, r in enumerate(ordered)],
+            )
+            cur.executemany(
+                "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
+                [(first + i, r.raw) for i, r in enumerate(ordered)],
+            )
+            self._add_coverage(cur, start, end)
+            cur.execute(
+                "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at) VALUES (?, ?, ?, ?, ?)",
+                (start, end, len(records), pages, fetched_at),
+            )
+
+    def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int) -> None:
+        rows = cur.execute(
+            "SELECT start_ts, end_ts FROM coverage WHERE start_ts <= ? AND end_ts >= ?",
+            (end + 1, start - 1),
+        ).fetchall()
+        lo = min([start, *(r[0] for r in rows)])
+        hi = max([end, *(r[1] for r in rows)])
+        cur.execute("DELETE FROM coverage WHERE start_ts <= ? AND end_ts >= ?", (end + 1, start - 1))
+        cur.execute("INSERT INTO coverage (start_ts, end_ts) VALUES (?, ?)", (lo, hi))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+
+    # -- gateway facts ---------------------------------------------------------------------
+
+    def save_status(self, status: GatewayStatus) -> None:
+        self.conn.execute(
+            "INSERT INTO status_snapshots VALUES (?, ?, ?, ?, ?)",
+            (
+                status.read_at,
+                str(status.quota_per_unit),
+                None if status.usd_exchange_rate is None else str(status.usd_exchange_rate),
+                status.quota_display_type,
+                status.version,
+            ),
+        )
+
+    def latest_status(self, before: int | None = None) -> GatewayStatus | None:
+        """The newest ``/api/status`` snapshot (read at or before ``before`` if given)."""
+        sql = "SELECT * FROM status_snapshots"
+        args: tuple[int, ...] = ()
+        if before is not None:
+            sql += " WHERE read_at <= ?"
+            args = (before,)
+        row = self.conn.execute(sql + " ORDER BY read_at DESC, rowid DESC LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        return GatewayStatus(
+            quota_per_unit=Decimal(row[1]),
+            read_at=int(row[0]),
+            usd_exchange_rate=None if row[2] is None else Decimal(row[2]),
+            quota_display_type=row[3],
+            version=row[4],
+        )
+
+    def save_keys(self, keys: Sequence[KeyInfo], seen_at: int) -> None:
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        k.id,
+                        k.name,
+                        k.status,
+                        k.used_quota,
+                        k.remain_quota,
+                        int(k.unlimited_quota),
+                        k.group,
+                        k.created_time,
+                        k.accessed_time,
+                        k.expired_time,
+                        seen_at,
+                    )
+                    for k in keys
+                ],
+            )
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('keys_seen_at', ?)", (str(seen_at),))
+
+    def current_keys(self) -> list[KeyInfo]:
+        """The keys the gateway listed at the last sync (deleted keys drop out)."""
+        seen = self.get_meta("keys_seen_at")
+        if seen is None:
+            return []
+        rows = self.conn.execute(
+            "SELECT id, name, status, used_quota, remain_quota, unlimited_quota, grp, created_time, "
+            "accessed_time, expired_time FROM keys WHERE seen_at = ? ORDER BY name, id",
+            (int(seen),),
+        )
+        return [
+            KeyInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows
+        ]
+
+    # -- sync bookkeeping -------------------------------------------------------------------
+
+    def start_sync(self, started_at: int, flavor: str, target: tuple[int, int]) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO syncs (started_at, state, flavor, target_start, target_end) VALUES (?, 'running', ?, ?, ?)",
+            (started_at, flavor, target[0], target[1]),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_sync(
+        self, sync_id: int, finished_at: int, state: str, windows: int, rows: int, pages: int, message: str = ""
+    ) -> None:
+        self.conn.execute(
+            "UPDATE syncs SET finished_at = ?, state = ?, windows = ?, rows = ?, pages = ?, message = ? WHERE id = ?",
+            (finished_at, state, windows, rows, pages, message, sync_id),
+        )
+
+    def last_sync(self) -> dict[str, Any] | None:
+        """The newest sync that finished, as a dict (None before the first one)."""
+        cur = self.conn.execute(
+            "SELECT * FROM syncs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[UsageRecord]:
+        """Rows of ``[start_ts, end_ts)`` in time order, streamed (not held in memory)."""
+        where, args = _token_filter(token_names)
+        cur = self.conn.execute(
+            f"SELECT {_COLUMNS}, log_raw.raw FROM logs JOIN log_raw USING (id) "
+            f"WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(2000):
+            for r in batch:
+                yield UsageRecord(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11],
+                    r[12], r[13], r[14], r[15], r[16], bool(r[17]), r[18],
+                )  # fmt: skip
+
+    def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
+        """Rows of the period grouped by key, model, local day, type and billing source."""
+        where, args = _token_filter(token_names)
+        buckets: list[Bucket] = []
+        lat_day: list[LatencyCount] = []
+        for day, start, end in local_days(period):
+            buckets.extend(self._day_buckets(day, start, end, where, args))
+            for bucket_ms, count in self.conn.execute(
+                f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ? "
+                f"AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
+                [start, end, *args],
+            ):
+                lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
+        lat_km = [
+            LatencyCount(f"{key}\x00{model}", bucket_ms, count)
+            for key, model, bucket_ms, count in self.conn.execute(
+                f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
+                f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
+                "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
+                [period.start_ts, period.end_ts, *args],
+            )
+        ]
+        return Partials(tuple(buckets), tuple(lat_km), tuple(lat_day))
+
+    def _day_buckets(
+        self, day: date, start: int, end: int, where: str, args: list[Any]
+    ) -> Iterator[Bucket]:
+        rows = self.conn.execute(
+            "SELECT token_name, model_name, type, billing_source = 'subscription' AS sub, COUNT(*), SUM(quota), "
+            "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
+            "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
+            "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
+            f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6){where} "
+            "GROUP BY token_name, model_name, type, sub ORDER BY 1, 2, 3, 4",
+            [start, end, *args],
+        )
+        for r in rows:
+            yield Bucket(r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11])
+
+    def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
+        """SHA-256 over the parsed fields of the rows of ``[start_ts, end_ts)``.
+
+        The raw JSON is not hashed: its ``id`` is a row position that changes between
+        fetches of the same data.
+        """
+        digest = hashlib.sha256()
+        where, args = _token_filter(token_names)
+        cur = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            f"ORDER BY {_COLUMNS}",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(2000):
+            for row in batch:
+                digest.update(repr(row).encode("utf-8"))
+                digest.update(b"\n")
+        return digest.hexdigest()
+
+    def row_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0])
+
+
+def _record_values(r: UsageRecord) -> tuple[Any, ...]:
+    return (
+        r.created_at, r.type, r.token_name, r.model_name, r.quota, r.prompt_tokens, r.completion_tokens,
+        r.use_time_ms, int(r.is_stream), r.request_id, r.client, r.http_status, r.billing_source,
+        r.token_id, r.group, r.username, r.channel, int(r.has_price),
+    )  # fmt: skip
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

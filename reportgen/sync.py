@@ -1,0 +1,214 @@
+"""Sync: plan closed windows the store lacks, fetch each completely, commit each atomically."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from .config import Config
+from .errors import GatewayError, StoreError
+from .models import Period, UsageRecord
+from .periods import previous_month
+from .store import Store
+
+#: Only windows that ended at least this long ago are fetched: the gateway's log list is
+#: newest-first with offset paging, so rows still being written shift the pages.
+SAFETY_MARGIN_SECONDS = 300
+#: A window never spans more than one UTC day, so an interrupted sync loses at most a day.
+MAX_WINDOW_SECONDS = 86400
+
+
+class SyncProgress(Protocol):
+    """What a sync reports while it runs (the CLI draws a progress bar from it)."""
+
+    def planned(self, windows: int, skipped: int) -> None: ...
+    def request(self, path: str) -> None: ...
+    def window_done(self, rows: int, pages: int) -> None: ...
+
+
+class _Silent:
+    def planned(self, windows: int, skipped: int) -> None:
+        pass
+
+    def request(self, path: str) -> None:
+        pass
+
+    def window_done(self, rows: int, pages: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did."""
+
+    target: tuple[int, int]
+    windows: int
+    skipped: int
+    rows: int
+    pages: int
+    requests: int
+    seconds: float
+    flavor: str
+    keys: int
+
+    def summary(self) -> str:
+        start = datetime.fromtimestamp(self.target[0], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        end = datetime.fromtimestamp(self.target[1], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        already = f"; {self.skipped} already in the store" if self.skipped else ""
+        return (
+            f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {self.windows} windows, "
+            f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
+            f"{already}; {self.keys} keys listed"
+        )
+
+
+def plan_windows(
+    start: int, end: int, covered: list[tuple[int, int]], refetch: bool = False
+) -> tuple[list[tuple[int, int]], int]:
+    """The inclusive windows to fetch so that ``[start, end]`` is covered, and how many are skipped.
+
+    Consecutive windows are ``[a, b-1]``, ``[b, c-1]``: inclusive bounds never count a row
+    twice.  Windows are cut at UTC midnights and never exceed a day.
+    """
+    if end < start:
+        return [], 0
+    gaps: list[tuple[int, int]] = []
+    cursor = start
+    if not refetch:
+        for lo, hi in covered:
+            if hi < cursor or lo > end:
+                continue
+            if lo > cursor:
+                gaps.append((cursor, lo - 1))
+            cursor = max(cursor, hi + 1)
+            if cursor > end:
+                break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    windows: list[tuple[int, int]] = []
+    for lo, hi in gaps:
+        while lo <= hi:
+            cut = min(hi, (lo // MAX_WINDOW_SECONDS + 1) * MAX_WINDOW_SECONDS - 1)
+            windows.append((lo, cut))
+            lo = cut + 1
+    skipped = _count_days(start, end) - len({w[0] // MAX_WINDOW_SECONDS for w in windows})
+    return windows, max(0, skipped)
+
+
+def _count_days(start: int, end: int) -> int:
+    return end // MAX_WINDOW_SECONDS - start // MAX_WINDOW_SECONDS + 1
+
+
+def sync_target(store: Store, config: Config, period: Period | None, now: int) -> tuple[int, int]:
+    """The inclusive range a sync covers: the period, or from the last sync's end, up to closed time."""
+    closed = now - SAFETY_MARGIN_SECONDS
+    if period is not None:
+        return period.start_ts, min(period.end_ts - 1, closed)
+    covered = store.coverage()
+    if covered:
+        start = covered[-1][1] + 1
+    else:
+        start = previous_month(datetime.fromtimestamp(now, timezone.utc), config.tz).start_ts
+    return start, closed
+
+
+def run_sync(
+    config: Config,
+    period: Period | None = None,
+    *,
+    refetch: bool = False,
+    progress: SyncProgress | None = None,
+    client_factory: Callable[..., object] | None = None,
+    now: Callable[[], float] = time.time,
+) -> SyncResult:
+    """Bring the store up to date for ``period`` (or since the last sync) and return what was done.
+
+    Every completed window is committed before the next starts; if the gateway fails or
+    the user interrupts, completed windows stay and the next run fetches only the rest.
+    """
+    from .gateway import GatewayClient
+
+    gw = config.gateway
+    if not gw.base_url:
+        raise StoreError(
+            f"{config.where('gateway.base_url')} is not set; add base_url under [gateway] "
+            "(or set REPORTGEN_BASE_URL)"
+        )
+    if gw.access_token is None:
+        raise GatewayError(
+            "REPORTGEN_ACCESS_TOKEN is not set; export the system access token from the gateway's "
+            "Settings > Security page (not an sk- model key)"
+        )
+    progress = progress or _Silent()
+    started = time.monotonic()
+    store = Store.open(config.store_dir)
+    try:
+        with store.sync_lock():
+            store.bind_account(gw.base_url, gw.user_id)
+            factory = client_factory or GatewayClient
+            client = factory(gw, on_request=progress.request)
+            return _sync_locked(store, client, config, period, refetch, progress, now, started)
+    finally:
+        store.close()
+
+
+def _sync_locked(
+    store: Store,
+    client: object,
+    config: Config,
+    period: Period | None,
+    refetch: bool,
+    progress: SyncProgress,
+    now: Callable[[], float],
+    started: float,
+) -> SyncResult:
+    from .gateway import GatewayClient
+
+    assert isinstance(client, GatewayClient)
+    status = client.status()
+    store.save_status(status)
+    keys = client.keys()
+    store.save_keys(keys, int(now()))
+    target = sync_target(store, config, period, int(now()))
+    windows, skipped = plan_windows(target[0], target[1], store.coverage(), refetch)
+    progress.planned(len(windows), skipped)
+    sync_id = store.start_sync(int(now()), client.flavor, target)
+    done = rows = pages = 0
+    state, message = "failed", ""
+    try:
+        for lo, hi in windows:
+            fetched: list[UsageRecord] = []
+            window_pages = 0
+            for page in client.iter_log_pages(lo, hi):
+                fetched.extend(page)
+                window_pages += 1
+            store.replace_window(lo, hi, fetched, window_pages, int(now()))
+            done += 1
+            rows += len(fetched)
+            pages += window_pages
+            progress.window_done(len(fetched), window_pages)
+        state = "ok"
+    except GatewayError as exc:
+        message = str(exc)
+        raise type(exc)(
+            f"{exc} ({done} of {len(windows)} windows saved; run `reportgen sync` again to fetch the rest)"
+        ) from None
+    except KeyboardInterrupt:
+        state, message = "interrupted", "interrupted by the user"
+        raise
+    finally:
+        store.finish_sync(sync_id, int(now()), state, done, rows, pages, message)
+    return SyncResult(
+        target=target,
+        windows=done,
+        skipped=skipped,
+        rows=rows,
+        pages=pages,
+        requests=client.requests_made,
+        seconds=time.monotonic() - started,
+        flavor=client.flavor,
+        keys=len(keys),
+    )
