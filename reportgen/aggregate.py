@@ -95,7 +95,8 @@ def partials_from_records(records: Iterable[UsageRecord], period: Period) -> Par
 
 
 def _bucket_order(item: tuple[tuple[str, str, date, int, bool], list[int]]) -> tuple[object, ...]:
-    return item[0]
+    token, model, day, type_, sub = item[0]
+    return (day, token, model, type_, sub)  # the store's order
 
 
 @dataclass

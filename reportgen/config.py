@@ -99,16 +99,20 @@ def machine_timezone() -> str:
     return "UTC" if tzname in (None, "UTC", "GMT") else "UTC"
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path | None:
+def find_config(
+    explicit: str | os.PathLike[str] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Path | None:
     """``--config``, else ``$REPORTGEN_CONFIG``, else ``./reportgen.toml`` if it exists."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"{path}: no such config file (check --config)")
         return path
-    env = os.environ.get("REPORTGEN_CONFIG")
-    if env:
-        path = Path(env)
+    named = (os.environ if env is None else env).get("REPORTGEN_CONFIG")
+    if named:
+        path = Path(named)
         if not path.is_file():
             raise ConfigError(f"{path}: no such config file (check REPORTGEN_CONFIG)")
         return path
@@ -123,7 +127,7 @@ def load_config(
 ) -> Config:
     """Read the config file (if any) and apply environment overrides."""
     env = dict(os.environ if env is None else env)
-    path = find_config(explicit, cwd)
+    path = find_config(explicit, cwd, env)
     data: dict[str, Any] = {}
     if path is not None:
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from .config import CONFIG_NAME, load_config
 from .export import export_report
 from .models import Report
+from .periods import parse_period
 from .plugins import select_exporters
 from .reports import open_report
 from .sync import SyncProgress, SyncResult, run_sync
@@ -73,14 +74,9 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
     ) as gateway:
         config_path.write_text(demo_config_text(gateway.url, team.members, lang), encoding="utf-8")
         config = load_config(config_path, env={"REPORTGEN_ACCESS_TOKEN": token})
-        period = _demo_period(config)
+        period = parse_period(f"{DEMO_YEAR:04d}-{DEMO_MONTH:02d}", config.tz)
         result = run_sync(config, period, progress=progress)
     with open_report(config, period) as report:
         paths = export_report(report, select_exporters("all"), out_dir / "reports", lang=lang)
     return DemoResult(config_path, result, report, paths)
 
-
-def _demo_period(config: object) -> object:
-    from .periods import parse_period
-
-    return parse_period(f"{DEMO_YEAR:04d}-{DEMO_MONTH:02d}", config.tz)  # type: ignore[attr-defined]
