@@ -1,0 +1,143 @@
+"""CSV: the detail file (one line per consumption or refund row) and the member × model summary.
+
+UTF-8 with a BOM by default, because Excel on Chinese Windows reads BOM-less UTF-8 as GBK
+(``--option bom=false`` turns it off).  Text fields from the gateway are made inert
+(OWASP CSV injection); numbers are written as numbers, refunds negative.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from decimal import Decimal
+from typing import IO, Any
+
+from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from ..models import Report, Stats
+from ._cells import csv_text, member_models, plain_decimal, row_type_label, totals
+
+DETAIL_COLUMNS = (
+    "time",
+    "member",
+    "key",
+    "model",
+    "type",
+    "prompt_tokens",
+    "completion_tokens",
+    "quota",
+    "cost_usd",
+    "latency_s",
+    "client",
+    "request_id",
+    "http_status",
+)
+SUMMARY_COLUMNS = (
+    "member",
+    "model",
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "consumed_quota",
+    "refunded_quota",
+    "net_quota",
+    "cost_usd",
+    "cost_cny",
+)
+_FLUSH_EVERY = 2000
+
+
+def _open(fp: IO[bytes], ctx: ExportContext) -> tuple[io.StringIO, Any]:
+    if ctx.flag("bom", True):
+        fp.write(codecs.BOM_UTF8)
+    buf = io.StringIO()
+    return buf, csv.writer(buf, lineterminator="\r\n")
+
+
+def _flush(buf: io.StringIO, fp: IO[bytes]) -> None:
+    fp.write(buf.getvalue().encode("utf-8"))
+    buf.seek(0)
+    buf.truncate()
+
+
+def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    """One line per consumption or refund row of the period, in time order."""
+    buf, out = _open(fp, ctx)
+    out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
+    qpu = report.quota_per_unit
+    kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
+    for n, row in enumerate(report.rows(), 1):
+        r = row.record
+        quota = row.signed_quota
+        out.writerow(
+            (
+                row.local_time.isoformat(),
+                csv_text(row.member),
+                csv_text(r.token_name),
+                csv_text(r.model_name),
+                kinds.get(r.type) or csv_text(ctx.label(row_type_label(r.type))),
+                r.prompt_tokens,
+                r.completion_tokens,
+                quota,
+                plain_decimal(Decimal(quota) / qpu),
+                "" if r.use_time_ms is None else plain_decimal(Decimal(r.use_time_ms) / 1000),
+                csv_text(r.client),
+                csv_text(r.request_id),
+                "" if r.http_status is None else r.http_status,
+            )
+        )
+        if n % _FLUSH_EVERY == 0:
+            _flush(buf, fp)
+    _flush(buf, fp)
+
+
+def _stats_cells(stats: Stats) -> list[object]:
+    return [
+        stats.requests,
+        stats.errors,
+        stats.prompt_tokens,
+        stats.completion_tokens,
+        stats.consumed_quota,
+        stats.refunded_quota,
+        stats.quota,
+        plain_decimal(stats.cost_usd),
+        "" if stats.cost_cny is None else plain_decimal(stats.cost_cny),
+    ]
+
+
+def write_summary(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    """One line per member × model, then a totals line; empty periods say so."""
+    buf, out = _open(fp, ctx)
+    out.writerow([csv_text(ctx.label(c)) for c in SUMMARY_COLUMNS])
+    any_line = False
+    for line in member_models(report):
+        any_line = True
+        out.writerow([csv_text(line.name), csv_text(line.model or ""), *_stats_cells(line.stats)])
+    if not any_line:
+        out.writerow([csv_text(ctx.label("no_usage"))])
+    out.writerow([csv_text(ctx.label("total")), "", *_stats_cells(totals(report))])
+    _flush(buf, fp)
+
+
+@hookimpl
+def register_exporters(register: RegisterExporter) -> None:
+    register(
+        Exporter(
+            name="csv",
+            extension="csv",
+            description="Detail CSV: one line per consumption or refund row (UTF-8 BOM; option bom=false)",
+            write=write_detail,
+            media_type="text/csv",
+        )
+    )
+    register(
+        Exporter(
+            name="csv-summary",
+            extension="csv",
+            suffix="-summary",
+            description="Summary CSV: one line per member and model, with a totals line",
+            write=write_summary,
+            media_type="text/csv",
+        )
+    )

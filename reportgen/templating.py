@@ -1,0 +1,228 @@
+"""Statement templates: letterhead, title, zh/en wording and which sections appear.
+
+A template is a TOML file a finance administrator edits.  Shipped templates live in the
+``reportgen.templates`` package (the top-level ``templates/`` folder); ``labels.toml``
+there holds every label in both languages, and a template only overrides what it wants.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_TEMPLATE = "invoice"
+LANGS = ("zh", "en")
+BASE_LABELS = "labels"
+KINDS = ("invoice", "grant")
+LETTERHEAD_FIELDS = ("organisation", "address", "contact", "tax_id")
+SECTIONS: dict[str, bool] = {
+    "show_letterhead": True,
+    "show_models_table": True,
+    "show_zero_members": True,
+    "show_notes": True,
+    "show_signature": True,
+    "show_charts": True,
+}
+# Every {placeholder} a label may use; anything else is a typo we report at load time.
+PLACEHOLDERS = (
+    *("start", "end", "timezone", "rate", "source", "date", "keys", "names", "name"),
+    *("quota_per_unit", "quota", "usd", "page", "pages", "number", "fingerprint"),
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A loaded template; ``label(key, lang)`` falls back to English, then to the key."""
+
+    name: str
+    source: str
+    kind: str = "invoice"
+    number_prefix: str = "RG"
+    title: Mapping[str, str] = field(default_factory=dict)
+    letterhead: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    logo: Path | None = None
+    sections: Mapping[str, bool] = field(default_factory=lambda: dict(SECTIONS))
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def label(self, key: str, lang: str) -> str:
+        for lng in (lang, "en"):
+            text = self.labels.get(lng, {}).get(key)
+            if text is not None:
+                return text
+        return key
+
+    def text(self, key: str, lang: str, **values: object) -> str:
+        """A label with its ``{placeholders}`` filled in."""
+        return self.label(key, lang).format(**values)
+
+    def title_for(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or self.label("title", lang)
+
+    def letterhead_field(self, name: str, lang: str) -> str:
+        values = self.letterhead.get(name, {})
+        return values.get(lang) or values.get("en") or ""
+
+    def section(self, name: str) -> bool:
+        return self.sections.get(name, SECTIONS.get(name, True))
+
+
+def available_templates() -> list[str]:
+    """Names of the shipped templates."""
+    root = files("reportgen.templates")
+    return sorted(
+        p.name[: -len(".toml")]
+        for p in root.iterdir()
+        if p.name.endswith(".toml") and p.name != f"{BASE_LABELS}.toml"
+    )
+
+
+def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template:
+    """A shipped template by name (``invoice`` by default) or a ``.toml`` file by path."""
+    if lang not in LANGS:
+        raise ConfigError(f"language {lang!r} is not supported (use one of: {', '.join(LANGS)})")
+    base = _parse(_read_shipped(BASE_LABELS), f"reportgen.templates/{BASE_LABELS}.toml", None)
+    name_or_path = name_or_path or DEFAULT_TEMPLATE
+    looks_like_path = name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
+    if looks_like_path:
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such template file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc})") from None
+        data = _parse(text, str(path), path.parent)
+        name, source = path.stem, str(path)
+    else:
+        if name_or_path not in available_templates():
+            raise ConfigError(
+                f"template {name_or_path!r} not found: give a path to a .toml file or one of "
+                f"{', '.join(available_templates())}"
+            )
+        name, source = name_or_path, f"reportgen.templates/{name_or_path}.toml"
+        data = _parse(_read_shipped(name), source, None)
+    labels: dict[str, dict[str, str]] = {lng: dict(base.labels.get(lng, {})) for lng in LANGS}
+    for lng, table in data.labels.items():
+        labels[lng].update(table)
+    return Template(
+        name=name,
+        source=source,
+        kind=data.kind,
+        number_prefix=data.number_prefix,
+        title=data.title,
+        letterhead=data.letterhead,
+        logo=data.logo,
+        sections={**SECTIONS, **data.sections},
+        labels=labels,
+    )
+
+
+def _read_shipped(name: str) -> str:
+    return files("reportgen.templates").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def _parse(text: str, where: str, base_dir: Path | None) -> Template:
+    """Validate one template file; every problem names the file and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    _known(data, {"template", "title", "letterhead", "sections", "labels"}, where, "")
+    meta = _table(data, "template", where, "")
+    _known(meta, {"kind", "number_prefix", "name"}, where, "template.")
+    kind = meta.get("kind", "invoice")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}: template.kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    prefix = meta.get("number_prefix", "RG")
+    if not isinstance(prefix, str) or not prefix.replace("-", "").isalnum():
+        raise ConfigError(f'{where}: template.number_prefix must be letters and digits, e.g. "RG"')
+
+    title = _localized(data.get("title", {}), where, "title")
+    head = _table(data, "letterhead", where, "")
+    _known(head, {*LETTERHEAD_FIELDS, "logo"}, where, "letterhead.")
+    letterhead = {f: _localized(head.get(f, ""), where, f"letterhead.{f}") for f in LETTERHEAD_FIELDS}
+    logo = None
+    logo_text = head.get("logo", "")
+    if not isinstance(logo_text, str):
+        raise ConfigError(f"{where}: letterhead.logo must be a path to a PNG or JPEG file")
+    if logo_text:
+        logo = Path(logo_text).expanduser()
+        if not logo.is_absolute() and base_dir is not None:
+            logo = base_dir / logo
+        if not logo.is_file():
+            raise ConfigError(f"{where}: letterhead.logo {logo_text!r}: no such file ({logo})")
+
+    sections_in = _table(data, "sections", where, "")
+    _known(sections_in, set(SECTIONS), where, "sections.")
+    for key, value in sections_in.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: sections.{key} must be true or false")
+
+    labels_in = _table(data, "labels", where, "")
+    _known(labels_in, set(LANGS), where, "labels.")
+    labels: dict[str, dict[str, str]] = {}
+    for lng, table in labels_in.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f'{where}: [labels.{lng}] must be a table of label = "text"')
+        for key, value in table.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: labels.{lng}.{key} must be a string")
+            _check_placeholders(value, where, f"labels.{lng}.{key}")
+        labels[lng] = dict(table)
+    return Template(
+        name="",
+        source=where,
+        kind=kind,
+        number_prefix=prefix,
+        title=title,
+        letterhead=letterhead,
+        logo=logo,
+        sections=sections_in,
+        labels=labels,
+    )
+
+
+def _check_placeholders(text: str, where: str, key: str) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: {key} has a stray brace ({exc}); write {{{{ or }}}} for a literal one"
+        ) from None
+    for name in fields:
+        if name not in PLACEHOLDERS:
+            raise ConfigError(
+                f"{where}: {key} uses {{{name}}}, which reportgen does not fill in "
+                f"(known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+            )
+
+
+def _localized(value: Any, where: str, key: str) -> dict[str, str]:
+    if isinstance(value, str):
+        return {lng: value for lng in LANGS} if value else {}
+    if isinstance(value, dict):
+        _known(value, set(LANGS), where, f"{key}.")
+        if not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where}: {key}.zh and {key}.en must be strings")
+        return {k: v for k, v in value.items() if v}
+    raise ConfigError(f'{where}: {key} must be a string or {{ zh = "...", en = "..." }}')
+
+
+def _table(data: dict[str, Any], name: str, where: str, prefix: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{prefix}{name}] must be a table")
+    return value
+
+
+def _known(table: dict[str, Any], known: set[str], where: str, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {prefix}{key} (known: {', '.join(sorted(known))})")
