@@ -1,0 +1,174 @@
+"""The plugin system: built-ins through the hook, entry points, broken and clashing plugins."""
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import venv
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+
+from reportgen import hookspecs, plugins
+from reportgen.errors import PluginError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch, tmp_path):
+    """A clean plugin manager whose entry points are the ones a test declares."""
+    declared: list[EntryPoint] = []
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [ep for ep in declared if ep.group == group])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("REPORTGEN_PLUGINS_STRICT", raising=False)
+    monkeypatch.delenv("REPORTGEN_LOAD_PLUGINS", raising=False)
+    plugins.reset_for_tests()
+
+    def declare(name: str, source: str) -> None:
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        declared.append(EntryPoint(name=name, value=name, group="reportgen"))
+
+    yield declare
+    plugins.reset_for_tests()
+    for name in [p.stem for p in tmp_path.glob("*.py")]:
+        sys.modules.pop(name, None)
+
+
+GOOD = """
+from reportgen.hookspecs import Exporter, hookimpl
+
+def write(report, fp, ctx):
+    fp.write(b"total " + str(report.totals.quota).encode())
+
+@hookimpl
+def register_exporters(register):
+    register(Exporter(name="total", extension="txt", description="The net quota", write=write))
+"""
+
+
+def test_builtins_register_through_the_same_hook(fresh_plugins):
+    found = plugins.exporters()
+    assert {"csv", "csv-summary", "xlsx", "pdf"} <= set(found)
+    for name in ("csv", "xlsx", "pdf"):
+        assert found[name].plugin == "reportgen"
+    names = [plugins.pm.get_name(p) for p in plugins.pm.get_plugins()]
+    assert set(plugins.DEFAULT_PLUGINS) <= set(names)
+
+
+def test_entry_point_plugin_is_found_with_its_name(fresh_plugins):
+    fresh_plugins("rg_total", GOOD)
+    found = plugins.exporters()
+    assert found["total"].plugin == "rg_total"
+    assert plugins.select_exporters("total,csv")[0].name == "total"
+
+
+def test_broken_plugin_is_skipped_with_one_line(fresh_plugins, capsys):
+    fresh_plugins("rg_broken", "raise RuntimeError('boom')\n")
+    fresh_plugins("rg_total", GOOD)
+    found = plugins.exporters()
+    assert "total" in found
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rg_broken" in err[0] and "boom" in err[0]
+
+
+def test_broken_plugin_is_fatal_when_strict(fresh_plugins, monkeypatch):
+    monkeypatch.setenv("REPORTGEN_PLUGINS_STRICT", "1")
+    fresh_plugins("rg_broken", "import no_such_module_anywhere\n")
+    with pytest.raises(PluginError, match="rg_broken"):
+        plugins.exporters()
+
+
+def test_misspelt_hook_fails_loudly(fresh_plugins):
+    fresh_plugins("rg_typo", "from reportgen.hookspecs import hookimpl\n\n@hookimpl\ndef register_exporter(register):\n    pass\n")
+    with pytest.raises(PluginError, match="register_exporter"):
+        plugins.exporters()
+
+
+def test_two_exporters_with_one_name_name_both_plugins(fresh_plugins):
+    fresh_plugins("rg_one", GOOD)
+    fresh_plugins("rg_two", GOOD)
+    with pytest.raises(PluginError, match="rg_one.*rg_two|rg_two.*rg_one"):
+        plugins.exporters()
+
+
+def test_load_plugins_env_chooses(fresh_plugins, monkeypatch):
+    monkeypatch.setenv("REPORTGEN_LOAD_PLUGINS", "")
+    fresh_plugins("rg_total", GOOD)
+    assert "total" not in plugins.exporters()
+
+
+def test_unknown_format_suggests_and_lists(fresh_plugins):
+    with pytest.raises(UsageError, match=r"did you mean 'xlsx'.*installed: .*csv"):
+        plugins.select_exporters("xslx")
+
+
+def test_every_hook_is_documented_with_its_exact_signature():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    hooks = [name for name in dir(hookspecs) if getattr(getattr(hookspecs, name), "reportgen_spec", None)]
+    assert hooks == ["register_exporters", "report_prepared"]
+    for name in hooks:
+        sig = inspect.signature(getattr(hookspecs, name))
+        params = ", ".join(f"{p.name}: {p.annotation}" for p in sig.parameters.values())
+        signature = f"{name}({params}) -> {sig.return_annotation}"
+        assert signature in readme, f"README does not document the hook: {signature}"
+        assert inspect.getdoc(getattr(hookspecs, name))
+
+
+def test_report_prepared_hook_sees_the_report(fresh_plugins, tmp_path):
+    fresh_plugins(
+        "rg_audit",
+        """
+        from reportgen.hookspecs import hookimpl
+        from reportgen.errors import ExportError
+        SEEN = []
+
+        @hookimpl
+        def report_prepared(report, context):
+            SEEN.append((report.period.label, context.lang))
+            if report.member_filter == "blocked":
+                raise ExportError("audit plugin refused")
+        """,
+    )
+    from reportgen.aggregate import aggregate_records
+    from reportgen.config import Config
+    from reportgen.export import export_report
+    from reportgen.periods import parse_period
+
+    config = Config(timezone="UTC", members={"blocked": ("k",)})
+    period = parse_period("2026-04", config.tz)
+    report = aggregate_records([], period=period, config=config)
+    export_report(report, plugins.select_exporters("csv"), tmp_path / "out", lang="en")
+    assert sys.modules["rg_audit"].SEEN == [("2026-04", "en")]
+    blocked = aggregate_records([], period=period, config=config, member="blocked")
+    with pytest.raises(Exception, match="audit plugin refused"):
+        export_report(blocked, plugins.select_exporters("csv"), tmp_path / "out2", lang="en")
+    assert not list((tmp_path / "out2").glob("*")) if (tmp_path / "out2").exists() else True
+
+
+@pytest.mark.slow
+def test_example_plugin_installs_and_is_used(tmp_path):
+    """Install plugins/reportgen-markdown into a venv with pip and use it through the CLI."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         str(ROOT / "plugins" / "reportgen-markdown")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    env = {**os.environ, "REPORTGEN_PLUGINS_STRICT": "1"}
+    listed = subprocess.run(
+        [python, "-m", "reportgen", "exporters", "--json"], check=True, capture_output=True, text=True, env=env
+    )
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["markdown"]["plugin"] == "reportgen-markdown"
+    assert rows["markdown"]["version"] == "0.1.0"
+    out = tmp_path / "demo"
+    subprocess.run([python, "-m", "reportgen", "demo", "--out", str(out), "--lang", "en"],
+                   check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    page = next((out / "reports").glob("*.md")).read_text(encoding="utf-8")
+    assert "张三" in page and "## Members" in page
