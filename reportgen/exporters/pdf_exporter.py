@@ -1,0 +1,457 @@
+"""PDF statement: an invoice-style summary per member and model that a finance office files.
+
+Only aggregates are drawn, so it is fast whatever the row count.  Amounts are rounded to
+cents by the largest-remainder method (:func:`statement_amounts`) so that the printed
+lines add up to the printed subtotals and grand total.  Text uses an embedded subset of
+a CJK TrueType font, so Chinese renders everywhere and extracts as text.  The PDF's
+dates come from ``report.generated_at`` and reportlab runs in invariant mode, so the
+same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from ..models import Line, Report
+from ._cells import cents, clean_text, member_models, members, totals
+from ._cells import hamilton as _hamilton
+from ._fonts import cjk_font, printable
+
+ROWS_PER_TABLE = 40  # reportlab splits one long table slowly; chunks of 40 rows are fast
+PAGE = A4
+MARGIN = 18 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+_INK = colors.HexColor("#1F2A37")
+_MUTED = colors.HexColor("#5B6573")
+_RULE = colors.HexColor("#9AA5B1")
+_HEAD_BG = colors.HexColor("#E4EAF2")
+_SUB_BG = colors.HexColor("#F3F5F8")
+
+
+@dataclass(frozen=True)
+class MemberAmounts:
+    """One member's printed amounts in cents: the subtotal and one per model line."""
+
+    line: Line
+    cents: int
+    lines: tuple[tuple[Line, int], ...]
+
+
+@dataclass(frozen=True)
+class StatementAmounts:
+    grand_cents: int
+    members: tuple[MemberAmounts, ...]
+    idle: tuple[Line, ...]
+
+
+def statement_amounts(report: Report) -> StatementAmounts:
+    """The amounts as printed, in cents: lines add up to subtotals, subtotals to the total.
+
+    The grand total is the exact total rounded half-up to the cent; it is shared out to
+    members, and each member's subtotal to its model lines, by largest remainder.
+    """
+    by_member: dict[str, list[Line]] = {}
+    for line in member_models(report):
+        by_member.setdefault(line.name, []).append(line)
+    shown = [m for m in members(report) if m.stats.active]
+    idle = tuple(m for m in members(report) if not m.stats.active)
+    exact = [sum((x.stats.cost_usd for x in by_member.get(m.name, ())), Decimal(0)) for m in shown]
+    grand = int(cents(totals(report).cost_usd) * 100)
+    member_cents = _hamilton(exact, grand)
+    result = []
+    for m, c in zip(shown, member_cents, strict=True):
+        lines = by_member.get(m.name, [])
+        line_cents = _hamilton([x.stats.cost_usd for x in lines], c)
+        result.append(MemberAmounts(m, c, tuple(zip(lines, line_cents, strict=True))))
+    return StatementAmounts(grand, tuple(result), idle)
+
+
+def document_number(report: Report, prefix: str = "RG") -> str:
+    """A number derived from the period, the data fingerprint and the filter: stable across runs."""
+    t = totals(report)
+    parts = [
+        report.period.label,
+        report.period.start.isoformat(),
+        report.period.end.isoformat(),
+        report.provenance.fingerprint,
+        report.member_filter or "",
+        str(t.consumed_quota),
+        str(t.refunded_quota),
+        str(t.requests),
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8].upper()
+    return f"{prefix}-{report.period.label}-{digest}"
+
+
+def money(value_cents: int) -> str:
+    sign = "-" if value_cents < 0 else ""
+    whole, frac = divmod(abs(value_cents), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def _int(value: int) -> str:
+    return f"{value:,}"
+
+
+class _Styles:
+    def __init__(self, font: str) -> None:
+        def style(name: str, size: float, **kw: Any) -> ParagraphStyle:
+            kw.setdefault("textColor", _INK)
+            return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.35, **kw)
+
+        self.font = font
+        self.org = style("org", 13)
+        self.small = style("small", 8.5, textColor=_MUTED)
+        self.title = style("title", 18, alignment=TA_CENTER, spaceBefore=4, spaceAfter=8)
+        self.body = style("body", 9.5)
+        self.cell = style("cell", 9)
+        self.cell_right = style("cellr", 9, alignment=TA_RIGHT)
+        self.h2 = style("h2", 11.5, spaceBefore=8, spaceAfter=2)
+        self.big = style("big", 12)
+        self.note = style("note", 8.5, leftIndent=10, firstLineIndent=-10)
+
+
+class _Builder:
+    def __init__(self, report: Report, ctx: ExportContext) -> None:
+        self.report = report
+        self.ctx = ctx
+        self.t = ctx.template
+        self.font = cjk_font()
+        self.s = _Styles(self.font)
+        self.number = document_number(report, self.t.number_prefix)
+
+    def lab(self, key: str, **values: object) -> str:
+        return self.t.text(key, self.ctx.lang, **values) if values else self.ctx.label(key)
+
+    def para(self, text: str, style: ParagraphStyle) -> Paragraph:
+        """A paragraph of plain (untrusted) text: escaped, unprintable glyphs replaced."""
+        lines = (printable(clean_text(part), self.font) for part in text.split("\n"))
+        return Paragraph("<br/>".join(escape(line) for line in lines), style)
+
+    # -- blocks -------------------------------------------------------------------------
+    def letterhead(self) -> list[Flowable]:
+        lang = self.ctx.lang
+        field = self.t.letterhead_field
+        left: list[Flowable] = []
+        org = field("organisation", lang)
+        if org:
+            left.append(self.para(org, self.s.org))
+        for name in ("address", "contact"):
+            if field(name, lang):
+                left.append(self.para(field(name, lang), self.s.small))
+        if field("tax_id", lang):
+            left.append(self.para(f"{self.lab('tax_id')}: {field('tax_id', lang)}", self.s.small))
+        right: Any = ""
+        if self.t.logo is not None:
+            right = Image(str(self.t.logo), width=45 * mm, height=18 * mm, kind="proportional")
+        if not left and not right:
+            return []
+        table = Table([[left, right]], colWidths=[WIDTH - 50 * mm, 50 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, _RULE),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ]
+            )
+        )
+        return [table, Spacer(1, 4 * mm)]
+
+    def facts(self) -> list[Flowable]:
+        r = self.report
+        p = r.period
+        period = self.lab(
+            "period_range",
+            start=p.start.strftime("%Y-%m-%d %H:%M"),
+            end=p.end.strftime("%Y-%m-%d %H:%M"),
+            timezone=p.timezone,
+        )
+        rows = [
+            (self.lab("document_number"), self.number),
+            (self.lab("issue_date"), r.generated_at.astimezone(p.tz).date().isoformat()),
+            (self.lab("period"), f"{p.label}: {period}"),
+        ]
+        if r.member_filter is not None:
+            rows.append((self.lab("member"), r.member_filter))
+        rows.append((self.lab("quota_per_unit"), _int(int(r.quota_per_unit))))
+        data = [[self.para(k, self.s.small), self.para(v, self.s.body)] for k, v in rows]
+        table = Table(data, colWidths=[35 * mm, WIDTH - 35 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
+        return [table, Spacer(1, 4 * mm)]
+
+    def amount_table(
+        self,
+        first_header: str,
+        rows: Sequence[tuple[str, Sequence[str]]],
+        subtotal: tuple[str, Sequence[str]],
+    ) -> list[Flowable]:
+        """A table of name + figures, split into chunks of ROWS_PER_TABLE, subtotal last."""
+        header = [first_header, self.lab("requests"), self.lab("prompt_tokens")]
+        header += [self.lab("completion_tokens"), self.lab("amount_usd")]
+        widths = [WIDTH - 4 * 27 * mm, 27 * mm, 27 * mm, 27 * mm, 27 * mm]
+        head = [self.para(header[0], self.s.cell)] + [self.para(h, self.s.cell_right) for h in header[1:]]
+        body = [[self.para(name, self.s.cell), *figures] for name, figures in rows]
+        body.append([self.para(subtotal[0], self.s.cell), *subtotal[1]])
+        tables: list[Flowable] = []
+        for start in range(0, len(body), ROWS_PER_TABLE):
+            chunk = body[start : start + ROWS_PER_TABLE]
+            is_last = start + ROWS_PER_TABLE >= len(body)
+            table = Table([head, *chunk], colWidths=widths, repeatRows=1)
+            style = [
+                ("FONT", (0, 0), (-1, -1), self.font, 9),
+                ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
+                ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.6, _RULE),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#D5DBE3")),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+            ]
+            if is_last:
+                style += [
+                    ("BACKGROUND", (0, -1), (-1, -1), _SUB_BG),
+                    ("LINEABOVE", (0, -1), (-1, -1), 0.8, _INK),
+                    ("FONTSIZE", (1, -1), (-1, -1), 9.5),
+                ]
+            table.setStyle(TableStyle(style))
+            tables.append(table)
+        return tables
+
+    def member_blocks(self, amounts: StatementAmounts) -> list[Flowable]:
+        out: list[Flowable] = []
+        lab = self.lab
+        if not self.t.section("show_models_table"):
+            rows = [(a.line.name, self._figures(a.line, a.cents)) for a in amounts.members]
+            total = (lab("total"), self._figures_stats(totals(self.report), amounts.grand_cents))
+            return self.amount_table(lab("member"), rows, total)
+        for a in amounts.members:
+            heading = [self.para(a.line.name, self.s.h2)]
+            if a.line.keys and a.line.keys != (a.line.name,):
+                heading.append(self.para(lab("member_keys", keys=", ".join(a.line.keys)), self.s.small))
+            rows = [(line.model or "", self._figures(line, c)) for line, c in a.lines]
+            sub = (lab("subtotal"), self._figures(a.line, a.cents))
+            tables = self.amount_table(lab("model"), rows, sub)
+            out.append(KeepTogether([*heading, Spacer(1, 1.5 * mm), tables[0]]))
+            for table in tables[1:]:
+                out.append(self.para(lab("continued", name=a.line.name), self.s.small))
+                out.append(table)
+        return out
+
+    def _figures(self, line: Line, value_cents: int) -> list[str]:
+        return self._figures_stats(line.stats, value_cents)
+
+    def _figures_stats(self, s: Any, value_cents: int) -> list[str]:
+        return [_int(s.requests), _int(s.prompt_tokens), _int(s.completion_tokens), money(value_cents)]
+
+    def grand_total(self, amounts: StatementAmounts) -> list[Flowable]:
+        ex = self.report.exchange
+        rows: list[list[Any]] = [[self.lab("grand_total_usd"), money(amounts.grand_cents)]]
+        if ex.rate is not None:
+            cny = cents(totals(self.report).cost_usd * ex.rate)
+            rows.append([self.lab("grand_total_cny"), money(int(cny * 100))])
+            as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
+            rate_text = self.lab("rate_line", rate=_plain(ex.rate), source=ex.source, date=as_of)
+        else:
+            rate_text = self.lab("no_rate_line", source=ex.source)
+        table = Table(rows, colWidths=[WIDTH - 45 * mm, 45 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, -1), self.font, 12),
+                    ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
+                    ("ALIGN", (0, 0), (0, -1), "RIGHT"),
+                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                    ("LINEABOVE", (0, 0), (-1, 0), 1.2, _INK),
+                    ("LINEBELOW", (0, -1), (-1, -1), 1.2, _INK),
+                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        return [
+            Spacer(1, 5 * mm),
+            KeepTogether([table, Spacer(1, 1.5 * mm), self.para(rate_text, self.s.small)]),
+        ]
+
+    def notes(self) -> list[Flowable]:
+        r = self.report
+        t = totals(r)
+        items = [self.lab("note_net"), self.lab("note_quota", quota_per_unit=_int(int(r.quota_per_unit)))]
+        if t.subscription_quota:
+            usd = money(int(cents(Decimal(t.subscription_quota) / r.quota_per_unit) * 100))
+            items.append(self.lab("note_subscription", quota=_int(t.subscription_quota), usd=usd))
+        items.append(self.lab("note_rounding"))
+        if r.exchange.rate is not None:
+            items.append(self.lab("note_cny"))
+        out: list[Flowable] = [Spacer(1, 4 * mm), self.para(self.lab("notes"), self.s.h2)]
+        out += [self.para(f"{i}. {text}", self.s.note) for i, text in enumerate(items, 1)]
+        return out
+
+    def signature(self) -> list[Flowable]:
+        line = "_" * 22
+        cells = [
+            [
+                self.para(f"{self.lab(k)}:", self.s.body)
+                for k in ("prepared_by", "approved_by", "signature_date")
+            ],
+            [line, line, line],
+        ]
+        table = Table(cells, colWidths=[WIDTH / 3] * 3, rowHeights=[None, 12 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, -1), self.font, 10),
+                    ("TEXTCOLOR", (0, 0), (-1, -1), _MUTED),
+                    ("VALIGN", (0, 1), (-1, 1), "BOTTOM"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ]
+            )
+        )
+        return [Spacer(1, 10 * mm), KeepTogether([table])]
+
+    def story(self) -> list[Flowable]:
+        amounts = statement_amounts(self.report)
+        story: list[Flowable] = []
+        if self.t.section("show_letterhead"):
+            story += self.letterhead()
+        story.append(self.para(self.t.title_for(self.ctx.lang), self.s.title))
+        story += self.facts()
+        if not amounts.members:
+            story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]
+        story += self.member_blocks(amounts) if amounts.members else []
+        if amounts.idle and self.t.section("show_zero_members"):
+            names = ", ".join(m.name for m in amounts.idle)
+            story += [
+                Spacer(1, 3 * mm),
+                self.para(self.lab("members_without_usage", names=names), self.s.body),
+            ]
+        story += self.grand_total(amounts)
+        if self.t.section("show_notes"):
+            story += self.notes()
+        if self.t.section("show_signature"):
+            story += self.signature()
+        return story
+
+    def footer(self, canvas: Canvas, page: int, pages: int) -> None:
+        fingerprint = self.report.provenance.fingerprint or self.lab("not_available")
+        left = printable(
+            clean_text(self.lab("footer", number=self.number, fingerprint=fingerprint)), self.font
+        )
+        right = printable(self.lab("page_of", page=page, pages=pages), self.font)
+        canvas.saveState()
+        canvas.setStrokeColor(_RULE)
+        canvas.setLineWidth(0.5)
+        canvas.line(MARGIN, 14 * mm, PAGE[0] - MARGIN, 14 * mm)
+        canvas.setFillColor(_MUTED)
+        canvas.setFont(self.font, 7)
+        canvas.drawString(MARGIN, 10 * mm, left)
+        canvas.drawRightString(PAGE[0] - MARGIN, 10 * mm, right)
+        canvas.restoreState()
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> type[Canvas]:
+    """A canvas that knows the page count (two passes over saved pages) and a pinned date."""
+
+    class StatementCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["invariant"] = 1
+            super().__init__(*args, **kwargs)
+            self.setDateFormatter(lambda *_: pdf_date)
+            self._saved_pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._saved_pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._saved_pages)
+            for number, state in enumerate(self._saved_pages, 1):
+                self.__dict__.update(state)
+                footer(self, number, total)
+                Canvas.showPage(self)
+            Canvas.save(self)
+
+    return StatementCanvas
+
+
+def _pdf_date(report: Report) -> str:
+    moment = report.generated_at
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hh, mm_ = divmod(abs(minutes), 60)
+    return f"D:{moment.strftime('%Y%m%d%H%M%S')}{sign}{hh:02d}'{mm_:02d}'"
+
+
+def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    builder = _Builder(report, ctx)
+    org = ctx.template.letterhead_field("organisation", ctx.lang)
+    doc = SimpleDocTemplate(
+        fp,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=20 * mm,
+        title=f"{ctx.template.title_for(ctx.lang)} {builder.number}",
+        author=org or "reportgen",
+        subject=f"{report.period.label} ({report.period.timezone})",
+        creator="reportgen",
+        invariant=1,
+    )
+    doc.build(builder.story(), canvasmaker=_canvas_class(builder.footer, _pdf_date(report)))
+
+
+@hookimpl
+def register_exporters(register: RegisterExporter) -> None:
+    register(
+        Exporter(
+            name="pdf",
+            extension="pdf",
+            description="PDF statement: per member and model, totals in USD and CNY, notes, signatures",
+            write=write_pdf,
+            media_type="application/pdf",
+        )
+    )
