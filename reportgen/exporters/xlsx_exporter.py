@@ -38,15 +38,16 @@ _BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 _RESERVED_TITLES = {"history"}  # Excel reserves it
 
 # Shared named styles: one definition each, referenced by every cell that needs it.
+_FONT = "Calibri"  # the workbook default; a style without a font name falls back to a serif in LibreOffice
 _FMT_INT = "#,##0"
 _FMT_USD_ROW = "0.000000"
 _FMT_MONEY = "#,##0.00"
 _STYLES: dict[str, dict[str, Any]] = {
-    "rg title": {"font": Font(bold=True, size=14)},
-    "rg heading": {"font": Font(bold=True, size=12)},
-    "rg label": {"font": Font(bold=True)},
+    "rg title": {"font": Font(name=_FONT, bold=True, size=14)},
+    "rg heading": {"font": Font(name=_FONT, bold=True, size=12)},
+    "rg label": {"font": Font(name=_FONT, bold=True)},
     "rg header": {
-        "font": Font(bold=True),
+        "font": Font(name=_FONT, bold=True),
         "fill": PatternFill("solid", fgColor="DDE4EE"),
         "border": Border(bottom=Side(style="thin")),
         "alignment": Alignment(wrap_text=True, vertical="top"),
@@ -59,19 +60,19 @@ _STYLES: dict[str, dict[str, Any]] = {
     "rg datetime": {"number_format": "yyyy-mm-dd hh:mm:ss"},
     "rg date": {"number_format": "yyyy-mm-dd"},
     "rg seconds": {"number_format": "0.000"},
-    "rg total": {"font": Font(bold=True), "border": Border(top=Side(style="thin"))},
+    "rg total": {"font": Font(name=_FONT, bold=True), "border": Border(top=Side(style="thin"))},
     "rg total int": {
-        "font": Font(bold=True),
+        "font": Font(name=_FONT, bold=True),
         "border": Border(top=Side(style="thin")),
         "number_format": _FMT_INT,
     },
     "rg total usd6": {
-        "font": Font(bold=True),
+        "font": Font(name=_FONT, bold=True),
         "border": Border(top=Side(style="thin")),
         "number_format": _FMT_USD_ROW,
     },
     "rg total money": {
-        "font": Font(bold=True),
+        "font": Font(name=_FONT, bold=True),
         "border": Border(top=Side(style="thin")),
         "number_format": _FMT_MONEY,
     },
@@ -160,6 +161,13 @@ def _sheet(wb: Workbook, title: str, widths: Iterable[float], freeze: bool = Tru
         ws.column_dimensions[get_column_letter(i)].width = width
     if freeze:
         ws.freeze_panes = "A2"
+        ws.print_title_rows = "1:1"
+    # Printed: landscape, as wide as the page, as many pages down as needed.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
     return ws
 
 
@@ -192,15 +200,29 @@ _STATS_KEYS = (
 
 
 # -- Summary ----------------------------------------------------------------------------
+class _Counter:
+    """Appends rows and remembers how many, so charts can point at table cells."""
+
+    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+        self.ws = ws
+        self.row = 0
+
+    def __call__(self, values: list[Any]) -> int:
+        self.ws.append(values)
+        self.row += 1
+        return self.row
+
+
 def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     report, ctx = w.report, w.ctx
     lab = w.label
+    put = _Counter(ws)
     stats = totals(report)
     period = report.period
-    ws.append([w.text(ws, ctx.template.title_for(ctx.lang), "rg title")])
+    put([w.text(ws, ctx.template.title_for(ctx.lang), "rg title")])
     org = ctx.template.letterhead_field("organisation", ctx.lang)
-    ws.append([w.text(ws, org)] if org else [])
-    ws.append([])
+    put([w.text(ws, org)] if org else [])
+    put([])
     rng = ctx.template.text(
         "period_range",
         ctx.lang,
@@ -209,6 +231,7 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         timezone=period.timezone,
     )
     ex = report.exchange
+    na = lab("not_available")
     facts: list[tuple[str, Any]] = [
         ("period", w.text(ws, f"{period.label}: {rng}")),
         ("timezone", w.text(ws, period.timezone)),
@@ -217,69 +240,50 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         facts.append(("member", w.text(ws, report.member_filter)))
     facts += [
         ("quota_per_unit", w.cell(ws, float(report.quota_per_unit), "rg int")),
-        (
-            "exchange_rate",
-            w.cell(ws, float(ex.rate), "rg rate") if ex.rate is not None else lab("not_available"),
-        ),
+        ("exchange_rate", w.cell(ws, float(ex.rate), "rg rate") if ex.rate is not None else na),
         ("exchange_source", w.text(ws, ex.source)),
-        (
-            "exchange_date",
-            w.cell(ws, ex.as_of.replace(tzinfo=None), "rg datetime") if ex.as_of else lab("not_available"),
-        ),
+        ("exchange_date", w.cell(ws, _local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
         ("generated_at", w.cell(ws, _local_naive(report.generated_at, report), "rg datetime")),
-        ("data_fingerprint", w.text(ws, report.provenance.fingerprint or lab("not_available"))),
+        ("data_fingerprint", w.text(ws, report.provenance.fingerprint or na)),
     ]
     for key, value in facts:
-        ws.append([w.text(ws, lab(key), "rg label"), value])
-    row = 4 + len(facts)
+        put([w.text(ws, lab(key), "rg label"), value])
     if not stats.active:
-        ws.append([])
-        ws.append([w.text(ws, lab("no_usage"), "rg heading")])
-        row += 2
-    ws.append([])
-    ws.append([w.text(ws, lab("totals"), "rg heading")])
-    row += 2
+        put([])
+        put([w.text(ws, lab("no_usage"), "rg heading")])
+    put([])
+    put([w.text(ws, lab("totals"), "rg heading")])
     for key, value in zip(_STATS_KEYS, _stats_values(w, ws, stats), strict=True):
-        ws.append([w.text(ws, lab(key), "rg label"), value])
-        row += 1
-    subscription = w.cell(ws, stats.subscription_quota, "rg int")
-    ws.append([w.text(ws, lab("subscription_quota"), "rg label"), subscription])
-    row += 1
-
-    charts = ctx.template.section("show_charts")
-    cost_col = 2 + _STATS_KEYS.index("cost_usd")  # column of cost USD in the tables below
+        put([w.text(ws, lab(key), "rg label"), value])
+    put([w.text(ws, lab("subscription_quota"), "rg label"), w.cell(ws, stats.subscription_quota, "rg int")])
 
     # Per member: every member, zeros included.
-    ws.append([])
-    ws.append([w.text(ws, lab("by_member"), "rg heading")])
-    ws.append(w.header(ws, ("member", *_STATS_KEYS, "keys")))
-    row += 3
-    first = row + 1
-    lines = members(report)
-    for line in lines:
-        ws.append(
-            [w.text(ws, line.name), *_stats_values(w, ws, line.stats), w.text(ws, ", ".join(line.keys))]
-        )
-        row += 1
-    ws.append([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
-    row += 1
-    if charts and lines and stats.active:
-        _bar_chart(ws, lab("chart_cost_by_member"), cost_col, first, first + len(lines) - 1, f"M{first - 2}")
+    put([])
+    put([w.text(ws, lab("by_member"), "rg heading")])
+    put(w.header(ws, ("member", *_STATS_KEYS, "keys")))
+    member_rows = [
+        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats), w.text(ws, ", ".join(line.keys))])
+        for line in members(report)
+    ]
+    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
 
     # Per model.
-    ws.append([])
-    ws.append([w.text(ws, lab("by_model"), "rg heading")])
-    ws.append(w.header(ws, ("model", *_STATS_KEYS)))
-    row += 3
-    first = row + 1
-    models = _models(report)
-    for line in models:
-        ws.append([w.text(ws, line.name), *_stats_values(w, ws, line.stats)])
-        row += 1
-    ws.append([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
-    if charts and models:
-        anchor_row = max(first - 2, 4 + len(facts) + 18 + 2 * max(len(lines) - 12, 0))
-        _bar_chart(ws, lab("chart_cost_by_model"), cost_col, first, first + len(models) - 1, f"M{anchor_row}")
+    put([])
+    put([w.text(ws, lab("by_model"), "rg heading")])
+    put(w.header(ws, ("model", *_STATS_KEYS)))
+    model_rows = [put([w.text(ws, line.name), *_stats_values(w, ws, line.stats)]) for line in _models(report)]
+    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
+
+    # Charts below the tables, side by side, pointing at the cost column of each table.
+    if ctx.template.section("show_charts") and stats.active:
+        cost_col = 2 + _STATS_KEYS.index("cost_usd")
+        anchor = put([]) + 2
+        if member_rows:
+            title = lab("chart_cost_by_member")
+            _bar_chart(ws, title, cost_col, member_rows[0], member_rows[-1], f"A{anchor}")
+        if model_rows:
+            title = lab("chart_cost_by_model")
+            _bar_chart(ws, title, cost_col, model_rows[0], model_rows[-1], f"G{anchor}")
 
 
 def _models(report: Report) -> tuple[Line, ...]:
@@ -292,8 +296,9 @@ def _bar_chart(ws: WriteOnlyWorksheet, title: str, col: int, first: int, last: i
     chart.style = 10
     chart.title = title
     chart.legend = None
-    chart.height = max(6.0, 0.6 * (last - first + 1) + 2.5)
-    chart.width = 16
+    chart.height = max(6.0, 0.7 * (last - first + 1) + 3)
+    chart.width = 18
+    chart.x_axis.scaling.orientation = "maxMin"  # first line of the table at the top
     chart.y_axis.numFmt = _FMT_MONEY
     chart.y_axis.delete = False
     chart.x_axis.delete = False
@@ -378,6 +383,10 @@ def _member_sheets(w: _Writer, names: SheetNames, line: Line) -> None:
     q_cell.style = "rg int"
     c_cell = WriteOnlyCell(ws, value=0.0)
     c_cell.style = "rg usd6"
+    p_cell = WriteOnlyCell(ws, value=0)
+    p_cell.style = "rg int"
+    o_cell = WriteOnlyCell(ws, value=0)
+    o_cell.style = "rg int"
     kinds = {t: w.label(row_type_label(t)) for t in (2, 6)}
     text = w.text
     for row in report.rows(member=line.name):
@@ -387,13 +396,15 @@ def _member_sheets(w: _Writer, names: SheetNames, line: Line) -> None:
             part += 1
             ws = _sheet(wb, names.claim(line.name, fallback, suffix=f" ({part})"), _DETAIL_WIDTHS)
             ws.append(w.header(ws, _DETAIL_KEYS))
-            for cell in (t_cell, q_cell, c_cell):
+            for cell in (t_cell, q_cell, c_cell, p_cell, o_cell):
                 cell.parent = ws
             rows_here = 0
         r = row.record
         quota = row.signed_quota
         t_cell.value = row.local_time.replace(tzinfo=None)
         q_cell.value = quota
+        p_cell.value = r.prompt_tokens
+        o_cell.value = r.completion_tokens
         c_cell.value = quota / float_qpu if float_qpu is not None else float(Decimal(quota) / qpu)
         ws.append(
             (
@@ -401,8 +412,8 @@ def _member_sheets(w: _Writer, names: SheetNames, line: Line) -> None:
                 text(ws, r.token_name),
                 text(ws, r.model_name),
                 kinds.get(r.type) or w.label(row_type_label(r.type)),
-                r.prompt_tokens,
-                r.completion_tokens,
+                p_cell,
+                o_cell,
                 q_cell,
                 c_cell,
                 None if r.use_time_ms is None else r.use_time_ms / 1000,
@@ -439,7 +450,7 @@ def write_xlsx(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     model_title = names.claim(w.label("sheet_by_model"), "By model")
     day_title = names.claim(w.label("sheet_by_day"), "By day")
 
-    ws = _sheet(wb, summary_title, (34, 14, 12, 14, 14, 16, 16, 16, 14, 14, 40), freeze=False)
+    ws = _sheet(wb, summary_title, (34, 20, 12, 14, 14, 16, 16, 16, 14, 14, 40), freeze=False)
     _summary(w, ws)
     ws.close()
 
