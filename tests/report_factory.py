@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from reportgen import plugins
 from reportgen.aggregate import aggregate_records
 from reportgen.config import Config
-from reportgen.hookspecs import ExportContext
+from reportgen.exporters import csv_exporter, pdf_exporter, xlsx_exporter
+from reportgen.hookspecs import ExportContext, Exporter
 from reportgen.models import GatewayStatus, LogType, Provenance, Report, UsageRecord
 from reportgen.periods import parse_period
 from reportgen.templating import load_template
@@ -115,9 +115,17 @@ def context(lang: str = "zh", template: str | None = None, **options: str) -> Ex
     return ExportContext(lang=lang, template=load_template(template, lang), options=options)
 
 
+def builtin_exporters() -> dict[str, Exporter]:
+    """The built-in exporters, collected through their hook (independent of the global registry)."""
+    found: list[Exporter] = []
+    for module in (csv_exporter, xlsx_exporter, pdf_exporter):
+        module.register_exporters(found.append)
+    return {e.name: e for e in found}
+
+
 def export(name: str, report: Report, lang: str = "zh", template: str | None = None, **options: str) -> bytes:
-    """Run a registered exporter into memory."""
-    exporter = plugins.exporters()[name]
+    """Run a built-in exporter into memory."""
+    exporter = builtin_exporters()[name]
     buf = io.BytesIO()
     exporter.write(report, buf, context(lang, template, **options))
     return buf.getvalue()

@@ -1,0 +1,133 @@
+"""The PDF statement, read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import replace
+from decimal import Decimal
+
+import pypdf
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reportgen.exporters import _fonts
+from reportgen.exporters._cells import cents, hamilton
+from reportgen.exporters.pdf_exporter import document_number, money, statement_amounts
+from reportgen.templating import load_template
+
+from .report_factory import MEMBERS, empty_report, export, make_report, sample_records
+
+
+def text_of(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_member_names_and_grand_total_extract(lang: str) -> None:
+    report = make_report()
+    text = text_of(export("pdf", report, lang))
+    for line in report.members:
+        name = re.sub(r"[\x00-\x1f\x7f]", "", line.name)
+        assert name in text.replace("\n", " ") or name in text, name
+    amounts = statement_amounts(report)
+    assert money(amounts.grand_cents) == f"{cents(report.totals.cost_usd):,.2f}"
+    assert money(amounts.grand_cents) in text
+    assert money(int(cents(report.totals.cost_usd * report.exchange.rate) * 100)) in text
+    assert "张三" in text
+    assert document_number(report) in text
+    assert report.provenance.fingerprint in text
+    assert ("第 1 页，共" in text) if lang == "zh" else ("Page 1 of" in text)
+
+
+def test_printed_lines_add_up() -> None:
+    report = make_report()
+    amounts = statement_amounts(report)
+    assert sum(m.cents for m in amounts.members) == amounts.grand_cents
+    for m in amounts.members:
+        assert sum(c for _, c in m.lines) == m.cents
+        for line, c in m.lines:
+            assert abs(Decimal(c) / 100 - line.stats.cost_usd) < Decimal("0.01")
+    # And as printed: each member's lines sum to its subtotal in the extracted text.
+    text = text_of(export("pdf", report, "en"))
+    subtotals = [
+        Decimal(s.replace(",", ""))
+        for s in re.findall(r"Subtotal\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+(-?[\d,]+\.\d\d)", text)
+    ]
+    assert subtotals == [Decimal(m.cents) / 100 for m in amounts.members]
+
+
+@given(st.lists(st.decimals(min_value=-50, max_value=500, places=6), min_size=1, max_size=30))
+def test_hamilton_sums_to_the_rounded_total(amounts: list[Decimal]) -> None:
+    total = int(cents(sum(amounts, Decimal(0))) * 100)
+    result = hamilton(amounts, total)
+    assert sum(result) == total
+    assert all(abs(Decimal(r) - a * 100) < 1 for r, a in zip(result, amounts, strict=True))
+
+
+def test_idle_members_and_notes() -> None:
+    text = text_of(export("pdf", make_report(), "en"))
+    assert "Members with no usage in this period: 王五" in text
+    assert "largest-remainder (Hamilton)" in text
+    assert "Prepared by" in text and "Approved by" in text
+    assert "7.1234" in text
+
+
+def test_empty_period_is_a_valid_document() -> None:
+    data = export("pdf", empty_report(), "en")
+    text = text_of(data)
+    assert "No usage in this period." in text
+    assert "0.00" in text
+    for name in MEMBERS:
+        assert name in text.replace("\n", " ")
+
+
+def test_member_filter() -> None:
+    text = text_of(export("pdf", make_report(member="张三"), "zh"))
+    assert "张三" in text and "Alice Smith" not in text
+
+
+def test_no_rate() -> None:
+    text = text_of(export("pdf", make_report(rate=None), "en"))
+    assert "No exchange rate" in text and "Grand total (CNY)" not in text
+
+
+def test_long_tables_split_and_stay_fast() -> None:
+    records = sample_records(3000)
+    # Many models for one member: more lines than one 40-row table holds.
+    records += [replace(r, token_name="key-alice", model_name=f"m-{i}") for i, r in enumerate(records[:200])]
+    report = make_report(records)
+    start = time.perf_counter()
+    data = export("pdf", report, "en")
+    assert time.perf_counter() - start < 2
+    assert "(continued)" in text_of(data)
+
+
+def test_same_report_same_bytes_and_pinned_dates() -> None:
+    report = make_report()
+    first = export("pdf", report)
+    assert first == export("pdf", report)
+    meta = pypdf.PdfReader(io.BytesIO(first)).metadata
+    assert meta.creation_date is not None and meta.creation_date.strftime("%Y%m%d%H%M") == "202605010930"
+
+
+def test_font_is_embedded_and_covers_labels() -> None:
+    font = _fonts.cjk_font()
+    for lang in ("zh", "en"):
+        t = load_template("invoice", lang)
+        for key in t.labels[lang]:
+            assert not _fonts.missing_glyphs(t.label(key, lang), font), key
+    assert _fonts.printable("张三\U0001f600", font) == "张三?"
+    data = export("pdf", make_report(), "zh")
+    assert b"/FontFile2" in data  # an embedded TrueType subset
+
+
+def test_font_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(_fonts.ENV_VAR, str(tmp_path / "missing.ttf"))
+    from reportgen.errors import ExportError
+
+    with pytest.raises(ExportError, match="REPORTGEN_CJK_FONT"):
+        export("pdf", make_report(), "zh")

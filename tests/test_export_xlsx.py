@@ -1,0 +1,194 @@
+"""The XLSX exporter, read back with openpyxl (and LibreOffice when it is installed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from reportgen.exporters import xlsx_exporter
+from reportgen.exporters.xlsx_exporter import SheetNames
+
+from .report_factory import HYPERLINK, LONG_A, LONG_B, empty_report, export, make_report, sample_records
+
+BAD = set("[]:*?/\\")
+
+
+def load(data: bytes, data_only: bool = True) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(data), data_only=data_only)
+
+
+def test_sheets_valid_unique_and_one_per_active_member() -> None:
+    report = make_report()
+    wb = load(export("xlsx", report, "en"))
+    names = wb.sheetnames
+    assert names[:3] == ["Summary", "By model", "By day"]
+    for name in names:
+        assert 0 < len(name) <= 31 and not (set(name) & BAD)
+        assert not name.startswith("'") and not name.endswith("'")
+        assert name.casefold() != "history"
+    assert len({n.casefold() for n in names}) == len(names)
+    active = [m for m in report.members if m.stats.active]
+    assert len(names) == 3 + len(active)
+    assert "张三" in names and "王五" not in names
+    assert LONG_A[:31].rstrip() in names and any(
+        n.endswith("~2") and n.startswith(LONG_B[:20]) for n in names
+    )
+
+
+def test_sheet_names_in_chinese() -> None:
+    assert load(export("xlsx", make_report(), "zh")).sheetnames[:3] == ["汇总", "按模型", "按日"]
+
+
+def test_sheet_name_rules() -> None:
+    names = SheetNames()
+    assert names.claim("Summary", "x") == "Summary"
+    assert names.claim("summary", "x") == "summary~2"
+    assert names.claim("History", "x") == "History~2"
+    assert names.claim("'a/b:c'", "x") == "a_b_c"
+    assert names.claim("\x00\x01", "Member") == "Member"
+    long = "x" * 40
+    assert names.claim(long, "m") == "x" * 31
+    second = names.claim(long, "m")
+    assert second == "x" * 29 + "~2" and len(second) == 31
+    assert len(names.claim(long, "m", suffix=" (2)")) == 31
+
+
+def test_no_formula_from_a_name_and_text_stays_text() -> None:
+    wb = load(export("xlsx", make_report(), "en"), data_only=False)
+    seen = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    seen.add(cell.value)
+                    assert not any(ord(c) < 32 for c in cell.value)
+    assert HYPERLINK in seen and "@SUM(1+1)" in seen and "ctrlname" in seen and "张三" in seen
+
+
+def test_summary_totals_equal_the_report() -> None:
+    report = make_report()
+    ws = load(export("xlsx", report, "en"))["Summary"]
+    values = {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row and row[0]}
+    t = report.totals
+    assert values["Requests"] == t.requests
+    assert values["Net quota"] == t.quota
+    assert values["Cost (USD)"] == pytest.approx(float(t.cost_usd), abs=1e-9)
+    assert values["Cost (CNY)"] == pytest.approx(float(t.cost_cny), abs=1e-9)
+    assert values["Quota per USD"] == 500000
+    assert isinstance(values["Generated"], datetime)
+    members = {row[0]: row for row in ws.iter_rows(values_only=True) if row and row[0] in {"张三", "王五"}}
+    assert members["张三"][7] == report.members[0].stats.quota
+    assert members["王五"][1] == 0  # members without usage are listed
+
+
+def test_member_sheet_rows_and_totals_row() -> None:
+    report = make_report()
+    wb = load(export("xlsx", report, "en"))
+    checked = 0
+    for line in report.members:
+        if not line.stats.active or line.name not in wb.sheetnames:
+            continue  # renamed sheets are covered by the sheet-name tests
+        checked += 1
+        ws = wb[line.name]
+        rows = list(ws.iter_rows(values_only=True))
+        header, body, total = rows[0], rows[1:-1], rows[-1]
+        q = header.index("Quota")
+        assert total[0] == "Total"
+        assert total[q] == line.stats.quota == sum(r[q] for r in body)
+        assert total[header.index("Cost (USD)")] == pytest.approx(float(line.stats.cost_usd), abs=1e-9)
+        assert all(isinstance(r[0], datetime) and r[0].tzinfo is None for r in body)
+        assert all(isinstance(r[q], int) for r in body)
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref == f"A1:L{len(body) + 1}"
+    assert checked >= 4
+
+
+def test_local_times_are_in_the_report_timezone() -> None:
+    report = make_report()
+    ws = load(export("xlsx", report, "en"))["张三"]
+    first = next(iter(report.rows(member="张三")))
+    assert ws["A2"].value == first.local_time.replace(tzinfo=None)
+    assert ws["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
+
+
+def test_by_model_and_by_day_totals() -> None:
+    report = make_report()
+    wb = load(export("xlsx", report, "en"))
+    for title, n in (("By model", len([m for m in report.models if m.stats.active])), ("By day", 30)):
+        rows = list(wb[title].iter_rows(values_only=True))
+        assert len(rows) == n + 2
+        net = rows[0].index("Net quota")
+        assert rows[-1][net] == report.totals.quota == sum(r[net] for r in rows[1:-1])
+    assert isinstance(wb["By day"]["A2"].value, datetime)
+
+
+def test_member_continues_on_a_second_sheet(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = make_report()
+    zhang = next(m for m in report.members if m.name == "张三")
+    n = sum(1 for _ in report.rows(member="张三"))
+    monkeypatch.setattr(xlsx_exporter, "MAX_SHEET_ROWS", 12)  # 10 data rows per sheet
+    wb = load(export("xlsx", report, "en"))
+    parts = [n for n in wb.sheetnames if n.startswith("张三")]
+    assert parts[0] == "张三" and parts[1] == "张三 (2)" and len(parts) == -(-n // 10)
+    body = []
+    for name in parts:
+        rows = list(wb[name].iter_rows(values_only=True))
+        assert len(rows) <= 12
+        body += [r for r in rows[1:] if r[0] != "Total"]
+    assert len(body) == n
+    assert list(wb[parts[-1]].iter_rows(values_only=True))[-1][6] == zhang.stats.quota
+
+
+def test_member_filter_and_empty_period() -> None:
+    wb = load(export("xlsx", make_report(member="张三"), "en"))
+    assert wb.sheetnames == ["Summary", "By model", "By day", "张三"]
+    wb = load(export("xlsx", empty_report(), "en"))
+    assert wb.sheetnames == ["Summary", "By model", "By day"]
+    texts = [c for row in wb["Summary"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "No usage in this period." in texts
+
+
+def test_charts_reference_the_summary_tables() -> None:
+    data = export("xlsx", make_report(), "en")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2
+        assert "'Summary'!$I$" in z.read(charts[0]).decode()
+
+
+def test_same_report_same_bytes() -> None:
+    report = make_report()
+    assert export("xlsx", report) == export("xlsx", report)
+    with zipfile.ZipFile(io.BytesIO(export("xlsx", report))) as z:
+        assert {i.date_time for i in z.infolist()} == {(2026, 5, 1, 9, 30, 0)}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_opens_it(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    report = make_report(sample_records(60))
+    path.write_bytes(export("xlsx", report, "zh"))
+    utf8_csv = "csv:Text - txt - csv (StarCalc):44,34,76"  # 76: UTF-8; first sheet only
+    out = subprocess.run(
+        ["soffice", "--headless", "--convert-to", utf8_csv, "--outdir", str(tmp_path), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    converted = tmp_path / "report.csv"
+    assert converted.exists(), out.stderr
+    text = converted.read_text(encoding="utf-8")
+    assert "API 使用费用结算单" in text and "张三" in text
+    rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(text)) if row}
+    assert rows["净额度"][0] == f"{report.totals.quota:,}"  # a number, shown with its format
+    assert rows["费用（美元）"][0] == f"{report.totals.cost_usd:.2f}"
