@@ -1,0 +1,400 @@
+"""The HTTP client for the gateway's management API: auth, flavours, paging, retries.
+
+Library code: every failure is raised as a :mod:`reportgen.errors` subclass with a
+one-line message; nothing is printed.  The access token is revealed only to build the
+request header and is scrubbed from anything the server echoes back.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+
+from ..config import GatewayConfig
+from ..errors import AuthError, ConfigError, GatewayError
+from ..models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from .parse import loads, parse_key, parse_log_row
+from .ratelimit import SlidingWindowLimiter
+
+PAGE_SIZE = 100  # the cap of every flavour that honours page_size
+ONE_API_PAGE_SIZE = 10  # one-api's fixed page size, the smallest any flavour uses
+DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds: no request may hang
+RETRY_BUDGET = 120.0  # give up on a persisting fault after about two minutes
+MAX_ATTEMPTS = 10
+REFUSAL_ATTEMPTS = 3  # HTTP-200 success:false may be a transient database error: retry twice
+
+_AUTH_HINT = (
+    "gateway.user_id (or REPORTGEN_USER_ID) must be your NUMERIC user id, not the username, and "
+    "REPORTGEN_ACCESS_TOKEN must be the system access token from the gateway's "
+    "Settings > Security page, not an sk- model key"
+)
+_TRANSIENT_HTTP = {408, 425, 429} | set(range(500, 600))
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+_SECRET_FIELDS = ("access_token", "password", "key")
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``cause`` is the one-line reason shown if we give up."""
+
+    def __init__(self, cause: str, *, throttled: bool = False, refusal: str | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.throttled = throttled
+        self.refusal = refusal
+
+
+class GatewayClient:
+    """Reads the caller's status, keys and usage logs from a new-api/one-api/Crazyrouter gateway.
+
+    ``sleep`` and ``clock`` are injectable so tests run retries and rate limiting
+    instantly; ``on_request(path)`` is called once per HTTP request (for a progress bar).
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_request: Callable[[str], None] | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry_budget: float = RETRY_BUDGET,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.base_url = (config.base_url or "").rstrip("/")
+        self._sleep = sleep
+        self._clock = clock
+        self._on_request = on_request
+        self._timeout = timeout
+        self._retry_budget = retry_budget
+        self._max_attempts = max(1, max_attempts)
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        self.limiter = SlidingWindowLimiter(
+            config.requests_per_window, config.window_seconds, clock=clock, sleep=sleep
+        )
+        self._session = requests.Session()
+        self._session.headers["Accept"] = "application/json"
+        self._finalizer = weakref.finalize(self, self._session.close)
+        self._configured_flavor = config.flavor if config.flavor != "auto" else None
+        self._flavor: str | None = self._configured_flavor
+        self._flavor_settled = self._configured_flavor is not None
+        self._authenticated = False
+        self.requests_made = 0
+        self.pages_fetched = 0
+        self.retries = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the HTTP session (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GatewayClient(base_url={self.base_url!r}, user_id={self.config.user_id!r})"
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def flavor(self) -> str:
+        """``new-api``, ``crazyrouter`` or ``one-api``: configured, else detected lazily."""
+        if self._flavor is None:
+            self.status()
+        assert self._flavor is not None
+        return self._flavor
+
+    def status(self) -> GatewayStatus:
+        """``/api/status``: the quota unit and exchange rate in force, and when they were read."""
+        data = self._get("/api/status", {}, auth=False)
+        if not isinstance(data, dict):
+            data = {}
+        if not self._flavor_settled:
+            if "usd_exchange_rate" in data or "quota_display_type" in data:
+                name = str(data.get("system_name") or "").lower()
+                guess = "crazyrouter" if "crazyrouter" in name else "new-api"
+                if self._flavor not in ("new-api", "crazyrouter"):
+                    self._flavor = guess
+            elif self._flavor is None:
+                self._flavor = "one-api"
+        qpu = _decimal(data.get("quota_per_unit"))
+        return GatewayStatus(
+            quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
+            read_at=int(time.time()),
+            usd_exchange_rate=_decimal(data.get("usd_exchange_rate")),
+            quota_display_type=_opt_str(data.get("quota_display_type")),
+            version=_opt_str(data.get("version")),
+        )
+
+    def keys(self) -> list[KeyInfo]:
+        """Every API key of the caller (``/api/token/``), without the masked key itself."""
+        return [parse_key(item) for page in self._pages("/api/token/", {}) for item in page]
+
+    def user_self(self) -> dict[str, Any]:
+        """``/api/user/self`` data, with any secret fields removed."""
+        data = self._get("/api/user/self", {})
+        if not isinstance(data, dict):
+            raise GatewayError("/api/user/self returned no user object")
+        return {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
+
+    def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[list[UsageRecord]]:
+        """Each non-empty page of ``/api/log/self`` rows with ``start_ts <= created_at <= end_ts``.
+
+        Both bounds are inclusive, as the API defines them.  Pages come newest first and
+        end at the first short page; fetch only closed windows (see gateway-api.md §5).
+        """
+        params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
+        for items in self._pages("/api/log/self", params, logs=True):
+            self.pages_fetched += 1
+            records = [parse_log_row(item) for item in items]
+            if records:
+                yield records
+
+    def log_stat(self, start_ts: int, end_ts: int, token_name: str | None = None) -> int:
+        """``/api/log/self/stat`` quota: a cross-check only (type 2, current username)."""
+        params: dict[str, Any] = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
+        if token_name is not None:
+            params["token_name"] = token_name
+        data = self._get("/api/log/self/stat", params)
+        quota = data.get("quota") if isinstance(data, dict) else None
+        try:
+            return int(quota or 0)
+        except (TypeError, ValueError):
+            raise GatewayError(f"/api/log/self/stat returned a non-numeric quota {quota!r}") from None
+
+    # ------------------------------------------------------------------ paging
+    def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[list[dict]]:
+        """Raw items page by page until a short page, whatever the flavour's paging."""
+        p = 0  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
+        largest = 0
+        while True:
+            data = self._get(path, {"p": p, "page_size": PAGE_SIZE, **params})
+            if isinstance(data, dict):
+                items = data.get("items") or []
+                size = data.get("page_size")
+                page_no = data.get("page")
+                next_p = (page_no if isinstance(page_no, int) and page_no >= p else max(p, 1)) + 1
+                expected = size if isinstance(size, int) and 0 < size <= PAGE_SIZE else None
+            elif isinstance(data, list) or data is None:
+                items = data or []
+                next_p = p + 1
+                expected = None
+            else:
+                raise GatewayError(f"{path} returned {type(data).__name__} data where a page was expected")
+            if not isinstance(items, list):
+                raise GatewayError(f"{path} returned a page whose items are not a list")
+            items = [item for item in items if isinstance(item, dict)]
+            if logs or path == "/api/token/":
+                self._observe_shape(data, items, logs)
+            largest = max(largest, len(items))
+            if expected is None:
+                # A bare list does not say its page size: one-api fixes it at 10, old
+                # new-api honours 100.  A page as long as the longest so far may be full.
+                expected = max(ONE_API_PAGE_SIZE, largest)
+            yield items
+            if len(items) < expected:
+                return
+            p = next_p
+
+    def _observe_shape(self, data: Any, items: list[dict], logs: bool) -> None:
+        if self._flavor_settled:
+            return
+        if logs and items:
+            first = items[0]
+            if isinstance(first.get("other"), dict) or "cost_usd" in first:
+                self._flavor = "crazyrouter"
+            elif "other" not in first:
+                self._flavor = "one-api"
+            else:
+                self._flavor = "new-api"
+            self._flavor_settled = True
+        elif isinstance(data, dict) and self._flavor in (None, "one-api"):
+            self._flavor = "new-api"  # one-api never wraps pages in a dict
+
+    # ------------------------------------------------------------------ one request, retried
+    def _headers(self) -> dict[str, str]:
+        cfg = self.config
+        if cfg.user_id is None:
+            raise AuthError(
+                "gateway.user_id is not set: set [gateway] user_id in reportgen.toml (or "
+                "REPORTGEN_USER_ID) to your NUMERIC user id, shown as ID on the gateway's "
+                "personal settings page"
+            )
+        if cfg.access_token is None or not cfg.access_token:
+            raise AuthError(
+                "no access token: set REPORTGEN_ACCESS_TOKEN to the system access token from the "
+                "gateway's Settings > Security page (not an sk- model key)"
+            )
+        return {
+            "Authorization": f"Bearer {cfg.access_token.reveal()}",
+            "New-Api-User": str(cfg.user_id),
+        }
+
+    def _get(self, path: str, params: dict[str, Any], *, auth: bool = True) -> Any:
+        if not self.base_url:
+            raise ConfigError(
+                'gateway.base_url is not set: set [gateway] base_url in reportgen.toml (e.g. "https://crazyrouter.com") '
+                "or REPORTGEN_BASE_URL"
+            )
+        headers = self._headers() if auth else None
+        url = self.base_url + path
+        started = self._clock()
+        attempts = refusals = 0
+        while True:
+            attempts += 1
+            try:
+                return self._attempt(url, path, params, headers)
+            except _Transient as exc:
+                failure = exc
+            if failure.refusal is not None:
+                refusals += 1
+                if refusals >= REFUSAL_ATTEMPTS:
+                    raise self._refused(path, failure.refusal, auth) from None
+            elapsed = self._clock() - started
+            delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
+            if failure.throttled:
+                delay = min(self._backoff_cap, delay * 2)
+            delay *= 0.5 + self._rng.random() / 2  # jitter: concurrent clients drift apart
+            if attempts >= self._max_attempts or elapsed + delay > self._retry_budget:
+                raise GatewayError(
+                    f"{path}: gave up after {attempts} attempts over {elapsed:.0f} s: {failure.cause}"
+                )
+            self.retries += 1
+            if failure.throttled:
+                self.limiter.pause(delay)
+            else:
+                self._sleep(delay)
+
+    def _attempt(self, url: str, path: str, params: dict[str, Any], headers: dict[str, str] | None) -> Any:
+        self.limiter.acquire()
+        self.requests_made += 1
+        if self._on_request is not None:
+            self._on_request(path)
+        try:
+            resp = self._session.get(url, params=params, headers=headers, timeout=self._timeout)
+        except _NETWORK_ERRORS as exc:
+            self.limiter.done()
+            raise _Transient(_network_cause(exc, self._timeout)) from None
+        except requests.RequestException as exc:
+            raise GatewayError(f"{url}: cannot send the request ({type(exc).__name__}: {exc})") from None
+        self.limiter.done()
+        code = resp.status_code
+        ctype = resp.headers.get("Content-Type", "").lower()
+        body: Any = None
+        if resp.content and "html" not in ctype:
+            try:
+                body = loads(resp.content)
+            except ValueError:
+                if code == 200:
+                    raise _Transient(
+                        f"truncated or invalid JSON body ({len(resp.content)} bytes) from {path}"
+                    ) from None
+        message = self._scrub(body.get("message")) if isinstance(body, dict) else ""
+        if code == 200:
+            if not resp.content:
+                raise _Transient(f"empty response body from {path}")
+            if "html" in ctype:
+                raise GatewayError(
+                    f"{url} returned an HTML page instead of JSON: check gateway.base_url "
+                    "(the gateway's address, without /api)"
+                )
+            if not isinstance(body, dict) or "success" not in body:
+                raise GatewayError(f"{url} did not answer with the gateway's JSON envelope")
+            if body.get("success") is not True:
+                raise _Transient(f"the gateway refused: {message}", refusal=message)
+            if headers is not None:
+                self._authenticated = True
+            return body.get("data")
+        if code == 401:
+            detail = f" ({message})" if message else ""
+            raise AuthError(f"the gateway rejected the credentials with HTTP 401{detail}: {_AUTH_HINT}")
+        if code in _TRANSIENT_HTTP:
+            what = f": {message}" if message else (" (HTML error page)" if "html" in ctype else "")
+            raise _Transient(
+                f"HTTP {code}{what} from {path}" + (" (rate limited)" if code == 429 else ""),
+                throttled=code == 429,
+            )
+        if code == 404:
+            raise GatewayError(
+                f"{url} does not exist (HTTP 404): check gateway.base_url and that the gateway "
+                "is new-api, one-api or Crazyrouter"
+            )
+        detail = f": {message}" if message else ""
+        raise GatewayError(f"{url} answered HTTP {code}{detail}")
+
+    def _refused(self, path: str, message: str, auth: bool) -> GatewayError:
+        if auth and not self._authenticated:
+            return AuthError(f"the gateway refused the access token or user: {message}: {_AUTH_HINT}")
+        return GatewayError(f"{path}: the gateway refused the request: {message}")
+
+    def _scrub(self, text: Any) -> str:
+        """A server message as one short line, with the access token masked if echoed."""
+        text = " ".join(str(text or "").split())
+        token = self.config.access_token.reveal() if self.config.access_token else ""
+        if token:
+            text = text.replace(token, "***")
+        return text[:300]
+
+
+def _network_cause(exc: Exception, timeout: tuple[float, float]) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connect timed out after {timeout[0]:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"read timed out after {timeout[1]:g} s"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection closed mid-body (truncated response)"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the response body could not be decoded"
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        nxt = cur.__cause__ or cur.__context__
+        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
+            nxt = cur.args[0]
+        cur = nxt
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
+        return "connection refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text.lower():
+        return "connection reset by peer"
+    if "RemoteDisconnected" in text or "closed connection without response" in text:
+        return "the server closed the connection without a response"
+    return f"connection failed ({type(exc).__name__})"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(float(value)))
+    except (TypeError, ValueError, InvalidOperation):
+        return None
+    if not number.is_finite():
+        return None
+    if number == number.to_integral_value():
+        number = number.quantize(Decimal(1))
+    return number
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
