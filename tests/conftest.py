@@ -1,0 +1,39 @@
+"""Shared fixtures: a synthetic team month served by the fake gateway, and configs for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportgen.config import Config, load_config
+from reportgen.fakegateway.synthetic import SyntheticTeam, team_month
+
+TOKEN = "test-access-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def team() -> SyntheticTeam:
+    return team_month(2026, 4, tz="Asia/Shanghai")
+
+
+def write_config(directory: Path, base_url: str, team: SyntheticTeam, extra: str = "", flavor: str = "auto") -> Path:
+    lines = [
+        "[gateway]",
+        f'base_url = "{base_url}"',
+        f"user_id = {team.user_id}",
+        f'flavor = "{flavor}"',
+        "",
+        "[report]",
+        'timezone = "Asia/Shanghai"',
+        "",
+    ]
+    for name, keys in team.members.items():
+        lines += [f'[members."{name}"]', "keys = [" + ", ".join(f'"{k}"' for k in keys) + "]", ""]
+    path = directory / "reportgen.toml"
+    path.write_text("\n".join(lines) + extra, encoding="utf-8")
+    return path
+
+
+def make_config(directory: Path, base_url: str, team: SyntheticTeam, **kw: str) -> Config:
+    return load_config(write_config(directory, base_url, team, **kw), env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
