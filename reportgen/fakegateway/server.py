@@ -8,6 +8,7 @@ deterministic plan of faults.  Used by the tests and by ``reportgen demo``.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import random
 import re
@@ -182,7 +183,7 @@ class FakeGateway:
         self.access_token = access_token
         self.user_id = user_id
         self.username = username
-        self.quota_per_unit = float((status or {}).get("quota_per_unit", quota_per_unit))
+        self.quota_per_unit = float((status or {}).get("quota_per_unit") or quota_per_unit)
         self.status = {**default_status(flavor, self.quota_per_unit), **(status or {})}
         self.rate_limit = rate_limit
         self.faults = faults or Faults()
@@ -197,6 +198,7 @@ class FakeGateway:
         self._down: str | None = None
         self._stamps: deque[float] = deque()
         self._seq = 0
+        self._arrivals = 0
         self._keys: list[tuple[int, int]] = []  # (created_at, seq), ascending
         self._rows: list[dict[str, Any]] = []  # parallel to _keys
         self._fragments: dict[int, str] = {}  # seq -> rendered row JSON without its id
@@ -227,10 +229,8 @@ class FakeGateway:
         with server.track:
             sockets, workers = list(server.open_sockets), list(server.workers)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         for worker in workers:
             worker.join(timeout=2)
         if self._thread is not None:
@@ -301,7 +301,8 @@ class FakeGateway:
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         with self._lock:
-            index = len(self.requests)
+            index = self._arrivals
+            self._arrivals += 1
             fault = self._down or self.faults.kind_for(index)
             if fault == "down":
                 self._down = fault
@@ -362,10 +363,8 @@ class FakeGateway:
             h.wfile.write(cut)
             h.wfile.flush()
             h.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
         elif kind == "reset":
             h.close_connection = True
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -252,8 +252,8 @@ class GatewayClient:
     def _get(self, path: str, params: dict[str, Any], *, auth: bool = True) -> Any:
         if not self.base_url:
             raise ConfigError(
-                'gateway.base_url is not set: set [gateway] base_url in reportgen.toml (e.g. "https://crazyrouter.com") '
-                "or REPORTGEN_BASE_URL"
+                "gateway.base_url is not set: set [gateway] base_url in reportgen.toml "
+                '(e.g. "https://crazyrouter.com") or REPORTGEN_BASE_URL'
             )
         headers = self._headers() if auth else None
         url = self.base_url + path
