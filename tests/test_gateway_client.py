@@ -177,6 +177,19 @@ def test_window_bounds_are_inclusive(gateway: FakeGateway) -> None:
         assert sorted(r.quota for r in first + second) == [-1, 0, 5, 10, 11]
 
 
+def test_rows_written_during_a_crawl_do_not_disturb_a_closed_window() -> None:
+    with FakeGateway(rows=TEAM.rows, access_token=TOKEN, rate_limit=None) as gw:
+        late = [{**TEAM.rows[0], "created_at": END + 3600 + i} for i in range(30)]
+
+        def write_more(path: str) -> None:
+            if path == "/api/log/self":
+                gw.insert_rows(late)  # newest-first list grows while we page through it
+
+        with make_client(gw, on_request=write_more) as client:
+            records = fetch(client)
+    assert Counter(identity(r) for r in records) == expected_rows(TEAM.rows)
+
+
 def test_twin_rows_both_count() -> None:
     twin = {**TEAM.rows[10], "created_at": START + 100}
     with (

@@ -14,7 +14,7 @@ from ..models import KeyInfo, UsageRecord
 try:  # optional speed-up: orjson parses pages ~4x faster; the stdlib is always enough
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]
 
 
 def loads(data: str | bytes) -> Any:
