@@ -150,7 +150,10 @@ def run_sync(
             store.bind_account(gw.base_url, gw.user_id)
             factory = client_factory or GatewayClient
             client = factory(gw, on_request=progress.request)
-            return _sync_locked(store, client, config, period, refetch, progress, now, started)
+            try:
+                return _sync_locked(store, client, config, period, refetch, progress, now, started)
+            finally:
+                client.close()  # type: ignore[attr-defined]
     finally:
         store.close()
 

@@ -17,12 +17,24 @@ def team() -> SyntheticTeam:
     return team_month(2026, 4, tz="Asia/Shanghai")
 
 
-def write_config(directory: Path, base_url: str, team: SyntheticTeam, extra: str = "", flavor: str = "auto") -> Path:
+def write_config(
+    directory: Path,
+    base_url: str,
+    team: SyntheticTeam,
+    extra: str = "",
+    flavor: str = "auto",
+    requests_per_window: int = 100_000,
+    window_seconds: int = 180,
+) -> Path:
+    """A config for the team month; the rate limit defaults high so that only the tests
+    about rate limiting wait for it (the client's sleep is a no-op in most tests)."""
     lines = [
         "[gateway]",
         f'base_url = "{base_url}"',
         f"user_id = {team.user_id}",
         f'flavor = "{flavor}"',
+        f"requests_per_window = {requests_per_window}",
+        f"window_seconds = {window_seconds}",
         "",
         "[report]",
         'timezone = "Asia/Shanghai"',
@@ -35,5 +47,6 @@ def write_config(directory: Path, base_url: str, team: SyntheticTeam, extra: str
     return path
 
 
-def make_config(directory: Path, base_url: str, team: SyntheticTeam, **kw: str) -> Config:
-    return load_config(write_config(directory, base_url, team, **kw), env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
+def make_config(directory: Path, base_url: str, team: SyntheticTeam, **kw: object) -> Config:
+    return load_config(write_config(directory, base_url, team, **kw),  # type: ignore[arg-type]
+                       env={"REPORTGEN_ACCESS_TOKEN": TOKEN})

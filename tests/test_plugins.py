@@ -4,6 +4,7 @@ import inspect
 import json
 import os
 import subprocess
+import sysconfig
 import sys
 import textwrap
 import venv
@@ -153,8 +154,16 @@ def test_report_prepared_hook_sees_the_report(fresh_plugins, tmp_path):
 def test_example_plugin_installs_and_is_used(tmp_path):
     """Install plugins/reportgen-markdown into a venv with pip and use it through the CLI."""
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # The new venv sees this test run's packages (reportgen itself included) through a
+    # site dir, so only the plugin is installed into it, the way a user would.
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    ours = sysconfig.get_paths()["purelib"]
+    (Path(purelib) / "_reportgen_test_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
     subprocess.run(
         [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
          str(ROOT / "plugins" / "reportgen-markdown")],
