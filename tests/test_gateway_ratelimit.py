@@ -61,3 +61,12 @@ def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         SlidingWindowLimiter(0, 10)
     assert SlidingWindowLimiter(1, 1).allowance == 1
+
+
+def test_a_no_op_sleep_never_spins() -> None:
+    calls: list[float] = []
+    limiter = SlidingWindowLimiter(3, 1000, sleep=calls.append)  # the real clock, a sleep that does nothing
+    for _ in range(10):
+        limiter.acquire()
+        limiter.done()
+    assert len(calls) == 8 and all(c > 900 for c in calls)

@@ -47,7 +47,9 @@ class SlidingWindowLimiter:
 
     def delay(self) -> float:
         """Seconds to wait before the next request may be sent (0 when it may go now)."""
-        now = self._clock()
+        return self._delay_at(self._clock())
+
+    def _delay_at(self, now: float) -> float:
         self._expire(now)
         wait = max(0.0, self._paused_until - now)
         if len(self._stamps) >= self.allowance:
@@ -56,14 +58,18 @@ class SlidingWindowLimiter:
         return wait
 
     def acquire(self) -> None:
-        """Block (through the injected sleep) until a request may be sent, then take a slot."""
-        while True:
-            wait = self.delay()
-            if wait <= 0:
-                break
+        """Wait (through the injected sleep) until a request may be sent, then take a slot.
+
+        One sleep, never a polling loop: with a test's no-op sleep the limiter keeps its
+        own timeline (slots dated when they were due) instead of spinning on the clock.
+        """
+        now = self._clock()
+        wait = self._delay_at(now)
+        if wait > 0:
             self.waited += wait
             self._sleep(wait)
-        self._stamps.append(self._clock())
+            now = max(self._clock(), now + wait)
+        self._stamps.append(now)
 
     def done(self) -> None:
         """Re-date the latest slot to now: the response has arrived (see the module doc)."""
