@@ -392,3 +392,12 @@ def test_429_pauses_the_limiter() -> None:
         with make_client(gw, clock) as client:
             client.status()
             assert client.retries == 1 and client.limiter.waited > 0
+
+
+def test_a_server_that_ignores_paging_is_caught() -> None:
+    rows = [{**TEAM.rows[3], "created_at": START + i} for i in range(30)]
+    gw = FakeGateway(rows=rows, flavor="one-api", access_token=TOKEN, rate_limit=None)
+    with gw, make_client(gw) as c:
+        gw._paging = lambda q: (0, 10, 0)  # type: ignore[method-assign]  # every p is page 0
+        with pytest.raises(GatewayError, match="ignores paging"):
+            fetch(c)

@@ -59,6 +59,9 @@ class GatewayClient:
 
     ``sleep`` and ``clock`` are injectable so tests run retries and rate limiting
     instantly; ``on_request(path)`` is called once per HTTP request (for a progress bar).
+    Counters: ``requests_made`` (HTTP requests, retries included), ``pages_fetched``
+    (``/api/log/self`` pages received, the final short one included) and ``retries``.
+    Not thread-safe: use one client per thread.
     """
 
     def __init__(
@@ -186,6 +189,7 @@ class GatewayClient:
         """Raw items page by page until a short page, whatever the flavour's paging."""
         p = 0  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
         largest = 0
+        previous: list[dict] | None = None
         while True:
             data = self._get(path, {"p": p, "page_size": PAGE_SIZE, **params})
             if isinstance(data, dict):
@@ -205,6 +209,9 @@ class GatewayClient:
             items = [item for item in items if isinstance(item, dict)]
             if logs or path == "/api/token/":
                 self._observe_shape(data, items, logs)
+            if items and items == previous and len(items) >= ONE_API_PAGE_SIZE:
+                raise GatewayError(f"{path} returned the same page for p={p} as before: it ignores paging")
+            previous = items
             largest = max(largest, len(items))
             if expected is None:
                 # A bare list does not say its page size: one-api fixes it at 10, old
