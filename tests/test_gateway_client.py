@@ -401,3 +401,10 @@ def test_a_server_that_ignores_paging_is_caught() -> None:
         gw._paging = lambda q: (0, 10, 0)  # type: ignore[method-assign]  # every p is page 0
         with pytest.raises(GatewayError, match="ignores paging"):
             fetch(c)
+
+
+@pytest.mark.parametrize("bad", ["tok en", "zq9x7w\n", "令牌abc"])
+def test_unsendable_token_is_an_auth_error_without_the_token(gateway: FakeGateway, bad: str) -> None:
+    with make_client(gateway, token=bad) as client, pytest.raises(AuthError) as info:
+        client.user_self()
+    assert bad.strip() not in str(info.value) and gateway.requests == []

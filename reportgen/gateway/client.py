@@ -251,8 +251,14 @@ class GatewayClient:
                 "no access token: set REPORTGEN_ACCESS_TOKEN to the system access token from the "
                 "gateway's Settings > Security page (not an sk- model key)"
             )
+        token = cfg.access_token.reveal()
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            raise AuthError(
+                "REPORTGEN_ACCESS_TOKEN contains spaces, line breaks or non-ASCII characters: "
+                "copy the system access token again from the gateway's Settings > Security page"
+            )
         return {
-            "Authorization": f"Bearer {cfg.access_token.reveal()}",
+            "Authorization": f"Bearer {token}",
             "New-Api-User": str(cfg.user_id),
         }
 
@@ -302,7 +308,8 @@ class GatewayClient:
             self.limiter.done()
             raise _Transient(_network_cause(exc, self._timeout)) from None
         except requests.RequestException as exc:
-            raise GatewayError(f"{url}: cannot send the request ({type(exc).__name__}: {exc})") from None
+            detail = "" if isinstance(exc, requests.exceptions.InvalidHeader) else f": {self._scrub(exc)}"
+            raise GatewayError(f"{url}: cannot send the request ({type(exc).__name__}{detail})") from None
         self.limiter.done()
         code = resp.status_code
         ctype = resp.headers.get("Content-Type", "").lower()
