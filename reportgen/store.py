@@ -135,7 +135,8 @@ class Store:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(db, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -177,22 +178,6 @@ class Store:
                 f"{self.directory} holds the logs of {known.replace('#', ' user ')}, not "
                 f"{base_url} user {user_id}; set [store] path to another folder for this account"
             )
-
-    @contextlib.contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        """Hold the store's sync lock; a second sync on the same store is refused."""
-        path = self.directory / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                _lock(fd)
-            except OSError:
-                raise SyncLockedError(
-                    f"another reportgen sync is running on {self.directory}; wait for it to finish"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
 
     # -- coverage and windows ------------------------------------------------------------
 
@@ -392,7 +377,7 @@ class Store:
         self, day: date, start: int, end: int, where: str, args: list[Any]
     ) -> Iterator[Bucket]:
         rows = self.conn.execute(
-            "SELECT token_name, model_name, type, billing_source = 'subscription' AS sub, COUNT(*), SUM(quota), "
+            "SELECT token_name, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, COUNT(*), SUM(quota), "
             "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
             "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
             "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
@@ -432,6 +417,23 @@ def _record_values(r: UsageRecord) -> tuple[Any, ...]:
         r.use_time_ms, int(r.is_stream), r.request_id, r.client, r.http_status, r.billing_source,
         r.token_id, r.group, r.username, r.channel, int(r.has_price),
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def sync_lock(directory: Path) -> Iterator[None]:
+    """Hold a store folder's sync lock; a second sync on the same store is refused at once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            _lock(fd)
+        except OSError:
+            raise SyncLockedError(
+                f"another reportgen sync is running on {directory}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _lock(fd: int) -> None:

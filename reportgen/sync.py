@@ -12,7 +12,7 @@ from .config import Config
 from .errors import GatewayError, StoreError
 from .models import Period, UsageRecord
 from .periods import previous_month
-from .store import Store
+from .store import Store, sync_lock
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
@@ -144,18 +144,14 @@ def run_sync(
         )
     progress = progress or _Silent()
     started = time.monotonic()
-    store = Store.open(config.store_dir)
-    try:
-        with store.sync_lock():
-            store.bind_account(gw.base_url, gw.user_id)
-            factory = client_factory or GatewayClient
-            client = factory(gw, on_request=progress.request)
-            try:
-                return _sync_locked(store, client, config, period, refetch, progress, now, started)
-            finally:
-                client.close()  # type: ignore[attr-defined]
-    finally:
-        store.close()
+    with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
+        store.bind_account(gw.base_url, gw.user_id)
+        factory = client_factory or GatewayClient
+        client = factory(gw, on_request=progress.request)
+        try:
+            return _sync_locked(store, client, config, period, refetch, progress, now, started)
+        finally:
+            client.close()  # type: ignore[attr-defined]
 
 
 def _sync_locked(

@@ -13,7 +13,7 @@ from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.gateway import GatewayClient
 from reportgen.periods import parse_period
 from reportgen.reports import open_report
-from reportgen.store import Store
+from reportgen.store import Store, sync_lock
 from reportgen.sync import plan_windows, run_sync
 from tests.conftest import TOKEN, make_config
 
@@ -148,13 +148,9 @@ def test_ctrl_c_keeps_completed_windows(tmp_path, team):
 def test_second_sync_at_once_is_refused(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
-        store = Store.open(config.store_dir)
-        try:
-            with store.sync_lock():
-                with pytest.raises(SyncLockedError, match="another reportgen sync is running"):
-                    run_sync(config, april(config), client_factory=fast_client)
-        finally:
-            store.close()
+        with sync_lock(config.store_dir):
+            with pytest.raises(SyncLockedError, match="another reportgen sync is running"):
+                run_sync(config, april(config), client_factory=fast_client)
 
 
 def test_sync_without_period_continues_from_the_last_end(tmp_path, team):
