@@ -165,7 +165,7 @@ def test_example_plugin_installs_and_is_used(tmp_path):
     ours = sysconfig.get_paths()["purelib"]
     (Path(purelib) / "_reportgen_test_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+        [python, "-m", "pip", "install", "-q", "--no-deps",
          str(ROOT / "plugins" / "reportgen-markdown")],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
