@@ -121,7 +121,7 @@ def summary(
     ctx: click.Context, period: str | None, start: str | None, end: str | None, by: str, member: str | None, as_json: bool
 ) -> None:
     """Show spend per member, model, day or key."""
-    from .console import print_summary
+    from .console import print_summary, stdout_console
     from .reports import open_report
     from .summary import report_json
 
@@ -130,7 +130,7 @@ def summary(
         if as_json:
             click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
         else:
-            print_summary(report, by, Console())
+            print_summary(report, by, stdout_console())
 
 
 @cli.command()
@@ -212,14 +212,15 @@ def exporters(as_json: bool) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 def demo(out_dir: str, lang: str) -> None:
     """Sync a synthetic team month from a local fake gateway and write every format (no network)."""
-    from .console import SyncBar, print_summary
+    from .console import SyncBar, print_summary, stdout_console
     from .demo import run_demo
 
-    console = Console()
+    console = stdout_console()
     with SyncBar(err_console) as bar:
         result = run_demo(Path(out_dir), lang=lang, progress=bar)
     click.echo(result.sync.summary())
     print_summary(result.report_summary, "member", console)
+    print_summary(result.report_summary, "model", console, header=False)
     console.print(f"\nConfig and store: {result.config_path.parent}")
     for path in result.paths:
         console.print(f"  wrote {path}")

@@ -214,10 +214,10 @@ def parse_config(
     members = _members(_table(data, "members", where), where)
     store = _table(data, "store", where)
     _reject_unknown(store, {"path"}, where, "store.")
-    base_dir = path.parent if path is not None else (cwd or Path.cwd())
-    store_dir = Path(env.get("REPORTGEN_STORE") or store.get("path") or base_dir / STORE_DIR_NAME)
+    base_dir = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
+    store_dir = Path(env.get("REPORTGEN_STORE") or store.get("path") or STORE_DIR_NAME)
     if not store_dir.is_absolute():
-        store_dir = base_dir / store_dir
+        store_dir = base_dir / store_dir  # relative to the config file, not the current folder
     return Config(
         path=path,
         gateway=gateway,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,38 +15,58 @@ from .summary import money
 BY_CHOICES = ("member", "model", "day", "key")
 
 
+def stdout_console() -> Console:
+    """A console for tables: the terminal's width, or 120 columns when output is piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
 def _usd(value: Decimal) -> str:
     return f"{value:,.2f}" if abs(value) >= Decimal("0.01") or value == 0 else f"{value:.6f}"
 
 
-def _table(title: str, first: str, lines: tuple[Line, ...], show_keys: bool = False) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column(first)
-    if show_keys:
-        table.add_column("keys", overflow="fold")
-    for name in ("requests", "errors", "prompt tok", "completion tok", "net quota", "USD", "p50 s", "p95 s"):
-        table.add_column(name, justify="right")
+def _table(title: str, first: str, lines: tuple[Line, ...]) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(first, no_wrap=True, max_width=24)
+    for name in ("requests", "errors", "tok in", "tok out", "net quota", "USD", "p50 s", "p95 s"):
+        table.add_column(name, justify="right", no_wrap=True)
     for line in lines:
         s = line.stats
-        row = [line.name]
-        if show_keys:
-            row.append(", ".join(line.keys))
-        row += [
+        table.add_row(
+            line.name,
             f"{s.requests:,}",
             f"{s.errors:,}",
-            f"{s.prompt_tokens:,}",
-            f"{s.completion_tokens:,}",
+            _compact(s.prompt_tokens),
+            _compact(s.completion_tokens),
             f"{s.quota:,}",
             _usd(s.cost_usd),
             "" if s.latency_p50_ms is None else f"{s.latency_p50_ms / 1000:.2f}",
             "" if s.latency_p95_ms is None else f"{s.latency_p95_ms / 1000:.2f}",
-        ]
-        table.add_row(*row, style=None if s.active else "dim")
+            style=None if s.active else "dim",
+        )
     return table
 
 
-def print_summary(report: Report, by: str, console: Console) -> None:
+def _compact(n: int) -> str:
+    """Token counts as 1.2M / 350k, so that the table fits an 80-column terminal."""
+    if abs(n) >= 10_000_000:
+        return f"{n / 1_000_000:.0f}M"
+    if abs(n) >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if abs(n) >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
+
+
+def print_summary(report: Report, by: str, console: Console, header: bool = True) -> None:
     """Totals and one breakdown table (``by`` is member, model, day or key)."""
+    if header:
+        _print_totals(report, console)
+    lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
+    console.print(_table(f"By {by}", by, lines))
+
+
+def _print_totals(report: Report, console: Console) -> None:
     p = report.period
     t = report.totals
     ex = report.exchange
@@ -59,10 +80,8 @@ def print_summary(report: Report, by: str, console: Console) -> None:
         f"{t.requests:,} requests, {t.errors:,} errors, consumed {t.consumed_quota:,} − refunded "
         f"{t.refunded_quota:,} = {t.quota:,} quota (1 USD = {report.quota_per_unit:,} quota)"
         + (f"; {t.subscription_quota:,} billed to a subscription" if t.subscription_quota else "")
+        + f"\nExact USD total: {money(t.cost_usd)}"
     )
-    lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
-    console.print(_table(f"By {by}", by, lines, show_keys=by == "member"))
-    console.print(f"[dim]exact USD total: {money(t.cost_usd)}[/dim]")
 
 
 class SyncBar:
