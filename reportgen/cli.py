@@ -161,6 +161,7 @@ def report(
 
     config = _config(ctx)
     chosen = select_exporters(formats)
+    parsed_options = _parse_options(options)
     resolved = _required_period(config, period, start, end)
     with open_report(config, resolved, member) as rep:
         paths = export_report(
@@ -169,7 +170,7 @@ def report(
             Path(out_dir),
             lang=lang or config.lang,
             template=template or config.template,
-            options=_parse_options(options),
+            options=parsed_options,
         )
     for path in paths:
         click.echo(str(path))

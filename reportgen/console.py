@@ -96,6 +96,7 @@ class SyncBar:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # cron and pipes get the one-line summary only
         )
         self.task = self.progress.add_task("sync", total=None, rows=0, pages=0, reqs=0)
 

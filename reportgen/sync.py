@@ -145,7 +145,6 @@ def run_sync(
     progress = progress or _Silent()
     started = time.monotonic()
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
-        store.bind_account(gw.base_url, gw.user_id)
         factory = client_factory or GatewayClient
         client = factory(gw, on_request=progress.request)
         try:
@@ -168,8 +167,9 @@ def _sync_locked(
 
     assert isinstance(client, GatewayClient)
     status = client.status()
+    keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
+    store.bind_account(config.gateway.base_url, config.gateway.user_id)
     store.save_status(status)
-    keys = client.keys()
     store.save_keys(keys, int(now()))
     target = sync_target(store, config, period, int(now()))
     windows, skipped = plan_windows(target[0], target[1], store.coverage(), refetch)
