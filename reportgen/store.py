@@ -102,6 +102,9 @@ _COLUMNS = (
     "is_stream, request_id, client, http_status, billing_source, token_id, grp, username, channel, has_price"
 )
 
+#: The parsed columns of a stored row, in the order :meth:`Store.fingerprint` hashes them.
+ROW_COLUMNS = _COLUMNS
+
 # The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
 LATENCY_BUCKET_SQL = (
     "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
@@ -409,6 +412,12 @@ class Store:
 
     def row_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0])
+
+    def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
+        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes."""
+        where, args = _token_filter(token_names)
+        sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
+        return int(self.conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:
