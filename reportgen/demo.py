@@ -32,7 +32,20 @@ def _toml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def demo_config_text(base_url: str, members: dict[str, list[str]], lang: str) -> str:
+DEMO_TEMPLATE = """\
+# The demo's statement template: the shipped "invoice" wording with a letterhead filled in.
+# Edit it and run `reportgen --config reportgen.toml report --period 2026-04` to see the change.
+[template]
+kind = "invoice"
+
+[letterhead]
+organisation = { zh = "示例科技有限公司 · 研发中心", en = "Example Tech Co., Ltd. · R&D Centre" }
+address = { zh = "北京市海淀区示例路 1 号", en = "1 Example Road, Haidian, Beijing" }
+contact = "finance@example.com · +86 10 0000 0000"
+"""
+
+
+def demo_config_text(base_url: str, members: dict[str, list[str]], lang: str, template: Path) -> str:
     lines = [
         "# Written by `reportgen demo`: a local fake gateway serving a synthetic team month.",
         "[gateway]",
@@ -42,6 +55,7 @@ def demo_config_text(base_url: str, members: dict[str, list[str]], lang: str) ->
         "[report]",
         f'timezone = "{DEMO_TZ}"',
         f'lang = "{lang}"',
+        f"template = {_toml_str(str(template))}",
         "",
     ]
     for name, keys in members.items():
@@ -63,6 +77,8 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
     if store_dir.exists():
         shutil.rmtree(store_dir)
     config_path = out_dir / CONFIG_NAME
+    template_path = (out_dir / "letterhead.toml").resolve()
+    template_path.write_text(DEMO_TEMPLATE, encoding="utf-8")
     with FakeGateway(
         rows=team.rows,
         tokens=team.tokens,
@@ -72,11 +88,14 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
         status=team.status,
         rate_limit=None,
     ) as gateway:
-        config_path.write_text(demo_config_text(gateway.url, team.members, lang), encoding="utf-8")
+        config_path.write_text(
+            demo_config_text(gateway.url, team.members, lang, template_path), encoding="utf-8"
+        )
         config = load_config(config_path, env={"REPORTGEN_ACCESS_TOKEN": token})
         period = parse_period(f"{DEMO_YEAR:04d}-{DEMO_MONTH:02d}", config.tz)
         result = run_sync(config, period, progress=progress)
     with open_report(config, period) as report:
-        paths = export_report(report, select_exporters("all"), out_dir / "reports", lang=lang)
+        paths = export_report(
+            report, select_exporters("all"), out_dir / "reports", lang=lang, template=config.template
+        )
     return DemoResult(config_path, result, report, paths)
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,9 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
             raise ConfigError(f"{path}: cannot be read ({exc})") from None
         data = _parse(text, str(path), path.parent)
         name, source = path.stem, str(path)
+        if not data.title:  # a template that sets no title keeps its kind's shipped one
+            shipped = _parse(_read_shipped(data.kind), f"reportgen.templates/{data.kind}.toml", None)
+            data = replace(data, title=shipped.title)
     else:
         if name_or_path not in available_templates():
             raise ConfigError(

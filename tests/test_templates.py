@@ -104,3 +104,11 @@ def test_unknown_name_and_missing_file() -> None:
         load_template("/nowhere/x.toml", "zh")
     with pytest.raises(ConfigError, match="language 'fr'"):
         load_template(None, "fr")
+
+
+def test_a_template_file_without_a_title_keeps_its_kinds_title(tmp_path) -> None:
+    path = tmp_path / "letterhead.toml"
+    path.write_text('[letterhead]\norganisation = "Example Ltd"\n', encoding="utf-8")
+    template = load_template(str(path), "en")
+    assert template.title_for("en") == load_template("invoice", "en").title_for("en")
+    assert template.title_for("zh") == "API 使用费用结算单"
