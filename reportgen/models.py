@@ -248,6 +248,103 @@ class Provenance:
     fingerprint: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectLine:
+    """One project's budget position as of ``as_of`` (see :mod:`reportgen.projects`).
+
+    Money is exact ``Decimal`` in the budget currency (``currency``); ``spent`` counts the
+    project's charged spend from ``start`` through ``as_of``, ``period_spent`` the part of
+    it inside the report's period.  ``outside`` is spend on the project's keys and members
+    outside its dates within the report's period: flagged, never counted.
+    """
+
+    name: str
+    title: str
+    code: str
+    currency: str
+    budget: Decimal
+    start: date
+    end: date
+    as_of: date | None
+    spent: Decimal
+    period_spent: Decimal
+    remaining: Decimal
+    share_used: Decimal | None
+    burn_per_day: Decimal | None
+    run_out: date | None
+    outside: Decimal = Decimal(0)
+    outside_days: tuple[date, ...] = ()
+
+    @property
+    def over_budget(self) -> bool:
+        return self.spent > self.budget
+
+
+@dataclass(frozen=True, slots=True)
+class GrantLine:
+    """Charged spend of one month × member × model of a project (quota may be fractional)."""
+
+    month: str
+    member: str
+    model: str
+    quota: Decimal
+    cost_usd: Decimal
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """What a grant closing report adds: the budget line, the charged breakdown, the notes."""
+
+    project: ProjectLine
+    lines: tuple[GrantLine, ...]
+    justification: str = ""
+    member_notes: tuple[tuple[str, str], ...] = ()
+    charges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileLine:
+    """One key's (or, with ``key`` None, the total's) store sums against the gateway's."""
+
+    key: str | None
+    store_consumed: int
+    store_refunded: int
+    store_current_user: int
+    gateway_stat: int | None
+    status: str  # "ok" | "explained" | "unexplained"
+    notes: tuple[str, ...] = ()
+    used_quota: int | None = None
+    lifetime_consumed: int | None = None
+
+    @property
+    def store_net(self) -> int:
+        return self.store_consumed - self.store_refunded
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The result of ``reportgen reconcile`` for one period; ``ok`` when nothing is unexplained."""
+
+    period_label: str
+    start_ts: int
+    end_ts: int
+    checked_at: int
+    username: str
+    total: ReconcileLine
+    keys: tuple[ReconcileLine, ...]
+    notes: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    @property
+    def unexplained(self) -> tuple[ReconcileLine, ...]:
+        return tuple(x for x in (*self.keys, self.total) if x.status == "unexplained")
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexplained
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one period's documents show, already aggregated.
@@ -270,6 +367,9 @@ class Report:
     member_filter: str | None = None
     key_to_member: dict[str, str] = field(default_factory=dict)
     source: RecordSource | None = field(default=None, repr=False, compare=False)
+    projects: tuple[ProjectLine, ...] = ()
+    grant: GrantView | None = None
+    reconciliation: Reconciliation | None = None
 
     def member_of(self, token_name: str) -> str:
         return self.key_to_member.get(token_name, token_name)
