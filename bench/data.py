@@ -1,0 +1,128 @@
+"""The benchmark's deterministic data: a month of 50 members' calls, refunds and errors mixed in.
+
+Rows come from :func:`reportgen.fakegateway.synthetic.iter_rows` (consumption only) and
+are turned, by a seeded rule, into ~2 % refunds, ~1 % errors and ~1 % subscription rows.
+They reach the store the way a sync writes them: parsed by the real row parser and
+committed one UTC day at a time through ``Store.replace_window``, never all in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from reportgen.config import Config, GatewayConfig, Secret
+from reportgen.fakegateway.synthetic import iter_rows
+from reportgen.gateway.parse import parse_key, parse_log_row
+from reportgen.models import GatewayStatus, Period
+from reportgen.periods import parse_period
+from reportgen.store import Store
+from reportgen.sync import plan_windows
+
+TZ = "Asia/Shanghai"
+PERIOD = "2026-03"
+MEMBERS = 50
+MODELS = 12
+SEED = 20260301
+BASE_URL = "http://bench.invalid"
+USER_ID = 42
+TOKEN = "bench-token"
+QUOTA_PER_UNIT = 500000
+
+
+def member_name(i: int) -> str:
+    """Half Chinese, half English names, so the CJK paths (fonts, widths) are exercised."""
+    return f"成员{i:02d}" if i % 2 == 0 else f"Member {i:02d}"
+
+
+def key_name(i: int) -> str:
+    return f"member-{i:03d}"  # iter_rows's token names
+
+
+def config(store_dir: Path, base_url: str = BASE_URL, limit: tuple[int, int] | None = None) -> Config:
+    """The bench's Config; ``limit`` is the client's (requests, seconds) rate limit."""
+    requests, seconds = limit or (10**9, 1)
+    return Config(
+        gateway=GatewayConfig(
+            base_url=base_url,
+            user_id=USER_ID,
+            flavor="new-api",
+            requests_per_window=requests,
+            window_seconds=seconds,
+            access_token=Secret(TOKEN),
+        ),
+        timezone=TZ,
+        members={member_name(i): (key_name(i),) for i in range(MEMBERS)},
+        store_dir=store_dir,
+    )
+
+
+def period() -> Period:
+    return parse_period(PERIOD, config(Path(".")).tz)
+
+
+def rows(n: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
+    """``n`` canonical gateway rows of the period, oldest first: consumption, refunds, errors."""
+    p = period()
+    rng = random.Random(seed)
+    for row in iter_rows(n, p.start_ts, p.end_ts, members=MEMBERS, models=MODELS, seed=seed):
+        roll = rng.random()
+        if roll < 0.02:  # a refund of a failed call: negative spend, no tokens
+            row.update(
+                type=6, prompt_tokens=0, completion_tokens=0, use_time=0, content="task failed, refunded"
+            )
+            row["other"] = {"task_id": row["request_id"]}
+            del row["request_id"]
+        elif roll < 0.03:  # an upstream error: no charge, a bad status
+            row.update(type=5, quota=0, completion_tokens=0, content="upstream error: status 502")
+            row["other"] = {**row["other"], "http_status": 502, "error_type": "upstream_error"}
+        elif roll < 0.04:
+            row["other"]["billing_source"] = "subscription"
+        yield row
+
+
+def tokens() -> list[dict[str, Any]]:
+    return [
+        {"id": 1000 + i, "name": key_name(i), "key": "sk-" + "*" * 40, "status": 1, "group": "default",
+         "used_quota": 0, "remain_quota": 0, "unlimited_quota": True, "created_time": 0,
+         "accessed_time": 0, "expired_time": -1}
+        for i in range(MEMBERS)
+    ]  # fmt: skip
+
+
+def build_store(directory: Path, n: int) -> dict[str, Any]:
+    """Write ``n`` rows into a fresh store at ``directory``, one UTC-day window per transaction."""
+    p = period()
+    windows, _ = plan_windows(p.start_ts, p.end_ts - 1, [])
+    directory.mkdir(parents=True, exist_ok=True)
+    with Store.open(directory) as store:
+        store.bind_account(BASE_URL, USER_ID)
+        store.save_status(GatewayStatus(Decimal(QUOTA_PER_UNIT), p.end_ts, Decimal("7.3"), "USD", "v0.9.6"))
+        store.save_keys([parse_key(t) for t in tokens()], seen_at=p.end_ts)
+        sync_id = store.start_sync(p.end_ts, "new-api", (p.start_ts, p.end_ts - 1))
+        stream = rows(n)
+        pending = next(stream, None)
+        written = 0
+        for lo, hi in windows:
+            batch = []
+            while pending is not None and pending["created_at"] <= hi:
+                batch.append(parse_log_row(pending))
+                pending = next(stream, None)
+            store.replace_window(lo, hi, batch, len(batch) // 100 + 1, p.end_ts)
+            written += len(batch)
+        store.finish_sync(sync_id, p.end_ts, "ok", len(windows), written, 0)
+    info = {"rows": written, "seed": SEED, "period": PERIOD, "timezone": TZ}
+    (directory / "bench.json").write_text(json.dumps(info))
+    return info
+
+
+def store_ready(directory: Path, n: int) -> bool:
+    marker = directory / "bench.json"
+    if not marker.exists():
+        return False
+    info = json.loads(marker.read_text())
+    return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == PERIOD)

@@ -1,0 +1,319 @@
+"""One benchmark step per process: ``python bench/steps.py STEP JSON-ARGS`` prints one JSON result.
+
+Each step runs in a fresh interpreter so that the parent can read this process's peak RSS
+(``ru_maxrss`` from ``wait4``) as the step's own.  ``seconds`` is the timed work only
+(imports and building the report an exporter needs are outside it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import data  # noqa: E402
+
+from reportgen.models import Report  # noqa: E402
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    STEPS[fn.__name__.removeprefix("step_").replace("_", "-")] = fn
+    return fn
+
+
+def _report(store_dir: Path) -> Report:
+    from reportgen.reports import build_report
+    from reportgen.store import Store
+
+    store = Store.open(store_dir, create=False)  # stays open: the report streams rows from it
+    return build_report(store, data.config(store_dir), data.period())
+
+
+def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
+    from reportgen.export import export_report
+    from reportgen.plugins import select_exporters
+
+    report = _report(Path(args["store"]))
+    out = Path(args["out"])
+    started = time.perf_counter()
+    paths = export_report(report, select_exporters(fmt), out, lang="zh")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "bytes": sum(p.stat().st_size for p in paths)}
+
+
+# -- the store ------------------------------------------------------------------------------
+@step
+def step_generate(args: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    info = data.build_store(Path(args["store"]), int(args["rows"]))
+    return {"seconds": time.perf_counter() - started, "stored": info["rows"]}
+
+
+# -- reportgen ----------------------------------------------------------------------------------
+@step
+def step_aggregate(args: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    report = _report(Path(args["store"]))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "requests": report.totals.requests, "quota": report.totals.quota}
+
+
+@step
+def step_csv(args: dict[str, Any]) -> dict[str, Any]:
+    return _export(args, "csv")
+
+
+@step
+def step_xlsx(args: dict[str, Any]) -> dict[str, Any]:
+    return _export(args, "xlsx")
+
+
+@step
+def step_pdf(args: dict[str, Any]) -> dict[str, Any]:
+    return _export(args, "pdf")
+
+
+# -- baselines: the same output the way a user would write it by hand ---------------------------
+_DETAIL_SQL = (
+    "SELECT created_at, token_name, model_name, type, prompt_tokens, completion_tokens, quota, "
+    "use_time_ms, client, request_id, http_status FROM logs "
+    "WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} ORDER BY created_at, id"
+)
+_HEADER = ["time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "quota",
+           "cost_usd", "latency_s", "client", "request_id", "http_status"]  # fmt: skip
+
+
+def _connect(args: dict[str, Any]) -> sqlite3.Connection:
+    return sqlite3.connect(Path(args["store"]) / "reportgen.sqlite3")
+
+
+@step
+def step_csv_bare(args: dict[str, Any]) -> dict[str, Any]:
+    """csv.writer over one SELECT: the same 13 columns, no injection guard, float cost."""
+    from datetime import datetime
+
+    cfg, period = data.config(Path(".")), data.period()
+    member_of, tz, qpu = cfg.key_to_member(), cfg.tz, data.QUOTA_PER_UNIT
+    path = Path(args["out"]) / "bare.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    conn = _connect(args)
+    with open(path, "w", encoding="utf-8-sig", newline="") as fp:
+        out = csv.writer(fp)
+        out.writerow(_HEADER)
+        sql = _DETAIL_SQL.format(where="")
+        for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
+            sql, (period.start_ts, period.end_ts)
+        ):
+            quota = -quota if kind == 6 else quota
+            out.writerow(
+                (datetime.fromtimestamp(ts, tz).isoformat(), member_of.get(key, key), key, model,
+                 "refund" if kind == 6 else "consumption", prompt, completion, quota, quota / qpu,
+                 "" if ms is None else ms / 1000, client, rid, status)
+            )  # fmt: skip
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
+
+
+@step
+def step_xlsx_bare(args: dict[str, Any]) -> dict[str, Any]:
+    """openpyxl write_only: one sheet per member, the same 12 detail columns, no styles."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    cfg, period = data.config(Path(".")), data.period()
+    tz, qpu = cfg.tz, data.QUOTA_PER_UNIT
+    path = Path(args["out"]) / "bare.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    conn = _connect(args)
+    wb = Workbook(write_only=True)
+    for member, keys in cfg.members.items():
+        ws = wb.create_sheet(member[:31])
+        ws.append(_HEADER[:1] + _HEADER[2:])
+        sql = _DETAIL_SQL.format(where=f" AND token_name IN ({','.join('?' * len(keys))})")
+        for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
+            sql, (period.start_ts, period.end_ts, *keys)
+        ):
+            quota = -quota if kind == 6 else quota
+            ws.append(
+                (datetime.fromtimestamp(ts, tz).replace(tzinfo=None), key, model,
+                 "refund" if kind == 6 else "consumption", prompt, completion, quota, quota / qpu,
+                 None if ms is None else ms / 1000, client, rid, status)
+            )  # fmt: skip
+    wb.save(path)
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
+
+
+@step
+def step_pandas(args: dict[str, Any]) -> dict[str, Any]:
+    """The data-savvy path: a DataFrame, groupby member and model, to_excel with openpyxl."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return {"skipped": "pandas is not installed (pip install pandas)"}
+    cfg, period = data.config(Path(".")), data.period()
+    path = Path(args["out"]) / "pandas.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    conn = _connect(args)
+    df = pd.read_sql_query(_DETAIL_SQL.format(where=""), conn, params=(period.start_ts, period.end_ts))
+    conn.close()
+    df["time"] = (
+        pd.to_datetime(df["created_at"], unit="s", utc=True).dt.tz_convert(cfg.timezone).dt.tz_localize(None)
+    )
+    df["member"] = df["token_name"].map(cfg.key_to_member())
+    refund = df["type"] == 6
+    df.loc[refund, "quota"] = -df.loc[refund, "quota"]
+    df["type"] = refund.map({True: "refund", False: "consumption"})
+    df["cost_usd"] = df["quota"] / data.QUOTA_PER_UNIT
+    df["latency_s"] = df["use_time_ms"] / 1000
+    summary = df.groupby(["member", "model_name"]).agg(
+        requests=("quota", "size"), prompt_tokens=("prompt_tokens", "sum"),
+        completion_tokens=("completion_tokens", "sum"), net_quota=("quota", "sum"), cost_usd=("cost_usd", "sum"),
+    )  # fmt: skip
+    columns = ["time", "token_name", "model_name", "type", "prompt_tokens", "completion_tokens", "quota",
+               "cost_usd", "latency_s", "client", "request_id", "http_status"]  # fmt: skip
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        summary.to_excel(xw, sheet_name="Summary")
+        for member, part in df.groupby("member", sort=False):
+            part[columns].to_excel(xw, sheet_name=str(member)[:31], index=False)
+    return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
+
+
+# -- sync --------------------------------------------------------------------------------------
+@step
+def step_serve(args: dict[str, Any]) -> dict[str, Any]:
+    """A fake gateway in its own process (so the client's CPU and RSS are measured alone).
+
+    Prints its URL, serves until stdin closes, then the result line.
+    """
+    from reportgen.fakegateway import FakeGateway
+
+    limit = args.get("limit")
+    gw = FakeGateway(
+        rows=data.rows(int(args["rows"])),
+        tokens=data.tokens(),
+        flavor="new-api",
+        access_token=data.TOKEN,
+        user_id=data.USER_ID,
+        rate_limit=None if limit is None else (int(limit[0]), float(limit[1])),
+    )
+    with gw:
+        print(json.dumps({"url": gw.url}), flush=True)
+        sys.stdin.read()
+    return {"too_many": gw.too_many, "requests": len(gw.requests), "errors": len(gw.errors)}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def planned(self, windows: int, skipped: int) -> None:
+        pass
+
+    def request(self, path: str) -> None:
+        self.times.append(time.monotonic())
+
+    def window_done(self, rows: int, pages: int) -> None:
+        pass
+
+
+def _sync_once(url: str, store_dir: Path, limit: tuple[int, int] | None) -> tuple[Any, _Clock, float, float]:
+    from reportgen.sync import run_sync
+
+    period = data.period()
+    clock = _Clock()
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = run_sync(
+        data.config(store_dir, url, limit), period, progress=clock, now=lambda: period.end_ts + 3600
+    )
+    return result, clock, time.perf_counter() - started, time.process_time() - cpu
+
+
+def _with_server(
+    rows: int, limit: tuple[int, int] | None, body: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    spec = json.dumps({"rows": rows, "limit": limit})
+    server = subprocess.Popen(
+        [sys.executable, __file__, "serve", spec], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        url = json.loads(server.stdout.readline())["url"]
+        result = body(url)
+    finally:
+        server.stdin.close()
+        tail = server.stdout.read()
+        server.wait()
+    result["server"] = json.loads(tail.strip().splitlines()[-1]) if tail.strip() else {}
+    return result
+
+
+@step
+def step_sync(args: dict[str, Any]) -> dict[str, Any]:
+    """run_sync through the real GatewayClient from an unlimited local fake: client overhead."""
+    rows = int(args["rows"])
+
+    def body(url: str) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(dir=args.get("tmp")) as tmp:
+            # A first pass warms the fake's rendered-row cache, so the second measures the client.
+            _sync_once(url, Path(tmp) / "warm", None)
+            result, clock, seconds, cpu = _sync_once(url, Path(tmp) / "store", None)
+        return {"seconds": seconds, "client_cpu_seconds": cpu, "stored": result.rows,
+                "pages": result.pages, "requests": result.requests}  # fmt: skip
+
+    return _with_server(rows, None, body)
+
+
+@step
+def step_sync_limited(args: dict[str, Any]) -> dict[str, Any]:
+    """A sync against a rate-limited fake: share of the allowed requests used, and 429s."""
+    rows = int(args["rows"])
+    limit, window = int(args["limit"]), int(args["window"])
+
+    def body(url: str) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(dir=args.get("tmp")) as tmp:
+            result, clock, seconds, _ = _sync_once(url, Path(tmp) / "store", (limit, window))
+        times = clock.times
+        first, last = times[0], times[-1]
+        # Whole windows from the first request while the sync still had requests to make:
+        # a sliding window allows at most `limit` requests in each of them, the burst included.
+        full = int((last - first) // window)
+        used = sum(1 for t in times if t < first + full * window)
+        return {
+            "seconds": seconds, "stored": result.rows, "requests": len(times), "windows": full,
+            "requests_in_windows": used, "allowed_in_windows": full * limit,
+            "utilisation": used / (full * limit) if full else None,
+        }  # fmt: skip
+
+    return _with_server(rows, (limit, window), body)
+
+
+def main() -> None:
+    name, spec = sys.argv[1], json.loads(sys.argv[2])
+    result = STEPS[name](spec)
+    result["self_maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sys.stdout.flush()
+    print(json.dumps(result), flush=True)
+    os._exit(0)  # skip interpreter teardown: nothing left to flush, and it is not part of a step
+
+
+if __name__ == "__main__":
+    main()
