@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .projects import Project, parse_projects
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
@@ -62,6 +63,7 @@ class Config:
     lang: str = "zh"
     exchange_rate: Decimal | None = None
     exchange_rate_source: str | None = None
+    projects: tuple[Project, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -212,6 +214,7 @@ def parse_config(
         raise ConfigError(f"{where}: report.template must be a path or a template name")
 
     members = _members(_table(data, "members", where), where)
+    projects = parse_projects(data.get("projects"), members, where)
     store = _table(data, "store", where)
     _reject_unknown(store, {"path"}, where, "store.")
     base_dir = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
@@ -228,6 +231,7 @@ def parse_config(
         lang=lang,
         exchange_rate=exchange_rate,
         exchange_rate_source=report.get("exchange_rate_source"),
+        projects=projects,
         raw=data,
     )
 
@@ -278,6 +282,9 @@ def _members(table: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
     for name, spec in table.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
             raise ConfigError(f'{where}: members."{name}" needs keys = ["key-name", ...]')
+        _reject_unknown(spec, {"keys", "justification"}, where, f'members."{name}".')
+        if not isinstance(spec.get("justification", ""), str):
+            raise ConfigError(f'{where}: members."{name}".justification must be a string')
         keys = spec["keys"]
         if not all(isinstance(k, str) and k for k in keys):
             raise ConfigError(f'{where}: members."{name}".keys must be a list of key names')
