@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .config import Config
@@ -251,7 +252,13 @@ def aggregate(
         if key not in wanted:
             continue
         m = key_to_member[key]
-        for acc in (total, by_member[m], by_key[key], _get(by_model, model), _get(by_member_model, (m, model))):
+        for acc in (
+            total,
+            by_member[m],
+            by_key[key],
+            _get(by_model, model),
+            _get(by_member_model, (m, model)),
+        ):
             acc.add_latency(lc.latency_ms, lc.count)
     for lc in partials.latency_by_day:
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
@@ -288,7 +295,7 @@ def aggregate(
     )
 
 
-def _get(table: dict, key: object) -> _Acc:  # type: ignore[type-arg]
+def _get(table: dict[Any, _Acc], key: object) -> _Acc:
     acc = table.get(key)
     if acc is None:
         acc = table[key] = _Acc()

@@ -49,7 +49,8 @@ def _config(ctx: click.Context) -> Config:
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
         obj["config"] = load_config(obj.get("config_path"))
-    return obj["config"]  # type: ignore[no-any-return]
+    config: Config = obj["config"]
+    return config
 
 
 def _period(config: Config, period: str | None, start: str | None, end: str | None) -> Period | None:
@@ -66,7 +67,9 @@ def _required_period(config: Config, period: str | None, start: str | None, end:
 def period_options(f: Any) -> Any:
     f = click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day, inclusive (report timezone).")(f)
     f = click.option("--from", "start", metavar="YYYY-MM-DD", help="First day (report timezone).")(f)
-    f = click.option("--period", metavar="PERIOD", help="A month 2026-04, a quarter 2026-Q2 or a year 2026.")(f)
+    f = click.option("--period", metavar="PERIOD", help="A month 2026-04, a quarter 2026-Q2 or a year 2026.")(
+        f
+    )
     return f
 
 
@@ -113,12 +116,20 @@ def sync(ctx: click.Context, period: str | None, start: str | None, end: str | N
 
 @cli.command()
 @period_options
-@click.option("--by", type=click.Choice(["member", "model", "day", "key"]), default="member", show_default=True)
+@click.option(
+    "--by", type=click.Choice(["member", "model", "day", "key"]), default="member", show_default=True
+)
 @click.option("--member", help="Only this member.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (money as decimal strings).")
 @click.pass_context
 def summary(
-    ctx: click.Context, period: str | None, start: str | None, end: str | None, by: str, member: str | None, as_json: bool
+    ctx: click.Context,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    by: str,
+    member: str | None,
+    as_json: bool,
 ) -> None:
     """Show spend per member, model, day or key."""
     from .console import print_summary, stdout_console
@@ -135,12 +146,16 @@ def summary(
 
 @cli.command()
 @period_options
-@click.option("--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all.")
+@click.option(
+    "--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all."
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True)
 @click.option("--member", help="Only this member.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
 @click.option("--template", help="A shipped template name or a path to a template .toml.")
-@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false.")
+@click.option(
+    "--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false."
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -197,7 +212,13 @@ def exporters(as_json: bool) -> None:
     found = registry()
     if as_json:
         rows = [
-            {"name": e.name, "extension": e.extension, "description": e.description, "plugin": e.plugin, "version": e.version}
+            {
+                "name": e.name,
+                "extension": e.extension,
+                "description": e.description,
+                "plugin": e.plugin,
+                "version": e.version,
+            }
             for e in found.values()
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -209,7 +230,9 @@ def exporters(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reportgen-demo", show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), default="reportgen-demo", show_default=True
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 def demo(out_dir: str, lang: str) -> None:
     """Sync a synthetic team month from a local fake gateway and write every format (no network)."""

@@ -166,7 +166,7 @@ def parse_config(
         base_url = base_url[: -len("/api")]
     if base_url and not base_url.startswith(("http://", "https://")):
         raise ConfigError(
-            f'{where}: gateway.base_url {base_url!r} must start with http:// or https:// '
+            f"{where}: gateway.base_url {base_url!r} must start with http:// or https:// "
             '(e.g. "https://crazyrouter.com")'
         )
     user_id = _user_id(env.get("REPORTGEN_USER_ID", gw.get("user_id")), where, "REPORTGEN_USER_ID" in env)
@@ -298,7 +298,7 @@ def _members(table: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
     return members
 
 
-EXAMPLE_CONFIG = '''\
+EXAMPLE_CONFIG = """\
 # reportgen configuration. The access token is never stored here:
 #   export REPORTGEN_ACCESS_TOKEN=...   (gateway: Settings > Security > system access token,
 #                                        not an sk- model key)
@@ -326,4 +326,4 @@ keys = ["key-zhangsan", "key-zhangsan-batch"]
 
 [members."Alice Smith"]
 keys = ["key-alice"]
-'''
+"""

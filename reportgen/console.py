@@ -92,7 +92,9 @@ class SyncBar:
             TextColumn("[bold]sync"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("windows  {task.fields[rows]:,} rows  {task.fields[pages]:,} pages  {task.fields[reqs]:,} requests"),
+            TextColumn(
+                "windows  {task.fields[rows]:,} rows  {task.fields[pages]:,} pages  {task.fields[reqs]:,} requests"
+            ),
             TimeElapsedColumn(),
             console=console,
             transient=True,

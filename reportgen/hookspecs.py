@@ -101,4 +101,3 @@ __all__ = [
     "register_exporters",
     "report_prepared",
 ]
-

@@ -137,9 +137,7 @@ def select_exporters(formats: str | None) -> list[Exporter]:
         if name not in available:
             close = difflib.get_close_matches(name, available, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(
-                f"unknown format {name!r}{hint}; installed: {', '.join(available)}"
-            )
+            raise UsageError(f"unknown format {name!r}{hint}; installed: {', '.join(available)}")
         if available[name] not in chosen:
             chosen.append(available[name])
     if not chosen:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .aggregate import aggregate, member_map
 from .config import Config
@@ -48,7 +48,7 @@ def build_report(
         flavor=(last or {}).get("flavor") or "",
         synced_at=None
         if not last or not last.get("finished_at")
-        else datetime.fromtimestamp(last["finished_at"], timezone.utc).astimezone(period.tz),
+        else datetime.fromtimestamp(last["finished_at"], UTC).astimezone(period.tz),
         fingerprint=store.fingerprint(period.start_ts, period.end_ts, token_names),
     )
     return aggregate(

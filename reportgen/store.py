@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -186,7 +187,9 @@ class Store:
 
     def coverage(self) -> list[tuple[int, int]]:
         """Completed, merged time ranges ``(start, end)``, both inclusive, in order."""
-        return [(int(s), int(e)) for s, e in self.conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1")]
+        return [
+            (int(s), int(e)) for s, e in self.conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1")
+        ]
 
     def replace_window(
         self, start: int, end: int, records: Sequence[UsageRecord], pages: int, fetched_at: int
@@ -302,9 +305,7 @@ class Store:
             "accessed_time, expired_time FROM keys WHERE seen_at = ? ORDER BY name, id",
             (int(seen),),
         )
-        return [
-            KeyInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows
-        ]
+        return [KeyInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
 
     # -- sync bookkeeping -------------------------------------------------------------------
 
@@ -316,7 +317,14 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def finish_sync(
-        self, sync_id: int, finished_at: int, state: str, windows: int, rows: int, pages: int, message: str = ""
+        self,
+        sync_id: int,
+        finished_at: int,
+        state: str,
+        windows: int,
+        rows: int,
+        pages: int,
+        message: str = "",
     ) -> None:
         self.conn.execute(
             "UPDATE syncs SET finished_at = ?, state = ?, windows = ?, rows = ?, pages = ?, message = ? WHERE id = ?",
@@ -325,9 +333,7 @@ class Store:
 
     def last_sync(self) -> dict[str, Any] | None:
         """The newest sync that finished, as a dict (None before the first one)."""
-        cur = self.conn.execute(
-            "SELECT * FROM syncs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
-        )
+        cur = self.conn.execute("SELECT * FROM syncs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
         row = cur.fetchone()
         if row is None:
             return None
@@ -376,9 +382,7 @@ class Store:
         ]
         return Partials(tuple(buckets), tuple(lat_km), tuple(lat_day))
 
-    def _day_buckets(
-        self, day: date, start: int, end: int, where: str, args: list[Any]
-    ) -> Iterator[Bucket]:
+    def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self.conn.execute(
             "SELECT token_name, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, COUNT(*), SUM(quota), "
             "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
@@ -389,7 +393,9 @@ class Store:
             [start, end, *args],
         )
         for r in rows:
-            yield Bucket(r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11])
+            yield Bucket(
+                r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11]
+            )
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """SHA-256 over the parsed fields of the rows of ``[start_ts, end_ts)``.
@@ -446,11 +452,11 @@ def sync_lock(directory: Path) -> Iterator[None]:
 
 
 def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

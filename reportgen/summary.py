@@ -73,6 +73,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "models": [_line(m) for m in report.models],
         "days": [_line(d) for d in report.days],
         "member_models": [
-            {"member": line.name, "model": line.model, **stats_json(line.stats)} for line in report.member_models
+            {"member": line.name, "model": line.model, **stats_json(line.stats)}
+            for line in report.member_models
         ],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from .config import Config
@@ -55,8 +55,8 @@ class SyncResult:
     keys: int
 
     def summary(self) -> str:
-        start = datetime.fromtimestamp(self.target[0], timezone.utc).strftime("%Y-%m-%d %H:%M")
-        end = datetime.fromtimestamp(self.target[1], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
+        end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
         already = f"; {self.skipped} already in the store" if self.skipped else ""
         return (
             f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {self.windows} windows, "
@@ -111,7 +111,7 @@ def sync_target(store: Store, config: Config, period: Period | None, now: int) -
     if covered:
         start = covered[-1][1] + 1
     else:
-        start = previous_month(datetime.fromtimestamp(now, timezone.utc), config.tz).start_ts
+        start = previous_month(datetime.fromtimestamp(now, UTC), config.tz).start_ts
     return start, closed
 
 

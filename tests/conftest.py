@@ -48,5 +48,7 @@ def write_config(
 
 
 def make_config(directory: Path, base_url: str, team: SyntheticTeam, **kw: object) -> Config:
-    return load_config(write_config(directory, base_url, team, **kw),  # type: ignore[arg-type]
-                       env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
+    return load_config(
+        write_config(directory, base_url, team, **kw),  # type: ignore[arg-type]
+        env={"REPORTGEN_ACCESS_TOKEN": TOKEN},
+    )

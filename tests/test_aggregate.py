@@ -15,7 +15,10 @@ from reportgen.store import Store
 
 SH = ZoneInfo("Asia/Shanghai")
 APRIL = parse_period("2026-04", SH)
-CONFIG = Config(timezone="Asia/Shanghai", members={"张三": ("key-zhangsan", "key-zhangsan-batch"), "Alice": ("key-alice",)})
+CONFIG = Config(
+    timezone="Asia/Shanghai",
+    members={"张三": ("key-zhangsan", "key-zhangsan-batch"), "Alice": ("key-alice",)},
+)
 STATUS = GatewayStatus(quota_per_unit=Decimal(500000), read_at=APRIL.end_ts, usd_exchange_rate=Decimal("7.3"))
 
 KEYS = ["key-zhangsan", "key-zhangsan-batch", "key-alice", "ci-pipeline", "=cmd|' /C calc'!A0"]
@@ -141,7 +144,10 @@ def test_store_grouping_equals_the_reference(tmp_path_factory, rows):
 
 
 def test_member_filter_keeps_only_that_member():
-    rows = [UsageRecord(APRIL.start_ts, 2, "key-alice", "m", 5), UsageRecord(APRIL.start_ts, 2, "key-zhangsan", "m", 7)]
+    rows = [
+        UsageRecord(APRIL.start_ts, 2, "key-alice", "m", 5),
+        UsageRecord(APRIL.start_ts, 2, "key-zhangsan", "m", 7),
+    ]
     report = aggregate_records(rows, period=APRIL, config=CONFIG, member="张三")
     assert [m.name for m in report.members] == ["张三"]
     assert report.totals.consumed_quota == 7

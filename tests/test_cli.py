@@ -74,7 +74,9 @@ def test_summary_tables(runner, synced, by):
 
 def test_report_writes_every_format_and_prints_paths(runner, synced, tmp_path):
     out = tmp_path / "docs"
-    result = run(runner, synced, "report", "--period", "2026-04", "--format", "csv,xlsx,pdf", "--out", str(out))
+    result = run(
+        runner, synced, "report", "--period", "2026-04", "--format", "csv,xlsx,pdf", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     paths = result.output.split()
     assert [p.rsplit(".", 1)[1] for p in paths] == ["csv", "xlsx", "pdf"]
@@ -151,11 +153,15 @@ def test_exporters_json_lists_builtins(runner):
 
 def test_a_real_process_prints_no_traceback(tmp_path, team):
     path = write_config(tmp_path, "http://127.0.0.1:9", team).read_text(encoding="utf-8")
-    (tmp_path / "reportgen.toml").write_text(path.replace("user_id = 42", 'user_id = "acme"'), encoding="utf-8")
+    (tmp_path / "reportgen.toml").write_text(
+        path.replace("user_id = 42", 'user_id = "acme"'), encoding="utf-8"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "reportgen", "sync"], cwd=tmp_path, capture_output=True, text=True,
         env={"PATH": "/usr/bin:/bin", "REPORTGEN_ACCESS_TOKEN": TOKEN},
     )  # fmt: skip
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("Error: ") and "gateway.user_id" in proc.stderr and "username" in proc.stderr
+    assert (
+        proc.stderr.startswith("Error: ") and "gateway.user_id" in proc.stderr and "username" in proc.stderr
+    )

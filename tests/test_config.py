@@ -36,7 +36,9 @@ def test_found_in_cwd_or_env(tmp_path):
 
 def test_env_overrides(tmp_path):
     path = write(tmp_path, EXAMPLE_CONFIG)
-    config = load_config(path, env={"REPORTGEN_BASE_URL": "http://127.0.0.1:9/api/", "REPORTGEN_USER_ID": "7"})
+    config = load_config(
+        path, env={"REPORTGEN_BASE_URL": "http://127.0.0.1:9/api/", "REPORTGEN_USER_ID": "7"}
+    )
     assert config.gateway.base_url == "http://127.0.0.1:9"
     assert config.gateway.user_id == 7
 
@@ -51,7 +53,7 @@ def test_env_overrides(tmp_path):
         ('[gateway]\nflavour = "new-api"\n', {}, "unknown setting gateway.flavour"),
         ('[gateway]\nflavor = "newapi"\n', {}, "gateway.flavor must be one of"),
         ('[report]\ntimezone = "Beijing"\n', {}, "report.timezone .*IANA"),
-        ('[report]\nexchange_rate = -1\n', {}, "exchange_rate must be a positive"),
+        ("[report]\nexchange_rate = -1\n", {}, "exchange_rate must be a positive"),
         ('[members."张三"]\nkey = "k"\n', {}, 'members."张三" needs keys'),
         ('[members.a]\nkeys = ["k"]\n[members.b]\nkeys = ["k"]\n', {}, "listed for both"),
         ("[gateway\n", {}, "not valid TOML"),

@@ -4,8 +4,8 @@ import inspect
 import json
 import os
 import subprocess
-import sysconfig
 import sys
+import sysconfig
 import textwrap
 import venv
 from importlib.metadata import EntryPoint
@@ -84,7 +84,10 @@ def test_broken_plugin_is_fatal_when_strict(fresh_plugins, monkeypatch):
 
 
 def test_misspelt_hook_fails_loudly(fresh_plugins):
-    fresh_plugins("rg_typo", "from reportgen.hookspecs import hookimpl\n\n@hookimpl\ndef register_exporter(register):\n    pass\n")
+    fresh_plugins(
+        "rg_typo",
+        "from reportgen.hookspecs import hookimpl\n\n@hookimpl\ndef register_exporter(register):\n    pass\n",
+    )
     with pytest.raises(PluginError, match="register_exporter"):
         plugins.exporters()
 
@@ -171,7 +174,11 @@ def test_example_plugin_installs_and_is_used(tmp_path):
     )  # fmt: skip
     env = {**os.environ, "REPORTGEN_PLUGINS_STRICT": "1"}
     listed = subprocess.run(
-        [python, "-m", "reportgen", "exporters", "--json"], check=True, capture_output=True, text=True, env=env
+        [python, "-m", "reportgen", "exporters", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["markdown"]["plugin"] == "reportgen-markdown"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -80,7 +80,9 @@ def test_second_sync_downloads_no_log_pages_and_refetch_does(tmp_path, team):
 
 
 def test_faults_are_ridden_out(tmp_path, team):
-    faults = Faults(every=4, kinds=("429", "html502", "html520", "truncated", "badjson", "reset", "success_false"))
+    faults = Faults(
+        every=4, kinds=("429", "html502", "html520", "truncated", "badjson", "reset", "success_false")
+    )
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None,
                      faults=faults) as gw:  # fmt: skip
         config = make_config(tmp_path, gw.url, team)
@@ -148,9 +150,8 @@ def test_ctrl_c_keeps_completed_windows(tmp_path, team):
 def test_second_sync_at_once_is_refused(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
-        with sync_lock(config.store_dir):
-            with pytest.raises(SyncLockedError, match="another reportgen sync is running"):
-                run_sync(config, april(config), client_factory=fast_client)
+        with sync_lock(config.store_dir), pytest.raises(SyncLockedError, match="another reportgen sync is running"):
+            run_sync(config, april(config), client_factory=fast_client)
 
 
 def test_sync_without_period_continues_from_the_last_end(tmp_path, team):
@@ -171,7 +172,7 @@ def test_sync_without_period_continues_from_the_last_end(tmp_path, team):
 def test_live_rows_during_a_crawl_do_not_change_closed_windows(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
-        fresh = dict(team.rows[0], created_at=int(datetime.now(timezone.utc).timestamp()))
+        fresh = dict(team.rows[0], created_at=int(datetime.now(UTC).timestamp()))
 
         def client(gwc, on_request=None):
             def insert(path):
@@ -185,7 +186,9 @@ def test_live_rows_during_a_crawl_do_not_change_closed_windows(tmp_path, team):
 
 
 def test_rate_limited_gateway_sees_no_429_from_us(tmp_path, team):
-    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=(40, 2)) as gw:
+    with FakeGateway(
+        team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=(40, 2)
+    ) as gw:
         config = make_config(tmp_path, gw.url, team, requests_per_window=40, window_seconds=2)
         run_sync(config, april(config))
         assert gw.too_many == 0
