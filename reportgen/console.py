@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .models import Line, Report
+from .models import Line, Reconciliation, Report
 from .summary import money
 
 BY_CHOICES = ("member", "model", "day", "key")
@@ -64,6 +64,8 @@ def print_summary(report: Report, by: str, console: Console, header: bool = True
         _print_totals(report, console)
     lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
     console.print(_table(f"By {by}", by, lines))
+    if report.projects:
+        _print_projects(report, console)
 
 
 def _print_totals(report: Report, console: Console) -> None:
@@ -82,6 +84,66 @@ def _print_totals(report: Report, console: Console) -> None:
         + (f"; {t.subscription_quota:,} billed to a subscription" if t.subscription_quota else "")
         + f"\nExact USD total: {money(t.cost_usd)}"
     )
+
+
+def _projects_table(report: Report) -> Table:
+    """Budget position per project; an over-budget project is red."""
+    table = Table(title="Projects", title_justify="left", header_style="bold")
+    for name in ("project", "code", "budget", "in period", "spent", "remaining", "used", "per day", "runs out"):
+        table.add_column(name, justify="left" if name in ("project", "code") else "right")
+    for p in report.projects:
+        share = "" if p.share_used is None else f"{p.share_used * 100:.1f}%"
+        burn = "" if p.burn_per_day is None else f"{p.burn_per_day:,.2f}"
+        table.add_row(
+            f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else ""),
+            p.code,
+            f"{p.currency} {p.budget:,.2f}",
+            f"{p.period_spent:,.2f}",
+            f"{p.spent:,.2f}",
+            f"{p.remaining:,.2f}",
+            share,
+            burn,
+            "" if p.run_out is None else p.run_out.isoformat(),
+            style="bold red" if p.over_budget else None,
+        )
+    return table
+
+
+def _print_projects(report: Report, console: Console) -> None:
+    console.print(_projects_table(report))
+    for p in report.projects:
+        if p.outside_days:
+            days = ", ".join(d.isoformat() for d in p.outside_days)
+            console.print(
+                f"[yellow]{p.name}: {p.currency} {p.outside:,.2f} spent on its keys outside its dates "
+                f"({days}); not counted[/yellow]"
+            )
+
+
+def print_reconciliation(result: Reconciliation, console: Console) -> None:
+    """Store against gateway per key and in total; unexplained lines are red."""
+    table = Table(title=f"Reconciliation {result.period_label}", title_justify="left", header_style="bold")
+    for name in ("key", "consumed", "refunded", "net", "current user", "gateway stat", "status"):
+        table.add_column(name, justify="left" if name in ("key", "status") else "right")
+    table.add_column("why", overflow="fold")
+    for line in (*result.keys, result.total):
+        stat = "" if line.gateway_stat is None else f"{line.gateway_stat:,}"
+        table.add_row(
+            line.key if line.key is not None else "TOTAL",
+            f"{line.store_consumed:,}",
+            f"{line.store_refunded:,}",
+            f"{line.store_net:,}",
+            f"{line.store_current_user:,}",
+            stat,
+            line.status,
+            "; ".join(line.notes),
+            style="bold red" if line.status == "unexplained" else None,
+        )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    if result.ok:
+        console.print("[green]No unexplained difference.[/green]")
 
 
 class SyncBar:

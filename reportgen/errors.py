@@ -51,3 +51,9 @@ class ExportError(ReportgenError):
     """An exporter could not write its document."""
 
     exit_code = 6
+
+
+class ReconcileError(ReportgenError):
+    """``reconcile`` found a difference from the gateway that no known cause explains."""
+
+    exit_code = 9

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from .aggregate import aggregate, member_map
 from .config import Config
 from .models import Period, Provenance, Report
+from .project_reports import with_projects
 from .store import Store
 
 
@@ -39,19 +40,7 @@ def build_report(
         _, members = member_map(config, names)
         token_names = tuple(members.get(member, ()))
     partials = store.partials(period, token_names)
-    last = store.last_sync()
-    account = store.get_meta("account") or "#"
-    base_url, _, user = account.partition("#")
-    provenance = Provenance(
-        base_url=base_url,
-        user_id=int(user) if user.isdigit() else None,
-        flavor=(last or {}).get("flavor") or "",
-        synced_at=None
-        if not last or not last.get("finished_at")
-        else datetime.fromtimestamp(last["finished_at"], UTC).astimezone(period.tz),
-        fingerprint=store.fingerprint(period.start_ts, period.end_ts, token_names),
-    )
-    return aggregate(
+    report = aggregate(
         partials,
         period=period,
         config=config,
@@ -60,7 +49,24 @@ def build_report(
         source=store,
         member=member,
         generated_at=generated_at,
-        provenance=provenance,
+        provenance=provenance(store, period, token_names),
+    )
+    return with_projects(report, store, config)
+
+
+def provenance(store: Store, period: Period, token_names: tuple[str, ...] | None = None) -> Provenance:
+    """Where the rows of ``period`` (optionally of some keys) came from, and their fingerprint."""
+    last = store.last_sync()
+    account = store.get_meta("account") or "#"
+    base_url, _, user = account.partition("#")
+    return Provenance(
+        base_url=base_url,
+        user_id=int(user) if user.isdigit() else None,
+        flavor=(last or {}).get("flavor") or "",
+        synced_at=None
+        if not last or not last.get("finished_at")
+        else datetime.fromtimestamp(last["finished_at"], UTC).astimezone(period.tz),
+        fingerprint=store.fingerprint(period.start_ts, period.end_ts, token_names),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .models import Line, Report, Stats
+from .models import Line, ProjectLine, Report, Stats
 
 USD_PLACES = Decimal("0.000001")
 
@@ -76,4 +76,27 @@ def report_json(report: Report) -> dict[str, Any]:
             {"member": line.name, "model": line.model, **stats_json(line.stats)}
             for line in report.member_models
         ],
+        "projects": [project_json(p) for p in report.projects],
+    }
+
+
+def project_json(p: ProjectLine) -> dict[str, Any]:
+    """One project's budget position; money in the budget currency as decimal strings."""
+    return {
+        "name": p.name,
+        "title": p.title,
+        "code": p.code,
+        "currency": p.currency,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "as_of": None if p.as_of is None else p.as_of.isoformat(),
+        "budget": money(p.budget),
+        "spent": money(p.spent),
+        "period_spent": money(p.period_spent),
+        "remaining": money(p.remaining),
+        "share_used": None if p.share_used is None else str(p.share_used.quantize(Decimal("0.0001"))),
+        "burn_per_day": money(p.burn_per_day),
+        "run_out": None if p.run_out is None else p.run_out.isoformat(),
+        "over_budget": p.over_budget,
+        "outside_dates": {"amount": money(p.outside), "days": [d.isoformat() for d in p.outside_days]},
     }

@@ -347,6 +347,10 @@ class _Builder:
         return [Spacer(1, 10 * mm), KeepTogether([table])]
 
     def story(self) -> list[Flowable]:
+        from .finance_pdf import finance_sections, grant_story
+
+        if self.report.grant is not None:
+            return grant_story(self)
         amounts = statement_amounts(self.report)
         story: list[Flowable] = []
         if self.t.section("show_letterhead"):
@@ -363,6 +367,7 @@ class _Builder:
                 self.para(self.lab("members_without_usage", names=names), self.s.body),
             ]
         story += self.grand_total(amounts)
+        story += finance_sections(self)
         if self.t.section("show_notes"):
             story += self.notes()
         if self.t.section("show_signature"):

@@ -454,6 +454,10 @@ def write_xlsx(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     _summary(w, ws)
     ws.close()
 
+    from .finance_xlsx import add_finance_sheets
+
+    add_finance_sheets(w, names)  # Grant, Projects, Reconciliation: only when the report has them
+
     widths = (34, 12, 10, 14, 14, 16, 16, 16, 14, 14, 16, 16, 13)
     ws = _sheet(wb, model_title, widths)
     _table_sheet(w, ws, "model", ((w.text(ws, m.name), m.stats) for m in _models(report)), extra=True)

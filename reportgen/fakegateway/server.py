@@ -193,6 +193,11 @@ class FakeGateway:
         self.faults_injected = 0
         self.user_token_calls = 0
         self.errors: list[str] = []  # bugs in the fake itself, answered with HTTP 500
+        # Test hooks for reconciliation: /stat adds stat_adjust[token_name] to that key's sum (and
+        # to the unfiltered total, which covers every key); stat_zero mimics the release whose
+        # /stat returned 0 for everything.
+        self.stat_adjust: dict[str, int] = {}
+        self.stat_zero = False
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._down: str | None = None
@@ -521,7 +526,9 @@ class FakeGateway:
             row = self._rows[i]
             if row.get("type") == 2 and row.get("username") == self.username:
                 quota += int(row.get("quota") or 0)
-        return {"quota": quota, "rpm": 0, "tpm": 0}
+        token = q.get("token_name", "")
+        quota += sum(n for name, n in self.stat_adjust.items() if not token or name == token)
+        return {"quota": 0 if self.stat_zero else quota, "rpm": 0, "tpm": 0}
 
     def _tokens(self, q: dict[str, str]) -> bytes:
         page, size, offset = self._paging(q)

@@ -1,0 +1,33 @@
+"""Wording shared by the finance sections of the workbook and the PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from ..models import ProjectLine, Report
+
+
+def status_key(line: ProjectLine) -> str:
+    """The label key of a project's budget status."""
+    if line.over_budget:
+        return "over_budget"
+    if line.as_of is None:
+        return "not_started"
+    return "within_budget"
+
+
+def reconciliation_text(report: Report, label: Callable[[str], str]) -> str:
+    """The one-line status of the period's last reconciliation, in the document's language."""
+    rec = report.reconciliation
+    assert rec is not None
+    when = datetime.fromtimestamp(rec.checked_at, report.period.tz).strftime("%Y-%m-%d %H:%M")
+    if rec.ok:
+        text = (label("reconciliation_ok")).format(date=when)
+    else:
+        keys = ", ".join(x.key if x.key is not None else (label("total")) for x in rec.unexplained)
+        text = (label("reconciliation_bad")).format(date=when, keys=keys)
+    current = report.provenance.fingerprint
+    if rec.fingerprint and current and report.member_filter is None and rec.fingerprint != current:
+        text += " " + (label("reconciliation_stale"))
+    return text

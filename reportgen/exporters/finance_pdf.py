@@ -1,0 +1,255 @@
+"""PDF parts for the finance views: the projects section, the reconciliation line, and
+the grant closing report (its own layout, used when ``report.grant`` is set).
+
+Grant amounts are exact Decimals in the budget currency; printed, the grand total is
+the exact total rounded half-up to the cent, shared out to months and each month to its
+lines by largest remainder, so printed lines add up to printed month totals and the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+
+from ..models import GrantLine, ProjectLine
+from ._cells import cents, hamilton
+from ._finance import reconciliation_text, status_key
+
+if TYPE_CHECKING:
+    from .pdf_exporter import _Builder
+
+_RED = colors.HexColor("#B00020")
+_RED_BG = colors.HexColor("#FDE7EA")
+_HEAD_BG = colors.HexColor("#E4EAF2")
+_SUB_BG = colors.HexColor("#F3F5F8")
+_RULE = colors.HexColor("#9AA5B1")
+ROWS_PER_TABLE = 40
+
+
+def _money(value: Decimal) -> str:
+    c = int(cents(value) * 100)
+    sign = "-" if c < 0 else ""
+    whole, frac = divmod(abs(c), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def _cents_text(value_cents: int) -> str:
+    sign = "-" if value_cents < 0 else ""
+    whole, frac = divmod(abs(value_cents), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def _pct(value: Decimal | None) -> str:
+    return "" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
+
+
+def _table_style(b: _Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableStyle:
+    return TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), b.font, 8.5),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, _RULE),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#D5DBE3")),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+            *extra,
+        ]
+    )
+
+
+# -- in the statement -------------------------------------------------------------------
+def finance_sections(b: _Builder) -> list[Flowable]:
+    """The projects table and the reconciliation line, when the report carries them."""
+    out: list[Flowable] = []
+    if b.report.projects:
+        out += projects_section(b, b.report.projects)
+    if b.report.reconciliation is not None:
+        out += [Spacer(1, 3 * mm), b.para(reconciliation_text(b.report, b.ctx.label), b.s.small)]
+    return out
+
+
+def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable]:
+    lab = b.lab
+    head = [lab(k) for k in ("project", "budget", "spent", "remaining", "share_used", "run_out", "status")]
+    rows: list[list[Any]] = [[b.para(h, b.s.cell) for h in head]]
+    extra: list[tuple[Any, ...]] = [("ALIGN", (1, 1), (-2, -1), "RIGHT")]
+    notes: list[Flowable] = []
+    for i, p in enumerate(lines, 1):
+        status = lab(status_key(p))
+        if p.over_budget:
+            status = status.upper()
+            extra += [("TEXTCOLOR", (0, i), (-1, i), _RED), ("BACKGROUND", (0, i), (-1, i), _RED_BG)]
+        rows.append(
+            [
+                b.para(f"{p.name}: {p.title}" + (f" ({p.code})" if p.code else ""), b.s.cell),
+                f"{p.currency} {_money(p.budget)}",
+                _money(p.spent),
+                _money(p.remaining),
+                _pct(p.share_used),
+                "" if p.run_out is None else p.run_out.isoformat(),
+                status,
+            ]
+        )
+        if p.outside_days:
+            days = ", ".join(d.isoformat() for d in p.outside_days)
+            notes.append(
+                b.para(
+                    f"{p.name}: {lab('outside_dates')}: {p.currency} {_money(p.outside)} ({days})", b.s.small
+                )
+            )
+    from .pdf_exporter import WIDTH
+
+    widths = [WIDTH - 6 * 22 * mm, 26 * mm, 22 * mm, 22 * mm, 16 * mm, 22 * mm, 24 * mm]
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(_table_style(b, extra))
+    as_of = max((p.as_of for p in lines if p.as_of is not None), default=None)
+    heading = lab("projects") + (f" ({lab('as_of')} {as_of.isoformat()})" if as_of else "")
+    return [Spacer(1, 4 * mm), KeepTogether([b.para(heading, b.s.h2), table]), *notes]
+
+
+# -- the grant closing report -------------------------------------------------------------
+def grant_amounts(
+    lines: Sequence[GrantLine], total: Decimal
+) -> list[tuple[str, int, list[tuple[GrantLine, int]]]]:
+    """Months with their cents and their lines' cents, adding up to the rounded total."""
+    months: dict[str, list[GrantLine]] = {}
+    for line in lines:
+        months.setdefault(line.month, []).append(line)
+    exact = [sum((x.cost for x in ls), Decimal(0)) for ls in months.values()]
+    month_cents = hamilton(exact, int(cents(total) * 100))
+    out = []
+    for (month, ls), c in zip(months.items(), month_cents, strict=True):
+        out.append((month, c, list(zip(ls, hamilton([x.cost for x in ls], c), strict=True))))
+    return out
+
+
+def grant_story(b: _Builder) -> list[Flowable]:
+    grant = b.report.grant
+    assert grant is not None
+    p = grant.project
+    lab = b.lab
+    story: list[Flowable] = []
+    if b.t.section("show_letterhead"):
+        story += b.letterhead()
+    story.append(b.para(b.t.title_for(b.ctx.lang), b.s.title))
+    facts = [
+        (lab("document_number"), b.number),
+        (lab("issue_date"), b.report.generated_at.astimezone(b.report.period.tz).date().isoformat()),
+        (lab("project"), f"{p.name}: {p.title}"),
+        (lab("project_code"), p.code or "-"),
+        (lab("project_dates"), f"{p.start.isoformat()} – {p.end.isoformat()} ({b.report.period.timezone})"),
+        (lab("charges"), "; ".join(grant.charges)),
+    ]
+    story.append(_facts_table(b, facts))
+    story += _budget_block(b, p)
+    story += _breakdown(b, grant.lines, p)
+    if grant.justification or grant.member_notes:
+        story.append(b.para(lab("justification"), b.s.h2))
+        if grant.justification:
+            story.append(b.para(grant.justification, b.s.body))
+        for member, note in grant.member_notes:
+            story.append(b.para(f"{member}: {note}", b.s.note))
+    if b.t.section("show_notes"):
+        story += _grant_notes(b)
+    if b.t.section("show_signature"):
+        story += b.signature()
+    return story
+
+
+def _facts_table(b: _Builder, facts: Sequence[tuple[str, str]]) -> Flowable:
+    from .pdf_exporter import WIDTH
+
+    data = [[b.para(k, b.s.small), b.para(v, b.s.body)] for k, v in facts]
+    table = Table(data, colWidths=[35 * mm, WIDTH - 35 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:
+    from .pdf_exporter import WIDTH
+
+    lab = b.lab
+    rows = [
+        [lab("budget"), f"{p.currency} {_money(p.budget)}"],
+        [lab("spent"), f"{p.currency} {_money(p.spent)}"],
+        [lab("remaining"), f"{p.currency} {_money(p.remaining)}"],
+        [lab("share_used"), _pct(p.share_used)],
+        [lab("status"), lab(status_key(p))],
+    ]
+    table = Table(rows, colWidths=[WIDTH - 55 * mm, 55 * mm])
+    style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), b.font, 11),
+        ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+        ("LINEABOVE", (0, 0), (-1, 0), 1.2, colors.black),
+        ("LINEBELOW", (0, -1), (-1, -1), 1.2, colors.black),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if p.over_budget:
+        style += [("TEXTCOLOR", (0, 1), (-1, -1), _RED), ("BACKGROUND", (0, 2), (-1, 2), _RED_BG)]
+    table.setStyle(TableStyle(style))
+    return [Spacer(1, 4 * mm), KeepTogether([b.para(lab("budget_line"), b.s.h2), table]), Spacer(1, 4 * mm)]
+
+
+def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[Flowable]:
+    from .pdf_exporter import WIDTH
+
+    lab = b.lab
+    amount = lab("amount_in").format(name=p.currency)
+    head = [b.para(lab(k), b.s.cell) for k in ("month", "member", "model")] + [b.para(amount, b.s.cell_right)]
+    body: list[list[Any]] = []
+    subtotal_rows: list[int] = []
+    for month, month_cents, items in grant_amounts(lines, p.spent):
+        for line, c in items:
+            body.append([month, b.para(line.member, b.s.cell), b.para(line.model, b.s.cell), _cents_text(c)])
+        subtotal_rows.append(len(body))
+        body.append([b.para(f"{month} {lab('subtotal')}", b.s.cell), "", "", _cents_text(month_cents)])
+    body.append([b.para(lab("total"), b.s.cell), "", "", _cents_text(int(cents(p.spent) * 100))])
+    widths = [22 * mm, (WIDTH - 52 * mm) / 2, (WIDTH - 52 * mm) / 2, 30 * mm]
+    out: list[Flowable] = [b.para(lab("grant_breakdown"), b.s.h2)]
+    if not lines:
+        return [*out, b.para(lab("no_usage"), b.s.body)]
+    for start in range(0, len(body), ROWS_PER_TABLE):
+        chunk = body[start : start + ROWS_PER_TABLE]
+        extra: list[tuple[Any, ...]] = [("ALIGN", (3, 1), (3, -1), "RIGHT")]
+        for r in subtotal_rows:
+            if start <= r < start + ROWS_PER_TABLE:
+                extra.append(("BACKGROUND", (0, r - start + 1), (-1, r - start + 1), _SUB_BG))
+        if start + ROWS_PER_TABLE >= len(body):
+            extra.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black))
+        table = Table([head, *chunk], colWidths=widths, repeatRows=1)
+        table.setStyle(_table_style(b, extra))
+        out.append(table)
+    return out
+
+
+def _grant_notes(b: _Builder) -> list[Flowable]:
+    r = b.report
+    ex = r.exchange
+    items = [
+        b.lab("grant_split_note"),
+        b.lab("note_net"),
+        b.lab("note_quota", quota_per_unit=f"{int(r.quota_per_unit):,}"),
+    ]
+    items.append(b.lab("note_grant_rounding"))
+    if ex.rate is not None:
+        as_of = ex.as_of.astimezone(r.period.tz).date().isoformat() if ex.as_of else "-"
+        items.append(b.lab("rate_line", rate=format(ex.rate.normalize(), "f"), source=ex.source, date=as_of))
+    out: list[Flowable] = [Spacer(1, 4 * mm), b.para(b.lab("notes"), b.s.h2)]
+    out += [b.para(f"{i}. {text}", b.s.note) for i, text in enumerate(items, 1)]
+    return out

@@ -1,0 +1,218 @@
+"""Workbook sheets for the finance views a Report may carry: grant, projects, reconciliation.
+
+Called by :func:`reportgen.exporters.xlsx_exporter.write_xlsx` after the summary sheet;
+each sheet appears only when the report carries its data.  Over-budget projects and
+unexplained reconciliation lines get a red fill.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, NamedStyle, PatternFill
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from ..models import ProjectLine, ReconcileLine
+from ._finance import reconciliation_text, status_key
+from .xlsx_exporter import _FONT, SheetNames, _sheet, _Writer
+
+_RED = PatternFill("solid", fgColor="FFC7CE")
+_ALERT_STYLES: dict[str, dict[str, Any]] = {
+    "rg alert": {"font": Font(name=_FONT, bold=True, color="9C0006"), "fill": _RED},
+    "rg alert money": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "#,##0.00"},
+    "rg alert pct": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "0.0%"},
+    "rg alert date": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "yyyy-mm-dd"},
+    "rg alert int": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "#,##0"},
+}
+
+
+def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
+    """The Grant, Projects and Reconciliation sheets, each when the report has its data."""
+    report = w.report
+    if not (report.grant or report.projects or report.reconciliation):
+        return
+    _add_alert_styles(w.wb)
+    if report.grant is not None:
+        _grant_sheet(w, names)
+    if report.projects:
+        _projects_sheet(w, names)
+    if report.reconciliation is not None:
+        _reconciliation_sheet(w, names)
+
+
+def _add_alert_styles(wb: Workbook) -> None:
+    existing = set(wb.named_styles)
+    for name, attrs in _ALERT_STYLES.items():
+        if name in existing:
+            continue
+        style = NamedStyle(name=name)
+        for attr, value in attrs.items():
+            setattr(style, attr, value)
+        wb.add_named_style(style)
+
+
+def _money(w: _Writer, ws: WriteOnlyWorksheet, value: Decimal | None, alert: bool = False) -> Any:
+    return w.money(ws, value, "rg alert money" if alert else "rg money")
+
+
+def _day(w: _Writer, ws: WriteOnlyWorksheet, value: date | None, alert: bool = False) -> Any:
+    return None if value is None else w.cell(ws, value, "rg alert date" if alert else "rg date")
+
+
+_PROJECT_KEYS = (
+    "project",
+    "project_title",
+    "project_code",
+    "currency",
+    "budget",
+    "period_spent",
+    "spent",
+    "remaining",
+    "share_used",
+    "burn_rate",
+    "run_out",
+    "project_start",
+    "project_end",
+    "as_of",
+    "status",
+    "outside_dates",
+)
+
+
+def project_status(w: _Writer, line: ProjectLine) -> str:
+    return w.label(status_key(line))
+
+
+def _project_row(w: _Writer, ws: WriteOnlyWorksheet, line: ProjectLine) -> list[Any]:
+    over = line.over_budget
+    share = (
+        None
+        if line.share_used is None
+        else w.cell(ws, float(line.share_used), "rg alert pct" if over else "rg pct")
+    )
+    return [
+        w.text(ws, line.name, "rg alert" if over else None),
+        w.text(ws, line.title),
+        w.text(ws, line.code),
+        line.currency,
+        _money(w, ws, line.budget),
+        _money(w, ws, line.period_spent),
+        _money(w, ws, line.spent, over),
+        _money(w, ws, line.remaining, over),
+        share,
+        _money(w, ws, line.burn_per_day),
+        _day(w, ws, line.run_out, over or (line.run_out is not None and line.run_out <= line.end)),
+        _day(w, ws, line.start),
+        _day(w, ws, line.end),
+        _day(w, ws, line.as_of),
+        w.text(ws, project_status(w, line), "rg alert" if over else None),
+        _money(w, ws, line.outside, line.outside != 0) if line.outside_days else None,
+    ]
+
+
+def _projects_sheet(w: _Writer, names: SheetNames) -> None:
+    widths = (16, 26, 18, 9, 12, 14, 14, 14, 10, 14, 14, 12, 12, 12, 14, 16)
+    ws = _sheet(w.wb, names.claim(w.label("sheet_projects"), "Projects"), widths)
+    ws.append(w.header(ws, _PROJECT_KEYS))
+    for line in w.report.projects:
+        ws.append(_project_row(w, ws, line))
+    flagged = [line for line in w.report.projects if line.outside_days]
+    if flagged:
+        ws.append([])
+        for line in flagged:
+            days = ", ".join(d.isoformat() for d in line.outside_days)
+            ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, f"{w.label('outside_dates')}: {days}")])
+    ws.close()
+
+
+def _grant_sheet(w: _Writer, names: SheetNames) -> None:
+    grant = w.report.grant
+    assert grant is not None
+    p = grant.project
+    ws = _sheet(w.wb, names.claim(w.label("sheet_grant"), "Grant"), (22, 28, 28, 16, 16, 18), freeze=False)
+    lab = w.label
+    over = p.over_budget
+    facts: list[tuple[str, Any]] = [
+        ("project", w.text(ws, f"{p.name}: {p.title}")),
+        ("project_code", w.text(ws, p.code)),
+        ("project_dates", w.text(ws, f"{p.start.isoformat()} – {p.end.isoformat()}")),
+        ("currency", p.currency),
+        ("budget", _money(w, ws, p.budget)),
+        ("spent", _money(w, ws, p.spent, over)),
+        ("remaining", _money(w, ws, p.remaining, over)),
+        ("share_used", None if p.share_used is None else w.cell(ws, float(p.share_used), "rg pct")),
+        ("status", w.text(ws, project_status(w, p), "rg alert" if over else None)),
+        ("charges", w.text(ws, "; ".join(grant.charges))),
+    ]
+    for key, value in facts:
+        ws.append([w.text(ws, lab(key), "rg label"), value])
+    if grant.justification:
+        ws.append([w.text(ws, lab("justification"), "rg label"), w.text(ws, grant.justification)])
+    for member, note in grant.member_notes:
+        ws.append([w.text(ws, lab("member_justification"), "rg label"), w.text(ws, f"{member}: {note}")])
+    ws.append([])
+    ws.append([w.text(ws, lab("grant_split_note"))])
+    ws.append([])
+    amount = lab("amount_in").format(name=p.currency)
+    ws.append(
+        w.header(ws, ("month", "member", "model", "charged_quota", "cost_usd"))
+        + [w.text(ws, amount, "rg header")]
+    )
+    for line in grant.lines:
+        ws.append(
+            [
+                w.text(ws, line.month),
+                w.text(ws, line.member),
+                w.text(ws, line.model),
+                w.cell(ws, float(line.quota), "rg int"),
+                w.money(ws, line.cost_usd, "rg usd6"),
+                w.money(ws, line.cost),
+            ]
+        )
+    ws.append(
+        [
+            w.text(ws, lab("total"), "rg total"),
+            None,
+            None,
+            w.cell(ws, float(sum((x.quota for x in grant.lines), Decimal(0))), "rg total int"),
+            w.money(ws, sum((x.cost_usd for x in grant.lines), Decimal(0)), "rg total usd6"),
+            w.money(ws, p.spent, "rg total money"),
+        ]
+    )
+    ws.close()
+
+
+_REC_KEYS = ("key", "consumed_quota", "refunded_quota", "net_quota", "store_current_user", "gateway_stat")
+
+
+def _rec_row(w: _Writer, ws: WriteOnlyWorksheet, line: ReconcileLine) -> list[Any]:
+    bad = line.status == "unexplained"
+    num = "rg alert int" if bad else "rg int"
+    return [
+        w.text(ws, line.key if line.key is not None else w.label("total"), "rg alert" if bad else None),
+        w.cell(ws, line.store_consumed, num),
+        w.cell(ws, line.store_refunded, num),
+        w.cell(ws, line.store_net, num),
+        w.cell(ws, line.store_current_user, num),
+        None if line.gateway_stat is None else w.cell(ws, line.gateway_stat, num),
+        w.text(ws, w.label(f"rec_{line.status}"), "rg alert" if bad else None),
+        w.text(ws, "; ".join(line.notes)),
+    ]
+
+
+def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
+    rec = w.report.reconciliation
+    assert rec is not None
+    widths = (24, 14, 14, 14, 16, 14, 14, 90)
+    ws = _sheet(w.wb, names.claim(w.label("sheet_reconciliation"), "Reconciliation"), widths)
+    ws.append(w.header(ws, (*_REC_KEYS, "status", "notes")))
+    for line in (*rec.keys, rec.total):
+        ws.append(_rec_row(w, ws, line))
+    ws.append([])
+    ws.append([w.text(ws, reconciliation_text(w.report, w.label))])
+    for note in rec.notes:
+        ws.append([w.text(ws, note)])
+    ws.close()
