@@ -156,6 +156,7 @@ def summary(
 @click.option(
     "--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false."
 )
+@click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -168,45 +169,115 @@ def report(
     lang: str | None,
     template: str | None,
     options: tuple[str, ...],
+    strict: bool,
 ) -> None:
     """Write the period's documents (CSV, XLSX, PDF, and any plugin format)."""
-    from .export import export_report
+    from .documents import write_report
     from .plugins import select_exporters
-    from .reports import open_report
 
     config = _config(ctx)
     chosen = select_exporters(formats)
     parsed_options = _parse_options(options)
     resolved = _required_period(config, period, start, end)
-    with open_report(config, resolved, member) as rep:
-        paths = export_report(
-            rep,
-            chosen,
-            Path(out_dir),
-            lang=lang or config.lang,
-            template=template or config.template,
-            options=parsed_options,
-        )
+    paths = write_report(
+        config,
+        resolved,
+        chosen,
+        Path(out_dir),
+        member=member,
+        lang=lang,
+        template=template,
+        options=parsed_options,
+        strict=strict,
+        notify=_notify,
+    )
     for path in paths:
         click.echo(str(path))
 
 
+def _notify(line: str) -> None:
+    click.echo(_scrub(line), err=True)
+
+
 @cli.command()
 @period_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True)
+@click.option("--member", help="Only this member.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
+@click.option("--template", help="A shipped template name or a path to a template .toml.")
+@click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
 @click.pass_context
-def reconcile(ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool) -> None:
-    """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
-    from .console import print_reconciliation
-    from .reconcile import check, run_reconcile, to_json
+def packet(
+    ctx: click.Context,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    out_dir: str,
+    member: str | None,
+    lang: str | None,
+    template: str | None,
+    strict: bool,
+) -> None:
+    """Write one reimbursement zip: PDF, XLSX, CSV, methodology, data quality and a manifest."""
+    from .documents import write_packet
 
     config = _config(ctx)
-    result = run_reconcile(config, _required_period(config, period, start, end))
-    if as_json:
-        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
-    else:
-        print_reconciliation(result, Console())
-    check(result)
+    resolved = _required_period(config, period, start, end)
+    path = write_packet(
+        config,
+        resolved,
+        Path(out_dir),
+        member=member,
+        lang=lang,
+        template=template,
+        strict=strict,
+        notify=_notify,
+    )
+    click.echo(str(path))
+
+
+@cli.command()
+@click.argument("packet_path", metavar="PACKET.zip", type=click.Path(dir_okay=False, exists=True))
+@click.pass_context
+def verify(ctx: click.Context, packet_path: str) -> None:
+    """Check a packet's file hashes, and its rows against the local store."""
+    from .packet import verify_packet
+
+    result = verify_packet(Path(packet_path), _config(ctx).store_dir)
+    for line in result.notes:
+        click.echo(f"Note: {line}", err=True)
+    if not result.ok:
+        for line in result.differences:
+            click.echo(f"DIFFERS: {line}")
+        ctx.exit(1)
+    click.echo(f"OK: {len(result.checked)} checks passed ({packet_path})")
+
+
+@cli.command()
+@click.argument("period_text", metavar="PERIOD")
+@click.option(
+    "--reopen", is_flag=True, help="Re-close an already closed period from the store's current rows."
+)
+@click.pass_context
+def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
+    """Freeze a period: its documents stay byte-identical; later changes become amendments."""
+    from .closing import close_period
+    from .periods import parse_period
+
+    config = _config(ctx)
+    click.echo(close_period(config, parse_period(period_text, config.tz), reopen=reopen).summary())
+
+
+@cli.command()
+@click.option("--period", metavar="PERIOD", help="Only this closed period.")
+@click.pass_context
+def amendments(ctx: click.Context, period: str | None) -> None:
+    """List the changes found in closed periods since they were closed."""
+    from .closing import list_amendments
+
+    config = _config(ctx)
+    lines = list_amendments(config, _period(config, period, None, None))
+    click.echo("\n".join(lines) if lines else "No amendments: every closed period matches the store.")
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:

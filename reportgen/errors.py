@@ -53,7 +53,13 @@ class ExportError(ReportgenError):
     exit_code = 6
 
 
-class ReconcileError(ReportgenError):
-    """``reconcile`` found a difference from the gateway that no known cause explains."""
+class QualityError(ReportgenError):
+    """``--strict`` and the data-quality check found something: nothing was written."""
 
-    exit_code = 9
+    exit_code = 7
+
+
+class PacketError(ReportgenError):
+    """A reimbursement packet cannot be read (not a zip, no manifest) or differs on verify."""
+
+    exit_code = 8

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from .closing import detect_amendments
 from .config import Config
 from .errors import GatewayError, StoreError
 from .models import Period, UsageRecord
@@ -53,6 +54,8 @@ class SyncResult:
     seconds: float
     flavor: str
     keys: int
+    #: Closed periods whose rows this sync changed (each recorded as an amendment).
+    amended: tuple[str, ...] = ()
 
     def summary(self) -> str:
         start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
@@ -62,6 +65,12 @@ class SyncResult:
             f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {self.windows} windows, "
             f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
             f"{already}; {self.keys} keys listed"
+            + (
+                f"; closed period(s) {', '.join(self.amended)} changed at the gateway: kept as amendments "
+                "(see `reportgen amendments`), their documents unchanged"
+                if self.amended
+                else ""
+            )
         )
 
 
@@ -200,6 +209,7 @@ def _sync_locked(
         raise
     finally:
         store.finish_sync(sync_id, int(now()), state, done, rows, pages, message)
+    amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
     return SyncResult(
         target=target,
         windows=done,
@@ -210,4 +220,5 @@ def _sync_locked(
         seconds=time.monotonic() - started,
         flavor=client.flavor,
         keys=len(keys),
+        amended=tuple(a.label for a in amended),
     )

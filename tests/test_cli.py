@@ -78,7 +78,7 @@ def test_report_writes_every_format_and_prints_paths(runner, synced, tmp_path):
         runner, synced, "report", "--period", "2026-04", "--format", "csv,xlsx,pdf", "--out", str(out)
     )
     assert result.exit_code == 0, result.output
-    paths = result.output.split()
+    paths = result.stdout.split()  # stderr carries the data-quality findings
     assert [p.rsplit(".", 1)[1] for p in paths] == ["csv", "xlsx", "pdf"]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.rsplit("/", 1)[1] for p in paths)
 
