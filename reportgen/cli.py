@@ -280,6 +280,24 @@ def amendments(ctx: click.Context, period: str | None) -> None:
     click.echo("\n".join(lines) if lines else "No amendments: every closed period matches the store.")
 
 
+@cli.command()
+@period_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def reconcile(ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool) -> None:
+    """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
+    from .console import print_reconciliation
+    from .reconcile import check, run_reconcile, to_json
+
+    config = _config(ctx)
+    result = run_reconcile(config, _required_period(config, period, start, end))
+    if as_json:
+        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+    else:
+        print_reconciliation(result, Console())
+    check(result)
+
+
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
     parsed = {}
     for item in options:

@@ -53,6 +53,12 @@ class ExportError(ReportgenError):
     exit_code = 6
 
 
+class ReconcileError(ReportgenError):
+    """``reconcile`` found a difference from the gateway that no known cause explains."""
+
+    exit_code = 9
+
+
 class QualityError(ReportgenError):
     """``--strict`` and the data-quality check found something: nothing was written."""
 
