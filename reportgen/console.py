@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .exporters._finance import day_ranges
 from .models import Line, Reconciliation, Report
 from .summary import money
 
@@ -113,7 +114,7 @@ def _print_projects(report: Report, console: Console) -> None:
     console.print(_projects_table(report))
     for p in report.projects:
         if p.outside_days:
-            days = ", ".join(d.isoformat() for d in p.outside_days)
+            days = day_ranges(p.outside_days)
             console.print(
                 f"[yellow]{p.name}: {p.currency} {p.outside:,.2f} spent on its keys outside its dates "
                 f"({days}); not counted[/yellow]"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 
 from ..models import ProjectLine, Report
 
@@ -31,3 +31,14 @@ def reconciliation_text(report: Report, label: Callable[[str], str]) -> str:
     if rec.fingerprint and current and report.member_filter is None and rec.fingerprint != current:
         text += " " + (label("reconciliation_stale"))
     return text
+
+
+def day_ranges(days: Sequence[date]) -> str:
+    """``2026-04-21 – 2026-04-30, 2026-05-02``: runs of consecutive days shortened."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and (day - runs[-1][1]).days == 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return ", ".join(a.isoformat() if a == b else f"{a.isoformat()} – {b.isoformat()}" for a, b in runs)

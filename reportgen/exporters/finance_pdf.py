@@ -18,7 +18,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ..models import GrantLine, ProjectLine
 from ._cells import cents, hamilton
-from ._finance import reconciliation_text, status_key
+from ._finance import day_ranges, reconciliation_text, status_key
 
 if TYPE_CHECKING:
     from .pdf_exporter import _Builder
@@ -97,7 +97,7 @@ def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable
             ]
         )
         if p.outside_days:
-            days = ", ".join(d.isoformat() for d in p.outside_days)
+            days = day_ranges(p.outside_days)
             notes.append(
                 b.para(
                     f"{p.name}: {lab('outside_dates')}: {p.currency} {_money(p.outside)} ({days})", b.s.small
@@ -109,7 +109,7 @@ def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(_table_style(b, extra))
     as_of = max((p.as_of for p in lines if p.as_of is not None), default=None)
-    heading = lab("projects") + (f" ({lab('as_of')} {as_of.isoformat()})" if as_of else "")
+    heading = lab("projects") + (f" ({lab('as_of')}: {as_of.isoformat()})" if as_of else "")
     return [Spacer(1, 4 * mm), KeepTogether([b.para(heading, b.s.h2), table]), *notes]
 
 
@@ -229,9 +229,10 @@ def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[
         extra: list[tuple[Any, ...]] = [("ALIGN", (3, 1), (3, -1), "RIGHT")]
         for r in subtotal_rows:
             if start <= r < start + ROWS_PER_TABLE:
-                extra.append(("BACKGROUND", (0, r - start + 1), (-1, r - start + 1), _SUB_BG))
+                at = r - start + 1
+                extra += [("BACKGROUND", (0, at), (-1, at), _SUB_BG), ("SPAN", (0, at), (2, at))]
         if start + ROWS_PER_TABLE >= len(body):
-            extra.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black))
+            extra += [("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black), ("SPAN", (0, -1), (2, -1))]
         table = Table([head, *chunk], colWidths=widths, repeatRows=1)
         table.setStyle(_table_style(b, extra))
         out.append(table)

@@ -16,7 +16,7 @@ from openpyxl.styles import Font, NamedStyle, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..models import ProjectLine, ReconcileLine
-from ._finance import reconciliation_text, status_key
+from ._finance import day_ranges, reconciliation_text, status_key
 from .xlsx_exporter import _FONT, SheetNames, _sheet, _Writer
 
 _RED = PatternFill("solid", fgColor="FFC7CE")
@@ -78,12 +78,17 @@ _PROJECT_KEYS = (
     "project_end",
     "as_of",
     "status",
-    "outside_dates",
+    "outside_amount",
 )
 
 
 def project_status(w: _Writer, line: ProjectLine) -> str:
     return w.label(status_key(line))
+
+
+def _width(text: str) -> float:
+    """Column width that fits a header on one line (CJK characters are two columns wide)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 3
 
 
 def _project_row(w: _Writer, ws: WriteOnlyWorksheet, line: ProjectLine) -> list[Any]:
@@ -114,7 +119,8 @@ def _project_row(w: _Writer, ws: WriteOnlyWorksheet, line: ProjectLine) -> list[
 
 
 def _projects_sheet(w: _Writer, names: SheetNames) -> None:
-    widths = (16, 26, 18, 9, 12, 14, 14, 14, 10, 14, 14, 12, 12, 12, 14, 16)
+    base = (16, 26, 14, 9, 12, 12, 12, 12, 9, 12, 12, 12, 12, 12, 14, 14)
+    widths = [max(b, _width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
     ws = _sheet(w.wb, names.claim(w.label("sheet_projects"), "Projects"), widths)
     ws.append(w.header(ws, _PROJECT_KEYS))
     for line in w.report.projects:
@@ -123,7 +129,7 @@ def _projects_sheet(w: _Writer, names: SheetNames) -> None:
     if flagged:
         ws.append([])
         for line in flagged:
-            days = ", ".join(d.isoformat() for d in line.outside_days)
+            days = day_ranges(line.outside_days)
             ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, f"{w.label('outside_dates')}: {days}")])
     ws.close()
 
