@@ -135,7 +135,9 @@ def synced(tmp_path_factory) -> Path:
         run_sync(
             config,
             parse_period("2026-04", config.tz),
-            client_factory=lambda g, on_request=None: GatewayClient(g, sleep=lambda s: None, on_request=on_request),
+            client_factory=lambda g, on_request=None: GatewayClient(
+                g, sleep=lambda s: None, on_request=on_request
+            ),
         )
     return path
 
@@ -213,7 +215,7 @@ def _parse(toml_projects: str, members: str = "") -> None:
     parse_config(tomllib.loads(members + toml_projects), Path("/etc/rg/reportgen.toml"), {})
 
 
-BASE = '[projects.p]\nbudget = 10\nstart = 2026-01-01\nend = 2026-12-31\n'
+BASE = "[projects.p]\nbudget = 10\nstart = 2026-01-01\nend = 2026-12-31\n"
 
 
 @pytest.mark.parametrize(
@@ -253,7 +255,7 @@ def test_project_config_errors_are_one_line_naming_file_and_key(text, members, e
 def test_shares_may_meet_100_percent_and_a_key_may_move_on_a_date():
     _parse(
         BASE + 'charges = [{ key = "k", share = 60 }, { key = "m", to = 2026-04-15 }]\n'
-        '[projects.q]\nbudget = 1\nstart = 2026-01-01\nend = 2026-12-31\n'
+        "[projects.q]\nbudget = 1\nstart = 2026-01-01\nend = 2026-12-31\n"
         'charges = [{ key = "k", share = 40 }, { key = "m", from = 2026-04-16 }]\n'
     )
 
@@ -327,6 +329,8 @@ def test_grant_closing_report_counts_only_charged_spend(synced, tmp_path):
 def test_unknown_project_names_the_known_ones(synced):
     from reportgen.errors import UsageError
 
-    with pytest.raises(UsageError, match="no project named 'zeta' .*alpha, beta"):
-        with open_project_report(_config(synced), "zeta"):
-            pass
+    with (
+        pytest.raises(UsageError, match="no project named 'zeta' .*alpha, beta"),
+        open_project_report(_config(synced), "zeta"),
+    ):
+        pass
