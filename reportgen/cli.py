@@ -132,12 +132,13 @@ def summary(
     as_json: bool,
 ) -> None:
     """Show spend per member, model, day or key."""
+    from .closing import open_view
     from .console import print_summary, stdout_console
-    from .reports import open_report
     from .summary import report_json
 
     config = _config(ctx)
-    with open_report(config, _required_period(config, period, start, end), member) as report:
+    with open_view(config, _required_period(config, period, start, end), member) as view:
+        report = view.report  # a closed period's frozen figures, like its documents
         if as_json:
             click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
         else:
@@ -157,6 +158,7 @@ def summary(
     "--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false."
 )
 @click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
+@click.option("--project", help="A grant closing report of this project over its whole period (no --period).")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -170,14 +172,25 @@ def report(
     template: str | None,
     options: tuple[str, ...],
     strict: bool,
+    project: str | None,
 ) -> None:
     """Write the period's documents (CSV, XLSX, PDF, and any plugin format)."""
     from .documents import write_report
     from .plugins import select_exporters
+    from .project_reports import write_project_report
 
     config = _config(ctx)
     chosen = select_exporters(formats)
     parsed_options = _parse_options(options)
+    if project:
+        if period or start or end or member:
+            raise UsageError("--project spans the whole project: leave out --period/--from/--to/--member")
+        out = Path(out_dir)
+        paths = write_project_report(
+            config, project, chosen, out, lang=lang, template=template, options=parsed_options
+        )
+        click.echo("\n".join(str(path) for path in paths))
+        return
     resolved = _required_period(config, period, start, end)
     paths = write_report(
         config,
@@ -284,7 +297,9 @@ def amendments(ctx: click.Context, period: str | None) -> None:
 @period_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def reconcile(ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool) -> None:
+def reconcile(
+    ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool
+) -> None:
     """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
     from .console import print_reconciliation
     from .reconcile import check, run_reconcile, to_json

@@ -21,7 +21,8 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .aggregate import exchange_for
 from .config import Config
 from .errors import StoreError, UsageError
 from .models import Exchange, GatewayStatus, Period, Report
+from .projects import parse_projects
 from .reports import build_report
 from .store import DB_NAME, ROW_COLUMNS, Store, sync_lock
 
@@ -51,7 +53,8 @@ CREATE TABLE IF NOT EXISTS closures (
     exchange_source TEXT NOT NULL,
     exchange_as_of INTEGER,
     members TEXT NOT NULL,
-    snapshot TEXT NOT NULL
+    snapshot TEXT NOT NULL,
+    projects TEXT
 );
 CREATE TABLE IF NOT EXISTS amendments (
     id INTEGER PRIMARY KEY,
@@ -84,6 +87,7 @@ class Closure:
     exchange: Exchange
     members: dict[str, tuple[str, ...]]
     snapshot: str
+    projects: Any = None  # the [projects] table as configured at close (TOML values)
 
     @property
     def generated_at(self) -> datetime:
@@ -99,6 +103,9 @@ class Closure:
             config,
             timezone=self.period.timezone,
             members=dict(self.members),
+            projects=parse_projects(
+                self.projects, self.members, f"[projects] as closed with {self.period.label}"
+            ),
             exchange_rate=self.exchange.rate,
             exchange_rate_source=self.exchange.source,
         )
@@ -192,8 +199,9 @@ def closures(store: Store) -> list[Closure]:
 
 def _closure(row: Any) -> Closure:
     label, start, end, tz_name, revision, closed_at, fp, rows, status, rate, source, as_of, members, snap = (
-        row
+        row[:14]
     )
+    projects = row[14]
     tz = ZoneInfo(tz_name)
     return Closure(
         period=Period(label, datetime.fromtimestamp(start, tz), datetime.fromtimestamp(end, tz)),
@@ -209,6 +217,7 @@ def _closure(row: Any) -> Closure:
         ),
         members={k: tuple(v) for k, v in json.loads(members).items()},
         snapshot=snap,
+        projects=None if projects is None else _from_json(json.loads(projects)),
     )
 
 
@@ -392,7 +401,9 @@ def close_period(
 def _freeze(store: Store, config: Config, period: Period, revision: int, at: int) -> Closure:
     name = f"{period.label}.r{revision}"
     target = closed_dir(store) / name
-    _write_snapshot(store, target, period)
+    # A project's budget view sums its spend since the project started: keep those rows too.
+    since = min([period.start_ts, *(_local_midnight(p.start, period) for p in config.projects)])
+    _write_snapshot(store, target, period, since)
     with Store.open(target, create=False) as snap:
         fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
         rows = snap.count_rows(period.start_ts, period.end_ts)
@@ -402,14 +413,16 @@ def _freeze(store: Store, config: Config, period: Period, revision: int, at: int
     if exchange.as_of is None and exchange.rate is not None:
         exchange = replace(exchange, as_of=datetime.fromtimestamp(at, period.tz))
     members = {m: list(keys) for m, keys in config.members.items()}
+    projects = config.raw.get("projects") if config.projects else None
     store.conn.execute(
-        "INSERT OR REPLACE INTO closures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO closures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             period.label, period.start_ts, period.end_ts, period.timezone, revision, at, fingerprint, rows,
             None if status is None else _status_json(status),
             None if exchange.rate is None else str(exchange.rate), exchange.source,
             None if exchange.as_of is None else int(exchange.as_of.timestamp()),
             json.dumps(members, ensure_ascii=False), name,
+            None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
         ),
     )  # fmt: skip
     closure = find_closure(store, period.label)
@@ -417,14 +430,17 @@ def _freeze(store: Store, config: Config, period: Period, revision: int, at: int
     return closure
 
 
-def _write_snapshot(store: Store, target: Path, period: Period) -> None:
-    """Copy the period's rows and the facts that describe them into a new store at ``target``."""
+def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> None:
+    """Copy the rows of ``[since, period end)`` and the facts that describe them into a new store."""
     partial = target.with_name(target.name + ".part")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
     Store.open(partial).close()
-    span = (period.start_ts, period.end_ts)
+    span = (since, period.end_ts)
     conn = store.conn
+    reconciliations = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reconciliations'"
+    ).fetchone()
     with _attached(store, partial / DB_NAME):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -460,11 +476,54 @@ def _write_snapshot(store: Store, target: Path, period: Period) -> None:
                 "FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
                 (period.start_ts, period.end_ts - 1, period.start_ts, period.end_ts - 1),
             )
+            if reconciliations is not None:  # the period's last reconciliation, as the documents show it
+                conn.execute(reconciliations[0].replace("reconciliations", "frozen.reconciliations", 1))
+                conn.execute(
+                    "INSERT INTO frozen.reconciliations SELECT * FROM main.reconciliations "
+                    "WHERE start_ts = ? AND end_ts = ?",
+                    (period.start_ts, period.end_ts),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     partial.rename(target)
+
+
+def _local_midnight(day: date, period: Period) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=period.tz).timestamp())
+
+
+def _to_json(value: Any) -> Any:
+    """TOML values as JSON, dates and times tagged so that :func:`_from_json` restores them."""
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dtime):
+        return {"$time": value.isoformat()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, text),) = value.items()
+            parse = {
+                "$datetime": datetime.fromisoformat,
+                "$date": date.fromisoformat,
+                "$time": dtime.fromisoformat,
+            }
+            if tag in parse:
+                return parse[tag](text)
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
 
 
 # -- reading a period, closed or live --------------------------------------------------------

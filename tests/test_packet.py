@@ -336,3 +336,30 @@ def test_cli_close_amendments_packet_and_verify(config, team, gateway, tmp_path)
     stale = run("verify", str(zip_path))
     assert stale.exit_code == 1 and "re-closed" in stale.stdout and "rows now" in stale.stdout
     assert TOKEN not in "".join(r.output for r in (out, packed, verified, listed, reported, stale))
+
+
+def test_a_closed_period_freezes_its_projects_and_reconciliation(tmp_path, team, gateway):
+    from reportgen.closing import open_view
+    from reportgen.reconcile import load_reconciliation, run_reconcile
+    from reportgen.reports import build_report
+
+    extra = (
+        '\n[projects.alpha]\ntitle = "Alpha"\nbudget = 50\nstart = 2026-03-15\nend = 2026-12-31\n'
+        'charges = [{ key = "key-alice" }, { key = "key-bob", share = 60 }]\n'
+    )
+    config = make_config(tmp_path, gateway.url, team, extra=extra)
+    since_march = parse_period("2026-Q1", config.tz)
+    run_sync(config, since_march, client_factory=fast_client)
+    run_sync(config, april(config), client_factory=fast_client)
+    run_reconcile(config, april(config), client_factory=fast_client)
+    closed = close_period(config, april(config)).closure
+    with Store.open(config.store_dir) as store:
+        live = build_report(store, config, april(config), generated_at=closed.generated_at)
+        reconciliation = load_reconciliation(store, april(config))
+    with open_view(config, april(config)) as view:
+        assert view.report.projects == live.projects and live.projects
+        assert view.report.reconciliation == reconciliation is not None
+    first = write_packet(config, april(config), tmp_path / "a", lang="en")
+    # the config's project changes after the close: the closed documents do not
+    edited = replace(config, projects=(), raw={**config.raw, "projects": {}})
+    assert write_packet(edited, april(config), tmp_path / "b", lang="en").read_bytes() == first.read_bytes()
