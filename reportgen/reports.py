@@ -46,7 +46,7 @@ def build_report(
         config=config,
         status=store.latest_status(),
         keys=keys,
-        source=store,
+        source=store.detail_source(),
         member=member,
         generated_at=generated_at,
         provenance=provenance(store, period, token_names),

@@ -23,7 +23,11 @@ def clean_text(value: object) -> str:
 
 def csv_text(value: object) -> str:
     """A text field made inert for spreadsheets opening a CSV (OWASP: prefix with ')."""
-    text = clean_text(value)
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    if not (text.isascii() and text.isprintable()):  # the common case needs no regex
+        text = _CONTROL_RE.sub("", text)
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text

@@ -61,28 +61,39 @@ def _flush(buf: io.StringIO, fp: IO[bytes]) -> None:
     buf.truncate()
 
 
+class _SafeText(dict[object, str]):
+    """csv_text, remembered."""
+
+    def __missing__(self, value: object) -> str:
+        if len(self) > 10000:  # only if nearly every row has a new name
+            self.clear()
+        text = self[value] = csv_text(value)
+        return text
+
+
 def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """One line per consumption or refund row of the period, in time order."""
     buf, out = _open(fp, ctx)
     out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
     qpu = report.quota_per_unit
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
+    safe = _SafeText()  # members, keys, models and clients repeat: make each one inert once
     for n, row in enumerate(report.rows(), 1):
         r = row.record
         quota = row.signed_quota
         out.writerow(
             (
                 row.local_time.isoformat(),
-                csv_text(row.member),
-                csv_text(r.token_name),
-                csv_text(r.model_name),
+                safe[row.member],
+                safe[r.token_name],
+                safe[r.model_name],
                 kinds.get(r.type) or csv_text(ctx.label(row_type_label(r.type))),
                 r.prompt_tokens,
                 r.completion_tokens,
                 quota,
                 plain_decimal(Decimal(quota) / qpu),
                 "" if r.use_time_ms is None else plain_decimal(Decimal(r.use_time_ms) / 1000),
-                csv_text(r.client),
+                safe[r.client],
                 csv_text(r.request_id),
                 "" if r.http_status is None else r.http_status,
             )
