@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from .aggregate import aggregate, member_map
 from .config import Config
 from .errors import UsageError
+from .hookspecs import Exporter
 from .models import GrantView, Partials, Period, Report, UsageRecord
 from .periods import date_range_period, local_days
 from .projects import Money, Project, grant_lines, member_notes, project_line
@@ -158,3 +160,27 @@ def spent_total(report: Report) -> Decimal:
     """The charged total of a grant report in its budget currency (for tests and summaries)."""
     assert report.grant is not None
     return sum((line.cost for line in report.grant.lines), Decimal(0))
+
+
+def write_project_report(
+    config: Config,
+    name: str,
+    exporters: Sequence[Exporter],
+    out_dir: Path,
+    *,
+    lang: str | None = None,
+    template: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """``reportgen report --project NAME``: the grant closing report (``grant`` template by default)."""
+    from .export import export_report
+
+    with open_project_report(config, name) as report:
+        return export_report(
+            report,
+            exporters,
+            out_dir,
+            lang=lang or config.lang,
+            template=template or "grant",
+            options=options,
+        )

@@ -334,3 +334,26 @@ def test_unknown_project_names_the_known_ones(synced):
         open_project_report(_config(synced), "zeta"),
     ):
         pass
+
+
+def test_cli_report_project_writes_the_grant_documents(synced, tmp_path):
+    runner = CliRunner()
+    args = [
+        "--config",
+        str(synced),
+        "report",
+        "--project",
+        "beta",
+        "--format",
+        "xlsx,pdf",
+        "--out",
+        str(tmp_path),
+    ]
+    result = runner.invoke(cli, [*args, "--lang", "en"], env={})
+    assert result.exit_code == 0, result.output
+    paths = [line for line in result.output.split() if line.endswith((".xlsx", ".pdf"))]
+    assert [p.rsplit(".", 1)[1] for p in paths] == ["xlsx", "pdf"]
+    text = "".join(page.extract_text() for page in PdfReader(paths[1]).pages)
+    assert "Grant Closing Report" in text and "Over budget" in text and "-5.00" in text
+    result = runner.invoke(cli, [*args, "--period", "2026-04"], env={})
+    assert result.exit_code == 2 and "--project spans the whole project" in result.output
