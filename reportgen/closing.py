@@ -580,6 +580,15 @@ def open_view(
             frozen = closure.frozen_config(config)
             report = build_report(snap, frozen, closure.period, member, closure.generated_at)
             report = replace(report, exchange=closure.exchange)
+            p = closure.period
+            whole = (
+                report.provenance.fingerprint if member is None else snap.fingerprint(p.start_ts, p.end_ts)
+            )
+            if whole != closure.fingerprint:
+                raise StoreError(
+                    f"{snap.directory}: the closed snapshot of {p.label} no longer matches its recorded "
+                    "fingerprint; restore it from a backup"
+                )
             notices = () if pending is None else (_pending_notice(closure, pending),)
             yield PeriodView(report, snap, frozen, _scope_keys(report, member), closure, pending, notices)
     finally:
@@ -596,11 +605,6 @@ def _open_snapshot(store: Store, closure: Closure) -> Iterator[Store]:
         )
     snap = Store.open(directory, create=False)
     try:
-        p = closure.period
-        if snap.fingerprint(p.start_ts, p.end_ts) != closure.fingerprint:
-            raise StoreError(
-                f"{directory}: the closed snapshot of {p.label} no longer matches its recorded fingerprint"
-            )
         yield snap
     finally:
         snap.close()

@@ -363,3 +363,19 @@ def test_a_closed_period_freezes_its_projects_and_reconciliation(tmp_path, team,
     # the config's project changes after the close: the closed documents do not
     edited = replace(config, projects=(), raw={**config.raw, "projects": {}})
     assert write_packet(edited, april(config), tmp_path / "b", lang="en").read_bytes() == first.read_bytes()
+
+
+def test_a_closed_packet_verifies_against_another_store_that_synced_the_same_rows(
+    config, team, gateway, tmp_path
+):
+    close_period(config, april(config))
+    path = write_packet(config, april(config), tmp_path / "p", member="李四", lang="en")
+    elsewhere = (
+        make_config(tmp_path / "finance", gateway.url, team)
+        if (tmp_path / "finance").mkdir() is None
+        else None
+    )
+    run_sync(elsewhere, april(elsewhere), client_factory=fast_client)
+    result = verify_packet(path, elsewhere.store_dir)
+    assert result.ok, result.differences
+    assert "not closed in this store" in result.notes[0]
