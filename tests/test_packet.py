@@ -370,11 +370,8 @@ def test_a_closed_packet_verifies_against_another_store_that_synced_the_same_row
 ):
     close_period(config, april(config))
     path = write_packet(config, april(config), tmp_path / "p", member="李四", lang="en")
-    elsewhere = (
-        make_config(tmp_path / "finance", gateway.url, team)
-        if (tmp_path / "finance").mkdir() is None
-        else None
-    )
+    (tmp_path / "finance").mkdir()
+    elsewhere = make_config(tmp_path / "finance", gateway.url, team)
     run_sync(elsewhere, april(elsewhere), client_factory=fast_client)
     result = verify_packet(path, elsewhere.store_dir)
     assert result.ok, result.differences
