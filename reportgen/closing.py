@@ -470,11 +470,12 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "INSERT INTO frozen.syncs SELECT * FROM main.syncs WHERE finished_at IS NOT NULL "
                 "ORDER BY id DESC LIMIT 1"
             )
-            # Coverage as it stood, cut to the period: the closed quality check reads it.
+            # Coverage as it stood, cut to the rows copied: the closed quality check reads the
+            # period's part, the project view the part from the earliest project start.
             conn.execute(
                 "INSERT INTO frozen.coverage (start_ts, end_ts) SELECT MAX(start_ts, ?), MIN(end_ts, ?) "
                 "FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
-                (period.start_ts, period.end_ts - 1, period.start_ts, period.end_ts - 1),
+                (since, period.end_ts - 1, since, period.end_ts - 1),
             )
             if reconciliations is not None:  # the period's last reconciliation, as the documents show it
                 conn.execute(reconciliations[0].replace("reconciliations", "frozen.reconciliations", 1))

@@ -113,6 +113,11 @@ def _projects_table(report: Report) -> Table:
 def _print_projects(report: Report, console: Console) -> None:
     console.print(_projects_table(report))
     for p in report.projects:
+        if p.unsynced_days:
+            console.print(
+                f"[yellow]{p.name}: {p.unsynced_days} day(s) from {p.start} to {p.as_of} are not synced; "
+                "spent and the burn rate are understated until they are[/yellow]"
+            )
         if p.outside_days:
             days = day_ranges(p.outside_days)
             console.print(

@@ -62,7 +62,36 @@ def demo_config_text(base_url: str, members: dict[str, list[str]], lang: str, te
         lines.append(f"[members.{_toml_str(name)}]")
         lines.append("keys = [" + ", ".join(_toml_str(k) for k in keys) + "]")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + DEMO_PROJECTS
+
+
+# Two projects, so that summaries and documents show a project view: a grant that gains a
+# key mid-month and shares the CI key 60/40 with a cost centre that ends on the 20th and
+# runs over its CNY budget (its share of later spend is flagged, not counted).
+DEMO_PROJECTS = """
+[projects.nlp-grant]
+title = "NLP research grant"
+code = "NSFC-2026-001"
+budget = 60.00
+budget_currency = "USD"
+start = 2026-04-01
+end = 2026-08-31
+justification = "Model evaluation and annotation for work package 2."
+charges = [
+  { member = "张三" },
+  { key = "key-bob", from = 2026-04-16 },
+  { key = "ci-pipeline", share = 60 },
+]
+
+[projects.platform]
+title = "Platform operations"
+code = "CC-OPS-7"
+budget = 120.00
+budget_currency = "CNY"
+start = 2026-04-01
+end = 2026-04-20
+charges = [{ member = "李四" }, { key = "ci-pipeline", share = 40 }]
+"""
 
 
 def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None = None) -> DemoResult:

@@ -274,6 +274,7 @@ class ProjectLine:
     run_out: date | None
     outside: Decimal = Decimal(0)
     outside_days: tuple[date, ...] = ()
+    unsynced_days: int = 0  # days of start..as_of the store does not fully hold: spent is a floor
 
     @property
     def over_budget(self) -> bool:

@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .aggregate import aggregate, member_map
 from .config import Config
 from .errors import UsageError
 from .hookspecs import Exporter
-from .models import GrantView, Partials, Period, Report, UsageRecord
+from .models import GrantView, Partials, Period, ProjectLine, Report, UsageRecord
 from .periods import date_range_period, local_days
 from .projects import Money, Project, grant_lines, member_notes, project_line
 from .store import Store
@@ -49,7 +50,20 @@ def with_projects(report: Report, store: Store, config: Config) -> Report:
         )
         for p in config.projects
     )
-    return replace(report, projects=lines)
+    coverage = store.coverage()
+    return replace(report, projects=tuple(_with_unsynced(line, coverage, report.period.tz) for line in lines))
+
+
+def _with_unsynced(line: ProjectLine, coverage: list[tuple[int, int]], tz: ZoneInfo) -> ProjectLine:
+    """Count the project's days up to its as-of day that the store does not wholly hold."""
+    if line.as_of is None:
+        return line
+    missing = sum(
+        1
+        for _, lo, hi in local_days(date_range_period(line.start, line.as_of, tz))
+        if not any(a <= lo and hi - 1 <= b for a, b in coverage)
+    )
+    return replace(line, unsynced_days=missing) if missing else line
 
 
 def find_project(config: Config, name: str) -> Project:
@@ -62,11 +76,8 @@ def find_project(config: Config, name: str) -> Project:
     raise UsageError(f"no project named {name!r} (projects: {known})")
 
 
-def project_period(project: Project, tz: object) -> Period:
+def project_period(project: Project, tz: ZoneInfo) -> Period:
     """The project's whole period, labelled ``NAME_START_END`` (safe in a file name)."""
-    from zoneinfo import ZoneInfo
-
-    assert isinstance(tz, ZoneInfo)
     period = date_range_period(project.start, project.end, tz)
     safe = _UNSAFE.sub("_", project.name).strip(" ._") or "project"
     return replace(period, label=f"{safe[:60]}_{project.start.isoformat()}_{project.end.isoformat()}")
@@ -135,6 +146,7 @@ def build_project_report(
         period_days=(project.start, project.end),
         today=report.generated_at.astimezone(period.tz).date(),
     )
+    line = _with_unsynced(line, store.coverage(), period.tz)
     notes = member_notes(config.raw.get("members"))
     grant = GrantView(
         project=line,

@@ -326,7 +326,7 @@ def to_json(result: Reconciliation) -> dict[str, Any]:
 
 def from_json(data: dict[str, Any]) -> Reconciliation:
     def line(d: dict[str, Any]) -> ReconcileLine:
-        values = {f: d.get(f) for f in _LINE_FIELDS}
+        values: dict[str, Any] = {f: d.get(f) for f in _LINE_FIELDS}
         values["notes"] = tuple(d.get("notes") or ())
         return ReconcileLine(**values)
 

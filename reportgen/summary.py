@@ -99,4 +99,5 @@ def project_json(p: ProjectLine) -> dict[str, Any]:
         "run_out": None if p.run_out is None else p.run_out.isoformat(),
         "over_budget": p.over_budget,
         "outside_dates": {"amount": money(p.outside), "days": [d.isoformat() for d in p.outside_days]},
+        "unsynced_days": p.unsynced_days,
     }

@@ -357,3 +357,17 @@ def test_cli_report_project_writes_the_grant_documents(synced, tmp_path):
     assert "Grant Closing Report" in text and "Over budget" in text and "-5.00" in text
     result = runner.invoke(cli, [*args, "--period", "2026-04"], env={})
     assert result.exit_code == 2 and "--project spans the whole project" in result.output
+
+
+def test_days_missing_from_the_store_are_flagged(synced):
+    other = synced.parent / "march.toml"  # the same store: only April is synced
+    store = synced.parent / ".reportgen"
+    other.write_text(
+        f'[store]\npath = "{store}"\n[report]\ntimezone = "Asia/Shanghai"\n'
+        "[projects.m]\nbudget = 100\nstart = 2026-03-01\nend = 2026-05-31\n"
+        'charges = [{ key = "key-a" }]\n',
+        encoding="utf-8",
+    )
+    line = _lines(other)["m"]
+    assert line.unsynced_days == 31 and line.spent == 60
+    assert line.burn_per_day == Decimal(60) / 61  # the elapsed part, March included

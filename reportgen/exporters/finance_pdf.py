@@ -96,6 +96,9 @@ def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable
                 status,
             ]
         )
+        if p.unsynced_days and p.as_of is not None:
+            text = lab("unsynced_note", name=p.name, start=p.start.isoformat(), end=p.as_of.isoformat())
+            notes.append(b.para(text, b.s.small))
         if p.outside_days:
             days = day_ranges(p.outside_days)
             notes.append(
@@ -148,6 +151,13 @@ def grant_story(b: _Builder) -> list[Flowable]:
     ]
     story.append(_facts_table(b, facts))
     story += _budget_block(b, p)
+    if p.unsynced_days and p.as_of is not None:
+        story.append(
+            b.para(
+                lab("unsynced_note", name=p.name, start=p.start.isoformat(), end=p.as_of.isoformat()),
+                b.s.small,
+            )
+        )
     story += _breakdown(b, grant.lines, p)
     if grant.justification or grant.member_notes:
         story.append(b.para(lab("justification"), b.s.h2))

@@ -125,12 +125,22 @@ def _projects_sheet(w: _Writer, names: SheetNames) -> None:
     ws.append(w.header(ws, _PROJECT_KEYS))
     for line in w.report.projects:
         ws.append(_project_row(w, ws, line))
-    flagged = [line for line in w.report.projects if line.outside_days]
+    flagged = [line for line in w.report.projects if line.outside_days or line.unsynced_days]
     if flagged:
         ws.append([])
-        for line in flagged:
+    for line in flagged:
+        if line.outside_days:
             days = day_ranges(line.outside_days)
             ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, f"{w.label('outside_dates')}: {days}")])
+        if line.unsynced_days and line.as_of is not None:
+            note = w.ctx.template.text(
+                "unsynced_note",
+                w.ctx.lang,
+                name=line.name,
+                start=line.start.isoformat(),
+                end=line.as_of.isoformat(),
+            )
+            ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, note)])
     ws.close()
 
 
