@@ -222,7 +222,8 @@ def _rec_row(w: _Writer, ws: WriteOnlyWorksheet, line: ReconcileLine) -> list[An
 def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
     rec = w.report.reconciliation
     assert rec is not None
-    widths = (24, 14, 14, 14, 16, 14, 14, 90)
+    base = (24, 14, 14, 14, 16, 14, 14, 90)
+    widths = [max(b, _width(w.label(k))) for b, k in zip(base, (*_REC_KEYS, "status", "notes"), strict=True)]
     ws = _sheet(w.wb, names.claim(w.label("sheet_reconciliation"), "Reconciliation"), widths)
     ws.append(w.header(ws, (*_REC_KEYS, "status", "notes")))
     for line in (*rec.keys, rec.total):
