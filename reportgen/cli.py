@@ -286,7 +286,7 @@ def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
 @click.pass_context
 def amendments(ctx: click.Context, period: str | None) -> None:
     """List the changes found in closed periods since they were closed."""
-    from .closing import list_amendments
+    from .amendments import list_amendments
 
     config = _config(ctx)
     lines = list_amendments(config, _period(config, period, None, None))

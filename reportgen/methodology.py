@@ -9,7 +9,7 @@ from .exporters._cells import plain_decimal, totals
 from .models import Report
 
 if TYPE_CHECKING:
-    from .closing import Closure
+    from .closures import Closure
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {

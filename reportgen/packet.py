@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
-from .closing import Closure, closed_dir, find_closure, pending_amendment
+from .amendments import pending_amendment
+from .closures import Closure, closed_dir, find_closure
 from .errors import PacketError
 from .export import output_stem, write_atomically
 from .hookspecs import ExportContext, Exporter

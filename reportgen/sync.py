@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from .closing import detect_amendments
+from .amendments import detect_amendments
 from .config import Config
 from .errors import GatewayError, StoreError
 from .models import Period, UsageRecord

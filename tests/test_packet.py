@@ -16,8 +16,10 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
+from reportgen.amendments import recorded_amendments as amendments
 from reportgen.cli import cli
-from reportgen.closing import amendments, close_period, find_closure
+from reportgen.closing import close_period
+from reportgen.closures import find_closure
 from reportgen.documents import write_packet, write_report
 from reportgen.errors import PacketError, UsageError
 from reportgen.fakegateway import FakeGateway
