@@ -187,7 +187,15 @@ def report(
             raise UsageError("--project spans the whole project: leave out --period/--from/--to/--member")
         out = Path(out_dir)
         paths = write_project_report(
-            config, project, chosen, out, lang=lang, template=template, options=parsed_options
+            config,
+            project,
+            chosen,
+            out,
+            lang=lang,
+            template=template,
+            options=parsed_options,
+            strict=strict,
+            notify=_notify,
         )
         click.echo("\n".join(str(path) for path in paths))
         return
@@ -219,6 +227,7 @@ def _notify(line: str) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
 @click.option("--template", help="A shipped template name or a path to a template .toml.")
 @click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
+@click.option("--project", help="Only this project's charged spend (statement on the grant template).")
 @click.pass_context
 def packet(
     ctx: click.Context,
@@ -230,6 +239,7 @@ def packet(
     lang: str | None,
     template: str | None,
     strict: bool,
+    project: str | None,
 ) -> None:
     """Write one reimbursement zip: PDF, XLSX, CSV, methodology, data quality and a manifest."""
     from .documents import write_packet
@@ -245,6 +255,7 @@ def packet(
         template=template,
         strict=strict,
         notify=_notify,
+        project=project,
     )
     click.echo(str(path))
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .closing import PeriodView, open_view
 from .config import Config
+from .errors import UsageError
 from .export import export_report
 from .hookspecs import ExportContext, Exporter
 from .models import Period
@@ -37,7 +38,7 @@ def write_report(
 ) -> list[Path]:
     """``reportgen report``: the period's documents, after the quality check."""
     with open_view(config, period, member) as view:
-        _check(view, strict, notify, lang or config.lang)
+        check_view(view, strict, notify)
         return export_report(
             view.report,
             exporters,
@@ -59,19 +60,33 @@ def write_packet(
     options: Mapping[str, str] | None = None,
     strict: bool = False,
     notify: Notify = lambda line: None,
+    project: str | None = None,
 ) -> Path:
-    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest."""
-    from .plugins import load_plugins, select_exporters
+    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest.
 
+    With ``project``, the packet covers the project's charged spend within ``period``
+    and its statement uses the ``grant`` template unless another is given.
+    """
+    from .plugins import load_plugins, select_exporters
+    from .project_reports import open_project_view
+
+    if project is not None and member is not None:
+        raise UsageError("give either --member or --project, not both")
     exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
     lang = lang or config.lang
+    default_template = "grant" if project is not None else config.template
     context = ExportContext(
-        lang=lang, template=load_template(template or config.template, lang), options=dict(options or {})
+        lang=lang, template=load_template(template or default_template, lang), options=dict(options or {})
     )
-    with open_view(config, period, member) as view:
-        quality = _check(view, strict, notify, lang)
-        load_plugins().hook.report_prepared(report=view.report, context=context)
+    if project is not None:
+        opened = open_project_view(config, project, within=period)
+        filters = {"project": project}
+    else:
+        opened = open_view(config, period, member)
         filters = {} if member is None else {"member": member}
+    with opened as view:
+        quality = check_view(view, strict, notify)
+        load_plugins().hook.report_prepared(report=view.report, context=context)
         return build_packet(
             view.report, scope_of(view, filters), quality, exporters, context, out_dir, closure=view.closure
         )
@@ -85,7 +100,8 @@ def scope_of(view: PeriodView, filters: Mapping[str, str]) -> Scope:
     return Scope(dict(filters), view.token_names, view.report.provenance.fingerprint, view.row_count)
 
 
-def _check(view: PeriodView, strict: bool, notify: Notify, lang: str) -> QualityReport:
+def check_view(view: PeriodView, strict: bool, notify: Notify) -> QualityReport:
+    """Tell the view's notices and data-quality findings; with ``strict``, a finding is fatal."""
     for notice in view.notices:
         notify(notice)
     quality = check_quality(view.store, view.config, view.report.period, view.token_names)

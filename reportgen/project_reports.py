@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .aggregate import aggregate, member_map
@@ -24,6 +25,9 @@ from .models import GrantView, Partials, Period, ProjectLine, Report, UsageRecor
 from .periods import date_range_period, local_days
 from .projects import Money, Project, grant_lines, member_notes, project_line
 from .store import Store
+
+if TYPE_CHECKING:
+    from .closing import PeriodView
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
 
@@ -103,9 +107,13 @@ class _ChargedSource:
 
 
 def build_project_report(
-    store: Store, config: Config, name: str, generated_at: datetime | None = None
+    store: Store,
+    config: Config,
+    name: str,
+    generated_at: datetime | None = None,
+    within: Period | None = None,
 ) -> Report:
-    """The grant closing report of project ``name`` over its whole period.
+    """The grant closing report of project ``name`` over its whole period (or its part ``within``).
 
     The usual breakdowns (members, models, days, detail rows) cover the project's keys on
     the days they are charged to it, in full; ``report.grant`` holds the charged amounts,
@@ -115,6 +123,8 @@ def build_project_report(
 
     project = find_project(config, name)
     period = project_period(project, config.tz)
+    if within is not None:
+        period = _clip(period, within, project)
     keys = project.keys(config.members)
     partials = store.partials(period, keys)
     key_to_member, members = member_map(config, {b.token_name for b in partials.buckets} | set(keys))
@@ -158,14 +168,39 @@ def build_project_report(
     return replace(report, projects=(line,), grant=grant)
 
 
+def _clip(whole: Period, within: Period, project: Project) -> Period:
+    """The part of a project's period inside ``within``, labelled ``PROJECT_LABEL``."""
+    start, end = max(whole.start, within.start), min(whole.end, within.end)
+    if start >= end:
+        raise UsageError(
+            f"project {project.name!r} runs {project.start} .. {project.end}: "
+            f"nothing of it falls in {within.label}"
+        )
+    prefix = whole.label.rsplit("_", 2)[0]
+    return Period(f"{prefix}_{within.label}", start, end)
+
+
+@contextlib.contextmanager
+def open_project_view(
+    config: Config, name: str, within: Period | None = None, generated_at: datetime | None = None
+) -> Iterator[PeriodView]:
+    """:func:`build_project_report` on the configured store, as a view of the project's keys."""
+    from .closing import PeriodView  # closing builds reports, which add project views: import late
+
+    store = Store.open(config.store_dir, create=False)
+    try:
+        report = build_project_report(store, config, name, generated_at, within)
+        keys = find_project(config, name).keys(config.members)
+        yield PeriodView(report, store, config, tuple(keys))
+    finally:
+        store.close()
+
+
 @contextlib.contextmanager
 def open_project_report(config: Config, name: str, generated_at: datetime | None = None) -> Iterator[Report]:
     """:func:`build_project_report` on the configured store; rows stream while the block runs."""
-    store = Store.open(config.store_dir, create=False)
-    try:
-        yield build_project_report(store, config, name, generated_at)
-    finally:
-        store.close()
+    with open_project_view(config, name, generated_at=generated_at) as view:
+        yield view.report
 
 
 def spent_total(report: Report) -> Decimal:
@@ -183,13 +218,18 @@ def write_project_report(
     lang: str | None = None,
     template: str | None = None,
     options: Mapping[str, str] | None = None,
+    strict: bool = False,
+    notify: Callable[[str], None] = lambda line: None,
 ) -> list[Path]:
-    """``reportgen report --project NAME``: the grant closing report (``grant`` template by default)."""
+    """``reportgen report --project NAME``: the grant closing report (``grant`` template by default),
+    after the same data-quality check as every report."""
+    from .documents import check_view
     from .export import export_report
 
-    with open_project_report(config, name) as report:
+    with open_project_view(config, name) as view:
+        check_view(view, strict, notify)
         return export_report(
-            report,
+            view.report,
             exporters,
             out_dir,
             lang=lang or config.lang,

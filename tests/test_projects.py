@@ -371,3 +371,34 @@ def test_days_missing_from_the_store_are_flagged(synced):
     line = _lines(other)["m"]
     assert line.unsynced_days == 31 and line.spent == 60
     assert line.burn_per_day == Decimal(60) / 61  # the elapsed part, March included
+
+
+def test_project_packet_for_a_month_verifies_clean_and_names_a_changed_file(synced, tmp_path):
+    import hashlib
+    import zipfile
+
+    runner = CliRunner()
+    base = ["--config", str(synced)]
+    out = tmp_path / "packets"
+    result = runner.invoke(
+        cli, [*base, "packet", "--period", "2026-04", "--project", "alpha", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip().splitlines()[-1])
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["request"]["filters"] == {"project": "alpha"}
+        assert manifest["request"]["template"] == "grant"
+        for entry in manifest["files"]:
+            assert hashlib.sha256(zf.read(entry["name"])).hexdigest() == entry["sha256"]
+        pdf = next(n for n in zf.namelist() if n.endswith(".pdf"))
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(zf.read(pdf))).pages)
+    assert "NSFC-2026-001" in text and "165.00" in text  # alpha's April, charged spend only
+    verified = runner.invoke(cli, [*base, "verify", str(path)])
+    assert verified.exit_code == 0 and "OK" in verified.output, verified.output
+    both = runner.invoke(
+        cli, [*base, "packet", "--period", "2026-04", "--project", "alpha", "--member", "Bob"]
+    )
+    assert both.exit_code == 2 and "either --member or --project" in both.output
+    outside = runner.invoke(cli, [*base, "packet", "--period", "2026-09", "--project", "beta"])
+    assert outside.exit_code == 2 and "nothing of it falls in 2026-09" in outside.output
