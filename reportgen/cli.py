@@ -158,7 +158,9 @@ def summary(
     "--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false."
 )
 @click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
-@click.option("--project", help="A grant closing report of this project over its whole period (no --period).")
+@click.option(
+    "--project", help="A grant closing report of this project: its whole period, or its part in --period."
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -174,46 +176,25 @@ def report(
     strict: bool,
     project: str | None,
 ) -> None:
-    """Write the period's documents (CSV, XLSX, PDF, and any plugin format)."""
+    """Write the documents of a period (or a project) in every chosen format."""
     from .documents import write_report
     from .plugins import select_exporters
-    from .project_reports import write_project_report
 
     config = _config(ctx)
-    chosen = select_exporters(formats)
-    parsed_options = _parse_options(options)
-    if project:
-        if period or start or end or member:
-            raise UsageError("--project spans the whole project: leave out --period/--from/--to/--member")
-        out = Path(out_dir)
-        paths = write_project_report(
-            config,
-            project,
-            chosen,
-            out,
-            lang=lang,
-            template=template,
-            options=parsed_options,
-            strict=strict,
-            notify=_notify,
-        )
-        click.echo("\n".join(str(path) for path in paths))
-        return
-    resolved = _required_period(config, period, start, end)
     paths = write_report(
         config,
-        resolved,
-        chosen,
+        _period(config, period, start, end),
+        select_exporters(formats),
         Path(out_dir),
         member=member,
+        project=project,
         lang=lang,
         template=template,
-        options=parsed_options,
+        options=_parse_options(options),
         strict=strict,
         notify=_notify,
     )
-    for path in paths:
-        click.echo(str(path))
+    click.echo("\n".join(str(path) for path in paths))
 
 
 def _notify(line: str) -> None:

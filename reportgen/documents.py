@@ -7,6 +7,7 @@ amendments, data-quality findings); nothing is written when ``strict`` and a fin
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -23,28 +24,53 @@ from .templating import load_template
 Notify = Callable[[str], None]
 
 
+def open_scope(
+    config: Config, period: Period | None, member: str | None = None, project: str | None = None
+) -> contextlib.AbstractContextManager[PeriodView]:
+    """The view a document is written from: the team, one member, or one project's charged spend.
+
+    A project without a period spans the project's whole period; with one, the part of
+    it inside the period.
+    """
+    from .project_reports import open_project_view
+
+    if project is not None:
+        if member is not None:
+            raise UsageError("give either --member or --project, not both")
+        return open_project_view(config, project, within=period)
+    if period is None:
+        raise UsageError("give --period (e.g. 2026-04, 2026-Q2, 2026) or --from/--to")
+    return open_view(config, period, member)
+
+
+def _template(config: Config, template: str | None, project: str | None) -> str | None:
+    """A project's documents are grant reports unless a template is named."""
+    return template or ("grant" if project is not None else config.template)
+
+
 def write_report(
     config: Config,
-    period: Period,
+    period: Period | None,
     exporters: Sequence[Exporter],
     out_dir: Path,
     *,
     member: str | None = None,
+    project: str | None = None,
     lang: str | None = None,
     template: str | None = None,
     options: Mapping[str, str] | None = None,
     strict: bool = False,
     notify: Notify = lambda line: None,
 ) -> list[Path]:
-    """``reportgen report``: the period's documents, after the quality check."""
-    with open_view(config, period, member) as view:
+    """``reportgen report``: the documents of a period, member or project, after the quality check."""
+    with open_scope(config, period, member, project) as view:
         check_view(view, strict, notify)
         return export_report(
             view.report,
             exporters,
             out_dir,
             lang=lang or config.lang,
-            template=template or config.template,
+            template=_template(config, template, project),
             options=options,
         )
 
@@ -55,36 +81,27 @@ def write_packet(
     out_dir: Path,
     *,
     member: str | None = None,
+    project: str | None = None,
     lang: str | None = None,
     template: str | None = None,
     options: Mapping[str, str] | None = None,
     strict: bool = False,
     notify: Notify = lambda line: None,
-    project: str | None = None,
 ) -> Path:
-    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest.
-
-    With ``project``, the packet covers the project's charged spend within ``period``
-    and its statement uses the ``grant`` template unless another is given.
-    """
+    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest."""
     from .plugins import load_plugins, select_exporters
-    from .project_reports import open_project_view
 
-    if project is not None and member is not None:
-        raise UsageError("give either --member or --project, not both")
     exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
     lang = lang or config.lang
-    default_template = "grant" if project is not None else config.template
     context = ExportContext(
-        lang=lang, template=load_template(template or default_template, lang), options=dict(options or {})
+        lang=lang,
+        template=load_template(_template(config, template, project), lang),
+        options=dict(options or {}),
     )
-    if project is not None:
-        opened = open_project_view(config, project, within=period)
-        filters = {"project": project}
-    else:
-        opened = open_view(config, period, member)
-        filters = {} if member is None else {"member": member}
-    with opened as view:
+    filters = (
+        {"member": member} if member is not None else {"project": project} if project is not None else {}
+    )
+    with open_scope(config, period, member, project) as view:
         quality = check_view(view, strict, notify)
         load_plugins().hook.report_prepared(report=view.report, context=context)
         return build_packet(

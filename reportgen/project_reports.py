@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .aggregate import aggregate, member_map
 from .config import Config
 from .errors import UsageError
-from .hookspecs import Exporter
 from .models import GrantView, Partials, Period, ProjectLine, Report, UsageRecord
 from .periods import date_range_period, local_days
 from .projects import Money, Project, grant_lines, member_notes, project_line
@@ -207,32 +205,3 @@ def spent_total(report: Report) -> Decimal:
     """The charged total of a grant report in its budget currency (for tests and summaries)."""
     assert report.grant is not None
     return sum((line.cost for line in report.grant.lines), Decimal(0))
-
-
-def write_project_report(
-    config: Config,
-    name: str,
-    exporters: Sequence[Exporter],
-    out_dir: Path,
-    *,
-    lang: str | None = None,
-    template: str | None = None,
-    options: Mapping[str, str] | None = None,
-    strict: bool = False,
-    notify: Callable[[str], None] = lambda line: None,
-) -> list[Path]:
-    """``reportgen report --project NAME``: the grant closing report (``grant`` template by default),
-    after the same data-quality check as every report."""
-    from .documents import check_view
-    from .export import export_report
-
-    with open_project_view(config, name) as view:
-        check_view(view, strict, notify)
-        return export_report(
-            view.report,
-            exporters,
-            out_dir,
-            lang=lang or config.lang,
-            template=template or "grant",
-            options=options,
-        )

@@ -355,8 +355,11 @@ def test_cli_report_project_writes_the_grant_documents(synced, tmp_path):
     assert [p.rsplit(".", 1)[1] for p in paths] == ["xlsx", "pdf"]
     text = "".join(page.extract_text() for page in PdfReader(paths[1]).pages)
     assert "Grant Closing Report" in text and "Over budget" in text and "-5.00" in text
-    result = runner.invoke(cli, [*args, "--period", "2026-04"], env={})
-    assert result.exit_code == 2 and "--project spans the whole project" in result.output
+    result = runner.invoke(cli, [*args, "--period", "2026-04"], env={})  # the project's part of April
+    assert result.exit_code == 0, result.output
+    assert "reportgen-beta_2026-04.pdf" in result.output
+    result = runner.invoke(cli, [*args, "--member", "Bob"], env={})
+    assert result.exit_code == 2 and "either --member or --project" in result.output
 
 
 def test_days_missing_from_the_store_are_flagged(synced):
