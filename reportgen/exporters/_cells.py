@@ -14,6 +14,24 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 CENT = Decimal("0.01")
 
 
+#: The columns of a detail row, in order, as label keys (CSV; XLSX member sheets omit "member").
+DETAIL_COLUMNS = (
+    "time",
+    "member",
+    "key",
+    "model",
+    "type",
+    "prompt_tokens",
+    "completion_tokens",
+    "quota",
+    "cost_usd",
+    "latency_s",
+    "client",
+    "request_id",
+    "http_status",
+)
+
+
 def clean_text(value: object) -> str:
     """A gateway string with control characters removed (None becomes "")."""
     if value is None:

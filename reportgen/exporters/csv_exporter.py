@@ -15,23 +15,8 @@ from typing import IO, Any
 
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..models import Report, Stats
-from ._cells import csv_text, member_models, plain_decimal, row_type_label, totals
+from ._cells import DETAIL_COLUMNS, csv_text, member_models, plain_decimal, row_type_label, totals
 
-DETAIL_COLUMNS = (
-    "time",
-    "member",
-    "key",
-    "model",
-    "type",
-    "prompt_tokens",
-    "completion_tokens",
-    "quota",
-    "cost_usd",
-    "latency_s",
-    "client",
-    "request_id",
-    "http_status",
-)
 SUMMARY_COLUMNS = (
     "member",
     "model",

@@ -149,7 +149,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
         (lab("project_dates"), f"{p.start.isoformat()} – {p.end.isoformat()} ({b.report.period.timezone})"),
         (lab("charges"), "; ".join(grant.charges)),
     ]
-    story.append(_facts_table(b, facts))
+    story.append(b.facts_table(facts))
     story += _budget_block(b, p)
     if p.unsynced_days and p.as_of is not None:
         story.append(
@@ -170,24 +170,6 @@ def grant_story(b: _Builder) -> list[Flowable]:
     if b.t.section("show_signature"):
         story += b.signature()
     return story
-
-
-def _facts_table(b: _Builder, facts: Sequence[tuple[str, str]]) -> Flowable:
-    from .pdf_exporter import WIDTH
-
-    data = [[b.para(k, b.s.small), b.para(v, b.s.body)] for k, v in facts]
-    table = Table(data, colWidths=[35 * mm, WIDTH - 35 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 1),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-            ]
-        )
-    )
-    return table
 
 
 def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:

@@ -184,6 +184,22 @@ class _Builder:
         )
         return [table, Spacer(1, 4 * mm)]
 
+    def facts_table(self, rows: Sequence[tuple[str, str]]) -> Table:
+        """Label / value pairs in two borderless columns (document number, dates, period)."""
+        data = [[self.para(k, self.s.small), self.para(v, self.s.body)] for k, v in rows]
+        table = Table(data, colWidths=[35 * mm, WIDTH - 35 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
+        return table
+
     def facts(self) -> list[Flowable]:
         r = self.report
         p = r.period
@@ -201,18 +217,7 @@ class _Builder:
         if r.member_filter is not None:
             rows.append((self.lab("member"), r.member_filter))
         rows.append((self.lab("quota_per_unit"), _int(int(r.quota_per_unit))))
-        data = [[self.para(k, self.s.small), self.para(v, self.s.body)] for k, v in rows]
-        table = Table(data, colWidths=[35 * mm, WIDTH - 35 * mm])
-        table.setStyle(
-            TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-                ]
-            )
-        )
+        table = self.facts_table(rows)
         return [table, Spacer(1, 4 * mm)]
 
     def amount_table(

@@ -30,7 +30,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..models import Line, Report, Stats
-from ._cells import clean_text, members, row_type_label, totals
+from ._cells import DETAIL_COLUMNS, clean_text, members, row_type_label, totals
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
 MAX_TITLE = 31
@@ -347,20 +347,7 @@ def _day(name: str) -> Any:
 
 
 # -- Member sheets ----------------------------------------------------------------------
-_DETAIL_KEYS = (
-    "time",
-    "key",
-    "model",
-    "type",
-    "prompt_tokens",
-    "completion_tokens",
-    "quota",
-    "cost_usd",
-    "latency_s",
-    "client",
-    "request_id",
-    "http_status",
-)
+_DETAIL_KEYS = tuple(c for c in DETAIL_COLUMNS if c != "member")  # the sheet is the member
 _DETAIL_WIDTHS = (20, 22, 22, 10, 13, 13, 12, 13, 11, 22, 24, 11)
 
 
