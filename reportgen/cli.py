@@ -73,6 +73,27 @@ def period_options(f: Any) -> Any:
     return f
 
 
+def document_options(f: Any) -> Any:
+    """The options every document-writing command shares."""
+    for option in reversed(
+        [
+            click.option(
+                "--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True
+            ),
+            click.option("--member", help="Only this member."),
+            click.option(
+                "--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config)."
+            ),
+            click.option("--template", help="A shipped template name or a path to a template .toml."),
+            click.option(
+                "--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written."
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="reportgen")
 @click.option(
@@ -150,14 +171,10 @@ def summary(
 @click.option(
     "--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all."
 )
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True)
-@click.option("--member", help="Only this member.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
-@click.option("--template", help="A shipped template name or a path to a template .toml.")
+@document_options
 @click.option(
     "--option", "options", multiple=True, metavar="NAME=VALUE", help="Exporter option, e.g. bom=false."
 )
-@click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
 @click.option(
     "--project", help="A grant closing report of this project: its whole period, or its part in --period."
 )
@@ -203,11 +220,7 @@ def _notify(line: str) -> None:
 
 @cli.command()
 @period_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True)
-@click.option("--member", help="Only this member.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
-@click.option("--template", help="A shipped template name or a path to a template .toml.")
-@click.option("--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written.")
+@document_options
 @click.option("--project", help="Only this project's charged spend (statement on the grant template).")
 @click.pass_context
 def packet(
