@@ -43,7 +43,11 @@ def run_step(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     if proc.returncode != 0:
         return {"failed": f"exit code {proc.returncode}"}
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux: kilobytes
+    peak_kb = usage.ru_maxrss  # Linux: kilobytes
+    if "server" in result:  # wait4 would count the step's own fake gateway: the client alone
+        peak_kb = result["self_maxrss_kb"]
+        result["server_peak_mb"] = result["server"]["self_maxrss_kb"] / 1024
+    result["peak_mb"] = peak_kb / 1024
     return result
 
 
