@@ -228,7 +228,8 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}) SELECT id, {ROW_COLUMNS} FROM main.logs "
+                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, digest) SELECT id, {ROW_COLUMNS}, digest "
+                "FROM main.logs "
                 "WHERE created_at >= ? AND created_at < ?",
                 span,
             )

@@ -34,7 +34,7 @@ from .periods import local_days
 
 DB_NAME = "reportgen.sqlite3"
 LOCK_NAME = "sync.lock"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: logs.digest, the per-row digest behind fingerprints
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS logs (
     grp TEXT NOT NULL,
     username TEXT NOT NULL,
     channel INTEGER,
-    has_price INTEGER NOT NULL
+    has_price INTEGER NOT NULL,
+    digest BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_created_at ON logs (created_at);
 CREATE TABLE IF NOT EXISTS log_raw (id INTEGER PRIMARY KEY, raw TEXT NOT NULL);
@@ -214,8 +215,11 @@ class Store:
             ordered = sorted(records, key=lambda r: r.created_at)
             first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
             cur.executemany(
-                f"INSERT INTO logs (id, {_COLUMNS}) VALUES ({','.join('?' * 19)})",
-                [(first + i, *_record_values(r)) for i, r in enumerate(ordered)],
+                f"INSERT INTO logs (id, {_COLUMNS}, digest) VALUES ({','.join('?' * 20)})",
+                [
+                    (first + i, *values, row_digest(values))
+                    for i, values in enumerate(map(_record_values, ordered))
+                ],
             )
             cur.executemany(
                 "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
@@ -418,22 +422,21 @@ class Store:
             )
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
-        """SHA-256 over the parsed fields of the rows of ``[start_ts, end_ts)``.
+        """SHA-256 over the digests of the rows of ``[start_ts, end_ts)``, in digest order.
 
-        The raw JSON is not hashed: its ``id`` is a row position that changes between
-        fetches of the same data.
+        Each row's digest (:func:`row_digest`) is taken over its parsed fields when it is
+        stored, so the fingerprint is one sorted read of 16-byte values.  The raw JSON is not
+        hashed: its ``id`` is a row position that changes between fetches of the same data.
+        Identical rows keep their multiplicity.
         """
         digest = hashlib.sha256()
         where, args = _token_filter(token_names)
         cur = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
-            f"ORDER BY {_COLUMNS}",
+            f"SELECT digest FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY digest",
             [start_ts, end_ts, *args],
         )
-        while batch := cur.fetchmany(2000):
-            for row in batch:
-                digest.update(repr(row).encode("utf-8"))
-                digest.update(b"\n")
+        while batch := cur.fetchmany(8192):
+            digest.update(b"".join(row[0] for row in batch))
         return digest.hexdigest()
 
     def row_count(self) -> int:
@@ -454,6 +457,11 @@ class _WithoutRaw:
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[UsageRecord]:
         return self._store.iter_records(start_ts, end_ts, token_names, raw=False)
+
+
+def row_digest(values: tuple[Any, ...]) -> bytes:
+    """16 bytes of SHA-256 over a row's parsed fields (the columns of ``ROW_COLUMNS``)."""
+    return hashlib.sha256(repr(values).encode("utf-8")).digest()[:16]
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:
