@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -383,28 +384,42 @@ class Store:
         return _WithoutRaw(self)
 
     def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
-        """Rows of the period grouped by key, model, local day, type and billing source."""
+        """Rows of the period grouped by key, model, local day, type and billing source.
+
+        The latency histogram per key and model is a scan of its own: it runs on a second,
+        read-only connection while this one groups the days (SQLite releases the GIL).
+        """
         where, args = _token_filter(token_names)
         buckets: list[Bucket] = []
         lat_day: list[LatencyCount] = []
-        for day, start, end in local_days(period):
-            buckets.extend(self._day_buckets(day, start, end, where, args))
-            for bucket_ms, count in self.conn.execute(
-                f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ? "
-                f"AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
-                [start, end, *args],
-            ):
-                lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
-        lat_km = [
-            LatencyCount(f"{key}\x00{model}", bucket_ms, count)
-            for key, model, bucket_ms, count in self.conn.execute(
-                f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
-                f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-                "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
-                [period.start_ts, period.end_ts, *args],
+        with ThreadPoolExecutor(1) as pool:
+            lat_km = pool.submit(self._latency_by_key_model, period, where, args)
+            for day, start, end in local_days(period):
+                buckets.extend(self._day_buckets(day, start, end, where, args))
+                for bucket_ms, count in self.conn.execute(
+                    f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
+                    f"AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
+                    [start, end, *args],
+                ):
+                    lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
+            return Partials(tuple(buckets), lat_km.result(), tuple(lat_day))
+
+    def _latency_by_key_model(self, period: Period, where: str, args: list[Any]) -> tuple[LatencyCount, ...]:
+        with contextlib.closing(self.reader()) as conn:
+            return tuple(
+                LatencyCount(f"{key}\x00{model}", bucket_ms, count)
+                for key, model, bucket_ms, count in conn.execute(
+                    f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
+                    f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
+                    "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
+                    [period.start_ts, period.end_ts, *args],
+                )
             )
-        ]
-        return Partials(tuple(buckets), tuple(lat_km), tuple(lat_day))
+
+    def reader(self) -> sqlite3.Connection:
+        """Another, read-only connection to this store, for a query run beside the main one."""
+        uri = (self.directory / DB_NAME).resolve().as_uri() + "?mode=ro"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self.conn.execute(
