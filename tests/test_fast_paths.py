@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
-from reportgen.exporters._cells import _CONTROL_RE, _FORMULA_START, csv_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reportgen.exporters._cells import _CONTROL_RE, _FORMULA_START, QuotientText, csv_text, plain_decimal
 from reportgen.models import UsageRecord
 from reportgen.store import Store
 
@@ -38,3 +42,12 @@ def test_records_without_raw_equal_the_full_records_but_raw(tmp_path):
         assert list(store.detail_source().iter_records(0, 1000, ("键",))) == [
             dataclasses.replace(rows[1], raw="")
         ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-(10**15), 10**15),
+    st.sampled_from([Decimal(500000), Decimal(1000), Decimal(1), Decimal(3), Decimal("2.5"), Decimal(1024)]),
+)
+def test_quotient_text_is_plain_decimal_of_the_exact_quotient(n, divisor):
+    assert QuotientText(divisor)(n) == plain_decimal(Decimal(n) / divisor)

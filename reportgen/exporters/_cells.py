@@ -59,6 +59,36 @@ def plain_decimal(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+class QuotientText:
+    """``plain_decimal(Decimal(n) / divisor)`` for many ``n``, without Decimal arithmetic per call.
+
+    When the divisor divides a power of ten (500,000 divides 10**6), ``n / divisor`` is
+    ``n * (10**k // divisor)`` shifted k places: exact integer arithmetic, several times
+    faster than a Decimal division and format per detail row.  Any other divisor falls
+    back to Decimal.
+    """
+
+    def __init__(self, divisor: Decimal) -> None:
+        self.divisor = divisor
+        self.places: int | None = None
+        self.factor = 0
+        if divisor > 0 and divisor == divisor.to_integral_value():
+            d = int(divisor)
+            for places in range(31):
+                if 10**places % d == 0:
+                    self.places, self.factor = places, 10**places // d
+                    break
+
+    def __call__(self, n: int) -> str:
+        if self.places is None:
+            return plain_decimal(Decimal(n) / self.divisor)
+        scaled = abs(n) * self.factor
+        whole, frac = divmod(scaled, 10**self.places) if self.places else (scaled, 0)
+        digits = f"{frac:0{self.places}d}".rstrip("0") if frac else ""
+        text = f"{whole}.{digits}" if digits else str(whole)
+        return "-" + text if n < 0 and scaled else text
+
+
 def row_cost(quota: int, quota_per_unit: Decimal) -> Decimal:
     return Decimal(quota) / quota_per_unit
 

@@ -15,7 +15,15 @@ from typing import IO, Any
 
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..models import Report, Stats
-from ._cells import DETAIL_COLUMNS, csv_text, member_models, plain_decimal, row_type_label, totals
+from ._cells import (
+    DETAIL_COLUMNS,
+    QuotientText,
+    csv_text,
+    member_models,
+    plain_decimal,
+    row_type_label,
+    totals,
+)
 
 SUMMARY_COLUMNS = (
     "member",
@@ -60,7 +68,8 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """One line per consumption or refund row of the period, in time order."""
     buf, out = _open(fp, ctx)
     out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
-    qpu = report.quota_per_unit
+    usd = QuotientText(report.quota_per_unit)
+    seconds = QuotientText(Decimal(1000))
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
     safe = _SafeText()  # members, keys, models and clients repeat: make each one inert once
     for n, row in enumerate(report.rows(), 1):
@@ -76,8 +85,8 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
                 r.prompt_tokens,
                 r.completion_tokens,
                 quota,
-                plain_decimal(Decimal(quota) / qpu),
-                "" if r.use_time_ms is None else plain_decimal(Decimal(r.use_time_ms) / 1000),
+                usd(quota),
+                "" if r.use_time_ms is None else seconds(r.use_time_ms),
                 safe[r.client],
                 csv_text(r.request_id),
                 "" if r.http_status is None else r.http_status,
