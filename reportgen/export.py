@@ -6,8 +6,9 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from .errors import ExportError, ReportgenError
 from .hookspecs import ExportContext, Exporter
@@ -54,14 +55,19 @@ def export_report(
     return paths
 
 
-def write_atomically(path: Path, write: object, what: str) -> None:
-    """Call ``write(fp)`` on a temporary file beside ``path``, then rename it into place."""
-    assert callable(write)
+def write_atomically(path: Path, write: Callable[[IO[bytes]], None], what: str) -> None:
+    """Call ``write(fp)`` on a temporary file beside ``path``, then rename it into place.
+
+    The file gets the permissions any new file gets here (mkstemp's are owner-only), so a
+    finance colleague on a shared folder can open it.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fp:
             write(fp)
             fp.flush()
+            if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's mode is not owner-only
+                os.fchmod(fp.fileno(), 0o666 & ~_umask())
             os.fsync(fp.fileno())
         os.replace(tmp, path)
     except ReportgenError:
@@ -73,6 +79,12 @@ def write_atomically(path: Path, write: object, what: str) -> None:
     except BaseException:
         _discard(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _discard(tmp: str) -> None:

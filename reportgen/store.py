@@ -161,7 +161,11 @@ class Store:
         if version is None:
             store.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
-            raise StoreError(f"{db}: store schema {version} is not supported by this reportgen")
+            raise StoreError(
+                f"{db}: store schema {version} was written by another reportgen version (this one uses "
+                f"{SCHEMA_VERSION}); move {directory} aside and run `reportgen sync` again: the gateway "
+                "still has the logs"
+            )
         return store
 
     def close(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from decimal import Decimal
@@ -165,3 +167,15 @@ def test_a_real_process_prints_no_traceback(tmp_path, team):
     assert (
         proc.stderr.startswith("Error: ") and "gateway.user_id" in proc.stderr and "username" in proc.stderr
     )
+
+
+def test_documents_are_readable_by_others_as_any_new_file(runner, synced, tmp_path):
+    out = tmp_path / "shared"
+    old = os.umask(0o022)
+    try:
+        result = run(runner, synced, "report", "--period", "2026-04", "--format", "csv", "--out", str(out))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    (path,) = out.iterdir()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

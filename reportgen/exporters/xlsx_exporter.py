@@ -53,6 +53,7 @@ _STYLES: dict[str, dict[str, Any]] = {
         "alignment": Alignment(wrap_text=True, vertical="top"),
     },
     "rg int": {"number_format": _FMT_INT},
+    "rg indent": {"alignment": Alignment(indent=1)},  # text right after a number column
     "rg usd6": {"number_format": _FMT_USD_ROW},
     "rg money": {"number_format": _FMT_MONEY},
     "rg rate": {"number_format": "0.0000"},
@@ -262,7 +263,7 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     put([w.text(ws, lab("by_member"), "rg heading")])
     put(w.header(ws, ("member", *_STATS_KEYS, "keys")))
     member_rows = [
-        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats), w.text(ws, ", ".join(line.keys))])
+        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats), w.text(ws, ", ".join(line.keys), "rg indent")])
         for line in members(report)
     ]
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
