@@ -50,9 +50,16 @@ def export_report(
     paths = []
     for exporter in exporters:
         path = out_dir / f"{stem}{exporter.suffix}.{exporter.extension}"
-        write_atomically(path, lambda fp, e=exporter: e.write(report, fp, context), exporter.name)
+        write_atomically(path, _rendering(exporter, report, context), exporter.name)
         paths.append(path)
     return paths
+
+
+def _rendering(exporter: Exporter, report: Report, context: ExportContext) -> Callable[[IO[bytes]], None]:
+    def render(fp: IO[bytes]) -> None:
+        exporter.write(report, fp, context)  # positional: plugins name the parameters as they like
+
+    return render
 
 
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None], what: str) -> None:
