@@ -90,7 +90,17 @@ def _print_totals(report: Report, console: Console) -> None:
 def _projects_table(report: Report) -> Table:
     """Budget position per project; an over-budget project is red."""
     table = Table(title="Projects", title_justify="left", header_style="bold")
-    for name in ("project", "code", "budget", "in period", "spent", "remaining", "used", "per day", "runs out"):
+    for name in (
+        "project",
+        "code",
+        "budget",
+        "in period",
+        "spent",
+        "remaining",
+        "used",
+        "per day",
+        "runs out",
+    ):
         table.add_column(name, justify="left" if name in ("project", "code") else "right")
     for p in report.projects:
         share = "" if p.share_used is None else f"{p.share_used * 100:.1f}%"

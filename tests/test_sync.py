@@ -150,7 +150,10 @@ def test_ctrl_c_keeps_completed_windows(tmp_path, team):
 def test_second_sync_at_once_is_refused(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
-        with sync_lock(config.store_dir), pytest.raises(SyncLockedError, match="another reportgen sync is running"):
+        with (
+            sync_lock(config.store_dir),
+            pytest.raises(SyncLockedError, match="another reportgen sync is running"),
+        ):
             run_sync(config, april(config), client_factory=fast_client)
 
 

@@ -263,7 +263,13 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     put([w.text(ws, lab("by_member"), "rg heading")])
     put(w.header(ws, ("member", *_STATS_KEYS, "keys")))
     member_rows = [
-        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats), w.text(ws, ", ".join(line.keys), "rg indent")])
+        put(
+            [
+                w.text(ws, line.name),
+                *_stats_values(w, ws, line.stats),
+                w.text(ws, ", ".join(line.keys), "rg indent"),
+            ]
+        )
         for line in members(report)
     ]
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
