@@ -191,7 +191,9 @@ def _sync_locked(
             fetched: list[UsageRecord] = []
             window_pages = 0
             for page in client.iter_log_pages(lo, hi):
-                fetched.extend(page)
+                # A row outside the window would escape the window's atomic replace and be
+                # stored twice by the sync of its own window: the store keeps only [lo, hi].
+                fetched.extend(r for r in page if lo <= r.created_at <= hi)
                 window_pages += 1
             store.replace_window(lo, hi, fetched, window_pages, int(now()))
             done += 1

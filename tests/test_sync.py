@@ -246,3 +246,17 @@ def test_concurrent_threads_only_one_syncs(tmp_path, team):
             t.join()
         assert sorted(map(str, outcomes)) in (["31", "locked"], ["0", "31"])
     assert_matches_gateway(config, team)
+
+
+def test_rows_a_gateway_returns_outside_the_window_are_not_stored_twice(tmp_path, team):
+    """A gateway that ignores the time filter must not make a row count twice."""
+
+    class IgnoresFilter(GatewayClient):
+        def iter_log_pages(self, start_ts, end_ts):
+            yield from super().iter_log_pages(team.start_ts - 86400, team.end_ts + 86400)
+
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        config = make_config(tmp_path, gw.url, team)
+        run_sync(config, april(config),
+                 client_factory=lambda g, on_request=None: IgnoresFilter(g, sleep=lambda s: None))  # fmt: skip
+    assert_matches_gateway(config, team)
