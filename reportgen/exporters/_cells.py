@@ -32,6 +32,20 @@ DETAIL_COLUMNS = (
 )
 
 
+#: The figures of a Stats line, in order, as label keys (summary tables in CSV and XLSX).
+STATS_COLUMNS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "consumed_quota",
+    "refunded_quota",
+    "net_quota",
+    "cost_usd",
+    "cost_cny",
+)
+
+
 def clean_text(value: object) -> str:
     """A gateway string with control characters removed (None becomes "")."""
     if value is None:

@@ -17,6 +17,7 @@ from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..models import Report, Stats
 from ._cells import (
     DETAIL_COLUMNS,
+    STATS_COLUMNS,
     QuotientText,
     csv_text,
     member_models,
@@ -25,19 +26,7 @@ from ._cells import (
     totals,
 )
 
-SUMMARY_COLUMNS = (
-    "member",
-    "model",
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "consumed_quota",
-    "refunded_quota",
-    "net_quota",
-    "cost_usd",
-    "cost_cny",
-)
+SUMMARY_COLUMNS = ("member", "model", *STATS_COLUMNS)
 _FLUSH_EVERY = 2000
 
 

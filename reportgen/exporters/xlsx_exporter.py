@@ -30,7 +30,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..models import Line, Report, Stats
-from ._cells import DETAIL_COLUMNS, clean_text, members, row_type_label, totals
+from ._cells import DETAIL_COLUMNS, STATS_COLUMNS, clean_text, members, row_type_label, totals
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
 MAX_TITLE = 31
@@ -187,19 +187,6 @@ def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = Fa
     ]
 
 
-_STATS_KEYS = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "consumed_quota",
-    "refunded_quota",
-    "net_quota",
-    "cost_usd",
-    "cost_cny",
-)
-
-
 # -- Summary ----------------------------------------------------------------------------
 class _Counter:
     """Appends rows and remembers how many, so charts can point at table cells."""
@@ -254,14 +241,14 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         put([w.text(ws, lab("no_usage"), "rg heading")])
     put([])
     put([w.text(ws, lab("totals"), "rg heading")])
-    for key, value in zip(_STATS_KEYS, _stats_values(w, ws, stats), strict=True):
+    for key, value in zip(STATS_COLUMNS, _stats_values(w, ws, stats), strict=True):
         put([w.text(ws, lab(key), "rg label"), value])
     put([w.text(ws, lab("subscription_quota"), "rg label"), w.cell(ws, stats.subscription_quota, "rg int")])
 
     # Per member: every member, zeros included.
     put([])
     put([w.text(ws, lab("by_member"), "rg heading")])
-    put(w.header(ws, ("member", *_STATS_KEYS, "keys")))
+    put(w.header(ws, ("member", *STATS_COLUMNS, "keys")))
     member_rows = [
         put(
             [
@@ -277,13 +264,13 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     # Per model.
     put([])
     put([w.text(ws, lab("by_model"), "rg heading")])
-    put(w.header(ws, ("model", *_STATS_KEYS)))
+    put(w.header(ws, ("model", *STATS_COLUMNS)))
     model_rows = [put([w.text(ws, line.name), *_stats_values(w, ws, line.stats)]) for line in _models(report)]
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
 
     # Charts below the tables, side by side, pointing at the cost column of each table.
     if ctx.template.section("show_charts") and stats.active:
-        cost_col = 2 + _STATS_KEYS.index("cost_usd")
+        cost_col = 2 + STATS_COLUMNS.index("cost_usd")
         anchor = put([]) + 2
         if member_rows:
             title = lab("chart_cost_by_member")
@@ -326,7 +313,9 @@ def _table_sheet(
     lines: Iterable[tuple[Any, Stats]],
     extra: bool,
 ) -> None:
-    keys = (first_key, *_STATS_KEYS) + (("latency_p50_ms", "latency_p95_ms", "success_rate") if extra else ())
+    keys = (first_key, *STATS_COLUMNS) + (
+        ("latency_p50_ms", "latency_p95_ms", "success_rate") if extra else ()
+    )
     ws.append(w.header(ws, keys))
     n = 1
     for first, stats in lines:
