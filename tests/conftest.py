@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from reportgen.config import Config, load_config
+from reportgen.config import Config, GatewayConfig, load_config
+from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import SyntheticTeam, team_month
+from reportgen.gateway import GatewayClient
 
 TOKEN = "test-access-token-0123456789abcdef"
 
@@ -15,6 +18,18 @@ TOKEN = "test-access-token-0123456789abcdef"
 @pytest.fixture(scope="session")
 def team() -> SyntheticTeam:
     return team_month(2026, 4, tz="Asia/Shanghai")
+
+
+@pytest.fixture
+def gateway(team: SyntheticTeam) -> Iterator[FakeGateway]:
+    """The team month served on loopback, without a rate limit."""
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        yield gw
+
+
+def fast_client(gw: GatewayConfig, on_request: Callable[[str], None] | None = None) -> GatewayClient:
+    """The real client with retries and rate limiting that do not sleep."""
+    return GatewayClient(gw, sleep=lambda s: None, on_request=on_request)
 
 
 def write_config(

@@ -24,23 +24,12 @@ from reportgen.documents import write_packet, write_report
 from reportgen.errors import PacketError, UsageError
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import expected_totals
-from reportgen.gateway import GatewayClient
 from reportgen.packet import manifest_of, verify_packet
 from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
 from reportgen.store import Store
 from reportgen.sync import run_sync
-from tests.conftest import TOKEN, make_config
-
-
-def fast_client(gw, on_request=None):
-    return GatewayClient(gw, sleep=lambda s: None, on_request=on_request)
-
-
-@pytest.fixture
-def gateway(team):
-    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
-        yield gw
+from tests.conftest import TOKEN, fast_client, make_config
 
 
 @pytest.fixture

@@ -16,30 +16,19 @@ from reportgen.cli import cli
 from reportgen.errors import ReconcileError
 from reportgen.export import export_report
 from reportgen.fakegateway import FakeGateway
-from reportgen.gateway import GatewayClient
 from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
 from reportgen.reconcile import check, run_reconcile
 from reportgen.reports import open_report
 from reportgen.sync import run_sync
-from tests.conftest import TOKEN, make_config
+from tests.conftest import TOKEN, fast_client, make_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def fast(gw, on_request=None):
-    return GatewayClient(gw, sleep=lambda s: None, on_request=on_request)
-
-
-@pytest.fixture
-def gateway(team):
-    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
-        yield gw
-
-
 def synced(tmp_path, gw, team, period="2026-04", **kw):
     config = make_config(tmp_path, gw.url, team)
-    run_sync(config, parse_period(period, config.tz), client_factory=fast, **kw)
+    run_sync(config, parse_period(period, config.tz), client_factory=fast_client, **kw)
     return config
 
 
@@ -49,7 +38,7 @@ def april(config):
 
 def test_consistent_gateway_passes_and_refunds_are_explained(tmp_path, gateway, team):
     config = synced(tmp_path, gateway, team)
-    result = run_reconcile(config, april(config), client_factory=fast)
+    result = run_reconcile(config, april(config), client_factory=fast_client)
     assert result.ok and result.unexplained == ()
     check(result)  # does not raise
     lines = {x.key: x for x in result.keys}
@@ -64,7 +53,7 @@ def test_consistent_gateway_passes_and_refunds_are_explained(tmp_path, gateway, 
 def test_stat_disagreeing_for_another_reason_names_the_key(tmp_path, gateway, team):
     config = synced(tmp_path, gateway, team)
     gateway.stat_adjust = {"key-alice": 1234}
-    result = run_reconcile(config, april(config), client_factory=fast)
+    result = run_reconcile(config, april(config), client_factory=fast_client)
     assert [x.key for x in result.unexplained] == ["key-alice", None]
     assert "+1,234 not explained" in result.keys[[x.key for x in result.keys].index("key-alice")].notes[0]
     with pytest.raises(ReconcileError, match="key-alice"):
@@ -96,7 +85,7 @@ def test_renamed_user_is_explained_by_the_username_stored_per_row(tmp_path, gate
         ]
     )
     config = synced(tmp_path, gateway, team)
-    result = run_reconcile(config, april(config), client_factory=fast)
+    result = run_reconcile(config, april(config), client_factory=fast_client)
     assert result.ok, [x.notes for x in result.unexplained]
     assert result.username == "acme-renamed"
     assert 0 < result.total.gateway_stat == result.total.store_current_user < result.total.store_consumed
@@ -108,8 +97,8 @@ def test_unsynced_windows_are_explained_and_compared_on_the_synced_part(tmp_path
     config = make_config(tmp_path, gateway.url, team)
     from reportgen.periods import resolve_period
 
-    run_sync(config, resolve_period(config.tz, None, "2026-04-01", "2026-04-15"), client_factory=fast)
-    result = run_reconcile(config, april(config), client_factory=fast)
+    run_sync(config, resolve_period(config.tz, None, "2026-04-01", "2026-04-15"), client_factory=fast_client)
+    result = run_reconcile(config, april(config), client_factory=fast_client)
     assert result.ok
     assert any("not synced" in n and "2026-04-16 00:00" in n for n in result.notes)
 
@@ -117,7 +106,7 @@ def test_unsynced_windows_are_explained_and_compared_on_the_synced_part(tmp_path
 def test_a_stat_that_returns_zero_is_the_known_release_bug(tmp_path, gateway, team):
     config = synced(tmp_path, gateway, team)
     gateway.stat_zero = True
-    result = run_reconcile(config, april(config), client_factory=fast)
+    result = run_reconcile(config, april(config), client_factory=fast_client)
     assert result.ok and result.total.status == "explained"
     assert any("known bug" in n for n in result.notes)
 
@@ -142,11 +131,11 @@ def test_used_quota_is_compared_when_the_whole_history_is_synced(tmp_path, team)
     }  # fmt: skip
     with FakeGateway(rows, [token], access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = synced(tmp_path, gw, team)
-        result = run_reconcile(config, april(config), client_factory=fast)
+        result = run_reconcile(config, april(config), client_factory=fast_client)
         line = next(x for x in result.keys if x.key == "key-new")
         assert result.ok and line.used_quota == 5000 and line.lifetime_consumed == 5000
         gw.tokens[0]["used_quota"] = 5100
-        result = run_reconcile(config, april(config), client_factory=fast)
+        result = run_reconcile(config, april(config), client_factory=fast_client)
         assert [x.key for x in result.unexplained] == ["key-new"]
         assert "used_quota 5,100" in result.unexplained[0].notes[-1]
 
@@ -154,7 +143,10 @@ def test_used_quota_is_compared_when_the_whole_history_is_synced(tmp_path, team)
 def test_report_shows_the_last_reconciliation(tmp_path, gateway, team):
     config = synced(tmp_path, gateway, team)
     run_reconcile(
-        config, april(config), client_factory=fast, now=lambda: datetime(2026, 5, 2, 9, tzinfo=TZ).timestamp()
+        config,
+        april(config),
+        client_factory=fast_client,
+        now=lambda: datetime(2026, 5, 2, 9, tzinfo=TZ).timestamp(),
     )
     with open_report(config, april(config)) as report:
         assert report.reconciliation is not None and report.reconciliation.ok

@@ -15,11 +15,7 @@ from reportgen.periods import parse_period
 from reportgen.reports import open_report
 from reportgen.store import Store, sync_lock
 from reportgen.sync import plan_windows, run_sync
-from tests.conftest import TOKEN, make_config
-
-
-def fast_client(gw, on_request=None):
-    return GatewayClient(gw, sleep=lambda s: None, on_request=on_request)
+from tests.conftest import TOKEN, fast_client, make_config
 
 
 def april(config):
