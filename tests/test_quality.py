@@ -11,16 +11,11 @@ from click.testing import CliRunner
 from reportgen.cli import cli
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import UNPRICED_MODEL
-from reportgen.gateway import GatewayClient
 from reportgen.periods import date_range_period, parse_period
 from reportgen.quality import check_quality
 from reportgen.store import Store
 from reportgen.sync import run_sync
-from tests.conftest import TOKEN, make_config
-
-
-def fast_client(gw, on_request=None):
-    return GatewayClient(gw, sleep=lambda s: None, on_request=on_request)
+from tests.conftest import TOKEN, fast_client, make_config
 
 
 def synced(tmp_path, team, rows, period_text="2026-04", extra=""):
