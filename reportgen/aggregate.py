@@ -292,6 +292,7 @@ def aggregate(
         member_filter=member,
         key_to_member=key_to_member,
         source=source,
+        partials=partials,
     )
 
 

@@ -121,6 +121,7 @@ def check_view(view: PeriodView, strict: bool, notify: Notify) -> QualityReport:
     """Tell the view's notices and data-quality findings; with ``strict``, a finding is fatal."""
     for notice in view.notices:
         notify(notice)
-    quality = check_quality(view.store, view.config, view.report.period, view.token_names)
+    report = view.report
+    quality = check_quality(view.store, view.config, report.period, view.token_names, report.partials)
     enforce(quality, strict, notify)
     return quality

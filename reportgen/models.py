@@ -368,6 +368,8 @@ class Report:
     member_filter: str | None = None
     key_to_member: dict[str, str] = field(default_factory=dict)
     source: RecordSource | None = field(default=None, repr=False, compare=False)
+    #: The grouped rows the figures were computed from (checks reuse them instead of regrouping).
+    partials: Partials | None = field(default=None, repr=False, compare=False)
     projects: tuple[ProjectLine, ...] = ()
     grant: GrantView | None = None
     reconciliation: Reconciliation | None = None

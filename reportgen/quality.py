@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from .config import Config
 from .errors import QualityError
-from .models import Bucket, LogType, Period
+from .models import Bucket, LogType, Partials, Period
 from .periods import local_days
 from .store import Store
 
@@ -106,15 +106,21 @@ class QualityReport:
 
 
 def check_quality(
-    store: Store, config: Config, period: Period, token_names: Sequence[str] | None = None
+    store: Store,
+    config: Config,
+    period: Period,
+    token_names: Sequence[str] | None = None,
+    partials: Partials | None = None,
 ) -> QualityReport:
     """Run every check on ``period`` in ``store``; ``token_names`` limits row checks to those keys.
 
-    Coverage and days without data are about the account's data as a whole, so they
-    ignore ``token_names``: one member's quiet day is not a gap in the data.
+    ``partials`` are the report's grouped rows when it has them (grouping a month again
+    is the costliest part of the check).  Coverage and days without data are about the
+    account's data as a whole, so they ignore ``token_names``: one member's quiet day is
+    not a gap in the data.
     """
     keys = None if token_names is None else tuple(token_names)
-    buckets = store.partials(period, keys).buckets
+    buckets = (partials or store.partials(period, keys)).buckets
     consumption = [b for b in buckets if b.type == LogType.CONSUME]
     projects = _project_keys(config)
     found = [
