@@ -155,11 +155,14 @@ def summary(
     """Show spend per member, model, day or key."""
     from .closing import open_view
     from .console import print_summary, stdout_console
+    from .quality import unsynced_lines
     from .summary import report_json
 
     config = _config(ctx)
     with open_view(config, _required_period(config, period, start, end), member) as view:
         report = view.report  # a closed period's frozen figures, like its documents
+        for line in (*view.notices, *unsynced_lines(view.store, report.period)):
+            _notify(line)
         if as_json:
             click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
         else:

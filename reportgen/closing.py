@@ -28,7 +28,7 @@ from .config import Config
 from .errors import StoreError, UsageError
 from .models import Period, Report
 from .reports import build_report
-from .store import DB_NAME, Store, sync_lock
+from .store import DB_NAME, Store, sync_lock, uncovered
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,13 @@ def close_period(
             raise UsageError(
                 f"{period.label} was closed in {existing.period.timezone}, but the report timezone is now "
                 f"{period.timezone}; set [report] timezone back to {existing.period.timezone}"
+            )
+        missing = uncovered(store.coverage(), period.start_ts, period.end_ts - 1)
+        if missing and (existing is None or reopen):
+            first = datetime.fromtimestamp(missing[0][0], period.tz)
+            raise UsageError(
+                f"{period.label} is not fully synced ({len(missing)} part(s) missing, the first from "
+                f"{first:%Y-%m-%d %H:%M}); run `reportgen sync --period {period.label}` before closing it"
             )
         if existing is not None and not reopen:
             detect_amendments(store, at, label=period.label)

@@ -17,7 +17,7 @@ from .config import Config
 from .errors import QualityError
 from .models import Bucket, LogType, Partials, Period
 from .periods import local_days
-from .store import Store
+from .store import Store, uncovered
 
 #: Finding codes, in the order findings are reported.
 CODES = (
@@ -150,24 +150,21 @@ def enforce(quality: QualityReport, strict: bool, notify: Callable[[str], None])
 
 
 def _unsynced(coverage: list[tuple[int, int]], period: Period) -> Finding | None:
-    gaps = []
-    cursor = period.start_ts
-    for lo, hi in coverage:  # inclusive ranges, in order
-        if hi < cursor or lo >= period.end_ts:
-            continue
-        if lo > cursor:
-            gaps.append((cursor, lo))
-        cursor = max(cursor, hi + 1)
-    if cursor < period.end_ts:
-        gaps.append((cursor, period.end_ts))
+    gaps = uncovered(coverage, period.start_ts, period.end_ts - 1)
     if not gaps:
         return None
     tz = period.tz
     items = tuple(
-        f"{datetime.fromtimestamp(a, tz):%Y-%m-%d %H:%M} .. {datetime.fromtimestamp(b, tz):%Y-%m-%d %H:%M}"
+        f"{datetime.fromtimestamp(a, tz):%Y-%m-%d %H:%M} .. {datetime.fromtimestamp(b + 1, tz):%Y-%m-%d %H:%M}"
         for a, b in gaps
     )
     return Finding("unsynced", len(gaps), items)
+
+
+def unsynced_lines(store: Store, period: Period) -> list[str]:
+    """What a summary should say when parts of its period were never synced (English, stderr)."""
+    finding = _unsynced(store.coverage(), period)
+    return [] if finding is None else [f"Data quality: {finding.message('en', period)}"]
 
 
 def _days_without_data(store: Store, period: Period) -> Finding | None:

@@ -491,6 +491,23 @@ def _record_values(r: UsageRecord) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def uncovered(covered: Sequence[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``[start, end]`` that the merged, ordered ``covered`` ranges miss (all inclusive)."""
+    gaps: list[tuple[int, int]] = []
+    cursor = start
+    for lo, hi in covered:
+        if hi < cursor or lo > end:
+            continue
+        if lo > cursor:
+            gaps.append((cursor, lo - 1))
+        cursor = max(cursor, hi + 1)
+        if cursor > end:
+            break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
 @contextlib.contextmanager
 def sync_lock(directory: Path) -> Iterator[None]:
     """Hold a store folder's sync lock; a second sync on the same store is refused at once."""

@@ -10,10 +10,10 @@ from typing import Protocol
 
 from .amendments import detect_amendments
 from .config import Config
-from .errors import GatewayError, StoreError
+from .errors import ConfigError, GatewayError
 from .models import Period, UsageRecord
 from .periods import previous_month
-from .store import Store, sync_lock
+from .store import Store, sync_lock, uncovered
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
@@ -84,19 +84,7 @@ def plan_windows(
     """
     if end < start:
         return [], 0
-    gaps: list[tuple[int, int]] = []
-    cursor = start
-    if not refetch:
-        for lo, hi in covered:
-            if hi < cursor or lo > end:
-                continue
-            if lo > cursor:
-                gaps.append((cursor, lo - 1))
-            cursor = max(cursor, hi + 1)
-            if cursor > end:
-                break
-    if cursor <= end:
-        gaps.append((cursor, end))
+    gaps = [(start, end)] if refetch else uncovered(covered, start, end)
     windows: list[tuple[int, int]] = []
     for lo, hi in gaps:
         while lo <= hi:
@@ -142,7 +130,7 @@ def run_sync(
 
     gw = config.gateway
     if not gw.base_url:
-        raise StoreError(
+        raise ConfigError(
             f"{config.where('gateway.base_url')} is not set; add base_url under [gateway] "
             "(or set REPORTGEN_BASE_URL)"
         )

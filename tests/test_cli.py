@@ -179,3 +179,24 @@ def test_documents_are_readable_by_others_as_any_new_file(runner, synced, tmp_pa
     assert result.exit_code == 0, result.output
     (path,) = out.iterdir()
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_summary_of_a_period_not_synced_says_so(runner, synced):
+    result = runner.invoke(cli, ["--config", str(synced), "summary", "--period", "2026-05"])
+    assert result.exit_code == 0
+    assert "never synced" in result.output and "reportgen sync --period 2026-05" in result.output
+
+
+def test_a_period_not_fully_synced_cannot_be_closed(runner, synced):
+    result = run(runner, synced, "close", "2026-05")
+    assert result.exit_code == 2
+    assert (
+        "2026-05 is not fully synced" in result.output and "reportgen sync --period 2026-05" in result.output
+    )
+    assert run(runner, synced, "close", "2026-04").exit_code == 0
+
+
+def test_sync_without_a_base_url_is_a_config_error(runner, tmp_path):
+    (tmp_path / "reportgen.toml").write_text('[report]\ntimezone = "UTC"\n', encoding="utf-8")
+    result = run(runner, tmp_path / "reportgen.toml", "sync", env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
+    assert result.exit_code == 2 and "gateway.base_url is not set" in result.output

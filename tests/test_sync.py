@@ -256,3 +256,12 @@ def test_rows_a_gateway_returns_outside_the_window_are_not_stored_twice(tmp_path
         run_sync(config, april(config),
                  client_factory=lambda g, on_request=None: IgnoresFilter(g, sleep=lambda s: None))  # fmt: skip
     assert_matches_gateway(config, team)
+
+
+def test_uncovered_is_the_complement_of_the_coverage():
+    from reportgen.store import uncovered
+
+    assert uncovered([], 5, 10) == [(5, 10)]
+    assert uncovered([(0, 4), (6, 7), (9, 20)], 0, 12) == [(5, 5), (8, 8)]
+    assert uncovered([(0, 100)], 10, 20) == []
+    assert uncovered([(12, 14)], 10, 20) == [(10, 11), (15, 20)]
