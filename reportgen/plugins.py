@@ -12,7 +12,7 @@ import difflib
 import importlib
 import os
 import sys
-from importlib.metadata import entry_points, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 import pluggy
@@ -39,7 +39,7 @@ _exporters: dict[str, Exporter] | None = None
 def _reportgen_version() -> str:
     try:
         return version("reportgen")
-    except Exception:  # not installed (running from a checkout)
+    except PackageNotFoundError:  # running from a checkout that was never installed
         return "0+unknown"
 
 

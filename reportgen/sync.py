@@ -11,6 +11,7 @@ from typing import Protocol
 from .amendments import detect_amendments
 from .config import Config
 from .errors import ConfigError, GatewayError
+from .gateway import GatewayClient
 from .models import Period, UsageRecord
 from .periods import previous_month
 from .store import Store, sync_lock, uncovered
@@ -118,7 +119,7 @@ def run_sync(
     *,
     refetch: bool = False,
     progress: SyncProgress | None = None,
-    client_factory: Callable[..., object] | None = None,
+    client_factory: Callable[..., GatewayClient] | None = None,
     now: Callable[[], float] = time.time,
 ) -> SyncResult:
     """Bring the store up to date for ``period`` (or since the last sync) and return what was done.
@@ -126,8 +127,6 @@ def run_sync(
     Every completed window is committed before the next starts; if the gateway fails or
     the user interrupts, completed windows stay and the next run fetches only the rest.
     """
-    from .gateway import GatewayClient
-
     gw = config.gateway
     if not gw.base_url:
         raise ConfigError(
@@ -147,12 +146,12 @@ def run_sync(
         try:
             return _sync_locked(store, client, config, period, refetch, progress, now, started)
         finally:
-            client.close()  # type: ignore[attr-defined]
+            client.close()
 
 
 def _sync_locked(
     store: Store,
-    client: object,
+    client: GatewayClient,
     config: Config,
     period: Period | None,
     refetch: bool,
@@ -160,9 +159,6 @@ def _sync_locked(
     now: Callable[[], float],
     started: float,
 ) -> SyncResult:
-    from .gateway import GatewayClient
-
-    assert isinstance(client, GatewayClient)
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     store.bind_account(config.gateway.base_url, config.gateway.user_id)
