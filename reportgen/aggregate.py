@@ -293,6 +293,7 @@ def aggregate(
         key_to_member=key_to_member,
         source=source,
         partials=partials,
+        conversions=config.currencies,
     )
 
 

@@ -3,7 +3,7 @@
 A closure is a period's frozen rows, in a snapshot store ``<store>/closed/<label>.r<N>/``
 (an ordinary :class:`~reportgen.store.Store`, so every read path works on it unchanged),
 plus what its documents depend on: fingerprint, row count, ``/api/status`` snapshot,
-exchange rate, member and project mapping, and the close time.
+exchange rate and further currencies, member and project mapping, and the close time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from .aggregate import exchange_for
 from .config import Config
-from .models import Exchange, GatewayStatus, Period
+from .models import Conversion, Exchange, GatewayStatus, Period
 from .projects import parse_projects
 from .store import DB_NAME, ROW_COLUMNS, Store
 
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS closures (
     exchange_as_of INTEGER,
     members TEXT NOT NULL,
     snapshot TEXT NOT NULL,
-    projects TEXT
+    projects TEXT,
+    conversions TEXT
 );
 CREATE TABLE IF NOT EXISTS amendments (
     id INTEGER PRIMARY KEY,
@@ -78,6 +79,7 @@ class Closure:
     members: dict[str, tuple[str, ...]]
     snapshot: str
     projects: Any = None  # the [projects] table as configured at close (TOML values)
+    conversions: tuple[Conversion, ...] = ()  # [report.currencies] as configured at close
 
     @property
     def generated_at(self) -> datetime:
@@ -98,11 +100,15 @@ class Closure:
             ),
             exchange_rate=self.exchange.rate,
             exchange_rate_source=self.exchange.source,
+            currencies=self.conversions,
         )
 
 
 def ensure_schema(store: Store) -> None:
     store.conn.executescript(_SCHEMA)
+    columns = {row[1] for row in store.conn.execute("PRAGMA table_info(closures)")}
+    if "conversions" not in columns:  # closures recorded before [report.currencies] existed
+        store.conn.execute("ALTER TABLE closures ADD COLUMN conversions TEXT")
 
 
 def closed_dir(store: Store) -> Path:
@@ -125,7 +131,7 @@ def _closure(row: Any) -> Closure:
     label, start, end, tz_name, revision, closed_at, fp, rows, status, rate, source, as_of, members, snap = (
         row[:14]
     )
-    projects = row[14]
+    projects, conversions = row[14], row[15]
     tz = ZoneInfo(tz_name)
     return Closure(
         period=Period(label, datetime.fromtimestamp(start, tz), datetime.fromtimestamp(end, tz)),
@@ -142,6 +148,24 @@ def _closure(row: Any) -> Closure:
         members={k: tuple(v) for k, v in json.loads(members).items()},
         snapshot=snap,
         projects=None if projects is None else _from_json(json.loads(projects)),
+        conversions=() if conversions is None else _conversions_from_json(conversions),
+    )
+
+
+def _conversions_json(conversions: tuple[Conversion, ...]) -> str:
+    return json.dumps(
+        [
+            {"code": c.code, "rate": str(c.rate), "source": c.source, "date": c.as_of.isoformat()}
+            for c in conversions
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _conversions_from_json(text: str) -> tuple[Conversion, ...]:
+    return tuple(
+        Conversion(d["code"], Decimal(d["rate"]), d["source"], date.fromisoformat(d["date"]))
+        for d in json.loads(text)
     )
 
 
@@ -198,7 +222,7 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
     members = {m: list(keys) for m, keys in config.members.items()}
     projects = config.raw.get("projects") if config.projects else None
     store.conn.execute(
-        "INSERT OR REPLACE INTO closures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO closures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             period.label, period.start_ts, period.end_ts, period.timezone, revision, at, fingerprint, rows,
             None if status is None else _status_json(status),
@@ -206,6 +230,7 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
             None if exchange.as_of is None else int(exchange.as_of.timestamp()),
             json.dumps(members, ensure_ascii=False), name,
             None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
+            _conversions_json(config.currencies),
         ),
     )  # fmt: skip
     closure = find_closure(store, period.label)

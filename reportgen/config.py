@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .models import Conversion
 from .projects import Project, parse_projects
 
 CONFIG_NAME = "reportgen.toml"
@@ -64,6 +65,7 @@ class Config:
     exchange_rate: Decimal | None = None
     exchange_rate_source: str | None = None
     projects: tuple[Project, ...] = ()
+    currencies: tuple[Conversion, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -186,7 +188,7 @@ def parse_config(
     report = _table(data, "report", where)
     _reject_unknown(
         report,
-        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source"},
+        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source", "currencies"},
         where,
         "report.",
     )
@@ -213,6 +215,7 @@ def parse_config(
     if template is not None and not isinstance(template, str):
         raise ConfigError(f"{where}: report.template must be a path or a template name")
 
+    currencies = parse_currencies(report.get("currencies"), where)
     members = _members(_table(data, "members", where), where)
     projects = parse_projects(data.get("projects"), members, where)
     store = _table(data, "store", where)
@@ -232,8 +235,52 @@ def parse_config(
         exchange_rate=exchange_rate,
         exchange_rate_source=report.get("exchange_rate_source"),
         projects=projects,
+        currencies=currencies,
         raw=data,
     )
+
+
+def parse_currencies(table: Any, where: str) -> tuple[Conversion, ...]:
+    """``[report.currencies.CODE]`` tables (rate per 1 USD, source, date) in config order."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: report.currencies must be tables like [report.currencies.EUR]")
+    out: list[Conversion] = []
+    for code, spec in table.items():
+        key = f"report.currencies.{code}"
+        if not (len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()):
+            raise ConfigError(f"{where}: {key}: the currency code must be 3 uppercase letters (e.g. EUR)")
+        if code in ("USD", "CNY"):
+            raise ConfigError(
+                f"{where}: {key}: {code} is built in (CNY's rate is report.exchange_rate); remove this table"
+            )
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: {key} must be a table with rate, source and date")
+        _reject_unknown(spec, {"rate", "source", "date"}, where, f"{key}.")
+        rate = _positive_rate(spec.get("rate"), where, f"{key}.rate", f"{code} per USD")
+        source = spec.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(f'{where}: {key}.source is required: where the rate comes from (e.g. "ECB")')
+        as_of = spec.get("date")
+        if isinstance(as_of, datetime) or not isinstance(as_of, date):
+            raise ConfigError(f"{where}: {key}.date is required: the rate's date as a TOML date (2026-04-30)")
+        out.append(Conversion(code, rate, source.strip(), as_of))
+    return tuple(out)
+
+
+def _positive_rate(value: Any, where: str, key: str, unit: str) -> Decimal:
+    if value is None:
+        raise ConfigError(f"{where}: {key} is required: a positive number ({unit})")
+    rate = None
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        try:
+            rate = Decimal(str(value))
+        except InvalidOperation:
+            rate = None
+    if rate is None or not rate.is_finite() or rate <= 0:
+        raise ConfigError(f"{where}: {key} must be a positive number ({unit}), not {value!r}")
+    return rate
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -316,6 +363,12 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 # template = "invoice"                  # a shipped template name or a path to a .toml
 # exchange_rate = 7.20                 # CNY per USD; default: the gateway's usd_exchange_rate
 # exchange_rate_source = "Bank of China mid rate 2026-04-30"
+
+# Further currencies: units per 1 USD, where the rate comes from and its date.
+# [report.currencies.EUR]
+# rate = 0.92
+# source = "ECB reference rate"
+# date = 2026-04-30
 
 # [store]
 # path = ".reportgen"                  # where synced logs are kept (next to this file)

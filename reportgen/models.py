@@ -171,6 +171,20 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
+class Conversion:
+    """A further currency set in ``[report.currencies.CODE]``: ``rate`` units per 1 USD."""
+
+    code: str
+    rate: Decimal
+    source: str
+    as_of: date
+
+    def convert(self, amount_usd: Decimal) -> Decimal:
+        """``amount_usd`` in this currency, exact (quantize only when presenting)."""
+        return amount_usd * self.rate
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """The figures of one group (the whole period, a member, a key, a model, a day, ...)."""
 
@@ -373,6 +387,8 @@ class Report:
     projects: tuple[ProjectLine, ...] = ()
     grant: GrantView | None = None
     reconciliation: Reconciliation | None = None
+    #: Further currencies from ``[report.currencies]`` (CNY is ``exchange``).
+    conversions: tuple[Conversion, ...] = ()
 
     def member_of(self, token_name: str) -> str:
         return self.key_to_member.get(token_name, token_name)
