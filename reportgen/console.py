@@ -6,9 +6,11 @@ from decimal import Decimal
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .exporters._cells import cents
 from .exporters._finance import day_ranges
 from .models import Line, Reconciliation, Report
 from .summary import money
@@ -78,8 +80,12 @@ def _print_totals(report: Report, console: Console) -> None:
         + (f"  member: {report.member_filter}" if report.member_filter else "")
     )
     cny = "" if t.cost_cny is None else f"  = CNY {t.cost_cny:,.2f} at {ex.rate} ({ex.source})"
+    more = "".join(
+        f"\n  = {c.code} {cents(c.convert(t.cost_usd)):,.2f} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
+        for c in report.conversions
+    )
     console.print(
-        f"Net spend USD {_usd(t.cost_usd)}{cny}\n"
+        f"Net spend USD {_usd(t.cost_usd)}{cny}{more}\n"
         f"{t.requests:,} requests, {t.errors:,} errors, consumed {t.consumed_quota:,} − refunded "
         f"{t.refunded_quota:,} = {t.quota:,} quota (1 USD = {report.quota_per_unit:,} quota)"
         + (f"; {t.subscription_quota:,} billed to a subscription" if t.subscription_quota else "")

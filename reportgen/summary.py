@@ -59,6 +59,16 @@ def report_json(report: Report) -> dict[str, Any]:
             "source": ex.source,
             "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
         },
+        "currencies": [
+            {
+                "code": c.code,
+                "rate": str(c.rate),
+                "source": c.source,
+                "date": c.as_of.isoformat(),
+                "total": money(c.convert(report.totals.cost_usd)),
+            }
+            for c in report.conversions
+        ],
         "member": report.member_filter,
         "source": {
             "gateway": prov.base_url,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from reportgen.cli import cli
 from reportgen.closing import close_period, open_view
 from reportgen.config import load_config
 from reportgen.errors import ConfigError
+from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.models import Conversion
 from reportgen.periods import parse_period
+from reportgen.summary import money
 from reportgen.sync import run_sync
 from tests.conftest import fast_client, make_config
 
@@ -74,3 +79,51 @@ def test_a_closed_period_keeps_its_currencies(tmp_path, team, gateway):
     with open_view(edited, april) as view:
         assert view.report.conversions == config.currencies
         assert view.config.currencies == config.currencies
+
+
+@pytest.fixture
+def synced_eur(tmp_path, team, gateway):
+    """The team month synced, with EUR and JPY configured."""
+    config = make_config(tmp_path, gateway.url, team, extra=EUR + JPY)
+    run_sync(config, parse_period("2026-04", config.tz), client_factory=fast_client)
+    return config
+
+
+def test_summary_json_lists_each_currency_with_its_exact_total(synced_eur, team):
+    result = CliRunner().invoke(
+        cli, ["--config", str(synced_eur.path), "summary", "--period", "2026-04", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    usd = Decimal(expected_totals(team.rows, team.start_ts, team.end_ts).net_quota) / 500000
+    assert doc["currencies"] == [
+        {
+            "code": "EUR",
+            "rate": "0.92",
+            "source": "ECB reference rate",
+            "date": "2026-04-30",
+            "total": str((usd * Decimal("0.92")).quantize(Decimal("0.000001"))),
+        },
+        {
+            "code": "JPY",
+            "rate": "143.5",
+            "source": "BoJ",
+            "date": "2026-04-30",
+            "total": str((usd * Decimal("143.5")).quantize(Decimal("0.000001"))),
+        },
+    ]
+
+
+def test_exact_conversion_of_a_known_total():
+    eur = Conversion("EUR", Decimal("0.92"), "ECB reference rate", date(2026, 4, 30))
+    assert eur.convert(Decimal("77.036624")) == Decimal("70.87369408")
+    assert money(eur.convert(Decimal("77.036624"))) == "70.873694"
+
+
+def test_terminal_summary_has_one_line_per_currency(synced_eur, team):
+    result = CliRunner().invoke(cli, ["--config", str(synced_eur.path), "summary", "--period", "2026-04"])
+    assert result.exit_code == 0, result.output
+    usd = Decimal(expected_totals(team.rows, team.start_ts, team.end_ts).net_quota) / 500000
+    eur = (usd * Decimal("0.92")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert f"= EUR {eur:,.2f} at 0.92 per USD (ECB reference rate, 2026-04-30)" in result.output
+    assert "= JPY " in result.output and "at 143.5 per USD (BoJ, 2026-04-30)" in result.output
