@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import openpyxl
+import pypdf
 import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import cli
 from reportgen.closing import close_period, open_view
 from reportgen.config import load_config
+from reportgen.documents import write_packet, write_report
 from reportgen.errors import ConfigError
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.models import Conversion
 from reportgen.periods import parse_period
+from reportgen.plugins import select_exporters
 from reportgen.summary import money
 from reportgen.sync import run_sync
+from tests import report_factory
 from tests.conftest import fast_client, make_config
 
 EUR = '\n[report.currencies.EUR]\nrate = 0.92\nsource = "ECB reference rate"\ndate = 2026-04-30\n'
@@ -127,3 +134,71 @@ def test_terminal_summary_has_one_line_per_currency(synced_eur, team):
     eur = (usd * Decimal("0.92")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert f"= EUR {eur:,.2f} at 0.92 per USD (ECB reference rate, 2026-04-30)" in result.output
     assert "= JPY " in result.output and "at 143.5 per USD (BoJ, 2026-04-30)" in result.output
+
+
+EUR_RATE = Conversion("EUR", Decimal("0.92"), "ECB reference rate", date(2026, 4, 30))
+JPY_RATE = Conversion("JPY", Decimal("143.5"), "BoJ", date(2026, 4, 30))
+
+
+def eur_report():
+    return replace(report_factory.make_report(), conversions=(EUR_RATE, JPY_RATE))
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.parametrize(
+    ("lang", "total", "rate"),
+    [
+        (
+            "en",
+            "Grand total (EUR)",
+            "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30.",
+        ),
+        ("zh", "总计（EUR）", "汇率：1 美元 = 0.92 EUR。来源：ECB reference rate。日期：2026-04-30。"),
+    ],
+)
+def test_pdf_states_each_converted_total_with_its_rate_source_and_date(lang, total, rate):
+    report = eur_report()
+    text = pdf_text(report_factory.export("pdf", report, lang=lang))
+    usd = report.totals.cost_usd
+    assert usd == Decimal("32.947324")
+    eur = (usd * Decimal("0.92")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    jpy = (usd * Decimal("143.5")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert (eur, jpy) == (Decimal("30.31"), Decimal("4727.94"))
+    flat = " ".join(text.split())
+    assert f"{total} 30.31" in flat and "4,727.94" in flat
+    assert " ".join(rate.split()) in flat
+    assert "EUR, JPY" in flat  # the rounding note names them
+    # without configured currencies the PDF says nothing about them
+    plain = pdf_text(report_factory.export("pdf", report_factory.make_report(), lang=lang))
+    assert "EUR" not in plain
+
+
+def test_xlsx_summary_has_a_row_per_currency_with_the_total_as_a_number():
+    report = eur_report()
+    data = report_factory.export("xlsx", report, lang="en")
+    ws = openpyxl.load_workbook(io.BytesIO(data), data_only=True)["Summary"]
+    rows = {row[0]: row for row in ws.iter_rows(values_only=True) if row and row[0] in ("EUR", "JPY")}
+    code, total, rate, source, as_of = rows["EUR"][:5]
+    assert isinstance(total, float) and total == pytest.approx(float(Decimal("32.947324") * Decimal("0.92")))
+    assert (rate, source, as_of.date()) == (0.92, "ECB reference rate", date(2026, 4, 30))
+    assert rows["JPY"][1] == pytest.approx(32.947324 * 143.5)
+
+
+def test_closed_documents_stay_byte_identical_when_the_currencies_change(tmp_path, team, gateway):
+    config = make_config(tmp_path, gateway.url, team, extra=EUR)
+    april = parse_period("2026-04", config.tz)
+    run_sync(config, april, client_factory=fast_client)
+    close_period(config, april)
+    first = write_packet(config, april, tmp_path / "p1", lang="en")
+    docs1 = write_report(config, april, select_exporters("csv,xlsx,pdf"), tmp_path / "r1", lang="en")
+    assert "ECB reference rate" in pdf_text(next(p for p in docs1 if p.suffix == ".pdf").read_bytes())
+
+    edited = make_config(tmp_path, gateway.url, team, extra=EUR.replace("0.92", "0.95") + JPY)
+    assert write_packet(edited, april, tmp_path / "p2", lang="en").read_bytes() == first.read_bytes()
+    docs2 = write_report(edited, april, select_exporters("csv,xlsx,pdf"), tmp_path / "r2", lang="en")
+    assert [p.read_bytes() for p in docs2] == [p.read_bytes() for p in docs1]
+    dropped = make_config(tmp_path, gateway.url, team)
+    assert write_packet(dropped, april, tmp_path / "p3", lang="en").read_bytes() == first.read_bytes()

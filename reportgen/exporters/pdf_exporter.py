@@ -295,6 +295,19 @@ class _Builder:
             rate_text = self.lab("rate_line", rate=_plain(ex.rate), source=ex.source, date=as_of)
         else:
             rate_text = self.lab("no_rate_line", source=ex.source)
+        rate_texts = [rate_text]
+        for c in self.report.conversions:
+            converted = cents(c.convert(totals(self.report).cost_usd))
+            rows.append([self.lab("grand_total_in", code=c.code), money(int(converted * 100))])
+            rate_texts.append(
+                self.lab(
+                    "rate_line_in",
+                    rate=_plain(c.rate),
+                    code=c.code,
+                    source=c.source,
+                    date=c.as_of.isoformat(),
+                )
+            )
         table = Table(rows, colWidths=[WIDTH - 45 * mm, 45 * mm])
         table.setStyle(
             TableStyle(
@@ -312,7 +325,7 @@ class _Builder:
         )
         return [
             Spacer(1, 5 * mm),
-            KeepTogether([table, Spacer(1, 1.5 * mm), self.para(rate_text, self.s.small)]),
+            KeepTogether([table, Spacer(1, 1.5 * mm), *(self.para(t, self.s.small) for t in rate_texts)]),
         ]
 
     def notes(self) -> list[Flowable]:
@@ -325,6 +338,8 @@ class _Builder:
         items.append(self.lab("note_rounding"))
         if r.exchange.rate is not None:
             items.append(self.lab("note_cny"))
+        if r.conversions:
+            items.append(self.lab("note_converted", names=", ".join(c.code for c in r.conversions)))
         out: list[Flowable] = [Spacer(1, 4 * mm), self.para(self.lab("notes"), self.s.h2)]
         out += [self.para(f"{i}. {text}", self.s.note) for i, text in enumerate(items, 1)]
         return out

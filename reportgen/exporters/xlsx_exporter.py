@@ -244,6 +244,20 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     for key, value in zip(STATS_COLUMNS, _stats_values(w, ws, stats), strict=True):
         put([w.text(ws, lab(key), "rg label"), value])
     put([w.text(ws, lab("subscription_quota"), "rg label"), w.cell(ws, stats.subscription_quota, "rg int")])
+    if report.conversions:  # further currencies: exact USD total x the configured rate
+        put([])
+        put([w.text(ws, lab("other_currencies"), "rg heading")])
+        put(w.header(ws, ("currency", "total", "rate_per_usd", "exchange_source", "exchange_date")))
+        for c in report.conversions:
+            put(
+                [
+                    w.text(ws, c.code),
+                    w.money(ws, c.convert(stats.cost_usd)),
+                    w.cell(ws, float(c.rate), "rg rate"),
+                    w.text(ws, c.source),
+                    w.cell(ws, c.as_of, "rg date"),
+                ]
+            )
 
     # Per member: every member, zeros included.
     put([])
