@@ -36,6 +36,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**CNY.** CNY = exact USD × {rate} (1 USD = {rate} CNY; source: {source}; as of {date}), "
         "rounded half-up to the cent in the PDF: CNY {cny}.",
         "no_cny": "**CNY.** Not computed: {source}.",
+        "converted": "**{code}.** {code} = exact USD × {rate} (1 USD = {rate} {code}; source: {source}; "
+        "as of {date}), rounded half-up to the cent in the PDF: {code} {amount}.",
         "rounding": "**Rounding.** Amounts stay exact until a document shows them. In the PDF the grand "
         "total is the exact total rounded half-up to the cent (USD {cents}); it is shared out to members, "
         "and each member's subtotal to its model lines, by the largest-remainder (Hamilton) method, so the "
@@ -69,6 +71,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**人民币。** 人民币 = 精确美元 × {rate}（1 美元 = {rate} 人民币；来源：{source}；日期：{date}），"
         "PDF 中四舍五入到分：{cny} 元。",
         "no_cny": "**人民币。** 未计算：{source}。",
+        "converted": "**{code}。** {code} = 精确美元 × {rate}（1 美元 = {rate} {code}；来源：{source}；"
+        "日期：{date}），PDF 中四舍五入到分：{code} {amount}。",
         "rounding": "**舍入。** 金额在文件展示前始终保持精确。PDF 中总计为精确总额四舍五入到分（{cents} 美元）；"
         "再按最大余额法（Hamilton 法）分摊到各成员，各成员小计再分摊到各模型行，因此各行之和恰好等于所印小计与总计。"
         "CSV 保留精确金额；XLSX 以数值保存、按舍入后显示。",
@@ -120,6 +124,16 @@ def methodology_markdown(report: Report, lang: str, closure: Closure | None = No
         )
         if ex.rate is not None
         else t["no_cny"].format(source=ex.source),
+        *(
+            t["converted"].format(
+                code=c.code,
+                rate=plain_decimal(c.rate),
+                source=c.source,
+                date=c.as_of.isoformat(),
+                amount=_cents(c.convert(s.cost_usd)),
+            )
+            for c in report.conversions
+        ),
         t["rounding"].format(cents=_cents(s.cost_usd)),
         t["open"].format(label=p.label)
         if closure is None

@@ -161,6 +161,10 @@ def _manifest(
                 "source": ex.source,
                 "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
             },
+            "currencies": [
+                {"code": c.code, "per_usd": str(c.rate), "source": c.source, "as_of": c.as_of.isoformat()}
+                for c in report.conversions
+            ],
         },
         "rows": {
             "fingerprint": scope.fingerprint,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdf
@@ -19,14 +21,19 @@ from reportgen.closing import close_period, open_view
 from reportgen.config import load_config
 from reportgen.documents import write_packet, write_report
 from reportgen.errors import ConfigError
+from reportgen.export import export_report
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.models import Conversion
+from reportgen.packet import manifest_of
 from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
+from reportgen.project_reports import open_project_report
 from reportgen.summary import money
 from reportgen.sync import run_sync
-from tests import report_factory
+from tests import report_factory, test_projects
 from tests.conftest import fast_client, make_config
+
+synced_projects = test_projects.synced  # the hand-made project month, synced once per module
 
 EUR = '\n[report.currencies.EUR]\nrate = 0.92\nsource = "ECB reference rate"\ndate = 2026-04-30\n'
 JPY = '\n[report.currencies.JPY]\nrate = 143.5\nsource = "BoJ"\ndate = 2026-04-30\n'
@@ -195,6 +202,15 @@ def test_closed_documents_stay_byte_identical_when_the_currencies_change(tmp_pat
     first = write_packet(config, april, tmp_path / "p1", lang="en")
     docs1 = write_report(config, april, select_exporters("csv,xlsx,pdf"), tmp_path / "r1", lang="en")
     assert "ECB reference rate" in pdf_text(next(p for p in docs1 if p.suffix == ".pdf").read_bytes())
+    assert manifest_of(first)["source"]["currencies"] == [
+        {"code": "EUR", "per_usd": "0.92", "source": "ECB reference rate", "as_of": "2026-04-30"}
+    ]
+    with zipfile.ZipFile(first) as zf:
+        note = zf.read("methodology.md").decode()
+    assert (
+        "**EUR.** EUR = exact USD × 0.92 (1 USD = 0.92 EUR; source: ECB reference rate; as of 2026-04-30)"
+        in note
+    )
 
     edited = make_config(tmp_path, gateway.url, team, extra=EUR.replace("0.92", "0.95") + JPY)
     assert write_packet(edited, april, tmp_path / "p2", lang="en").read_bytes() == first.read_bytes()
@@ -202,3 +218,13 @@ def test_closed_documents_stay_byte_identical_when_the_currencies_change(tmp_pat
     assert [p.read_bytes() for p in docs2] == [p.read_bytes() for p in docs1]
     dropped = make_config(tmp_path, gateway.url, team)
     assert write_packet(dropped, april, tmp_path / "p3", lang="en").read_bytes() == first.read_bytes()
+
+
+def test_the_grant_report_states_each_currency_rate(synced_projects, tmp_path):
+    config = replace(load_config(synced_projects, env={}), currencies=(EUR_RATE,))
+    at = datetime(2026, 7, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with open_project_report(config, "alpha", generated_at=at) as report:
+        assert report.conversions == (EUR_RATE,)
+        (path,) = export_report(report, select_exporters("pdf"), tmp_path, lang="en", template="grant")
+    flat = " ".join(pdf_text(path.read_bytes()).split())
+    assert "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30." in flat

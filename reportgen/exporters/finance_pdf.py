@@ -243,6 +243,9 @@ def _grant_notes(b: _Builder) -> list[Flowable]:
     if ex.rate is not None:
         as_of = ex.as_of.astimezone(r.period.tz).date().isoformat() if ex.as_of else "-"
         items.append(b.lab("rate_line", rate=format(ex.rate.normalize(), "f"), source=ex.source, date=as_of))
+    for c in r.conversions:
+        rate = format(c.rate.normalize(), "f")
+        items.append(b.lab("rate_line_in", rate=rate, code=c.code, source=c.source, date=c.as_of.isoformat()))
     out: list[Flowable] = [Spacer(1, 4 * mm), b.para(b.lab("notes"), b.s.h2)]
     out += [b.para(f"{i}. {text}", b.s.note) for i, text in enumerate(items, 1)]
     return out
