@@ -228,3 +228,22 @@ def test_the_grant_report_states_each_currency_rate(synced_projects, tmp_path):
         (path,) = export_report(report, select_exporters("pdf"), tmp_path, lang="en", template="grant")
     flat = " ".join(pdf_text(path.read_bytes()).split())
     assert "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30." in flat
+
+
+def test_a_store_closed_before_currencies_existed_gains_the_column(tmp_path):
+    from reportgen.closures import _SCHEMA, ensure_schema, find_closure
+    from reportgen.store import Store
+
+    old = _SCHEMA.replace("    projects TEXT,\n    conversions TEXT\n", "    projects TEXT\n")
+    assert "conversions" not in old
+    with Store.open(tmp_path / "store") as store:
+        store.conn.executescript(old)
+        period = parse_period("2026-04", ZoneInfo("Asia/Shanghai"))
+        store.conn.execute(
+            "INSERT INTO closures VALUES (?, ?, ?, ?, 1, ?, 'fp', 0, NULL, '7.2', 'bank', NULL, '{}', 's', NULL)",
+            (period.label, period.start_ts, period.end_ts, period.timezone, period.end_ts),
+        )
+        ensure_schema(store)
+        ensure_schema(store)  # idempotent
+        closure = find_closure(store, "2026-04")
+    assert closure is not None and closure.conversions == () and closure.exchange.rate == Decimal("7.2")
