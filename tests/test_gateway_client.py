@@ -31,8 +31,8 @@ FLAVOR_SEEN = {
 class FakeClock:
     """Monotonic time that only moves when something sleeps: retries run instantly."""
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
         self.slept: list[float] = []
 
     def __call__(self) -> float:

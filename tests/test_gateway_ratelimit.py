@@ -5,23 +5,11 @@ from __future__ import annotations
 import pytest
 
 from reportgen.gateway import SlidingWindowLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.test_gateway_client import FakeClock
 
 
 def test_burst_then_waits_for_the_oldest_slot() -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     limiter = SlidingWindowLimiter(180, 180, clock=clock, sleep=clock.sleep)
     sent = []
     for _ in range(179 * 3):
@@ -38,7 +26,7 @@ def test_burst_then_waits_for_the_oldest_slot() -> None:
 
 
 def test_pause_delays_the_next_request() -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     limiter = SlidingWindowLimiter(20, 2, clock=clock, sleep=clock.sleep)
     limiter.acquire()
     limiter.pause(5)
@@ -48,7 +36,7 @@ def test_pause_delays_the_next_request() -> None:
 
 
 def test_slots_are_dated_by_the_response() -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     limiter = SlidingWindowLimiter(2, 10, clock=clock, sleep=clock.sleep)  # allowance 1
     limiter.acquire()
     clock.now = 3.0  # a slow response: the server may have counted it as late as this
