@@ -15,13 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from reportgen.app.sync import plan_windows
 from reportgen.config import Config, GatewayConfig, Secret
+from reportgen.core.models import GatewayStatus, Period
+from reportgen.core.periods import parse_period
 from reportgen.fakegateway.synthetic import iter_rows
 from reportgen.gateway.parse import parse_key, parse_log_row
-from reportgen.models import GatewayStatus, Period
-from reportgen.periods import parse_period
 from reportgen.store import Store
-from reportgen.sync import plan_windows
 
 TZ = "Asia/Shanghai"
 PERIOD = "2026-03"

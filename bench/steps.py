@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 
-from reportgen.models import Report  # noqa: E402
+from reportgen.core.models import Report  # noqa: E402
 
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -36,6 +36,7 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
 
 def _report(store_dir: Path) -> Report:
     from reportgen.reports import build_report
+
     from reportgen.store import Store
 
     store = Store.open(store_dir, create=False)  # stays open: the report streams rows from it
@@ -43,7 +44,7 @@ def _report(store_dir: Path) -> Report:
 
 
 def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
-    from reportgen.export import export_report
+    from reportgen.app.export import export_report
     from reportgen.plugins import select_exporters
 
     report = _report(Path(args["store"]))
@@ -235,7 +236,7 @@ class _Clock:
 
 
 def _sync_once(url: str, store_dir: Path, limit: tuple[int, int] | None) -> tuple[Any, _Clock, float, float]:
-    from reportgen.sync import run_sync
+    from reportgen.app.sync import run_sync
 
     period = data.period()
     clock = _Clock()

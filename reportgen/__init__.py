@@ -1,3 +1,22 @@
-"""reportgen: an LLM API gateway's usage logs, collected exactly, exported for finance."""
+"""reportgen: an LLM API gateway's usage logs, collected exactly, exported for finance.
+
+The names below are the public API for plugins and scripts; everything else may move.
+"""
 
 __version__ = "0.1.0"
+
+from .core.models import DetailRow, Line, Period, Report, Stats, UsageRecord  # noqa: E402
+from .hookspecs import ExportContext, Exporter, hookimpl  # noqa: E402
+
+__all__ = [
+    "DetailRow",
+    "ExportContext",
+    "Exporter",
+    "Line",
+    "Period",
+    "Report",
+    "Stats",
+    "UsageRecord",
+    "__version__",
+    "hookimpl",
+]

@@ -13,12 +13,26 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from . import __version__
+from .app.closing import close_period, list_amendments
+from .app.documents import write_packet, write_report
+from .app.packet import verify_packet
+from .app.quality import unsynced_lines
+from .app.reconcile import check, run_reconcile
+from .app.summary import report_json
+from .app.sync import run_sync
 from .config import CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
+from .console import SyncBar, print_reconciliation, print_summary, stdout_console
+from .core.models import Period
+from .core.periods import parse_period, resolve_period
+from .core.reconciliation import reconciliation_json
+from .demo import run_demo
 from .errors import ReportgenError, UsageError
-from .models import Period
-from .periods import resolve_period
+from .plugins import exporters as registry
+from .plugins import select_exporters
+from .views import Scope, open_period
 
 err_console = Console(stderr=True)
 
@@ -88,6 +102,11 @@ def document_options(f: Any) -> Any:
             click.option(
                 "--strict", is_flag=True, help="Any data-quality finding is an error; nothing is written."
             ),
+            click.option(
+                "--allow-partial",
+                is_flag=True,
+                help="Write documents of a period not fully synced (they are marked INCOMPLETE).",
+            ),
         ]
     ):
         f = option(f)
@@ -126,9 +145,6 @@ def init(path: str, force: bool) -> None:
 @click.pass_context
 def sync(ctx: click.Context, period: str | None, start: str | None, end: str | None, refetch: bool) -> None:
     """Download the gateway's logs of a period into the local store."""
-    from .console import SyncBar
-    from .sync import run_sync
-
     config = _config(ctx)
     with SyncBar(err_console) as bar:
         result = run_sync(config, _period(config, period, start, end), refetch=refetch, progress=bar)
@@ -153,15 +169,10 @@ def summary(
     as_json: bool,
 ) -> None:
     """Show spend per member, model, day or key."""
-    from .closing import open_view
-    from .console import print_summary, stdout_console
-    from .quality import unsynced_lines
-    from .summary import report_json
-
     config = _config(ctx)
-    with open_view(config, _required_period(config, period, start, end), member) as view:
+    with open_period(config, _required_period(config, period, start, end), Scope.of(member)) as view:
         report = view.report  # a closed period's frozen figures, like its documents
-        for line in (*view.notices, *unsynced_lines(view.store, report.period)):
+        for line in (*view.notices, *unsynced_lines(view)):
             _notify(line)
         if as_json:
             click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
@@ -194,12 +205,10 @@ def report(
     template: str | None,
     options: tuple[str, ...],
     strict: bool,
+    allow_partial: bool,
     project: str | None,
 ) -> None:
     """Write the documents of a period (or a project) in every chosen format."""
-    from .documents import write_report
-    from .plugins import select_exporters
-
     config = _config(ctx)
     paths = write_report(
         config,
@@ -212,6 +221,7 @@ def report(
         template=template,
         options=_parse_options(options),
         strict=strict,
+        allow_partial=allow_partial,
         notify=_notify,
     )
     click.echo("\n".join(str(path) for path in paths))
@@ -236,11 +246,10 @@ def packet(
     lang: str | None,
     template: str | None,
     strict: bool,
+    allow_partial: bool,
     project: str | None,
 ) -> None:
     """Write one reimbursement zip: PDF, XLSX, CSV, methodology, data quality and a manifest."""
-    from .documents import write_packet
-
     config = _config(ctx)
     resolved = _required_period(config, period, start, end)
     path = write_packet(
@@ -251,6 +260,7 @@ def packet(
         lang=lang,
         template=template,
         strict=strict,
+        allow_partial=allow_partial,
         notify=_notify,
         project=project,
     )
@@ -262,8 +272,6 @@ def packet(
 @click.pass_context
 def verify(ctx: click.Context, packet_path: str) -> None:
     """Check a packet's file hashes, and its rows against the local store."""
-    from .packet import verify_packet
-
     result = verify_packet(Path(packet_path), _config(ctx).store_dir)
     for line in result.notes:
         click.echo(f"Note: {line}", err=True)
@@ -282,9 +290,6 @@ def verify(ctx: click.Context, packet_path: str) -> None:
 @click.pass_context
 def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
     """Freeze a period: its documents stay byte-identical; later changes become amendments."""
-    from .closing import close_period
-    from .periods import parse_period
-
     config = _config(ctx)
     click.echo(close_period(config, parse_period(period_text, config.tz), reopen=reopen).summary())
 
@@ -294,8 +299,6 @@ def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
 @click.pass_context
 def amendments(ctx: click.Context, period: str | None) -> None:
     """List the changes found in closed periods since they were closed."""
-    from .amendments import list_amendments
-
     config = _config(ctx)
     lines = list_amendments(config, _period(config, period, None, None))
     click.echo("\n".join(lines) if lines else "No amendments: every closed period matches the store.")
@@ -309,13 +312,10 @@ def reconcile(
     ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool
 ) -> None:
     """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
-    from .console import print_reconciliation
-    from .reconcile import check, run_reconcile, to_json
-
     config = _config(ctx)
     result = run_reconcile(config, _required_period(config, period, start, end))
     if as_json:
-        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(reconciliation_json(result), ensure_ascii=False, indent=2))
     else:
         print_reconciliation(result, Console())
     check(result)
@@ -335,10 +335,6 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def exporters(as_json: bool) -> None:
     """List every installed exporter and the plugin that provides it."""
-    from rich.table import Table
-
-    from .plugins import exporters as registry
-
     found = registry()
     if as_json:
         rows = [
@@ -366,9 +362,6 @@ def exporters(as_json: bool) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 def demo(out_dir: str, lang: str) -> None:
     """Sync a synthetic team month from a local fake gateway and write every format (no network)."""
-    from .console import SyncBar, print_summary, stdout_console
-    from .demo import run_demo
-
     console = stdout_console()
     with SyncBar(err_console) as bar:
         result = run_demo(Path(out_dir), lang=lang, progress=bar)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .core.models import Conversion, Exchange, GatewayStatus
+from .core.projects import Project, parse_projects
 from .errors import ConfigError
-from .models import Conversion
-from .projects import Project, parse_projects
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
@@ -71,6 +71,19 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
+        """The CNY rate: ``[report] exchange_rate`` wins over the gateway's ``usd_exchange_rate``."""
+        if self.exchange_rate is not None:
+            source = self.exchange_rate_source or f"{self.path or 'reportgen.toml'} [report] exchange_rate"
+            as_of = None
+            if self.path is not None and self.path.exists():
+                as_of = datetime.fromtimestamp(int(self.path.stat().st_mtime), tz)
+            return Exchange(self.exchange_rate, source, as_of)
+        if status is not None and status.usd_exchange_rate is not None:
+            as_of = datetime.fromtimestamp(status.read_at, tz)
+            return Exchange(status.usd_exchange_rate, "gateway /api/status usd_exchange_rate", as_of)
+        return Exchange(None, "none: the gateway reported no rate and [report] exchange_rate is not set")
 
     def key_to_member(self) -> dict[str, str]:
         """Each configured key name mapped to its member (unmapped keys are their own member)."""

@@ -10,10 +10,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .exporters._cells import cents
+from .app.summary import money
+from .core.models import Line, Reconciliation, Report
+from .core.money import money_text
 from .exporters._finance import day_ranges
-from .models import Line, Reconciliation, Report
-from .summary import money
 
 BY_CHOICES = ("member", "model", "day", "key")
 
@@ -25,7 +25,8 @@ def stdout_console() -> Console:
 
 
 def _usd(value: Decimal) -> str:
-    return f"{value:,.2f}" if abs(value) >= Decimal("0.01") or value == 0 else f"{value:.6f}"
+    """The amount as every document prints it (the one money policy)."""
+    return money_text(value)
 
 
 def _table(title: str, first: str, lines: tuple[Line, ...]) -> Table:
@@ -79,9 +80,10 @@ def _print_totals(report: Report, console: Console) -> None:
         f"[bold]{p.label}[/bold]  {p.start:%Y-%m-%d %H:%M} .. {p.end:%Y-%m-%d %H:%M} ({p.timezone}, end exclusive)"
         + (f"  member: {report.member_filter}" if report.member_filter else "")
     )
-    cny = "" if t.cost_cny is None else f"  = CNY {t.cost_cny:,.2f} at {ex.rate} ({ex.source})"
+    cny_total = report.cny(t.cost_usd)
+    cny = "" if cny_total is None else f"  = CNY {money_text(cny_total)} at {ex.rate} ({ex.source})"
     more = "".join(
-        f"\n  = {c.code} {cents(c.convert(t.cost_usd)):,.2f} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
+        f"\n  = {c.code} {money_text(c.convert(t.cost_usd))} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
         for c in report.conversions
     )
     console.print(
@@ -110,14 +112,14 @@ def _projects_table(report: Report) -> Table:
         table.add_column(name, justify="left" if name in ("project", "code") else "right")
     for p in report.projects:
         share = "" if p.share_used is None else f"{p.share_used * 100:.1f}%"
-        burn = "" if p.burn_per_day is None else f"{p.burn_per_day:,.2f}"
+        burn = "" if p.burn_per_day is None else f"{money_text(p.burn_per_day)}"
         table.add_row(
             f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else ""),
             p.code,
-            f"{p.currency} {p.budget:,.2f}",
-            f"{p.period_spent:,.2f}",
-            f"{p.spent:,.2f}",
-            f"{p.remaining:,.2f}",
+            f"{p.currency} {money_text(p.budget)}",
+            f"{money_text(p.period_spent)}",
+            f"{money_text(p.spent)}",
+            f"{money_text(p.remaining)}",
             share,
             burn,
             "" if p.run_out is None else p.run_out.isoformat(),
@@ -137,7 +139,7 @@ def _print_projects(report: Report, console: Console) -> None:
         if p.outside_days:
             days = day_ranges(p.outside_days)
             console.print(
-                f"[yellow]{p.name}: {p.currency} {p.outside:,.2f} spent on its keys outside its dates "
+                f"[yellow]{p.name}: {p.currency} {money_text(p.outside)} spent on its keys outside its dates "
                 f"({days}); not counted[/yellow]"
             )
 

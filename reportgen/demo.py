@@ -7,13 +7,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .app.export import export_report
+from .app.sync import SyncProgress, SyncResult, run_sync
 from .config import CONFIG_NAME, load_config
-from .export import export_report
-from .models import Report
-from .periods import parse_period
+from .core.models import Report
+from .core.periods import parse_period
+from .fakegateway import FakeGateway
+from .fakegateway.synthetic import team_month
 from .plugins import select_exporters
-from .reports import open_report
-from .sync import SyncProgress, SyncResult, run_sync
+from .views import open_period
 
 DEMO_YEAR, DEMO_MONTH = 2026, 4
 DEMO_TZ = "Asia/Shanghai"
@@ -96,9 +98,6 @@ charges = [{ member = "李四" }, { key = "ci-pipeline", share = 40 }]
 
 def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None = None) -> DemoResult:
     """Serve a deterministic team month on 127.0.0.1, sync it into a fresh store, write every format."""
-    from .fakegateway import FakeGateway
-    from .fakegateway.synthetic import team_month
-
     team = team_month(DEMO_YEAR, DEMO_MONTH, tz=DEMO_TZ)
     token = secrets.token_hex(16)  # a throwaway: the fake gateway lives only as long as this call
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +122,8 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
         config = load_config(config_path, env={"REPORTGEN_ACCESS_TOKEN": token})
         period = parse_period(f"{DEMO_YEAR:04d}-{DEMO_MONTH:02d}", config.tz)
         result = run_sync(config, period, progress=progress)
-    with open_report(config, period) as report:
+    with open_period(config, period) as view:
+        report = view.report
         paths = export_report(
             report, select_exporters("all"), out_dir / "reports", lang=lang, template=config.template
         )

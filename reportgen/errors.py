@@ -69,3 +69,9 @@ class PacketError(ReportgenError):
     """A reimbursement packet cannot be read (not a zip, no manifest) or differs on verify."""
 
     exit_code = 8
+
+
+class CoverageError(ReportgenError):
+    """A document was asked of a period the store does not wholly hold."""
+
+    exit_code = 10

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .models import Report
+    from .core.models import Report
     from .templating import Template
 
 hookspec = pluggy.HookspecMarker("reportgen")

@@ -33,7 +33,20 @@ SECTIONS: dict[str, bool] = {
 # Every {placeholder} a label may use; anything else is a typo we report at load time.
 PLACEHOLDERS = (
     *("start", "end", "timezone", "rate", "source", "date", "keys", "names", "name"),
-    *("quota_per_unit", "quota", "usd", "page", "pages", "number", "fingerprint", "code"),
+    *(
+        "quota_per_unit",
+        "quota",
+        "usd",
+        "page",
+        "pages",
+        "number",
+        "fingerprint",
+        "code",
+        "ranges",
+        "parts",
+        "label",
+        "revision",
+    ),
 )
 
 

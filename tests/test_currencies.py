@@ -16,22 +16,23 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
+from reportgen.app.closing import close_period
+from reportgen.app.documents import write_packet, write_report
+from reportgen.app.export import export_report
+from reportgen.app.packet import manifest_of
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
-from reportgen.closing import close_period, open_view
 from reportgen.config import load_config
-from reportgen.documents import write_packet, write_report
+from reportgen.core.models import Conversion
+from reportgen.core.money import fixed as money
+from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
-from reportgen.export import export_report
 from reportgen.fakegateway.synthetic import expected_totals
-from reportgen.models import Conversion
-from reportgen.packet import manifest_of
-from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
-from reportgen.project_reports import open_project_report
-from reportgen.summary import money
-from reportgen.sync import run_sync
+from reportgen.views import open_period
 from tests import report_factory, test_projects
 from tests.conftest import fast_client, make_config
+from tests.report_factory import open_project_report
 
 synced_projects = test_projects.synced  # the hand-made project month, synced once per module
 
@@ -90,7 +91,7 @@ def test_a_closed_period_keeps_its_currencies(tmp_path, team, gateway):
     close_period(config, april)
     edited = make_config(tmp_path, gateway.url, team, extra=EUR.replace("0.92", "0.95") + JPY)
     assert edited.currencies != config.currencies
-    with open_view(edited, april) as view:
+    with open_period(edited, april) as view:
         assert view.report.conversions == config.currencies
         assert view.config.currencies == config.currencies
 
@@ -228,22 +229,3 @@ def test_the_grant_report_states_each_currency_rate(synced_projects, tmp_path):
         (path,) = export_report(report, select_exporters("pdf"), tmp_path, lang="en", template="grant")
     flat = " ".join(pdf_text(path.read_bytes()).split())
     assert "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30." in flat
-
-
-def test_a_store_closed_before_currencies_existed_gains_the_column(tmp_path):
-    from reportgen.closures import _SCHEMA, ensure_schema, find_closure
-    from reportgen.store import Store
-
-    old = _SCHEMA.replace("    projects TEXT,\n    conversions TEXT\n", "    projects TEXT\n")
-    assert "conversions" not in old
-    with Store.open(tmp_path / "store") as store:
-        store.conn.executescript(old)
-        period = parse_period("2026-04", ZoneInfo("Asia/Shanghai"))
-        store.conn.execute(
-            "INSERT INTO closures VALUES (?, ?, ?, ?, 1, ?, 'fp', 0, NULL, '7.2', 'bank', NULL, '{}', 's', NULL)",
-            (period.label, period.start_ts, period.end_ts, period.timezone, period.end_ts),
-        )
-        ensure_schema(store)
-        ensure_schema(store)  # idempotent
-        closure = find_closure(store, "2026-04")
-    assert closure is not None and closure.conversions == () and closure.exchange.rate == Decimal("7.2")

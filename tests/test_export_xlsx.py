@@ -83,7 +83,7 @@ def test_summary_totals_equal_the_report() -> None:
     assert values["Requests"] == t.requests
     assert values["Net quota"] == t.quota
     assert values["Cost (USD)"] == pytest.approx(float(t.cost_usd), abs=1e-9)
-    assert values["Cost (CNY)"] == pytest.approx(float(t.cost_cny), abs=1e-9)
+    assert values["Cost (CNY)"] == pytest.approx(float(report.cny(t.cost_usd)), abs=1e-9)
     assert values["Quota per USD"] == 500000
     assert isinstance(values["Generated"], datetime)
     members = {row[0]: row for row in ws.iter_rows(values_only=True) if row and row[0] in {"张三", "王五"}}

@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reportgen.core.models import UsageRecord
 from reportgen.exporters._cells import _CONTROL_RE, _FORMULA_START, QuotientText, csv_text, plain_decimal
-from reportgen.models import UsageRecord
 from reportgen.store import Store
 
 
@@ -37,11 +37,9 @@ def test_records_without_raw_equal_the_full_records_but_raw(tmp_path):
         store.replace_window(0, 1000, rows, 1, 0)
         full = list(store.iter_records(0, 1000))
         assert full == rows
-        bare = list(store.detail_source().iter_records(0, 1000))
+        bare = list(store.iter_records(0, 1000, raw=False))
         assert bare == [dataclasses.replace(r, raw="") for r in rows]
-        assert list(store.detail_source().iter_records(0, 1000, ("键",))) == [
-            dataclasses.replace(rows[1], raw="")
-        ]
+        assert list(store.iter_records(0, 1000, ("键",), raw=False)) == [dataclasses.replace(rows[1], raw="")]
 
 
 @settings(max_examples=300, deadline=None)

@@ -16,19 +16,18 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
-from reportgen.amendments import recorded_amendments as amendments
+from reportgen.app.closing import close_period
+from reportgen.app.documents import write_packet, write_report
+from reportgen.app.packet import manifest_of, verify_packet
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
-from reportgen.closing import close_period
-from reportgen.closures import find_closure
-from reportgen.documents import write_packet, write_report
+from reportgen.core.periods import parse_period
 from reportgen.errors import PacketError, UsageError
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import expected_totals
-from reportgen.packet import manifest_of, verify_packet
-from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
-from reportgen.store import Store
-from reportgen.sync import run_sync
+from reportgen.store import Store, find_closure
+from reportgen.store import recorded_amendments as amendments
 from tests.conftest import TOKEN, fast_client, make_config
 
 
@@ -111,7 +110,7 @@ def test_member_packet_holds_documents_notes_and_a_manifest_that_verifies(config
     )
     assert "张三" in pdf_text and "Alice" not in pdf_text
     note = files["methodology.md"].decode()
-    assert "quota ÷ 500000" in note and "Hamilton" in note and "Asia/Shanghai" in note
+    assert "quota ÷ 500000" in note and "half-up" in note and "Asia/Shanghai" in note
     assert f"{want.consumed:,}" in note
     # never the token, anywhere
     assert all(TOKEN.encode() not in data for data in files.values())
@@ -259,8 +258,8 @@ def test_closed_period_documents_are_byte_identical_and_a_late_row_becomes_an_am
     fresh = write_packet(config, period, tmp_path / "p4", member="Alice Smith", lang="en")
     assert manifest_of(fresh)["rows"]["count"] == manifest_of(first)["rows"]["count"] + 1
     assert verify_packet(fresh, config.store_dir).ok
-    stale = verify_packet(first, config.store_dir)
-    assert not stale.ok and "re-closed" in stale.differences[0]
+    kept = verify_packet(first, config.store_dir)  # revision 1 is kept beside revision 2
+    assert kept.ok and "re-closed since" in kept.notes[0]
 
 
 def test_an_operator_edit_and_a_removed_row_are_amendments_too(config, team, gateway):
@@ -324,15 +323,18 @@ def test_cli_close_amendments_packet_and_verify(config, team, gateway, tmp_path)
     assert verified.exit_code == 0 and "pending amendment" in verified.stderr
     reopened = run("close", "2026-04", "--reopen")
     assert reopened.exit_code == 0 and "as revision 2" in reopened.output
-    stale = run("verify", str(zip_path))
-    assert stale.exit_code == 1 and "re-closed" in stale.stdout and "rows now" in stale.stdout
-    assert TOKEN not in "".join(r.output for r in (out, packed, verified, listed, reported, stale))
+    kept = run("verify", str(zip_path))  # revision 1 is kept: its packets still verify, with a note
+    assert (
+        kept.exit_code == 0
+        and "re-closed since" in kept.stderr
+        and "revision 1, which is kept" in kept.stderr
+    )
+    assert TOKEN not in "".join(r.output for r in (out, packed, verified, listed, reported, kept))
 
 
 def test_a_closed_period_freezes_its_projects_and_reconciliation(tmp_path, team, gateway):
-    from reportgen.closing import open_view
-    from reportgen.reconcile import load_reconciliation, run_reconcile
-    from reportgen.reports import build_report
+    from reportgen.app.reconcile import run_reconcile
+    from reportgen.views import open_period
 
     extra = (
         '\n[projects.alpha]\ntitle = "Alpha"\nbudget = 50\nstart = 2026-03-15\nend = 2026-12-31\n'
@@ -342,12 +344,11 @@ def test_a_closed_period_freezes_its_projects_and_reconciliation(tmp_path, team,
     since_march = parse_period("2026-Q1", config.tz)
     run_sync(config, since_march, client_factory=fast_client)
     run_sync(config, april(config), client_factory=fast_client)
-    run_reconcile(config, april(config), client_factory=fast_client)
-    closed = close_period(config, april(config)).closure
-    with Store.open(config.store_dir) as store:
-        live = build_report(store, config, april(config), generated_at=closed.generated_at)
-        reconciliation = load_reconciliation(store, april(config))
-    with open_view(config, april(config)) as view:
+    reconciliation = run_reconcile(config, april(config), client_factory=fast_client)
+    with open_period(config, april(config)) as before:
+        live = before.report
+    close_period(config, april(config))
+    with open_period(config, april(config)) as view:
         assert view.report.projects == live.projects and live.projects
         assert view.report.reconciliation == reconciliation is not None
     first = write_packet(config, april(config), tmp_path / "a", lang="en")
@@ -366,4 +367,4 @@ def test_a_closed_packet_verifies_against_another_store_that_synced_the_same_row
     run_sync(elsewhere, april(elsewhere), client_factory=fast_client)
     result = verify_packet(path, elsewhere.store_dir)
     assert result.ok, result.differences
-    assert "not closed in this store" in result.notes[0]
+    assert "not in this store" in result.notes[0]

@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from reportgen.core.periods import local_days, parse_period, previous_month, resolve_period
 from reportgen.errors import UsageError
-from reportgen.periods import local_days, parse_period, previous_month, resolve_period
 
 SH = ZoneInfo("Asia/Shanghai")
 

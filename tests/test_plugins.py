@@ -137,10 +137,10 @@ def test_report_prepared_hook_sees_the_report(fresh_plugins, tmp_path):
                 raise ExportError("audit plugin refused")
         """,
     )
-    from reportgen.aggregate import aggregate_records
+    from reportgen.app.export import export_report
     from reportgen.config import Config
-    from reportgen.export import export_report
-    from reportgen.periods import parse_period
+    from reportgen.core.aggregate import aggregate_records
+    from reportgen.core.periods import parse_period
 
     config = Config(timezone="UTC", members={"blocked": ("k",)})
     period = parse_period("2026-04", config.tz)

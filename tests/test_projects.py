@@ -25,18 +25,18 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from reportgen.app.export import export_report
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config, parse_config
+from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
-from reportgen.export import export_report
 from reportgen.fakegateway import FakeGateway
 from reportgen.gateway import GatewayClient
-from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
-from reportgen.project_reports import open_project_report, spent_total
-from reportgen.reports import open_report
-from reportgen.sync import run_sync
+from reportgen.views import spent_total
 from tests.conftest import TOKEN
+from tests.report_factory import open_project_report, open_report
 
 TZ = ZoneInfo("Asia/Shanghai")
 USD = 500_000

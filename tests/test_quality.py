@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reportgen.app.quality import check_quality
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
+from reportgen.core.periods import date_range_period, parse_period
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import UNPRICED_MODEL
-from reportgen.periods import date_range_period, parse_period
-from reportgen.quality import check_quality
-from reportgen.store import Store
-from reportgen.sync import run_sync
+from reportgen.views import Scope, open_period
 from tests.conftest import TOKEN, fast_client, make_config
 
 
@@ -25,9 +25,9 @@ def synced(tmp_path, team, rows, period_text="2026-04", extra=""):
     return config
 
 
-def check(config, member_keys=None):
-    with Store.open(config.store_dir) as store:
-        return check_quality(store, config, parse_period("2026-04", config.tz), member_keys)
+def check(config, member=None):
+    with open_period(config, parse_period("2026-04", config.tz), Scope.of(member)) as view:
+        return check_quality(view)
 
 
 def in_april(team, row):
@@ -52,7 +52,7 @@ def test_the_team_month_findings_match_its_rows(tmp_path, team):
     assert found["subscription"].count == len(subs)
     assert found["subscription"].quota == sum(r["quota"] for r in subs)
     # one member's keys: only that member's rows count
-    alice = {f.code: f for f in check(config, ("key-alice",)).findings}
+    alice = {f.code: f for f in check(config, "Alice Smith").findings}
     assert "unmapped_keys" not in alice and "unpriced" in alice and "subscription" in alice
 
 

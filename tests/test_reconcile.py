@@ -12,16 +12,16 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from reportgen.app.export import export_report
+from reportgen.app.reconcile import check, run_reconcile
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
+from reportgen.core.periods import parse_period
 from reportgen.errors import ReconcileError
-from reportgen.export import export_report
 from reportgen.fakegateway import FakeGateway
-from reportgen.periods import parse_period
 from reportgen.plugins import select_exporters
-from reportgen.reconcile import check, run_reconcile
-from reportgen.reports import open_report
-from reportgen.sync import run_sync
 from tests.conftest import TOKEN, fast_client, make_config
+from tests.report_factory import open_report
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -95,7 +95,7 @@ def test_renamed_user_is_explained_by_the_username_stored_per_row(tmp_path, gate
 
 def test_unsynced_windows_are_explained_and_compared_on_the_synced_part(tmp_path, gateway, team):
     config = make_config(tmp_path, gateway.url, team)
-    from reportgen.periods import resolve_period
+    from reportgen.core.periods import resolve_period
 
     run_sync(config, resolve_period(config.tz, None, "2026-04-01", "2026-04-15"), client_factory=fast_client)
     result = run_reconcile(config, april(config), client_factory=fast_client)

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reportgen.app.sync import plan_windows, run_sync
+from reportgen.core.periods import parse_period
 from reportgen.errors import GatewayError, SyncLockedError
 from reportgen.fakegateway import FakeGateway, Faults
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.gateway import GatewayClient
-from reportgen.periods import parse_period
-from reportgen.reports import open_report
 from reportgen.store import Store, sync_lock
-from reportgen.sync import plan_windows, run_sync
 from tests.conftest import TOKEN, fast_client, make_config
+from tests.report_factory import open_report
 
 
 def april(config):

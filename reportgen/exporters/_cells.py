@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 
-from ..models import Line, LogType, Report, Stats
+from ..core.models import Line, LogType, Report, Stats
+from ..core.money import cents, plain_decimal
+
+__all__ = [
+    "DETAIL_COLUMNS",
+    "STATS_COLUMNS",
+    "QuotientText",
+    "banner_lines",
+    "cents",
+    "clean_text",
+    "csv_text",
+    "member_models",
+    "members",
+    "plain_decimal",
+    "row_cost",
+    "row_type_label",
+    "totals",
+]
 
 # C0 controls and DEL: XML forbids most of them, and none belongs in a name.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # OWASP CSV injection: a cell starting with one of these may be evaluated as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-CENT = Decimal("0.01")
 
 
 #: The columns of a detail row, in order, as label keys (CSV; XLSX member sheets omit "member").
@@ -65,14 +83,6 @@ def csv_text(value: object) -> str:
     return text
 
 
-def plain_decimal(value: Decimal) -> str:
-    """A Decimal as a plain decimal string, never in exponent notation."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 class QuotientText:
     """``plain_decimal(Decimal(n) / divisor)`` for many ``n``, without Decimal arithmetic per call.
 
@@ -112,10 +122,6 @@ def row_type_label(record_type: int) -> str:
     return "refund" if record_type == LogType.REFUND else "consumption"
 
 
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def members(report: Report) -> tuple[Line, ...]:
     """The member lines the documents show (one member when the report is filtered)."""
     if report.member_filter is None:
@@ -138,22 +144,29 @@ def totals(report: Report) -> Stats:
     return report.totals
 
 
-def hamilton(amounts: list[Decimal], total_cents: int) -> list[int]:
-    """Round ``amounts`` to whole cents so that they add up exactly to ``total_cents``.
-
-    Largest-remainder (Hamilton) method: every amount is first rounded down; the cents
-    still missing go, one each, to the amounts with the largest remainders (ties to the
-    earlier amount).  Each result is within a cent of its exact amount whenever
-    ``total_cents`` is the correctly rounded sum.
-    """
-    if not amounts:
-        return []
-    scaled = [a * 100 for a in amounts]
-    floors = [int(s.to_integral_value(rounding="ROUND_FLOOR")) for s in scaled]
-    missing = total_cents - sum(floors)
-    each, extra = divmod(missing, len(amounts))
-    order = sorted(range(len(amounts)), key=lambda i: (-(scaled[i] - floors[i]), i))
-    result = [f + each for f in floors]
-    for i in order[:extra]:
-        result[i] += 1
-    return result
+def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
+    """What every document says above its figures: INCOMPLETE when parts were never synced,
+    and which parts are frozen closed snapshots when some are (``label(key, **values)``)."""
+    p = report.period
+    out = []
+    if not report.coverage.complete:
+        out.append(label("incomplete", ranges=", ".join(report.coverage.ranges(p.tz))))
+    if any(part.frozen for part in report.basis):
+        day = "%Y-%m-%d"
+        parts = []
+        for part in report.basis:
+            last = part.end - timedelta(days=1)
+            if part.frozen:
+                parts.append(
+                    label(
+                        "basis_frozen",
+                        start=part.start.strftime(day),
+                        end=last.strftime(day),
+                        label=part.closed_label,
+                        revision=part.revision,
+                    )
+                )
+            else:
+                parts.append(label("basis_live", start=part.start.strftime(day), end=last.strftime(day)))
+        out.append(label("basis", parts="; ".join(parts)))
+    return out

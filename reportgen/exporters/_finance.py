@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from ..models import ProjectLine, Report
+from ..core.models import ProjectLine, Report
 
 
 def status_key(line: ProjectLine) -> str:

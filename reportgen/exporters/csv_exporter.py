@@ -13,12 +13,13 @@ import io
 from decimal import Decimal
 from typing import IO, Any
 
+from ..core.models import Report, Stats
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ..models import Report, Stats
 from ._cells import (
     DETAIL_COLUMNS,
     STATS_COLUMNS,
     QuotientText,
+    banner_lines,
     csv_text,
     member_models,
     plain_decimal,
@@ -86,7 +87,8 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     _flush(buf, fp)
 
 
-def _stats_cells(stats: Stats) -> list[object]:
+def _stats_cells(stats: Stats, report: Report) -> list[object]:
+    cny = report.cny(stats.cost_usd)
     return [
         stats.requests,
         stats.errors,
@@ -96,21 +98,23 @@ def _stats_cells(stats: Stats) -> list[object]:
         stats.refunded_quota,
         stats.quota,
         plain_decimal(stats.cost_usd),
-        "" if stats.cost_cny is None else plain_decimal(stats.cost_cny),
+        "" if cny is None else plain_decimal(cny),
     ]
 
 
 def write_summary(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """One line per member × model, then a totals line; empty periods say so."""
     buf, out = _open(fp, ctx)
+    for banner in banner_lines(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values)):
+        out.writerow([csv_text(banner)])
     out.writerow([csv_text(ctx.label(c)) for c in SUMMARY_COLUMNS])
     any_line = False
     for line in member_models(report):
         any_line = True
-        out.writerow([csv_text(line.name), csv_text(line.model or ""), *_stats_cells(line.stats)])
+        out.writerow([csv_text(line.name), csv_text(line.model or ""), *_stats_cells(line.stats, report)])
     if not any_line:
         out.writerow([csv_text(ctx.label("no_usage"))])
-    out.writerow([csv_text(ctx.label("total")), "", *_stats_cells(totals(report))])
+    out.writerow([csv_text(ctx.label("total")), "", *_stats_cells(totals(report), report)])
     _flush(buf, fp)
 
 

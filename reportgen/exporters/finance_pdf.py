@@ -16,8 +16,9 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
-from ..models import GrantLine, ProjectLine
-from ._cells import cents, hamilton
+from ..core.models import GrantLine, ProjectLine
+from ..core.money import printed_lines
+from ._cells import cents
 from ._finance import day_ranges, reconciliation_text, status_key
 
 if TYPE_CHECKING:
@@ -119,17 +120,29 @@ def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable
 # -- the grant closing report -------------------------------------------------------------
 def grant_amounts(
     lines: Sequence[GrantLine], total: Decimal
-) -> list[tuple[str, int, list[tuple[GrantLine, int]]]]:
-    """Months with their cents and their lines' cents, adding up to the rounded total."""
+) -> tuple[list[tuple[str, int, list[tuple[GrantLine, int]], int]], int]:
+    """Months with their cents, their lines' cents and their rounding row, and the total's rounding row.
+
+    Every amount is its exact amount rounded half-up (the one money policy); a rounding row
+    carries what the printed lines miss of the printed subtotal or total.
+    """
     months: dict[str, list[GrantLine]] = {}
     for line in lines:
         months.setdefault(line.month, []).append(line)
     exact = [sum((x.cost for x in ls), Decimal(0)) for ls in months.values()]
-    month_cents = hamilton(exact, int(cents(total) * 100))
+    whole = printed_lines(exact, total)
     out = []
-    for (month, ls), c in zip(months.items(), month_cents, strict=True):
-        out.append((month, c, list(zip(ls, hamilton([x.cost for x in ls], c), strict=True))))
-    return out
+    for (month, ls), month_exact in zip(months.items(), exact, strict=True):
+        printed = printed_lines([x.cost for x in ls], month_exact)
+        out.append(
+            (
+                month,
+                int(printed.total * 100),
+                list(zip(ls, (int(c * 100) for c in printed.lines), strict=True)),
+                int(printed.rounding * 100),
+            )
+        )
+    return out, int(whole.rounding * 100)
 
 
 def grant_story(b: _Builder) -> list[Flowable]:
@@ -141,6 +154,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
     if b.t.section("show_letterhead"):
         story += b.letterhead()
     story.append(b.para(b.t.title_for(b.ctx.lang), b.s.title))
+    story += b.banner()
     facts = [
         (lab("document_number"), b.number),
         (lab("issue_date"), b.report.generated_at.astimezone(b.report.period.tz).date().isoformat()),
@@ -206,11 +220,16 @@ def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[
     head = [b.para(lab(k), b.s.cell) for k in ("month", "member", "model")] + [b.para(amount, b.s.cell_right)]
     body: list[list[Any]] = []
     subtotal_rows: list[int] = []
-    for month, month_cents, items in grant_amounts(lines, p.spent):
+    months, rounding = grant_amounts(lines, p.spent)
+    for month, month_cents, items, month_rounding in months:
         for line, c in items:
             body.append([month, b.para(line.member, b.s.cell), b.para(line.model, b.s.cell), _cents_text(c)])
+        if month_rounding:
+            body.append([month, b.para(lab("rounding"), b.s.cell), "", _cents_text(month_rounding)])
         subtotal_rows.append(len(body))
         body.append([b.para(f"{month} {lab('subtotal')}", b.s.cell), "", "", _cents_text(month_cents)])
+    if rounding:
+        body.append([b.para(lab("rounding"), b.s.cell), "", "", _cents_text(rounding)])
     body.append([b.para(lab("total"), b.s.cell), "", "", _cents_text(int(cents(p.spent) * 100))])
     widths = [22 * mm, (WIDTH - 52 * mm) / 2, (WIDTH - 52 * mm) / 2, 30 * mm]
     out: list[Flowable] = [b.para(lab("grant_breakdown"), b.s.h2)]

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, NamedStyle, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ..models import ProjectLine, ReconcileLine
+from ..core.models import ProjectLine, ReconcileLine
 from ._finance import day_ranges, reconciliation_text, status_key
 from .xlsx_exporter import _FONT, SheetNames, _sheet, _Writer
 

@@ -1,8 +1,9 @@
 """PDF statement: an invoice-style summary per member and model that a finance office files.
 
-Only aggregates are drawn, so it is fast whatever the row count.  Amounts are rounded to
-cents by the largest-remainder method (:func:`statement_amounts`) so that the printed
-lines add up to the printed subtotals and grand total.  Text uses an embedded subset of
+Only aggregates are drawn, so it is fast whatever the row count.  Amounts follow the one
+money policy (:mod:`reportgen.core.money`): each is its exact amount rounded half-up to
+the cent, and where printed lines do not add up to a printed total the difference is a
+rounding row (:func:`statement_amounts`).  Text uses an embedded subset of
 a CJK TrueType font, so Chinese renders everywhere and extracts as text.  The PDF's
 dates come from ``report.generated_at`` and reportlab runs in invariant mode, so the
 same report gives the same bytes.
@@ -34,10 +35,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..core.models import Line, Report
+from ..core.money import printed_lines
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ..models import Line, Report
-from ._cells import cents, clean_text, member_models, members, totals
-from ._cells import hamilton as _hamilton
+from ._cells import banner_lines, cents, clean_text, member_models, members, totals
 from ._fonts import cjk_font, printable
 
 ROWS_PER_TABLE = 40  # reportlab splits one long table slowly; chunks of 40 rows are fast
@@ -58,6 +59,7 @@ class MemberAmounts:
     line: Line
     cents: int
     lines: tuple[tuple[Line, int], ...]
+    rounding_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,28 +67,39 @@ class StatementAmounts:
     grand_cents: int
     members: tuple[MemberAmounts, ...]
     idle: tuple[Line, ...]
+    rounding_cents: int = 0
 
 
 def statement_amounts(report: Report) -> StatementAmounts:
-    """The amounts as printed, in cents: lines add up to subtotals, subtotals to the total.
+    """The amounts as printed, in cents: each the exact amount rounded half-up.
 
-    The grand total is the exact total rounded half-up to the cent; it is shared out to
-    members, and each member's subtotal to its model lines, by largest remainder.
+    A member's subtotal is the same string in the team's statement, her own and the
+    terminal; where lines do not add up to their subtotal (or subtotals to the total),
+    the difference is a rounding row.
     """
     by_member: dict[str, list[Line]] = {}
     for line in member_models(report):
         by_member.setdefault(line.name, []).append(line)
     shown = [m for m in members(report) if m.stats.active]
     idle = tuple(m for m in members(report) if not m.stats.active)
-    exact = [sum((x.stats.cost_usd for x in by_member.get(m.name, ())), Decimal(0)) for m in shown]
-    grand = int(cents(totals(report).cost_usd) * 100)
-    member_cents = _hamilton(exact, grand)
+    grand = printed_lines([m.stats.cost_usd for m in shown], totals(report).cost_usd)
     result = []
-    for m, c in zip(shown, member_cents, strict=True):
+    for m, c in zip(shown, grand.lines, strict=True):
         lines = by_member.get(m.name, [])
-        line_cents = _hamilton([x.stats.cost_usd for x in lines], c)
-        result.append(MemberAmounts(m, c, tuple(zip(lines, line_cents, strict=True))))
-    return StatementAmounts(grand, tuple(result), idle)
+        printed = printed_lines([x.stats.cost_usd for x in lines], m.stats.cost_usd)
+        result.append(
+            MemberAmounts(
+                m,
+                _cents(c),
+                tuple(zip(lines, map(_cents, printed.lines), strict=True)),
+                _cents(printed.rounding),
+            )
+        )
+    return StatementAmounts(_cents(grand.total), tuple(result), idle, _cents(grand.rounding))
+
+
+def _cents(value: Decimal) -> int:
+    return int(value * 100)
 
 
 def document_number(report: Report, prefix: str = "RG") -> str:
@@ -128,6 +141,15 @@ class _Styles:
         self.title = style("title", 18, alignment=TA_CENTER, spaceBefore=4, spaceAfter=8)
         self.body = style("body", 9.5)
         self.cell = style("cell", 9)
+        self.banner = style(
+            "banner",
+            10,
+            textColor=colors.HexColor("#9B1C1C"),
+            borderPadding=3,
+            spaceAfter=6,
+            borderColor=colors.HexColor("#9B1C1C"),
+            borderWidth=0.8,
+        )
         self.cell_right = style("cellr", 9, alignment=TA_RIGHT)
         self.h2 = style("h2", 11.5, spaceBefore=8, spaceAfter=2)
         self.big = style("big", 12)
@@ -200,6 +222,10 @@ class _Builder:
         )
         return table
 
+    def banner(self) -> list[Flowable]:
+        """INCOMPLETE and frozen/live lines, above the figures, in the document's language."""
+        return [self.para(line, self.s.banner) for line in banner_lines(self.report, self.lab)]
+
     def facts(self) -> list[Flowable]:
         r = self.report
         p = r.period
@@ -264,6 +290,8 @@ class _Builder:
         lab = self.lab
         if not self.t.section("show_models_table"):
             rows = [(a.line.name, self._figures(a.line, a.cents)) for a in amounts.members]
+            if amounts.rounding_cents:
+                rows.append((lab("rounding"), ["", "", "", money(amounts.rounding_cents)]))
             total = (lab("total"), self._figures_stats(totals(self.report), amounts.grand_cents))
             return self.amount_table(lab("member"), rows, total)
         for a in amounts.members:
@@ -271,6 +299,8 @@ class _Builder:
             if a.line.keys and a.line.keys != (a.line.name,):
                 heading.append(self.para(lab("member_keys", keys=", ".join(a.line.keys)), self.s.small))
             rows = [(line.model or "", self._figures(line, c)) for line, c in a.lines]
+            if a.rounding_cents:
+                rows.append((lab("rounding"), ["", "", "", money(a.rounding_cents)]))
             sub = (lab("subtotal"), self._figures(a.line, a.cents))
             tables = self.amount_table(lab("model"), rows, sub)
             out.append(KeepTogether([*heading, Spacer(1, 1.5 * mm), tables[0]]))
@@ -287,7 +317,10 @@ class _Builder:
 
     def grand_total(self, amounts: StatementAmounts) -> list[Flowable]:
         ex = self.report.exchange
-        rows: list[list[Any]] = [[self.lab("grand_total_usd"), money(amounts.grand_cents)]]
+        rows: list[list[Any]] = []
+        if amounts.rounding_cents and self.t.section("show_models_table"):
+            rows.append([self.lab("rounding"), money(amounts.rounding_cents)])
+        rows.append([self.lab("grand_total_usd"), money(amounts.grand_cents)])
         if ex.rate is not None:
             cny = cents(totals(self.report).cost_usd * ex.rate)
             rows.append([self.lab("grand_total_cny"), money(int(cny * 100))])
@@ -376,6 +409,7 @@ class _Builder:
         if self.t.section("show_letterhead"):
             story += self.letterhead()
         story.append(self.para(self.t.title_for(self.ctx.lang), self.s.title))
+        story += self.banner()
         story += self.facts()
         if not amounts.members:
             story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]

@@ -28,9 +28,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from ..core.models import Line, Report, Stats
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ..models import Line, Report, Stats
-from ._cells import DETAIL_COLUMNS, STATS_COLUMNS, clean_text, members, row_type_label, totals
+from ._cells import DETAIL_COLUMNS, STATS_COLUMNS, banner_lines, clean_text, members, row_type_label, totals
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
 MAX_TITLE = 31
@@ -183,7 +183,7 @@ def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = Fa
         w.cell(ws, s.refunded_quota, i),
         w.cell(ws, s.quota, i),
         w.money(ws, s.cost_usd, m),
-        w.money(ws, s.cost_cny, m),
+        w.money(ws, w.report.cny(s.cost_usd), m),
     ]
 
 
@@ -210,6 +210,8 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
     put([w.text(ws, ctx.template.title_for(ctx.lang), "rg title")])
     org = ctx.template.letterhead_field("organisation", ctx.lang)
     put([w.text(ws, org)] if org else [])
+    for line in banner_lines(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values)):
+        put([w.text(ws, line, "rg heading")])
     put([])
     rng = ctx.template.text(
         "period_range",

@@ -17,8 +17,8 @@ from typing import Any
 import requests
 
 from ..config import GatewayConfig
+from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
 from ..errors import AuthError, ConfigError, GatewayError
-from ..models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
 from .parse import loads, parse_key, parse_log_row
 from .ratelimit import SlidingWindowLimiter
 

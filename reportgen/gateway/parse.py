@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..models import KeyInfo, UsageRecord
+from ..core.models import KeyInfo, UsageRecord
 
 try:  # optional speed-up: orjson parses pages ~4x faster; the stdlib is always enough
     import orjson as _orjson

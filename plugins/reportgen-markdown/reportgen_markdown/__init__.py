@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import IO
 
+from reportgen import Line, Report
 from reportgen.hookspecs import ExportContext, Exporter, hookimpl
-from reportgen.models import Line, Report
 
 
 def _cell(text: str) -> str:

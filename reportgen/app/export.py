@@ -10,10 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from .errors import ExportError, ReportgenError
-from .hookspecs import ExportContext, Exporter
-from .models import Report
-from .templating import load_template
+from ..core.models import Report
+from ..errors import ExportError, ReportgenError
+from ..hookspecs import ExportContext, Exporter
+from ..plugins import load_plugins
+from ..templating import load_template
 
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
@@ -41,8 +42,6 @@ def export_report(
     Each file is written to a temporary name and renamed into place, so a crash never
     leaves half a file under the final name.
     """
-    from .plugins import load_plugins
-
     context = ExportContext(lang=lang, template=load_template(template, lang), options=dict(options or {}))
     load_plugins().hook.report_prepared(report=report, context=context)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -9,15 +9,15 @@ never synced.  ``--strict`` makes any finding fatal (:func:`enforce`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .config import Config
-from .errors import QualityError
-from .models import Bucket, LogType, Partials, Period
-from .periods import local_days
-from .store import Store, uncovered
+from ..config import Config
+from ..core.models import Bucket, Coverage, LogType, Period
+from ..core.periods import period_args
+from ..errors import QualityError
+from ..views import PeriodView
 
 #: Finding codes, in the order findings are reported.
 CODES = (
@@ -32,7 +32,7 @@ CODES = (
 _MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "unsynced": "{count} part(s) of the period were never synced: {items}. "
-        "Run `reportgen sync --period {label}` (parts still in the future cannot be synced yet).",
+        "Run `reportgen sync {args}` (parts still in the future cannot be synced yet).",
         "days_without_data": "{count} synced day(s) of the period have no log rows at all: {items}.",
         "unmapped_keys": "{count} key(s) with usage are not mapped to any {targets}: {items}. "
         "Each is reported as a member named after the key.",
@@ -47,7 +47,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "unsynced": "本期有 {count} 段时间从未同步：{items}。"
-        "请运行 `reportgen sync --period {label}`（尚未到来的时间暂时无法同步）。",
+        "请运行 `reportgen sync {args}`（尚未到来的时间暂时无法同步）。",
         "days_without_data": "本期有 {count} 个已同步的日期没有任何日志记录：{items}。",
         "unmapped_keys": "{count} 个有用量的密钥未映射到任何{targets}：{items}。每个密钥按以其命名的成员列出。",
         "zero_quota_with_tokens": "{count} 条消费记录使用了 token 但扣费额度为 0：{items}。",
@@ -77,6 +77,7 @@ class Finding:
             count=self.count,
             items=", ".join(self.items),
             label=period.label,
+            args=period_args(period),
             targets=targets,
             quota=f"{self.quota:,}",
         )
@@ -105,28 +106,25 @@ class QualityReport:
         return "\n".join(out) + "\n"
 
 
-def check_quality(
-    store: Store,
-    config: Config,
-    period: Period,
-    token_names: Sequence[str] | None = None,
-    partials: Partials | None = None,
-) -> QualityReport:
-    """Run every check on ``period`` in ``store``; ``token_names`` limits row checks to those keys.
+def check_quality(view: PeriodView) -> QualityReport:
+    """Run every check on a view; a member or project view checks rows of its keys only.
 
-    ``partials`` are the report's grouped rows when it has them (grouping a month again
-    is the costliest part of the check).  Coverage and days without data are about the
-    account's data as a whole, so they ignore ``token_names``: one member's quiet day is
-    not a gap in the data.
+    Coverage and days without data are about the account's data as a whole, so they
+    ignore the view's keys: one member's quiet day is not a gap in the data.
     """
-    keys = None if token_names is None else tuple(token_names)
-    buckets = (partials or store.partials(period, keys)).buckets
+    config, period = view.config, view.report.period
+    buckets = view.report.partials.buckets if view.report.partials is not None else ()
     consumption = [b for b in buckets if b.type == LogType.CONSUME]
     projects = _project_keys(config)
+    used = set(view.used_keys)
+    if view.token_names is not None:
+        used &= set(view.token_names)
     found = [
-        _unsynced(store.coverage(), period),
-        _days_without_data(store, period),
-        _unmapped(store, config, period, keys, projects),
+        _unsynced(view.coverage, period),
+        Finding("days_without_data", len(view.empty_days), tuple(_day_ranges(list(view.empty_days))))
+        if view.empty_days
+        else None,
+        _unmapped(config, used, projects),
         _counted("zero_quota_with_tokens", ((b.model_name, b.zero_quota_with_tokens) for b in consumption)),
         _counted("unpriced", ((b.model_name, b.unpriced) for b in consumption)),
         _subscription(consumption),
@@ -149,35 +147,21 @@ def enforce(quality: QualityReport, strict: bool, notify: Callable[[str], None])
 # -- the checks -----------------------------------------------------------------------------
 
 
-def _unsynced(coverage: list[tuple[int, int]], period: Period) -> Finding | None:
-    gaps = uncovered(coverage, period.start_ts, period.end_ts - 1)
-    if not gaps:
+def _unsynced(coverage: Coverage, period: Period) -> Finding | None:
+    if coverage.complete:
         return None
     tz = period.tz
     items = tuple(
-        f"{datetime.fromtimestamp(a, tz):%Y-%m-%d %H:%M} .. {datetime.fromtimestamp(b + 1, tz):%Y-%m-%d %H:%M}"
-        for a, b in gaps
+        f"{datetime.fromtimestamp(a, tz):%Y-%m-%d %H:%M} .. {datetime.fromtimestamp(b, tz):%Y-%m-%d %H:%M}"
+        for a, b in coverage.missing
     )
-    return Finding("unsynced", len(gaps), items)
+    return Finding("unsynced", len(coverage.missing), items)
 
 
-def unsynced_lines(store: Store, period: Period) -> list[str]:
+def unsynced_lines(view: PeriodView) -> list[str]:
     """What a summary should say when parts of its period were never synced (English, stderr)."""
-    finding = _unsynced(store.coverage(), period)
-    return [] if finding is None else [f"Data quality: {finding.message('en', period)}"]
-
-
-def _days_without_data(store: Store, period: Period) -> Finding | None:
-    covered = store.coverage()
-    empty: list[date] = []
-    for day, start, end in local_days(period):
-        if not any(lo <= start and end - 1 <= hi for lo, hi in covered):
-            continue  # reported as never synced
-        if store.count_rows(start, end) == 0:
-            empty.append(day)
-    if not empty:
-        return None
-    return Finding("days_without_data", len(empty), tuple(_day_ranges(empty)))
+    finding = _unsynced(view.coverage, view.report.period)
+    return [] if finding is None else [f"Data quality: {finding.message('en', view.report.period)}"]
 
 
 def _day_ranges(days: list[date]) -> Iterable[str]:
@@ -192,23 +176,8 @@ def _day_ranges(days: list[date]) -> Iterable[str]:
             start = prev = d
 
 
-def _unmapped(
-    store: Store,
-    config: Config,
-    period: Period,
-    keys: tuple[str, ...] | None,
-    projects: set[str] | None,
-) -> Finding | None:
+def _unmapped(config: Config, used: set[str], projects: set[str] | None) -> Finding | None:
     mapped = set(config.key_to_member()) | (projects or set())
-    used = {
-        name
-        for (name,) in store.conn.execute(
-            "SELECT DISTINCT token_name FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6)",
-            (period.start_ts, period.end_ts),
-        )
-    }
-    if keys is not None:
-        used &= set(keys)
     unmapped = sorted(used - mapped)
     return Finding("unmapped_keys", len(unmapped), tuple(unmapped)) if unmapped else None
 

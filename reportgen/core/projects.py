@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .models import Bucket, GrantLine, LogType, ProjectLine
 
 CURRENCIES = ("USD", "CNY")

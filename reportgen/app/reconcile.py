@@ -28,21 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .config import Config
-from .errors import GatewayError, ReconcileError
-from .models import KeyInfo, Period, ReconcileLine, Reconciliation
-from .store import Store
-
-_TABLE = """
-CREATE TABLE IF NOT EXISTS reconciliations (
-    start_ts INTEGER NOT NULL,
-    end_ts INTEGER NOT NULL,
-    label TEXT NOT NULL,
-    checked_at INTEGER NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (start_ts, end_ts)
-)
-"""
+from ..config import Config
+from ..core.models import KeyInfo, Period, ReconcileLine, Reconciliation
+from ..core.reconciliation import reconciliation_json as to_json
+from ..errors import GatewayError, ReconcileError
+from ..gateway import GatewayClient
+from ..store import Store, sync_lock
 
 
 @dataclass
@@ -65,13 +56,11 @@ def run_reconcile(
     now: Callable[[], float] = time.time,
 ) -> Reconciliation:
     """Compare ``period`` in the store with the gateway, save the result in the store, return it."""
-    from .gateway import GatewayClient
-
     if config.gateway.access_token is None:
         raise GatewayError(
             "REPORTGEN_ACCESS_TOKEN is not set; reconcile asks the gateway, so export the system access token"
         )
-    with Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
         client = (client_factory or GatewayClient)(config.gateway)
         try:
             result = reconcile(store, client, period, int(now()))
@@ -203,35 +192,15 @@ def _used_quota(
 
 
 def _lifetime(store: Store, key: KeyInfo) -> tuple[int, int]:
-    by_id = store.conn.execute("SELECT COUNT(*) FROM logs WHERE token_id = ?", (key.id,)).fetchone()[0]
-    column, value = ("token_id", key.id) if by_id else ("token_name", key.name)
-    row = store.conn.execute(
-        "SELECT COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
-        f"COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs WHERE {column} = ?",
-        (value,),
-    ).fetchone()
-    return int(row[0]), int(row[1])
+    return store.key_lifetime(key.id, key.name)
 
 
 def _store_sums(store: Store, lo: int, hi: int, username: str) -> dict[str, _Sums]:
-    rows = store.conn.execute(
-        "SELECT token_name, "
-        "COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
-        "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0), "
-        "COALESCE(SUM(CASE WHEN type = 2 AND (username = ? OR username = '') THEN quota END), 0) "
-        "FROM logs WHERE created_at BETWEEN ? AND ? AND type IN (2, 6) GROUP BY token_name",
-        (username, lo, hi),
-    )
-    return {r[0]: _Sums(int(r[1]), int(r[2]), int(r[3])) for r in rows}
+    return {name: _Sums(*sums) for name, sums in store.sums_by_key(lo, hi, username).items()}
 
 
 def _other_usernames(store: Store, lo: int, hi: int, username: str) -> list[str]:
-    rows = store.conn.execute(
-        "SELECT DISTINCT username FROM logs WHERE created_at BETWEEN ? AND ? AND type = 2 "
-        "AND username != ? AND username != '' ORDER BY 1",
-        (lo, hi, username),
-    )
-    return [repr(r[0]) for r in rows]
+    return [repr(name) for name in store.other_usernames(lo, hi, username)]
 
 
 def _gaps(covered: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
@@ -264,80 +233,10 @@ def check(result: Reconciliation) -> None:
     raise ReconcileError(f"{result.period_label}: unexplained difference on {what} ({first})")
 
 
-# -- persistence and JSON -----------------------------------------------------------------
+# -- persistence ---------------------------------------------------------------------------
+
+
 def save_reconciliation(store: Store, result: Reconciliation) -> None:
-    store.conn.execute(_TABLE)
-    store.conn.execute(
-        "INSERT OR REPLACE INTO reconciliations VALUES (?, ?, ?, ?, ?)",
-        (result.start_ts, result.end_ts, result.period_label, result.checked_at, json.dumps(to_json(result))),
-    )
-
-
-def load_reconciliation(store: Store, period: Period) -> Reconciliation | None:
-    """The last reconciliation of exactly this period, or None."""
-    exists = store.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reconciliations'"
-    ).fetchone()
-    if not exists:
-        return None
-    row = store.conn.execute(
-        "SELECT result FROM reconciliations WHERE start_ts = ? AND end_ts = ?",
-        (period.start_ts, period.end_ts),
-    ).fetchone()
-    return None if row is None else from_json(json.loads(row[0]))
-
-
-_LINE_FIELDS = (
-    "key",
-    "store_consumed",
-    "store_refunded",
-    "store_current_user",
-    "gateway_stat",
-    "status",
-    "notes",
-    "used_quota",
-    "lifetime_consumed",
-)
-
-
-def _line_json(line: ReconcileLine) -> dict[str, Any]:
-    out = {f: getattr(line, f) for f in _LINE_FIELDS}
-    out["notes"] = list(line.notes)
-    out["store_net"] = line.store_net
-    return out
-
-
-def to_json(result: Reconciliation) -> dict[str, Any]:
-    """Plain JSON types; quota is an int."""
-    return {
-        "period": result.period_label,
-        "start_ts": result.start_ts,
-        "end_ts": result.end_ts,
-        "checked_at": result.checked_at,
-        "username": result.username,
-        "ok": result.ok,
-        "unexplained": [x.key if x.key is not None else "(total)" for x in result.unexplained],
-        "notes": list(result.notes),
-        "fingerprint": result.fingerprint,
-        "total": _line_json(result.total),
-        "keys": [_line_json(x) for x in result.keys],
-    }
-
-
-def from_json(data: dict[str, Any]) -> Reconciliation:
-    def line(d: dict[str, Any]) -> ReconcileLine:
-        values: dict[str, Any] = {f: d.get(f) for f in _LINE_FIELDS}
-        values["notes"] = tuple(d.get("notes") or ())
-        return ReconcileLine(**values)
-
-    return Reconciliation(
-        period_label=data["period"],
-        start_ts=data["start_ts"],
-        end_ts=data["end_ts"],
-        checked_at=data["checked_at"],
-        username=data.get("username", ""),
-        total=line(data["total"]),
-        keys=tuple(line(d) for d in data["keys"]),
-        notes=tuple(data.get("notes") or ()),
-        fingerprint=data.get("fingerprint", ""),
+    store.save_reconciliation(
+        result.start_ts, result.end_ts, result.period_label, result.checked_at, json.dumps(to_json(result))
     )

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from .amendments import detect_amendments
-from .config import Config
-from .errors import ConfigError, GatewayError
-from .gateway import GatewayClient
-from .models import Period, UsageRecord
-from .periods import previous_month
-from .store import Store, sync_lock, uncovered
+from ..config import Config
+from ..core.models import Period, UsageRecord
+from ..core.periods import previous_month
+from ..errors import ConfigError, GatewayError
+from ..gateway import GatewayClient
+from ..store import Store, detect_amendments, sync_lock, uncovered
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from .config import Config
+from ..errors import UsageError
 from .models import (
     DEFAULT_QUOTA_PER_UNIT,
     Bucket,
+    Conversion,
     Exchange,
     GatewayStatus,
     KeyInfo,
@@ -37,6 +38,23 @@ from .models import (
     UsageRecord,
 )
 from .periods import local_days
+
+
+class Settings(Protocol):
+    """What aggregation needs from the configuration (``reportgen.config.Config`` is one)."""
+
+    @property
+    def members(self) -> dict[str, tuple[str, ...]]: ...
+
+    @property
+    def currencies(self) -> tuple[Conversion, ...]: ...
+
+    def key_to_member(self) -> dict[str, str]: ...
+
+    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
+        """The CNY rate that applies, where it came from and as of when."""
+        ...
+
 
 COUNTED_TYPES = (LogType.CONSUME, LogType.ERROR, LogType.REFUND)
 KEY_MODEL_SEP = "\x00"
@@ -133,7 +151,7 @@ class _Acc:
     def add_latency(self, bucket_ms: int, count: int) -> None:
         self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
 
-    def freeze(self, quota_per_unit: Decimal, rate: Decimal | None) -> Stats:
+    def freeze(self, quota_per_unit: Decimal) -> Stats:
         usd = Decimal(self.consumed - self.refunded) / quota_per_unit
         return Stats(
             requests=self.requests,
@@ -144,7 +162,6 @@ class _Acc:
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
             cost_usd=usd,
-            cost_cny=None if rate is None else usd * rate,
             latency_p50_ms=_percentile(self.latency, Decimal("0.50")),
             latency_p95_ms=_percentile(self.latency, Decimal("0.95")),
             status_known=self.status_known,
@@ -166,21 +183,7 @@ def _percentile(histogram: dict[int, int], p: Decimal) -> int | None:
     return max(histogram)  # pragma: no cover - unreachable: seen reaches total
 
 
-def exchange_for(config: Config, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
-    """The CNY rate: ``[report] exchange_rate`` wins over the gateway's ``usd_exchange_rate``."""
-    if config.exchange_rate is not None:
-        source = config.exchange_rate_source or f"{config.path or 'reportgen.toml'} [report] exchange_rate"
-        as_of = None
-        if config.path is not None and config.path.exists():
-            as_of = datetime.fromtimestamp(int(config.path.stat().st_mtime), tz)
-        return Exchange(config.exchange_rate, source, as_of)
-    if status is not None and status.usd_exchange_rate is not None:
-        as_of = datetime.fromtimestamp(status.read_at, tz)
-        return Exchange(status.usd_exchange_rate, "gateway /api/status usd_exchange_rate", as_of)
-    return Exchange(None, "none: the gateway reported no rate and [report] exchange_rate is not set")
-
-
-def member_map(config: Config, token_names: Iterable[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def member_map(config: Settings, token_names: Iterable[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Key → member for every key, and member → keys in report order.
 
     Configured members come first, in config order, with all their keys; every other key
@@ -198,7 +201,7 @@ def aggregate(
     partials: Partials,
     *,
     period: Period,
-    config: Config,
+    config: Settings,
     status: GatewayStatus | None = None,
     keys: Sequence[KeyInfo] = (),
     source: RecordSource | None = None,
@@ -215,14 +218,11 @@ def aggregate(
     """
     qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
     tz = period.tz
-    exchange = exchange_for(config, status, tz)
-    rate = exchange.rate
+    exchange = config.exchange(status, tz)
     names = {b.token_name for b in partials.buckets} | {k.name for k in keys}
     key_to_member, members = member_map(config, names)
     if member is not None:
         if member not in members:
-            from .errors import UsageError
-
             known = ", ".join(members) or "none"
             raise UsageError(f"no member named {member!r} (members: {known})")
         members = {member: members[member]}
@@ -264,7 +264,7 @@ def aggregate(
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
 
     def freeze(acc: _Acc) -> Stats:
-        return acc.freeze(qpu, rate)
+        return acc.freeze(qpu)
 
     member_order = list(members)
     model_lines = sorted(
@@ -323,7 +323,7 @@ def aggregate_records(
     records: Iterable[UsageRecord],
     *,
     period: Period,
-    config: Config,
+    config: Settings,
     status: GatewayStatus | None = None,
     keys: Sequence[KeyInfo] = (),
     member: str | None = None,

@@ -71,6 +71,46 @@ DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which parts of a period the store holds: ``missing`` are ``[start, end)`` UTC epoch ranges."""
+
+    missing: tuple[tuple[int, int], ...] = ()
+    synced_any: bool = True
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def ranges(self, tz: ZoneInfo) -> tuple[str, ...]:
+        """Each missing range in local time: ``2026-04-16 – 2026-04-30`` (days inclusive), or with times."""
+        out = []
+        for start, end in self.missing:
+            a = datetime.fromtimestamp(start, tz)
+            b = datetime.fromtimestamp(end, tz)
+            if a.time() == b.time() == datetime.min.time():
+                last = date.fromordinal(b.date().toordinal() - 1)
+                out.append(a.date().isoformat() if last == a.date() else f"{a.date()} – {last}")
+            else:
+                out.append(f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}")
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A part of a report's period and where its figures come from: live rows, or a closed snapshot."""
+
+    start: datetime
+    end: datetime
+    closed_label: str | None = None
+    revision: int | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return self.revision is not None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     """One API key from ``/api/token/`` (the secret key itself is never kept)."""
 
@@ -196,7 +236,6 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
-    cost_cny: Decimal | None = None
     latency_p50_ms: int | None = None
     latency_p95_ms: int | None = None
     status_known: int = 0
@@ -389,6 +428,21 @@ class Report:
     reconciliation: Reconciliation | None = None
     #: Further currencies from ``[report.currencies]`` (CNY is ``exchange``).
     conversions: tuple[Conversion, ...] = ()
+    #: Which parts of the period the store holds (documents print a banner when incomplete).
+    coverage: Coverage = field(default_factory=Coverage)
+    #: Where each part of the period comes from: frozen (a closed period's snapshot) or live.
+    basis: tuple[Part, ...] = ()
+
+    def cny(self, amount_usd: Decimal) -> Decimal | None:
+        """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""
+        return None if self.exchange.rate is None else amount_usd * self.exchange.rate
+
+    @property
+    def closed(self) -> Part | None:
+        """The closure when the whole period is one closed period, else None."""
+        if len(self.basis) == 1 and self.basis[0].frozen:
+            return self.basis[0]
+        return None
 
     def member_of(self, token_name: str) -> str:
         return self.key_to_member.get(token_name, token_name)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
-
-from .exporters._cells import plain_decimal, totals
-from .models import Report
-
-if TYPE_CHECKING:
-    from .closures import Closure
+from ..core.money import money_text, plain_decimal
+from ..core.periods import period_args, period_name
+from ..exporters._cells import totals
+from ..views import PeriodView, spent_total
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -19,6 +15,14 @@ _TEXT: dict[str, dict[str, str]] = {
         "midnight.",
         "scope_all": "**Scope.** The whole account: every member and every key.",
         "scope_member": "**Scope.** Member {member} only: the keys {keys}.",
+        "scope_project": "**Scope.** Project {project} only: its keys {keys}, on the days they are charged "
+        "to it. The figures below are those keys' rows in full; the project is charged its share of them: "
+        "{charged} {currency} (each charge's percentage share applied per day, see the statement).",
+        "incomplete": "**INCOMPLETE.** Parts of the period were never synced ({missing}); every figure here "
+        "is a floor. `reportgen sync {args}` fetches them.",
+        "basis": "**Frozen and live parts.** {parts}.",
+        "frozen_part": "{start} – {end}: closed {label}, revision {rev}",
+        "live_part": "{start} – {end}: live rows",
         "source": "**Source.** Every log row of the period was downloaded from {url} (user {user}) through "
         "the management API `/api/log/self`, one closed time window at a time, each window replaced "
         "atomically so that no row is counted twice. Last sync: {synced}.",
@@ -38,16 +42,16 @@ _TEXT: dict[str, dict[str, str]] = {
         "no_cny": "**CNY.** Not computed: {source}.",
         "converted": "**{code}.** {code} = exact USD × {rate} (1 USD = {rate} {code}; source: {source}; "
         "as of {date}), rounded half-up to the cent in the PDF: {code} {amount}.",
-        "rounding": "**Rounding.** Amounts stay exact until a document shows them. In the PDF the grand "
-        "total is the exact total rounded half-up to the cent (USD {cents}); it is shared out to members, "
-        "and each member's subtotal to its model lines, by the largest-remainder (Hamilton) method, so the "
-        "printed lines add up exactly to the printed subtotals and total. The CSV carries exact amounts; "
-        "the XLSX stores them as numbers and displays them rounded.",
+        "rounding": "**Rounding.** Amounts stay exact until a document shows them. Every printed amount "
+        "is its exact amount rounded half-up to the cent, the same string in the terminal, the CSV summary, "
+        "the XLSX and every PDF (grand total: USD {cents}). Where the printed lines of a table do not add up "
+        "to its printed total, the difference is printed as a rounding line. The CSV detail carries exact "
+        "amounts; the XLSX stores them as numbers and displays them rounded.",
         "closed": "**Closed period.** {label} was closed on {closed} (revision {rev}). These documents show "
         "the rows as they were at closing; later changes at the gateway are recorded as amendments "
         "(`reportgen amendments --period {label}`), not written into the closed documents.",
-        "open": "**Open period.** {label} is not closed: a later sync may change these figures "
-        "(`reportgen close {label}` freezes them).",
+        "open": "**Open period.** {label} is not closed: a later sync may change these figures{close}.",
+        "close_hint": " (`reportgen close {name}` freezes them)",
         "check": "**Re-checking.** `manifest.json` lists every file's SHA-256 and the fingerprint of the "
         "{rows} stored rows included; `reportgen verify <packet.zip>` checks both against a reportgen store.",
         "none": "none",
@@ -58,6 +62,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "UTC 秒）换算为 {tz} 时间归入期间；日期按当地午夜切分。",
         "scope_all": "**范围。** 整个账户：所有成员与所有密钥。",
         "scope_member": "**范围。** 仅成员 {member}：密钥 {keys}。",
+        "scope_project": "**范围。** 仅项目 {project}：其密钥 {keys}，限计入该项目的日期。以下数字为这些密钥的全部记录；"
+        "项目按份额计费：{charged} {currency}（每项计费的百分比份额按日计算，见报表）。",
+        "incomplete": "**不完整。** 本期部分时间从未同步（{missing}）；此处所有数字均为下限。"
+        "`reportgen sync {args}` 可补齐。",
+        "basis": "**冻结与实时部分。** {parts}。",
+        "frozen_part": "{start} – {end}：已结账 {label}，第 {rev} 版",
+        "live_part": "{start} – {end}：实时记录",
         "source": "**数据来源。** 本期全部日志记录经管理接口 `/api/log/self` 从 {url}（用户 {user}）下载，"
         "按已结束的时间窗口逐段获取，每个窗口整体原子替换，任何记录都不会重复计算。最近同步：{synced}。",
         "quota": "**费用。** 网关以额度计费。美元费用 = 额度 ÷ {qpu}（网关 `/api/status` 给出的每美元额度），"
@@ -73,12 +84,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "no_cny": "**人民币。** 未计算：{source}。",
         "converted": "**{code}。** {code} = 精确美元 × {rate}（1 美元 = {rate} {code}；来源：{source}；"
         "日期：{date}），PDF 中四舍五入到分：{code} {amount}。",
-        "rounding": "**舍入。** 金额在文件展示前始终保持精确。PDF 中总计为精确总额四舍五入到分（{cents} 美元）；"
-        "再按最大余额法（Hamilton 法）分摊到各成员，各成员小计再分摊到各模型行，因此各行之和恰好等于所印小计与总计。"
-        "CSV 保留精确金额；XLSX 以数值保存、按舍入后显示。",
+        "rounding": "**舍入。** 金额在文件展示前始终保持精确。每个印出的金额都是其精确金额四舍五入到分，"
+        "在终端、CSV 汇总、XLSX 与各 PDF 中完全相同（总计 {cents} 美元）。若表中各行之和与所印总计不一致，"
+        "差额单列为舍入行。CSV 明细保留精确金额；XLSX 以数值保存、按舍入后显示。",
         "closed": "**已结账期间。** {label} 已于 {closed} 结账（第 {rev} 版）。本文件显示结账时的记录；"
         "之后网关上的变化记为更正（`reportgen amendments --period {label}`），不会写入已结账的文件。",
-        "open": "**未结账期间。** {label} 尚未结账：之后的同步可能改变这些数字（`reportgen close {label}` 可冻结）。",
+        "open": "**未结账期间。** {label} 尚未结账：之后的同步可能改变这些数字{close}。",
+        "close_hint": "（`reportgen close {name}` 可冻结）",
         "check": "**复核。** `manifest.json` 列出每个文件的 SHA-256 以及所含 {rows} 条存储记录的指纹；"
         "`reportgen verify <packet.zip>` 可对照 reportgen 存储复核二者。",
         "none": "无",
@@ -86,20 +98,37 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def methodology_markdown(report: Report, lang: str, closure: Closure | None = None, rows: int = 0) -> str:
-    """The methodology note of ``report`` in ``lang`` (zh or en), with its own figures."""
+def methodology_markdown(view: PeriodView, lang: str) -> str:
+    """The methodology note of a view in ``lang`` (zh or en), with its own figures and scope."""
     t = _TEXT.get(lang, _TEXT["en"])
+    report, closure, rows = view.report, view.closure, view.row_count
     p, prov, ex = report.period, report.provenance, report.exchange
     s = totals(report)
     fmt = "%Y-%m-%d %H:%M"
+    day = "%Y-%m-%d"
+    if report.grant is not None:
+        scope = t["scope_project"].format(
+            project=view.scope.name,
+            keys=", ".join(view.token_names or ()) or t["none"],
+            charged=money_text(spent_total(report)),
+            currency=report.grant.project.currency,
+        )
+    elif report.member_filter is not None:
+        scope = t["scope_member"].format(
+            member=report.member_filter, keys=", ".join(report.member_keys(report.member_filter)) or t["none"]
+        )
+    else:
+        scope = t["scope_all"]
+    name = period_name(p)
     paragraphs = [
         t["title"].format(label=p.label),
         t["period"].format(start=p.start.strftime(fmt), end=p.end.strftime(fmt), tz=p.timezone),
-        t["scope_all"]
-        if report.member_filter is None
-        else t["scope_member"].format(
-            member=report.member_filter, keys=", ".join(report.member_keys(report.member_filter)) or t["none"]
+        *(
+            [t["incomplete"].format(missing=", ".join(report.coverage.ranges(p.tz)), args=period_args(p))]
+            if not report.coverage.complete
+            else []
         ),
+        scope,
         t["source"].format(
             url=prov.base_url or t["none"],
             user=prov.user_id if prov.user_id is not None else t["none"],
@@ -120,7 +149,7 @@ def methodology_markdown(report: Report, lang: str, closure: Closure | None = No
             rate=plain_decimal(ex.rate),
             source=ex.source,
             date=ex.as_of.date().isoformat() if ex.as_of else t["none"],
-            cny=_cents(s.cost_usd * ex.rate),
+            cny=money_text(s.cost_usd * ex.rate),
         )
         if ex.rate is not None
         else t["no_cny"].format(source=ex.source),
@@ -130,12 +159,29 @@ def methodology_markdown(report: Report, lang: str, closure: Closure | None = No
                 rate=plain_decimal(c.rate),
                 source=c.source,
                 date=c.as_of.isoformat(),
-                amount=_cents(c.convert(s.cost_usd)),
+                amount=money_text(c.convert(s.cost_usd)),
             )
             for c in report.conversions
         ),
-        t["rounding"].format(cents=_cents(s.cost_usd)),
-        t["open"].format(label=p.label)
+        t["rounding"].format(cents=money_text(s.cost_usd)),
+        *(
+            [
+                t["basis"].format(
+                    parts="; ".join(
+                        t["frozen_part" if part.frozen else "live_part"].format(
+                            start=part.start.strftime(day),
+                            end=part.end.strftime(day),
+                            label=part.closed_label,
+                            rev=part.revision,
+                        )
+                        for part in report.basis
+                    )
+                )
+            ]
+            if any(part.frozen for part in report.basis) and closure is None
+            else []
+        ),
+        t["open"].format(label=p.label, close="" if name is None else t["close_hint"].format(name=name))
         if closure is None
         else t["closed"].format(
             label=p.label, closed=closure.generated_at.strftime(fmt), rev=closure.revision
@@ -143,7 +189,3 @@ def methodology_markdown(report: Report, lang: str, closure: Closure | None = No
         t["check"].format(rows=f"{rows:,}"),
     ]
     return "\n\n".join(paragraphs) + "\n"
-
-
-def _cents(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"

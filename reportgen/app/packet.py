@@ -19,22 +19,21 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from . import __version__
-from .amendments import pending_amendment
-from .closures import Closure, closed_dir, find_closure
-from .errors import PacketError
+from .. import __version__
+from ..core.models import Report
+from ..errors import PacketError
+from ..hookspecs import ExportContext, Exporter
+from ..views import PeriodView, check_rows
 from .export import output_stem, write_atomically
-from .hookspecs import ExportContext, Exporter
 from .methodology import methodology_markdown
-from .models import Report
 from .quality import QualityReport
-from .store import DB_NAME, Store
+from .summary import basis_json
 
 MANIFEST = "manifest.json"
 PACKET_FORMAT = "reportgen-packet"
@@ -42,22 +41,6 @@ PACKET_VERSION = 1
 #: The exporters a packet holds, by role; each is looked up through the plugin registry.
 PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What rows a packet covers, described for the manifest and re-checkable by verify.
-
-    ``filters`` is what was asked (``{"member": "张三"}``; a project filter adds
-    ``{"project": ...}``); ``token_names`` the keys whose rows of the period are
-    fingerprinted (None: every row of the period); ``fingerprint`` and ``rows`` the
-    fingerprint and count of those rows as included.
-    """
-
-    filters: Mapping[str, str]
-    token_names: tuple[str, ...] | None
-    fingerprint: str
-    rows: int
 
 
 @dataclass(frozen=True)
@@ -75,21 +58,22 @@ def packet_name(report: Report) -> str:
 
 
 def build_packet(
-    report: Report,
-    scope: Scope,
+    view: PeriodView,
     quality: QualityReport,
     exporters: Sequence[Exporter],
     context: ExportContext,
     out_dir: Path,
-    *,
-    closure: Closure | None = None,
 ) -> Path:
-    """Write the packet of ``report`` into ``out_dir`` (atomically) and return its path.
+    """Write the packet of ``view`` into ``out_dir`` (atomically) and return its path.
+
+    Every document, the manifest's row count and fingerprint come from the one view, read
+    in one transaction: the packet agrees with itself even while a sync runs.
 
     ``exporters`` are the statement, workbook and detail exporters in that order (see
     :data:`PACKET_FORMATS`); ``context`` is the same :class:`ExportContext` ``report``
     uses.  The caller has run the ``report_prepared`` hook and the quality check.
     """
+    report = view.report
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = output_stem(report)
     with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
@@ -103,13 +87,13 @@ def build_packet(
             entries.append(_entry(name, role, path, exporter.media_type))
         ext = "md"
         for role, text in (
-            ("methodology", methodology_markdown(report, context.lang, closure, scope.rows)),
+            ("methodology", methodology_markdown(view, context.lang)),
             ("quality", quality.markdown(context.lang)),
         ):
             path = tmp / f"{role}.{ext}"
             path.write_text(text, encoding="utf-8")
             entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
-        manifest = _manifest(report, scope, quality, context, entries, closure)
+        manifest = _manifest(view, quality, context, entries)
         target = out_dir / packet_name(report)
         write_atomically(target, lambda fp: _write_zip(fp, entries, manifest, report.generated_at), "packet")
     return target
@@ -124,13 +108,9 @@ def _entry(name: str, role: str, path: Path, media_type: str) -> _Entry:
 
 
 def _manifest(
-    report: Report,
-    scope: Scope,
-    quality: QualityReport,
-    context: ExportContext,
-    entries: list[_Entry],
-    closure: Closure | None,
+    view: PeriodView, quality: QualityReport, context: ExportContext, entries: list[_Entry]
 ) -> bytes:
+    report, closure = view.report, view.closure
     p, prov, ex = report.period, report.provenance, report.exchange
     data: dict[str, Any] = {
         "format": PACKET_FORMAT,
@@ -145,8 +125,8 @@ def _manifest(
                 "end_exclusive": True,
                 "timezone": p.timezone,
             },
-            "filters": dict(scope.filters),
-            "keys": None if scope.token_names is None else list(scope.token_names),
+            "filters": view.scope.filters,
+            "keys": None if view.token_names is None else list(view.token_names),
             "lang": context.lang,
             "template": context.template.name,
         },
@@ -167,14 +147,19 @@ def _manifest(
             ],
         },
         "rows": {
-            "fingerprint": scope.fingerprint,
-            "count": scope.rows,
+            "fingerprint": prov.fingerprint,
+            "count": view.row_count,
             "what": "every stored log row of the period (all types) of the keys listed, or of all keys "
             "when keys is null; SHA-256 over the parsed fields in sorted order (reportgen Store.fingerprint)",
         },
         "closed": None
         if closure is None
         else {"revision": closure.revision, "closed_at": closure.generated_at.isoformat()},
+        "coverage": {
+            "complete": report.coverage.complete,
+            "missing": list(report.coverage.ranges(p.tz)),
+        },
+        "basis": [basis_json(part) for part in report.basis],
         "quality": {"findings": [f.code for f in quality.findings]},
         "files": [
             {"name": e.name, "role": e.role, "sha256": e.sha256, "bytes": e.size, "media_type": e.media_type}
@@ -286,63 +271,45 @@ def _check_rows(manifest: dict[str, Any], store_dir: Path, result: Verification)
     keys = manifest["request"].get("keys")
     token_names = None if keys is None else tuple(keys)
     source = manifest["source"]
-    with Store.open(store_dir, create=False) as store:
-        account = f"{source.get('gateway_url')}#{source.get('user_id')}"
-        if store.get_meta("account") != account:
-            result.differences.append(
-                f"the store at {store_dir} holds another gateway account "
-                f"({(store.get_meta('account') or 'none').replace('#', ' user ')}), not "
-                f"{account.replace('#', ' user ')}; cannot check the rows"
-            )
-            return
-        closed = manifest.get("closed")
-        if closed is not None:
-            closure = find_closure(store, period["label"])
-            if closure is None:
-                result.notes.append(
-                    f"{period['label']} was closed (revision {closed['revision']}) when packed but is not "
-                    "closed in this store; checked against its live rows"
-                )
-                _compare_rows(store, start, end, token_names, rows, result, "")
-                return
-            if closure.revision != closed["revision"]:
-                result.differences.append(
-                    f"{period['label']} was re-closed since the packet was made "
-                    f"(revision {closed['revision']} then, {closure.revision} now)"
-                )
-            pending = pending_amendment(store, closure)
-            if pending is not None:
-                result.notes.append(
-                    f"{period['label']} has a pending amendment since it was closed: "
-                    f"{pending.describe(closure.quota_per_unit)}; the packet still matches the closed version"
-                )
-            with Store.open(closed_dir(store) / closure.snapshot, create=False) as snap:
-                _compare_rows(snap, start, end, token_names, rows, result, "closed")
-        else:
-            _compare_rows(store, start, end, token_names, rows, result, "")
-
-
-def _compare_rows(
-    store: Store,
-    start: int,
-    end: int,
-    token_names: tuple[str, ...] | None,
-    rows: dict[str, Any],
-    result: Verification,
-    which: str,
-) -> None:
-    where = f"the store's {which} rows" if which else "the store's rows"
-    if not (store.directory / DB_NAME).is_file():
-        result.differences.append(f"{store.directory}: no store to check the rows against")
+    closed = manifest.get("closed")
+    label = period["label"]
+    check = check_rows(
+        store_dir, start, end, token_names, closed=None if closed is None else (label, closed["revision"])
+    )
+    account = (source.get("gateway_url"), source.get("user_id"))
+    if check.account != account:
+        result.differences.append(
+            f"the store at {store_dir} holds another gateway account ({check.account[0]} user "
+            f"{check.account[1]}), not {account[0]} user {account[1]}; cannot check the rows"
+        )
         return
-    fingerprint = store.fingerprint(start, end, token_names)
-    count = store.count_rows(start, end, token_names)
-    if fingerprint == rows.get("fingerprint"):
-        result.checked.append(f"rows: {where} match the fingerprint ({count} rows)")
+    which = ""
+    if closed is not None:
+        if check.closure is None:
+            result.notes.append(
+                f"{label} was closed (revision {closed['revision']}) when packed but that revision is not "
+                "in this store; checked against its live rows"
+            )
+        else:
+            which = f"closed revision {check.closure.revision}"
+            if check.latest_revision is not None and check.latest_revision != check.closure.revision:
+                result.notes.append(
+                    f"{label} was re-closed since the packet was made (revision {closed['revision']} then, "
+                    f"{check.latest_revision} now); checked against revision {closed['revision']}, which is kept"
+                )
+            if check.pending is not None and check.closure is not None:
+                result.notes.append(
+                    f"{label} has a pending amendment since it was closed: "
+                    f"{check.pending.describe(check.closure.quota_per_unit)}; the packet still matches the "
+                    "closed version"
+                )
+    where = f"the store's {which} rows" if which else "the store's rows"
+    if check.fingerprint == rows.get("fingerprint"):
+        result.checked.append(f"rows: {where} match the fingerprint ({check.count} rows)")
     else:
         result.differences.append(
-            f"rows: {where} no longer match the fingerprint: {count} rows now, {rows.get('count')} then "
-            f"(fingerprint {fingerprint[:16]}… now, {str(rows.get('fingerprint'))[:16]}… then)"
+            f"rows: {where} no longer match the fingerprint: {check.count} rows now, {rows.get('count')} then "
+            f"(fingerprint {check.fingerprint[:16]}… now, {str(rows.get('fingerprint'))[:16]}… then)"
         )
 
 
@@ -357,4 +324,4 @@ def read_entry(path: Path, name: str) -> bytes:
         return zf.read(name)
 
 
-__all__ = ["Scope", "Verification", "build_packet", "manifest_of", "packet_name", "verify_packet"]
+__all__ = ["Verification", "build_packet", "manifest_of", "packet_name", "verify_packet"]

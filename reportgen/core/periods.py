@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .errors import UsageError
+from ..errors import UsageError
 from .models import Period
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -97,3 +97,33 @@ def local_days(period: Period) -> list[tuple[date, int, int]]:
         days.append((d, int(start.timestamp()), int(end.timestamp())))
         d = nxt
     return days
+
+
+def period_args(period: Period) -> str:
+    """The command-line options that name ``period`` again: ``--period 2026-04`` or ``--from … --to …``.
+
+    Used in every hint that suggests a command, so the hint parses whatever the label is
+    (a project's ``alpha_2026-04`` is not a period name).
+    """
+    name = period_name(period)
+    if name is not None:
+        return f"--period {name}"
+    last = period.end - timedelta(days=1)
+    return f"--from {period.start.date().isoformat()} --to {last.date().isoformat()}"
+
+
+def period_name(period: Period) -> str | None:
+    """The month, quarter or year name of ``period`` (what ``close`` takes), or None for other spans."""
+    start = period.start.date()
+    if period.start != _local(start, period.tz) or start.day != 1:
+        return None
+    for months, name in (
+        (1, f"{start.year:04d}-{start.month:02d}"),
+        (3, f"{start.year:04d}-Q{(start.month + 2) // 3}"),
+        (12, f"{start.year:04d}"),
+    ):
+        if period.end == _local(_add_months(start, months), period.tz):
+            candidate = parse_period(name, period.tz)
+            if (candidate.start, candidate.end) == (period.start, period.end):
+                return name
+    return None

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from .models import Line, ProjectLine, Report, Stats
-
-USD_PLACES = Decimal("0.000001")
-
-
-def money(value: Decimal | None, places: Decimal = USD_PLACES) -> str | None:
-    """A Decimal as a fixed-point string (``"12.345600"``); money is never a float in JSON."""
-    if value is None:
-        return None
-    return str(value.quantize(places, rounding=ROUND_HALF_EVEN))
+from ..core.models import Line, Part, ProjectLine, Report, Stats
+from ..core.money import fixed as money
 
 
-def stats_json(s: Stats) -> dict[str, Any]:
+def stats_json(s: Stats, report: Report) -> dict[str, Any]:
     return {
         "requests": s.requests,
         "errors": s.errors,
@@ -28,15 +21,23 @@ def stats_json(s: Stats) -> dict[str, Any]:
         "prompt_tokens": s.prompt_tokens,
         "completion_tokens": s.completion_tokens,
         "cost_usd": money(s.cost_usd),
-        "cost_cny": money(s.cost_cny),
+        "cost_cny": money(report.cny(s.cost_usd)),
         "latency_p50_ms": s.latency_p50_ms,
         "latency_p95_ms": s.latency_p95_ms,
         "success_rate": None if s.success_rate is None else str(s.success_rate.quantize(Decimal("0.0001"))),
     }
 
 
-def _line(line: Line, **extra: Any) -> dict[str, Any]:
-    return {"name": line.name, **extra, **stats_json(line.stats)}
+def basis_json(part: Part) -> dict[str, Any]:
+    """One part of a period and where its figures come from."""
+    return {
+        "start": part.start.isoformat(),
+        "end": part.end.isoformat(),
+        "frozen": part.frozen,
+        "closed_period": part.closed_label,
+        "revision": part.revision,
+        "closed_at": None if part.closed_at is None else part.closed_at.isoformat(),
+    }
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -44,6 +45,11 @@ def report_json(report: Report) -> dict[str, Any]:
     p = report.period
     ex = report.exchange
     prov = report.provenance
+    closed = report.closed
+
+    def line(item: Line, **extra: Any) -> dict[str, Any]:
+        return {"name": item.name, **extra, **stats_json(item.stats, report)}
+
     return {
         "period": {
             "label": p.label,
@@ -70,6 +76,23 @@ def report_json(report: Report) -> dict[str, Any]:
             for c in report.conversions
         ],
         "member": report.member_filter,
+        "coverage": {
+            "complete": report.coverage.complete,
+            "missing": [
+                {
+                    "start": datetime.fromtimestamp(a, p.tz).isoformat(),
+                    "end": datetime.fromtimestamp(b, p.tz).isoformat(),
+                }
+                for a, b in report.coverage.missing
+            ],
+        },
+        "closed": None
+        if closed is None
+        else {
+            "revision": closed.revision,
+            "closed_at": None if closed.closed_at is None else closed.closed_at.isoformat(),
+        },
+        "basis": [basis_json(part) for part in report.basis],
         "source": {
             "gateway": prov.base_url,
             "user_id": prov.user_id,
@@ -77,14 +100,14 @@ def report_json(report: Report) -> dict[str, Any]:
             "synced_at": None if prov.synced_at is None else prov.synced_at.isoformat(),
             "fingerprint": prov.fingerprint,
         },
-        "totals": stats_json(report.totals),
-        "members": [_line(m, keys=list(m.keys)) for m in report.members],
-        "keys": [_line(k, member=k.keys[0] if k.keys else k.name) for k in report.keys],
-        "models": [_line(m) for m in report.models],
-        "days": [_line(d) for d in report.days],
+        "totals": stats_json(report.totals, report),
+        "members": [line(m, keys=list(m.keys)) for m in report.members],
+        "keys": [line(k, member=k.keys[0] if k.keys else k.name) for k in report.keys],
+        "models": [line(m) for m in report.models],
+        "days": [line(d) for d in report.days],
         "member_models": [
-            {"member": line.name, "model": line.model, **stats_json(line.stats)}
-            for line in report.member_models
+            {"member": mm.name, "model": mm.model, **stats_json(mm.stats, report)}
+            for mm in report.member_models
         ],
         "projects": [project_json(p) for p in report.projects],
     }

@@ -1,0 +1,114 @@
+"""What ``report`` and ``packet`` do, as library calls: open the period's view, check it, then write.
+
+``notify`` receives the lines the user should see on stderr (a closed period's notices,
+data-quality findings); nothing is written when ``strict`` and a finding, or when parts
+of the period were never synced and ``allow_partial`` is not given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from ..config import Config
+from ..core.models import Period
+from ..core.periods import period_args
+from ..errors import CoverageError
+from ..hookspecs import ExportContext, Exporter
+from ..plugins import load_plugins, select_exporters
+from ..templating import load_template
+from ..views import PeriodView, Scope, open_period
+from .export import export_report
+from .packet import PACKET_FORMATS, build_packet
+from .quality import QualityReport, check_quality, enforce
+
+Notify = Callable[[str], None]
+
+
+def _template(config: Config, template: str | None, scope: Scope) -> str | None:
+    """A project's documents are grant reports unless a template is named."""
+    return template or ("grant" if scope.kind == "project" else config.template)
+
+
+def write_report(
+    config: Config,
+    period: Period | None,
+    exporters: Sequence[Exporter],
+    out_dir: Path,
+    *,
+    member: str | None = None,
+    project: str | None = None,
+    lang: str | None = None,
+    template: str | None = None,
+    options: Mapping[str, str] | None = None,
+    strict: bool = False,
+    allow_partial: bool = False,
+    notify: Notify = lambda line: None,
+) -> list[Path]:
+    """``reportgen report``: the documents of a period, member or project, after the checks."""
+    scope = Scope.of(member, project)
+    with open_period(config, period, scope) as view:
+        check_view(view, strict, allow_partial, notify)
+        return export_report(
+            view.report,
+            exporters,
+            out_dir,
+            lang=lang or config.lang,
+            template=_template(config, template, scope),
+            options=options,
+        )
+
+
+def write_packet(
+    config: Config,
+    period: Period,
+    out_dir: Path,
+    *,
+    member: str | None = None,
+    project: str | None = None,
+    lang: str | None = None,
+    template: str | None = None,
+    options: Mapping[str, str] | None = None,
+    strict: bool = False,
+    allow_partial: bool = False,
+    notify: Notify = lambda line: None,
+) -> Path:
+    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest."""
+    scope = Scope.of(member, project)
+    exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
+    lang = lang or config.lang
+    context = ExportContext(
+        lang=lang,
+        template=load_template(_template(config, template, scope), lang),
+        options=dict(options or {}),
+    )
+    with open_period(config, period, scope) as view:
+        quality = check_view(view, strict, allow_partial, notify)
+        load_plugins().hook.report_prepared(report=view.report, context=context)
+        return build_packet(view, quality, exporters, context, out_dir)
+
+
+def check_view(view: PeriodView, strict: bool, allow_partial: bool, notify: Notify) -> QualityReport:
+    """Tell the view's notices and findings; refuse a period with unsynced parts unless allowed."""
+    for notice in view.notices:
+        notify(notice)
+    refuse_incomplete(view, allow_partial)
+    quality = check_quality(view)
+    enforce(quality, strict, notify)
+    return quality
+
+
+def refuse_incomplete(view: PeriodView, allow_partial: bool) -> None:
+    """A period never synced is always refused; one with unsynced parts unless ``allow_partial``."""
+    coverage, period = view.coverage, view.report.period
+    if coverage.complete:
+        return
+    sync = f"`reportgen sync {period_args(period)}`"
+    if not coverage.synced_any:
+        raise CoverageError(f"{period.label} has never been synced; run {sync} first")
+    if not allow_partial:
+        missing = ", ".join(coverage.ranges(period.tz))
+        raise CoverageError(
+            f"{period.label} is not fully synced (missing {missing}); run {sync}, or give --allow-partial "
+            "to write documents marked INCOMPLETE"
+        )

@@ -1,0 +1,1 @@
+"""The pure core: records, periods, money, aggregation and projects (no I/O)."""

@@ -1,0 +1,42 @@
+"""The embedded store, the only owner of SQL: log rows, coverage, gateway facts, closed periods.
+
+:class:`Reader` reads (one read transaction per view); :class:`Store` also writes and is
+opened only by sync, close and reconcile, under the folder's :func:`sync_lock`.
+:mod:`.schema` defines every table and migrates older stores; :mod:`.closures` keeps
+closed periods, their snapshots and amendments.
+"""
+
+from .closures import (
+    Amendment,
+    Closure,
+    closures,
+    detect_amendments,
+    find_closure,
+    freeze,
+    mark_applied,
+    pending_amendment,
+    recorded_amendments,
+    snapshot_dir,
+)
+from .db import DB_NAME, ROW_COLUMNS, Reader, Store, fingerprint_of, row_digest, sync_lock, uncovered
+
+__all__ = [
+    "DB_NAME",
+    "ROW_COLUMNS",
+    "Amendment",
+    "Closure",
+    "Reader",
+    "Store",
+    "closures",
+    "detect_amendments",
+    "find_closure",
+    "fingerprint_of",
+    "freeze",
+    "mark_applied",
+    "pending_amendment",
+    "recorded_amendments",
+    "row_digest",
+    "snapshot_dir",
+    "sync_lock",
+    "uncovered",
+]

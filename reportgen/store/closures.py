@@ -1,0 +1,477 @@
+"""Closed periods as recorded: the ``closures`` and ``amendments`` tables and the snapshot stores.
+
+A closure is a period's frozen rows, in a snapshot store ``<store>/closed/<label>.r<N>/``
+(an ordinary store, so every read works on it unchanged), plus what its documents depend
+on: fingerprint, row count, ``/api/status`` snapshot, exchange rate and further
+currencies, member and project mapping, and the close time.  Revisions are kept: a
+re-close adds revision N+1 beside the earlier ones.
+
+An amendment records how a closed period's live rows differed from its closed version
+when a sync (under the sync lock) noticed the change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from datetime import time as dtime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config import Config
+from ..core.models import Conversion, Exchange, GatewayStatus, Period
+from ..core.projects import parse_projects
+from ..errors import StoreError
+from .db import DB_NAME, ROW_COLUMNS, Reader, Store
+
+CLOSED_DIR = "closed"
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A closed period as recorded: what its documents show, frozen."""
+
+    period: Period
+    revision: int
+    closed_at: int
+    fingerprint: str
+    rows: int
+    status: GatewayStatus | None
+    exchange: Exchange
+    members: dict[str, tuple[str, ...]]
+    snapshot: str
+    projects: Any = None  # the [projects] table as configured at close (TOML values)
+    conversions: tuple[Conversion, ...] = ()  # [report.currencies] as configured at close
+
+    @property
+    def generated_at(self) -> datetime:
+        return datetime.fromtimestamp(self.closed_at, self.period.tz)
+
+    @property
+    def quota_per_unit(self) -> Decimal:
+        return self.status.quota_per_unit if self.status is not None else Decimal(500000)
+
+    def config_changes(self, config: Config) -> list[str]:
+        """What of ``config`` that the closed documents depend on differs from how it was closed."""
+        frozen = self.frozen_config(config)
+        changed = []
+        if dict(frozen.members) != dict(config.members):
+            changed.append("members")
+        if frozen.projects != config.projects:
+            changed.append("projects")
+        if frozen.currencies != config.currencies:
+            changed.append("currencies")
+        if config.exchange_rate is not None and config.exchange_rate != self.exchange.rate:
+            changed.append("exchange rate")
+        return changed
+
+    def frozen_config(self, config: Config) -> Config:
+        """``config`` with what the closed documents depend on put back as it was at close."""
+        return replace(
+            config,
+            timezone=self.period.timezone,
+            members=dict(self.members),
+            projects=parse_projects(
+                self.projects, self.members, f"[projects] as closed with {self.period.label}"
+            ),
+            exchange_rate=self.exchange.rate,
+            exchange_rate_source=self.exchange.source,
+            currencies=self.conversions,
+        )
+
+
+def closed_dir(store: Reader) -> Path:
+    return store.directory / CLOSED_DIR
+
+
+def snapshot_dir(store: Reader, closure: Closure) -> Path:
+    return closed_dir(store) / closure.snapshot
+
+
+_SELECT = (
+    "SELECT label, start_ts, end_ts, timezone, revision, closed_at, fingerprint, rows, status, exchange_rate, "
+    "exchange_source, exchange_as_of, members, snapshot, projects, conversions FROM closures"
+)
+
+
+def find_closure(store: Reader, label: str, revision: int | None = None) -> Closure | None:
+    """The current (or the given) revision of the period labelled ``label``, or None when never closed."""
+    if revision is None:
+        row = store._conn.execute(
+            _SELECT + " WHERE label = ? ORDER BY revision DESC LIMIT 1", (label,)
+        ).fetchone()
+    else:
+        row = store._conn.execute(_SELECT + " WHERE label = ? AND revision = ?", (label, revision)).fetchone()
+    return None if row is None else _closure(row)
+
+
+def closures(store: Reader) -> list[Closure]:
+    """The current revision of every closed period, in time order."""
+    rows = store._conn.execute(
+        _SELECT + " c WHERE revision = (SELECT MAX(revision) FROM closures d WHERE d.label = c.label) "
+        "ORDER BY start_ts, label"
+    )
+    return [_closure(r) for r in rows]
+
+
+def _closure(row: Any) -> Closure:
+    label, start, end, tz_name, revision, closed_at, fp, rows, status, rate, source, as_of, members, snap = (
+        row[:14]
+    )
+    projects, conversions = row[14], row[15]
+    tz = ZoneInfo(tz_name)
+    return Closure(
+        period=Period(label, datetime.fromtimestamp(start, tz), datetime.fromtimestamp(end, tz)),
+        revision=revision,
+        closed_at=closed_at,
+        fingerprint=fp,
+        rows=rows,
+        status=None if status is None else _status_from_json(status),
+        exchange=Exchange(
+            None if rate is None else Decimal(rate),
+            source,
+            None if as_of is None else datetime.fromtimestamp(as_of, tz),
+        ),
+        members={k: tuple(v) for k, v in json.loads(members).items()},
+        snapshot=snap,
+        projects=None if projects is None else _from_json(json.loads(projects)),
+        conversions=() if conversions is None else _conversions_from_json(conversions),
+    )
+
+
+def _conversions_json(conversions: tuple[Conversion, ...]) -> str:
+    return json.dumps(
+        [
+            {"code": c.code, "rate": str(c.rate), "source": c.source, "date": c.as_of.isoformat()}
+            for c in conversions
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _conversions_from_json(text: str) -> tuple[Conversion, ...]:
+    return tuple(
+        Conversion(d["code"], Decimal(d["rate"]), d["source"], date.fromisoformat(d["date"]))
+        for d in json.loads(text)
+    )
+
+
+def _status_json(status: GatewayStatus) -> str:
+    return json.dumps(
+        {
+            "quota_per_unit": str(status.quota_per_unit),
+            "read_at": status.read_at,
+            "usd_exchange_rate": None if status.usd_exchange_rate is None else str(status.usd_exchange_rate),
+            "quota_display_type": status.quota_display_type,
+            "version": status.version,
+        },
+        sort_keys=True,
+    )
+
+
+def _status_from_json(text: str) -> GatewayStatus:
+    d = json.loads(text)
+    return GatewayStatus(
+        quota_per_unit=Decimal(d["quota_per_unit"]),
+        read_at=int(d["read_at"]),
+        usd_exchange_rate=None if d.get("usd_exchange_rate") is None else Decimal(d["usd_exchange_rate"]),
+        quota_display_type=d.get("quota_display_type"),
+        version=d.get("version"),
+    )
+
+
+@contextlib.contextmanager
+def _attached(store: Store, path: Path) -> Iterator[None]:
+    store._conn.execute("ATTACH DATABASE ? AS frozen", (str(path),))
+    try:
+        yield
+    finally:
+        store._conn.execute("DETACH DATABASE frozen")
+
+
+# -- freezing ---------------------------------------------------------------------------------
+
+
+def freeze(store: Store, config: Config, period: Period, revision: int, at: int) -> Closure:
+    name = f"{period.label}.r{revision}"
+    target = closed_dir(store) / name
+    if (target / DB_NAME).exists():
+        raise StoreError(
+            f"{target}: a snapshot of revision {revision} already exists; it is never overwritten"
+        )
+    # A project's budget view sums its spend since the project started: keep those rows too.
+    since = min([period.start_ts, *(_local_midnight(p.start, period) for p in config.projects)])
+    _write_snapshot(store, target, period, since)
+    with Store.open(target, create=False) as snap:  # the snapshot, just written
+        fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
+        rows = snap.count_rows(period.start_ts, period.end_ts)
+        status = snap.latest_status()
+    exchange = config.exchange(status, period.tz)
+    # Closed documents state the rate as of a fixed moment: the close when the config set it.
+    if exchange.as_of is None and exchange.rate is not None:
+        exchange = replace(exchange, as_of=datetime.fromtimestamp(at, period.tz))
+    members = {m: list(keys) for m, keys in config.members.items()}
+    projects = config.raw.get("projects") if config.projects else None
+    store._conn.execute(
+        "INSERT INTO closures (label, start_ts, end_ts, timezone, revision, closed_at, fingerprint, rows, "
+        "status, exchange_rate, exchange_source, exchange_as_of, members, snapshot, projects, conversions) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            period.label, period.start_ts, period.end_ts, period.timezone, revision, at, fingerprint, rows,
+            None if status is None else _status_json(status),
+            None if exchange.rate is None else str(exchange.rate), exchange.source,
+            None if exchange.as_of is None else int(exchange.as_of.timestamp()),
+            json.dumps(members, ensure_ascii=False), name,
+            None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
+            _conversions_json(config.currencies),
+        ),
+    )  # fmt: skip
+    closure = find_closure(store, period.label, revision)
+    assert closure is not None
+    return closure
+
+
+def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> None:
+    """Copy the rows of ``[since, period end)`` and the facts that describe them into a new store."""
+    partial = target.with_name(target.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
+    Store.open(partial).close()
+    span = (since, period.end_ts)
+    conn = store._conn
+    with _attached(store, partial / DB_NAME):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, digest) SELECT id, {ROW_COLUMNS}, digest "
+                "FROM main.logs "
+                "WHERE created_at >= ? AND created_at < ?",
+                span,
+            )
+            conn.execute(
+                "INSERT INTO frozen.log_raw (id, raw) SELECT r.id, r.raw FROM main.log_raw r "
+                "JOIN main.logs l ON l.id = r.id WHERE l.created_at >= ? AND l.created_at < ?",
+                span,
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
+                "WHERE key IN ('account', 'keys_seen_at')"
+            )
+            conn.execute(
+                "INSERT INTO frozen.keys SELECT * FROM main.keys "
+                "WHERE seen_at = (SELECT CAST(value AS INTEGER) FROM main.meta WHERE key = 'keys_seen_at')"
+            )
+            conn.execute(
+                "INSERT INTO frozen.status_snapshots SELECT * FROM main.status_snapshots "
+                "ORDER BY read_at DESC, rowid DESC LIMIT 1"
+            )
+            conn.execute(
+                "INSERT INTO frozen.syncs SELECT * FROM main.syncs WHERE finished_at IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1"
+            )
+            # Coverage as it stood, cut to the rows copied: the quality check and the
+            # project view (unsynced days) read it.
+            conn.execute(
+                "INSERT INTO frozen.coverage (start_ts, end_ts) SELECT MAX(start_ts, ?), MIN(end_ts, ?) "
+                "FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
+                (since, period.end_ts - 1, since, period.end_ts - 1),
+            )
+            conn.execute(  # the period's last reconciliation, as the documents show it
+                "INSERT INTO frozen.reconciliations SELECT * FROM main.reconciliations "
+                "WHERE start_ts = ? AND end_ts = ?",
+                (period.start_ts, period.end_ts),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    partial.rename(target)
+
+
+def _local_midnight(day: date, period: Period) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=period.tz).timestamp())
+
+
+def _to_json(value: Any) -> Any:
+    """TOML values as JSON, dates and times tagged so that :func:`_from_json` restores them."""
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dtime):
+        return {"$time": value.isoformat()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, text),) = value.items()
+            parse = {
+                "$datetime": datetime.fromisoformat,
+                "$date": date.fromisoformat,
+                "$time": dtime.fromisoformat,
+            }
+            if tag in parse:
+                return parse[tag](text)
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+# -- amendments -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """How the live rows of a closed period differed from its closed version when detected."""
+
+    id: int
+    label: str
+    revision: int
+    detected_at: int
+    rows_then: int
+    rows_now: int
+    rows_added: int
+    rows_removed: int
+    consumed_delta: int
+    refunded_delta: int
+    fingerprint: str
+    applied_at: int | None = None
+    sync_id: int | None = None
+
+    @property
+    def quota_delta(self) -> int:
+        """Net quota delta: consumption delta minus refund delta."""
+        return self.consumed_delta - self.refunded_delta
+
+    @property
+    def pending(self) -> bool:
+        return self.applied_at is None
+
+    def describe(self, quota_per_unit: Decimal) -> str:
+        usd = Decimal(self.quota_delta) / quota_per_unit
+        return (
+            f"+{self.rows_added} / -{self.rows_removed} rows ({self.rows_then} closed, {self.rows_now} now), "
+            f"net quota {self.quota_delta:+d} (USD {usd:+f}; consumed {self.consumed_delta:+d}, "
+            f"refunded {self.refunded_delta:+d})"
+        )
+
+
+def recorded_amendments(store: Reader, label: str | None = None) -> list[Amendment]:
+    """Recorded amendments, oldest first (of one period when ``label`` is given)."""
+    sql = (
+        "SELECT id, label, revision, detected_at, rows_then, rows_now, rows_added, rows_removed, "
+        "consumed_delta, refunded_delta, fingerprint, applied_at, sync_id FROM amendments"
+    )
+    args: tuple[str, ...] = ()
+    if label is not None:
+        sql += " WHERE label = ?"
+        args = (label,)
+    return [Amendment(*r) for r in store._conn.execute(sql + " ORDER BY id", args)]
+
+
+def pending_amendment(store: Reader, closure: Closure) -> Amendment | None:
+    """The latest unapplied amendment when the live rows still differ from the closed version."""
+    latest = [
+        a
+        for a in recorded_amendments(store, closure.period.label)
+        if a.revision == closure.revision and a.pending
+    ]
+    if not latest or latest[-1].fingerprint == closure.fingerprint:
+        return None
+    return latest[-1]
+
+
+def detect_amendments(
+    store: Store,
+    detected_at: int,
+    *,
+    overlapping: tuple[int, int] | None = None,
+    label: str | None = None,
+    sync_id: int | None = None,
+) -> list[Amendment]:
+    """Record an amendment for each closed period whose live rows changed since last looked at.
+
+    ``overlapping`` (an inclusive range, e.g. what a sync just fetched) or ``label``
+    limits the check to the closed periods concerned; each check hashes the period's
+    live rows once, and diffs them against the snapshot only when the hash moved.
+    """
+    found = []
+    for closure in closures(store):
+        if label is not None and closure.period.label != label:
+            continue
+        if overlapping is not None and not (
+            overlapping[0] < closure.period.end_ts and overlapping[1] >= closure.period.start_ts
+        ):
+            continue
+        live = store.fingerprint(closure.period.start_ts, closure.period.end_ts)
+        known = [
+            a for a in recorded_amendments(store, closure.period.label) if a.revision == closure.revision
+        ]
+        last = known[-1].fingerprint if known else closure.fingerprint
+        if live == last:
+            continue
+        found.append(_record_amendment(store, closure, live, detected_at, sync_id))
+    return found
+
+
+def _record_amendment(
+    store: Store, closure: Closure, live_fingerprint: str, detected_at: int, sync_id: int | None
+) -> Amendment:
+    added, removed, consumed, refunded = _diff(store, closure)
+    rows_now = store.count_rows(closure.period.start_ts, closure.period.end_ts)
+    cur = store._conn.execute(
+        "INSERT INTO amendments (label, revision, detected_at, sync_id, rows_then, rows_now, rows_added, "
+        "rows_removed, consumed_delta, refunded_delta, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            closure.period.label, closure.revision, detected_at, sync_id, closure.rows, rows_now,
+            added, removed, consumed, refunded, live_fingerprint,
+        ),
+    )  # fmt: skip
+    return Amendment(
+        int(cur.lastrowid or 0), closure.period.label, closure.revision, detected_at, closure.rows, rows_now,
+        added, removed, consumed, refunded, live_fingerprint, None, sync_id,
+    )  # fmt: skip
+
+
+def _diff(store: Store, closure: Closure) -> tuple[int, int, int, int]:
+    """Rows added and removed (as multisets of parsed rows) and the quota deltas, live − closed."""
+    snapshot = snapshot_dir(store, closure) / DB_NAME
+    if not snapshot.is_file():
+        raise StoreError(f"{snapshot}: the closed snapshot of {closure.period.label} is missing")
+    cols = ROW_COLUMNS
+    span = "created_at >= ? AND created_at < ?"
+    args = [closure.period.start_ts, closure.period.end_ts] * 2
+    with _attached(store, snapshot):
+        row = store._conn.execute(
+            "SELECT COALESCE(SUM(MAX(d, 0)), 0), COALESCE(SUM(MAX(-d, 0)), 0), "
+            "COALESCE(SUM(CASE WHEN type = 2 THEN d * quota ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN type = 6 THEN d * quota ELSE 0 END), 0) FROM ("
+            f"SELECT {cols}, SUM(side) AS d FROM ("
+            f"SELECT {cols}, 1 AS side FROM main.logs WHERE {span} "
+            f"UNION ALL SELECT {cols}, -1 AS side FROM frozen.logs WHERE {span}"
+            f") GROUP BY {cols} HAVING d != 0)",
+            args,
+        ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def mark_applied(store: Store, label: str, at: int) -> int:
+    """Mark the pending amendments of ``label`` applied (a re-close took them in); return how many."""
+    return int(
+        store._conn.execute(
+            "UPDATE amendments SET applied_at = ? WHERE label = ? AND applied_at IS NULL", (at, label)
+        ).rowcount
+    )

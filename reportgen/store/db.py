@@ -1,0 +1,573 @@
+"""The embedded store: synced log rows, which time ranges are complete, and gateway facts.
+
+SQLite from the standard library.  A fetched window is committed in one transaction that
+replaces every row in its time range, so a window is either wholly in the store or not at
+all, and re-fetching never doubles a row.  Rows have no content de-duplication: two
+identical rows in the same second are two requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..core.models import (
+    Bucket,
+    GatewayStatus,
+    KeyInfo,
+    LatencyCount,
+    Partials,
+    Period,
+    UsageRecord,
+)
+from ..core.periods import local_days
+from ..errors import StoreError, SyncLockedError
+from . import schema
+
+DB_NAME = "reportgen.sqlite3"
+LOCK_NAME = "sync.lock"
+
+_COLUMNS = (
+    "created_at, type, token_name, model_name, quota, prompt_tokens, completion_tokens, use_time_ms, "
+    "is_stream, request_id, client, http_status, billing_source, token_id, grp, username, channel, has_price"
+)
+
+#: The parsed columns of a stored row, in the order :meth:`Store.fingerprint` hashes them.
+ROW_COLUMNS = _COLUMNS
+
+# The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
+LATENCY_BUCKET_SQL = (
+    "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
+    "WHEN use_time_ms < 10000 THEN use_time_ms / 100 * 100 "
+    "WHEN use_time_ms < 60000 THEN use_time_ms / 1000 * 1000 "
+    "ELSE use_time_ms / 10000 * 10000 END"
+)
+
+
+def _token_filter(token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if token_names is None:
+        return "", []
+    if not token_names:
+        return " AND 0", []
+    return f" AND token_name IN ({','.join('?' * len(token_names))})", list(token_names)
+
+
+class Reader:
+    """Read access to a store folder's database, inside one read transaction once :meth:`begin` ran.
+
+    Every query a period's figures need is a method here, so a view that reads totals,
+    detail rows, fingerprint and coverage through one reader sees one consistent
+    snapshot of the store even while a sync commits windows.
+    """
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        self.directory = directory
+        self._conn = conn
+
+    @classmethod
+    def open(cls, directory: Path, *, snapshot: bool = False) -> Reader:
+        """Open the store in ``directory`` read-only (migrating an older live store first).
+
+        A read-only copy of a store works too: when SQLite cannot create its shared-memory
+        file beside the copy, the copy is opened as immutable.
+        """
+        directory = Path(directory)
+        db = directory / DB_NAME
+        if not db.is_file():
+            raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        conn = _connect_ro(db)
+        try:
+            version = schema.version_of(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{db}: cannot read the store ({exc})") from None
+        if version is None or version < schema.OLDEST_MIGRATABLE or version > schema.SCHEMA_VERSION:
+            conn.close()
+            Store.open(directory, create=False).close()  # raises the one-line reason
+            raise StoreError(f"{db}: not a reportgen store")  # pragma: no cover - open raised
+        if version < schema.SCHEMA_VERSION and not snapshot:
+            conn.close()
+            with sync_lock(directory):
+                Store.open(directory, create=False).close()  # migrates, with a backup
+            conn = _connect_ro(db)
+        return cls(directory, conn)
+
+    def begin(self) -> None:
+        """Start the read transaction every later read of this reader sees."""
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts at the first read
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta and identity -------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def account(self) -> tuple[str, int | None]:
+        """The gateway base URL and user id this store holds the logs of."""
+        base_url, _, user = (self.get_meta("account") or "#").partition("#")
+        return base_url, int(user) if user.isdigit() else None
+
+    def coverage(self) -> list[tuple[int, int]]:
+        """Completed, merged time ranges ``(start, end)``, both inclusive, in order."""
+        return [
+            (int(s), int(e))
+            for s, e in self._conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1")
+        ]
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
+
+    # -- gateway facts ---------------------------------------------------------------------
+
+    def latest_status(self, before: int | None = None) -> GatewayStatus | None:
+        """The newest ``/api/status`` snapshot (read at or before ``before`` if given)."""
+        sql = "SELECT * FROM status_snapshots"
+        args: tuple[int, ...] = ()
+        if before is not None:
+            sql += " WHERE read_at <= ?"
+            args = (before,)
+        row = self._conn.execute(sql + " ORDER BY read_at DESC, rowid DESC LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        return GatewayStatus(
+            quota_per_unit=Decimal(row[1]),
+            read_at=int(row[0]),
+            usd_exchange_rate=None if row[2] is None else Decimal(row[2]),
+            quota_display_type=row[3],
+            version=row[4],
+        )
+
+    def current_keys(self) -> list[KeyInfo]:
+        """The keys the gateway listed at the last sync (deleted keys drop out)."""
+        seen = self.get_meta("keys_seen_at")
+        if seen is None:
+            return []
+        rows = self._conn.execute(
+            "SELECT id, name, status, used_quota, remain_quota, unlimited_quota, grp, created_time, "
+            "accessed_time, expired_time FROM keys WHERE seen_at = ? ORDER BY name, id",
+            (int(seen),),
+        )
+        return [KeyInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
+
+    def last_sync(self) -> dict[str, Any] | None:
+        """The newest sync that finished, as a dict (None before the first one)."""
+        cur = self._conn.execute("SELECT * FROM syncs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None, *, raw: bool = True
+    ) -> Iterator[UsageRecord]:
+        """Rows of ``[start_ts, end_ts)`` in time order, streamed (not held in memory).
+
+        ``raw=False`` leaves ``UsageRecord.raw`` empty: the raw JSON is most of a row's
+        bytes, and reading it doubles the time to stream a million rows.
+        """
+        where, args = _token_filter(token_names)
+        if raw:
+            sql = f"SELECT {_COLUMNS}, log_raw.raw FROM logs JOIN log_raw USING (id) "
+        else:
+            sql = f"SELECT {_COLUMNS}, '' FROM logs "
+        cur = self._conn.execute(
+            f"{sql}WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(2000):
+            for r in batch:
+                yield UsageRecord(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11],
+                    r[12], r[13], r[14], r[15], r[16], bool(r[17]), r[18],
+                )  # fmt: skip
+
+    def token_names(self, start_ts: int, end_ts: int) -> list[str]:
+        """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``."""
+        return [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT DISTINCT token_name FROM logs WHERE created_at >= ? AND created_at < ? "
+                "AND type IN (2, 5, 6) ORDER BY 1",
+                (start_ts, end_ts),
+            )
+        ]
+
+    def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
+        """Rows of the period grouped by key, model, local day, type and billing source."""
+        where, args = _token_filter(token_names)
+        buckets: list[Bucket] = []
+        lat_day: list[LatencyCount] = []
+        for day, start, end in local_days(period):
+            buckets.extend(self._day_buckets(day, start, end, where, args))
+            for bucket_ms, count in self._conn.execute(
+                f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
+                f"AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
+                [start, end, *args],
+            ):
+                lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
+        lat_km = tuple(
+            LatencyCount(f"{key}\x00{model}", bucket_ms, count)
+            for key, model, bucket_ms, count in self._conn.execute(
+                f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
+                f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
+                "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
+                [period.start_ts, period.end_ts, *args],
+            )
+        )
+        return Partials(tuple(buckets), lat_km, tuple(lat_day))
+
+    def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
+        rows = self._conn.execute(
+            "SELECT token_name, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, COUNT(*), SUM(quota), "
+            "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
+            "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
+            "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
+            f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6){where} "
+            "GROUP BY token_name, model_name, type, sub ORDER BY 1, 2, 3, 4",
+            [start, end, *args],
+        )
+        for r in rows:
+            yield Bucket(
+                r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11]
+            )
+
+    def digests(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[bytes]:
+        """The per-row digests of ``[start_ts, end_ts)`` in digest order (what a fingerprint hashes)."""
+        where, args = _token_filter(token_names)
+        cur = self._conn.execute(
+            f"SELECT digest FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY digest",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(8192):
+            for row in batch:
+                yield bytes(row[0])
+
+    def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
+        """SHA-256 over the digests of the rows of ``[start_ts, end_ts)``, in digest order.
+
+        Each row's digest (:func:`row_digest`) is taken over its parsed fields when it is
+        stored.  The raw JSON is not hashed: its ``id`` is a row position that changes
+        between fetches of the same data.  Identical rows keep their multiplicity.
+        """
+        return fingerprint_of(self.digests(start_ts, end_ts, token_names))
+
+    def row_count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0])
+
+    def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
+        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes."""
+        where, args = _token_filter(token_names)
+        sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
+        return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
+
+    # -- reconciliation --------------------------------------------------------------------
+
+    def key_lifetime(self, key_id: int, name: str) -> tuple[int, int]:
+        """Consumed and refunded quota of one key over every stored row (by id where rows carry it)."""
+        by_id = self._conn.execute("SELECT COUNT(*) FROM logs WHERE token_id = ?", (key_id,)).fetchone()[0]
+        column, value = ("token_id", key_id) if by_id else ("token_name", name)
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
+            f"COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs WHERE {column} = ?",
+            (value,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def sums_by_key(self, lo: int, hi: int, username: str) -> dict[str, tuple[int, int, int]]:
+        """Per key of ``[lo, hi]``: consumed, refunded, and consumed by ``username`` (or unnamed)."""
+        rows = self._conn.execute(
+            "SELECT token_name, "
+            "COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
+            "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0), "
+            "COALESCE(SUM(CASE WHEN type = 2 AND (username = ? OR username = '') THEN quota END), 0) "
+            "FROM logs WHERE created_at BETWEEN ? AND ? AND type IN (2, 6) GROUP BY token_name",
+            (username, lo, hi),
+        )
+        return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+    def other_usernames(self, lo: int, hi: int, username: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT username FROM logs WHERE created_at BETWEEN ? AND ? AND type = 2 "
+            "AND username != ? AND username != '' ORDER BY 1",
+            (lo, hi, username),
+        )
+        return [str(r[0]) for r in rows]
+
+    def reconciliation_json(self, start_ts: int, end_ts: int) -> str | None:
+        """The last saved reconciliation of exactly ``[start_ts, end_ts)``, as JSON text."""
+        if not self.has_table("reconciliations"):  # a closed snapshot of a period never reconciled
+            return None
+        row = self._conn.execute(
+            "SELECT result FROM reconciliations WHERE start_ts = ? AND end_ts = ?", (start_ts, end_ts)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
+class Store(Reader):
+    """One gateway account's synced logs in ``<dir>/reportgen.sqlite3``, open for writing.
+
+    Only sync, close and reconcile write, each under the folder's sync lock.
+    """
+
+    @classmethod
+    def open(cls, directory: Path, create: bool = True, *, snapshot: bool = False) -> Store:
+        directory = Path(directory)
+        db = directory / DB_NAME
+        if not db.exists() and not create:
+            raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            schema.migrate(conn, db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{db}: cannot open the store ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{db}: cannot open the store ({exc.strerror or exc})") from None
+        return cls(directory, conn)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def bind_account(self, base_url: str, user_id: int | None) -> None:
+        """Tie the store to one gateway account; refuse to mix two accounts' logs."""
+        account = f"{base_url}#{user_id}"
+        known = self.get_meta("account")
+        if known is None:
+            self.set_meta("account", account)
+        elif known != account:
+            raise StoreError(
+                f"{self.directory} holds the logs of {known.replace('#', ' user ')}, not "
+                f"{base_url} user {user_id}; set [store] path to another folder for this account"
+            )
+
+    def replace_window(
+        self, start: int, end: int, records: Sequence[UsageRecord], pages: int, fetched_at: int
+    ) -> None:
+        """Atomically make ``[start, end]`` (inclusive) hold exactly ``records``."""
+        with self._transaction() as cur:
+            cur.execute(
+                "DELETE FROM log_raw WHERE id IN (SELECT id FROM logs WHERE created_at BETWEEN ? AND ?)",
+                (start, end),
+            )
+            cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ?", (start, end))
+            # Oldest first, so that row ids follow time within the window.
+            ordered = sorted(records, key=lambda r: r.created_at)
+            first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
+            cur.executemany(
+                f"INSERT INTO logs (id, {_COLUMNS}, digest) VALUES ({','.join('?' * 20)})",
+                [
+                    (first + i, *values, row_digest(values))
+                    for i, values in enumerate(map(_record_values, ordered))
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
+                [(first + i, r.raw) for i, r in enumerate(ordered)],
+            )
+            self._add_coverage(cur, start, end)
+            cur.execute(
+                "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at) VALUES (?, ?, ?, ?, ?)",
+                (start, end, len(records), pages, fetched_at),
+            )
+
+    def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int) -> None:
+        rows = cur.execute(
+            "SELECT start_ts, end_ts FROM coverage WHERE start_ts <= ? AND end_ts >= ?",
+            (end + 1, start - 1),
+        ).fetchall()
+        lo = min([start, *(r[0] for r in rows)])
+        hi = max([end, *(r[1] for r in rows)])
+        cur.execute("DELETE FROM coverage WHERE start_ts <= ? AND end_ts >= ?", (end + 1, start - 1))
+        cur.execute("INSERT INTO coverage (start_ts, end_ts) VALUES (?, ?)", (lo, hi))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+
+    def save_status(self, status: GatewayStatus) -> None:
+        self._conn.execute(
+            "INSERT INTO status_snapshots VALUES (?, ?, ?, ?, ?)",
+            (
+                status.read_at,
+                str(status.quota_per_unit),
+                None if status.usd_exchange_rate is None else str(status.usd_exchange_rate),
+                status.quota_display_type,
+                status.version,
+            ),
+        )
+
+    def save_keys(self, keys: Sequence[KeyInfo], seen_at: int) -> None:
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        k.id,
+                        k.name,
+                        k.status,
+                        k.used_quota,
+                        k.remain_quota,
+                        int(k.unlimited_quota),
+                        k.group,
+                        k.created_time,
+                        k.accessed_time,
+                        k.expired_time,
+                        seen_at,
+                    )
+                    for k in keys
+                ],
+            )
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('keys_seen_at', ?)", (str(seen_at),))
+
+    def start_sync(self, started_at: int, flavor: str, target: tuple[int, int]) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO syncs (started_at, state, flavor, target_start, target_end) VALUES (?, 'running', ?, ?, ?)",
+            (started_at, flavor, target[0], target[1]),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_sync(
+        self,
+        sync_id: int,
+        finished_at: int,
+        state: str,
+        windows: int,
+        rows: int,
+        pages: int,
+        message: str = "",
+    ) -> None:
+        self._conn.execute(
+            "UPDATE syncs SET finished_at = ?, state = ?, windows = ?, rows = ?, pages = ?, message = ? WHERE id = ?",
+            (finished_at, state, windows, rows, pages, message, sync_id),
+        )
+
+    def save_reconciliation(
+        self, start_ts: int, end_ts: int, label: str, checked_at: int, result: str
+    ) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO reconciliations VALUES (?, ?, ?, ?, ?)",
+            (start_ts, end_ts, label, checked_at, result),
+        )
+
+
+def _connect_ro(db: Path) -> sqlite3.Connection:
+    uri = db.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL database in a folder we cannot write (a read-only copy): SQLite cannot make
+        # its shared-memory file there, and no writer can exist, so read it as immutable.
+        try:
+            return sqlite3.connect(
+                uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{db}: cannot read the store ({exc})") from None
+
+
+def fingerprint_of(digests: Iterable[bytes]) -> str:
+    """SHA-256 over row digests given in digest order."""
+    digest = hashlib.sha256()
+    for d in digests:
+        digest.update(d)
+    return digest.hexdigest()
+
+
+def row_digest(values: tuple[Any, ...]) -> bytes:
+    """16 bytes of SHA-256 over a row's parsed fields (the columns of ``ROW_COLUMNS``)."""
+    return hashlib.sha256(repr(values).encode("utf-8")).digest()[:16]
+
+
+def _record_values(r: UsageRecord) -> tuple[Any, ...]:
+    return (
+        r.created_at, r.type, r.token_name, r.model_name, r.quota, r.prompt_tokens, r.completion_tokens,
+        r.use_time_ms, int(r.is_stream), r.request_id, r.client, r.http_status, r.billing_source,
+        r.token_id, r.group, r.username, r.channel, int(r.has_price),
+    )  # fmt: skip
+
+
+def uncovered(covered: Sequence[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``[start, end]`` that the merged, ordered ``covered`` ranges miss (all inclusive)."""
+    gaps: list[tuple[int, int]] = []
+    cursor = start
+    for lo, hi in covered:
+        if hi < cursor or lo > end:
+            continue
+        if lo > cursor:
+            gaps.append((cursor, lo - 1))
+        cursor = max(cursor, hi + 1)
+        if cursor > end:
+            break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+@contextlib.contextmanager
+def sync_lock(directory: Path) -> Iterator[None]:
+    """Hold a store folder's sync lock; a second sync on the same store is refused at once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            _lock(fd)
+        except OSError:
+            raise SyncLockedError(
+                f"another reportgen sync is running on {directory}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,0 +1,229 @@
+"""Every table of the store, and the numbered migrations that bring an older store up to date.
+
+A store records its version in ``meta.schema_version``.  :func:`migrate` runs, in order,
+each migration above that version, each in its own transaction, after copying the
+database to ``reportgen.sqlite3.schema<N>.bak``; a store newer than this reportgen is
+refused.  Nothing outside :mod:`reportgen.store` defines a table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import StoreError
+
+#: The schema this reportgen writes.
+SCHEMA_VERSION = 3
+#: The oldest schema that can be migrated (1 had no per-row digest and was never released).
+OLDEST_MIGRATABLE = 2
+
+BASE = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    token_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    quota INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    use_time_ms INTEGER,
+    is_stream INTEGER NOT NULL,
+    request_id TEXT,
+    client TEXT,
+    http_status INTEGER,
+    billing_source TEXT,
+    token_id INTEGER,
+    grp TEXT NOT NULL,
+    username TEXT NOT NULL,
+    channel INTEGER,
+    has_price INTEGER NOT NULL,
+    digest BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_created_at ON logs (created_at);
+CREATE TABLE IF NOT EXISTS log_raw (id INTEGER PRIMARY KEY, raw TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS coverage (
+    start_ts INTEGER PRIMARY KEY,
+    end_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS windows (
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS status_snapshots (
+    read_at INTEGER NOT NULL,
+    quota_per_unit TEXT NOT NULL,
+    usd_exchange_rate TEXT,
+    quota_display_type TEXT,
+    version TEXT
+);
+CREATE TABLE IF NOT EXISTS keys (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    used_quota INTEGER NOT NULL,
+    remain_quota INTEGER NOT NULL,
+    unlimited_quota INTEGER NOT NULL,
+    grp TEXT NOT NULL,
+    created_time INTEGER NOT NULL,
+    accessed_time INTEGER NOT NULL,
+    expired_time INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS syncs (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    state TEXT NOT NULL,
+    flavor TEXT,
+    target_start INTEGER,
+    target_end INTEGER,
+    windows INTEGER NOT NULL DEFAULT 0,
+    rows INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+"""
+
+# Schema 3: closures keep every revision (primary key label + revision) and the tables
+# that schema 2 created lazily, on first use, are part of the schema.
+_CLOSURES = """
+CREATE TABLE IF NOT EXISTS closures (
+    label TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    timezone TEXT NOT NULL,
+    closed_at INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    status TEXT,
+    exchange_rate TEXT,
+    exchange_source TEXT NOT NULL,
+    exchange_as_of INTEGER,
+    members TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    projects TEXT,
+    conversions TEXT,
+    PRIMARY KEY (label, revision)
+);
+CREATE TABLE IF NOT EXISTS amendments (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    detected_at INTEGER NOT NULL,
+    sync_id INTEGER,
+    rows_then INTEGER NOT NULL,
+    rows_now INTEGER NOT NULL,
+    rows_added INTEGER NOT NULL,
+    rows_removed INTEGER NOT NULL,
+    consumed_delta INTEGER NOT NULL,
+    refunded_delta INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    applied_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS reconciliations (
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    checked_at INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (start_ts, end_ts)
+);
+"""
+
+_CLOSURE_COLUMNS = (
+    "label, revision, start_ts, end_ts, timezone, closed_at, fingerprint, rows, status, exchange_rate, "
+    "exchange_source, exchange_as_of, members, snapshot, projects, conversions"
+)
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run several statements without ``executescript``, which would commit an open transaction."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _to_3(conn: sqlite3.Connection) -> None:
+    old = _columns(conn, "closures")
+    if old and "revision" in old and old.index("revision") != 1:  # schema 2's layout: label alone is the key
+        conn.execute("ALTER TABLE closures RENAME TO closures_schema2")
+        _script(conn, _CLOSURES)
+        conversions = "conversions" if "conversions" in old else "NULL"
+        projects = "projects" if "projects" in old else "NULL"
+        conn.execute(
+            f"INSERT INTO closures ({_CLOSURE_COLUMNS}) SELECT label, revision, start_ts, end_ts, timezone, "
+            "closed_at, fingerprint, rows, status, exchange_rate, exchange_source, exchange_as_of, members, "
+            f"snapshot, {projects}, {conversions} FROM closures_schema2"
+        )
+        conn.execute("DROP TABLE closures_schema2")
+    recon = _columns(conn, "reconciliations")
+    if recon and recon[:2] != ["start_ts", "end_ts"]:  # pragma: no cover - schema 2 used this layout too
+        raise StoreError("reconciliations table of an unknown layout")
+    _script(conn, _CLOSURES)
+
+
+#: migration N brings a store of schema N-1 to schema N.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3}
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create every table of a new store at :data:`SCHEMA_VERSION`."""
+    _script(conn, BASE)
+    _script(conn, _CLOSURES)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+
+
+def version_of(conn: sqlite3.Connection) -> int | None:
+    """The store's schema version, or None for an empty database."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
+    """Bring the store in ``db`` up to :data:`SCHEMA_VERSION`; return the version it had (None: new)."""
+    version = version_of(conn)
+    if version is None:
+        create(conn)
+        return None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{db}: store schema {version} was written by a newer reportgen (this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade reportgen"
+        )
+    if version < OLDEST_MIGRATABLE:
+        raise StoreError(
+            f"{db}: store schema {version} is too old to migrate; move {db.parent} aside and run "
+            "`reportgen sync` again: the gateway still has the logs"
+        )
+    if version == SCHEMA_VERSION:
+        return version
+    backup = db.with_name(f"{db.name}.schema{version}.bak")
+    with sqlite3.connect(backup) as target:
+        conn.backup(target)
+    target.close()
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number](conn)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(number),))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return version
