@@ -35,12 +35,11 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
 
 
 def _report(store_dir: Path) -> Report:
-    from reportgen.reports import build_report
+    from reportgen.views import open_period
 
-    from reportgen.store import Store
-
-    store = Store.open(store_dir, create=False)  # stays open: the report streams rows from it
-    return build_report(store, data.config(store_dir), data.period())
+    # The view stays open: its report streams detail rows while the bench exports.
+    view = open_period(data.config(store_dir), data.period()).__enter__()
+    return view.report
 
 
 def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
