@@ -25,8 +25,8 @@ ENTRY_POINT_GROUP = "reportgen"
 
 DEFAULT_PLUGINS = (
     "reportgen.exporters.csv_exporter",
-    "reportgen.exporters.xlsx_exporter",
-    "reportgen.exporters.pdf_exporter",
+    "reportgen.exporters.xlsx",
+    "reportgen.exporters.pdf",
 )
 
 pm = pluggy.PluginManager("reportgen")

@@ -15,7 +15,9 @@ from reportgen.config import Config
 from reportgen.core.aggregate import aggregate_records
 from reportgen.core.models import GatewayStatus, LogType, Period, Provenance, Report, UsageRecord
 from reportgen.core.periods import parse_period
-from reportgen.exporters import csv_exporter, pdf_exporter, xlsx_exporter
+from reportgen.exporters import csv_exporter
+from reportgen.exporters import pdf as pdf_exporter
+from reportgen.exporters import xlsx as xlsx_exporter
 from reportgen.hookspecs import ExportContext, Exporter
 from reportgen.templating import load_template
 from reportgen.views import Scope, open_period

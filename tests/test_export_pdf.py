@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reportgen.core.money import cents, printed_lines
 from reportgen.exporters import _fonts
-from reportgen.exporters.pdf_exporter import document_number, money, statement_amounts
+from reportgen.exporters.pdf import document_number, money, statement_amounts
 from reportgen.templating import load_template
 
 from .report_factory import MEMBERS, empty_report, export, make_report, sample_records

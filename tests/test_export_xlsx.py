@@ -13,8 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reportgen.exporters import xlsx_exporter
-from reportgen.exporters.xlsx_exporter import SheetNames
+from reportgen.exporters.xlsx import SheetNames
+from reportgen.exporters.xlsx import sheets as xlsx_sheets
 
 from .report_factory import HYPERLINK, LONG_A, LONG_B, empty_report, export, make_report, sample_records
 
@@ -136,7 +136,7 @@ def test_member_continues_on_a_second_sheet(monkeypatch: pytest.MonkeyPatch) -> 
     report = make_report()
     zhang = next(m for m in report.members if m.name == "张三")
     n = sum(1 for _ in report.rows(member="张三"))
-    monkeypatch.setattr(xlsx_exporter, "MAX_SHEET_ROWS", 12)  # 10 data rows per sheet
+    monkeypatch.setattr(xlsx_sheets, "MAX_SHEET_ROWS", 12)  # 10 data rows per sheet
     wb = load(export("xlsx", report, "en"))
     parts = [n for n in wb.sheetnames if n.startswith("张三")]
     assert parts[0] == "张三" and parts[1] == "张三 (2)" and len(parts) == -(-n // 10)

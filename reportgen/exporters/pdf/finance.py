@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
-from ..core.models import GrantLine, ProjectLine
-from ..core.money import printed_lines
-from ._cells import cents
-from ._finance import day_ranges, reconciliation_text, status_key
-
-if TYPE_CHECKING:
-    from .pdf_exporter import _Builder
+from ...core.models import GrantLine, ProjectLine
+from ...core.money import printed_lines
+from .._cells import cents
+from .._finance import day_ranges, reconciliation_text, status_key
+from .builder import WIDTH, _Builder
 
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
@@ -107,8 +105,6 @@ def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable
                     f"{p.name}: {lab('outside_dates')}: {p.currency} {_money(p.outside)} ({days})", b.s.small
                 )
             )
-    from .pdf_exporter import WIDTH
-
     widths = [WIDTH - 6 * 22 * mm, 26 * mm, 22 * mm, 22 * mm, 16 * mm, 22 * mm, 24 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(_table_style(b, extra))
@@ -187,8 +183,6 @@ def grant_story(b: _Builder) -> list[Flowable]:
 
 
 def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:
-    from .pdf_exporter import WIDTH
-
     lab = b.lab
     rows = [
         [lab("budget"), f"{p.currency} {_money(p.budget)}"],
@@ -213,8 +207,6 @@ def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:
 
 
 def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[Flowable]:
-    from .pdf_exporter import WIDTH
-
     lab = b.lab
     amount = lab("amount_in").format(name=p.currency)
     head = [b.para(lab(k), b.s.cell) for k in ("month", "member", "model")] + [b.para(amount, b.s.cell_right)]

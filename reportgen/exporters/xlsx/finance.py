@@ -1,6 +1,6 @@
 """Workbook sheets for the finance views a Report may carry: grant, projects, reconciliation.
 
-Called by :func:`reportgen.exporters.xlsx_exporter.write_xlsx` after the summary sheet;
+Called by :func:`reportgen.exporters.xlsx.write_xlsx` after the summary sheet;
 each sheet appears only when the report carries its data.  Over-budget projects and
 unexplained reconciliation lines get a red fill.
 """
@@ -15,9 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, NamedStyle, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ..core.models import ProjectLine, ReconcileLine
-from ._finance import day_ranges, reconciliation_text, status_key
-from .xlsx_exporter import _FONT, SheetNames, _sheet, _Writer
+from ...core.models import ProjectLine, ReconcileLine
+from .._finance import day_ranges, reconciliation_text, status_key
+from .sheets import _FONT, SheetNames, _sheet, _Writer
 
 _RED = PatternFill("solid", fgColor="FFC7CE")
 _ALERT_STYLES: dict[str, dict[str, Any]] = {

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -29,17 +29,16 @@ from reportlab.platypus import (
     Image,
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
-from ..core.models import Line, Report
-from ..core.money import printed_lines
-from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ._cells import banner_lines, cents, clean_text, member_models, members, totals
-from ._fonts import cjk_font, printable
+from ...core.models import Line, Report
+from ...core.money import printed_lines
+from ...hookspecs import ExportContext
+from .._cells import banner_lines, cents, clean_text, member_models, members, totals
+from .._fonts import cjk_font, printable
 
 ROWS_PER_TABLE = 40  # reportlab splits one long table slowly; chunks of 40 rows are fast
 PAGE = A4
@@ -399,35 +398,6 @@ class _Builder:
         )
         return [Spacer(1, 10 * mm), KeepTogether([table])]
 
-    def story(self) -> list[Flowable]:
-        from .finance_pdf import finance_sections, grant_story
-
-        if self.report.grant is not None:
-            return grant_story(self)
-        amounts = statement_amounts(self.report)
-        story: list[Flowable] = []
-        if self.t.section("show_letterhead"):
-            story += self.letterhead()
-        story.append(self.para(self.t.title_for(self.ctx.lang), self.s.title))
-        story += self.banner()
-        story += self.facts()
-        if not amounts.members:
-            story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]
-        story += self.member_blocks(amounts) if amounts.members else []
-        if amounts.idle and self.t.section("show_zero_members"):
-            names = ", ".join(m.name for m in amounts.idle)
-            story += [
-                Spacer(1, 3 * mm),
-                self.para(self.lab("members_without_usage", names=names), self.s.body),
-            ]
-        story += self.grand_total(amounts)
-        story += finance_sections(self)
-        if self.t.section("show_notes"):
-            story += self.notes()
-        if self.t.section("show_signature"):
-            story += self.signature()
-        return story
-
     def footer(self, canvas: Canvas, page: int, pages: int) -> None:
         fingerprint = self.report.provenance.fingerprint or self.lab("not_available")
         left = printable(
@@ -482,35 +452,3 @@ def _pdf_date(report: Report) -> str:
     sign = "+" if minutes >= 0 else "-"
     hh, mm_ = divmod(abs(minutes), 60)
     return f"D:{moment.strftime('%Y%m%d%H%M%S')}{sign}{hh:02d}'{mm_:02d}'"
-
-
-def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    builder = _Builder(report, ctx)
-    org = ctx.template.letterhead_field("organisation", ctx.lang)
-    doc = SimpleDocTemplate(
-        fp,
-        pagesize=PAGE,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=20 * mm,
-        title=f"{ctx.template.title_for(ctx.lang)} {builder.number}",
-        author=org or "reportgen",
-        subject=f"{report.period.label} ({report.period.timezone})",
-        creator="reportgen",
-        invariant=1,
-    )
-    doc.build(builder.story(), canvasmaker=_canvas_class(builder.footer, _pdf_date(report)))
-
-
-@hookimpl
-def register_exporters(register: RegisterExporter) -> None:
-    register(
-        Exporter(
-            name="pdf",
-            extension="pdf",
-            description="PDF statement: per member and model, totals in USD and CNY, notes, signatures",
-            write=write_pdf,
-            media_type="application/pdf",
-        )
-    )

@@ -1,0 +1,89 @@
+"""PDF statement: an invoice-style summary per member and model that a finance office files.
+
+:mod:`.builder` draws the parts (letterhead, facts, amount tables, totals, notes,
+signatures) and :mod:`.finance` the project, grant and reconciliation parts; this module
+puts a statement or a grant closing report together and registers the exporter.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
+
+from ...core.models import Report
+from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from .builder import (
+    MARGIN,
+    PAGE,
+    _Builder,
+    _canvas_class,
+    _pdf_date,
+    document_number,
+    money,
+    statement_amounts,
+)
+from .finance import finance_sections, grant_story
+
+__all__ = ["document_number", "money", "register_exporters", "statement_amounts", "write_pdf"]
+
+
+def _story(self: _Builder) -> list[Flowable]:
+    if self.report.grant is not None:
+        return grant_story(self)
+    amounts = statement_amounts(self.report)
+    story: list[Flowable] = []
+    if self.t.section("show_letterhead"):
+        story += self.letterhead()
+    story.append(self.para(self.t.title_for(self.ctx.lang), self.s.title))
+    story += self.banner()
+    story += self.facts()
+    if not amounts.members:
+        story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]
+    story += self.member_blocks(amounts) if amounts.members else []
+    if amounts.idle and self.t.section("show_zero_members"):
+        names = ", ".join(m.name for m in amounts.idle)
+        story += [
+            Spacer(1, 3 * mm),
+            self.para(self.lab("members_without_usage", names=names), self.s.body),
+        ]
+    story += self.grand_total(amounts)
+    story += finance_sections(self)
+    if self.t.section("show_notes"):
+        story += self.notes()
+    if self.t.section("show_signature"):
+        story += self.signature()
+    return story
+
+
+def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    builder = _Builder(report, ctx)
+    org = ctx.template.letterhead_field("organisation", ctx.lang)
+    doc = SimpleDocTemplate(
+        fp,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=20 * mm,
+        title=f"{ctx.template.title_for(ctx.lang)} {builder.number}",
+        author=org or "reportgen",
+        subject=f"{report.period.label} ({report.period.timezone})",
+        creator="reportgen",
+        invariant=1,
+    )
+    doc.build(_story(builder), canvasmaker=_canvas_class(builder.footer, _pdf_date(report)))
+
+
+@hookimpl
+def register_exporters(register: RegisterExporter) -> None:
+    register(
+        Exporter(
+            name="pdf",
+            extension="pdf",
+            description="PDF statement: per member and model, totals in USD and CNY, notes, signatures",
+            write=write_pdf,
+            media_type="application/pdf",
+        )
+    )
