@@ -145,7 +145,8 @@ class _Styles:
             10,
             textColor=colors.HexColor("#9B1C1C"),
             borderPadding=3,
-            spaceAfter=6,
+            spaceBefore=3,
+            spaceAfter=8,
             borderColor=colors.HexColor("#9B1C1C"),
             borderWidth=0.8,
         )
@@ -223,7 +224,12 @@ class _Builder:
 
     def banner(self) -> list[Flowable]:
         """INCOMPLETE and frozen/live lines, above the figures, in the document's language."""
-        return [self.para(line, self.s.banner) for line in banner_lines(self.report, self.lab)]
+        lines = banner_lines(self.report, self.lab)
+        incomplete = not self.report.coverage.complete
+        out: list[Flowable] = []
+        for i, line in enumerate(lines):
+            out.append(self.para(line, self.s.banner if incomplete and i == 0 else self.s.small))
+        return [*out, Spacer(1, 2 * mm)] if out else []
 
     def facts(self) -> list[Flowable]:
         r = self.report
