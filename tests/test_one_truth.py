@@ -383,3 +383,38 @@ def pdf_text(path: Path) -> str:
 def pdf_text_bytes(data: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(data))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_a_view_is_one_snapshot_even_while_a_sync_commits(served, tmp_path):
+    from reportgen.app.packet import build_packet
+    from reportgen.app.quality import check_quality
+    from reportgen.app.sync import run_sync
+    from reportgen.hookspecs import ExportContext
+    from reportgen.plugins import select_exporters
+    from reportgen.templating import load_template
+    from reportgen.views import open_period
+    from tests.conftest import fast_client
+
+    team, gw, path = served
+    config = load_config(path, env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
+    april = parse_period("2026-04", config.tz)
+    run_sync(config, april, client_factory=fast_client)
+    context = ExportContext(lang="en", template=load_template(None, "en"))
+    with open_period(config, april) as view:
+        rows_seen = view.row_count
+        # a sync commits more April rows while the view is open
+        gw.insert_rows([late_row(team, team.start_ts + d * 86400 + 60) for d in range(1, 9)])
+        run_sync(config, april, refetch=True, client_factory=fast_client)
+        packet = build_packet(
+            view, check_quality(view), select_exporters("pdf,xlsx,csv"), context, tmp_path / "during"
+        )
+    with zipfile.ZipFile(packet) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        detail = next(n for n in zf.namelist() if n.endswith(".csv"))
+        lines = list(csv.reader(io.StringIO(zf.read(detail).decode("utf-8-sig"))))
+    assert manifest["rows"]["count"] == rows_seen
+    assert view.report.partials is not None
+    shown = sum(b.rows for b in view.report.partials.buckets if b.type in (2, 6))  # consumption + refunds
+    assert len(lines) - 1 == shown  # the CSV streamed the same snapshot the totals came from
+    with open_period(config, april) as after:
+        assert after.row_count == rows_seen + 8
