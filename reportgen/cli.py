@@ -23,7 +23,7 @@ from .app.quality import unsynced_lines
 from .app.reconcile import check, run_reconcile
 from .app.summary import report_json
 from .app.sync import run_sync
-from .config import CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
+from .config import CONFIG_NAME, Config, load_config, require_config, write_example_config
 from .console import SyncBar, print_reconciliation, print_summary, stdout_console
 from .core.models import Period
 from .core.periods import parse_period, resolve_period
@@ -62,9 +62,28 @@ def _scrub(message: str) -> str:
 def _config(ctx: click.Context) -> Config:
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path"))
+        obj["config"] = require_config(load_config(obj.get("config_path")))
     config: Config = obj["config"]
     return config
+
+
+def _set_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(dict)["config_path"] = value
+    return value
+
+
+def config_option(f: Any) -> Any:
+    """``--config`` after the command name too (``reportgen summary --config X``)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        is_eager=True,
+        callback=_set_config,
+        help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
+    )(f)
 
 
 def _period(config: Config, period: str | None, start: str | None, end: str | None) -> Period | None:
@@ -129,17 +148,18 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.argument("path", default=CONFIG_NAME, type=click.Path(dir_okay=False))
-def init(path: str, force: bool) -> None:
-    """Write a commented example reportgen.toml."""
-    target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{target} already exists; use --force to overwrite it")
-    target.write_text(EXAMPLE_CONFIG, encoding="utf-8")
-    click.echo(f"Wrote {target}. Next: export REPORTGEN_ACCESS_TOKEN=... then `reportgen sync`.")
+@click.argument("where", metavar="[DIR | FILE.toml]", default=".")
+def init(where: str, force: bool) -> None:
+    """Write a commented example reportgen.toml (in DIR, like `git init DIR`, or as FILE.toml)."""
+    target = write_example_config(Path(where), force=force)
+    click.echo(
+        f"Wrote {target}. Next: set base_url and user_id in it, export REPORTGEN_ACCESS_TOKEN=..., "
+        "then run `reportgen sync`."
+    )
 
 
 @cli.command()
+@config_option
 @period_options
 @click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
 @click.pass_context
@@ -152,6 +172,7 @@ def sync(ctx: click.Context, period: str | None, start: str | None, end: str | N
 
 
 @cli.command()
+@config_option
 @period_options
 @click.option(
     "--by", type=click.Choice(["member", "model", "day", "key"]), default="member", show_default=True
@@ -181,6 +202,7 @@ def summary(
 
 
 @cli.command()
+@config_option
 @period_options
 @click.option(
     "--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all."
@@ -232,6 +254,7 @@ def _notify(line: str) -> None:
 
 
 @cli.command()
+@config_option
 @period_options
 @document_options
 @click.option("--project", help="Only this project's charged spend (statement on the grant template).")
@@ -268,6 +291,7 @@ def packet(
 
 
 @cli.command()
+@config_option
 @click.argument("packet_path", metavar="PACKET.zip", type=click.Path(dir_okay=False, exists=True))
 @click.pass_context
 def verify(ctx: click.Context, packet_path: str) -> None:
@@ -283,6 +307,7 @@ def verify(ctx: click.Context, packet_path: str) -> None:
 
 
 @cli.command()
+@config_option
 @click.argument("period_text", metavar="PERIOD")
 @click.option(
     "--reopen", is_flag=True, help="Re-close an already closed period from the store's current rows."
@@ -295,6 +320,7 @@ def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
 
 
 @cli.command()
+@config_option
 @click.option("--period", metavar="PERIOD", help="Only this closed period.")
 @click.pass_context
 def amendments(ctx: click.Context, period: str | None) -> None:
@@ -305,6 +331,7 @@ def amendments(ctx: click.Context, period: str | None) -> None:
 
 
 @cli.command()
+@config_option
 @period_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context

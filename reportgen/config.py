@@ -121,7 +121,8 @@ def find_config(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> Path | None:
-    """``--config``, else ``$REPORTGEN_CONFIG``, else ``./reportgen.toml`` if it exists."""
+    """``--config``, else ``$REPORTGEN_CONFIG``, else ``reportgen.toml`` in the current folder or
+    the nearest parent folder that has one (like git finds its repository)."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -133,8 +134,36 @@ def find_config(
         if not path.is_file():
             raise ConfigError(f"{path}: no such config file (check REPORTGEN_CONFIG)")
         return path
-    path = (cwd or Path.cwd()) / CONFIG_NAME
-    return path if path.is_file() else None
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        path = folder / CONFIG_NAME
+        if path.is_file():
+            return path
+    return None
+
+
+def write_example_config(where: Path, *, force: bool = False) -> Path:
+    """Write :data:`EXAMPLE_CONFIG` as ``where`` (a ``.toml`` path) or into the folder ``where``."""
+    target = where if where.suffix == ".toml" and not where.is_dir() else where / CONFIG_NAME
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists; use --force to overwrite it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write the config ({exc.strerror or exc})") from None
+    return target
+
+
+def require_config(config: Config, cwd: Path | None = None) -> Config:
+    """``config`` when it came from a file or the environment names a gateway; else say how to make one."""
+    if config.path is not None or config.gateway.base_url:
+        return config
+    here = (cwd or Path.cwd()).resolve()
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {here} or any folder above it; run `reportgen init` to write one here, "
+        f"or pass --config PATH (or set REPORTGEN_CONFIG)"
+    )
 
 
 def load_config(
@@ -191,6 +220,8 @@ def parse_config(
     rpw = _positive_int(gw.get("requests_per_window", 180), where, "gateway.requests_per_window")
     ws = _positive_int(gw.get("window_seconds", 180), where, "gateway.window_seconds")
     token_text = env.get("REPORTGEN_ACCESS_TOKEN", "").strip()
+    if token_text[:7].lower() == "bearer ":  # pasted with its header scheme: the token is what follows
+        token_text = token_text[7:].strip()
     if token_text.startswith("sk-"):
         raise ConfigError(
             "REPORTGEN_ACCESS_TOKEN holds an sk- model key; set it to the system access token "

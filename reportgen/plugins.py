@@ -36,11 +36,24 @@ _loaded = False
 _exporters: dict[str, Exporter] | None = None
 
 
+#: The distribution name on PyPI (the import package and the command are ``reportgen``).
+DISTRIBUTION = "llm-gateway-reportgen"
+
+
 def _reportgen_version() -> str:
     try:
-        return version("reportgen")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # running from a checkout that was never installed
         return "0+unknown"
+
+
+#: The ``Exporter.plugin`` of the built-in exporters.
+BUILTIN = "reportgen"
+
+
+def strict_plugins() -> bool:
+    """``REPORTGEN_PLUGINS_STRICT=1``: a broken plugin is fatal, with its traceback (for plugin authors)."""
+    return _strict()
 
 
 def _strict() -> bool:
@@ -90,7 +103,7 @@ def _provider(plugin: Any) -> tuple[str, str]:
     if name in _dist_of:
         return _dist_of[name]
     if name in DEFAULT_PLUGINS:
-        return "reportgen", _reportgen_version()
+        return BUILTIN, _reportgen_version()
     return name, ""
 
 

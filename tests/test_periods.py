@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reportgen.core.periods import local_days, parse_period, previous_month, resolve_period
+from reportgen.core.periods import local_days, parse_date, parse_period, previous_month, resolve_period
 from reportgen.errors import UsageError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -31,10 +31,17 @@ def test_quarters_years_and_december(text, label, start, end):
     assert (p.label, p.start.date(), p.end.date()) == (label, start, end)
 
 
-@pytest.mark.parametrize("text", ["April", "2026-Q5", "26-04", ""])
+@pytest.mark.parametrize("text", ["April", "26-04", ""])
 def test_bad_periods_are_one_clear_error(text):
     with pytest.raises(UsageError, match="2026-04"):
         parse_period(text, SH)
+
+
+def test_a_fifth_quarter_and_a_day_that_does_not_exist_say_what_is_wrong():
+    with pytest.raises(UsageError, match="a quarter is Q1, Q2, Q3 or Q4"):
+        parse_period("2026-Q5", SH)
+    with pytest.raises(UsageError, match="'2026-02-30' does not exist"):
+        parse_date("2026-02-30")
 
 
 def test_month_out_of_range():

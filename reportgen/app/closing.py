@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from ..config import Config
 from ..core.models import Period
+from ..core.periods import period_name
 from ..errors import UsageError
 from ..store import (
     Amendment,
@@ -133,6 +134,12 @@ def list_amendments(config: Config, period: Period | None = None) -> list[str]:
         store.begin()
         label = None if period is None else period.label
         by_label = {c.period.label: c for c in closures(store)}
+        if label is not None and label not in by_label:
+            raise UsageError(
+                f"{label} is not closed, so it has no amendments; `reportgen close {label}` closes it"
+                if period_name(period) is not None  # type: ignore[arg-type]
+                else f"{label} is not a closed period (close takes a month, quarter or year)"
+            )
         lines = []
         for a in recorded_amendments(store, label):
             closure = by_label.get(a.label)

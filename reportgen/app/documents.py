@@ -18,7 +18,7 @@ from ..hookspecs import ExportContext, Exporter
 from ..plugins import load_plugins, select_exporters
 from ..templating import load_template
 from ..views import PeriodView, Scope, open_period
-from .export import export_report
+from .export import check_out_dir, export_report
 from .packet import PACKET_FORMATS, build_packet
 from .quality import QualityReport, check_quality, enforce
 
@@ -47,6 +47,8 @@ def write_report(
 ) -> list[Path]:
     """``reportgen report``: the documents of a period, member or project, after the checks."""
     scope = Scope.of(member, project)
+    load_template(_template(config, template, scope), lang or config.lang)  # a bad template fails first
+    check_out_dir(out_dir)
     with open_period(config, period, scope) as view:
         check_view(view, strict, allow_partial, notify)
         return export_report(
@@ -82,6 +84,7 @@ def write_packet(
         template=load_template(_template(config, template, scope), lang),
         options=dict(options or {}),
     )
+    check_out_dir(out_dir)
     with open_period(config, period, scope) as view:
         quality = check_view(view, strict, allow_partial, notify)
         load_plugins().hook.report_prepared(report=view.report, context=context)

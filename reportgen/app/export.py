@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import IO
 
 from ..core.models import Report
-from ..errors import ExportError, ReportgenError
+from ..errors import ExportError, PluginError, ReportgenError
 from ..hookspecs import ExportContext, Exporter
-from ..plugins import load_plugins
+from ..plugins import BUILTIN, load_plugins, strict_plugins
 from ..templating import load_template
 
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
@@ -44,7 +44,7 @@ def export_report(
     """
     context = ExportContext(lang=lang, template=load_template(template, lang), options=dict(options or {}))
     load_plugins().hook.report_prepared(report=report, context=context)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     stem = output_stem(report)
     paths = []
     for exporter in exporters:
@@ -54,9 +54,49 @@ def export_report(
     return paths
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Fail early, in one line, when ``out_dir`` cannot be made or written (creates nothing)."""
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ExportError(
+            f"{out_dir}: cannot create the output folder ({probe} is not a folder); choose another --out"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ExportError(f"{out_dir}: {probe} is not writable; choose another --out")
+
+
+def make_out_dir(out_dir: Path) -> None:
+    """Create the output folder, or say in one line why it cannot be."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(
+            f"{out_dir}: cannot create the output folder ({exc.strerror or exc}); choose another --out"
+        ) from None
+    if not os.access(out_dir, os.W_OK):
+        raise ExportError(f"{out_dir}: the output folder is not writable; choose another --out")
+
+
 def _rendering(exporter: Exporter, report: Report, context: ExportContext) -> Callable[[IO[bytes]], None]:
     def render(fp: IO[bytes]) -> None:
-        exporter.write(report, fp, context)  # positional: plugins name the parameters as they like
+        if exporter.plugin == BUILTIN:  # a failure of ours is a bug: it keeps its traceback
+            exporter.write(report, fp, context)  # positional: plugins name the parameters as they like
+            return
+        try:
+            exporter.write(report, fp, context)
+        except ReportgenError:
+            raise
+        except Exception as exc:
+            if strict_plugins():
+                raise
+            version = f" {exporter.version}" if exporter.version else ""
+            raise PluginError(
+                f"the {exporter.name!r} exporter of plugin {exporter.plugin}{version} failed: "
+                f"{type(exc).__name__}: {exc}; nothing was written for it (REPORTGEN_PLUGINS_STRICT=1 "
+                "shows the traceback)"
+            ) from None
 
     return render
 

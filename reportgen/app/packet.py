@@ -30,7 +30,7 @@ from ..core.models import Report
 from ..errors import PacketError
 from ..hookspecs import ExportContext, Exporter
 from ..views import PeriodView, check_rows
-from .export import output_stem, write_atomically
+from .export import make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport
 from .summary import basis_json
@@ -74,7 +74,7 @@ def build_packet(
     uses.  The caller has run the ``report_prepared`` hook and the quality check.
     """
     report = view.report
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     stem = output_stem(report)
     with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
         tmp = Path(tmp_name)

@@ -11,7 +11,7 @@ from typing import Protocol
 from ..config import Config
 from ..core.models import Period, UsageRecord
 from ..core.periods import previous_month
-from ..errors import ConfigError, GatewayError
+from ..errors import ConfigError, GatewayError, UsageError
 from ..gateway import GatewayClient
 from ..store import Store, detect_amendments, sync_lock, uncovered
 
@@ -62,7 +62,7 @@ class SyncResult:
         end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
         already = f"; {self.skipped} already in the store" if self.skipped else ""
         return (
-            f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {self.windows} windows, "
+            f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {_plural(self.windows, 'window')}, "
             f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
             f"{already}; {self.keys} keys listed"
             + (
@@ -72,6 +72,10 @@ class SyncResult:
                 else ""
             )
         )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def plan_windows(
@@ -164,6 +168,12 @@ def _sync_locked(
     store.save_status(status)
     store.save_keys(keys, int(now()))
     target = sync_target(store, config, period, int(now()))
+    if target[1] < target[0]:
+        raise UsageError(
+            f"nothing to sync yet: {period.label if period else 'the next window'} starts "
+            f"{datetime.fromtimestamp(target[0], UTC):%Y-%m-%d %H:%M} UTC, and only windows that ended "
+            f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
+        )
     windows, skipped = plan_windows(target[0], target[1], store.coverage(), refetch)
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target)
@@ -193,7 +203,8 @@ def _sync_locked(
         state, message = "interrupted", "interrupted by the user"
         raise
     finally:
-        store.finish_sync(sync_id, int(now()), state, done, rows, pages, message)
+        # the flavour as detected while paging (it may differ from the one named at the start)
+        store.finish_sync(sync_id, int(now()), state, done, rows, pages, message, flavor=client.flavor)
     amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
     return SyncResult(
         target=target,

@@ -10,7 +10,7 @@ from ..errors import UsageError
 from .models import Period
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq](\d+)$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
@@ -34,6 +34,8 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
         return Period(f"{year:04d}-{month:02d}", _local(first, tz), _local(_add_months(first, 1), tz))
     if m := _QUARTER.match(text):
         year, quarter = int(m[1]), int(m[2])
+        if not 1 <= quarter <= 4:
+            raise UsageError(f"period {text!r}: a quarter is Q1, Q2, Q3 or Q4")
         first = date(year, 3 * quarter - 2, 1)
         return Period(f"{year:04d}-Q{quarter}", _local(first, tz), _local(_add_months(first, 3), tz))
     if m := _YEAR.match(text):
@@ -47,7 +49,9 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
 def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
-    except ValueError:
+    except ValueError as exc:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise UsageError(f"date {text!r} does not exist ({exc})") from None
         raise UsageError(f"date {text!r} is not understood: use YYYY-MM-DD") from None
 
 

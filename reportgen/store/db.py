@@ -475,10 +475,12 @@ class Store(Reader):
         rows: int,
         pages: int,
         message: str = "",
+        flavor: str | None = None,
     ) -> None:
         self._conn.execute(
-            "UPDATE syncs SET finished_at = ?, state = ?, windows = ?, rows = ?, pages = ?, message = ? WHERE id = ?",
-            (finished_at, state, windows, rows, pages, message, sync_id),
+            "UPDATE syncs SET finished_at = ?, state = ?, windows = ?, rows = ?, pages = ?, message = ?, "
+            "flavor = COALESCE(?, flavor) WHERE id = ?",
+            (finished_at, state, windows, rows, pages, message, flavor, sync_id),
         )
 
     def save_reconciliation(
