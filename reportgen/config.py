@@ -350,7 +350,9 @@ def _positive_rate(value: Any, where: str, key: str, unit: str, *, text: bool = 
             rate = None
     if rate is None or not rate.is_finite() or rate <= 0 or rate > MAX_RATE:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
-        raise ConfigError(f"{where}: {key} must be a positive finite number up to 10^9 ({unit}), not {shown}")
+        raise ConfigError(
+            f"{where}: {key} must be a positive number ({unit}; finite, at most 10^9), not {shown}"
+        )
     return rate
 
 
