@@ -169,7 +169,9 @@ def test_empty_window(flavor: str) -> None:
 
 def test_window_bounds_are_inclusive(gateway: FakeGateway) -> None:
     t = 1_780_000_000
-    rows = [{**TEAM.rows[50], "created_at": ts, "quota": ts - t + 1} for ts in (t - 1, t, t + 5, t + 10, t + 11)]
+    rows = [
+        {**TEAM.rows[50], "created_at": ts, "quota": ts - t + 1} for ts in (t - 1, t, t + 5, t + 10, t + 11)
+    ]
     with FakeGateway(rows=rows, access_token=TOKEN, rate_limit=None) as gw, make_client(gw) as client:
         assert sorted(r.quota for r in fetch(client, t, t + 10)) == [1, 6, 11]
         # consecutive windows [a, b-1], [b, c-1] see each row once

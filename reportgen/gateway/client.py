@@ -225,7 +225,7 @@ class GatewayClient:
                 sums[2] += record.completion_tokens
                 records.append(record)
             self.duplicates_dropped += repeats
-            if items and repeats == len(items) and len(items) >= ONE_API_PAGE_SIZE:
+            if repeats == len(items) >= PAGE_SIZE:  # a full page, so paging would go on
                 raise GatewayProtocolError(
                     f"{window}: a full page repeated only rows already received: the gateway ignores "
                     "paging; window not saved"
@@ -305,7 +305,10 @@ class GatewayClient:
             if logs or path == "/api/token/":
                 self._observe_shape(data, items, logs)
             if items and items == previous and len(items) >= ONE_API_PAGE_SIZE:
-                raise GatewayError(f"{path} returned the same page for p={p} as before: it ignores paging")
+                raise GatewayProtocolError(
+                    f"{path} returned the same page for p={p} as before: it ignores paging; nothing from "
+                    "this listing was saved"
+                )
             previous = items
             largest = max(largest, len(items))
             if expected is None:

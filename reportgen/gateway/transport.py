@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..errors import GatewayProtocolError, GatewayUnreachableError
@@ -108,11 +109,11 @@ def display_url(url: str, limit: int = 200) -> str:
 _local = threading.local()
 
 
-def _shut(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
+def _shut(sock: socket.socket | None) -> None:
     if sock is not None:
         # socket.socket.shutdown, not SSLSocket.shutdown: unblock the reader at the TCP level
-        # without tearing the TLS object out from under the thread that is reading.
+        # without tearing the TLS object out from under the thread that is reading.  A closed
+        # socket object has fd -1, so a reused descriptor is never touched.
         with contextlib.suppress(OSError, ValueError):
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
@@ -121,64 +122,118 @@ class _Watch:
     """Shuts the sockets of the exchange in flight once its deadline passes."""
 
     def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
         self._lock = threading.Lock()
-        self._conns: list[Any] = []
+        # Sockets, not connections: http.client drops ``conn.sock`` when a response says
+        # "Connection: close", handing the socket to the response that is still reading.
+        self._socks: list[socket.socket] = []
         self._done = False
-        self._timer: threading.Timer | None = None
         self.expired = False
         self.ends_at = time.monotonic() + seconds
+        self.wake_at = self.ends_at  # the watchdog's next look (repeated after expiry)
 
     def __enter__(self) -> _Watch:
         _local.watch = self
-        self._arm(self._seconds)
+        _WATCHDOG.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._done = True
-            if self._timer is not None:
-                self._timer.cancel()
+        _WATCHDOG.discard(self)
         _local.watch = None
 
-    def _arm(self, seconds: float) -> None:
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def attach(self, conn: Any) -> None:
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
         with self._lock:
-            self._conns.append(conn)
+            self._socks.append(sock)
             if self.expired:
-                _shut(conn)
+                _shut(sock)
 
-    def _expire(self) -> None:
+    def expire(self) -> bool:
+        """Shut every socket of the exchange; False once the exchange has ended."""
         with self._lock:
             if self._done:
-                return
+                return False
             self.expired = True
-            for conn in self._conns:
-                _shut(conn)
-            # A connection still resolving or connecting has no socket yet (its connect
-            # timeout bounds that): look again shortly until the exchange gives up.
-            self._arm(0.2)
+            for sock in self._socks:
+                _shut(sock)
+            return True
+
+
+class _Watchdog:
+    """One daemon thread for every exchange's deadline (a thread per request costs ~5 ms)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watches: dict[int, _Watch] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches[id(watch)] = watch
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="reportgen-deadline", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def discard(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.pop(id(watch), None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for watch in [w for w in self._watches.values() if w.wake_at <= now]:
+                    if watch.expire():
+                        # A connection still resolving or connecting has no socket yet (its
+                        # connect timeout bounds that): look again shortly until it ends.
+                        watch.wake_at = now + 0.2
+                    else:
+                        self._watches.pop(id(watch), None)
+                soonest = min((w.wake_at for w in self._watches.values()), default=now + 60.0)
+                self._cond.wait(max(0.01, soonest - now))
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _watch_socket(sock: socket.socket | None) -> None:
+    watch = getattr(_local, "watch", None)
+    if watch is not None:
+        watch.attach(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
+    """Tells the watchdog the socket of every connection it hands out, new or reused."""
+
+    ConnectionCls = _WatchedHTTPConnection
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
-        watch = getattr(_local, "watch", None)
-        if watch is not None:
-            watch.attach(conn)
+        _watch_socket(getattr(conn, "sock", None))  # a reused connection; a new one reports at connect()
         return conn
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
-        watch = getattr(_local, "watch", None)
-        if watch is not None:
-            watch.attach(conn)
+        _watch_socket(getattr(conn, "sock", None))
         return conn
 
 
@@ -323,7 +378,7 @@ def _read_body(
             if wire > limits.max_wire_bytes:
                 raise _too_large(url, "is", limits.max_wire_bytes)
             body += inflater.feed(chunk)
-            if time.monotonic() > watch.ends_at:
+            if watch.expired or time.monotonic() > watch.ends_at:
                 raise _deadline(limits)
         body += inflater.finish()
     except BodyTooLarge:
