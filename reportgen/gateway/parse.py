@@ -66,7 +66,11 @@ def loads(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JSONRejected(f"JSON nested deeper than {max_depth} levels") from None
     except ValueError:  # int() refusing thousands of digits (sys.get_int_max_str_digits)
         raise JSONRejected("a JSON number with too many digits") from None
-    _check_depth(value, max_depth)
+    brackets = (
+        data.count("{") + data.count("[") if isinstance(data, str) else data.count(b"{") + data.count(b"[")
+    )
+    if brackets > max_depth:  # fewer brackets cannot nest deeper: skip the walk
+        _check_depth(value, max_depth)
     return value
 
 
