@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import cli
-from reportgen.config import load_config
+from reportgen.config import Config, load_config
 from reportgen.errors import ConfigError
 
 GATEWAY = '[gateway]\nbase_url = "https://gateway.example"\nuser_id = 42\n'
 
 
-def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None, *, encoding: str = "utf-8"):
+def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None, *, encoding: str = "utf-8") -> Config:
     path = tmp_path / "reportgen.toml"
     path.write_text(text, encoding=encoding)
     return load_config(path, env=env or {})
