@@ -12,23 +12,20 @@ import random
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import GatewayConfig, base_url_problem, plain_http_warning
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
 from ..models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
-from .parse import MAX_AMOUNT, JSONRejected, loads, parse_key, parse_log_row, show_value
+from .deadline import open_session
+from .guards import MAX_PAGES, ListingBound, WindowRows
+from .parse import JSONRejected, loads, parse_key, show_value
 from .ratelimit import SlidingWindowLimiter
-from .transport import Limits, TransientFailure, display_url, exchange, open_session
+from .transport import Limits, TransientFailure, display_url, exchange
 
 PAGE_SIZE = 100  # the cap of every flavour that honours page_size
 ONE_API_PAGE_SIZE = 10  # one-api's fixed page size, the smallest any flavour uses
-#: Pages one listing (a sync window of at most a day, or the key list) may take: 500,000
-#: log rows a day at 100 a page, 50,000 at one-api's 10.  A server still sending full
-#: pages past this ignores paging; the window is refused rather than paged forever.
-MAX_PAGES = 5000
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per socket operation
 RETRY_BUDGET = 120.0  # give up on a persisting fault after about two minutes
 MAX_ATTEMPTS = 10
@@ -200,43 +197,15 @@ class GatewayClient:
         :class:`~reportgen.errors.GatewayDataError` so the window is not committed.
         """
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
-        window = f"/api/log/self window {_utc(start_ts)} .. {_utc(end_ts)} UTC"
-        seen: set[tuple[int, str, Any]] = set()
-        sums = [0, 0, 0]
-        for items in self._pages("/api/log/self", params, logs=True):
-            self.pages_fetched += 1
-            records: list[UsageRecord] = []
-            repeats = 0
-            for item in items:
-                key = _row_key(item)
-                if key is not None:
-                    if key in seen:
-                        repeats += 1
-                        continue
-                    seen.add(key)
-                try:
-                    record = parse_log_row(item)
-                except GatewayDataError as exc:
-                    raise GatewayDataError(
-                        f"{window}: {exc}: the gateway misbehaved; window not saved"
-                    ) from None
-                sums[0] += record.quota
-                sums[1] += record.prompt_tokens
-                sums[2] += record.completion_tokens
-                records.append(record)
-            self.duplicates_dropped += repeats
-            if repeats == len(items) >= PAGE_SIZE:  # a full page, so paging would go on
-                raise GatewayProtocolError(
-                    f"{window}: a full page repeated only rows already received: the gateway ignores "
-                    "paging; window not saved"
-                )
-            if max(sums) > MAX_AMOUNT:
-                raise GatewayDataError(
-                    f"{window}: the rows sum to more than 2^48 = {MAX_AMOUNT:,} quota or tokens: the "
-                    "gateway misbehaved; window not saved"
-                )
-            if records:
-                yield records
+        window = WindowRows(start_ts, end_ts)
+        try:
+            for items in self._pages("/api/log/self", params, logs=True):
+                self.pages_fetched += 1
+                records = window.accept(items, PAGE_SIZE)
+                if records:
+                    yield records
+        finally:
+            self.duplicates_dropped += window.duplicates
 
     def log_stat(self, start_ts: int, end_ts: int, token_name: str | None = None) -> int:
         """``/api/log/self/stat`` quota: a cross-check only (type 2, current username)."""
@@ -259,24 +228,15 @@ class GatewayClient:
     def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[list[dict]]:
         """Raw items page by page until a short page, whatever the flavour's paging.
 
-        Bounded: a server still sending full pages one page past its own ``data.total``, or
-        after ``max_pages`` pages, ignores paging: :class:`GatewayProtocolError`, so the
-        caller commits nothing.  (``total`` bounds the listing but does not end it: the
-        contract is to stop on a short page.)
+        Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).
         """
         p = 0  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
         largest = 0
         previous: list[dict] | None = None
-        pages = rows = 0
-        total: int | None = None
+        bound = ListingBound(path, self._max_pages)
         while True:
-            if pages >= self._max_pages:
-                raise GatewayProtocolError(
-                    f"{path}: still full pages after {pages:,} pages ({rows:,} rows) for one listing: the "
-                    "gateway ignores paging or misreports page sizes; nothing from this listing was saved"
-                )
+            bound.before_page()
             data = self._get(path, {"p": p, "page_size": PAGE_SIZE, **params})
-            pages += 1
             if isinstance(data, dict):
                 items = data.get("items") or []
                 size = data.get("page_size")
@@ -292,16 +252,7 @@ class GatewayClient:
             if not isinstance(items, list):
                 raise GatewayError(f"{path} returned a page whose items are not a list")
             items = [item for item in items if isinstance(item, dict)]
-            rows += len(items)
-            if total is None and isinstance(data, dict):
-                claimed = data.get("total")
-                if type(claimed) is int and claimed > 0:
-                    total = claimed  # 0 beside rows is a known bug of some releases: no bound
-            if total is not None and rows > total + max(largest, len(items), ONE_API_PAGE_SIZE):
-                raise GatewayProtocolError(
-                    f"{path}: the gateway sent {rows:,} rows, more than a page past its own data.total "
-                    f"of {total:,}: it ignores paging; nothing from this listing was saved"
-                )
+            bound.after_page(data, items, max(largest, len(items), ONE_API_PAGE_SIZE))
             if logs or path == "/api/token/":
                 self._observe_shape(data, items, logs)
             if items and items == previous and len(items) >= ONE_API_PAGE_SIZE:
@@ -516,26 +467,6 @@ def _decimal(value: Any) -> Decimal | None:
     if number == number.to_integral_value() and number.adjusted() < 20:
         number = number.quantize(Decimal(1))  # 500000.0 -> 500000; 1e300 would not fit the context
     return number
-
-
-def _row_key(item: dict[str, Any]) -> tuple[int, str, Any] | None:
-    """What makes a row the same row on two pages of one window, or None if nothing can.
-
-    new-api's ``id`` is the row's position (or db id % 1024 on older builds; 0 on one-api):
-    never trusted alone.  With the ``request_id`` and ``created_at`` beside it, a match is a
-    repeated row, not one of two genuine twins (whose positions differ).
-    """
-    row_id, request_id, created = item.get("id"), item.get("request_id"), item.get("created_at")
-    if type(row_id) is not int or row_id == 0 or not isinstance(request_id, str) or not request_id:
-        return None
-    return row_id, request_id, created if isinstance(created, int | str) else None
-
-
-def _utc(ts: int) -> str:
-    try:
-        return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        return str(ts)
 
 
 def _opt_str(value: Any) -> str | None:

@@ -19,9 +19,7 @@ import contextlib
 import http.client
 import socket
 import ssl
-import threading
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +27,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..errors import GatewayProtocolError, GatewayUnreachableError
+from .deadline import Watch
+from .inflate import BodyTooLarge, CorruptBody, Inflater, UnsupportedEncoding
 
 MIB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -77,10 +74,6 @@ class TransientFailure(Exception):
         self.network = network
 
 
-class BodyTooLarge(Exception):
-    """The body passed a size cap while streaming."""
-
-
 # ---------------------------------------------------------------------------- origins and URLs
 def origin(url: str) -> tuple[str, str, int]:
     """``(scheme, host, port)`` with the scheme's default port filled in; ValueError if malformed."""
@@ -105,166 +98,6 @@ def display_url(url: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# ---------------------------------------------------------------------------- the deadline watchdog
-_local = threading.local()
-
-
-def _shut(sock: socket.socket | None) -> None:
-    if sock is not None:
-        # socket.socket.shutdown, not SSLSocket.shutdown: unblock the reader at the TCP level
-        # without tearing the TLS object out from under the thread that is reading.  A closed
-        # socket object has fd -1, so a reused descriptor is never touched.
-        with contextlib.suppress(OSError, ValueError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _Watch:
-    """Shuts the sockets of the exchange in flight once its deadline passes."""
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        # Sockets, not connections: http.client drops ``conn.sock`` when a response says
-        # "Connection: close", handing the socket to the response that is still reading.
-        self._socks: list[socket.socket] = []
-        self._done = False
-        self.expired = False
-        self.ends_at = time.monotonic() + seconds
-        self.wake_at = self.ends_at  # the watchdog's next look (repeated after expiry)
-
-    def __enter__(self) -> _Watch:
-        _local.watch = self
-        _WATCHDOG.add(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._done = True
-        _WATCHDOG.discard(self)
-        _local.watch = None
-
-    def attach(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def expire(self) -> bool:
-        """Shut every socket of the exchange; False once the exchange has ended."""
-        with self._lock:
-            if self._done:
-                return False
-            self.expired = True
-            for sock in self._socks:
-                _shut(sock)
-            return True
-
-
-class _Watchdog:
-    """One daemon thread for every exchange's deadline (a thread per request costs ~5 ms)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watches: dict[int, _Watch] = {}
-        self._thread: threading.Thread | None = None
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches[id(watch)] = watch
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="reportgen-deadline", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def discard(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.pop(id(watch), None)
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                for watch in [w for w in self._watches.values() if w.wake_at <= now]:
-                    if watch.expire():
-                        # A connection still resolving or connecting has no socket yet (its
-                        # connect timeout bounds that): look again shortly until it ends.
-                        watch.wake_at = now + 0.2
-                    else:
-                        self._watches.pop(id(watch), None)
-                soonest = min((w.wake_at for w in self._watches.values()), default=now + 60.0)
-                self._cond.wait(max(0.01, soonest - now))
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _watch_socket(sock: socket.socket | None) -> None:
-    watch = getattr(_local, "watch", None)
-    if watch is not None:
-        watch.attach(sock)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _watch_socket(self.sock)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _watch_socket(self.sock)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    """Tells the watchdog the socket of every connection it hands out, new or reused."""
-
-    ConnectionCls = _WatchedHTTPConnection
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        _watch_socket(getattr(conn, "sock", None))  # a reused connection; a new one reports at connect()
-        return conn
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        _watch_socket(getattr(conn, "sock", None))
-        return conn
-
-
-_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter with pools that tell the watchdog which connection is in use."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS pools: per-read timeouts only
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
-def open_session() -> requests.Session:
-    """A session whose exchanges the watchdog can cut, asking only for encodings we inflate."""
-    session = requests.Session()
-    adapter = _Adapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["Accept"] = "application/json"
-    session.headers["Accept-Encoding"] = "gzip, deflate"
-    return session
-
-
 # ---------------------------------------------------------------------------- one exchange
 def exchange(
     session: requests.Session,
@@ -278,7 +111,7 @@ def exchange(
 ) -> Reply:
     """GET ``url``, following same-origin redirects, within ``limits``; see the module doc."""
     home = origin(base_url)
-    with _Watch(limits.deadline) as watch:
+    with Watch(limits.deadline) as watch:
         for _hop in range(limits.max_redirects + 1):
             reply, location = _one(session, url, params, headers, timeout, limits, watch, base_url)
             if location is None:
@@ -309,7 +142,7 @@ def _one(
     headers: dict[str, str] | None,
     timeout: tuple[float, float],
     limits: Limits,
-    watch: _Watch,
+    watch: Watch,
     base_url: str,
 ) -> tuple[Reply, str | None]:
     try:
@@ -364,12 +197,19 @@ def _deadline(limits: Limits) -> TransientFailure:
 
 
 def _read_body(
-    resp: requests.Response, url: str, limits: Limits, watch: _Watch, timeout: tuple[float, float]
+    resp: requests.Response, url: str, limits: Limits, watch: Watch, timeout: tuple[float, float]
 ) -> bytes:
     length = resp.headers.get("Content-Length", "").strip()
     if length.isdigit() and (len(length) > 18 or int(length) > limits.max_wire_bytes):
         raise _too_large(url, "is", limits.max_wire_bytes)
-    inflater = Inflater(resp.headers.get("Content-Encoding", ""), limits.max_body_bytes, url)
+    encoding = resp.headers.get("Content-Encoding", "")
+    try:
+        inflater = Inflater(encoding, limits.max_body_bytes)
+    except UnsupportedEncoding:
+        raise GatewayProtocolError(
+            f"{display_url(url)}: the response uses Content-Encoding {display_url(encoding, 40)!r}, "
+            "which was not asked for (only gzip and deflate): the gateway misbehaved"
+        ) from None
     body = bytearray()
     wire = 0
     try:
@@ -383,6 +223,8 @@ def _read_body(
         body += inflater.finish()
     except BodyTooLarge:
         raise _too_large(url, "inflates to", limits.max_body_bytes) from None
+    except CorruptBody as exc:
+        raise TransientFailure(str(exc), network=True) from None
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError) as exc:
         if watch.expired:
             raise _deadline(limits) from None
@@ -402,81 +244,6 @@ def _too_large(url: str, verb: str, limit: int) -> GatewayProtocolError:
         f"{display_url(url)}: the response {verb} more than {limit / MIB:g} MiB: the gateway misbehaved "
         "(no page of the management API is that large); nothing from it was stored"
     )
-
-
-class Inflater:
-    """Streaming gzip/deflate decoding that stops as soon as the output passes ``limit`` bytes."""
-
-    def __init__(self, encoding: str, limit: int, url: str = "") -> None:
-        enc = encoding.strip().lower()
-        if enc in ("", "identity"):
-            self._mode = ""
-        elif enc in ("gzip", "x-gzip"):
-            self._mode = "gzip"
-        elif enc == "deflate":
-            self._mode = "deflate"
-        else:
-            raise GatewayProtocolError(
-                f"{display_url(url)}: the response uses Content-Encoding {display_url(enc, 40)!r}, "
-                "which was not asked for (only gzip and deflate): the gateway misbehaved"
-            )
-        self._limit = limit
-        self._out = 0
-        self._fed = False
-        self._ended = False  # the first gzip member is complete: later garbage is ignored
-        self._d = self._decoder()
-
-    def _decoder(self, raw_deflate: bool = False) -> Any:
-        if self._mode == "gzip":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
-
-    def _count(self, n: int) -> None:
-        self._out += n
-        if self._out > self._limit:
-            raise BodyTooLarge
-
-    def feed(self, data: bytes) -> bytes:
-        """The decoded bytes of ``data``; raises :class:`BodyTooLarge` past the limit."""
-        if not self._mode:
-            self._count(len(data))
-            return data
-        out = bytearray()
-        while data:
-            room = self._limit - self._out + 1  # one byte over the limit proves it is passed
-            try:
-                piece = self._d.decompress(data, room)
-            except zlib.error:
-                if self._mode == "deflate" and not self._fed:
-                    self._fed = True  # servers send raw deflate without the zlib header too
-                    self._d = self._decoder(raw_deflate=True)
-                    continue
-                if self._ended:
-                    return bytes(out)  # trailing garbage after a complete gzip body
-                raise TransientFailure("the compressed response body is corrupt", network=True) from None
-            self._fed = True
-            self._count(len(piece))
-            out += piece
-            # Output below ``room`` means all input was consumed (never an unconsumed tail).
-            if self._d.eof:
-                self._ended = True
-                data = self._d.unused_data
-                if data and self._mode == "gzip":
-                    self._d = self._decoder()  # a multi-member gzip body
-                    continue
-                return bytes(out)
-            data = b""
-        return bytes(out)
-
-    def finish(self) -> bytes:
-        """Whatever the decoder still holds; a compressed body that stopped early is transient."""
-        if not self._mode or not self._fed:
-            return b""
-        tail = self._d.flush()
-        self._count(len(tail))
-        if not self._ended and not self._d.eof:
-            raise TransientFailure("the compressed response body ended early (truncated)", network=True)
-        return tail
 
 
 # ---------------------------------------------------------------------------- explaining failures
