@@ -190,6 +190,8 @@ def test_a_hostile_window_is_refused_in_one_line_and_the_store_is_unchanged(
     assert message.endswith("(0 of 1 windows saved; run `reportgen sync` again to fetch the rest)")
     assert snapshot(config) == before  # day 1 kept exactly; day 2 not marked complete
     assert elapsed < FAST
+    with Store.open(config.store_dir) as store:
+        assert TOKEN not in "\n".join(store.conn.iterdump())  # the failed sync's message included
     if fatal:
         assert factory.clients[0].retries == 0
     if mode == "cross_origin_redirect":
