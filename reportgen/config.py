@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.models import Conversion, Exchange, GatewayStatus
@@ -67,6 +69,8 @@ class Config:
     projects: tuple[Project, ...] = ()
     currencies: tuple[Conversion, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: One-line notices for the user (e.g. the token would travel over plain http), each once.
+    warnings: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -177,7 +181,8 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: Notepad starts UTF-8 files with a byte-order mark TOML does not allow
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -208,11 +213,11 @@ def parse_config(
     base_url = base_url.strip().rstrip("/")
     if base_url.endswith("/api"):
         base_url = base_url[: -len("/api")]
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{where}: gateway.base_url {base_url!r} must start with http:// or https:// "
-            '(e.g. "https://crazyrouter.com")'
-        )
+    problem = base_url_problem(base_url) if base_url else None
+    if problem is not None:
+        source = "REPORTGEN_BASE_URL" if env.get("REPORTGEN_BASE_URL") else f"{where}: gateway.base_url"
+        raise ConfigError(f"{source} {problem}")
+    insecure = plain_http_warning(base_url) if base_url else None
     user_id = _user_id(env.get("REPORTGEN_USER_ID", gw.get("user_id")), where, "REPORTGEN_USER_ID" in env)
     flavor = gw.get("flavor", "auto")
     if flavor not in FLAVORS:
@@ -249,12 +254,12 @@ def parse_config(
     rate = report.get("exchange_rate")
     exchange_rate = None
     if rate is not None:
-        try:
-            exchange_rate = Decimal(str(rate))
-        except InvalidOperation:
-            exchange_rate = None
-        if exchange_rate is None or exchange_rate <= 0:
-            raise ConfigError(f"{where}: report.exchange_rate must be a positive number (CNY per USD)")
+        exchange_rate = _positive_rate(rate, where, "report.exchange_rate", "CNY per USD", text=True)
+    source_text = report.get("exchange_rate_source")
+    if source_text is not None and not isinstance(source_text, str):
+        raise ConfigError(
+            f"{where}: report.exchange_rate_source must be a string (where the rate comes from)"
+        )
     template = report.get("template")
     if template is not None and not isinstance(template, str):
         raise ConfigError(f"{where}: report.template must be a path or a template name")
@@ -265,7 +270,10 @@ def parse_config(
     store = _table(data, "store", where)
     _reject_unknown(store, {"path"}, where, "store.")
     base_dir = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
-    store_dir = Path(env.get("REPORTGEN_STORE") or store.get("path") or STORE_DIR_NAME)
+    store_path = store.get("path")
+    if store_path is not None and (not isinstance(store_path, str) or not store_path.strip()):
+        raise ConfigError(f'{where}: store.path must be a folder path as a string (e.g. ".reportgen")')
+    store_dir = Path(env.get("REPORTGEN_STORE") or store_path or STORE_DIR_NAME)
     if not store_dir.is_absolute():
         store_dir = base_dir / store_dir  # relative to the config file, not the current folder
     return Config(
@@ -277,11 +285,68 @@ def parse_config(
         template=template,
         lang=lang,
         exchange_rate=exchange_rate,
-        exchange_rate_source=report.get("exchange_rate_source"),
+        exchange_rate_source=source_text,
         projects=projects,
         currencies=currencies,
         raw=data,
+        warnings=(insecure,) if insecure else (),
     )
+
+
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the gateway's address (completing "gateway.base_url ..."), or None.
+
+    Never quotes a URL that carries a password.
+    """
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        return 'is not a valid URL: use e.g. "https://crazyrouter.com"'
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        return (
+            "contains a user name or password (user:password@): remove it; the gateway is "
+            "authenticated with REPORTGEN_ACCESS_TOKEN and gateway.user_id, and a URL is stored in reports"
+        )
+    if parts.scheme not in ("http", "https"):
+        return f'{_quote(url)} must start with http:// or https:// (e.g. "https://crazyrouter.com")'
+    if not host or any(not c.isprintable() or c.isspace() for c in url):
+        return f'{_quote(url)} is not a valid URL: use e.g. "https://crazyrouter.com"'
+    if parts.query or parts.fragment:
+        return f"{_quote(url)} must not have a ?query or #fragment: use the gateway's address only"
+    return None
+
+
+def plain_http_warning(url: str) -> str | None:
+    """A one-line warning when the access token would cross the network unencrypted."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if parts.scheme != "http" or _is_loopback(host):
+        return None
+    return (
+        f"gateway.base_url is plain http:// to {host}: the access token will cross the network "
+        "unencrypted; use https:// unless this host is on a network you trust"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _quote(url: str) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in url)
+    return repr(text if len(text) <= 120 else text[:119] + "…")
 
 
 def parse_currencies(table: Any, where: str) -> tuple[Conversion, ...]:
@@ -313,17 +378,25 @@ def parse_currencies(table: Any, where: str) -> tuple[Conversion, ...]:
     return tuple(out)
 
 
-def _positive_rate(value: Any, where: str, key: str, unit: str) -> Decimal:
+#: Rates above this are typos or hostile input, not currencies (the largest real ones are ~10^5).
+MAX_RATE = Decimal(10) ** 9
+
+
+def _positive_rate(value: Any, where: str, key: str, unit: str, *, text: bool = False) -> Decimal:
+    """A finite rate in ``(0, MAX_RATE]``; ``text`` also accepts a numeric string."""
     if value is None:
         raise ConfigError(f"{where}: {key} is required: a positive number ({unit})")
     rate = None
-    if not isinstance(value, bool) and isinstance(value, int | float):
+    if not isinstance(value, bool) and (isinstance(value, int | float) or (text and isinstance(value, str))):
         try:
-            rate = Decimal(str(value))
+            rate = Decimal(str(value).strip())
         except InvalidOperation:
             rate = None
-    if rate is None or not rate.is_finite() or rate <= 0:
-        raise ConfigError(f"{where}: {key} must be a positive number ({unit}), not {value!r}")
+    if rate is None or not rate.is_finite() or rate <= 0 or rate > MAX_RATE:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        raise ConfigError(
+            f"{where}: {key} must be a positive number ({unit}; finite, at most 10^9), not {shown}"
+        )
     return rate
 
 

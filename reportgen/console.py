@@ -171,7 +171,7 @@ def print_reconciliation(result: Reconciliation, console: Console) -> None:
 
 
 class SyncBar:
-    """A rich progress bar fed by :class:`reportgen.sync.SyncProgress` events."""
+    """A rich progress bar fed by :class:`reportgen.app.sync.SyncProgress` events."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(

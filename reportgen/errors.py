@@ -31,6 +31,19 @@ class AuthError(GatewayError):
     """The gateway rejected the credentials (access token or user id)."""
 
 
+class GatewayUnreachableError(GatewayError):
+    """The gateway cannot be reached in a way retrying will not heal (DNS, TLS)."""
+
+
+class GatewayProtocolError(GatewayError):
+    """The gateway broke the API contract: a foreign redirect, endless paging, an oversized
+    or non-gateway body.  Nothing from the request is stored; its window stays incomplete."""
+
+
+class GatewayDataError(GatewayProtocolError):
+    """A row carries a value that cannot be true (quota out of range, fractional, negative)."""
+
+
 class StoreError(ReportgenError):
     """The local store is unusable, locked by another sync, or has no data for a request."""
 

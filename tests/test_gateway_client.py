@@ -169,12 +169,14 @@ def test_empty_window(flavor: str) -> None:
 
 def test_window_bounds_are_inclusive(gateway: FakeGateway) -> None:
     t = 1_780_000_000
-    rows = [{**TEAM.rows[50], "created_at": ts, "quota": ts - t} for ts in (t - 1, t, t + 5, t + 10, t + 11)]
+    rows = [
+        {**TEAM.rows[50], "created_at": ts, "quota": ts - t + 1} for ts in (t - 1, t, t + 5, t + 10, t + 11)
+    ]
     with FakeGateway(rows=rows, access_token=TOKEN, rate_limit=None) as gw, make_client(gw) as client:
-        assert sorted(r.quota for r in fetch(client, t, t + 10)) == [0, 5, 10]
+        assert sorted(r.quota for r in fetch(client, t, t + 10)) == [1, 6, 11]
         # consecutive windows [a, b-1], [b, c-1] see each row once
         first, second = fetch(client, t - 1, t + 4), fetch(client, t + 5, t + 11)
-        assert sorted(r.quota for r in first + second) == [-1, 0, 5, 10, 11]
+        assert sorted(r.quota for r in first + second) == [0, 1, 6, 11, 12]  # quota is never negative
 
 
 def test_rows_written_during_a_crawl_do_not_disturb_a_closed_window() -> None:

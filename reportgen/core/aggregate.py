@@ -1,4 +1,4 @@
-"""Pure arithmetic from pre-grouped rows to a :class:`~reportgen.models.Report`.
+"""Pure arithmetic from pre-grouped rows to a :class:`~reportgen.core.models.Report`.
 
 The store groups rows by key, model, local day, type and billing source (in SQL, fast);
 :func:`partials_from_records` does the same grouping in Python and is the reference the
@@ -305,7 +305,7 @@ def _get(table: dict[Any, _Acc], key: object) -> _Acc:
 
 
 class MemorySource:
-    """A :class:`~reportgen.models.RecordSource` over records held in memory (tests, small data)."""
+    """A :class:`~reportgen.core.models.RecordSource` over records held in memory (tests, small data)."""
 
     def __init__(self, records: Iterable[UsageRecord]) -> None:
         self._records = sorted(records, key=lambda r: r.created_at)

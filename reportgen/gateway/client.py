@@ -7,6 +7,7 @@ request header and is scrubbed from anything the server echoes back.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import weakref
@@ -14,17 +15,18 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import requests
-
-from ..config import GatewayConfig
+from ..config import GatewayConfig, base_url_problem, plain_http_warning
 from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
-from ..errors import AuthError, ConfigError, GatewayError
-from .parse import loads, parse_key, parse_log_row
+from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
+from .deadline import open_session
+from .guards import MAX_PAGES, ListingBound, WindowRows
+from .parse import JSONRejected, loads, parse_key, show_value
 from .ratelimit import SlidingWindowLimiter
+from .transport import Limits, TransientFailure, display_url, exchange
 
 PAGE_SIZE = 100  # the cap of every flavour that honours page_size
 ONE_API_PAGE_SIZE = 10  # one-api's fixed page size, the smallest any flavour uses
-DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds: no request may hang
+DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per socket operation
 RETRY_BUDGET = 120.0  # give up on a persisting fault after about two minutes
 MAX_ATTEMPTS = 10
 REFUSAL_ATTEMPTS = 3  # HTTP-200 success:false may be a transient database error: retry twice
@@ -35,23 +37,11 @@ _AUTH_HINT = (
     "Settings > Security page, not an sk- model key"
 )
 _TRANSIENT_HTTP = {408, 425, 429} | set(range(500, 600))
-_NETWORK_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _SECRET_FIELDS = ("access_token", "password", "key")
-
-
-class _Transient(Exception):
-    """A failure worth retrying; ``cause`` is the one-line reason shown if we give up."""
-
-    def __init__(self, cause: str, *, throttled: bool = False, refusal: str | None = None) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        self.throttled = throttled
-        self.refusal = refusal
+#: Plausible /api/status values: anything else is a misbehaving gateway, not a rate.
+_MAX_QUOTA_PER_UNIT = Decimal(10) ** 12
+_MAX_EXCHANGE_RATE = Decimal(10) ** 9
+_Transient = TransientFailure
 
 
 class GatewayClient:
@@ -59,8 +49,12 @@ class GatewayClient:
 
     ``sleep`` and ``clock`` are injectable so tests run retries and rate limiting
     instantly; ``on_request(path)`` is called once per HTTP request (for a progress bar).
+    ``limits`` bounds each request (overall deadline, body sizes, redirects) and
+    ``max_pages`` each listing; tests shrink both.
     Counters: ``requests_made`` (HTTP requests, retries included), ``pages_fetched``
-    (``/api/log/self`` pages received, the final short one included) and ``retries``.
+    (``/api/log/self`` pages received, the final short one included), ``retries`` and
+    ``duplicates_dropped`` (rows a window's pages repeated, kept once).  ``warnings`` holds
+    one-line notices for the user (plain http, an implausible status value), each once.
     Not thread-safe: use one client per thread.
     """
 
@@ -77,9 +71,20 @@ class GatewayClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         rng: random.Random | None = None,
+        limits: Limits | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self.config = config
         self.base_url = (config.base_url or "").rstrip("/")
+        problem = base_url_problem(self.base_url) if self.base_url else None
+        if problem is not None:
+            raise ConfigError(f"gateway.base_url {problem}")
+        self.warnings: list[str] = []
+        insecure = plain_http_warning(self.base_url) if self.base_url else None
+        if insecure is not None:
+            self.warnings.append(insecure)
+        self._limits = limits or Limits()
+        self._max_pages = max(1, max_pages)
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
@@ -92,8 +97,7 @@ class GatewayClient:
         self.limiter = SlidingWindowLimiter(
             config.requests_per_window, config.window_seconds, clock=clock, sleep=sleep
         )
-        self._session = requests.Session()
-        self._session.headers["Accept"] = "application/json"
+        self._session = open_session()
         self._finalizer = weakref.finalize(self, self._session.close)
         self._configured_flavor = config.flavor if config.flavor != "auto" else None
         self._flavor: str | None = self._configured_flavor
@@ -102,6 +106,7 @@ class GatewayClient:
         self.requests_made = 0
         self.pages_fetched = 0
         self.retries = 0
+        self.duplicates_dropped = 0
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -140,17 +145,38 @@ class GatewayClient:
             elif self._flavor is None:
                 self._flavor = "one-api"
         qpu = _decimal(data.get("quota_per_unit"))
+        if qpu is not None and qpu > _MAX_QUOTA_PER_UNIT:
+            raise GatewayProtocolError(
+                f"{self.base_url}/api/status: quota_per_unit {show_value(data.get('quota_per_unit'))} is "
+                f"not plausible (at most 10^12 quota per USD): the gateway misbehaved; amounts cannot be "
+                "converted, so nothing was synced"
+            )
+        rate = _decimal(data.get("usd_exchange_rate"))
+        raw_rate = data.get("usd_exchange_rate")
+        if (rate is None and raw_rate not in (None, "")) or (
+            rate is not None and not 0 < rate <= _MAX_EXCHANGE_RATE
+        ):
+            self._warn(
+                f"ignored the gateway's usd_exchange_rate {show_value(raw_rate)} from /api/status (not a "
+                "plausible CNY-per-USD rate); set report.exchange_rate in reportgen.toml"
+            )
+            rate = None
         return GatewayStatus(
             quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
             read_at=int(time.time()),
-            usd_exchange_rate=_decimal(data.get("usd_exchange_rate")),
+            usd_exchange_rate=rate,
             quota_display_type=_opt_str(data.get("quota_display_type")),
             version=_opt_str(data.get("version")),
         )
 
     def keys(self) -> list[KeyInfo]:
         """Every API key of the caller (``/api/token/``), without the masked key itself."""
-        return [parse_key(item) for page in self._pages("/api/token/", {}) for item in page]
+        try:
+            return [parse_key(item) for page in self._pages("/api/token/", {}) for item in page]
+        except GatewayDataError as exc:
+            raise GatewayDataError(
+                f"/api/token/: {exc}: the gateway misbehaved; nothing was synced"
+            ) from None
 
     def user_self(self) -> dict[str, Any]:
         """``/api/user/self`` data, with any secret fields removed."""
@@ -164,13 +190,22 @@ class GatewayClient:
 
         Both bounds are inclusive, as the API defines them.  Pages come newest first and
         end at the first short page; fetch only closed windows (see gateway-api.md §5).
+
+        Rows a window's pages repeat (same non-zero ``id``, ``request_id`` and ``created_at``)
+        are kept once and counted in ``duplicates_dropped``; genuine twins differ in ``id``.
+        A row with an impossible value, or sums past :data:`~.parse.MAX_AMOUNT`, raise a
+        :class:`~reportgen.errors.GatewayDataError` so the window is not committed.
         """
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
-        for items in self._pages("/api/log/self", params, logs=True):
-            self.pages_fetched += 1
-            records = [parse_log_row(item) for item in items]
-            if records:
-                yield records
+        window = WindowRows(start_ts, end_ts)
+        try:
+            for items in self._pages("/api/log/self", params, logs=True):
+                self.pages_fetched += 1
+                records = window.accept(items, PAGE_SIZE)
+                if records:
+                    yield records
+        finally:
+            self.duplicates_dropped += window.duplicates
 
     def log_stat(self, start_ts: int, end_ts: int, token_name: str | None = None) -> int:
         """``/api/log/self/stat`` quota: a cross-check only (type 2, current username)."""
@@ -180,17 +215,27 @@ class GatewayClient:
         data = self._get("/api/log/self/stat", params)
         quota = data.get("quota") if isinstance(data, dict) else None
         try:
-            return int(quota or 0)
-        except (TypeError, ValueError):
-            raise GatewayError(f"/api/log/self/stat returned a non-numeric quota {quota!r}") from None
+            value = Decimal(str(quota or 0))
+            if not value.is_finite() or value.adjusted() > 18 or value != value.to_integral_value():
+                raise InvalidOperation
+            return int(value)
+        except (InvalidOperation, ValueError):
+            raise GatewayError(
+                f"/api/log/self/stat returned an impossible quota {show_value(quota)}"
+            ) from None
 
     # ------------------------------------------------------------------ paging
     def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[list[dict]]:
-        """Raw items page by page until a short page, whatever the flavour's paging."""
+        """Raw items page by page until a short page, whatever the flavour's paging.
+
+        Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).
+        """
         p = 0  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
         largest = 0
         previous: list[dict] | None = None
+        bound = ListingBound(path, self._max_pages)
         while True:
+            bound.before_page()
             data = self._get(path, {"p": p, "page_size": PAGE_SIZE, **params})
             if isinstance(data, dict):
                 items = data.get("items") or []
@@ -207,10 +252,14 @@ class GatewayClient:
             if not isinstance(items, list):
                 raise GatewayError(f"{path} returned a page whose items are not a list")
             items = [item for item in items if isinstance(item, dict)]
+            bound.after_page(data, items, max(largest, len(items), ONE_API_PAGE_SIZE))
             if logs or path == "/api/token/":
                 self._observe_shape(data, items, logs)
             if items and items == previous and len(items) >= ONE_API_PAGE_SIZE:
-                raise GatewayError(f"{path} returned the same page for p={p} as before: it ignores paging")
+                raise GatewayProtocolError(
+                    f"{path} returned the same page for p={p} as before: it ignores paging; nothing from "
+                    "this listing was saved"
+                )
             previous = items
             largest = max(largest, len(items))
             if expected is None:
@@ -278,6 +327,9 @@ class GatewayClient:
                 return self._attempt(url, path, params, headers)
             except _Transient as exc:
                 failure = exc
+            except GatewayError as exc:
+                # Messages quote what the server sent (a Location, a body): mask the token.
+                raise type(exc)(self._mask(str(exc))) from None
             if failure.refusal is not None:
                 refusals += 1
                 if refusals >= REFUSAL_ATTEMPTS:
@@ -288,8 +340,13 @@ class GatewayClient:
                 delay = min(self._backoff_cap, delay * 2)
             delay *= 0.5 + self._rng.random() / 2  # jitter: concurrent clients drift apart
             if attempts >= self._max_attempts or elapsed + delay > self._retry_budget:
+                hint = (
+                    f" from {display_url(url)}: check gateway.base_url (or REPORTGEN_BASE_URL) and the network"
+                    if failure.network
+                    else ""
+                )
                 raise GatewayError(
-                    f"{path}: gave up after {attempts} attempts over {elapsed:.0f} s: {failure.cause}"
+                    f"{path}: gave up after {attempts} attempts over {elapsed:.0f} s: {failure.cause}{hint}"
                 )
             self.retries += 1
             if failure.throttled:
@@ -303,36 +360,52 @@ class GatewayClient:
         if self._on_request is not None:
             self._on_request(path)
         try:
-            resp = self._session.get(url, params=params, headers=headers, timeout=self._timeout)
-        except _NETWORK_ERRORS as exc:
+            reply = exchange(
+                self._session,
+                url,
+                params,
+                headers,
+                timeout=self._timeout,
+                limits=self._limits,
+                base_url=self.base_url,
+            )
+        finally:
             self.limiter.done()
-            raise _Transient(_network_cause(exc, self._timeout)) from None
-        except requests.RequestException as exc:
-            detail = "" if isinstance(exc, requests.exceptions.InvalidHeader) else f": {self._scrub(exc)}"
-            raise GatewayError(f"{url}: cannot send the request ({type(exc).__name__}{detail})") from None
-        self.limiter.done()
-        code = resp.status_code
-        ctype = resp.headers.get("Content-Type", "").lower()
+        code, ctype, content = reply.status, reply.content_type, reply.body
+        shown = display_url(reply.url)
         body: Any = None
-        if resp.content and "html" not in ctype:
+        if content and "html" not in ctype:
             try:
-                body = loads(resp.content)
-            except ValueError:
+                body = loads(content)
+            except JSONRejected as exc:
+                raise GatewayProtocolError(
+                    f"{shown}: the response holds {exc}: the gateway misbehaved; nothing from it was stored"
+                ) from None
+            except json.JSONDecodeError:
                 if code == 200:
+                    if content.lstrip()[:1] not in (b"{", b"["):
+                        raise GatewayProtocolError(
+                            f"{shown} answered with something that is not the gateway's JSON "
+                            f"({display_url(ctype, 60) or 'no content type'}): check gateway.base_url "
+                            "(the gateway's address, without /api)"
+                        ) from None
                     raise _Transient(
-                        f"truncated or invalid JSON body ({len(resp.content)} bytes) from {path}"
+                        f"truncated or invalid JSON body ({len(content)} bytes) from {path}"
                     ) from None
         message = self._scrub(body.get("message")) if isinstance(body, dict) else ""
         if code == 200:
-            if not resp.content:
+            if not content:
                 raise _Transient(f"empty response body from {path}")
             if "html" in ctype:
-                raise GatewayError(
-                    f"{url} returned an HTML page instead of JSON: check gateway.base_url "
+                raise GatewayProtocolError(
+                    f"{shown} returned an HTML page instead of JSON: check gateway.base_url "
                     "(the gateway's address, without /api)"
                 )
             if not isinstance(body, dict) or "success" not in body:
-                raise GatewayError(f"{url} did not answer with the gateway's JSON envelope")
+                raise GatewayProtocolError(
+                    f"{shown} did not answer with the gateway's JSON envelope: check gateway.base_url "
+                    "(the gateway's address, without /api)"
+                )
             if body.get("success") is not True:
                 raise _Transient(f"the gateway refused: {message}", refusal=message)
             if headers is not None:
@@ -340,7 +413,15 @@ class GatewayClient:
             return body.get("data")
         if code == 401:
             detail = f" ({message})" if message else ""
-            raise AuthError(f"the gateway rejected the credentials with HTTP 401{detail}: {_AUTH_HINT}")
+            raise AuthError(
+                f"{shown}: the gateway rejected the credentials with HTTP 401{detail}: {_AUTH_HINT}"
+            )
+        if code == 403:
+            detail = f" ({message})" if message else (" (an HTML page)" if "html" in ctype else "")
+            raise AuthError(
+                f"{shown} answered HTTP 403 Forbidden{detail}: the gateway, or a firewall in front of it, "
+                f"refuses this client; check gateway.base_url, then {_AUTH_HINT}"
+            )
         if code in _TRANSIENT_HTTP:
             what = f": {message}" if message else (" (HTML error page)" if "html" in ctype else "")
             raise _Transient(
@@ -349,11 +430,11 @@ class GatewayClient:
             )
         if code == 404:
             raise GatewayError(
-                f"{url} does not exist (HTTP 404): check gateway.base_url and that the gateway "
+                f"{shown} does not exist (HTTP 404): check gateway.base_url and that the gateway "
                 "is new-api, one-api or Crazyrouter"
             )
         detail = f": {message}" if message else ""
-        raise GatewayError(f"{url} answered HTTP {code}{detail}")
+        raise GatewayError(f"{shown} answered HTTP {code}{detail}")
 
     def _refused(self, path: str, message: str, auth: bool) -> GatewayError:
         if auth and not self._authenticated:
@@ -362,51 +443,29 @@ class GatewayClient:
 
     def _scrub(self, text: Any) -> str:
         """A server message as one short line, with the access token masked if echoed."""
-        text = " ".join(str(text or "").split())
+        return self._mask(" ".join(str(text or "").split()))[:300]
+
+    def _mask(self, text: str) -> str:
         token = self.config.access_token.reveal() if self.config.access_token else ""
-        if token:
-            text = text.replace(token, "***")
-        return text[:300]
+        return text.replace(token, "***") if token else text
 
-
-def _network_cause(exc: Exception, timeout: tuple[float, float]) -> str:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"connect timed out after {timeout[0]:g} s"
-    if isinstance(exc, requests.Timeout):
-        return f"read timed out after {timeout[1]:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection closed mid-body (truncated response)"
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return "the response body could not be decoded"
-    chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and len(chain) < 8:
-        chain.append(cur)
-        nxt = cur.__cause__ or cur.__context__
-        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
-            nxt = cur.args[0]
-        cur = nxt
-    text = " ".join(str(e) for e in chain)
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
-        return "connection refused"
-    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text.lower():
-        return "connection reset by peer"
-    if "RemoteDisconnected" in text or "closed connection without response" in text:
-        return "the server closed the connection without a response"
-    return f"connection failed ({type(exc).__name__})"
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A finite status number as a Decimal (at most 17 significant digits), else None."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         number = Decimal(str(float(value)))
-    except (TypeError, ValueError, InvalidOperation):
+    except (TypeError, ValueError, InvalidOperation, OverflowError):
         return None
     if not number.is_finite():
         return None
-    if number == number.to_integral_value():
-        number = number.quantize(Decimal(1))
+    if number == number.to_integral_value() and number.adjusted() < 20:
+        number = number.quantize(Decimal(1))  # 500000.0 -> 500000; 1e300 would not fit the context
     return number
 
 

@@ -1,30 +1,98 @@
-"""Tolerant parsing of gateway log rows and API keys into reportgen's frozen records.
+"""Parsing gateway log rows and API keys into reportgen's frozen records: the trust boundary.
 
 Every flavour's quirks end here: ``other`` as a JSON string, ``"null"``, ``""``, an object
 or absent; ``use_time`` in int or float seconds; strings or nulls where ints belong.
+
+Values that cannot be true are refused here, once, with the row's id and the field
+(:class:`~reportgen.errors.GatewayDataError`): the caller leaves the row's window
+incomplete rather than storing it.  The rules:
+
+- **Amounts** (``quota``, ``prompt_tokens``, ``completion_tokens``) are whole numbers in
+  ``0 ..`` :data:`MAX_AMOUNT`.  An integral float or numeric string (``1215.0``, ``"12"``)
+  is that integer.  A **fractional** amount is refused, never rounded: quota is money
+  counted in whole units, and rounding would change a bill silently.  A **negative** amount
+  is refused: the API never logs one (a refund is type 6 with a positive quota).
+  Null or absent is 0, as on non-request rows.  Non-numeric text is refused for quota and
+  read as 0 for token counts (informational, never money).
+- Other integers (ids, timestamps, status) that do not fit a signed 64-bit integer are
+  read as absent (their default), so no value can overflow the store.
+- JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused (no ``RecursionError``).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..core.models import KeyInfo, UsageRecord
+from ..errors import GatewayDataError
 
+_orjson: Any
 try:  # optional speed-up: orjson parses pages ~4x faster; the stdlib is always enough
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None  # type: ignore[assignment]
+    import orjson
+
+    # Releases before 3.9 have no nesting limit and overflow the C stack (a crash, not an
+    # error) on deeply nested hostile JSON: only later ones are used.
+    _orjson = orjson if tuple(int(x) for x in orjson.__version__.split(".")[:2]) >= (3, 9) else None
+except (ImportError, ValueError):  # pragma: no cover - exercised only without orjson
+    _orjson = None
+
+#: The largest quota or token count accepted in one row, and for the sum over one sync
+#: window (at most a day): 2^48, about 2.8e14 quota ($563M at the default 500,000 quota per
+#: USD).  Realistic values are a million times smaller.  Sums over 32,768 such windows
+#: (90 years of daily windows) still fit SQLite's signed 64-bit integers, so no aggregate
+#: of stored rows can overflow.
+MAX_AMOUNT = 2**48
+#: Gateway JSON is at most 5 levels deep (envelope, data, items, row, other); 32 is ample.
+MAX_JSON_DEPTH = 32
+_INT64 = 2**63
 
 
-def loads(data: str | bytes) -> Any:
-    """Parse JSON text: orjson when installed (falling back on what it rejects), else the stdlib."""
+class JSONRejected(ValueError):
+    """Well-formed JSON we refuse to hold: nested too deeply, or a number with too many digits."""
+
+
+def loads(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON text (orjson when installed, else the stdlib) no deeper than ``max_depth``.
+
+    Raises :class:`json.JSONDecodeError` on malformed text and :class:`JSONRejected` on
+    text that is well-formed but refused.
+    """
+    try:
+        value = _parse(data)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise JSONRejected(f"JSON nested deeper than {max_depth} levels") from None
+    except ValueError:  # int() refusing thousands of digits (sys.get_int_max_str_digits)
+        raise JSONRejected("a JSON number with too many digits") from None
+    brackets = (
+        data.count("{") + data.count("[") if isinstance(data, str) else data.count(b"{") + data.count(b"[")
+    )
+    if brackets > max_depth:  # fewer brackets cannot nest deeper: skip the walk
+        _check_depth(value, max_depth)
+    return value
+
+
+def _parse(data: str | bytes) -> Any:
     if _orjson is not None:
         try:
-            return _orjson.loads(data)
+            return _orjson.loads(data)  # refuses nesting past 1024 levels itself
         except _orjson.JSONDecodeError:
             pass  # e.g. integers wider than 64 bits: let the stdlib decide
     return json.loads(data)
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise JSONRejected(f"JSON nested deeper than {max_depth} levels")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -36,27 +104,106 @@ def dumps_compact(item: Any) -> str:
 
 
 def _int(value: Any, default: int = 0) -> int:
+    """A tolerant integer: odd values, and values beyond 64 bits, are ``default``."""
+    result = _int_or_none(value)
+    return default if result is None or not -_INT64 <= result < _INT64 else result
+
+
+def _int_or_none(value: Any) -> int | None:
     if type(value) is int:
         return value
     if value is None:
-        return default
+        return None
     if isinstance(value, bool):
         return int(value)
     try:
         if isinstance(value, float):
             return int(value)
         text = str(value).strip()
+        if len(text) > 40:
+            return None
         return int(text) if text.lstrip("-").isdigit() else int(float(text))
     except (TypeError, ValueError, OverflowError):
-        return default
+        return None
 
 
 def _opt_int(value: Any) -> int | None:
     if value is None or value == "":
         return None
-    sentinel = -(2**63)
-    result = _int(value, sentinel)
-    return None if result == sentinel else result
+    result = _int_or_none(value)
+    return result if result is not None and -_INT64 <= result < _INT64 else None
+
+
+def show_value(value: Any) -> str:
+    """A server value for a one-line message: bounded, with control characters escaped."""
+    if type(value) is int and value.bit_length() > 160:
+        return f"{'-' if value < 0 else ''}a {value.bit_length()}-bit integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def describe_row(item: dict[str, Any], kind: str = "row") -> str:
+    """``row id 17 (request_id …, created_at …)``: enough to find the row at the gateway."""
+    parts = []
+    for name in ("request_id", "created_at"):
+        if item.get(name) not in (None, ""):
+            parts.append(f"{name} {show_value(item.get(name))}")
+    extra = f" ({', '.join(parts)})" if parts else ""
+    return f"{kind} id {show_value(item.get('id'))}{extra}"
+
+
+def amount(
+    item: dict[str, Any],
+    name: str,
+    *,
+    money: bool = True,
+    signed: bool = False,
+    kind: str = "row",
+) -> int:
+    """A whole amount in ``0 .. MAX_AMOUNT`` (``-MAX_AMOUNT ..`` when ``signed``); see the module doc."""
+    value = item.get(name)
+    if value is None or value == "":
+        return 0
+
+    def refuse(why: str) -> GatewayDataError:
+        return GatewayDataError(f"{describe_row(item, kind)}: {name} {show_value(value)} {why}")
+
+    number: int | None = None
+    if type(value) is int:
+        number = value
+    elif isinstance(value, bool):
+        raise refuse("is a boolean, not an amount")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise refuse("is not a finite number")
+        if not value.is_integer():
+            raise refuse("is fractional: amounts are whole units, and reportgen refuses rather than rounds")
+        if abs(value) > MAX_AMOUNT:
+            raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            dec = Decimal(value.strip())
+        except InvalidOperation:
+            if money:
+                raise refuse("is not a number") from None
+            return 0
+        if not dec.is_finite():
+            raise refuse("is not a finite number")
+        if dec.adjusted() > 18:
+            raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
+        if dec != dec.to_integral_value():
+            raise refuse("is fractional: amounts are whole units, and reportgen refuses rather than rounds")
+        number = int(dec)
+    elif money:
+        raise refuse("is not a number")
+    else:
+        return 0
+    if number < 0 and not signed:
+        raise refuse("is negative: the gateway never logs one (a refund is type 6 with a positive quota)")
+    if abs(number) > MAX_AMOUNT:
+        raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
+    return number
 
 
 def _str(value: Any) -> str:
@@ -99,12 +246,12 @@ def use_time_ms(value: Any) -> int | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if type(value) is int:
-        return value * 1000
+        return value * 1000 if abs(value) <= MAX_AMOUNT else None
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+    if not math.isfinite(seconds) or abs(seconds) > MAX_AMOUNT:
         return None
     return int(round(seconds * 1000))
 
@@ -128,7 +275,11 @@ def _has_price(other: dict[str, Any] | None, other_present: bool) -> bool:
 
 
 def parse_log_row(item: dict[str, Any]) -> UsageRecord:
-    """One ``/api/log/self`` row as a :class:`UsageRecord`; never raises on odd values."""
+    """One ``/api/log/self`` row as a :class:`UsageRecord`.
+
+    Tolerant of odd shapes; raises :class:`~reportgen.errors.GatewayDataError` naming the
+    row and field for a value that cannot be true (see the module doc).
+    """
     get = item.get
     other_present = "other" in item
     other = parse_other(get("other")) if other_present else None
@@ -145,9 +296,9 @@ def parse_log_row(item: dict[str, Any]) -> UsageRecord:
         type=_int(get("type")),
         token_name=_str(get("token_name")),
         model_name=_str(get("model_name")),
-        quota=_int(get("quota")),
-        prompt_tokens=_int(get("prompt_tokens")),
-        completion_tokens=_int(get("completion_tokens")),
+        quota=amount(item, "quota"),
+        prompt_tokens=amount(item, "prompt_tokens", money=False),
+        completion_tokens=amount(item, "completion_tokens", money=False),
         use_time_ms=use_time_ms(get("use_time")),
         is_stream=_bool(get("is_stream")),
         request_id=request_id,
@@ -164,15 +315,19 @@ def parse_log_row(item: dict[str, Any]) -> UsageRecord:
 
 
 def parse_key(item: dict[str, Any]) -> KeyInfo:
-    """One ``/api/token/`` item as a :class:`KeyInfo`; the masked ``key`` is dropped."""
+    """One ``/api/token/`` item as a :class:`KeyInfo`; the masked ``key`` is dropped.
+
+    ``remain_quota`` may be negative (a key can overspend); both quotas are bounded by
+    :data:`MAX_AMOUNT` like a row's.
+    """
     get = item.get
     expired = get("expired_time")
     return KeyInfo(
         id=_int(get("id")),
         name=_str(get("name")),
         status=_int(get("status"), 1),
-        used_quota=_int(get("used_quota")),
-        remain_quota=_int(get("remain_quota")),
+        used_quota=amount(item, "used_quota", kind="key"),
+        remain_quota=amount(item, "remain_quota", signed=True, kind="key"),
         unlimited_quota=_bool(get("unlimited_quota")),
         group=_str(get("group")),
         created_time=_int(get("created_time")),
