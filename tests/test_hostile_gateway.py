@@ -252,7 +252,11 @@ def test_an_implausible_exchange_rate_is_ignored_with_one_warning(tmp_path: Path
     [
         ("status_qpu_1e300", GatewayProtocolError, r"/api/status: quota_per_unit 1e\+300 is not plausible"),
         ("endless_tokens", GatewayProtocolError, r"/api/token/: still full pages after 50 pages"),
-        ("key_quota_1e30", GatewayDataError, r"/api/token/: key id 18: used_quota (?:10{30}|1e\+30) is outside"),
+        (
+            "key_quota_1e30",
+            GatewayDataError,
+            r"/api/token/: key id 18: used_quota (?:10{30}|1e\+30) is outside",
+        ),
     ],
 )
 def test_hostile_status_or_keys_stop_the_sync_before_anything_is_stored(
