@@ -69,3 +69,7 @@ class PacketError(ReportgenError):
     """A reimbursement packet cannot be read (not a zip, no manifest) or differs on verify."""
 
     exit_code = 8
+
+
+class DatabaseSourceError(GatewayError):
+    """The gateway's log database could not be read: connection, rights, or schema."""

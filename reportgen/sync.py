@@ -11,9 +11,9 @@ from typing import Protocol
 from .amendments import detect_amendments
 from .config import Config
 from .errors import ConfigError, GatewayError
-from .gateway import GatewayClient
 from .models import Period, UsageRecord
 from .periods import previous_month
+from .sources import LogSource, source_account, source_factory
 from .store import Store, sync_lock, uncovered
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
@@ -119,21 +119,22 @@ def run_sync(
     *,
     refetch: bool = False,
     progress: SyncProgress | None = None,
-    client_factory: Callable[..., GatewayClient] | None = None,
+    client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
 ) -> SyncResult:
     """Bring the store up to date for ``period`` (or since the last sync) and return what was done.
 
     Every completed window is committed before the next starts; if the gateway fails or
     the user interrupts, completed windows stay and the next run fetches only the rest.
+    ``[gateway] source`` picks the management API (default) or the gateway's database.
     """
     gw = config.gateway
-    if not gw.base_url:
+    if gw.source == "api" and not gw.base_url:
         raise ConfigError(
             f"{config.where('gateway.base_url')} is not set; add base_url under [gateway] "
             "(or set REPORTGEN_BASE_URL)"
         )
-    if gw.access_token is None:
+    if gw.source == "api" and gw.access_token is None:
         raise GatewayError(
             "REPORTGEN_ACCESS_TOKEN is not set; export the system access token from the gateway's "
             "Settings > Security page (not an sk- model key)"
@@ -141,7 +142,7 @@ def run_sync(
     progress = progress or _Silent()
     started = time.monotonic()
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
-        factory = client_factory or GatewayClient
+        factory = client_factory or source_factory(gw)
         client = factory(gw, on_request=progress.request)
         try:
             return _sync_locked(store, client, config, period, refetch, progress, now, started)
@@ -151,7 +152,7 @@ def run_sync(
 
 def _sync_locked(
     store: Store,
-    client: GatewayClient,
+    client: LogSource,
     config: Config,
     period: Period | None,
     refetch: bool,
@@ -161,7 +162,7 @@ def _sync_locked(
 ) -> SyncResult:
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
-    store.bind_account(config.gateway.base_url, config.gateway.user_id)
+    store.bind_account(*source_account(config.gateway))
     store.save_status(status)
     store.save_keys(keys, int(now()))
     target = sync_target(store, config, period, int(now()))
