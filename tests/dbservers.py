@@ -262,8 +262,9 @@ def load(conn: Any, d: Dialect, data: Dataset, database: str) -> None:
         newapi = database == "newapi"
         rows = data.newapi_rows if newapi else data.oneapi_rows
         run(create_logs(d, NEWAPI_LOG_COLUMNS if newapi else ONEAPI_LOG_COLUMNS))
-        names = list(rows[0])
-        cur.executemany(insert_sql(d, "logs", names), [tuple(r[n] for n in names) for r in rows])
+        names = [n for n, _ in (NEWAPI_LOG_COLUMNS if newapi else ONEAPI_LOG_COLUMNS)]
+        if rows:
+            cur.executemany(insert_sql(d, "logs", names), [tuple(r[n] for n in names) for r in rows])
         run(create_tokens(d, newapi))
         token_names = ["id", *(n for n, _ in TOKEN_COLUMNS)] + (["group", "deleted_at"] if newapi else [])
         cur.executemany(
@@ -272,7 +273,8 @@ def load(conn: Any, d: Dialect, data: Dataset, database: str) -> None:
         )
         options = [("QuotaPerUnit", "500000")] + ([("USDExchangeRate", "7.3")] if newapi else [])
         cur.executemany(insert_sql(d, "options", ["key", "value"]), options)
-        cur.executemany(insert_sql(d, "users", ["id", "username"]), data.users)
+        if data.users:
+            cur.executemany(insert_sql(d, "users", ["id", "username"]), data.users)
     elif database == "missingcol":
         run(create_logs(d, [c for c in NEWAPI_LOG_COLUMNS if c[0] != "quota"]))
     elif database == "badtypes":

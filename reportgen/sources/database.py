@@ -132,7 +132,9 @@ class DatabaseSource:
         users = ", ".join([mark] * len(self.user_ids))
         select = (
             f"SELECT {', '.join(map(q, schema.columns))} FROM {q('logs')} "
-            f"WHERE {q('user_id')} IN ({users}) AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark}"
+            # "+ 0" keeps planners off the user_id index (all of a user's history) and on the
+            # created_at one (one bounded window of every user), whatever their statistics say.
+            f"WHERE {q('user_id')} + 0 IN ({users}) AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark}"
         )
         # Within one second, newest insert first: the order the API lists them in, so that the
         # store (which sorts stably by created_at) keeps same-second rows in the same order.
