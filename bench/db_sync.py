@@ -108,11 +108,15 @@ def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
     if dialect == "postgresql":
         import psycopg
 
-        with psycopg.connect(dsn, password=dbservers.READER_PASSWORD) as conn, open(out, "wb") as fp:
-            with conn.cursor().copy(f"COPY (SELECT {names} FROM logs {where}) TO STDOUT WITH CSV") as copy:
-                for chunk in copy:
-                    fp.write(chunk)
-                    rows += bytes(chunk).count(b"\n")
+        sql = f"COPY (SELECT {names} FROM logs {where}) TO STDOUT WITH CSV"
+        with (
+            psycopg.connect(dsn, password=dbservers.READER_PASSWORD) as conn,
+            open(out, "wb") as fp,
+            conn.cursor().copy(sql) as copy,
+        ):
+            for chunk in copy:
+                fp.write(chunk)
+                rows += bytes(chunk).count(b"\n")
     else:
         if dialect == "mysql":
             import pymysql
