@@ -57,13 +57,15 @@ class SyncResult:
     keys: int
     #: Closed periods whose rows this sync changed (each recorded as an amendment).
     amended: tuple[str, ...] = ()
+    #: What was read, when not the API ("the new-api (with request_id) database postgresql://...").
+    source: str = ""
 
     def summary(self) -> str:
         start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
         end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
         already = f"; {self.skipped} already in the store" if self.skipped else ""
         return (
-            f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {self.windows} windows, "
+            f"Synced {start} .. {end} UTC from {self.source or f'a {self.flavor} gateway'}: {self.windows} windows, "
             f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
             f"{already}; {self.keys} keys listed"
             + (
@@ -208,4 +210,5 @@ def _sync_locked(
         flavor=client.flavor,
         keys=len(keys),
         amended=tuple(a.label for a in amended),
+        source=getattr(client, "described", ""),  # only the database source describes itself
     )

@@ -169,6 +169,18 @@ def test_database_sync_equals_api_sync(request, tmp_path, team, api_outputs, dia
     assert db["gateway"].startswith(dsn.split("@")[0].split(":")[0])  # the summary names the database
     assert READER_PASSWORD not in json.dumps(db["summary"]) + db["gateway"] + db["sync"]
     assert db["summary"]["totals"]["requests"] > 2000
+    looks = "new-api (with request_id)" if shape == "newapi" else "one-api v0.6 or later (elapsed_time in ms)"
+    assert f"from the {looks} database {dsn}: 31 windows" in db["sync"]
+
+
+def test_logs_may_be_a_view(tmp_path, team, dataset, api_outputs):
+    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dataset)
+    with sqlite3.connect(gateway_db) as conn:
+        conn.execute("ALTER TABLE logs RENAME TO logs_2026")
+        conn.execute("CREATE VIEW logs AS SELECT * FROM logs_2026")
+    assert_same(
+        outputs(db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}"), ENV), api_outputs["newapi"]
+    )
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql"])

@@ -74,6 +74,11 @@ class DatabaseSource:
         return self.schema.flavor
 
     @property
+    def described(self) -> str:
+        """What is read, for the sync's summary line: the schema it looks like and the DSN."""
+        return f"the {self.schema.looks_like} database {self.dsn.shown}"
+
+    @property
     def requests_made(self) -> int:
         """Queries sent to the database(s)."""
         return self._logs.queries + (self._main.queries if self._main is not self._logs else 0)
