@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.models import Conversion, Exchange, GatewayStatus
@@ -20,6 +20,8 @@ from .errors import ConfigError
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
 FLAVORS = ("auto", "new-api", "crazyrouter", "one-api")
+SOURCES = ("api", "database")
+DB_PASSWORD_ENV = "REPORTGEN_DB_PASSWORD"
 LANGS = ("zh", "en")
 
 
@@ -51,6 +53,12 @@ class GatewayConfig:
     requests_per_window: int = 180
     window_seconds: int = 180
     access_token: Secret | None = field(default=None, repr=False, compare=False)
+    #: ``api`` (the management API) or ``database`` (the gateway's own log database).
+    source: str = "api"
+    dsn: str = ""
+    main_dsn: str = ""
+    usernames: tuple[str, ...] = ()
+    db_password: Secret | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,19 @@ def parse_config(
     gw = _table(data, "gateway", where)
     _reject_unknown(
         gw,
-        {"base_url", "user_id", "flavor", "requests_per_window", "window_seconds", "access_token"},
+        {
+            "base_url",
+            "user_id",
+            "flavor",
+            "requests_per_window",
+            "window_seconds",
+            "access_token",
+            "source",
+            "dsn",
+            "main_dsn",
+            "usernames",
+            "password",
+        },
         where,
         "gateway.",
     )
@@ -232,7 +252,15 @@ def parse_config(
             "REPORTGEN_ACCESS_TOKEN holds an sk- model key; set it to the system access token "
             "from the gateway's Settings > Security > Access token page instead"
         )
-    gateway = GatewayConfig(base_url, user_id, flavor, rpw, ws, Secret(token_text) if token_text else None)
+    gateway = GatewayConfig(
+        base_url,
+        user_id,
+        flavor,
+        rpw,
+        ws,
+        Secret(token_text) if token_text else None,
+        **_database(gw, where, env, (path.parent if path is not None else (cwd or Path.cwd())).resolve()),
+    )
 
     report = _table(data, "report", where)
     _reject_unknown(
@@ -432,6 +460,61 @@ def _user_id(value: Any, where: str, from_env: bool) -> int | None:
     if user_id <= 0:
         raise ConfigError(f"{source} must be a positive numeric user id")
     return user_id
+
+
+def _database(gw: dict[str, Any], where: str, env: dict[str, str], base_dir: Path) -> dict[str, Any]:
+    """``[gateway] source``, ``dsn``, ``main_dsn``, ``usernames``; the password only from the environment."""
+    source = gw.get("source", "api")
+    if source not in SOURCES:
+        raise ConfigError(f"{where}: gateway.source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if "password" in gw:
+        raise ConfigError(
+            f"{where}: gateway.password must not be stored in a file; remove it and set {DB_PASSWORD_ENV}"
+        )
+    dsns = {}
+    for key in ("dsn", "main_dsn"):
+        value = gw.get(key, "")
+        if not isinstance(value, str):
+            raise ConfigError(f'{where}: gateway.{key} must be a string like "postgresql://user@host/db"')
+        dsns[key] = _sqlite_absolute(value.strip(), base_dir)
+        if _dsn_has_password(dsns[key]):
+            raise ConfigError(
+                f"{where}: gateway.{key} contains a password; remove it from the file and set {DB_PASSWORD_ENV}"
+            )
+    usernames = gw.get("usernames", [])
+    if not isinstance(usernames, list) or not all(isinstance(u, str) and u for u in usernames):
+        raise ConfigError(f'{where}: gateway.usernames must be a list of usernames, e.g. ["acme"]')
+    if source == "database" and not dsns["dsn"]:
+        raise ConfigError(
+            f'{where}: gateway.source is "database" but gateway.dsn is not set '
+            '(e.g. dsn = "postgresql://reportgen@db-replica/newapi")'
+        )
+    password = env.get(DB_PASSWORD_ENV, "")
+    return {
+        "source": source,
+        "dsn": dsns["dsn"],
+        "main_dsn": dsns["main_dsn"],
+        "usernames": tuple(usernames),
+        "db_password": Secret(password) if password else None,
+    }
+
+
+def _sqlite_absolute(dsn: str, base_dir: Path) -> str:
+    """``sqlite:///relative.db`` made absolute against the config file's folder, like the store path."""
+    prefix = "sqlite:///"
+    if not dsn.startswith(prefix) or dsn.startswith(prefix + "/"):
+        return dsn
+    return prefix + (base_dir / dsn[len(prefix) :]).as_posix()
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    """Whether ``scheme://user:password@host`` (or ``?password=``) carries a password."""
+    try:
+        parts = urlsplit(dsn)
+        has_password = parts.password is not None
+    except ValueError:
+        return False  # malformed: the database source reports it, naming the problem
+    return has_password or "password" in parse_qs(parts.query)
 
 
 def _positive_int(value: Any, where: str, key: str) -> int:

@@ -88,3 +88,7 @@ class CoverageError(ReportgenError):
     """A document was asked of a period the store does not wholly hold."""
 
     exit_code = 10
+
+
+class DatabaseSourceError(GatewayError):
+    """The gateway's log database could not be read: connection, rights, or schema."""

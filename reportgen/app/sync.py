@@ -12,7 +12,7 @@ from ..config import Config
 from ..core.models import Period, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, UsageError
-from ..gateway import GatewayClient
+from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
@@ -56,13 +56,16 @@ class SyncResult:
     keys: int
     #: Closed periods whose rows this sync changed (each recorded as an amendment).
     amended: tuple[str, ...] = ()
+    #: What was read, when not the API ("the new-api (with request_id) database postgresql://...").
+    source: str = ""
 
     def summary(self) -> str:
         start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
         end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
         already = f"; {self.skipped} already in the store" if self.skipped else ""
         return (
-            f"Synced {start} .. {end} UTC from a {self.flavor} gateway: {_plural(self.windows, 'window')}, "
+            f"Synced {start} .. {end} UTC from {self.source or f'a {self.flavor} gateway'}: "
+            f"{_plural(self.windows, 'window')}, "
             f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
             f"{already}; {self.keys} keys listed"
             + (
@@ -122,21 +125,22 @@ def run_sync(
     *,
     refetch: bool = False,
     progress: SyncProgress | None = None,
-    client_factory: Callable[..., GatewayClient] | None = None,
+    client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
 ) -> SyncResult:
     """Bring the store up to date for ``period`` (or since the last sync) and return what was done.
 
     Every completed window is committed before the next starts; if the gateway fails or
     the user interrupts, completed windows stay and the next run fetches only the rest.
+    ``[gateway] source`` picks the management API (default) or the gateway's database.
     """
     gw = config.gateway
-    if not gw.base_url:
+    if gw.source == "api" and not gw.base_url:
         raise ConfigError(
             f"{config.where('gateway.base_url')} is not set; add base_url under [gateway] "
             "(or set REPORTGEN_BASE_URL)"
         )
-    if gw.access_token is None:
+    if gw.source == "api" and gw.access_token is None:
         raise GatewayError(
             "REPORTGEN_ACCESS_TOKEN is not set; export the system access token from the gateway's "
             "Settings > Security page (not an sk- model key)"
@@ -144,7 +148,7 @@ def run_sync(
     progress = progress or _Silent()
     started = time.monotonic()
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
-        factory = client_factory or GatewayClient
+        factory = client_factory or source_factory(gw)
         client = factory(gw, on_request=progress.request)
         try:
             return _sync_locked(store, client, config, period, refetch, progress, now, started)
@@ -154,7 +158,7 @@ def run_sync(
 
 def _sync_locked(
     store: Store,
-    client: GatewayClient,
+    client: LogSource,
     config: Config,
     period: Period | None,
     refetch: bool,
@@ -164,7 +168,7 @@ def _sync_locked(
 ) -> SyncResult:
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
-    store.bind_account(config.gateway.base_url, config.gateway.user_id)
+    store.bind_account(*source_account(config.gateway))
     store.save_status(status)
     store.save_keys(keys, int(now()))
     target = sync_target(store, config, period, int(now()))
@@ -217,4 +221,5 @@ def _sync_locked(
         flavor=client.flavor,
         keys=len(keys),
         amended=tuple(a.label for a in amended),
+        source=getattr(client, "described", ""),  # only the database source describes itself
     )

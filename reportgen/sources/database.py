@@ -1,0 +1,232 @@
+"""The gateway's own log database as a sync source, beside the management API.
+
+A :class:`DatabaseSource` answers the same calls the sync makes of the API client
+(``status``, ``keys``, ``iter_log_pages``, ``flavor``, ``requests_made``, ``close``) and
+turns each database row into the dict ``/api/log/self`` would have returned, then through
+the API path's own parser: both sources produce identical :class:`UsageRecord` s.
+
+Reading is gentle on the gateway: a read-only connection, one repeatable-read snapshot
+per window (so a window is one consistent read), keyset pages on ``(created_at, id)``
+inside a bounded ``created_at`` range, which the gateway's ``created_at`` index serves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..config import GatewayConfig
+from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..errors import ConfigError, DatabaseSourceError
+from ..gateway.parse import parse_key, parse_log_row
+from .drivers import connect
+from .dsn import parse_dsn, redact
+from .schema import LogSchema, detect_log_schema, token_columns
+
+#: Rows per keyset page: large enough that per-query overhead vanishes, small enough to
+#: keep memory flat and each query short on the gateway.
+PAGE_ROWS = 10_000
+#: The ``options`` keys new-api and one-api keep the quota unit and exchange rate under.
+_OPTIONS = ("QuotaPerUnit", "USDExchangeRate", "general_setting.quota_display_type")
+#: new-api's built-in USDExchangeRate: its /api/status says 7.3 until an operator saves another.
+NEW_API_DEFAULT_RATE = Decimal("7.3")
+
+
+def source_account(gw: GatewayConfig) -> tuple[str, int | None]:
+    """Whose logs a store holds, for ``Store.bind_account``: the DSN (no password) or the API URL."""
+    if gw.source != "database":
+        return gw.base_url, gw.user_id
+    who = "" if not gw.usernames else "?usernames=" + ",".join(gw.usernames)
+    return redact(gw.dsn) + who, gw.user_id
+
+
+class DatabaseSource:
+    """Reads a new-api or one-api database as if it were the management API of one or more users."""
+
+    def __init__(self, config: GatewayConfig, on_request: Callable[[str], None] | None = None) -> None:
+        if config.user_id is None and not config.usernames:
+            raise ConfigError(
+                "gateway.user_id or gateway.usernames must say whose logs to read: the gateway's "
+                "database holds every user's"
+            )
+        self.config = config
+        self._on_request = on_request
+        self.dsn = parse_dsn(config.dsn)
+        main = parse_dsn(config.main_dsn, setting="gateway.main_dsn") if config.main_dsn else None
+        self._logs = connect(self.dsn, config.db_password)
+        self._main = self._logs
+        try:
+            if main is not None:
+                self._main = connect(main, config.db_password)
+            self.schema = self._log_schema()
+            self.user_ids = self._user_ids()
+        except BaseException:
+            self.close()
+            raise
+        self.pages_fetched = 0
+
+    # -- what the sync calls -----------------------------------------------------------------
+    @property
+    def flavor(self) -> str:
+        """``new-api`` or ``one-api``, from the ``logs`` table's columns."""
+        return self.schema.flavor
+
+    @property
+    def described(self) -> str:
+        """What is read, for the sync's summary line: the schema it looks like and the DSN."""
+        return f"the {self.schema.looks_like} database {self.dsn.shown}"
+
+    @property
+    def requests_made(self) -> int:
+        """Queries sent to the database(s)."""
+        return self._logs.queries + (self._main.queries if self._main is not self._logs else 0)
+
+    def status(self) -> GatewayStatus:
+        """The quota unit and exchange rate from ``options`` (defaults where absent)."""
+        conn = self._main
+        values: dict[str, str] = {}
+        columns = conn.columns("options")
+        if columns is not None and {"key", "value"} <= {c.lower() for c in columns}:
+            marks = ", ".join([conn.placeholder] * len(_OPTIONS))
+            with conn.snapshot():
+                rows = conn.query(
+                    f"SELECT {conn.quote('key')}, {conn.quote('value')} FROM {conn.quote('options')} "
+                    f"WHERE {conn.quote('key')} IN ({marks})",
+                    _OPTIONS,
+                )
+            values = {str(k): str(v) for k, v in rows if v is not None}
+        qpu = _decimal(values.get("QuotaPerUnit"))
+        rate = _decimal(values.get("USDExchangeRate"))
+        if rate is None and self.schema.flavor == "new-api":
+            rate = NEW_API_DEFAULT_RATE
+        return GatewayStatus(
+            quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
+            read_at=int(time.time()),
+            usd_exchange_rate=rate,
+            quota_display_type=values.get("general_setting.quota_display_type") or None,
+            version=f"database: {self.schema.looks_like}",
+        )
+
+    def keys(self) -> list[KeyInfo]:
+        """The selected users' API keys from ``tokens`` (soft-deleted ones left out, as the API does)."""
+        conn = self._main
+        columns = conn.columns("tokens")
+        if columns is None:
+            raise DatabaseSourceError(
+                f"{conn.dsn.shown}: no tokens table (the API keys); if the logs live in a separate "
+                "database (LOG_SQL_DSN), set gateway.main_dsn to the gateway's main database"
+            )
+        names, soft_delete = token_columns(columns, conn.dsn.shown)
+        marks = ", ".join([conn.placeholder] * len(self.user_ids))
+        live = f" AND {conn.quote('deleted_at')} IS NULL" if soft_delete else ""
+        with conn.snapshot():
+            rows = conn.query(
+                f"SELECT {', '.join(map(conn.quote, names))} FROM {conn.quote('tokens')} "
+                f"WHERE {conn.quote('user_id')} IN ({marks}){live} ORDER BY {conn.quote('id')} DESC",
+                self.user_ids,
+            )
+        fields = tuple(n.lower() for n in names)
+        return [parse_key(dict(zip(fields, row, strict=True))) for row in rows]
+
+    def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[list[UsageRecord]]:
+        """The rows with ``start_ts <= created_at <= end_ts`` in pages, all from one snapshot."""
+        conn, schema = self._logs, self.schema
+        q, mark = conn.quote, conn.placeholder
+        users = ", ".join([mark] * len(self.user_ids))
+        select = (
+            f"SELECT {', '.join(map(q, schema.columns))} FROM {q('logs')} "
+            # "+ 0" keeps planners off the user_id index (all of a user's history) and on the
+            # created_at one (one bounded window of every user), whatever their statistics say.
+            f"WHERE {q('user_id')} + 0 IN ({users}) AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark}"
+        )
+        # Within one second, newest insert first: the order the API lists them in, so that the
+        # store (which sorts stably by created_at) keeps same-second rows in the same order.
+        order = f" ORDER BY {q('created_at')}, {q('id')} DESC LIMIT {PAGE_ROWS}"
+        # Keyset: resume after the last (created_at, id) seen; the range starts at its created_at.
+        after = f" AND ({q('created_at')} > {mark} OR {q('id')} < {mark})"
+        at_id, at_ts = schema.fields.index("id"), schema.fields.index("created_at")
+        with conn.snapshot():
+            rows = self._page(select + order, (*self.user_ids, start_ts, end_ts))
+            while rows:
+                self.pages_fetched += 1
+                items = schema.to_items(rows)
+                yield [parse_log_row(item) for item in items]
+                if len(rows) < PAGE_ROWS:
+                    return
+                last_ts, last_id = rows[-1][at_ts], rows[-1][at_id]
+                rows = self._page(select + after + order, (*self.user_ids, last_ts, end_ts, last_ts, last_id))
+
+    def close(self) -> None:
+        """Close the connection(s) (idempotent)."""
+        self._logs.close()
+        if self._main is not self._logs:
+            self._main.close()
+
+    def __enter__(self) -> DatabaseSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DatabaseSource(dsn={self.dsn.shown!r}, user_ids={self.user_ids!r})"
+
+    # -- setup -------------------------------------------------------------------------------
+    def _page(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._on_request is not None:
+            self._on_request("logs")
+        return self._logs.query(sql, params)
+
+    def _log_schema(self) -> LogSchema:
+        conn = self._logs
+        columns = conn.columns("logs")
+        if columns is None:
+            raise DatabaseSourceError(
+                f"{conn.dsn.shown}: no logs table; point gateway.dsn at the gateway's log database "
+                "(its LOG_SQL_DSN, else its SQL_DSN)"
+            )
+        if not conn.can_select("logs"):
+            raise DatabaseSourceError(
+                f"{conn.dsn.shown}: the database user {conn.dsn.user or '(default)'!r} may not SELECT "
+                "from logs; GRANT SELECT ON logs (and tokens, options, users) to it"
+            )
+        return detect_log_schema(columns, conn.dsn.shown)
+
+    def _user_ids(self) -> tuple[int, ...]:
+        ids = [] if self.config.user_id is None else [self.config.user_id]
+        wanted = self.config.usernames
+        if wanted:
+            conn = self._main
+            columns = conn.columns("users")
+            if columns is None or not {"id", "username"} <= {c.lower() for c in columns}:
+                raise DatabaseSourceError(
+                    f"{conn.dsn.shown}: gateway.usernames needs the users table, which is not here; "
+                    "set gateway.main_dsn to the gateway's main database, or use gateway.user_id"
+                )
+            marks = ", ".join([conn.placeholder] * len(wanted))
+            with conn.snapshot():
+                rows = conn.query(
+                    f"SELECT {conn.quote('id')}, {conn.quote('username')} FROM {conn.quote('users')} "
+                    f"WHERE {conn.quote('username')} IN ({marks})",
+                    wanted,
+                )
+            found = {str(name): int(uid) for uid, name in rows}
+            missing = [name for name in wanted if name not in found]
+            if missing:
+                raise DatabaseSourceError(
+                    f"{conn.dsn.shown}: no user named {', '.join(map(repr, missing))} in the users table"
+                )
+            ids.extend(found[name] for name in wanted)
+        return tuple(dict.fromkeys(ids))
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

@@ -1,0 +1,96 @@
+"""Database URLs (``postgresql://``, ``mysql://``, ``sqlite:///``) parsed, and shown without a password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConfigError
+
+_DIALECTS = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+#: The optional extra that installs each dialect's driver (stdlib sqlite3 needs none).
+EXTRAS = {"postgresql": "postgres", "mysql": "mysql"}
+_EXAMPLES = "postgresql://user@host:5432/newapi, mysql://user@host:3306/newapi or sqlite:////path/one-api.db"
+
+
+@dataclass(frozen=True)
+class Dsn:
+    """One database location; ``shown`` is what messages and reports print (never a password)."""
+
+    dialect: str
+    shown: str
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    database: str = ""
+    path: Path | None = None  # sqlite only
+    params: dict[str, str] = field(default_factory=dict)
+    #: The URL as given, for libpq (which understands every postgresql:// parameter itself).
+    url: str = field(default="", repr=False)
+
+
+def parse_dsn(text: str, base_dir: Path | None = None, setting: str = "gateway.dsn") -> Dsn:
+    """Parse a database URL; a relative ``sqlite:///file`` is resolved against ``base_dir``."""
+    text = text.strip()
+    if "://" not in text:
+        # Never echo it: a Go-style DSN (user:pass@tcp(host:3306)/db) may hold a password.
+        raise ConfigError(f"{setting} must be a URL such as {_EXAMPLES} (a Go-style SQL_DSN is not accepted)")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        password = parts.password
+    except ValueError as exc:
+        raise ConfigError(f"{setting} {redact(text)!r} is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower().split("+", 1)[0]
+    dialect = _DIALECTS.get(scheme)
+    shown = redact(text)
+    if dialect is None:
+        raise ConfigError(f"{setting} {shown!r}: unknown database type {scheme!r} (use {_EXAMPLES})")
+    params = dict(parse_qsl(parts.query))
+    if dialect == "sqlite":
+        raw = unquote(parts.path)
+        # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy spells them.
+        relative = raw[1:] if raw.startswith("/") else raw
+        if parts.netloc or not relative:
+            raise ConfigError(
+                f"{setting} {shown!r}: write sqlite:///relative/file.db or sqlite:////absolute/file.db"
+            )
+        path = Path(relative)
+        if not path.is_absolute():
+            path = (base_dir or Path.cwd()) / path
+        return Dsn("sqlite", shown, path=path, params=params, url=text)
+    if password is not None and not parts.username:
+        raise ConfigError(f"{setting} {shown!r} is not a valid URL")
+    return Dsn(
+        dialect,
+        shown,
+        host=parts.hostname or "",
+        port=port,
+        user=unquote(parts.username or ""),
+        database=unquote(parts.path.lstrip("/")),
+        params=params,
+        url=text,
+    )
+
+
+def redact(text: str) -> str:
+    """The URL with any password (in the user part or ``?password=``) replaced by ``***``."""
+    try:
+        parts = urlsplit(text)
+        if parts.password is None and "password" not in dict(parse_qsl(parts.query)):
+            return text
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hostport = netloc.rpartition("@")
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<the configured DSN>"
