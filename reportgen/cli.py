@@ -28,6 +28,7 @@ from .console import SyncBar, print_reconciliation, print_summary, stdout_consol
 from .core.models import Period
 from .core.periods import parse_period, resolve_period
 from .core.reconciliation import reconciliation_json
+from .core.text import clean_text
 from .demo import run_demo
 from .errors import ReportgenError, UsageError
 from .plugins import exporters as registry
@@ -56,7 +57,7 @@ def _scrub(message: str) -> str:
     token = os.environ.get("REPORTGEN_ACCESS_TOKEN", "").strip()
     if token and len(token) >= 4:
         message = message.replace(token, "***")
-    return " ".join(message.split())
+    return " ".join(clean_text(message).split())  # no escapes or bidi overrides reach the terminal
 
 
 def _config(ctx: click.Context) -> Config:

@@ -9,10 +9,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .app.summary import money
 from .core.models import Line, Reconciliation, Report
 from .core.money import money_text
+from .core.text import clean_text
 from .exporters._finance import day_ranges
 
 BY_CHOICES = ("member", "model", "day", "key")
@@ -29,26 +31,88 @@ def _usd(value: Decimal) -> str:
     return money_text(value)
 
 
-def _table(title: str, first: str, lines: tuple[Line, ...]) -> Table:
+#: Breakdown columns: (header, optional) — optional ones are dropped, last first, when the
+#: terminal is too narrow; numbers are never cut.
+_COLUMNS = (
+    ("requests", False),
+    ("errors", True),
+    ("tok in", True),
+    ("tok out", True),
+    ("net quota", False),
+    ("USD", False),
+    ("p50 s", True),
+    ("p95 s", True),
+)
+_DROP_ORDER = ("p95 s", "p50 s", "tok out", "tok in", "errors")
+_NAME_MIN = 12
+
+
+def _cells(line: Line) -> dict[str, str]:
+    s = line.stats
+    return {
+        "requests": f"{s.requests:,}",
+        "errors": f"{s.errors:,}",
+        "tok in": _compact(s.prompt_tokens),
+        "tok out": _compact(s.completion_tokens),
+        "net quota": f"{s.quota:,}",
+        "USD": _usd(s.cost_usd),
+        "p50 s": "" if s.latency_p50_ms is None else f"{s.latency_p50_ms / 1000:.2f}",
+        "p95 s": "" if s.latency_p95_ms is None else f"{s.latency_p95_ms / 1000:.2f}",
+    }
+
+
+def _fit(widths: dict[str, int], width: int) -> tuple[list[str], list[str]]:
+    """The columns that fit ``width`` beside a name column of at least ``_NAME_MIN``, and those dropped."""
+    shown = [name for name, _ in _COLUMNS]
+    dropped: list[str] = []
+
+    def needed() -> int:  # each column: its text, a space of padding on each side and a separator
+        return _NAME_MIN + 3 + sum(widths[c] + 3 for c in shown)
+
+    for name in _DROP_ORDER:
+        if needed() <= width:
+            break
+        shown.remove(name)
+        dropped.append(name)
+    if needed() > width:  # not even the money fits: the caller stacks the figures instead
+        return [c for c in shown if c != "net quota"], dropped
+    return shown, dropped
+
+
+def _table(title: str, first: str, lines: tuple[Line, ...], width: int = 120) -> tuple[Table, list[str]]:
+    """The breakdown table for a terminal ``width`` wide, and the columns left out to fit it.
+
+    Numbers are never truncated (they get their full width); names wrap rather than being
+    cut, so two long names stay distinct; untrusted names lose control and bidi characters.
+    """
+    rows = [_cells(line) for line in lines]
+    widths = {name: max([len(name), *(len(r[name]) for r in rows)]) for name, _ in _COLUMNS}
+    shown, dropped = _fit(widths, width)
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(first, no_wrap=True, max_width=24)
-    for name in ("requests", "errors", "tok in", "tok out", "net quota", "USD", "p50 s", "p95 s"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for line in lines:
-        s = line.stats
+    table.add_column(first, overflow="fold", min_width=min(_NAME_MIN, width // 4))
+    for name in shown:
+        table.add_column(name, justify="right", no_wrap=True, min_width=widths[name])
+    for line, cells in zip(lines, rows, strict=True):
         table.add_row(
-            line.name,
-            f"{s.requests:,}",
-            f"{s.errors:,}",
-            _compact(s.prompt_tokens),
-            _compact(s.completion_tokens),
-            f"{s.quota:,}",
-            _usd(s.cost_usd),
-            "" if s.latency_p50_ms is None else f"{s.latency_p50_ms / 1000:.2f}",
-            "" if s.latency_p95_ms is None else f"{s.latency_p95_ms / 1000:.2f}",
-            style=None if s.active else "dim",
+            Text(terminal_text(line.name)),
+            *(cells[name] for name in shown),
+            style=None if line.stats.active else "dim",
         )
-    return table
+    return table, dropped
+
+
+def _print_stacked(title: str, lines: tuple[Line, ...], console: Console) -> None:
+    """One line per figure group, for terminals too narrow for any table."""
+    console.print(Text(title, style="bold"))
+    for line in lines:
+        cells = _cells(line)
+        console.print(Text(terminal_text(line.name), style="" if line.stats.active else "dim"))
+        console.print(Text(f"  USD {cells['USD']}  quota {cells['net quota']}  requests {cells['requests']}"))
+
+
+def terminal_text(value: object) -> str:
+    """Untrusted text as the terminal may show it: no escapes, no bidi overrides."""
+    return clean_text(value)
 
 
 def _compact(n: int) -> str:
@@ -67,7 +131,19 @@ def print_summary(report: Report, by: str, console: Console, header: bool = True
     if header:
         _print_totals(report, console)
     lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
-    console.print(_table(f"By {by}", by, lines))
+    table, dropped = _table(f"By {by}", by, lines, console.width)
+    if table.columns and len(table.columns) - 1 < len([c for c, optional in _COLUMNS if not optional]):
+        _print_stacked(f"By {by}", lines, console)  # too narrow even for the money columns
+        dropped = []
+    else:
+        console.print(table)
+    if dropped:
+        console.print(
+            Text(
+                f"({', '.join(dropped)} left out to fit {console.width} columns; widen the terminal or use --json)"
+            ),
+            style="dim",
+        )
     if report.projects:
         _print_projects(report, console)
 
@@ -78,7 +154,7 @@ def _print_totals(report: Report, console: Console) -> None:
     ex = report.exchange
     console.print(
         f"[bold]{p.label}[/bold]  {p.start:%Y-%m-%d %H:%M} .. {p.end:%Y-%m-%d %H:%M} ({p.timezone}, end exclusive)"
-        + (f"  member: {report.member_filter}" if report.member_filter else "")
+        + (f"  member: {escape(terminal_text(report.member_filter))}" if report.member_filter else "")
     )
     cny_total = report.cny(t.cost_usd)
     cny = "" if cny_total is None else f"  = CNY {money_text(cny_total)} at {ex.rate} ({ex.source})"
@@ -153,19 +229,19 @@ def print_reconciliation(result: Reconciliation, console: Console) -> None:
     for line in (*result.keys, result.total):
         stat = "" if line.gateway_stat is None else f"{line.gateway_stat:,}"
         table.add_row(
-            line.key if line.key is not None else "TOTAL",
+            Text(terminal_text(line.key)) if line.key is not None else "TOTAL",
             f"{line.store_consumed:,}",
             f"{line.store_refunded:,}",
             f"{line.store_net:,}",
             f"{line.store_current_user:,}",
             stat,
             line.status,
-            "; ".join(line.notes),
+            Text(terminal_text("; ".join(line.notes))),
             style="bold red" if line.status == "unexplained" else None,
         )
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console.print(Text(terminal_text(note), style="yellow"))
     if result.ok:
         console.print("[green]No unexplained difference.[/green]")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 from ..core.models import Line, LogType, Report, Stats
 from ..core.money import cents, plain_decimal
+from ..core.text import UNSAFE_RE, clean_text, shorten
 
 __all__ = [
     "DETAIL_COLUMNS",
@@ -23,11 +23,12 @@ __all__ = [
     "plain_decimal",
     "row_cost",
     "row_type_label",
+    "shorten",
     "totals",
 ]
 
 # C0 controls and DEL: XML forbids most of them, and none belongs in a name.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = UNSAFE_RE  # controls (C0, DEL, C1) and bidi overrides: see reportgen.core.text
 # OWASP CSV injection: a cell starting with one of these may be evaluated as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -62,13 +63,6 @@ STATS_COLUMNS = (
     "cost_usd",
     "cost_cny",
 )
-
-
-def clean_text(value: object) -> str:
-    """A gateway string with control characters removed (None becomes "")."""
-    if value is None:
-        return ""
-    return _CONTROL_RE.sub("", str(value))
 
 
 def csv_text(value: object) -> str:

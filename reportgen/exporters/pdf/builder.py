@@ -37,9 +37,12 @@ from reportlab.platypus import (
 from ...core.models import Line, Report
 from ...core.money import printed_lines
 from ...hookspecs import ExportContext
-from .._cells import banner_lines, cents, clean_text, member_models, members, totals
+from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, totals
 from .._fonts import cjk_font, printable
 
+#: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
+#: across pages); the CSV detail carries it in full.
+NAME_LIMIT = 120
 ROWS_PER_TABLE = 40  # reportlab splits one long table slowly; chunks of 40 rows are fast
 PAGE = A4
 MARGIN = 18 * mm
@@ -262,7 +265,7 @@ class _Builder:
         header += [self.lab("completion_tokens"), self.lab("amount_usd")]
         widths = [WIDTH - 4 * 27 * mm, 27 * mm, 27 * mm, 27 * mm, 27 * mm]
         head = [self.para(header[0], self.s.cell)] + [self.para(h, self.s.cell_right) for h in header[1:]]
-        body = [[self.para(name, self.s.cell), *figures] for name, figures in rows]
+        body = [[self.para(shorten(name, NAME_LIMIT), self.s.cell), *figures] for name, figures in rows]
         body.append([self.para(subtotal[0], self.s.cell), *subtotal[1]])
         tables: list[Flowable] = []
         for start in range(0, len(body), ROWS_PER_TABLE):
@@ -300,9 +303,14 @@ class _Builder:
             total = (lab("total"), self._figures_stats(totals(self.report), amounts.grand_cents))
             return self.amount_table(lab("member"), rows, total)
         for a in amounts.members:
-            heading = [self.para(a.line.name, self.s.h2)]
+            heading = [self.para(shorten(a.line.name, NAME_LIMIT), self.s.h2)]
             if a.line.keys and a.line.keys != (a.line.name,):
-                heading.append(self.para(lab("member_keys", keys=", ".join(a.line.keys)), self.s.small))
+                heading.append(
+                    self.para(
+                        lab("member_keys", keys=", ".join(shorten(k, NAME_LIMIT) for k in a.line.keys)),
+                        self.s.small,
+                    )
+                )
             rows = [(line.model or "", self._figures(line, c)) for line, c in a.lines]
             if a.rounding_cents:
                 rows.append((lab("rounding"), ["", "", "", money(a.rounding_cents)]))

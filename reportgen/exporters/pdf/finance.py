@@ -18,9 +18,9 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.models import GrantLine, ProjectLine
 from ...core.money import printed_lines
-from .._cells import cents
+from .._cells import cents, shorten
 from .._finance import day_ranges, reconciliation_text, status_key
-from .builder import WIDTH, _Builder
+from .builder import NAME_LIMIT, WIDTH, _Builder
 
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
@@ -215,7 +215,14 @@ def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[
     months, rounding = grant_amounts(lines, p.spent)
     for month, month_cents, items, month_rounding in months:
         for line, c in items:
-            body.append([month, b.para(line.member, b.s.cell), b.para(line.model, b.s.cell), _cents_text(c)])
+            body.append(
+                [
+                    month,
+                    b.para(shorten(line.member, NAME_LIMIT), b.s.cell),
+                    b.para(shorten(line.model, NAME_LIMIT), b.s.cell),
+                    _cents_text(c),
+                ]
+            )
         if month_rounding:
             body.append([month, b.para(lab("rounding"), b.s.cell), "", _cents_text(month_rounding)])
         subtotal_rows.append(len(body))
