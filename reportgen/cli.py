@@ -38,8 +38,27 @@ from .views import Scope, open_period
 err_console = Console(stderr=True)
 
 
+#: Commands in the order of the work, not alphabetically.
+WORKFLOW = (
+    "init", "sync", "summary", "report", "packet", "verify", "close", "amendments", "reconcile",
+    "exporters", "demo",
+)  # fmt: skip
+
+EXIT_CODES = """\b
+Exit codes:
+  0  done           1  verify found a difference   2  bad config or usage
+  3  gateway        4  store                        5  plugin
+  6  export         7  data-quality (--strict)      8  packet
+  9  reconcile      10 period not (fully) synced    130 interrupted
+"""
+
+
 class _Group(click.Group):
     """Turns ReportgenError into ``Error: <one line>`` and its exit code; nothing else."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in WORKFLOW if n in names] + [n for n in names if n not in WORKFLOW]
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -133,17 +152,32 @@ def document_options(f: Any) -> Any:
     return f
 
 
-@click.group(cls=_Group)
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
 @click.version_option(__version__, prog_name="reportgen")
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help=f"Config file (default: $REPORTGEN_CONFIG or ./{CONFIG_NAME}).",
+    help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
 )
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
-    """Turn an LLM API gateway's usage logs into documents finance can file."""
+    """Turn an LLM API gateway's usage logs into documents finance can file.
+
+    \b
+    A month, start to finish:
+      reportgen init                      # writes reportgen.toml; set base_url and user_id
+      export REPORTGEN_ACCESS_TOKEN=...   # the gateway's system access token
+      reportgen sync --period 2026-04
+      reportgen summary --period 2026-04
+      reportgen close 2026-04             # freeze it
+      reportgen packet --period 2026-04 --member 张三
+      reportgen verify reports/reportgen-2026-04-张三-packet.zip
+    """
     ctx.ensure_object(dict)["config_path"] = config_path
 
 
@@ -165,7 +199,18 @@ def init(where: str, force: bool) -> None:
 @click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
 @click.pass_context
 def sync(ctx: click.Context, period: str | None, start: str | None, end: str | None, refetch: bool) -> None:
-    """Download the gateway's logs of a period into the local store."""
+    """Download the gateway's logs of a period into the local store.
+
+    Needs REPORTGEN_ACCESS_TOKEN (the gateway's system access token, not an sk- key).
+    Without a period it continues from where the last sync ended (first run: the start
+    of last month) up to a few minutes ago. Windows already in the store are skipped.
+
+    \b
+    Examples:
+      reportgen sync --period 2026-04
+      reportgen sync --from 2026-04-01 --to 2026-04-15
+      reportgen sync                      # continue from the last sync
+    """
     config = _config(ctx)
     with SyncBar(err_console) as bar:
         result = run_sync(config, _period(config, period, start, end), refetch=refetch, progress=bar)
@@ -206,7 +251,11 @@ def summary(
 @config_option
 @period_options
 @click.option(
-    "--format", "formats", default="all", show_default=True, help="Comma list of exporters, or all."
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf; `reportgen exporters` lists all installed), or all.",
 )
 @document_options
 @click.option(
@@ -309,15 +358,24 @@ def verify(ctx: click.Context, packet_path: str) -> None:
 
 @cli.command()
 @config_option
-@click.argument("period_text", metavar="PERIOD")
+@click.argument("period_text", metavar="[PERIOD]", required=False)
+@click.option("--period", "period_option", metavar="PERIOD", help="The same as the PERIOD argument.")
 @click.option(
     "--reopen", is_flag=True, help="Re-close an already closed period from the store's current rows."
 )
 @click.pass_context
-def close(ctx: click.Context, period_text: str, reopen: bool) -> None:
-    """Freeze a period: its documents stay byte-identical; later changes become amendments."""
+def close(ctx: click.Context, period_text: str | None, period_option: str | None, reopen: bool) -> None:
+    """Freeze a month, quarter or year: its documents stay byte-identical; later changes become
+    amendments. ``reportgen close 2026-04`` or ``reportgen close --period 2026-04``."""
     config = _config(ctx)
-    click.echo(close_period(config, parse_period(period_text, config.tz), reopen=reopen).summary())
+    if period_text and period_option and period_text != period_option:
+        raise UsageError(
+            "give the period once: `reportgen close 2026-04` or `reportgen close --period 2026-04`"
+        )
+    text = period_text or period_option
+    if not text:
+        raise UsageError("which period? e.g. `reportgen close 2026-04` (a month, quarter or year)")
+    click.echo(close_period(config, parse_period(text, config.tz), reopen=reopen).summary())
 
 
 @cli.command()

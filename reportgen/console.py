@@ -144,7 +144,7 @@ def print_summary(report: Report, by: str, console: Console, header: bool = True
             ),
             style="dim",
         )
-    if report.projects:
+    if report.projects and header:  # once, with the totals, however many breakdowns follow
         _print_projects(report, console)
 
 

@@ -12,6 +12,8 @@ from typing import IO, TYPE_CHECKING
 
 import pluggy
 
+from .errors import UsageError
+
 if TYPE_CHECKING:
     from .core.models import Report
     from .templating import Template
@@ -41,10 +43,20 @@ class ExportContext:
         return self.options.get(name, default)
 
     def flag(self, name: str, default: bool) -> bool:
+        """A yes/no option: true/false, yes/no, on/off or 1/0; anything else is a usage error."""
         value = self.options.get(name)
         if value is None:
             return default
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise UsageError(f"--option {name}={value}: use {name}=true or {name}=false")
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 WriteFunction = Callable[["Report", IO[bytes], ExportContext], None]
@@ -57,7 +69,8 @@ class Exporter:
     ``write(report, fp, ctx)`` renders ``report`` into the binary stream ``fp``; it must
     not aggregate (the report is final) and should stream ``report.rows()``.  The output
     file is named ``<stem><suffix>.<extension>``.  ``plugin`` and ``version`` are filled
-    in by reportgen from the distribution that registered the exporter.
+    in by reportgen from the distribution that registered the exporter.  ``options``
+    declares the ``--option`` names it reads, so a misspelt one is refused.
     """
 
     name: str
@@ -68,6 +81,9 @@ class Exporter:
     media_type: str = "application/octet-stream"
     plugin: str = ""
     version: str = ""
+    #: The ``--option`` names this exporter reads; ``None`` (the default, for exporters
+    #: written before options were declared) accepts any.
+    options: tuple[str, ...] | None = None
 
 
 RegisterExporter = Callable[[Exporter], None]

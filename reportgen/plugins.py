@@ -144,9 +144,11 @@ def select_exporters(formats: str | None) -> list[Exporter]:
     if not formats or formats.strip() == "all":
         return list(available.values())
     chosen: list[Exporter] = []
+    by_lower = {name.lower(): name for name in available}
     for name in (n.strip() for n in formats.split(",")):
         if not name:
             continue
+        name = by_lower.get(name.lower(), name)
         if name not in available:
             close = difflib.get_close_matches(name, available, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -156,6 +158,22 @@ def select_exporters(formats: str | None) -> list[Exporter]:
     if not chosen:
         raise UsageError(f"no format given; installed: {', '.join(available)}")
     return chosen
+
+
+def check_options(chosen: list[Exporter], options: dict[str, str]) -> None:
+    """Refuse an ``--option`` no chosen exporter reads (when every one declares its options)."""
+    if any(e.options is None for e in chosen):
+        return
+    known = sorted({o for e in chosen for o in e.options or ()})
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = ", ".join(known) if known else "none"
+            formats = ", ".join(e.name for e in chosen)
+            raise UsageError(
+                f"--option {name}: no chosen format reads it{hint}; options of {formats}: {listed}"
+            )
 
 
 def reset_for_tests() -> None:

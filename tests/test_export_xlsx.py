@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from reportgen.core.money import cents
 from reportgen.exporters.xlsx import SheetNames
 from reportgen.exporters.xlsx import sheets as xlsx_sheets
 
@@ -43,9 +44,9 @@ def test_sheets_valid_unique_and_one_per_active_member() -> None:
     )
 
 
-def test_sheet_names_are_the_same_in_chinese() -> None:
-    # Scripts and cross-workbook references name these sheets: they do not change with --lang.
-    assert load(export("xlsx", make_report(), "zh")).sheetnames[:3] == ["Summary", "By model", "By day"]
+def test_sheet_names_follow_the_language() -> None:
+    assert load(export("xlsx", make_report(), "zh")).sheetnames[:3] == ["汇总", "按模型", "按日期"]
+    assert load(export("xlsx", make_report(), "en")).sheetnames[:3] == ["Summary", "By model", "By day"]
 
 
 def test_sheet_name_rules() -> None:
@@ -83,7 +84,8 @@ def test_summary_totals_equal_the_report() -> None:
     assert values["Requests"] == t.requests
     assert values["Net quota"] == t.quota
     assert values["Cost (USD)"] == pytest.approx(float(t.cost_usd), abs=1e-9)
-    assert values["Cost (CNY)"] == pytest.approx(float(report.cny(t.cost_usd)), abs=1e-9)
+    cny = report.cny(t.cost_usd)
+    assert cny is not None and values["Cost (CNY)"] == float(cents(cny))  # as printed: half-up cents
     assert values["Quota per USD"] == 500000
     assert isinstance(values["Generated"], datetime)
     members = {row[0]: row for row in ws.iter_rows(values_only=True) if row and row[0] in {"张三", "王五"}}

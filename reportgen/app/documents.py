@@ -15,7 +15,7 @@ from ..core.models import Period
 from ..core.periods import period_args
 from ..errors import CoverageError
 from ..hookspecs import ExportContext, Exporter
-from ..plugins import load_plugins, select_exporters
+from ..plugins import check_options, load_plugins, select_exporters
 from ..templating import load_template
 from ..views import PeriodView, Scope, open_period
 from .export import check_out_dir, export_report
@@ -47,7 +47,8 @@ def write_report(
 ) -> list[Path]:
     """``reportgen report``: the documents of a period, member or project, after the checks."""
     scope = Scope.of(member, project)
-    load_template(_template(config, template, scope), lang or config.lang)  # a bad template fails first
+    check_options(list(exporters), dict(options or {}))  # a bad option or template fails first
+    load_template(_template(config, template, scope), lang or config.lang)
     check_out_dir(out_dir)
     with open_period(config, period, scope) as view:
         check_view(view, strict, allow_partial, notify)
@@ -78,6 +79,7 @@ def write_packet(
     """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest."""
     scope = Scope.of(member, project)
     exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
+    check_options(exporters, dict(options or {}))
     lang = lang or config.lang
     context = ExportContext(
         lang=lang,

@@ -13,7 +13,7 @@ from typing import IO
 from ..core.models import Report
 from ..errors import ExportError, PluginError, ReportgenError
 from ..hookspecs import ExportContext, Exporter
-from ..plugins import BUILTIN, load_plugins, strict_plugins
+from ..plugins import BUILTIN, check_options, load_plugins, strict_plugins
 from ..templating import load_template
 
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
@@ -42,6 +42,7 @@ def export_report(
     Each file is written to a temporary name and renamed into place, so a crash never
     leaves half a file under the final name.
     """
+    check_options(list(exporters), dict(options or {}))
     context = ExportContext(lang=lang, template=load_template(template, lang), options=dict(options or {}))
     load_plugins().hook.report_prepared(report=report, context=context)
     make_out_dir(out_dir)

@@ -127,6 +127,7 @@ def register_exporters(register: RegisterExporter) -> None:
             description="Detail CSV: one line per consumption or refund row (UTF-8 BOM; option bom=false)",
             write=write_detail,
             media_type="text/csv",
+            options=("bom",),
         )
     )
     register(
@@ -137,5 +138,6 @@ def register_exporters(register: RegisterExporter) -> None:
             description="Summary CSV: one line per member and model, with a totals line",
             write=write_summary,
             media_type="text/csv",
+            options=("bom",),
         )
     )

@@ -85,5 +85,6 @@ def register_exporters(register: RegisterExporter) -> None:
             description="PDF statement: per member and model, totals in USD and CNY, notes, signatures",
             write=write_pdf,
             media_type="application/pdf",
+            options=(),
         )
     )

@@ -113,5 +113,6 @@ def register_exporters(register: RegisterExporter) -> None:
             description="Excel workbook: summary with charts, one sheet per member, by model, by day",
             write=write_xlsx,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            options=(),
         )
     )

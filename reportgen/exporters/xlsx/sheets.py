@@ -26,7 +26,16 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ...core.models import Line, Report, Stats
 from ...hookspecs import ExportContext
-from .._cells import DETAIL_COLUMNS, STATS_COLUMNS, banner_lines, clean_text, members, row_type_label, totals
+from .._cells import (
+    DETAIL_COLUMNS,
+    STATS_COLUMNS,
+    banner_lines,
+    cents,
+    clean_text,
+    members,
+    row_type_label,
+    totals,
+)
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
 MAX_TITLE = 31
@@ -168,6 +177,10 @@ def _sheet(wb: Workbook, title: str, widths: Iterable[float], freeze: bool = Tru
     return ws
 
 
+def _cents_or_none(value: Decimal | None) -> Decimal | None:
+    return None if value is None else cents(value)
+
+
 def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = False) -> list[Any]:
     i, m = ("rg total int", "rg total money") if total else ("rg int", "rg money")
     return [
@@ -179,7 +192,7 @@ def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = Fa
         w.cell(ws, s.refunded_quota, i),
         w.cell(ws, s.quota, i),
         w.money(ws, s.cost_usd, m),
-        w.money(ws, w.report.cny(s.cost_usd), m),
+        w.money(ws, _cents_or_none(w.report.cny(s.cost_usd)), m),  # CNY as printed (half-up cents)
     ]
 
 
