@@ -24,6 +24,7 @@ from typing import Any
 
 from .config import Config
 from .core.aggregate import aggregate, member_map
+from .core.fingerprint import FINGERPRINT_SCHEME, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
     Coverage,
@@ -48,7 +49,6 @@ from .store import (
     Reader,
     closures,
     find_closure,
-    fingerprint_of,
     pending_amendment,
     snapshot_dir,
     uncovered,
@@ -268,7 +268,10 @@ def open_period(
         report = replace(report, coverage=coverage, basis=timeline.basis(period))
         if exact is not None:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=exact.exchange)
-        if exact is not None and timeline.fingerprint(period.start_ts, period.end_ts) != exact.fingerprint:
+        if exact is not None and (
+            exact.fingerprint_scheme != FINGERPRINT_SCHEME
+            or _whole_fingerprint(report, token_names, timeline, period) != exact.fingerprint
+        ):
             raise StoreError(
                 f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
                 "recorded fingerprint; restore it from a backup"
@@ -285,6 +288,15 @@ def open_period(
             pending=pending,
             notices=tuple(notices),
         )
+
+
+def _whole_fingerprint(
+    report: Report, token_names: tuple[str, ...] | None, timeline: _Timeline, period: Period
+) -> str:
+    """The fingerprint of every row of the period (the report's own when it covers every key)."""
+    if token_names is None and report.provenance.fingerprint:
+        return report.provenance.fingerprint
+    return timeline.fingerprint(period.start_ts, period.end_ts)
 
 
 def _pieces(
