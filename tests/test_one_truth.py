@@ -342,13 +342,15 @@ def test_reading_never_writes_the_store(served, tmp_path):
             and not (p.name.endswith("-wal") and p.stat().st_size == 0)
         }
 
+    # issuing a packet writes (its number in the register, an audit entry); nothing else does
+    packed = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
     before = digest()
     assert run("summary", "--period", "2026-04").exit_code == 0
     assert run("summary", "--period", "2026-Q2").exit_code == 0
     assert run("amendments").exit_code == 0
     assert run("report", "--period", "2026-04", "--out", str(tmp_path / "r")).exit_code == 0
-    packed = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
     assert run("verify", packed.stdout.strip()).exit_code == 0
+    assert run("log", "--verify").exit_code == 0
     assert digest() == before
 
 
