@@ -16,13 +16,15 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .app.audit import create_key, log_lines
 from .app.closing import close_period, list_amendments
 from .app.documents import write_packet, write_report
-from .app.packet import verify_packet
 from .app.quality import unsynced_lines
 from .app.reconcile import check, run_reconcile
+from .app.signing import expected_key
 from .app.summary import report_json
 from .app.sync import run_sync
+from .app.verify import ok_lines, verify_packet
 from .config import CONFIG_NAME, Config, load_config, require_config, write_example_config
 from .console import SyncBar, print_reconciliation, print_summary, stdout_console
 from .core.models import Period
@@ -85,6 +87,12 @@ def _config(ctx: click.Context) -> Config:
         obj["config"] = require_config(load_config(obj.get("config_path")))
     config: Config = obj["config"]
     return config
+
+
+def _store_if_any(ctx: click.Context) -> Path | None:
+    """The store of the config found here, or None: verify works on a machine with neither."""
+    config = load_config(ctx.ensure_object(dict).get("config_path"))
+    return config.store_dir if config.path is not None or config.gateway.base_url else None
 
 
 def _set_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -308,6 +316,7 @@ def _notify(line: str) -> None:
 @period_options
 @document_options
 @click.option("--project", help="Only this project's charged spend (statement on the grant template).")
+@click.option("--unsigned", is_flag=True, help="Write the packet without a signature (verify says so).")
 @click.pass_context
 def packet(
     ctx: click.Context,
@@ -321,8 +330,9 @@ def packet(
     strict: bool,
     allow_partial: bool,
     project: str | None,
+    unsigned: bool,
 ) -> None:
-    """Write one reimbursement zip: PDF, XLSX, CSV, methodology, data quality and a manifest."""
+    """Write one signed reimbursement zip: PDF, XLSX, CSV, rows, methodology, quality and a manifest."""
     config = _config(ctx)
     resolved = _required_period(config, period, start, end)
     path = write_packet(
@@ -336,6 +346,7 @@ def packet(
         allow_partial=allow_partial,
         notify=_notify,
         project=project,
+        unsigned=unsigned,
     )
     click.echo(str(path))
 
@@ -343,17 +354,55 @@ def packet(
 @cli.command()
 @config_option
 @click.argument("packet_path", metavar="PACKET.zip", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--key", "key", metavar="PUBKEY", help="The expected signer: a .pub file, public key or fingerprint."
+)
+@click.option("--allow-unsigned", is_flag=True, help="Check an unsigned packet instead of refusing it.")
 @click.pass_context
-def verify(ctx: click.Context, packet_path: str) -> None:
-    """Check a packet's file hashes, and its rows against the local store."""
-    result = verify_packet(Path(packet_path), _config(ctx).store_dir)
+def verify(ctx: click.Context, packet_path: str, key: str | None, allow_unsigned: bool) -> None:
+    """Check a packet: signature, every file, its figures, and its rows against a store if there is one."""
+    expected = None if key is None else expected_key(key)
+    result = verify_packet(
+        Path(packet_path), _store_if_any(ctx), expected_key=expected, allow_unsigned=allow_unsigned
+    )
     for line in result.notes:
-        click.echo(f"Note: {line}", err=True)
+        click.echo(f"Note: {_scrub(line)}", err=True)
     if not result.ok:
         for line in result.differences:
-            click.echo(f"DIFFERS: {line}")
+            click.echo(f"DIFFERS: {_scrub(line)}")
         ctx.exit(1)
-    click.echo(f"OK: {len(result.checked)} checks passed ({packet_path})")
+    click.echo("\n".join(ok_lines(result)))
+
+
+@cli.group()
+def keys() -> None:
+    """The Ed25519 key that signs packets."""
+
+
+@keys.command("init")
+@click.option("--owner", help="Whose key this is, as verify shows it (default: user@host).")
+@click.option("--force", is_flag=True, help="Replace an existing key (packets it signed still verify).")
+@click.pass_context
+def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
+    """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder)."""
+    click.echo(create_key(_config(ctx), owner, force=force).summary())
+
+
+@cli.command("log")
+@click.option(
+    "--verify", "check", is_flag=True, help="Check the hash chain; exit 1 if an entry was edited or deleted."
+)
+@click.pass_context
+def log_command(ctx: click.Context, check: bool) -> None:
+    """Print the audit log: who synced, closed, reopened, issued packets and created keys."""
+    lines, problems = log_lines(_config(ctx), check=check)
+    click.echo("\n".join(lines) if lines else "The audit log is empty.")
+    for line in problems:
+        click.echo(f"DIFFERS: audit log {line}")
+    if problems:
+        ctx.exit(1)
+    if check:
+        click.echo(f"OK: the audit log's {len(lines)} entries are intact")
 
 
 @cli.command()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -76,6 +78,8 @@ class Config:
     exchange_rate_source: str | None = None
     projects: tuple[Project, ...] = ()
     currencies: tuple[Conversion, ...] = ()
+    #: The Ed25519 private key that signs packets (outside the store; see ``reportgen keys init``).
+    signing_key: Path = Path("signing-key.pem")
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: One-line notices for the user (e.g. the token would travel over plain http), each once.
     warnings: tuple[str, ...] = ()
@@ -202,7 +206,7 @@ def parse_config(
     data: dict[str, Any], path: Path | None, env: dict[str, str], cwd: Path | None = None
 ) -> Config:
     where = str(path or CONFIG_NAME)
-    _reject_unknown(data, {"gateway", "report", "members", "store", "projects"}, where, "")
+    _reject_unknown(data, {"gateway", "report", "members", "store", "projects", "signing"}, where, "")
     gw = _table(data, "gateway", where)
     _reject_unknown(
         gw,
@@ -304,6 +308,14 @@ def parse_config(
     store_dir = Path(env.get("REPORTGEN_STORE") or store_path or STORE_DIR_NAME)
     if not store_dir.is_absolute():
         store_dir = base_dir / store_dir  # relative to the config file, not the current folder
+    signing = _table(data, "signing", where)
+    _reject_unknown(signing, {"key"}, where, "signing.")
+    key_text = env.get("REPORTGEN_SIGNING_KEY") or signing.get("key")
+    if key_text is not None and (not isinstance(key_text, str) or not key_text.strip()):
+        raise ConfigError(f'{where}: signing.key must be a path, e.g. "~/.config/reportgen/signing-key.pem"')
+    signing_key = (
+        default_signing_key(env) if key_text is None else _user_path(key_text.strip(), env, base_dir)
+    )
     return Config(
         path=path,
         gateway=gateway,
@@ -316,6 +328,7 @@ def parse_config(
         exchange_rate_source=source_text,
         projects=projects,
         currencies=currencies,
+        signing_key=signing_key,
         raw=data,
         warnings=(insecure,) if insecure else (),
     )
@@ -375,6 +388,24 @@ def _is_loopback(host: str) -> bool:
 def _quote(url: str) -> str:
     text = "".join(c if c.isprintable() else "?" for c in url)
     return repr(text if len(text) <= 120 else text[:119] + "…")
+
+
+def default_signing_key(env: Mapping[str, str]) -> Path:
+    """``<user config dir>/reportgen/signing-key.pem``: outside every store and project folder."""
+    if sys.platform == "win32" and env.get("APPDATA"):
+        base = Path(env["APPDATA"])
+    elif env.get("XDG_CONFIG_HOME"):
+        base = Path(env["XDG_CONFIG_HOME"])
+    else:
+        base = Path(env.get("HOME") or Path.home()) / ".config"
+    return base / "reportgen" / "signing-key.pem"
+
+
+def _user_path(text: str, env: Mapping[str, str], base_dir: Path) -> Path:
+    if text == "~" or text.startswith("~/"):
+        text = str(Path(env.get("HOME") or Path.home())) + text[1:]
+    path = Path(text)
+    return path if path.is_absolute() else base_dir / path
 
 
 def parse_currencies(table: Any, where: str) -> tuple[Conversion, ...]:
@@ -572,6 +603,10 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 
 # [store]
 # path = ".reportgen"                  # where synced logs are kept (next to this file)
+
+# [signing]
+# key = "~/.config/reportgen/signing-key.pem"   # packets are signed with it (`reportgen keys init`);
+#                                                # env REPORTGEN_SIGNING_KEY overrides
 
 # Members: which API keys belong to whom. Keys not listed are members named after the key.
 [members."张三"]

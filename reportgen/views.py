@@ -17,13 +17,14 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from .config import Config
 from .core.aggregate import aggregate, member_map
+from .core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
     Coverage,
@@ -48,7 +49,6 @@ from .store import (
     Reader,
     closures,
     find_closure,
-    fingerprint_of,
     pending_amendment,
     snapshot_dir,
     uncovered,
@@ -100,10 +100,21 @@ class PeriodView:
     closure: Closure | None = None
     pending: Amendment | None = None
     notices: tuple[str, ...] = ()
+    #: For a project: per key, the local days (first, last inclusive) charged to it.
+    charged: dict[str, tuple[tuple[date, date], ...]] | None = None
+    _timeline: Any = field(default=None, repr=False, compare=False)
 
     @property
     def coverage(self) -> Coverage:
         return self.report.coverage
+
+    def canonical_rows(self) -> Iterator[tuple[bytes, str]]:
+        """The fingerprinted rows in canonical form, digest order (while the view is open)."""
+        p = self.report.period
+        rows: Iterator[tuple[bytes, str]] = self._timeline.canonical_rows(
+            p.start_ts, p.end_ts, self.token_names
+        )
+        return rows
 
 
 # -- reading across live rows and closed snapshots ------------------------------------------
@@ -154,6 +165,13 @@ class _Timeline:
         """The same value one store holding all these rows would give (digests merged in order)."""
         streams = [p.reader.digests(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts)]
         return fingerprint_of(heapq.merge(*streams))
+
+    def canonical_rows(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[tuple[bytes, str]]:
+        """``(digest, canonical line)`` of every row, in digest order (what the fingerprint hashes)."""
+        streams = [p.reader.canonical_rows(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts)]
+        return heapq.merge(*streams)
 
     def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
         return sum(p.reader.count_rows(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts))
@@ -268,7 +286,10 @@ def open_period(
         report = replace(report, coverage=coverage, basis=timeline.basis(period))
         if exact is not None:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=exact.exchange)
-        if exact is not None and timeline.fingerprint(period.start_ts, period.end_ts) != exact.fingerprint:
+        if exact is not None and (
+            exact.fingerprint_scheme != FINGERPRINT_SCHEME
+            or _whole_fingerprint(report, token_names, timeline, period) != exact.fingerprint
+        ):
             raise StoreError(
                 f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
                 "recorded fingerprint; restore it from a backup"
@@ -284,7 +305,37 @@ def open_period(
             closure=exact,
             pending=pending,
             notices=tuple(notices),
+            charged=None if project is None else _charged_days(project, effective, period, token_names or ()),
+            _timeline=timeline,
         )
+
+
+def _charged_days(
+    project: Project, config: Config, period: Period, keys: tuple[str, ...]
+) -> dict[str, tuple[tuple[date, date], ...]]:
+    key_to_member = config.key_to_member()
+    days = [day for day, _, _ in local_days(period)]
+    out: dict[str, tuple[tuple[date, date], ...]] = {}
+    for key in keys:
+        runs: list[tuple[date, date]] = []
+        for day in days:
+            if not project.share(key, key_to_member.get(key, key), day):
+                continue
+            if runs and (day - runs[-1][1]).days == 1:
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        out[key] = tuple(runs)
+    return out
+
+
+def _whole_fingerprint(
+    report: Report, token_names: tuple[str, ...] | None, timeline: _Timeline, period: Period
+) -> str:
+    """The fingerprint of every row of the period (the report's own when it covers every key)."""
+    if token_names is None and report.provenance.fingerprint:
+        return report.provenance.fingerprint
+    return timeline.fingerprint(period.start_ts, period.end_ts)
 
 
 def _pieces(
@@ -602,6 +653,7 @@ class RowCheck:
     closure: Closure | None = None
     latest_revision: int | None = None
     pending: Amendment | None = None
+    changes: tuple[str, ...] = ()  # rows that differ from the packet's, described (first ones)
 
 
 def check_rows(
@@ -611,33 +663,90 @@ def check_rows(
     token_names: tuple[str, ...] | None,
     *,
     closed: tuple[str, int] | None = None,
+    packet_rows: Iterable[tuple[bytes, str]] | None = None,
+    tz: Any = UTC,
 ) -> RowCheck:
     """Fingerprint the rows of ``[start_ts, end_ts)`` the way a view of that span reads them.
 
     With ``closed`` = (label, revision), the rows are read from that revision's snapshot
-    (kept revisions: a packet of revision 1 still checks after a re-close).
+    (kept revisions: a packet of revision 1 still checks after a re-close).  When the
+    fingerprint differs and ``packet_rows`` (the packet's ``(digest, line)`` in digest
+    order) are given, ``changes`` names the rows that differ.
     """
     with contextlib.ExitStack() as stack:
         live = stack.enter_context(Reader.open(store_dir))
         live.begin()
         account = live.account()
+        closure = latest = None
+        pending = None
         if closed is not None:
             closure = find_closure(live, closed[0], closed[1])
             latest = find_closure(live, closed[0])
-            if closure is not None and latest is not None:
-                snap = stack.enter_context(_open_snapshot(live, closure))
-                timeline = _Timeline([_Piece(-_FAR, _FAR, snap, closure)], UTC)
-                return RowCheck(
-                    account,
-                    timeline.fingerprint(start_ts, end_ts, token_names),
-                    timeline.count_rows(start_ts, end_ts, token_names),
-                    closure,
-                    latest.revision,
-                    pending_amendment(live, latest),
-                )
-        timeline = _Timeline(_pieces(live, closures(live), start_ts, end_ts, stack), UTC)
-        return RowCheck(
+        if closure is not None and latest is not None:
+            snap = stack.enter_context(_open_snapshot(live, closure))
+            timeline = _Timeline([_Piece(-_FAR, _FAR, snap, closure)], UTC)
+            pending = pending_amendment(live, latest)
+        else:
+            closure = latest = None
+            timeline = _Timeline(_pieces(live, closures(live), start_ts, end_ts, stack), UTC)
+        check = RowCheck(
             account,
             timeline.fingerprint(start_ts, end_ts, token_names),
             timeline.count_rows(start_ts, end_ts, token_names),
+            closure,
+            None if latest is None else latest.revision,
+            pending,
         )
+        if packet_rows is not None:
+            now = timeline.canonical_rows(start_ts, end_ts, token_names)
+            check = replace(check, changes=tuple(describe_changes(packet_rows, now, tz)))
+        return check
+
+
+_DIFF_LIMIT = 1000
+
+
+def describe_changes(
+    then: Iterable[tuple[bytes, str]], now: Iterable[tuple[bytes, str]], tz: Any
+) -> list[str]:
+    """Rows in one digest-ordered stream and not the other, paired into edits where they are the same request."""
+    gone: list[tuple[Any, ...]] = []
+    added: list[tuple[Any, ...]] = []
+    a, b = iter(then), iter(now)
+    x, y = next(a, None), next(b, None)
+    while (x is not None or y is not None) and len(gone) + len(added) < _DIFF_LIMIT:
+        if y is None or (x is not None and x[0] < y[0]):
+            gone.append(tuple(json.loads(x[1])))  # type: ignore[index]
+            x = next(a, None)
+        elif x is None or y[0] < x[0]:
+            added.append(tuple(json.loads(y[1])))
+            y = next(b, None)
+        else:
+            x, y = next(a, None), next(b, None)
+    out = []
+    for old in gone:
+        same = next((new for new in added if _same_request(old, new)), None)
+        if same is None:
+            out.append(f"row gone since: {_row_text(old, tz)}")
+            continue
+        added.remove(same)
+        fields = [
+            f"{name} {old[i]!r} then, {same[i]!r} now"
+            for i, name in enumerate(ROW_FIELDS)
+            if old[i] != same[i]
+        ]
+        out.append(f"row changed: {_row_text(old, tz)}: {', '.join(fields)}")
+    out += [f"row added since: {_row_text(new, tz)}" for new in added]
+    return out
+
+
+def _same_request(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    if old[9] and old[9] == new[9]:  # the request id
+        return True
+    return (old[0], old[1], old[2], old[3]) == (new[0], new[1], new[2], new[3])
+
+
+def _row_text(row: tuple[Any, ...], tz: Any) -> str:
+    when = datetime.fromtimestamp(row[0], tz).strftime("%Y-%m-%d %H:%M:%S")
+    request = f", request {row[9]}" if row[9] else ""
+    return f"{when} type {row[1]} key {row[2]} model {row[3]} quota {row[4]}{request}"

@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from reportgen.app.signing import init_key
 from reportgen.config import Config, GatewayConfig, load_config
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import SyntheticTeam, team_month
 from reportgen.gateway import GatewayClient
 
 TOKEN = "test-access-token-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes a signing key in the real user config folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+    monkeypatch.delenv("REPORTGEN_SIGNING_KEY", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +49,9 @@ def write_config(
     requests_per_window: int = 100_000,
     window_seconds: int = 180,
 ) -> Path:
-    """A config for the team month; the rate limit defaults high so that only the tests
-    about rate limiting wait for it (the client's sleep is a no-op in most tests)."""
+    """A config for the team month, with a signing key beside it; the rate limit defaults
+    high so that only the tests about rate limiting wait for it (the client's sleep is a
+    no-op in most tests)."""
     lines = [
         "[gateway]",
         f'base_url = "{base_url}"',
@@ -54,7 +63,12 @@ def write_config(
         "[report]",
         'timezone = "Asia/Shanghai"',
         "",
+        "[signing]",
+        'key = "signing-key.pem"',
+        "",
     ]
+    if not (directory / "signing-key.pem").exists():
+        init_key(directory / "signing-key.pem", "Test Preparer")
     for name, keys in team.members.items():
         lines += [f'[members."{name}"]', "keys = [" + ", ".join(f'"{k}"' for k in keys) + "]", ""]
     path = directory / "reportgen.toml"

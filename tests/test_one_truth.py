@@ -36,6 +36,7 @@ from reportgen.demo import run_demo
 from reportgen.exporters.pdf import statement_amounts
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import team_month
+from reportgen.store import ROW_COLUMNS
 from tests import report_factory
 from tests.conftest import TOKEN, write_config
 
@@ -341,13 +342,15 @@ def test_reading_never_writes_the_store(served, tmp_path):
             and not (p.name.endswith("-wal") and p.stat().st_size == 0)
         }
 
+    # issuing a packet writes (its number in the register, an audit entry); nothing else does
+    packed = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
     before = digest()
     assert run("summary", "--period", "2026-04").exit_code == 0
     assert run("summary", "--period", "2026-Q2").exit_code == 0
     assert run("amendments").exit_code == 0
     assert run("report", "--period", "2026-04", "--out", str(tmp_path / "r")).exit_code == 0
-    packed = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
     assert run("verify", packed.stdout.strip()).exit_code == 0
+    assert run("log", "--verify").exit_code == 0
     assert digest() == before
 
 
@@ -366,14 +369,29 @@ def test_a_schema_2_store_is_migrated_on_first_open_and_gives_the_same_figures(t
         assert [{f: x[f] for f in ("name", *fields)} for x in now[part]] == [
             {f: x[f] for f in ("name", *fields)} for x in then[part]
         ]
-    assert now["source"]["fingerprint"] == then["source"]["fingerprint"]
+    # the fingerprint is now taken over row content: the closure's recorded one was
+    # recomputed by the schema-4 migration after its snapshot matched the old one
+    assert now["source"]["fingerprint"] != then["source"]["fingerprint"]
     assert now["closed"]["revision"] == 1
     db = tmp_path / ".reportgen" / "reportgen.sqlite3"
     assert (tmp_path / ".reportgen" / "reportgen.sqlite3.schema2.bak").is_file()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
         pk = [r[1] for r in conn.execute("PRAGMA table_info(closures)") if r[5]]
         assert pk == ["label", "revision"]
+        assert "digest" not in [r[1] for r in conn.execute("PRAGMA table_info(logs)")]
+        recorded, scheme, snapshot, start, end = conn.execute(
+            "SELECT fingerprint, fingerprint_scheme, snapshot, start_ts, end_ts FROM closures"
+        ).fetchone()
+    assert scheme == 2 and recorded == now["source"]["fingerprint"]
+    with sqlite3.connect(db.parent / "closed" / snapshot / db.name) as snap:
+        rows = snap.execute(
+            f"SELECT {', '.join(ROW_COLUMNS.split(', '))} FROM logs WHERE created_at >= ? AND created_at < ?",
+            (start, end),
+        ).fetchall()
+    lines = [json.dumps(list(r), ensure_ascii=False, separators=(",", ":")) for r in rows]
+    digests = sorted(hashlib.sha256(line.encode("utf-8")).digest() for line in lines)
+    assert hashlib.sha256(b"".join(digests)).hexdigest() == recorded
 
 
 def pdf_text(path: Path) -> str:

@@ -18,11 +18,12 @@ from click.testing import CliRunner
 
 from reportgen.app.closing import close_period
 from reportgen.app.documents import write_packet, write_report
-from reportgen.app.packet import manifest_of, verify_packet
+from reportgen.app.packet import manifest_of
 from reportgen.app.sync import run_sync
+from reportgen.app.verify import verify_packet
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
-from reportgen.errors import PacketError, UsageError
+from reportgen.errors import UsageError
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.plugins import select_exporters
@@ -77,7 +78,9 @@ def test_member_packet_holds_documents_notes_and_a_manifest_that_verifies(config
         "reportgen-2026-04-张三.csv",
         "methodology.md",
         "quality.md",
+        "rows.jsonl",
         "manifest.json",
+        "manifest.sig",
     ]
     manifest = json.loads(files["manifest.json"])
     for entry in manifest["files"]:
@@ -117,7 +120,12 @@ def test_member_packet_holds_documents_notes_and_a_manifest_that_verifies(config
 
     result = verify_packet(path, config.store_dir)
     assert result.ok, result.differences
-    assert len(result.checked) == 6  # five files and the rows
+    checked = "\n".join(result.checked)
+    assert len([c for c in result.checked if "SHA-256 matches" in c]) == 6  # every file
+    assert "manifest.json: signed by key" in checked and "rows: the store's rows match" in checked
+    assert "rows.jsonl: " in checked and "the Summary totals are the manifest's" in checked
+    assert "exactly the packet's consumption and refund rows" in checked
+    assert result.statement == "RG-000001" and result.signer == manifest["signature"]["key_fingerprint"]
 
 
 def test_whole_team_packet_in_chinese_verifies_clean(config, tmp_path):
@@ -165,15 +173,17 @@ def test_corrupt_compressed_bytes_and_missing_files_are_named(config, tmp_path):
     assert any(d.startswith("extra.txt: in the packet but not listed") for d in differences)
 
 
-def test_not_a_packet_is_an_error(config, tmp_path):
+def test_not_a_packet_differs_with_one_line(config, tmp_path):
     bogus = tmp_path / "x.zip"
     bogus.write_bytes(b"not a zip")
-    with pytest.raises(PacketError, match="not a readable zip"):
-        verify_packet(bogus, config.store_dir)
+    assert verify_packet(bogus, config.store_dir).differences == [
+        "packet: not a zip file (no end of central directory)"
+    ]
     with zipfile.ZipFile(bogus, "w") as zf:
         zf.writestr("a.txt", "a")
-    with pytest.raises(PacketError, match="no manifest.json"):
-        verify_packet(bogus, config.store_dir)
+    assert verify_packet(bogus, config.store_dir).differences == [
+        "manifest.json: missing: not a reportgen packet"
+    ]
 
 
 def test_verify_says_how_many_rows_changed_in_an_open_period(config, team, gateway, tmp_path):

@@ -383,6 +383,8 @@ def test_project_packet_for_a_month_verifies_clean_and_names_a_changed_file(sync
     runner = CliRunner()
     base = ["--config", str(synced)]
     out = tmp_path / "packets"
+    made = runner.invoke(cli, [*base, "keys", "init", "--owner", "Grant Office"])  # in $XDG_CONFIG_HOME
+    assert made.exit_code == 0 and "Key fingerprint:" in made.output, made.output
     result = runner.invoke(
         cli, [*base, "packet", "--period", "2026-04", "--project", "alpha", "--out", str(out)]
     )
@@ -399,6 +401,8 @@ def test_project_packet_for_a_month_verifies_clean_and_names_a_changed_file(sync
     assert "NSFC-2026-001" in text and "165.00" in text  # alpha's April, charged spend only
     verified = runner.invoke(cli, [*base, "verify", str(path)])
     assert verified.exit_code == 0 and "OK" in verified.output, verified.output
+    assert "Grant Office" in verified.output and "project alpha" in verified.output
+    assert "exactly the packet's consumption and refund rows" not in verified.output  # counts, not lines
     both = runner.invoke(
         cli, [*base, "packet", "--period", "2026-04", "--project", "alpha", "--member", "Bob"]
     )

@@ -34,6 +34,8 @@ from ..store import (
     sync_lock,
     uncovered,
 )
+from ..store import evidence as audit
+from .signing import who
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ def close_period(
         revision = 1 if existing is None else existing.revision + 1
         closure = freeze(store, config, period, revision, at)
         applied = mark_applied(store, period.label, at) if existing is not None else 0
+        audit.append(
+            store,
+            at,
+            who(),
+            "close" if existing is None else "reopen",
+            f"{period.label} revision {revision}",
+            closure.fingerprint,
+            {"rows": closure.rows, "applied_amendments": applied, "snapshot": closure.snapshot},
+        )
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied
         )

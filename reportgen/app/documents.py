@@ -2,25 +2,33 @@
 
 ``notify`` receives the lines the user should see on stderr (a closed period's notices,
 data-quality findings); nothing is written when ``strict`` and a finding, or when parts
-of the period were never synced and ``allow_partial`` is not given.
+of the period were never synced and ``allow_partial`` is not given.  Issuing a packet
+writes to the store (under the sync lock): its statement number in the register and an
+entry in the audit log, committed only once the packet is written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
-from ..core.models import Period
+from ..core.models import Period, Statement
 from ..core.periods import period_args
 from ..errors import CoverageError
 from ..hookspecs import ExportContext, Exporter
 from ..plugins import check_options, load_plugins, select_exporters
+from ..store import Store, sync_lock
+from ..store import evidence as register
 from ..templating import load_template
 from ..views import PeriodView, Scope, open_period
 from .export import check_out_dir, export_report
-from .packet import PACKET_FORMATS, build_packet
+from .packet import PACKET_FORMATS, build_packet, statement_content
 from .quality import QualityReport, check_quality, enforce
+from .signing import SigningKey, require_key, who
 
 Notify = Callable[[str], None]
 
@@ -75,8 +83,15 @@ def write_packet(
     strict: bool = False,
     allow_partial: bool = False,
     notify: Notify = lambda line: None,
+    unsigned: bool = False,
+    now: Callable[[], float] = time.time,
 ) -> Path:
-    """``reportgen packet``: one zip with the statement, workbook, detail, notes and manifest."""
+    """``reportgen packet``: one signed zip with the statement, workbook, detail, rows, notes and manifest.
+
+    The statement number comes from the store's register (the same content keeps its
+    number); the issue is logged.  Without ``unsigned`` a missing key is an error.
+    """
+    signer: SigningKey | None = None if unsigned else require_key(config)
     scope = Scope.of(member, project)
     exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
     check_options(exporters, dict(options or {}))
@@ -87,10 +102,54 @@ def write_packet(
         options=dict(options or {}),
     )
     check_out_dir(out_dir)
-    with open_period(config, period, scope) as view:
+    with (
+        sync_lock(config.store_dir),
+        Store.open(config.store_dir, create=False) as store,
+        open_period(config, period, scope) as view,
+    ):
         quality = check_view(view, strict, allow_partial, notify)
         load_plugins().hook.report_prepared(report=view.report, context=context)
-        return build_packet(view, quality, exporters, context, out_dir)
+        fingerprint = view.report.provenance.fingerprint
+        label = view.report.period.label
+        with register.writing(store):
+            seq, new = register.issue(
+                store, statement_content(view), int(now()), label, _scope_text(scope), fingerprint
+            )
+            number = f"{context.template.number_prefix}-{seq:06d}"
+            statement = Statement(number, None if signer is None else signer.fingerprint)
+            view = replace(view, report=replace(view.report, statement=statement))
+            path = build_packet(view, quality, exporters, context, out_dir, signer=signer)
+            register.append(
+                store,
+                int(now()),
+                who(),
+                "packet",
+                f"{number} {label} {_scope_text(scope)}",
+                fingerprint,
+                {
+                    "statement": number,
+                    "new_number": new,
+                    "rows": view.row_count,
+                    "net_quota": view.report.totals.quota,
+                    "closed_revision": None if view.closure is None else view.closure.revision,
+                    "signing_key": None if signer is None else signer.fingerprint,
+                    "packet_sha256": _sha256(path),
+                    "file": path.name,
+                },
+            )
+        return path
+
+
+def _scope_text(scope: Scope) -> str:
+    return "team" if scope.name is None else f"{scope.kind} {scope.name}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fp:
+        while chunk := fp.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_view(view: PeriodView, strict: bool, allow_partial: bool, notify: Notify) -> QualityReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.fingerprint import RECIPE, ROW_FIELDS
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
 from ..exporters._cells import totals
@@ -52,8 +53,18 @@ _TEXT: dict[str, dict[str, str]] = {
         "(`reportgen amendments --period {label}`), not written into the closed documents.",
         "open": "**Open period.** {label} is not closed: a later sync may change these figures{close}.",
         "close_hint": " (`reportgen close {name}` freezes them)",
-        "check": "**Re-checking.** `manifest.json` lists every file's SHA-256 and the fingerprint of the "
-        "{rows} stored rows included; `reportgen verify <packet.zip>` checks both against a reportgen store.",
+        "check": "**Re-checking.** `manifest.json` lists every file's SHA-256 and size, the totals, the "
+        "statement number and the fingerprint of the {rows} stored rows included; `manifest.sig` is an "
+        "Ed25519 signature over the exact bytes of `manifest.json` by the key the manifest names. "
+        "`reportgen verify <packet.zip>` checks all of it on any machine (add `--key <the preparer's .pub "
+        "file or key fingerprint>` to insist on the preparer's key), and against a reportgen store that "
+        "holds the rows, that they are unchanged.",
+        "fingerprint": "**Fingerprint.** `rows.jsonl` holds every row included, one per line, as a compact "
+        "JSON array of these fields in this order: {fields} (`json.dumps(row, ensure_ascii=False, "
+        'separators=(",", ":"))`; 0/1 for the two flags, `null` when missing). A row\'s digest is the '
+        "SHA-256 of its line's UTF-8 bytes; the fingerprint is the SHA-256 of all row digests (32 bytes "
+        "each) joined in ascending order: {fingerprint}. Every field that reaches a figure is in the line, "
+        "so changing any stored row changes the fingerprint. To recompute it from the packet:",
         "none": "none",
     },
     "zh": {
@@ -91,8 +102,14 @@ _TEXT: dict[str, dict[str, str]] = {
         "之后网关上的变化记为更正（`reportgen amendments --period {label}`），不会写入已结账的文件。",
         "open": "**未结账期间。** {label} 尚未结账：之后的同步可能改变这些数字{close}。",
         "close_hint": "（`reportgen close {name}` 可冻结）",
-        "check": "**复核。** `manifest.json` 列出每个文件的 SHA-256 以及所含 {rows} 条存储记录的指纹；"
-        "`reportgen verify <packet.zip>` 可对照 reportgen 存储复核二者。",
+        "check": "**复核。** `manifest.json` 列出每个文件的 SHA-256 与大小、合计、单据编号以及所含 {rows} "
+        "条存储记录的指纹；`manifest.sig` 是清单所列密钥对 `manifest.json` 原始字节的 Ed25519 签名。"
+        "`reportgen verify <packet.zip>` 可在任何电脑上复核以上全部内容（加 `--key <编制人的 .pub 文件或密钥指纹>` "
+        "可要求必须是编制人的密钥）；若有保存这些记录的 reportgen 存储，还会核对记录未被改动。",
+        "fingerprint": "**数据指纹。** `rows.jsonl` 每行一条所含记录，为以下字段按此顺序组成的紧凑 JSON 数组：{fields}"
+        '（`json.dumps(row, ensure_ascii=False, separators=(",", ":"))`；两个标志为 0/1，缺失为 `null`）。'
+        "每条记录的摘要为该行 UTF-8 字节的 SHA-256；指纹为全部记录摘要（各 32 字节）按升序拼接后的 SHA-256："
+        "{fingerprint}。影响任何数字的字段都在行内，因此改动任何存储记录都会改变指纹。可用以下代码从数据包重新计算：",
         "none": "无",
     },
 }
@@ -187,5 +204,9 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
             label=p.label, closed=closure.generated_at.strftime(fmt), rev=closure.revision
         ),
         t["check"].format(rows=f"{rows:,}"),
+        t["fingerprint"].format(
+            fields=", ".join(f"`{f}`" for f in ROW_FIELDS), fingerprint=prov.fingerprint or t["none"]
+        ),
+        f"```python\n{RECIPE}\n```",
     ]
     return "\n\n".join(paragraphs) + "\n"

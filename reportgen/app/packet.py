@@ -1,43 +1,49 @@
-"""The reimbursement packet: one zip a finance office files and can re-check later.
+"""The reimbursement packet: one zip a finance office files and anyone can re-check later.
 
 A packet holds the PDF statement, the XLSX workbook and the CSV detail (rendered by the
 registered exporters, exactly as ``report`` renders them), a methodology note and the
-data-quality page in the chosen language, and ``manifest.json``: every file's SHA-256,
-what was asked, where the data came from, and the fingerprint and count of the exact
-rows included.  Entries carry fixed timestamps (``report.generated_at``) in a fixed
-order, so the packet of a closed period is byte-identical every time.
+data-quality page in the chosen language, ``rows.jsonl`` (the exact rows included, in
+canonical form: see :mod:`reportgen.core.fingerprint`), ``manifest.json`` (every file's
+SHA-256 and size, what was asked, where the data came from, the rows' fingerprint and
+count, the totals, the statement number and the signing key) and ``manifest.sig`` (an
+Ed25519 signature over the exact manifest bytes).  Entries carry fixed timestamps
+(``report.generated_at``) in a fixed order, so the packet of a closed period is
+byte-identical every time it is issued with the same key.
 
-:func:`verify_packet` re-checks a packet: every hash, and against the local store that
-the rows still match the fingerprint.
+:mod:`reportgen.app.verify` checks a packet, with or without a store.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from .. import __version__
-from ..core.models import Report
-from ..errors import PacketError
+from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS
+from ..core.models import Report, Stats
+from ..core.money import plain_decimal
 from ..hookspecs import ExportContext, Exporter
-from ..views import PeriodView, check_rows
+from ..views import PeriodView
 from .export import make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport
+from .signing import ALGORITHM, SigningKey
 from .summary import basis_json
 
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+ROWS = "rows.jsonl"
 PACKET_FORMAT = "reportgen-packet"
-PACKET_VERSION = 1
+PACKET_VERSION = 2
 #: The exporters a packet holds, by role; each is looked up through the plugin registry.
 PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
 _CHUNK = 1 << 20
@@ -63,6 +69,8 @@ def build_packet(
     exporters: Sequence[Exporter],
     context: ExportContext,
     out_dir: Path,
+    *,
+    signer: SigningKey | None = None,
 ) -> Path:
     """Write the packet of ``view`` into ``out_dir`` (atomically) and return its path.
 
@@ -71,7 +79,9 @@ def build_packet(
 
     ``exporters`` are the statement, workbook and detail exporters in that order (see
     :data:`PACKET_FORMATS`); ``context`` is the same :class:`ExportContext` ``report``
-    uses.  The caller has run the ``report_prepared`` hook and the quality check.
+    uses.  The caller has run the ``report_prepared`` hook and the quality check, and set
+    ``view.report.statement`` to the register's number (None: the derived one).  Without
+    ``signer`` the packet is unsigned.
     """
     report = view.report
     make_out_dir(out_dir)
@@ -93,10 +103,51 @@ def build_packet(
             path = tmp / f"{role}.{ext}"
             path.write_text(text, encoding="utf-8")
             entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
-        manifest = _manifest(view, quality, context, entries)
+        path = tmp / ROWS
+        with path.open("w", encoding="utf-8", newline="\n") as rows_out:
+            for _, line in view.canonical_rows():
+                rows_out.write(line + "\n")
+        entries.append(_entry(ROWS, "rows", path, "application/x-ndjson"))
+        manifest = _manifest(view, quality, context, entries, signer)
+        signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
         target = out_dir / packet_name(report)
-        write_atomically(target, lambda fp: _write_zip(fp, entries, manifest, report.generated_at), "packet")
+        write_atomically(
+            target, lambda fp: _write_zip(fp, entries, manifest, signature, report.generated_at), "packet"
+        )
     return target
+
+
+def totals_json(stats: Stats) -> dict[str, Any]:
+    """The totals a manifest states (and a verifier re-derives from the rows)."""
+    return {
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "consumed_quota": stats.consumed_quota,
+        "refunded_quota": stats.refunded_quota,
+        "subscription_quota": stats.subscription_quota,
+        "quota": stats.quota,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "cost_usd": plain_decimal(stats.cost_usd),
+    }
+
+
+def statement_content(view: PeriodView) -> str:
+    """What a statement number stands for: the same content always gets the same number."""
+    report = view.report
+    p = report.period
+    data = {
+        "period": [p.label, p.start.isoformat(), p.end.isoformat(), p.timezone],
+        "scope": view.scope.filters,
+        "keys": None if view.token_names is None else list(view.token_names),
+        "rows": [report.provenance.fingerprint, view.row_count],
+        "totals": totals_json(report.totals),
+        "quota_per_unit": str(report.quota_per_unit),
+        "exchange": None if report.exchange.rate is None else str(report.exchange.rate),
+        "closed": None if view.closure is None else view.closure.revision,
+    }
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _entry(name: str, role: str, path: Path, media_type: str) -> _Entry:
@@ -108,7 +159,11 @@ def _entry(name: str, role: str, path: Path, media_type: str) -> _Entry:
 
 
 def _manifest(
-    view: PeriodView, quality: QualityReport, context: ExportContext, entries: list[_Entry]
+    view: PeriodView,
+    quality: QualityReport,
+    context: ExportContext,
+    entries: list[_Entry],
+    signer: SigningKey | None,
 ) -> bytes:
     report, closure = view.report, view.closure
     p, prov, ex = report.period, report.provenance, report.exchange
@@ -146,12 +201,25 @@ def _manifest(
                 for c in report.conversions
             ],
         },
+        "statement": None
+        if report.statement is None
+        else {"number": report.statement.number, "register": f"{prov.base_url}#{prov.user_id}"},
         "rows": {
             "fingerprint": prov.fingerprint,
             "count": view.row_count,
+            "file": ROWS,
+            "scheme": FINGERPRINT_SCHEME,
+            "fields": list(ROW_FIELDS),
+            "charged": None
+            if view.charged is None
+            else {k: [[a.isoformat(), b.isoformat()] for a, b in runs] for k, runs in view.charged.items()},
             "what": "every stored log row of the period (all types) of the keys listed, or of all keys "
-            "when keys is null; SHA-256 over the parsed fields in sorted order (reportgen Store.fingerprint)",
+            "when keys is null, one canonical JSON array per line of rows.jsonl; fingerprint = SHA-256 "
+            "over the SHA-256 of each line, sorted (see methodology.md). The documents count the rows "
+            "of types 2 (consumption), 5 (error) and 6 (refund); for a project only the rows of each key "
+            "on its charged days (local dates, inclusive).",
         },
+        "totals": totals_json(report.totals),
         "closed": None
         if closure is None
         else {"revision": closure.revision, "closed_at": closure.generated_at.isoformat()},
@@ -165,11 +233,23 @@ def _manifest(
             {"name": e.name, "role": e.role, "sha256": e.sha256, "bytes": e.size, "media_type": e.media_type}
             for e in entries
         ],
+        "signature": None
+        if signer is None
+        else {
+            "algorithm": ALGORITHM,
+            "public_key": base64.b64encode(signer.public_raw).decode(),
+            "key_fingerprint": signer.fingerprint,
+            "signer": signer.owner,
+            "file": SIGNATURE,
+            "covers": "the exact bytes of manifest.json",
+        },
     }
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _write_zip(fp: IO[bytes], entries: list[_Entry], manifest: bytes, moment: datetime) -> None:
+def _write_zip(
+    fp: IO[bytes], entries: list[_Entry], manifest: bytes, signature: bytes | None, moment: datetime
+) -> None:
     stamp = _zip_time(moment)
     with zipfile.ZipFile(fp, "w", zipfile.ZIP_DEFLATED) as zf:
         for e in entries:
@@ -179,6 +259,8 @@ def _write_zip(fp: IO[bytes], entries: list[_Entry], manifest: bytes, moment: da
             ):
                 shutil.copyfileobj(src, dst, _CHUNK)
         zf.writestr(_info(MANIFEST, stamp), manifest)
+        if signature is not None:
+            zf.writestr(_info(SIGNATURE, stamp), signature)
 
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
@@ -194,134 +276,11 @@ def _info(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipI
     return info
 
 
-# -- verify ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Verification:
-    """What :func:`verify_packet` found: differences make it fail; notes are for information."""
-
-    packet: Path
-    checked: list[str] = field(default_factory=list)
-    differences: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-
-def verify_packet(path: Path, store_dir: Path) -> Verification:
-    """Check every file's hash in the packet, and that the store's rows still match the fingerprint."""
-    result = Verification(path)
-    try:
-        zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise PacketError(f"{path}: not a readable zip ({exc})") from None
-    with zf:
-        manifest = _read_manifest(zf, path)
-        _check_files(zf, manifest, result)
-    _check_rows(manifest, store_dir, result)
-    return result
-
-
-def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(zf.read(MANIFEST).decode("utf-8"))
-    except KeyError:
-        raise PacketError(f"{path}: no {MANIFEST} inside; not a reportgen packet") from None
-    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError, ValueError) as exc:
-        raise PacketError(f"{path}: {MANIFEST} cannot be read ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != PACKET_FORMAT:
-        raise PacketError(f"{path}: {MANIFEST} is not a reportgen packet manifest")
+def manifest_of(path: Path) -> dict[str, Any]:
+    """The manifest of a packet (for tests and tools; :func:`reportgen.app.verify.verify_packet` checks it)."""
+    with zipfile.ZipFile(path) as zf:
+        data: dict[str, Any] = json.loads(zf.read(MANIFEST).decode("utf-8"))
     return data
 
 
-def _check_files(zf: zipfile.ZipFile, manifest: dict[str, Any], result: Verification) -> None:
-    listed = {f["name"]: f for f in manifest.get("files", [])}
-    for name, entry in listed.items():
-        try:
-            digest = hashlib.sha256()
-            with zf.open(name) as fp:
-                while chunk := fp.read(_CHUNK):
-                    digest.update(chunk)
-        except KeyError:
-            result.differences.append(f"{name}: listed in the manifest but missing from the packet")
-            continue
-        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
-            result.differences.append(f"{name}: cannot be read from the packet ({exc})")
-            continue
-        if digest.hexdigest() != entry.get("sha256"):
-            result.differences.append(
-                f"{name}: SHA-256 differs (manifest {str(entry.get('sha256'))[:16]}…, "
-                f"file {digest.hexdigest()[:16]}…): the file was changed"
-            )
-        else:
-            result.checked.append(f"{name}: SHA-256 matches")
-    for name in zf.namelist():
-        if name != MANIFEST and name not in listed:
-            result.differences.append(f"{name}: in the packet but not listed in the manifest")
-
-
-def _check_rows(manifest: dict[str, Any], store_dir: Path, result: Verification) -> None:
-    period = manifest["request"]["period"]
-    rows = manifest["rows"]
-    start = int(datetime.fromisoformat(period["start"]).timestamp())
-    end = int(datetime.fromisoformat(period["end"]).timestamp())
-    keys = manifest["request"].get("keys")
-    token_names = None if keys is None else tuple(keys)
-    source = manifest["source"]
-    closed = manifest.get("closed")
-    label = period["label"]
-    check = check_rows(
-        store_dir, start, end, token_names, closed=None if closed is None else (label, closed["revision"])
-    )
-    account = (source.get("gateway_url"), source.get("user_id"))
-    if check.account != account:
-        result.differences.append(
-            f"the store at {store_dir} holds another gateway account ({check.account[0]} user "
-            f"{check.account[1]}), not {account[0]} user {account[1]}; cannot check the rows"
-        )
-        return
-    which = ""
-    if closed is not None:
-        if check.closure is None:
-            result.notes.append(
-                f"{label} was closed (revision {closed['revision']}) when packed but that revision is not "
-                "in this store; checked against its live rows"
-            )
-        else:
-            which = f"closed revision {check.closure.revision}"
-            if check.latest_revision is not None and check.latest_revision != check.closure.revision:
-                result.notes.append(
-                    f"{label} was re-closed since the packet was made (revision {closed['revision']} then, "
-                    f"{check.latest_revision} now); checked against revision {closed['revision']}, which is kept"
-                )
-            if check.pending is not None and check.closure is not None:
-                result.notes.append(
-                    f"{label} has a pending amendment since it was closed: "
-                    f"{check.pending.describe(check.closure.quota_per_unit)}; the packet still matches the "
-                    "closed version"
-                )
-    where = f"the store's {which} rows" if which else "the store's rows"
-    if check.fingerprint == rows.get("fingerprint"):
-        result.checked.append(f"rows: {where} match the fingerprint ({check.count} rows)")
-    else:
-        result.differences.append(
-            f"rows: {where} no longer match the fingerprint: {check.count} rows now, {rows.get('count')} then "
-            f"(fingerprint {check.fingerprint[:16]}… now, {str(rows.get('fingerprint'))[:16]}… then)"
-        )
-
-
-def manifest_of(path: Path) -> dict[str, Any]:
-    """The manifest of a packet (for tests and tools)."""
-    with zipfile.ZipFile(path) as zf:
-        return _read_manifest(zf, path)
-
-
-def read_entry(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path) as zf:
-        return zf.read(name)
-
-
-__all__ = ["Verification", "build_packet", "manifest_of", "packet_name", "verify_packet"]
+__all__ = ["build_packet", "manifest_of", "packet_name", "statement_content", "totals_json"]

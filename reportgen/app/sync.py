@@ -14,6 +14,8 @@ from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
+from ..store import evidence as audit
+from .signing import who
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
@@ -210,6 +212,16 @@ def _sync_locked(
         # the flavour as detected while paging (it may differ from the one named at the start)
         store.finish_sync(sync_id, int(now()), state, done, rows, pages, message, flavor=client.flavor)
     amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
+    audit.append(
+        store,
+        int(now()),
+        who(),
+        "sync",
+        f"{datetime.fromtimestamp(target[0], config.tz):%Y-%m-%d %H:%M} .. "
+        f"{datetime.fromtimestamp(target[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}",
+        store.fingerprint(target[0], target[1] + 1),
+        {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]},
+    )
     return SyncResult(
         target=target,
         windows=done,

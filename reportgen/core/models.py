@@ -302,6 +302,14 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class Statement:
+    """A packet's issue: its number from the store's register, and the signing key's fingerprint."""
+
+    number: str
+    signer_key: str | None = None  # SHA-256 (hex) of the Ed25519 public key; None: unsigned
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectLine:
     """One project's budget position as of ``as_of`` (see :mod:`reportgen.projects`).
 
@@ -432,6 +440,8 @@ class Report:
     coverage: Coverage = field(default_factory=Coverage)
     #: Where each part of the period comes from: frozen (a closed period's snapshot) or live.
     basis: tuple[Part, ...] = ()
+    #: The statement number and signing key of a packet (None: documents outside a packet).
+    statement: Statement | None = None
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""

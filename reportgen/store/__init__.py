@@ -18,7 +18,7 @@ from .closures import (
     recorded_amendments,
     snapshot_dir,
 )
-from .db import DB_NAME, ROW_COLUMNS, Reader, Store, fingerprint_of, row_digest, sync_lock, uncovered
+from .db import DB_NAME, ROW_COLUMNS, Reader, Store, sync_lock, uncovered
 
 __all__ = [
     "DB_NAME",
@@ -30,12 +30,10 @@ __all__ = [
     "closures",
     "detect_amendments",
     "find_closure",
-    "fingerprint_of",
     "freeze",
     "mark_applied",
     "pending_amendment",
     "recorded_amendments",
-    "row_digest",
     "snapshot_dir",
     "sync_lock",
     "uncovered",

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..core.fingerprint import FINGERPRINT_SCHEME
 from ..core.models import Conversion, Exchange, GatewayStatus, Period
 from ..core.projects import parse_projects
 from ..errors import StoreError
@@ -48,6 +49,7 @@ class Closure:
     snapshot: str
     projects: Any = None  # the [projects] table as configured at close (TOML values)
     conversions: tuple[Conversion, ...] = ()  # [report.currencies] as configured at close
+    fingerprint_scheme: int = FINGERPRINT_SCHEME  # 1: the snapshot failed its check at the schema-4 upgrade
 
     @property
     def generated_at(self) -> datetime:
@@ -96,7 +98,7 @@ def snapshot_dir(store: Reader, closure: Closure) -> Path:
 
 _SELECT = (
     "SELECT label, start_ts, end_ts, timezone, revision, closed_at, fingerprint, rows, status, exchange_rate, "
-    "exchange_source, exchange_as_of, members, snapshot, projects, conversions FROM closures"
+    "exchange_source, exchange_as_of, members, snapshot, projects, conversions, fingerprint_scheme FROM closures"
 )
 
 
@@ -142,6 +144,7 @@ def _closure(row: Any) -> Closure:
         snapshot=snap,
         projects=None if projects is None else _from_json(json.loads(projects)),
         conversions=() if conversions is None else _conversions_from_json(conversions),
+        fingerprint_scheme=int(row[16]),
     )
 
 
@@ -249,7 +252,7 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, digest) SELECT id, {ROW_COLUMNS}, digest "
+                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}) SELECT id, {ROW_COLUMNS} "
                 "FROM main.logs "
                 "WHERE created_at >= ? AND created_at < ?",
                 span,

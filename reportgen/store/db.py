@@ -9,16 +9,16 @@ identical rows in the same second are two requests.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..core.fingerprint import canonical_row, fingerprint_of, row_digest
 from ..core.models import (
     Bucket,
     GatewayStatus,
@@ -40,8 +40,9 @@ _COLUMNS = (
     "is_stream, request_id, client, http_status, billing_source, token_id, grp, username, channel, has_price"
 )
 
-#: The parsed columns of a stored row, in the order :meth:`Store.fingerprint` hashes them.
+#: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
+_DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
 
 # The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
 LATENCY_BUCKET_SQL = (
@@ -71,6 +72,8 @@ class Reader:
     def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
         self.directory = directory
         self._conn = conn
+        # Row digests are computed from the content at read time, never read from a column.
+        conn.create_function("rg_row_digest", 18, row_digest, deterministic=True)
 
     @classmethod
     def open(cls, directory: Path, *, snapshot: bool = False) -> Reader:
@@ -258,22 +261,36 @@ class Reader:
     def digests(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[bytes]:
-        """The per-row digests of ``[start_ts, end_ts)`` in digest order (what a fingerprint hashes)."""
+        """The content digests of the rows of ``[start_ts, end_ts)``, ascending (what a fingerprint hashes)."""
         where, args = _token_filter(token_names)
         cur = self._conn.execute(
-            f"SELECT digest FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY digest",
+            f"SELECT {_DIGEST_SQL} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(8192):
             for row in batch:
                 yield bytes(row[0])
 
-    def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
-        """SHA-256 over the digests of the rows of ``[start_ts, end_ts)``, in digest order.
+    def canonical_rows(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[tuple[bytes, str]]:
+        """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
+        where, args = _token_filter(token_names)
+        cur = self._conn.execute(
+            f"SELECT {_DIGEST_SQL} AS d, {_COLUMNS} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            "ORDER BY d",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(4096):
+            for row in batch:
+                yield bytes(row[0]), canonical_row(row[1:])
 
-        Each row's digest (:func:`row_digest`) is taken over its parsed fields when it is
-        stored.  The raw JSON is not hashed: its ``id`` is a row position that changes
-        between fetches of the same data.  Identical rows keep their multiplicity.
+    def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
+        """The content fingerprint of the rows of ``[start_ts, end_ts)`` (:mod:`reportgen.core.fingerprint`).
+
+        Computed from every parsed field of every row each time, so an edit of any stored
+        row changes it.  The raw JSON is not hashed: its ``id`` is a row position that
+        changes between fetches of the same data.  Identical rows keep their multiplicity.
         """
         return fingerprint_of(self.digests(start_ts, end_ts, token_names))
 
@@ -386,11 +403,8 @@ class Store(Reader):
             ordered = sorted(records, key=lambda r: r.created_at)
             first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
             cur.executemany(
-                f"INSERT INTO logs (id, {_COLUMNS}, digest) VALUES ({','.join('?' * 20)})",
-                [
-                    (first + i, *values, row_digest(values))
-                    for i, values in enumerate(map(_record_values, ordered))
-                ],
+                f"INSERT INTO logs (id, {_COLUMNS}) VALUES ({','.join('?' * 19)})",
+                [(first + i, *values) for i, values in enumerate(map(_record_values, ordered))],
             )
             cur.executemany(
                 "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
@@ -507,19 +521,6 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{db}: cannot read the store ({exc})") from None
-
-
-def fingerprint_of(digests: Iterable[bytes]) -> str:
-    """SHA-256 over row digests given in digest order."""
-    digest = hashlib.sha256()
-    for d in digests:
-        digest.update(d)
-    return digest.hexdigest()
-
-
-def row_digest(values: tuple[Any, ...]) -> bytes:
-    """16 bytes of SHA-256 over a row's parsed fields (the columns of ``ROW_COLUMNS``)."""
-    return hashlib.sha256(repr(values).encode("utf-8")).digest()[:16]
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:

@@ -105,7 +105,9 @@ def _cents(value: Decimal) -> int:
 
 
 def document_number(report: Report, prefix: str = "RG") -> str:
-    """A number derived from the period, the data fingerprint and the filter: stable across runs."""
+    """The packet's statement number, or one derived from the period, fingerprint and filter."""
+    if report.statement is not None:
+        return report.statement.number
     t = totals(report)
     parts = [
         report.period.label,
@@ -251,8 +253,16 @@ class _Builder:
         if r.member_filter is not None:
             rows.append((self.lab("member"), r.member_filter))
         rows.append((self.lab("quota_per_unit"), _int(int(r.quota_per_unit))))
+        rows += self.signing_facts()
         table = self.facts_table(rows)
         return [table, Spacer(1, 4 * mm)]
+
+    def signing_facts(self) -> list[tuple[str, str]]:
+        """The signing key's fingerprint, for a statement in a signed packet."""
+        st = self.report.statement
+        if st is None or st.signer_key is None:
+            return []
+        return [(self.lab("signing_key"), " ".join(st.signer_key[i : i + 8] for i in range(0, 64, 8)))]
 
     def amount_table(
         self,

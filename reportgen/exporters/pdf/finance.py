@@ -158,6 +158,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
         (lab("project_code"), p.code or "-"),
         (lab("project_dates"), f"{p.start.isoformat()} – {p.end.isoformat()} ({b.report.period.timezone})"),
         (lab("charges"), "; ".join(grant.charges)),
+        *b.signing_facts(),
     ]
     story.append(b.facts_table(facts))
     story += _budget_block(b, p)

@@ -1,0 +1,262 @@
+"""Does a packet agree with itself: its rows give the manifest's fingerprint, count and totals,
+the CSV detail holds exactly those rows, and the workbook states those totals.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+import openpyxl
+
+from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
+from ..errors import ReportgenError
+from ..exporters._cells import csv_text
+from ..templating import load_template
+from .packet import MANIFEST, ROWS
+from .packet_reading import IterReader, Limits, Verification, member_lines, stream
+
+# -- the packet agrees with itself ------------------------------------------------------------
+
+
+@dataclass
+class Derived:
+    """What the rows give: fingerprint, count, totals, and a multiset hash of the detail lines."""
+
+    count: int = 0
+    fingerprint: str = ""
+    totals: dict[str, Any] = field(default_factory=dict)
+    detail_lines: int = 0
+    detail_hash: int = 0
+
+
+def check_rows_file(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    manifest: dict[str, Any],
+    limits: Limits,
+    result: Verification,
+) -> Derived | None:
+    rows = manifest["rows"]
+    if rows["scheme"] != FINGERPRINT_SCHEME or rows["fields"] != list(ROW_FIELDS):
+        result.differ(
+            ROWS, f"fingerprint scheme {rows['scheme']} with other fields; this reportgen checks scheme 2"
+        )
+        return None
+    tz, charged = manifest["tz"], manifest["charged"]
+    keys = None if manifest["keys"] is None else set(manifest["keys"])
+    qpu = Decimal(manifest["source"]["quota_per_unit"])
+    t: dict[str, Any] = dict.fromkeys(
+        ("requests", "errors", "consumed_quota", "refunded_quota", "subscription_quota", "prompt_tokens",
+         "completion_tokens"), 0,
+    )  # fmt: skip
+    derived = Derived()
+    digests = hashlib.sha256()
+    previous = b""
+    for n, line in enumerate(member_lines(zf, info, limits.line), 1):
+        try:
+            values = parse_row(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            result.differ(ROWS, f"line {n} is not a canonical row ({str(exc)[:100]})")
+            return None
+        except RecursionError:
+            result.differ(ROWS, f"line {n} is nested too deeply: not a canonical row")
+            return None
+        digest = hashlib.sha256(line).digest()
+        if digest < previous:
+            result.differ(ROWS, f"line {n} is out of digest order: the rows were rearranged")
+            return None
+        previous = digest
+        digests.update(digest)
+        derived.count += 1
+        created_at, kind, token, model, quota = values[:5]
+        if not manifest["start_ts"] <= created_at < manifest["end_ts"] or (
+            keys is not None and token not in keys
+        ):
+            result.differ(ROWS, f"line {n} lies outside the packet's period or keys")
+            return None
+        try:
+            day = datetime.fromtimestamp(created_at, tz).date()
+        except (OverflowError, OSError, ValueError):
+            result.differ(ROWS, f"line {n} has an impossible time")
+            return None
+        if charged is not None and not any(a <= day <= b for a, b in charged.get(token, ())):
+            continue
+        if kind == 2:
+            t["requests"] += 1
+            t["consumed_quota"] += quota
+            t["prompt_tokens"] += values[5]
+            t["completion_tokens"] += values[6]
+            if values[12] == "subscription":
+                t["subscription_quota"] += quota
+        elif kind == 5:
+            t["errors"] += 1
+        elif kind == 6:
+            t["refunded_quota"] += quota
+        if kind in (2, 6):
+            derived.detail_lines += 1
+            signed = -quota if kind == 6 else quota
+            local = datetime.fromtimestamp(created_at, tz).isoformat()
+            derived.detail_hash += _detail_key(local, csv_text(token), csv_text(model), values[5], values[6],
+                                               signed, csv_text(values[9]))  # fmt: skip
+    derived.fingerprint = digests.hexdigest()
+    t["quota"] = t["consumed_quota"] - t["refunded_quota"]
+    t["cost_usd"] = Decimal(t["quota"]) / qpu
+    derived.totals = t
+    if derived.count != rows["count"] or derived.fingerprint != rows["fingerprint"]:
+        result.differ(
+            ROWS,
+            f"{derived.count:,} rows with fingerprint {derived.fingerprint[:16]}…, the manifest says "
+            f"{rows['count']:,} rows, {rows['fingerprint'][:16]}…: rows and manifest disagree",
+        )
+        return None
+    wrong = [k for k, v in manifest["totals"].items() if v != t[k]]
+    if wrong:
+        k = wrong[0]
+        result.differ(
+            MANIFEST,
+            f"totals.{k} is {manifest['totals'][k]} but the rows give {t[k]}: the stated totals are not the rows'",
+        )
+        return None
+    result.checked.append(
+        f"{ROWS}: {derived.count:,} rows give the fingerprint and every total of the manifest"
+    )
+    return derived
+
+
+def _detail_key(*fields: object) -> int:
+    text = "\x1f".join("" if f is None else str(f) for f in fields)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")
+
+
+def check_detail(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    manifest: dict[str, Any],
+    derived: Derived,
+    result: Verification,
+) -> None:
+    """The CSV detail holds exactly the consumption and refund rows of rows.jsonl."""
+    name = info.filename
+    lines = 0
+    total = 0
+    net = 0
+    try:
+        text = io.TextIOWrapper(
+            io.BufferedReader(IterReader(stream(zf, info))), encoding="utf-8-sig", newline=""
+        )
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None or len(header) != 13:
+            result.differ(name, "not a reportgen CSV detail (its header has changed)")
+            return
+        for row in reader:
+            if len(row) != 13:
+                result.differ(name, f"line {lines + 2} has {len(row)} fields, not 13")
+                return
+            (
+                local,
+                _member,
+                token,
+                model,
+                _kind,
+                prompt,
+                completion,
+                quota,
+                _usd,
+                _secs,
+                _client,
+                request,
+                _st,
+            ) = row
+            lines += 1
+            net += int(quota)
+            total += _detail_key(local, token, model, int(prompt), int(completion), int(quota), request)
+    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+        result.differ(name, f"cannot be read as the CSV detail ({str(exc)[:100]})")
+        return
+    if lines != derived.detail_lines or net != manifest["totals"]["quota"]:
+        result.differ(
+            name,
+            f"{lines:,} lines with net quota {net:,}; the rows give {derived.detail_lines:,} lines and "
+            f"{manifest['totals']['quota']:,}: the detail is not the packet's rows",
+        )
+    elif total % (1 << 256) != derived.detail_hash % (1 << 256):
+        result.differ(
+            name, "a line differs from the packet's rows (time, key, model, tokens, quota or request id)"
+        )
+    else:
+        result.checked.append(f"{name}: {lines:,} lines are exactly the packet's consumption and refund rows")
+
+
+def check_workbook(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, manifest: dict[str, Any], limits: Limits, result: Verification
+) -> None:
+    """The workbook's first total line (the Summary sheet) states the manifest's totals."""
+    name = info.filename
+    with tempfile.TemporaryFile() as tmp:
+        for chunk in stream(zf, info):
+            tmp.write(chunk)
+        tmp.seek(0)
+        try:
+            with zipfile.ZipFile(tmp) as inner:
+                if (
+                    len(inner.infolist()) > 10_000
+                    or sum(i.file_size for i in inner.infolist()) > limits.workbook_xml
+                ):
+                    result.differ(name, "too large inside to open: not a reportgen workbook")
+                    return
+            tmp.seek(0)
+            found = _workbook_totals(tmp, manifest)
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            EOFError,
+            zlib.error,
+        ) as exc:
+            result.differ(name, f"cannot be opened as a workbook ({str(exc)[:100]})")
+            return
+    if found is None:
+        result.notes.append(f"{name}: no totals line found (a custom template's wording); not compared")
+        return
+    t = manifest["totals"]
+    want = [t[k] for k in ("requests", "errors", "prompt_tokens", "completion_tokens", "consumed_quota",
+                           "refunded_quota", "quota")]  # fmt: skip
+    got, usd = found
+    if got != want or abs(Decimal(str(usd)) - t["cost_usd"]) > Decimal("0.000001"):
+        result.differ(
+            name, f"its totals line ({', '.join(map(str, [*got, usd]))}) is not the manifest's totals"
+        )
+        return
+    result.checked.append(f"{name}: the Summary totals are the manifest's")
+
+
+def _workbook_totals(fp: IO[bytes], manifest: dict[str, Any]) -> tuple[list[Any], Any] | None:
+    try:
+        labels = {load_template(manifest["template"], manifest["lang"]).label("total", manifest["lang"])}
+    except ReportgenError:
+        labels = set()
+    labels |= {load_template(None, lang).label("total", lang) for lang in ("en", "zh")}
+    wb = openpyxl.load_workbook(fp, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        for n, row in enumerate(ws.iter_rows(values_only=True)):
+            if n > 5000:
+                return None
+            if row and row[0] in labels and len(row) >= 9 and all(isinstance(v, int) for v in row[1:8]):
+                return [int(v) for v in row[1:8]], row[8]
+        return None
+    finally:
+        wb.close()

@@ -1,0 +1,363 @@
+"""Reading an untrusted packet zip: limits, safe entries, bounded streams, and the manifest's shape.
+
+Nothing here trusts the input: sizes are checked against :class:`Limits` before a member is
+read, every member is streamed up to its declared size, and a wrong manifest shape is a
+:class:`Malformed` naming the field (never a KeyError, TypeError or RecursionError).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .packet import MANIFEST, PACKET_FORMAT, SIGNATURE
+
+CHUNK = 1 << 16
+PACKET_NAME = "packet"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a packet may not exceed; checked before anything is read."""
+
+    entries: int = 64
+    central_directory: int = 1 << 20
+    manifest: int = 4 << 20
+    signature: int = 1024
+    member: int = 8 << 30
+    line: int = 1 << 20
+    workbook_xml: int = 4 << 30
+
+
+class Malformed(Exception):
+    """Raised inside the checks; becomes one difference line."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+# -- the zip itself ----------------------------------------------------------------------------
+
+
+def precheck(path: Path, limits: Limits) -> None:
+    """Refuse a zip whose central directory is too large before :mod:`zipfile` reads it."""
+    try:
+        with path.open("rb") as fp:
+            fp.seek(0, 2)
+            size = fp.tell()
+            tail = min(size, 22 + 65535 + 20 + 56)
+            fp.seek(size - tail)
+            data = fp.read(tail)
+            at = data.rfind(b"PK\x05\x06")
+            if at < 0 or len(data) - at < 22:
+                raise Malformed(PACKET_NAME, "not a zip file (no end of central directory)")
+            entries, cd_size = struct.unpack("<HI", data[at + 10 : at + 16])
+            loc = data.rfind(b"PK\x06\x07", 0, at)
+            if loc >= 0 and at - loc == 20:  # zip64: the real counts are in the zip64 record
+                (offset,) = struct.unpack("<Q", data[loc + 8 : loc + 16])
+                if offset > size - 56:
+                    raise Malformed(PACKET_NAME, "not a readable zip (bad zip64 record)")
+                fp.seek(offset)
+                record = fp.read(56)
+                if record[:4] != b"PK\x06\x06":
+                    raise Malformed(PACKET_NAME, "not a readable zip (bad zip64 record)")
+                entries, cd_size = (
+                    struct.unpack("<Q", record[32:40])[0],
+                    struct.unpack("<Q", record[40:48])[0],
+                )
+    except OSError as exc:
+        raise Malformed(PACKET_NAME, f"cannot be read ({exc.strerror or exc})") from None
+    if entries > limits.entries:
+        raise Malformed(PACKET_NAME, f"{entries:,} entries; a packet has at most {limits.entries}")
+    if cd_size > limits.central_directory:
+        raise Malformed(PACKET_NAME, f"a {cd_size:,}-byte zip directory is over the limit; not a packet")
+
+
+def safe_entries(zf: zipfile.ZipFile, limits: Limits) -> dict[str, zipfile.ZipInfo]:
+    """The entries by name, after refusing duplicates, unsafe names, links, directories, encryption."""
+    found: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        name = info.filename
+        if name in found:
+            raise Malformed(
+                name,
+                "appears twice in the zip: an unzip tool may show the other copy; the packet was tampered with",
+            )
+        parts = name.replace("\\", "/").split("/")
+        if (
+            name.startswith(("/", "\\"))
+            or "\\" in name
+            or (len(name) > 1 and name[1] == ":")
+            or any(p in ("", ".", "..") for p in parts)
+            or any(ord(ch) < 32 for ch in name)
+        ):
+            raise Malformed(
+                name[:200], "an unsafe entry name (absolute, '..' or a folder): not a packet entry"
+            )
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode) or info.is_dir():
+            raise Malformed(name, "a symbolic link or folder entry: not a packet entry")
+        if info.flag_bits & 0x1:
+            raise Malformed(name, "encrypted: not a packet entry")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise Malformed(name, f"compression method {info.compress_type} is not used in packets")
+        if info.file_size > limits.member:
+            raise Malformed(
+                name, f"{info.file_size:,} bytes uncompressed, over the {limits.member:,}-byte limit"
+            )
+        found[name] = info
+    return found
+
+
+def stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The member's bytes in chunks, never more than its declared size (checked by the caller)."""
+    left = info.file_size
+    try:
+        with zf.open(info) as fp:
+            while left > 0:
+                chunk = fp.read(min(CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+            if left == 0 and fp.read(1):
+                raise Malformed(info.filename, "longer than the zip declares")
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise Malformed(
+            info.filename, f"cannot be read from the zip ({exc}): the packet is damaged"
+        ) from None
+    if left:
+        raise Malformed(info.filename, "shorter than the zip declares: the packet is damaged")
+
+
+def read_small(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: str, cap: int) -> bytes:
+    info = infos.get(name)
+    if info is None:
+        raise Malformed(name, "missing: not a reportgen packet")
+    if info.file_size > cap:
+        raise Malformed(
+            name, f"{info.file_size:,} bytes, over the {cap:,}-byte limit: not a reportgen packet"
+        )
+    return b"".join(stream(zf, info))
+
+
+# -- the manifest ------------------------------------------------------------------------------
+
+
+def parse_manifest(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Malformed(MANIFEST, f"not valid JSON ({str(exc)[:120]})") from None
+    except RecursionError:
+        raise Malformed(MANIFEST, "nested too deeply: not a reportgen manifest") from None
+    m = _Shape(data, MANIFEST)
+    if m.get("format", str) != PACKET_FORMAT:
+        raise Malformed(MANIFEST, "not a reportgen packet manifest")
+    version = m.get("format_version", int)
+    if version != 2:
+        raise Malformed(MANIFEST, f"format version {version}; this reportgen checks version 2 packets")
+    request, rows, source = m.obj("request"), m.obj("rows"), m.obj("source")
+    period = request.obj("period")
+    out: dict[str, Any] = {
+        "generated_at": m.get("generated_at", str),
+        "period": {k: period.get(k, str) for k in ("label", "start", "end", "timezone")},
+        "filters": request.get("filters", dict),
+        "keys": request.get("keys", list, nullable=True),
+        "lang": request.get("lang", str),
+        "template": request.get("template", str),
+        "source": {
+            "gateway_url": source.get("gateway_url", str),
+            "user_id": source.get("user_id", int, nullable=True),
+            "quota_per_unit": source.get("quota_per_unit", str),
+            "cny_per_usd": source.obj("exchange_rate").get("cny_per_usd", str, nullable=True),
+        },
+        "rows": {
+            "fingerprint": rows.get("fingerprint", str),
+            "count": rows.get("count", int),
+            "scheme": rows.get("scheme", int),
+            "fields": rows.get("fields", list),
+            "charged": rows.get("charged", dict, nullable=True),
+        },
+        "totals": {},
+        "closed": None,
+        "statement": None,
+        "signature": None,
+        "files": [],
+    }
+    if out["keys"] is not None and not all(isinstance(k, str) for k in out["keys"]):
+        raise Malformed(MANIFEST, "request.keys must be a list of key names")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in out["filters"].items()):
+        raise Malformed(MANIFEST, "request.filters must map strings to strings")
+    totals = m.obj("totals")
+    for name in ("requests", "errors", "consumed_quota", "refunded_quota", "subscription_quota", "quota",
+                 "prompt_tokens", "completion_tokens"):  # fmt: skip
+        out["totals"][name] = totals.get(name, int)
+    out["totals"]["cost_usd"] = _decimal(totals.get("cost_usd", str), "totals.cost_usd")
+    _decimal(out["source"]["quota_per_unit"], "source.quota_per_unit")
+    if Decimal(out["source"]["quota_per_unit"]) <= 0:
+        raise Malformed(MANIFEST, "source.quota_per_unit must be positive")
+    if out["source"]["cny_per_usd"] is not None:
+        _decimal(out["source"]["cny_per_usd"], "source.exchange_rate.cny_per_usd")
+    closed = m.obj("closed", nullable=True)
+    if closed is not None:
+        out["closed"] = {"revision": closed.get("revision", int), "closed_at": closed.get("closed_at", str)}
+    statement = m.obj("statement", nullable=True)
+    if statement is not None:
+        out["statement"] = {"number": statement.get("number", str)}
+    signature = m.obj("signature", nullable=True)
+    if signature is not None:
+        out["signature"] = {
+            k: signature.get(k, str) for k in ("algorithm", "public_key", "key_fingerprint", "signer", "file")
+        }
+    files = m.get("files", list)
+    for i, item in enumerate(files):
+        f = _Shape(item, f"{MANIFEST}: files[{i}]")
+        entry = {k: f.get(k, str) for k in ("name", "role", "sha256")}
+        entry["bytes"] = f.get("bytes", int)
+        if entry["bytes"] < 0:
+            raise Malformed(MANIFEST, f"files[{i}].bytes must not be negative")
+        if entry["name"] in (MANIFEST, SIGNATURE) or any(e["name"] == entry["name"] for e in out["files"]):
+            raise Malformed(MANIFEST, f"files[{i}]: {entry['name'][:100]!r} is listed twice")
+        out["files"].append(entry)
+    try:
+        out["tz"] = ZoneInfo(out["period"]["timezone"])
+        out["start_ts"] = int(datetime.fromisoformat(out["period"]["start"]).timestamp())
+        out["end_ts"] = int(datetime.fromisoformat(out["period"]["end"]).timestamp())
+        out["charged"] = _charged(out["rows"]["charged"])
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OverflowError, OSError) as exc:
+        raise Malformed(MANIFEST, f"the period is malformed ({str(exc)[:120]})") from None
+    return out
+
+
+class _Shape:
+    """Typed access to one JSON object of a manifest; a wrong shape is a one-line difference."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise Malformed(
+                MANIFEST, f"{where.removeprefix(MANIFEST + ': ') or 'the top level'} must be an object"
+            )
+        self.data = data
+        self.where = where.removeprefix(MANIFEST).removeprefix(": ")
+
+    def get(self, key: str, kind: type, *, nullable: bool = False) -> Any:
+        if key not in self.data:
+            raise Malformed(MANIFEST, f"{self._name(key)} is missing")
+        value = self.data[key]
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise Malformed(MANIFEST, f"{self._name(key)} must be {_KINDS.get(kind, kind.__name__)}")
+        return value
+
+    def obj(self, key: str, *, nullable: bool = False) -> Any:
+        value = self.get(key, dict, nullable=nullable)
+        return None if value is None else _Shape(value, self._name(key))
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+
+_KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+
+
+def _decimal(text: str, name: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise Malformed(MANIFEST, f"{name} must be a decimal number") from None
+    if not value.is_finite():
+        raise Malformed(MANIFEST, f"{name} must be a decimal number")
+    return value
+
+
+def _charged(table: dict[str, Any] | None) -> dict[str, list[tuple[date, date]]] | None:
+    if table is None:
+        return None
+    out: dict[str, list[tuple[date, date]]] = {}
+    for key, runs in table.items():
+        if not isinstance(runs, list):
+            raise ValueError("rows.charged must map keys to lists of [first, last] dates")
+        pairs = []
+        for run in runs:
+            if not (isinstance(run, list) and len(run) == 2 and all(isinstance(d, str) for d in run)):
+                raise ValueError("rows.charged must map keys to lists of [first, last] dates")
+            pairs.append((date.fromisoformat(run[0]), date.fromisoformat(run[1])))
+        out[key] = pairs
+    return out
+
+
+def member_lines(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> Iterator[bytes]:
+    """The member's lines (without newline), each at most ``limit`` bytes."""
+    pending = b""
+    for chunk in stream(zf, info):
+        pending += chunk
+        *whole, pending = pending.split(b"\n")
+        yield from whole
+        if len(pending) > limit:
+            raise Malformed(info.filename, f"a line longer than {limit:,} bytes: not canonical rows")
+    if pending:
+        raise Malformed(info.filename, "the last line has no newline: the file was cut short")
+
+
+class IterReader(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_packet` found: differences make it fail; notes are for information."""
+
+    packet: Path
+    checked: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    statement: str | None = None
+    period: str = ""
+    scope: str = ""
+    signer: str | None = None  # key fingerprint
+    signer_name: str = ""
+    rows: int | None = None
+    totals: dict[str, Any] = field(default_factory=dict)
+    exchange: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def differ(self, name: str, message: str) -> None:
+        """Record the first difference of a file (later ones of the same file add nothing)."""
+        if not any(d.startswith(f"{name}: ") for d in self.differences):
+            self.differences.append(f"{name}: {message}")

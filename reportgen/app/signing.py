@@ -1,0 +1,179 @@
+"""Ed25519 signing keys: create one, load it to sign a packet's manifest, check a signature.
+
+The private key is a PKCS#8 PEM file outside the store (``[signing] key`` in reportgen.toml,
+env ``REPORTGEN_SIGNING_KEY``, default ``<user config dir>/reportgen/signing-key.pem``),
+readable by its owner only.  Beside it, ``<name>.pub`` holds the public key in one line
+(``reportgen-ed25519 <base64> <owner>``) to hand to whoever verifies packets.  A key is
+known by its fingerprint: the SHA-256 (hex) of its 32 raw public-key bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import getpass
+import hashlib
+import os
+import re
+import socket
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..config import Config
+from ..errors import ConfigError, UsageError
+
+ALGORITHM = "Ed25519"
+PUBLIC_PREFIX = "reportgen-ed25519"
+_HEX = re.compile(r"[0-9a-f]{16,64}")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A loaded private key and what a manifest says about it."""
+
+    path: Path
+    private: Ed25519PrivateKey
+    owner: str
+
+    @property
+    def public_raw(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.public_raw)
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private.sign(data)
+
+
+def key_fingerprint(public_raw: bytes) -> str:
+    """SHA-256 (hex) of the raw public key: how a key is named everywhere."""
+    return hashlib.sha256(public_raw).hexdigest()
+
+
+def short(fingerprint: str) -> str:
+    """The first 16 hex digits in groups of four, for people: ``ab12 cd34 ef56 7890``."""
+    return " ".join(fingerprint[i : i + 4] for i in range(0, 16, 4))
+
+
+def who() -> tuple[str, str]:
+    """The OS user and host name (for the audit log and a key's owner)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return user, socket.gethostname()
+
+
+def public_path(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".pem") + ".pub")
+
+
+def init_key(path: Path, owner: str | None = None, *, force: bool = False) -> SigningKey:
+    """Create a new Ed25519 key at ``path`` (mode 0600) and its ``.pub`` beside it."""
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; it is kept (use --force to replace it, which orphans it)")
+    user, host = who()
+    owner = (owner or f"{user}@{host}").strip()
+    if not owner or any(ch in owner for ch in "\r\n"):
+        raise UsageError("--owner must be one line of text, e.g. 'Zhang San, Finance'")
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(pem)
+            fp.write(f"# owner: {owner}\n".encode())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the signing key ({exc.strerror or exc})") from None
+    key = SigningKey(path, private, owner)
+    public_path(path).write_text(public_line(key) + "\n", encoding="utf-8")
+    return key
+
+
+def public_line(key: SigningKey) -> str:
+    return f"{PUBLIC_PREFIX} {base64.b64encode(key.public_raw).decode()} {key.owner}"
+
+
+def load_key(path: Path) -> SigningKey | None:
+    """The private key at ``path``; None when there is none; an error when it is unusable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the signing key ({exc.strerror or exc})") from None
+    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise ConfigError(
+            f"{path}: the signing key is readable by others (mode {stat.S_IMODE(path.stat().st_mode):o}); "
+            f"run `chmod 600 {path}`"
+        )
+    try:
+        private = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{path}: not an unencrypted PEM private key ({exc})") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ConfigError(f"{path}: not an Ed25519 key; create one with `reportgen keys init`")
+    owner = ""
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("# owner: "):
+            owner = line.removeprefix("# owner: ").strip()
+    return SigningKey(path, private, owner)
+
+
+def require_key(config: Config) -> SigningKey:
+    key = load_key(config.signing_key)
+    if key is None:
+        raise UsageError(
+            f"no signing key at {config.signing_key}; create one with `reportgen keys init` "
+            "(or give --unsigned for a packet that verifies only with --allow-unsigned)"
+        )
+    return key
+
+
+def signature_ok(public_raw: bytes, signature: bytes, data: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def expected_key(text: str) -> str:
+    """The fingerprint ``--key`` names: a ``.pub`` file, a public-key line or base64, or a fingerprint."""
+    candidate = text.strip()
+    path = Path(candidate)
+    if len(candidate) < 4096 and path.is_file():
+        try:
+            candidate = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--key {text}: cannot read it ({exc})") from None
+    compact = candidate.replace(" ", "").replace(":", "").lower()
+    if _HEX.fullmatch(compact):
+        return compact
+    parts = candidate.split()
+    encoded = parts[1] if len(parts) >= 2 and parts[0] == PUBLIC_PREFIX else candidate
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise UsageError(
+            f"--key {text[:80]}: give the signer's .pub file, its public key, or its fingerprint "
+            "(16 to 64 hex digits)"
+        )
+    return key_fingerprint(raw)

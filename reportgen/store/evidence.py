@@ -1,0 +1,146 @@
+"""The issue register (statement numbers) and the append-only, hash-chained audit log.
+
+A statement number is issued once per account for one content (what a packet states:
+period, scope, rows, totals, closed revision); issuing the same content again returns
+the same number, and different content always gets the next one.
+
+Each audit entry's hash is SHA-256 over the compact JSON array ``[seq, at, user, host,
+action, subject, fingerprint, details, prev]``, where ``prev`` is the previous entry's
+hash (64 zeros for the first), so editing or deleting any entry breaks the chain from
+there on; ``meta.audit_head`` (``seq:hash`` of the last entry) shows a cut-off tail.
+Triggers refuse ordinary UPDATE and DELETE on both tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Reader, Store
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: int
+    user: str
+    host: str
+    action: str
+    subject: str
+    fingerprint: str
+    details: str  # compact JSON object
+    prev: str
+    hash: str
+
+
+def entry_hash(seq: int, at: int, user: str, host: str, action: str, subject: str, fingerprint: str,
+               details: str, prev: str) -> str:  # fmt: skip
+    data = [seq, at, user, host, action, subject, fingerprint, details, prev]
+    return hashlib.sha256(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+
+
+@contextlib.contextmanager
+def writing(store: Store) -> Iterator[None]:
+    """One write transaction for register and log entries (rolled back if the block fails)."""
+    with store._transaction():
+        yield
+
+
+def issue(store: Store, content: str, at: int, label: str, scope: str, fingerprint: str) -> tuple[int, bool]:
+    """The register's number for ``content`` (a digest), and whether it was issued just now."""
+    account = store.get_meta("account") or ""
+    row = store._conn.execute(
+        "SELECT seq FROM statements WHERE account = ? AND content = ?", (account, content)
+    ).fetchone()
+    if row is not None:
+        return int(row[0]), False
+    seq = int(
+        store._conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM statements WHERE account = ?", (account,)
+        ).fetchone()[0]
+    )
+    store._conn.execute(
+        "INSERT INTO statements (account, seq, content, issued_at, label, scope, fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (account, seq, content, at, label, scope, fingerprint),
+    )
+    return seq, True
+
+
+def append(
+    store: Store,
+    at: int,
+    who: tuple[str, str],
+    action: str,
+    subject: str,
+    fingerprint: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the audit log (in the caller's transaction, if any)."""
+    last = store._conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    text = json.dumps(details or {}, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    user, host = who
+    digest = entry_hash(seq, at, user, host, action, subject, fingerprint, text, prev)
+    store._conn.execute(
+        "INSERT INTO audit_log (seq, at, user, host, action, subject, fingerprint, details, prev, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, at, user, host, action, subject, fingerprint, text, prev, digest),
+    )
+    store.set_meta("audit_head", f"{seq}:{digest}")
+    return AuditEntry(seq, at, user, host, action, subject, fingerprint, text, prev, digest)
+
+
+def entries(reader: Reader) -> list[AuditEntry]:
+    if not reader.has_table("audit_log"):
+        return []
+    rows = reader._conn.execute(
+        "SELECT seq, at, user, host, action, subject, fingerprint, details, prev, hash FROM audit_log ORDER BY seq"
+    )
+    return [AuditEntry(*row) for row in rows]
+
+
+def check_chain(reader: Reader) -> list[str]:
+    """What breaks the chain: an edited, inserted or deleted entry, or a cut-off tail."""
+    problems: list[str] = []
+    prev, expected = GENESIS, 1
+    found = entries(reader)
+    for e in found:
+        if e.seq != expected:
+            gone = f"{expected}" if e.seq - 1 == expected else f"{expected} to {e.seq - 1}"
+            problems.append(f"entry {gone} deleted (the log jumps to entry {e.seq})")
+        elif e.prev != prev:
+            problems.append(f"entry {e.seq}: does not follow entry {e.seq - 1} (an entry before it changed)")
+        recomputed = entry_hash(
+            e.seq, e.at, e.user, e.host, e.action, e.subject, e.fingerprint, e.details, e.prev
+        )
+        if recomputed != e.hash:
+            problems.append(f"entry {e.seq}: edited after it was written (its hash no longer matches)")
+        prev, expected = e.hash, e.seq + 1
+    head = reader.get_meta("audit_head")
+    last = f"{found[-1].seq}:{found[-1].hash}" if found else None
+    if head != last:
+        problems.append(
+            f"the log ends at entry {found[-1].seq if found else 0} but it had reached entry "
+            f"{(head or '0:').split(':')[0]}: entries at the end were deleted"
+        )
+    return problems
+
+
+def statements(reader: Reader) -> list[tuple[str, int, int, str, str, str]]:
+    """Every issued statement: account, number, issue time, label, scope, fingerprint."""
+    if not reader.has_table("statements"):
+        return []
+    return list(
+        reader._conn.execute(
+            "SELECT account, seq, issued_at, label, scope, fingerprint FROM statements ORDER BY account, seq"
+        )
+    )
