@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +40,10 @@ PACKET_FORMAT = "reportgen-packet"
 PACKET_VERSION = 1
 #: The exporters a packet holds, by role; each is looked up through the plugin registry.
 PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
+#: The notes a packet holds besides the exporters' documents, by role.
+PACKET_NOTES = ("methodology", "quality")
+#: How many documents go with the statement (a claim form prints 附件 N 张): all but itself.
+ATTACHMENTS = len(PACKET_FORMATS) + len(PACKET_NOTES) - 1
 _CHUNK = 1 << 20
 
 
@@ -74,6 +78,7 @@ def build_packet(
     uses.  The caller has run the ``report_prepared`` hook and the quality check.
     """
     report = view.report
+    context = replace(context, attachments=ATTACHMENTS)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = output_stem(report)
     with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
@@ -93,6 +98,7 @@ def build_packet(
             path = tmp / f"{role}.{ext}"
             path.write_text(text, encoding="utf-8")
             entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
+        assert len(entries) - 1 == ATTACHMENTS  # what the statement says it comes with
         manifest = _manifest(view, quality, context, entries)
         target = out_dir / packet_name(report)
         write_atomically(target, lambda fp: _write_zip(fp, entries, manifest, report.generated_at), "packet")

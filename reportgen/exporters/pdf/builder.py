@@ -154,6 +154,9 @@ class _Styles:
         self.h2 = style("h2", 11.5, spaceBefore=8, spaceAfter=2)
         self.big = style("big", 12)
         self.note = style("note", 8.5, leftIndent=10, firstLineIndent=-10)
+        self.claim_label = style("claim_label", 9.5, alignment=TA_CENTER)
+        self.claim_value = style("claim_value", 10)
+        self.claim_amount = style("claim_amount", 11.5)
 
 
 class _Builder:

@@ -21,6 +21,7 @@ from ...core.money import printed_lines
 from .._cells import cents
 from .._finance import day_ranges, reconciliation_text, status_key
 from .builder import WIDTH, _Builder
+from .claim import claim_form
 
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
@@ -160,6 +161,9 @@ def grant_story(b: _Builder) -> list[Flowable]:
         (lab("charges"), "; ".join(grant.charges)),
     ]
     story.append(b.facts_table(facts))
+    claim = b.t.section("show_claim")
+    if claim:
+        story += [Spacer(1, 4 * mm), *claim_form(b)]
     story += _budget_block(b, p)
     if p.unsynced_days and p.as_of is not None:
         story.append(
@@ -177,7 +181,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
             story.append(b.para(f"{member}: {note}", b.s.note))
     if b.t.section("show_notes"):
         story += _grant_notes(b)
-    if b.t.section("show_signature"):
+    if b.t.section("show_signature") and not claim:  # a claim form holds its own signature boxes
         story += b.signature()
     return story
 
