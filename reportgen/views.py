@@ -49,6 +49,7 @@ from .store import (
     closures,
     find_closure,
     fingerprint_of,
+    frozen_exchange,
     pending_amendment,
     snapshot_dir,
     uncovered,
@@ -227,6 +228,7 @@ def open_period(
         pending = None
         if exact is not None:
             snap = stack.enter_context(_open_snapshot(live, exact))
+            frozen_rate = frozen_exchange(snap, exact)
             timeline = _Timeline([_Piece(-_FAR, _FAR, snap, exact)], period.tz)
             effective = exact.frozen_config(config)
             status, keys, facts = snap.latest_status(), snap.current_keys(), snap
@@ -267,7 +269,7 @@ def open_period(
         )
         report = replace(report, coverage=coverage, basis=timeline.basis(period))
         if exact is not None:  # the rate as frozen, with its frozen date
-            report = replace(report, exchange=exact.exchange)
+            report = replace(report, exchange=frozen_rate)
         if exact is not None and timeline.fingerprint(period.start_ts, period.end_ts) != exact.fingerprint:
             raise StoreError(
                 f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "

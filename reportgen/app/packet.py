@@ -146,6 +146,7 @@ def _manifest(
                 "cny_per_usd": None if ex.rate is None else str(ex.rate),
                 "source": ex.source,
                 "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
+                "applies_to": ex.applies_to,
             },
             "currencies": [
                 {"code": c.code, "per_usd": str(c.rate), "source": c.source, "as_of": c.as_of.isoformat()}

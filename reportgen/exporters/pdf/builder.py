@@ -333,7 +333,7 @@ class _Builder:
             cny = cents(totals(self.report).cost_usd * ex.rate)
             rows.append([self.lab("grand_total_cny"), money(int(cny * 100))])
             as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-            rate_text = self.lab("rate_line", rate=_plain(ex.rate), source=ex.source, date=as_of)
+            rate_text = self.rate_text(ex.rate, ex.source, as_of, ex.applies_to)
         else:
             rate_text = self.lab("no_rate_line", source=ex.source)
         rate_texts = [rate_text]
@@ -368,6 +368,12 @@ class _Builder:
             Spacer(1, 5 * mm),
             KeepTogether([table, Spacer(1, 1.5 * mm), *(self.para(t, self.s.small) for t in rate_texts)]),
         ]
+
+    def rate_text(self, rate: Decimal, source: str, as_of: str, applies_to: str | None) -> str:
+        """The CNY rate line; a dated official rate says which period's entry it is."""
+        if applies_to is not None:
+            return self.lab("rate_line_dated", label=applies_to, rate=_plain(rate), source=source, date=as_of)
+        return self.lab("rate_line", rate=_plain(rate), source=source, date=as_of)
 
     def notes(self) -> list[Flowable]:
         r = self.report

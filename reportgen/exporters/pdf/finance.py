@@ -257,7 +257,7 @@ def _grant_notes(b: _Builder) -> list[Flowable]:
     items.append(b.lab("note_grant_rounding"))
     if ex.rate is not None:
         as_of = ex.as_of.astimezone(r.period.tz).date().isoformat() if ex.as_of else "-"
-        items.append(b.lab("rate_line", rate=format(ex.rate.normalize(), "f"), source=ex.source, date=as_of))
+        items.append(b.rate_text(ex.rate, ex.source, as_of, ex.applies_to))
     for c in r.conversions:
         rate = format(c.rate.normalize(), "f")
         items.append(b.lab("rate_line_in", rate=rate, code=c.code, source=c.source, date=c.as_of.isoformat()))
