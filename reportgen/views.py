@@ -426,7 +426,22 @@ def _with_projects(report: Report, timeline: _Timeline, facts: Reader, config: C
         )
         for p in config.projects
     )
-    return replace(report, projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines))
+    return replace(
+        report,
+        projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines),
+        charged_to=charged_to(config.projects),
+    )
+
+
+def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], str]:
+    """``(key, member, day) -> "alpha=60%; beta=40%"``: the projects charged on that day, with shares."""
+    projects = tuple(projects)
+
+    def charged(key: str, member: str, day: date) -> str:
+        shares = ((p.name, p.share(key, member, day)) for p in projects)
+        return "; ".join(f"{name}={share.normalize():f}%" for name, share in shares if share)
+
+    return charged
 
 
 def _with_unsynced(line: ProjectLine, timeline: _Timeline, period: Period) -> ProjectLine:
@@ -547,7 +562,7 @@ def _project_report(
         member_notes=tuple((m.name, notes[m.name]) for m in report.members if m.name in notes),
         charges=tuple(c.describe() for c in project.charges),
     )
-    return replace(report, projects=(line,), grant=grant), keys
+    return replace(report, projects=(line,), grant=grant, charged_to=charged_to([project])), keys
 
 
 def spent_total(report: Report) -> Decimal:

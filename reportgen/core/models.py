@@ -7,7 +7,7 @@ datetimes are timezone-aware.  Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -451,6 +451,9 @@ class Report:
     coverage: Coverage = field(default_factory=Coverage)
     #: Where each part of the period comes from: frozen (a closed period's snapshot) or live.
     basis: tuple[Part, ...] = ()
+    #: The projects a key's spend on a day is charged to, ``(key, member, day) -> "alpha=60%; beta=40%"``
+    #: ("" for none); None when no project is configured.
+    charged_to: Callable[[str, str, date], str] | None = field(default=None, repr=False, compare=False)
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""
