@@ -27,6 +27,7 @@ from .core.aggregate import aggregate, member_map
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
     Coverage,
+    Exchange,
     GrantView,
     LatencyCount,
     Part,
@@ -173,6 +174,10 @@ class _Timeline:
                     gaps.append((a, b + 1))
         return gaps
 
+    def has_live(self, period: Period) -> bool:
+        """True when some part of ``period`` is read from live rows rather than a closed snapshot."""
+        return any(piece.closure is None for piece, _, _ in self._cut(period.start_ts, period.end_ts))
+
     def basis(self, period: Period) -> tuple[Part, ...]:
         tz = period.tz
         parts = []
@@ -226,6 +231,7 @@ def open_period(
         )
         notices: list[str] = []
         pending = None
+        frozen_rate: Exchange | None = None
         if exact is not None:
             snap = stack.enter_context(_open_snapshot(live, exact))
             frozen_rate = frozen_exchange(snap, exact)
@@ -246,6 +252,17 @@ def open_period(
             inside = [
                 c for c in frozen if c.period.start_ts < period.end_ts and c.period.end_ts > period.start_ts
             ]
+            if inside and not timeline.has_live(period):
+                # Wholly inside closed periods (a project's part of a closed month, a quarter of closed
+                # months): read like them, from the latest snapshot's facts and dated by its close, so
+                # rebuilt documents are identical whatever later syncs do.
+                latest = max(inside, key=lambda c: c.closed_at)
+                snap = next(p.reader for p in pieces if p.closure is latest)
+                status, keys, facts = snap.latest_status(), snap.current_keys(), snap
+                generated_at = generated_at or latest.generated_at
+                if len(inside) == 1:
+                    effective = latest.frozen_config(config)
+                    frozen_rate = frozen_exchange(snap, latest)
             if inside:
                 notices.append(_mixed_notice(period, inside))
                 for c in inside:
@@ -268,7 +285,7 @@ def open_period(
             synced_any=not (len(missing) == 1 and missing[0] == (period.start_ts, period.end_ts)),
         )
         report = replace(report, coverage=coverage, basis=timeline.basis(period))
-        if exact is not None:  # the rate as frozen, with its frozen date
+        if frozen_rate is not None:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=frozen_rate)
         if exact is not None and timeline.fingerprint(period.start_ts, period.end_ts) != exact.fingerprint:
             raise StoreError(
