@@ -19,6 +19,7 @@ from . import __version__
 from .app.audit import create_key, log_lines
 from .app.closing import close_period, list_amendments
 from .app.documents import write_packet, write_report
+from .app.monthend import month_period, run_month_end
 from .app.quality import unsynced_lines
 from .app.reconcile import check, run_reconcile
 from .app.signing import expected_key
@@ -425,6 +426,36 @@ def close(ctx: click.Context, period_text: str | None, period_option: str | None
     if not text:
         raise UsageError("which period? e.g. `reportgen close 2026-04` (a month, quarter or year)")
     click.echo(close_period(config, parse_period(text, config.tz), reopen=reopen).summary())
+
+
+@cli.command("month-end")
+@click.option(
+    "--period", default="last-month", show_default=True, metavar="PERIOD", help="last-month or e.g. 2026-04."
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="month-end", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
+@click.option(
+    "--strict", is_flag=True, help="Any data-quality finding is an error; nothing is closed or written."
+)
+@click.option("--dry-run", is_flag=True, help="List what would be issued; sync, close and write nothing.")
+@click.pass_context
+def month_end(
+    ctx: click.Context, period: str, out_dir: str, lang: str | None, strict: bool, dry_run: bool
+) -> None:
+    """Sync, check and close a month, then issue team, member and project packets into one folder."""
+    config = _config(ctx)
+    result = run_month_end(
+        config,
+        month_period(period, config),
+        Path(out_dir),
+        dry_run=dry_run,
+        lang=lang,
+        strict=strict,
+        notify=_notify,
+    )
+    click.echo(result.summary())
+    if result.differs:
+        ctx.exit(1)
 
 
 @cli.command()

@@ -15,9 +15,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .core.models import Conversion, Exchange, GatewayStatus
+from .core.models import Conversion, DatedRate, Exchange, GatewayStatus, Period
+from .core.periods import parse_period
 from .core.projects import Project, parse_projects
-from .errors import ConfigError
+from .errors import ConfigError, ReportgenError
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
@@ -80,6 +81,7 @@ class Config:
     currencies: tuple[Conversion, ...] = ()
     #: The Ed25519 private key that signs packets (outside the store; see ``reportgen keys init``).
     signing_key: Path = Path("signing-key.pem")
+    rates: tuple[DatedRate, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: One-line notices for the user (e.g. the token would travel over plain http), each once.
     warnings: tuple[str, ...] = ()
@@ -88,11 +90,21 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
-        """The CNY rate: ``[report] exchange_rate`` wins over the gateway's ``usd_exchange_rate``."""
+    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo, period: Period | None = None) -> Exchange:
+        """The CNY rate of ``period``: its dated ``[report.rates]`` entry, else ``[report] exchange_rate``,
+        else the gateway's ``usd_exchange_rate``."""
+        dated = None if period is None else self.dated_rate(period)
+        if dated is not None:
+            day = dated.as_of
+            return Exchange(
+                dated.cny_per_usd,
+                dated.source,
+                datetime(day.year, day.month, day.day, tzinfo=tz),
+                dated.period,
+            )
         if self.exchange_rate is not None:
             source = self.exchange_rate_source or f"{self.path or 'reportgen.toml'} [report] exchange_rate"
-            as_of = None
+            as_of: datetime | None = None
             if self.path is not None and self.path.exists():
                 as_of = datetime.fromtimestamp(int(self.path.stat().st_mtime), tz)
             return Exchange(self.exchange_rate, source, as_of)
@@ -100,6 +112,17 @@ class Config:
             as_of = datetime.fromtimestamp(status.read_at, tz)
             return Exchange(status.usd_exchange_rate, "gateway /api/status usd_exchange_rate", as_of)
         return Exchange(None, "none: the gateway reported no rate and [report] exchange_rate is not set")
+
+    def dated_rate(self, period: Period) -> DatedRate | None:
+        """The ``[report.rates]`` entry covering all of ``period``: the shortest, when several do."""
+        best: tuple[int, DatedRate] | None = None
+        for rate in self.rates:
+            span = parse_period(rate.period, period.tz)
+            if span.start_ts <= period.start_ts and period.end_ts <= span.end_ts:
+                length = span.end_ts - span.start_ts
+                if best is None or length < best[0]:
+                    best = (length, rate)
+        return None if best is None else best[1]
 
     def key_to_member(self) -> dict[str, str]:
         """Each configured key name mapped to its member (unmapped keys are their own member)."""
@@ -269,7 +292,7 @@ def parse_config(
     report = _table(data, "report", where)
     _reject_unknown(
         report,
-        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source", "currencies"},
+        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source", "currencies", "rates"},
         where,
         "report.",
     )
@@ -297,6 +320,7 @@ def parse_config(
         raise ConfigError(f"{where}: report.template must be a path or a template name")
 
     currencies = parse_currencies(report.get("currencies"), where)
+    rates = parse_rates(report.get("rates"), where)
     members = _members(_table(data, "members", where), where)
     projects = parse_projects(data.get("projects"), members, where)
     store = _table(data, "store", where)
@@ -329,6 +353,7 @@ def parse_config(
         projects=projects,
         currencies=currencies,
         signing_key=signing_key,
+        rates=rates,
         raw=data,
         warnings=(insecure,) if insecure else (),
     )
@@ -439,6 +464,37 @@ def parse_currencies(table: Any, where: str) -> tuple[Conversion, ...]:
 
 #: Rates above this are typos or hostile input, not currencies (the largest real ones are ~10^5).
 MAX_RATE = Decimal(10) ** 9
+
+
+def parse_rates(table: Any, where: str) -> tuple[DatedRate, ...]:
+    """``[report.rates."2026-04"]`` tables (cny_per_usd, source, date): official rates per period."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise ConfigError(f'{where}: report.rates must be tables like [report.rates."2026-04"]')
+    out: list[DatedRate] = []
+    for label, spec in table.items():
+        key = f'report.rates."{label}"'
+        try:
+            canonical = parse_period(label, ZoneInfo("UTC")).label
+        except ReportgenError:
+            canonical = None
+        if canonical != label:
+            raise ConfigError(f"{where}: {key}: name a month (2026-04), a quarter (2026-Q2) or a year (2026)")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: {key} must be a table with cny_per_usd, source and date")
+        _reject_unknown(spec, {"cny_per_usd", "source", "date"}, where, f"{key}.")
+        rate = _positive_rate(spec.get("cny_per_usd"), where, f"{key}.cny_per_usd", "CNY per USD")
+        source = spec.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(
+                f'{where}: {key}.source is required: where the rate comes from (e.g. "PBoC central parity")'
+            )
+        as_of = spec.get("date")
+        if isinstance(as_of, datetime) or not isinstance(as_of, date):
+            raise ConfigError(f"{where}: {key}.date is required: the rate's date as a TOML date (2026-04-30)")
+        out.append(DatedRate(label, rate, source.strip(), as_of))
+    return tuple(out)
 
 
 def _positive_rate(value: Any, where: str, key: str, unit: str, *, text: bool = False) -> Decimal:
@@ -594,6 +650,13 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 # template = "invoice"                  # a shipped template name or a path to a .toml
 # exchange_rate = 7.20                 # CNY per USD; default: the gateway's usd_exchange_rate
 # exchange_rate_source = "Bank of China mid rate 2026-04-30"
+
+# Official rates per period (a month, quarter or year): a statement of April uses April's
+# rate, not the gateway's rate on the day of the sync, and says which rate applied.
+# [report.rates."2026-04"]
+# cny_per_usd = 7.1053
+# source = "PBoC central parity of the month's last business day"
+# date = 2026-04-30
 
 # Further currencies: units per 1 USD, where the rate comes from and its date.
 # [report.currencies.EUR]

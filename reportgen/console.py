@@ -157,7 +157,12 @@ def _print_totals(report: Report, console: Console) -> None:
         + (f"  member: {escape(terminal_text(report.member_filter))}" if report.member_filter else "")
     )
     cny_total = report.cny(t.cost_usd)
-    cny = "" if cny_total is None else f"  = CNY {money_text(cny_total)} at {ex.rate} ({ex.source})"
+    official = "" if ex.applies_to is None else f"official rate for {ex.applies_to}: "
+    cny = (
+        ""
+        if cny_total is None
+        else f"  = CNY {money_text(cny_total)} at {ex.rate} ({official}{escape(ex.source)})"
+    )
     more = "".join(
         f"\n  = {c.code} {money_text(c.convert(t.cost_usd))} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
         for c in report.conversions

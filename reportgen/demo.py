@@ -35,10 +35,21 @@ def _toml_str(text: str) -> str:
 
 
 DEMO_TEMPLATE = """\
-# The demo's statement template: the shipped "invoice" wording with a letterhead filled in.
+# The demo's statement template: the shipped "invoice" wording with a letterhead filled in
+# and a claim form (报销单) on top: fields, amount in figures and in capitals, signatures.
 # Edit it and run `reportgen --config reportgen.toml report --period 2026-04` to see the change.
 [template]
 kind = "invoice"
+
+[sections]
+show_claim = true
+
+[claim.values]
+department = { zh = "研发中心", en = "R&D Centre" }
+claimant = "{member}"
+purpose = { zh = "API 调用费用（{period}）", en = "API usage, {period}" }
+project_code = ""
+project_lead = ""
 
 [letterhead]
 organisation = { zh = "示例科技有限公司 · 研发中心", en = "Example Tech Co., Ltd. · R&D Centre" }

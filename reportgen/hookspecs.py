@@ -29,11 +29,14 @@ class ExportContext:
     ``lang`` is ``"zh"`` or ``"en"``; ``template`` carries the letterhead, labels and
     which sections appear; ``options`` holds exporter-specific switches given on the
     command line as ``--option name=value`` (e.g. ``bom=false`` for CSV).
+    ``attachments`` is how many documents go with this one when it is the statement of a
+    packet (a claim form prints it as 附件 N 张), else None.
     """
 
     lang: str
     template: Template
     options: Mapping[str, str] = field(default_factory=dict)
+    attachments: int | None = None
 
     def label(self, key: str) -> str:
         """The template's wording for ``key`` in this context's language."""

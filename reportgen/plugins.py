@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "reportgen.exporters.csv_exporter",
     "reportgen.exporters.xlsx",
     "reportgen.exporters.pdf",
+    "reportgen.exporters.focus",
 )
 
 pm = pluggy.PluginManager("reportgen")

@@ -29,7 +29,14 @@ SECTIONS: dict[str, bool] = {
     "show_notes": True,
     "show_signature": True,
     "show_charts": True,
+    "show_claim": False,
 }
+#: The header fields a claim form (报销单) may show, in their default order.
+CLAIM_FIELDS = ("department", "claimant", "purpose", "project_code", "project_lead")
+#: The signature rows of a claim form by default (each a ``sign_NAME`` label).
+CLAIM_SIGNATURES = ("handler", "department_head", "finance_review", "approver")
+#: What a claim field's value may say, filled in from the document.
+CLAIM_PLACEHOLDERS = ("member", "period", "project", "project_code")
 # Every {placeholder} a label may use; anything else is a typo we report at load time.
 PLACEHOLDERS = (
     *("start", "end", "timezone", "rate", "source", "date", "keys", "names", "name"),
@@ -46,8 +53,29 @@ PLACEHOLDERS = (
         "parts",
         "label",
         "revision",
+        "count",
+        *CLAIM_PLACEHOLDERS,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The claim form (报销单) of a template: header fields, their values, signature rows.
+
+    ``values`` maps a field to its text per language; ``""`` leaves a line to fill in by
+    hand, and ``{member}``, ``{period}``, ``{project}``, ``{project_code}`` are filled in
+    from the document.  ``signatures`` names ``sign_NAME`` labels, one signature box each.
+    """
+
+    fields: tuple[str, ...] = CLAIM_FIELDS
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    signatures: tuple[str, ...] = CLAIM_SIGNATURES
+
+    def value(self, name: str, lang: str, **filled: str) -> str:
+        texts = self.values.get(name, {})
+        text = texts.get(lang) or texts.get("en") or ""
+        return text.format(**{p: filled.get(p, "") for p in CLAIM_PLACEHOLDERS})
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,7 @@ class Template:
     logo: Path | None = None
     sections: Mapping[str, bool] = field(default_factory=lambda: dict(SECTIONS))
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    claim: Claim = field(default_factory=Claim)
 
     def label(self, key: str, lang: str) -> str:
         for lng in (lang, "en"):
@@ -137,6 +166,7 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
         logo=data.logo,
         sections={**SECTIONS, **data.sections},
         labels=labels,
+        claim=_check_signatures(data.claim, labels, source),
     )
 
 
@@ -150,7 +180,7 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML ({exc})") from None
-    _known(data, {"template", "title", "letterhead", "sections", "labels"}, where, "")
+    _known(data, {"template", "title", "letterhead", "sections", "labels", "claim"}, where, "")
     meta = _table(data, "template", where, "")
     _known(meta, {"kind", "number_prefix", "name"}, where, "template.")
     kind = meta.get("kind", "invoice")
@@ -192,6 +222,7 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
                 raise ConfigError(f"{where}: labels.{lng}.{key} must be a string")
             _check_placeholders(value, where, f"labels.{lng}.{key}")
         labels[lng] = dict(table)
+    claim = _claim(_table(data, "claim", where, ""), where, kind)
     return Template(
         name="",
         source=where,
@@ -202,10 +233,47 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
         logo=logo,
         sections=sections_in,
         labels=labels,
+        claim=claim,
     )
 
 
-def _check_placeholders(text: str, where: str, key: str) -> None:
+def _claim(table: dict[str, Any], where: str, kind: str) -> Claim:
+    """``[claim]``: which header fields, their values, which signature rows (a grant's add 项目负责人)."""
+    _known(table, {"fields", "signatures", "values"}, where, "claim.")
+    names = table.get("fields", list(CLAIM_FIELDS))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where}: claim.fields must be a list of field names ({', '.join(CLAIM_FIELDS)})")
+    for name in names:
+        if name not in CLAIM_FIELDS:
+            raise ConfigError(
+                f"{where}: claim.fields: unknown field {name!r} (known: {', '.join(CLAIM_FIELDS)})"
+            )
+    default = [*CLAIM_SIGNATURES, "project_lead"] if kind == "grant" else list(CLAIM_SIGNATURES)
+    signatures = table.get("signatures", default)
+    if not isinstance(signatures, list) or not all(isinstance(n, str) and n for n in signatures):
+        raise ConfigError(f'{where}: claim.signatures must be a list of names, e.g. ["handler", "approver"]')
+    values_in = _table(table, "values", where, "claim.")
+    _known(values_in, set(CLAIM_FIELDS), where, "claim.values.")
+    values = {}
+    for name, value in values_in.items():
+        values[name] = _localized(value, where, f"claim.values.{name}")
+        for lng, text in values[name].items():
+            _check_placeholders(text, where, f"claim.values.{name}.{lng}", CLAIM_PLACEHOLDERS)
+    return Claim(tuple(names), values, tuple(signatures))
+
+
+def _check_signatures(claim: Claim, labels: Mapping[str, Mapping[str, str]], where: str) -> Claim:
+    """Every signature row needs its ``sign_NAME`` label (shipped, or added under [labels])."""
+    for name in claim.signatures:
+        if not any(f"sign_{name}" in table for table in labels.values()):
+            raise ConfigError(
+                f'{where}: claim.signatures: {name!r} has no label; add sign_{name} = "..." under '
+                "[labels.zh] and [labels.en]"
+            )
+    return claim
+
+
+def _check_placeholders(text: str, where: str, key: str, known: tuple[str, ...] = PLACEHOLDERS) -> None:
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
@@ -213,10 +281,10 @@ def _check_placeholders(text: str, where: str, key: str) -> None:
             f"{where}: {key} has a stray brace ({exc}); write {{{{ or }}}} for a literal one"
         ) from None
     for name in fields:
-        if name not in PLACEHOLDERS:
+        if name not in known:
             raise ConfigError(
                 f"{where}: {key} uses {{{name}}}, which reportgen does not fill in "
-                f"(known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+                f"(known: {', '.join('{' + p + '}' for p in known)})"
             )
 
 

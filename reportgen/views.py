@@ -28,6 +28,7 @@ from .core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
     Coverage,
+    Exchange,
     GrantView,
     LatencyCount,
     Part,
@@ -49,6 +50,7 @@ from .store import (
     Reader,
     closures,
     find_closure,
+    frozen_exchange,
     pending_amendment,
     snapshot_dir,
     uncovered,
@@ -190,6 +192,10 @@ class _Timeline:
                     gaps.append((a, b + 1))
         return gaps
 
+    def has_live(self, period: Period) -> bool:
+        """True when some part of ``period`` is read from live rows rather than a closed snapshot."""
+        return any(piece.closure is None for piece, _, _ in self._cut(period.start_ts, period.end_ts))
+
     def basis(self, period: Period) -> tuple[Part, ...]:
         tz = period.tz
         parts = []
@@ -243,8 +249,10 @@ def open_period(
         )
         notices: list[str] = []
         pending = None
+        frozen_rate: Exchange | None = None
         if exact is not None:
             snap = stack.enter_context(_open_snapshot(live, exact))
+            frozen_rate = frozen_exchange(snap, exact)
             timeline = _Timeline([_Piece(-_FAR, _FAR, snap, exact)], period.tz)
             effective = exact.frozen_config(config)
             status, keys, facts = snap.latest_status(), snap.current_keys(), snap
@@ -262,6 +270,17 @@ def open_period(
             inside = [
                 c for c in frozen if c.period.start_ts < period.end_ts and c.period.end_ts > period.start_ts
             ]
+            if inside and not timeline.has_live(period):
+                # Wholly inside closed periods (a project's part of a closed month, a quarter of closed
+                # months): read like them, from the latest snapshot's facts and dated by its close, so
+                # rebuilt documents are identical whatever later syncs do.
+                latest = max(inside, key=lambda c: c.closed_at)
+                snap = next(p.reader for p in pieces if p.closure is latest)
+                status, keys, facts = snap.latest_status(), snap.current_keys(), snap
+                generated_at = generated_at or latest.generated_at
+                if len(inside) == 1:
+                    effective = latest.frozen_config(config)
+                    frozen_rate = frozen_exchange(snap, latest)
             if inside:
                 notices.append(_mixed_notice(period, inside))
                 for c in inside:
@@ -284,8 +303,8 @@ def open_period(
             synced_any=not (len(missing) == 1 and missing[0] == (period.start_ts, period.end_ts)),
         )
         report = replace(report, coverage=coverage, basis=timeline.basis(period))
-        if exact is not None:  # the rate as frozen, with its frozen date
-            report = replace(report, exchange=exact.exchange)
+        if frozen_rate is not None:  # the rate as frozen, with its frozen date
+            report = replace(report, exchange=frozen_rate)
         if exact is not None and (
             exact.fingerprint_scheme != FINGERPRINT_SCHEME
             or _whole_fingerprint(report, token_names, timeline, period) != exact.fingerprint
@@ -475,7 +494,22 @@ def _with_projects(report: Report, timeline: _Timeline, facts: Reader, config: C
         )
         for p in config.projects
     )
-    return replace(report, projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines))
+    return replace(
+        report,
+        projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines),
+        charged_to=charged_to(config.projects),
+    )
+
+
+def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], str]:
+    """``(key, member, day) -> "alpha=60%; beta=40%"``: the projects charged on that day, with shares."""
+    projects = tuple(projects)
+
+    def charged(key: str, member: str, day: date) -> str:
+        shares = ((p.name, p.share(key, member, day)) for p in projects)
+        return "; ".join(f"{name}={share.normalize():f}%" for name, share in shares if share)
+
+    return charged
 
 
 def _with_unsynced(line: ProjectLine, timeline: _Timeline, period: Period) -> ProjectLine:
@@ -596,7 +630,7 @@ def _project_report(
         member_notes=tuple((m.name, notes[m.name]) for m in report.members if m.name in notes),
         charges=tuple(c.describe() for c in project.charges),
     )
-    return replace(report, projects=(line,), grant=grant), keys
+    return replace(report, projects=(line,), grant=grant, charged_to=charged_to([project])), keys
 
 
 def spent_total(report: Report) -> Decimal:

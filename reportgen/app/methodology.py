@@ -41,6 +41,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**CNY.** CNY = exact USD × {rate} (1 USD = {rate} CNY; source: {source}; as of {date}), "
         "rounded half-up to the cent in the PDF: CNY {cny}.",
         "no_cny": "**CNY.** Not computed: {source}.",
+        "dated": " The rate is the official rate set for {label} in `[report.rates]`, not the gateway's rate "
+        "on the day of the sync.",
         "converted": "**{code}.** {code} = exact USD × {rate} (1 USD = {rate} {code}; source: {source}; "
         "as of {date}), rounded half-up to the cent in the PDF: {code} {amount}.",
         "rounding": "**Rounding.** Amounts stay exact until a document shows them. Every printed amount "
@@ -93,6 +95,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**人民币。** 人民币 = 精确美元 × {rate}（1 美元 = {rate} 人民币；来源：{source}；日期：{date}），"
         "PDF 中四舍五入到分：{cny} 元。",
         "no_cny": "**人民币。** 未计算：{source}。",
+        "dated": "该汇率为 `[report.rates]` 中为 {label} 设定的官方汇率，而非同步当天网关的汇率。",
         "converted": "**{code}。** {code} = 精确美元 × {rate}（1 美元 = {rate} {code}；来源：{source}；"
         "日期：{date}），PDF 中四舍五入到分：{code} {amount}。",
         "rounding": "**舍入。** 金额在文件展示前始终保持精确。每个印出的金额都是其精确金额四舍五入到分，"
@@ -168,6 +171,7 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
             date=ex.as_of.date().isoformat() if ex.as_of else t["none"],
             cny=money_text(s.cost_usd * ex.rate),
         )
+        + ("" if ex.applies_to is None else t["dated"].format(label=ex.applies_to))
         if ex.rate is not None
         else t["no_cny"].format(source=ex.source),
         *(

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +46,10 @@ PACKET_FORMAT = "reportgen-packet"
 PACKET_VERSION = 2
 #: The exporters a packet holds, by role; each is looked up through the plugin registry.
 PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
+#: The notes a packet holds besides the exporters' documents, by role.
+PACKET_NOTES = ("methodology", "quality")
+#: How many documents go with the statement (a claim form prints 附件 N 张): all but itself.
+ATTACHMENTS = len(PACKET_FORMATS) + len(PACKET_NOTES) - 1
 _CHUNK = 1 << 20
 
 
@@ -84,6 +88,7 @@ def build_packet(
     ``signer`` the packet is unsigned.
     """
     report = view.report
+    context = replace(context, attachments=ATTACHMENTS)
     make_out_dir(out_dir)
     stem = output_stem(report)
     with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
@@ -103,6 +108,9 @@ def build_packet(
             path = tmp / f"{role}.{ext}"
             path.write_text(text, encoding="utf-8")
             entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
+        assert (
+            len(entries) - 1 == ATTACHMENTS
+        )  # what the statement says it comes with (rows.jsonl is evidence)
         path = tmp / ROWS
         with path.open("w", encoding="utf-8", newline="\n") as rows_out:
             for _, line in view.canonical_rows():
@@ -195,6 +203,7 @@ def _manifest(
                 "cny_per_usd": None if ex.rate is None else str(ex.rate),
                 "source": ex.source,
                 "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
+                "applies_to": ex.applies_to,
             },
             "currencies": [
                 {"code": c.code, "per_usd": str(c.rate), "source": c.source, "as_of": c.as_of.isoformat()}

@@ -27,6 +27,7 @@ CODES = (
     "zero_quota_with_tokens",
     "unpriced",
     "subscription",
+    "missing_rate",
 )
 
 _MESSAGES: dict[str, dict[str, str]] = {
@@ -40,6 +41,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "unpriced": "{count} consumption row(s) have no price detail (no model ratio or price): {items}.",
         "subscription": "{count} consumption row(s) ({quota} quota) were billed to a subscription, "
         "not the wallet; they are shown separately: {items}.",
+        "missing_rate": "No official exchange rate in [report.rates] covers {label}; the CNY amounts use "
+        '{items}. Add a [report.rates."YYYY-MM"] entry (or one for a quarter or a year) that covers '
+        "it, with cny_per_usd, source and date.",
         "member_or_project": "member or project",
         "member": "member",
         "none": "No findings: every check passed.",
@@ -53,6 +57,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zero_quota_with_tokens": "{count} 条消费记录使用了 token 但扣费额度为 0：{items}。",
         "unpriced": "{count} 条消费记录缺少价格信息（没有模型倍率或价格）：{items}。",
         "subscription": "{count} 条消费记录（额度 {quota}）由订阅计费而非钱包扣费，已单独列示：{items}。",
+        "missing_rate": "[report.rates] 中没有覆盖 {label} 的官方汇率；人民币金额使用的是：{items}。"
+        '请添加覆盖该期间的 [report.rates."YYYY-MM"]（或季度、年度）条目，含 cny_per_usd、source、date。',
         "member_or_project": "成员或项目",
         "member": "成员",
         "none": "未发现问题：所有检查均通过。",
@@ -128,6 +134,7 @@ def check_quality(view: PeriodView) -> QualityReport:
         _counted("zero_quota_with_tokens", ((b.model_name, b.zero_quota_with_tokens) for b in consumption)),
         _counted("unpriced", ((b.model_name, b.unpriced) for b in consumption)),
         _subscription(consumption),
+        _missing_rate(config, view),
     ]
     return QualityReport(period, tuple(f for f in found if f is not None), projects is not None)
 
@@ -207,6 +214,13 @@ def _subscription(consumption: list[Bucket]) -> Finding | None:
     for b in subs:
         by_model[b.model_name] += b.rows
     return Finding("subscription", sum(by_model.values()), _model_items(by_model), sum(b.quota for b in subs))
+
+
+def _missing_rate(config: Config, view: PeriodView) -> Finding | None:
+    """Dated rates are configured but none covers the period (a closed period keeps its own rate)."""
+    if not config.rates or config.dated_rate(view.report.period) is not None:
+        return None
+    return Finding("missing_rate", 1, (view.report.exchange.source,))
 
 
 def _model_items(by_model: Counter[str]) -> tuple[str, ...]:

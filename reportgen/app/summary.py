@@ -64,6 +64,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "cny_per_usd": None if ex.rate is None else str(ex.rate),
             "source": ex.source,
             "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
+            "applies_to": ex.applies_to,
         },
         "currencies": [
             {

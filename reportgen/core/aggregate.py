@@ -51,8 +51,8 @@ class Settings(Protocol):
 
     def key_to_member(self) -> dict[str, str]: ...
 
-    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo) -> Exchange:
-        """The CNY rate that applies, where it came from and as of when."""
+    def exchange(self, status: GatewayStatus | None, tz: ZoneInfo, period: Period | None = None) -> Exchange:
+        """The CNY rate that applies to ``period``, where it came from and as of when."""
         ...
 
 
@@ -218,7 +218,7 @@ def aggregate(
     """
     qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
     tz = period.tz
-    exchange = config.exchange(status, tz)
+    exchange = config.exchange(status, tz, period)
     names = {b.token_name for b in partials.buckets} | {k.name for k in keys}
     key_to_member, members = member_map(config, names)
     if member is not None:

@@ -7,7 +7,7 @@ datetimes are timezone-aware.  Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -203,11 +203,30 @@ class Partials:
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """The CNY-per-USD rate a report uses, where it came from and as of when."""
+    """The CNY-per-USD rate a report uses, where it came from and as of when.
+
+    ``applies_to`` names the ``[report.rates]`` entry (``"2026-04"``) when the rate is the
+    dated official rate set for the period, else None.
+    """
 
     rate: Decimal | None
     source: str
     as_of: datetime | None = None
+    applies_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatedRate:
+    """An official CNY-per-USD rate for a period, from ``[report.rates."2026-04"]``.
+
+    ``period`` is the entry's label (a month, quarter or year); ``as_of`` the rate's date
+    (e.g. the month-end central parity); ``source`` where finance takes it from.
+    """
+
+    period: str
+    cny_per_usd: Decimal
+    source: str
+    as_of: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +461,9 @@ class Report:
     basis: tuple[Part, ...] = ()
     #: The statement number and signing key of a packet (None: documents outside a packet).
     statement: Statement | None = None
+    #: The projects a key's spend on a day is charged to, ``(key, member, day) -> "alpha=60%; beta=40%"``
+    #: ("" for none); None when no project is configured.
+    charged_to: Callable[[str, str, date], str] | None = field(default=None, repr=False, compare=False)
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""

@@ -16,6 +16,7 @@ __all__ = [
     "QuotientText",
     "banner_lines",
     "cents",
+    "claim_cny",
     "clean_text",
     "csv_text",
     "member_models",
@@ -164,3 +165,20 @@ def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
                 parts.append(label("basis_live", start=part.start.strftime(day), end=last.strftime(day)))
         out.append(label("basis", parts="; ".join(parts)))
     return out
+
+
+def claim_cny(report: Report) -> Decimal | None:
+    """The CNY amount a claim form is for, rounded half-up to the cent; None without a CNY rate.
+
+    The same figure the statement prints as its CNY total: the exact USD total (a grant's
+    charged total) times the rate, rounded once.
+    """
+    if report.grant is not None:
+        lines = report.grant.lines
+        if report.grant.project.currency == "CNY":
+            return cents(sum((line.cost for line in lines), Decimal(0)))
+        usd = sum((line.cost_usd for line in lines), Decimal(0))
+    else:
+        usd = totals(report).cost_usd
+    cny = report.cny(usd)
+    return None if cny is None else cents(cny)

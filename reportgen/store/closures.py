@@ -32,6 +32,7 @@ from ..errors import StoreError
 from .db import DB_NAME, ROW_COLUMNS, Reader, Store
 
 CLOSED_DIR = "closed"
+_APPLIES_TO = "exchange_applies_to"  # snapshot meta: the [report.rates] entry the close used
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ class Closure:
             changed.append("projects")
         if frozen.currencies != config.currencies:
             changed.append("currencies")
-        if config.exchange_rate is not None and config.exchange_rate != self.exchange.rate:
+        dated = config.dated_rate(self.period)
+        rate = dated.cny_per_usd if dated is not None else config.exchange_rate
+        if rate is not None and rate != self.exchange.rate:
             changed.append("exchange rate")
         return changed
 
@@ -84,8 +87,14 @@ class Closure:
             ),
             exchange_rate=self.exchange.rate,
             exchange_rate_source=self.exchange.source,
+            rates=(),  # the rate as closed wins over any dated rate configured since
             currencies=self.conversions,
         )
+
+
+def frozen_exchange(snapshot: Reader, closure: Closure) -> Exchange:
+    """The rate a closed period was closed with, and the ``[report.rates]`` entry it came from."""
+    return replace(closure.exchange, applies_to=snapshot.get_meta(_APPLIES_TO))
 
 
 def closed_dir(store: Reader) -> Path:
@@ -215,7 +224,9 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
         fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
         rows = snap.count_rows(period.start_ts, period.end_ts)
         status = snap.latest_status()
-    exchange = config.exchange(status, period.tz)
+        exchange = config.exchange(status, period.tz, period)
+        if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
+            snap.set_meta(_APPLIES_TO, exchange.applies_to)
     # Closed documents state the rate as of a fixed moment: the close when the config set it.
     if exchange.as_of is None and exchange.rate is not None:
         exchange = replace(exchange, as_of=datetime.fromtimestamp(at, period.tz))

@@ -24,6 +24,7 @@ from .builder import (
     money,
     statement_amounts,
 )
+from .claim import claim_form
 from .finance import finance_sections, grant_story
 
 __all__ = ["document_number", "money", "register_exporters", "statement_amounts", "write_pdf"]
@@ -39,6 +40,9 @@ def _story(self: _Builder) -> list[Flowable]:
     story.append(self.para(self.t.title_for(self.ctx.lang), self.s.title))
     story += self.banner()
     story += self.facts()
+    claim = self.t.section("show_claim")
+    if claim:
+        story += claim_form(self)
     if not amounts.members:
         story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]
     story += self.member_blocks(amounts) if amounts.members else []
@@ -52,7 +56,7 @@ def _story(self: _Builder) -> list[Flowable]:
     story += finance_sections(self)
     if self.t.section("show_notes"):
         story += self.notes()
-    if self.t.section("show_signature"):
+    if self.t.section("show_signature") and not claim:  # a claim form holds its own signature boxes
         story += self.signature()
     return story
 

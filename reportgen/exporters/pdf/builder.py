@@ -159,6 +159,9 @@ class _Styles:
         self.h2 = style("h2", 11.5, spaceBefore=8, spaceAfter=2)
         self.big = style("big", 12)
         self.note = style("note", 8.5, leftIndent=10, firstLineIndent=-10)
+        self.claim_label = style("claim_label", 9.5, alignment=TA_CENTER)
+        self.claim_value = style("claim_value", 10)
+        self.claim_amount = style("claim_amount", 11.5)
 
 
 class _Builder:
@@ -348,7 +351,7 @@ class _Builder:
             cny = cents(totals(self.report).cost_usd * ex.rate)
             rows.append([self.lab("grand_total_cny"), money(int(cny * 100))])
             as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-            rate_text = self.lab("rate_line", rate=_plain(ex.rate), source=ex.source, date=as_of)
+            rate_text = self.rate_text(ex.rate, ex.source, as_of, ex.applies_to)
         else:
             rate_text = self.lab("no_rate_line", source=ex.source)
         rate_texts = [rate_text]
@@ -383,6 +386,12 @@ class _Builder:
             Spacer(1, 5 * mm),
             KeepTogether([table, Spacer(1, 1.5 * mm), *(self.para(t, self.s.small) for t in rate_texts)]),
         ]
+
+    def rate_text(self, rate: Decimal, source: str, as_of: str, applies_to: str | None) -> str:
+        """The CNY rate line; a dated official rate says which period's entry it is."""
+        if applies_to is not None:
+            return self.lab("rate_line_dated", label=applies_to, rate=_plain(rate), source=source, date=as_of)
+        return self.lab("rate_line", rate=_plain(rate), source=source, date=as_of)
 
     def notes(self) -> list[Flowable]:
         r = self.report

@@ -21,6 +21,7 @@ from ...core.money import printed_lines
 from .._cells import cents, shorten
 from .._finance import day_ranges, reconciliation_text, status_key
 from .builder import NAME_LIMIT, WIDTH, _Builder
+from .claim import claim_form
 
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
@@ -161,6 +162,9 @@ def grant_story(b: _Builder) -> list[Flowable]:
         *b.signing_facts(),
     ]
     story.append(b.facts_table(facts))
+    claim = b.t.section("show_claim")
+    if claim:
+        story += [Spacer(1, 4 * mm), *claim_form(b)]
     story += _budget_block(b, p)
     if p.unsynced_days and p.as_of is not None:
         story.append(
@@ -178,7 +182,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
             story.append(b.para(f"{member}: {note}", b.s.note))
     if b.t.section("show_notes"):
         story += _grant_notes(b)
-    if b.t.section("show_signature"):
+    if b.t.section("show_signature") and not claim:  # a claim form holds its own signature boxes
         story += b.signature()
     return story
 
@@ -261,7 +265,7 @@ def _grant_notes(b: _Builder) -> list[Flowable]:
     items.append(b.lab("note_grant_rounding"))
     if ex.rate is not None:
         as_of = ex.as_of.astimezone(r.period.tz).date().isoformat() if ex.as_of else "-"
-        items.append(b.lab("rate_line", rate=format(ex.rate.normalize(), "f"), source=ex.source, date=as_of))
+        items.append(b.rate_text(ex.rate, ex.source, as_of, ex.applies_to))
     for c in r.conversions:
         rate = format(c.rate.normalize(), "f")
         items.append(b.lab("rate_line_in", rate=rate, code=c.code, source=c.source, date=c.as_of.isoformat()))

@@ -242,6 +242,11 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         ("exchange_rate", w.cell(ws, float(ex.rate), "rg rate") if ex.rate is not None else na),
         ("exchange_source", w.text(ws, ex.source)),
         ("exchange_date", w.cell(ws, _local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
+    ]
+    if ex.applies_to is not None:  # a dated official rate: say which [report.rates] entry
+        dated = ctx.template.text("exchange_dated", ctx.lang, label=ex.applies_to)
+        facts.append(("exchange_applies_to", w.text(ws, dated)))
+    facts += [
         ("generated_at", w.cell(ws, _local_naive(report.generated_at, report), "rg datetime")),
         ("data_fingerprint", w.text(ws, report.provenance.fingerprint or na)),
     ]

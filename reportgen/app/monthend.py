@@ -1,0 +1,254 @@
+"""``reportgen month-end``: sync a month, check it, close it, and issue every packet into one folder.
+
+One library call over the existing steps (:func:`~reportgen.app.sync.run_sync`, the
+data-quality check, :func:`~reportgen.app.closing.close_period`,
+:func:`~reportgen.app.documents.write_packet`): the team packet, one per member with
+usage and one per project running in the month, in ``OUT/<month>/`` with an
+``index.md`` listing what was issued.  Packets of a closed month are byte-identical
+whenever they are rebuilt, so a second run finds every packet already there and issues
+nothing; a packet that differs from the one already issued is kept as issued and
+reported (exit 1), never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from ..config import Config
+from ..core.models import Period
+from ..core.money import money_text
+from ..core.periods import parse_period, previous_month
+from ..errors import UsageError
+from ..exporters.pdf import document_number
+from ..gateway import GatewayClient
+from ..templating import load_template
+from ..views import Scope, open_period, spent_total
+from .closing import CloseResult, close_period
+from .documents import Notify, check_view, write_packet
+from .export import write_atomically
+from .packet import packet_name
+from .sync import SyncResult, run_sync
+
+INDEX = "index.md"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One packet of the month: whose, where, and what it says."""
+
+    scope: Scope
+    path: Path
+    status: str  # issued | unchanged | differs | would issue | already issued
+    number: str
+    rows: int
+    usd: Decimal
+    cny: Decimal | None
+
+    @property
+    def who(self) -> str:
+        return "team" if self.scope.name is None else f"{self.scope.kind} {self.scope.name}"
+
+
+@dataclass(frozen=True)
+class MonthEnd:
+    """What a month-end run did (or, dry, would do)."""
+
+    period: Period
+    folder: Path
+    issues: tuple[Issue, ...]
+    sync: SyncResult | None = None
+    close: CloseResult | None = None
+    dry_run: bool = False
+
+    @property
+    def issued(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.status == "issued")
+
+    @property
+    def differs(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.status == "differs")
+
+    def summary(self) -> str:
+        lines = []
+        if self.sync is not None:
+            lines.append(self.sync.summary())
+        if self.close is not None:
+            lines.append(self.close.summary())
+        for i in self.issues:
+            lines.append(f"  {i.status:<15} {i.who}: {i.path}")
+        label = self.period.label
+        if self.dry_run:
+            would = sum(1 for i in self.issues if i.status == "would issue")
+            lines.append(
+                f"Dry run: {would} packet(s) of {label} would be issued into {self.folder}; nothing written."
+            )
+        elif self.differs:
+            lines.append(
+                f"{len(self.differs)} packet(s) of {label} differ from the ones already issued in {self.folder}; "
+                "the issued ones were kept (move them away to issue again)."
+            )
+        elif self.issued:
+            lines.append(
+                f"Issued {len(self.issued)} packet(s) of {label} into {self.folder} (index: {INDEX})."
+            )
+        else:
+            lines.append(f"Nothing new: every packet of {label} was already issued in {self.folder}.")
+        return "\n".join(lines)
+
+
+def month_period(text: str | None, config: Config, now: Callable[[], float] = time.time) -> Period:
+    """``last-month`` (the default) or a period label such as ``2026-04``."""
+    if text in (None, "", "last-month"):
+        return previous_month(datetime.fromtimestamp(now(), UTC), config.tz)
+    return parse_period(text, config.tz)
+
+
+def run_month_end(
+    config: Config,
+    period: Period,
+    out_dir: Path,
+    *,
+    dry_run: bool = False,
+    lang: str | None = None,
+    strict: bool = False,
+    notify: Notify = lambda line: None,
+    client_factory: Callable[..., GatewayClient] | None = None,
+    now: Callable[[], float] = time.time,
+) -> MonthEnd:
+    """Sync, check, close ``period`` and issue its packets into ``out_dir/<label>/``.
+
+    ``dry_run`` syncs nothing, closes nothing and writes nothing: it lists the packets a
+    run would issue from what the store holds now.
+    """
+    if period.end_ts > now():
+        raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z})")
+    folder = out_dir / period.label
+    sync = None if dry_run else run_sync(config, period, client_factory=client_factory, now=now)
+    with open_period(config, period) as view:
+        check_view(view, strict, False, notify)
+        members = tuple(line.name for line in view.report.members if line.stats.active)
+    close = None if dry_run else close_period(config, period, now=now)
+    last = (period.end - timedelta(days=1)).date()
+    projects = tuple(p.name for p in config.projects if p.start <= last and p.end >= period.start.date())
+    scopes = (
+        Scope(),
+        *(Scope("member", m) for m in members),
+        *(Scope("project", p) for p in projects),
+    )
+    lang = lang or config.lang
+    if dry_run:
+        issues = tuple(_describe(config, period, s, folder, lang, None) for s in scopes)
+        return MonthEnd(period, folder, issues, dry_run=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".month-end-", dir=folder) as staging:
+        issues = tuple(_issue(config, period, s, folder, Path(staging), lang) for s in scopes)
+    result = MonthEnd(period, folder, issues, sync, close)
+    index = _index(result, lang)
+    target = folder / INDEX
+    if not target.exists() or target.read_text(encoding="utf-8") != index:
+        write_atomically(target, lambda fp: fp.writelines([index.encode("utf-8")]), "index")
+    return result
+
+
+def _issue(config: Config, period: Period, scope: Scope, folder: Path, staging: Path, lang: str) -> Issue:
+    """Build the packet in ``staging``; move it in when new, compare it when already issued."""
+    built = write_packet(
+        config,
+        period,
+        staging,
+        member=scope.name if scope.kind == "member" else None,
+        project=scope.name if scope.kind == "project" else None,
+        lang=lang,
+    )
+    target = folder / built.name
+    if not target.exists():
+        shutil.move(built, target)
+        status = "issued"
+    elif _sha256(target) == _sha256(built):
+        status = "unchanged"
+    else:
+        status = "differs"
+    return _describe(config, period, scope, folder, lang, status)
+
+
+def _describe(
+    config: Config, period: Period, scope: Scope, folder: Path, lang: str, status: str | None
+) -> Issue:
+    """The packet's name, statement number, row count and totals, from the period's view."""
+    with open_period(config, period, scope) as view:
+        report = view.report
+        template = load_template("grant" if scope.kind == "project" else config.template, lang)
+        if report.grant is not None:
+            usd = sum((line.cost_usd for line in report.grant.lines), Decimal(0))
+            cny = spent_total(report) if report.grant.project.currency == "CNY" else report.cny(usd)
+        else:
+            usd = report.totals.cost_usd if report.member_filter is None else report.members[0].stats.cost_usd
+            cny = report.cny(usd)
+        path = folder / packet_name(report)
+        if status is None:
+            status = "already issued" if path.exists() else "would issue"
+        return Issue(
+            scope, path, status, document_number(report, template.number_prefix), view.row_count, usd, cny
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fp:
+        while chunk := fp.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _index(result: MonthEnd, lang: str) -> str:
+    """The folder's one-page index: what was issued, its numbers and totals (deterministic)."""
+    zh = lang == "zh"
+    p = result.period
+    close = result.close
+    closed = ""
+    if close is not None:
+        c = close.closure
+        closed = (
+            f"已结账：第 {c.revision} 版，{c.generated_at:%Y-%m-%d %H:%M}，{c.rows:,} 条记录，数据指纹 {c.fingerprint[:16]}…"
+            if zh
+            else f"Closed: revision {c.revision}, {c.generated_at:%Y-%m-%d %H:%M}, {c.rows:,} rows, "
+            f"fingerprint {c.fingerprint[:16]}…"
+        )
+    head = (
+        ["范围", "文件", "单据编号", "记录数", "金额（美元）", "金额（人民币）", "SHA-256"]
+        if zh
+        else ["Scope", "File", "Document No.", "Rows", "USD", "CNY", "SHA-256"]
+    )
+    title = f"# {p.label} 月结文件索引" if zh else f"# Month-end packets of {p.label}"
+    when = f"{p.start:%Y-%m-%d} – {(p.end - timedelta(days=1)):%Y-%m-%d} ({p.timezone})"
+    out = [title, "", when, "", closed, "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for i in result.issues:
+        if i.status == "differs":
+            continue
+        who = ("全组" if zh else "Team") if i.scope.name is None else i.scope.name
+        cny = "" if i.cny is None else money_text(i.cny)
+        out.append(
+            f"| {who} | {i.path.name} | {i.number} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
+            f"{_sha256(i.path)[:16]}… |"
+        )
+    team = result.issues[0]
+    total = f"{money_text(team.usd)} USD" + ("" if team.cny is None else f" = {money_text(team.cny)} CNY")
+    out += [
+        "",
+        (f"本月合计：{total}（与全组报销包一致）。" if zh else f"Month total: {total} (the team packet's)."),
+    ]
+    out += [
+        "",
+        "每个报销包可用 `reportgen verify 文件名` 复核。"
+        if zh
+        else "Check any packet with `reportgen verify FILE`.",
+    ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,378 @@
+"""FOCUS 1.2: the FinOps Open Cost and Usage Specification, so FinOps tools load gateway spend
+beside cloud bills.
+
+One row per consumption or refund log row (``--option grain=row``, the default), or per
+local day × key × model × billing source (``--option grain=day``, from the report's grouped
+rows).  Costs are in USD, exact (quota ÷ quota per unit, never a float); a refund is
+negative Usage; a subscription-billed row is billed 0 (``BilledCost``) but costs its value
+(``EffectiveCost``), like usage drawn from a prepaid commitment.  Reportgen's own fields
+are ``x_`` columns.  Rows stream from the store, so memory stays flat.  The README lists
+the mapping and the conformance gaps.
+
+Values are written as they are (control characters removed): this is a feed for cost
+tools, not a spreadsheet; ``--option safe=true`` prefixes text that a spreadsheet would
+evaluate, as the ``csv`` exporter always does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import IO
+from urllib.parse import urlsplit
+
+from ..core.models import LogType, Report
+from ..errors import UsageError
+from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from ._cells import QuotientText, clean_text, csv_text, plain_decimal
+
+FOCUS_VERSION = "1.2"
+SERVICE_CATEGORY = "AI and Machine Learning"
+SERVICE_SUBCATEGORY = "Generative AI"
+PRICING_UNIT = "Quota units"
+CONSUMED_UNIT = "Tokens"
+
+#: The FOCUS columns written, in the specification's order.
+FOCUS_COLUMNS = (
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "CommitmentDiscountUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+)
+#: reportgen's own columns (FOCUS: custom columns start with ``x_``).
+EXTENSION_COLUMNS = (
+    "x_Quota",
+    "x_QuotaPerUnit",
+    "x_Requests",
+    "x_PromptTokens",
+    "x_CompletionTokens",
+    "x_RequestId",
+    "x_LogType",
+    "x_BillingSource",
+    "x_Member",
+    "x_Project",
+    "x_Fingerprint",
+)
+COLUMNS = FOCUS_COLUMNS + EXTENSION_COLUMNS
+GRAINS = ("row", "day")
+_FLUSH_EVERY = 2000
+
+# The model's maker, from the model name's first word: FOCUS's PublisherName.
+_PUBLISHERS = (
+    (("gpt", "o1", "o3", "o4", "chatgpt", "text-embedding", "dall-e", "whisper", "tts", "davinci"), "OpenAI"),
+    (("claude",), "Anthropic"),
+    (("gemini", "gemma", "imagen", "veo"), "Google"),
+    (("deepseek",), "DeepSeek"),
+    (("qwen", "qwq"), "Alibaba Cloud"),
+    (("glm", "chatglm"), "Zhipu AI"),
+    (("moonshot", "kimi"), "Moonshot AI"),
+    (("doubao",), "ByteDance"),
+    (("grok",), "xAI"),
+    (("llama",), "Meta"),
+    (("mistral", "mixtral", "codestral"), "Mistral AI"),
+    (("ernie",), "Baidu"),
+    (("hunyuan",), "Tencent"),
+    (("minimax", "abab"), "MiniMax"),
+)
+
+
+def publisher(model: str, provider: str) -> str:
+    """Who makes ``model`` (``openai/gpt-4o`` and ``gpt-4o`` are OpenAI's), else the provider."""
+    name = model.lower().rsplit("/", 1)[-1]
+    for prefixes, maker in _PUBLISHERS:
+        if name.startswith(prefixes):
+            return maker
+    return provider
+
+
+@dataclass(frozen=True)
+class _Account:
+    """What every row shares: the gateway as provider and billing account, the billing period."""
+
+    provider: str
+    account_id: str
+    account_name: str
+    service: str
+    period_start: str
+    period_end: str
+    unit_price: str
+    qpu: str
+    fingerprint: str
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _account(report: Report) -> _Account:
+    prov = report.provenance
+    host = urlsplit(prov.base_url).hostname or prov.base_url or "unknown gateway"
+    user = "" if prov.user_id is None else str(prov.user_id)
+    return _Account(
+        provider=host,
+        account_id=f"{host}#{user}" if user else host,
+        account_name=f"{host} user {user}" if user else host,
+        service=f"{host} LLM API",
+        period_start=_utc(report.period.start),
+        period_end=_utc(report.period.end),
+        unit_price=plain_decimal(Decimal(1) / report.quota_per_unit),
+        qpu=plain_decimal(report.quota_per_unit),
+        fingerprint=report.provenance.fingerprint,
+    )
+
+
+@dataclass(frozen=True)
+class _Charge:
+    """One FOCUS row before formatting: what was used, when, by whom, and at what quota."""
+
+    start: datetime
+    end: datetime
+    key: str
+    member: str
+    model: str
+    quota: int  # signed: refunds negative
+    requests: int
+    prompt: int
+    completion: int
+    subscription: bool
+    kind: str  # consumption | refund | net
+    request_id: str
+    project: str
+
+
+def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    """Write the report's charges as a FOCUS 1.2 CSV (UTF-8, no BOM, RFC 4180)."""
+    grain = (ctx.option("grain", "row") or "row").strip().lower()
+    if grain not in GRAINS:
+        raise UsageError(f"--option grain={grain!r}: the FOCUS exporter writes grain=row or grain=day")
+    text: Callable[[object], str] = csv_text if ctx.flag("safe", False) else clean_text
+    account = _account(report)
+    usd = QuotientText(report.quota_per_unit)
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(COLUMNS)
+    charges = _rows(report) if grain == "row" else _days(report)
+    for n, charge in enumerate(charges, 1):
+        out.writerow(_cells(charge, account, usd, text))
+        if n % _FLUSH_EVERY == 0:
+            fp.write(buf.getvalue().encode("utf-8"))
+            buf.seek(0)
+            buf.truncate()
+    fp.write(buf.getvalue().encode("utf-8"))
+
+
+def _project_of(report: Report) -> Callable[[str, str, date], str]:
+    charged = report.charged_to
+    if charged is None:
+        return lambda key, member, day: ""
+    cache: dict[tuple[str, str, date], str] = {}
+
+    def project(key: str, member: str, day: date) -> str:
+        found = cache.get((key, member, day))
+        if found is None:
+            found = cache[(key, member, day)] = charged(key, member, day)
+        return found
+
+    return project
+
+
+def _rows(report: Report) -> Iterator[_Charge]:
+    """One charge per consumption or refund row, in time order."""
+    project = _project_of(report)
+    for row in report.rows():
+        r = row.record
+        moment = datetime.fromtimestamp(r.created_at, UTC)
+        refund = r.type == LogType.REFUND
+        yield _Charge(
+            start=moment,
+            end=moment + timedelta(seconds=1),
+            key=r.token_name,
+            member=row.member,
+            model=r.model_name,
+            quota=row.signed_quota,
+            requests=0 if refund else 1,
+            prompt=r.prompt_tokens,
+            completion=r.completion_tokens,
+            subscription=r.subscription,
+            kind="refund" if refund else "consumption",
+            request_id=r.request_id or "",
+            project=project(r.token_name, row.member, row.local_time.date()),
+        )
+
+
+def _days(report: Report) -> Iterator[_Charge]:
+    """One charge per local day × key × model × billing source: consumption minus refunds."""
+    if report.partials is None:
+        raise UsageError("grain=day needs a report built from the store's grouped rows")
+    keys = None if report.member_filter is None else set(report.member_keys(report.member_filter))
+    sums: dict[tuple[date, str, str, bool], list[int]] = {}
+    for b in report.partials.buckets:
+        if b.type not in (LogType.CONSUME, LogType.REFUND) or (keys is not None and b.token_name not in keys):
+            continue
+        acc = sums.setdefault((b.day, b.token_name, b.model_name, b.subscription), [0, 0, 0, 0])
+        if b.type == LogType.CONSUME:
+            acc[0] += b.quota
+            acc[1] += b.rows
+            acc[2] += b.prompt_tokens
+            acc[3] += b.completion_tokens
+        else:
+            acc[0] -= b.quota
+    project = _project_of(report)
+    tz = report.period.tz
+    for (day, key, model, subscription), (quota, requests, prompt, completion) in sorted(sums.items()):
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        after = day + timedelta(days=1)
+        end = datetime(after.year, after.month, after.day, tzinfo=tz)
+        member = report.member_of(key)
+        yield _Charge(
+            start=max(start, report.period.start),
+            end=min(end, report.period.end),
+            key=key,
+            member=member,
+            model=model,
+            quota=quota,
+            requests=requests,
+            prompt=prompt,
+            completion=completion,
+            subscription=subscription,
+            kind="net",
+            request_id="",
+            project=project(key, member, day),
+        )
+
+
+def _decimal(n: int) -> str:
+    """A whole quantity written as a decimal (``826.0``): FOCUS types it Decimal, and tools that
+    infer column types from the values (pandas, the FOCUS validator) would read ``826`` as integer."""
+    return f"{n}.0"
+
+
+def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], str]) -> tuple[object, ...]:
+    cost = usd(c.quota)
+    model, key, member = text(c.model), text(c.key), text(c.member)
+    sub = c.subscription
+    what = "refund" if c.kind == "refund" else f"{c.prompt} input + {c.completion} output tokens"
+    return (
+        "",  # AvailabilityZone
+        "0" if sub else cost,  # BilledCost: a subscription's usage is paid for by the subscription
+        a.account_id,
+        a.account_name,
+        "Gateway user",  # BillingAccountType
+        "USD",
+        a.period_end,
+        a.period_start,
+        "Usage",  # ChargeCategory: refunds are negative usage
+        "",  # ChargeClass: amendments to closed periods are not exported (see README)
+        text(f"{c.model}: {what}" if c.kind != "net" else f"{c.model}: {c.requests} requests, {what}"),
+        "Usage-Based",
+        _utc(c.end),
+        _utc(c.start),
+        "Spend" if sub else "",  # CommitmentDiscountCategory
+        f"{a.account_id}#subscription" if sub else "",  # CommitmentDiscountId
+        "Gateway subscription" if sub else "",
+        cost if sub else "",  # CommitmentDiscountQuantity: the amount of the commitment drawn
+        "Used" if sub else "",
+        "Subscription" if sub else "",
+        "USD" if sub else "",  # CommitmentDiscountUnit
+        _decimal(c.prompt + c.completion),  # ConsumedQuantity
+        CONSUMED_UNIT,
+        cost,  # ContractedCost: no negotiated discount, so the list cost
+        a.unit_price,
+        cost,  # EffectiveCost
+        a.provider,  # InvoiceIssuerName
+        cost,  # ListCost = ListUnitPrice × PricingQuantity
+        a.unit_price,
+        "Committed" if sub else "Standard",
+        _decimal(c.quota),  # PricingQuantity
+        PRICING_UNIT,
+        a.provider,
+        text(publisher(c.model, a.provider)),
+        "",  # RegionId
+        "",  # RegionName
+        key,  # ResourceId
+        key,
+        "API key",
+        SERVICE_CATEGORY,
+        a.service,
+        SERVICE_SUBCATEGORY,
+        model,  # SkuId
+        model,  # SkuPriceId: a model's price is its ratio, one per model
+        member,  # SubAccountId
+        member,
+        "Member",
+        "",  # Tags
+        c.quota,
+        a.qpu,
+        c.requests,
+        c.prompt,
+        c.completion,
+        text(c.request_id),
+        c.kind,
+        "subscription" if sub else "wallet",
+        member,
+        text(c.project),
+        a.fingerprint,
+    )
+
+
+@hookimpl
+def register_exporters(register: RegisterExporter) -> None:
+    register(
+        Exporter(
+            name="focus",
+            extension="csv",
+            suffix="-focus",
+            description="FOCUS 1.2 cost and usage CSV for FinOps tools (option grain=row|day)",
+            write=write_focus,
+            media_type="text/csv",
+            options=("grain", "safe"),
+        )
+    )

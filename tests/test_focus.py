@@ -1,0 +1,255 @@
+"""The FOCUS 1.2 exporter: the FinOps Foundation's validator, our own checks for what 1.2 adds,
+and totals that equal ``summary --json``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reportgen.app.closing import close_period
+from reportgen.app.documents import write_report
+from reportgen.app.sync import run_sync
+from reportgen.cli import cli
+from reportgen.core.models import LogType, UsageRecord
+from reportgen.core.periods import parse_period
+from reportgen.demo import DEMO_PROJECTS
+from reportgen.errors import UsageError
+from reportgen.exporters.focus import EXTENSION_COLUMNS, FOCUS_COLUMNS, publisher, write_focus
+from reportgen.plugins import select_exporters
+from reportgen.store import Store, recorded_amendments
+from tests import focus_validator
+from tests.conftest import TOKEN, fast_client, make_config
+from tests.report_factory import context, make_report
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+@pytest.fixture(scope="session")
+def validator():
+    found = focus_validator.validator()
+    if found is None:
+        pytest.skip("focus-validator could not be installed (offline?); see tests/focus_validator.py")
+    return found
+
+
+@pytest.fixture
+def config(tmp_path, team, gateway):
+    config = make_config(tmp_path, gateway.url, team, extra=DEMO_PROJECTS)
+    run_sync(config, parse_period("2026-04", config.tz), client_factory=fast_client)
+    return config
+
+
+def focus_file(config, out: Path, *options: str, member: str | None = None) -> Path:
+    opts = dict(o.split("=", 1) for o in options)
+    (path,) = write_report(
+        config,
+        parse_period("2026-04", config.tz),
+        select_exporters("focus"),
+        out,
+        member=member,
+        options=opts,
+    )
+    return path
+
+
+def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as fp:
+        reader = csv.DictReader(fp)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def summary(config, *args: str) -> dict:
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config.path), "summary", "--period", "2026-04", "--json", *args],
+        env={"REPORTGEN_ACCESS_TOKEN": TOKEN},
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def total(rows: list[dict[str, str]], column: str) -> Decimal:
+    return sum((Decimal(r[column]) for r in rows), Decimal(0))
+
+
+def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -> None:
+    """What FOCUS 1.2 asks beyond the validator's 1.0 rules, and reportgen's mapping."""
+    assert header[: len(FOCUS_COLUMNS)] == list(FOCUS_COLUMNS)
+    assert all(c.startswith("x_") for c in header[len(FOCUS_COLUMNS) :])  # custom columns: x_ prefix
+    bps, bpe = "2026-03-31T16:00:00Z", "2026-04-30T16:00:00Z"  # 2026-04 in Asia/Shanghai, in UTC
+    for r in rows:
+        assert (r["BillingPeriodStart"], r["BillingPeriodEnd"]) == (
+            bps,
+            bpe,
+        )  # the period, UTC, end exclusive
+        for col in ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd"):
+            assert ISO.match(r[col]), (col, r[col])
+        assert bps <= r["ChargePeriodStart"] < r["ChargePeriodEnd"] <= bpe
+        assert r["ChargeCategory"] == "Usage" and r["ChargeClass"] in ("", "Correction")
+        assert r["ChargeFrequency"] == "Usage-Based"
+        assert r["ServiceCategory"] == "AI and Machine Learning"
+        assert r["ServiceSubcategory"] == "Generative AI"  # a 1.1+ allowed value
+        assert r["BillingCurrency"] == "USD" and r["BillingAccountId"] and r["BillingAccountType"]
+        assert r["SubAccountType"] == "Member" and r["SubAccountId"] == r["x_Member"]
+        # ListCost = ListUnitPrice × PricingQuantity, exactly; no discount: contracted = list
+        assert Decimal(r["ListUnitPrice"]) * Decimal(r["PricingQuantity"]) == Decimal(r["ListCost"])
+        assert r["ContractedCost"] == r["ListCost"] == r["EffectiveCost"]
+        assert Decimal(r["PricingQuantity"]) == int(r["x_Quota"])
+        if r["x_BillingSource"] == "subscription":
+            assert Decimal(r["BilledCost"]) == 0
+            assert r["PricingCategory"] == "Committed" and r["CommitmentDiscountStatus"] == "Used"
+            assert r["CommitmentDiscountId"] and r["CommitmentDiscountCategory"] == "Spend"
+            if r["x_LogType"] == "consumption":
+                assert Decimal(r["EffectiveCost"]) > 0
+        else:
+            assert r["BilledCost"] == r["EffectiveCost"]
+            assert r["PricingCategory"] == "Standard" and not r["CommitmentDiscountId"]
+        if r["x_LogType"] == "refund":
+            assert Decimal(r["BilledCost"]) < 0 and Decimal(r["PricingQuantity"]) < 0  # negative usage
+    qpu = Decimal(data["quota_per_unit"])
+    cost = Decimal(data["totals"]["cost_usd"])
+    # summary --json prints six places; the FOCUS amounts are exact
+    assert total(rows, "EffectiveCost").quantize(Decimal("0.000001")) == cost
+    assert total(rows, "EffectiveCost") == Decimal(data["totals"]["quota"]) / qpu
+    billed = Decimal(data["totals"]["quota"] - data["totals"]["subscription_quota"]) / qpu
+    assert total(rows, "BilledCost") == billed  # the wallet-billed part of the same total
+
+
+def test_demo_month_validates_and_adds_up(config, tmp_path, validator):
+    data = summary(config)
+    for grain in ("row", "day"):
+        path = focus_file(config, tmp_path / grain, f"grain={grain}")
+        result = focus_validator.validate(*validator, path, tmp_path / grain)
+        assert result.ok, result.output
+        assert result.skipped == len(focus_validator.OVERRIDES)
+        header, rows = read(path)
+        check_focus_1_2(header, rows, data)
+        kinds = {r["x_LogType"] for r in rows}
+        assert kinds == ({"consumption", "refund"} if grain == "row" else {"net"})
+        assert any(r["x_BillingSource"] == "subscription" for r in rows)
+    _, by_row = read(tmp_path / "row" / "reportgen-2026-04-focus.csv")
+    _, by_day = read(tmp_path / "day" / "reportgen-2026-04-focus.csv")
+    assert len(by_row) == data["totals"]["requests"] + sum(1 for r in by_row if r["x_LogType"] == "refund")
+    assert len(by_day) < len(by_row)
+    for column in ("BilledCost", "EffectiveCost", "x_Quota", "x_PromptTokens", "x_Requests"):
+        assert total(by_row, column) == total(by_day, column), column
+
+
+def test_rows_carry_member_project_key_and_request(config, tmp_path):
+    _, rows = read(focus_file(config, tmp_path / "m", member="张三"))
+    assert rows and {r["x_Member"] for r in rows} == {"张三"}
+    assert {r["x_Project"] for r in rows} == {"nlp-grant=100%"}
+    fingerprint = summary(config, "--member", "张三")["source"]["fingerprint"]
+    assert all(r["x_RequestId"] and r["x_Fingerprint"] == fingerprint for r in rows)
+    assert {r["ResourceType"] for r in rows} == {"API key"}
+    _, rows = read(focus_file(config, tmp_path / "t"))
+    ci = {
+        r["x_Project"]
+        for r in rows
+        if r["ResourceId"] == "ci-pipeline" and r["ChargePeriodStart"] < "2026-04-19"
+    }
+    assert ci == {"nlp-grant=60%; platform=40%"}
+    assert {r["PublisherName"] for r in rows if r["SkuId"].startswith("claude")} == {"Anthropic"}
+    data = summary(config, "--member", "张三")
+    _, mine = read(tmp_path / "m" / "reportgen-2026-04-张三-focus.csv")
+    assert total(mine, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
+
+
+def test_a_closed_month_with_an_amendment_validates(config, team, gateway, tmp_path, validator):
+    april = parse_period("2026-04", config.tz)
+    close_period(config, april)
+    base = next(r for r in team.rows if r["type"] == 2 and r["token_name"] == "key-alice" and r["quota"] > 0)
+    late = {**base, "other": dict(base["other"]), "created_at": team.start_ts + 12 * 86400 + 3 * 3600}
+    gateway.insert_rows([late])
+    run_sync(config, april, refetch=True, client_factory=fast_client)
+    with Store.open(config.store_dir) as store:
+        assert recorded_amendments(store, "2026-04")
+    path = focus_file(config, tmp_path / "closed")
+    result = focus_validator.validate(*validator, path, tmp_path / "closed")
+    assert result.ok, result.output
+    header, rows = read(path)
+    check_focus_1_2(header, rows, summary(config))  # the closed version, like every document
+
+
+def test_grain_must_be_row_or_day():
+    with pytest.raises(UsageError, match="grain=row or grain=day"):
+        write_focus(make_report(), io.BytesIO(), context("en", grain="hour"))
+
+
+def test_extension_columns_are_x_prefixed_and_publishers_map():
+    assert all(c.startswith("x_") for c in EXTENSION_COLUMNS)
+    assert publisher("gpt-5-mini", "gw") == "OpenAI"
+    assert publisher("openai/o3-mini", "gw") == "OpenAI"
+    assert publisher("deepseek-v3", "gw") == "DeepSeek"
+    assert publisher("my-finetune", "gw") == "gw"
+
+
+def test_hostile_text_is_kept_exact_unless_safe_is_asked():
+    report = make_report()
+    raw = io.BytesIO()
+    write_focus(report, raw, context("en"))
+    text = raw.getvalue().decode("utf-8")
+    assert "\ufeff" not in text[:1]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert any(r["ResourceId"].startswith("=HYPERLINK") for r in rows)
+    assert not any(re.search(r"[\x00-\x1f]", v) for r in rows for v in r.values() if v)
+    safe = io.BytesIO()
+    write_focus(report, safe, context("en", safe="true"))
+    rows = list(csv.DictReader(io.StringIO(safe.getvalue().decode("utf-8"))))
+    assert not any(r["ResourceId"].startswith(("=", "+", "-", "@")) for r in rows)
+
+
+class _Many:
+    """A record source that makes ``n`` rows as they are read (nothing held)."""
+
+    def __init__(self, n: int, start: int) -> None:
+        self.n, self.start = n, start
+
+    def iter_records(self, start_ts: int, end_ts: int, token_names=None) -> Iterator[UsageRecord]:
+        for i in range(self.n):
+            kind = LogType.REFUND if i % 50 == 0 else LogType.CONSUME
+            yield UsageRecord(
+                self.start + i % 2_000_000, int(kind), f"key-{i % 40}", f"model-{i % 7}", 1000 + i % 999,
+                prompt_tokens=i % 5000, completion_tokens=i % 700, request_id=f"req-{i}",
+            )  # fmt: skip
+
+
+def test_rows_stream_with_flat_memory():
+    report = make_report([])
+    start = report.period.start_ts
+
+    def peak(n: int) -> int:
+        sink = _Sink()
+        tracemalloc.start()
+        write_focus(replace(report, source=_Many(n, start)), sink, context("en"))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert sink.lines == n + 1
+        return top
+
+    small, big = peak(2_000), peak(40_000)
+    assert big < small * 2 + 2_000_000, (small, big)
+
+
+class _Sink(io.RawIOBase):
+    """Counts lines written and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.lines += bytes(data).count(b"\n")
+        return len(data)
