@@ -31,6 +31,7 @@ from .. import __version__
 from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS
 from ..core.models import Report, Stats
 from ..core.money import plain_decimal
+from ..errors import ExportError
 from ..hookspecs import ExportContext, Exporter
 from ..views import PeriodView
 from .export import make_out_dir, output_stem, write_atomically
@@ -91,37 +92,41 @@ def build_packet(
     context = replace(context, attachments=ATTACHMENTS)
     make_out_dir(out_dir)
     stem = output_stem(report)
-    with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
-        tmp = Path(tmp_name)
-        entries: list[_Entry] = []
-        for (role, _), exporter in zip(PACKET_FORMATS, exporters, strict=True):
-            name = f"{stem}{exporter.suffix}.{exporter.extension}"
-            path = tmp / f"{len(entries)}.bin"
-            with path.open("wb") as fp:
-                exporter.write(report, fp, context)
-            entries.append(_entry(name, role, path, exporter.media_type))
-        ext = "md"
-        for role, text in (
-            ("methodology", methodology_markdown(view, context.lang)),
-            ("quality", quality.markdown(context.lang)),
-        ):
-            path = tmp / f"{role}.{ext}"
-            path.write_text(text, encoding="utf-8")
-            entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
-        assert (
-            len(entries) - 1 == ATTACHMENTS
-        )  # what the statement says it comes with (rows.jsonl is evidence)
-        path = tmp / ROWS
-        with path.open("w", encoding="utf-8", newline="\n") as rows_out:
-            for _, line in view.canonical_rows():
-                rows_out.write(line + "\n")
-        entries.append(_entry(ROWS, "rows", path, "application/x-ndjson"))
-        manifest = _manifest(view, quality, context, entries, signer)
-        signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
-        target = out_dir / packet_name(report)
-        write_atomically(
-            target, lambda fp: _write_zip(fp, entries, manifest, signature, report.generated_at), "packet"
-        )
+    try:
+        with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
+            tmp = Path(tmp_name)
+            entries: list[_Entry] = []
+            for (role, _), exporter in zip(PACKET_FORMATS, exporters, strict=True):
+                name = f"{stem}{exporter.suffix}.{exporter.extension}"
+                path = tmp / f"{len(entries)}.bin"
+                with path.open("wb") as fp:
+                    exporter.write(report, fp, context)
+                entries.append(_entry(name, role, path, exporter.media_type))
+            ext = "md"
+            for role, text in (
+                ("methodology", methodology_markdown(view, context.lang)),
+                ("quality", quality.markdown(context.lang)),
+            ):
+                path = tmp / f"{role}.{ext}"
+                path.write_text(text, encoding="utf-8")
+                entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
+            # what the statement says it comes with (rows.jsonl is evidence, not an attachment)
+            assert len(entries) - 1 == ATTACHMENTS
+            path = tmp / ROWS
+            with path.open("w", encoding="utf-8", newline="\n") as rows_out:
+                for _, line in view.canonical_rows():
+                    rows_out.write(line + "\n")
+            entries.append(_entry(ROWS, "rows", path, "application/x-ndjson"))
+            manifest = _manifest(view, quality, context, entries, signer)
+            signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
+            target = out_dir / packet_name(report)
+            write_atomically(
+                target, lambda fp: _write_zip(fp, entries, manifest, signature, report.generated_at), "packet"
+            )
+    except OSError as exc:  # a full disk or a folder gone read-only while writing the parts
+        raise ExportError(
+            f"{out_dir}: could not write the packet ({exc.strerror or exc}); nothing was left behind"
+        ) from None
     return target
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Protocol
 from ..config import Config
 from ..core.models import Period, UsageRecord
 from ..core.periods import previous_month
-from ..errors import ConfigError, GatewayError, UsageError
+from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
 from ..store import evidence as audit
@@ -205,12 +206,20 @@ def _sync_locked(
         raise type(exc)(
             f"{exc} ({done} of {len(windows)} windows saved; run `reportgen sync` again to fetch the rest)"
         ) from None
+    except StoreError as exc:  # the disk filled or turned read-only: what was committed stays
+        message = str(exc)
+        raise StoreError(
+            f"{exc} ({done} of {len(windows)} windows saved; free space or fix the folder, then run "
+            "`reportgen sync` again to fetch the rest)"
+        ) from None
     except KeyboardInterrupt:
         state, message = "interrupted", "interrupted by the user"
         raise
     finally:
-        # the flavour as detected while paging (it may differ from the one named at the start)
-        store.finish_sync(sync_id, int(now()), state, done, rows, pages, message, flavor=client.flavor)
+        # the flavour as detected while paging (it may differ from the one named at the start);
+        # on a full disk even this bookkeeping may fail, and must not hide why the sync stopped
+        with contextlib.suppress(StoreError):
+            store.finish_sync(sync_id, int(now()), state, done, rows, pages, message, flavor=client.flavor)
     amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
     audit.append(
         store,

@@ -71,7 +71,7 @@ class Reader:
 
     def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
         self.directory = directory
-        self._conn = conn
+        self._conn: sqlite3.Connection = _Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
         # Row digests are computed from the content at read time, never read from a column.
         conn.create_function("rg_row_digest", 18, row_digest, deterministic=True)
 
@@ -433,10 +433,16 @@ class Store(Reader):
         try:
             yield cur
         except BaseException:
-            cur.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error, StoreError):  # a failed COMMIT already rolled back
+                cur.execute("ROLLBACK")
             raise
         else:
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except StoreError:
+                with contextlib.suppress(sqlite3.Error, StoreError):
+                    cur.execute("ROLLBACK")
+                raise
 
     def save_status(self, status: GatewayStatus) -> None:
         self._conn.execute(
@@ -506,6 +512,77 @@ class Store(Reader):
         )
 
 
+#: SQLite's primary result codes that mean the disk or the folder, not the program, failed.
+_IO_CODES = {
+    3: "permission denied",  # SQLITE_PERM
+    5: "the store is busy",  # SQLITE_BUSY
+    8: "the store is read-only here",  # SQLITE_READONLY
+    10: "a disk I/O error",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def _io_error(exc: sqlite3.Error, db: Path) -> StoreError | None:
+    """A one-line :class:`StoreError` for a failure of the disk or folder (None: a bug, keep it)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    what = None if code is None else _IO_CODES.get(code & 0xFF)
+    if what is None:
+        return None
+    return StoreError(
+        f"{db}: {what} ({exc}); nothing half-written was kept: every window saved before is intact"
+    )
+
+
+class _Guarded:
+    """A connection whose disk and folder failures become one-line :class:`StoreError`s."""
+
+    def __init__(self, conn: sqlite3.Connection, db: Path) -> None:
+        self._raw = conn
+        self._db = db
+
+    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self._raw.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+
+    def executemany(self, sql: str, args: Any) -> sqlite3.Cursor:
+        try:
+            return self._raw.executemany(sql, args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+
+    def cursor(self) -> _GuardedCursor:
+        return _GuardedCursor(self._raw.cursor(), self._db)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class _GuardedCursor:
+    def __init__(self, cur: sqlite3.Cursor, db: Path) -> None:
+        self._raw = cur
+        self._db = db
+
+    def execute(self, sql: str, args: Any = ()) -> _GuardedCursor:
+        try:
+            self._raw.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+        return self
+
+    def executemany(self, sql: str, args: Any) -> _GuardedCursor:
+        try:
+            self._raw.executemany(sql, args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
 def _connect_ro(db: Path) -> sqlite3.Connection:
     uri = db.resolve().as_uri()
     try:
@@ -551,8 +628,14 @@ def uncovered(covered: Sequence[tuple[int, int]], start: int, end: int) -> list[
 @contextlib.contextmanager
 def sync_lock(directory: Path) -> Iterator[None]:
     """Hold a store folder's sync lock; a second sync on the same store is refused at once."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"{directory}: cannot take the sync lock ({exc.strerror or exc}); the store folder must be "
+            "writable to sync, close or issue packets (reading works on a read-only copy)"
+        ) from None
     try:
         try:
             _lock(fd)

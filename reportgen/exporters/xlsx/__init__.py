@@ -7,6 +7,7 @@ sheets; this module assembles the workbook and registers the exporter.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from datetime import UTC
@@ -76,7 +77,13 @@ def _save(wb: Workbook, fp: IO[bytes], report: Report, ctx: ExportContext) -> No
     props.created = props.modified = moment
     local = _local_naive(report.generated_at, report)
     archive = _PinnedZip(fp, (local.year, local.month, local.day, local.hour, local.minute, local.second))
-    ExcelWriter(wb, archive).save()
+    try:
+        ExcelWriter(wb, archive).save()
+    except BaseException:
+        # a full disk mid-save: close the half-written archive now, not in a finaliser later
+        with contextlib.suppress(Exception):
+            archive.close()
+        raise
 
 
 class _PinnedZip(ZipFile):
