@@ -206,8 +206,11 @@ def init(where: str, force: bool) -> None:
 @config_option
 @period_options
 @click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
+@click.option("--strict", is_flag=True, help="Refuse to send the token over plain http to a remote host.")
 @click.pass_context
-def sync(ctx: click.Context, period: str | None, start: str | None, end: str | None, refetch: bool) -> None:
+def sync(
+    ctx: click.Context, period: str | None, start: str | None, end: str | None, refetch: bool, strict: bool
+) -> None:
     """Download the gateway's logs of a period into the local store.
 
     Needs REPORTGEN_ACCESS_TOKEN (the gateway's system access token, not an sk- key).
@@ -222,7 +225,11 @@ def sync(ctx: click.Context, period: str | None, start: str | None, end: str | N
     """
     config = _config(ctx)
     with SyncBar(err_console) as bar:
-        result = run_sync(config, _period(config, period, start, end), refetch=refetch, progress=bar)
+        result = run_sync(
+            config, _period(config, period, start, end), refetch=refetch, strict=strict, progress=bar
+        )
+    for line in result.warnings:
+        _notify(f"Warning: {line}")
     click.echo(result.summary())
 
 

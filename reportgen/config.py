@@ -220,6 +220,8 @@ def load_config(
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be a reportgen config") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read ({exc})") from None
     return parse_config(data, path, env, cwd)

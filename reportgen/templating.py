@@ -180,6 +180,8 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a template") from None
     _known(data, {"template", "title", "letterhead", "sections", "labels", "claim"}, where, "")
     meta = _table(data, "template", where, "")
     _known(meta, {"kind", "number_prefix", "name"}, where, "template.")
@@ -275,12 +277,15 @@ def _check_signatures(claim: Claim, labels: Mapping[str, Mapping[str, str]], whe
 
 def _check_placeholders(text: str, where: str, key: str, known: tuple[str, ...] = PLACEHOLDERS) -> None:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+        parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
         raise ConfigError(
             f"{where}: {key} has a stray brace ({exc}); write {{{{ or }}}} for a literal one"
         ) from None
-    for name in fields:
+    for name, spec, conversion in parsed:
+        if spec or conversion:  # {name:>999999} or {name!r}: only plain {name} is filled in
+            raise ConfigError(f"{where}: {key}: write {{{name}}} without a format or conversion")
+    for name, _, _ in parsed:
         if name not in known:
             raise ConfigError(
                 f"{where}: {key} uses {{{name}}}, which reportgen does not fill in "

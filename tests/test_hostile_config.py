@@ -117,3 +117,17 @@ def test_cli_reports_a_bad_rate_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and "report.exchange_rate must be a positive number" in errors[0]
+
+
+def test_sync_strict_refuses_a_token_over_plain_http_to_a_remote_host(tmp_path):
+    (tmp_path / "reportgen.toml").write_text(
+        '[gateway]\nbase_url = "http://gateway.example.com"\nuser_id = 42\n', encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(tmp_path / "reportgen.toml"), "sync", "--period", "2026-04", "--strict"],
+        env={"REPORTGEN_ACCESS_TOKEN": "tok-123456789"},
+    )
+    assert result.exit_code == 2, result.output
+    assert "--strict: gateway.base_url is plain http:// to gateway.example.com" in result.output
+    assert "tok-123456789" not in result.output and "Traceback" not in result.output

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from reportgen.config import load_config
 from reportgen.errors import ConfigError
 from reportgen.templating import available_templates, load_template
 
@@ -112,3 +113,25 @@ def test_a_template_file_without_a_title_keeps_its_kinds_title(tmp_path) -> None
     template = load_template(str(path), "en")
     assert template.title_for("en") == load_template("invoice", "en").title_for("en")
     assert template.title_for("zh") == "API 使用费用结算单"
+
+
+@pytest.mark.parametrize(
+    "label",
+    ['"{start:>99999999}"', '"{start!r}"', '"{start.__class__}"', '"{name[0]}"'],
+)
+def test_labels_allow_only_plain_placeholders(tmp_path, label):
+    path = tmp_path / "t.toml"
+    path.write_text(f"[labels.en]\nperiod_range = {label}\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_template(str(path), "en")
+
+
+def test_a_deeply_nested_template_or_config_is_one_line(tmp_path):
+    deep = "a = " + "[" * 50_000 + "]" * 50_000 + "\n"
+    path = tmp_path / "t.toml"
+    path.write_text(deep, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_template(str(path), "en")
+    (tmp_path / "reportgen.toml").write_text(deep, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(tmp_path / "reportgen.toml", env={})

@@ -61,6 +61,10 @@ class SyncResult:
     amended: tuple[str, ...] = ()
     #: What was read, when not the API ("the new-api (with request_id) database postgresql://...").
     source: str = ""
+    #: Rows a window's pages repeated (same id, request id and time), kept once.
+    duplicates: int = 0
+    #: What the user should hear: plain-http tokens, implausible gateway values.
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
@@ -71,6 +75,11 @@ class SyncResult:
             f"{_plural(self.windows, 'window')}, "
             f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
             f"{already}; {self.keys} keys listed"
+            + (
+                f"; {_plural(self.duplicates, 'row')} repeated across pages kept once"
+                if self.duplicates
+                else ""
+            )
             + (
                 f"; closed period(s) {', '.join(self.amended)} changed at the gateway: kept as amendments "
                 "(see `reportgen amendments`), their documents unchanged"
@@ -127,6 +136,7 @@ def run_sync(
     period: Period | None = None,
     *,
     refetch: bool = False,
+    strict: bool = False,
     progress: SyncProgress | None = None,
     client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
@@ -148,6 +158,8 @@ def run_sync(
             "REPORTGEN_ACCESS_TOKEN is not set; export the system access token from the gateway's "
             "Settings > Security page (not an sk- model key)"
         )
+    if strict and config.warnings:  # e.g. the token would cross the network over plain http
+        raise UsageError(f"--strict: {config.warnings[0]}")
     progress = progress or _Silent()
     started = time.monotonic()
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
@@ -243,4 +255,6 @@ def _sync_locked(
         keys=len(keys),
         amended=tuple(a.label for a in amended),
         source=getattr(client, "described", ""),  # only the database source describes itself
+        duplicates=getattr(client, "duplicates_dropped", 0),
+        warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
     )
