@@ -21,7 +21,7 @@ from .app.closing import close_period, list_amendments
 from .app.documents import write_packet, write_report
 from .app.monthend import month_period, run_month_end
 from .app.quality import unsynced_lines
-from .app.reconcile import check, run_reconcile
+from .app.reconcile import check, reconcile_json, run_reconcile
 from .app.signing import expected_key
 from .app.summary import report_json
 from .app.sync import run_sync
@@ -30,7 +30,6 @@ from .config import CONFIG_NAME, Config, load_config, require_config, write_exam
 from .console import SyncBar, print_reconciliation, print_summary, stdout_console
 from .core.models import Period
 from .core.periods import parse_period, resolve_period
-from .core.reconciliation import reconciliation_json
 from .core.text import clean_text
 from .demo import run_demo
 from .errors import ReportgenError, UsageError
@@ -488,7 +487,7 @@ def reconcile(
     config = _config(ctx)
     result = run_reconcile(config, _required_period(config, period, start, end))
     if as_json:
-        click.echo(json.dumps(reconciliation_json(result), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(reconcile_json(result, config.tz), ensure_ascii=False, indent=2))
     else:
         print_reconciliation(result, Console())
     check(result)

@@ -66,8 +66,14 @@ def test_stat_disagreeing_for_another_reason_names_the_key(tmp_path, gateway, te
     assert "unexplained difference on 'key-alice'" in out.output
     out = runner.invoke(cli, [*args, "--json"], env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
     assert out.exit_code == 9
-    doc = json.loads(out.output[: out.output.rindex("}") + 1])
+    doc = json.loads(out.stdout)
     assert doc["ok"] is False and doc["unexplained"] == ["key-alice", "(total)"]
+    assert doc["period"] == {  # shaped as summary --json shapes it
+        "label": "2026-04",
+        "start": "2026-04-01T00:00:00+08:00",
+        "end": "2026-05-01T00:00:00+08:00",
+        "timezone": "Asia/Shanghai",
+    }
 
 
 def test_renamed_user_is_explained_by_the_username_stored_per_row(tmp_path, gateway, team):

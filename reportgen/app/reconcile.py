@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..core.models import KeyInfo, Period, ReconcileLine, Reconciliation
@@ -231,6 +232,18 @@ def check(result: Reconciliation) -> None:
     what = ", ".join(repr(k) for k in named) if named else "the total"
     first = bad[0].notes[-1] if bad[0].notes else ""
     raise ReconcileError(f"{result.period_label}: unexplained difference on {what} ({first})")
+
+
+def reconcile_json(result: Reconciliation, tz: ZoneInfo) -> dict[str, Any]:
+    """``reconcile --json``: the period shaped as ``summary --json`` shapes it."""
+    data = to_json(result)
+    data["period"] = {
+        "label": result.period_label,
+        "start": datetime.fromtimestamp(result.start_ts, tz).isoformat(),
+        "end": datetime.fromtimestamp(result.end_ts, tz).isoformat(),
+        "timezone": str(tz),
+    }
+    return data
 
 
 # -- persistence ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ..core.models import Report, Stats
+from ..core.money import fixed
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ._cells import (
     DETAIL_COLUMNS,
@@ -22,7 +23,6 @@ from ._cells import (
     banner_lines,
     csv_text,
     member_models,
-    plain_decimal,
     row_type_label,
     totals,
 )
@@ -97,8 +97,8 @@ def _stats_cells(stats: Stats, report: Report) -> list[object]:
         stats.consumed_quota,
         stats.refunded_quota,
         stats.quota,
-        plain_decimal(stats.cost_usd),
-        "" if cny is None else plain_decimal(cny),
+        fixed(stats.cost_usd),  # six places, half-up: the same money strings as summary --json
+        "" if cny is None else fixed(cny),
     ]
 
 
