@@ -263,11 +263,12 @@ class SyncBar:
                 "windows  {task.fields[rows]:,} rows  {task.fields[pages]:,} pages  {task.fields[reqs]:,} requests"
             ),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
             console=console,
             transient=True,
             disable=not console.is_terminal,  # cron and pipes get the one-line summary only
         )
-        self.task = self.progress.add_task("sync", total=None, rows=0, pages=0, reqs=0)
+        self.task = self.progress.add_task("sync", total=None, rows=0, pages=0, reqs=0, note="")
 
     def __enter__(self) -> SyncBar:
         self.progress.start()
@@ -281,7 +282,11 @@ class SyncBar:
 
     def request(self, path: str) -> None:
         fields = self.progress.tasks[0].fields
-        self.progress.update(self.task, reqs=fields["reqs"] + 1)
+        self.progress.update(self.task, reqs=fields["reqs"] + 1, note="")
+
+    def waiting(self, seconds: float, why: str) -> None:
+        """Say why nothing moves: the gateway's rate limit or a transient fault being waited out."""
+        self.progress.update(self.task, note=f"waiting {seconds:.0f} s: {terminal_text(why)[:60]}")
 
     def window_done(self, rows: int, pages: int) -> None:
         fields = self.progress.tasks[0].fields

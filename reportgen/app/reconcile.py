@@ -35,6 +35,7 @@ from ..core.reconciliation import reconciliation_json as to_json
 from ..errors import GatewayError, ReconcileError
 from ..gateway import GatewayClient
 from ..store import Store, sync_lock
+from . import ratebudget
 
 
 @dataclass
@@ -63,9 +64,11 @@ def run_reconcile(
         )
     with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
         client = (client_factory or GatewayClient)(config.gateway)
+        ratebudget.share(client, config)
         try:
             result = reconcile(store, client, period, int(now()))
         finally:
+            ratebudget.keep(client, config)
             client.close()
         save_reconciliation(store, result)
     return result

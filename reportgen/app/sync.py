@@ -16,6 +16,7 @@ from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
 from ..store import evidence as audit
+from . import ratebudget
 from .signing import who
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
@@ -165,9 +166,11 @@ def run_sync(
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
         factory = client_factory or source_factory(gw)
         client = factory(gw, on_request=progress.request)
+        ratebudget.share(client, config, getattr(progress, "waiting", None))
         try:
             return _sync_locked(store, client, config, period, refetch, progress, now, started)
         finally:
+            ratebudget.keep(client, config)
             client.close()
 
 

@@ -73,6 +73,8 @@ class GatewayClient:
         rng: random.Random | None = None,
         limits: Limits | None = None,
         max_pages: int = MAX_PAGES,
+        recent: list[float] | None = None,
+        on_wait: Callable[[float, str], None] | None = None,
     ) -> None:
         self.config = config
         self.base_url = (config.base_url or "").rstrip("/")
@@ -97,6 +99,9 @@ class GatewayClient:
         self.limiter = SlidingWindowLimiter(
             config.requests_per_window, config.window_seconds, clock=clock, sleep=sleep
         )
+        # requests an earlier command sent within the window still count at the gateway
+        self.limiter.seed(recent or [])
+        self.on_wait = on_wait
         self._session = open_session()
         self._finalizer = weakref.finalize(self, self._session.close)
         self._configured_flavor = config.flavor if config.flavor != "auto" else None
@@ -107,6 +112,10 @@ class GatewayClient:
         self.pages_fetched = 0
         self.retries = 0
         self.duplicates_dropped = 0
+
+    def recent_requests(self) -> list[float]:
+        """Seconds since each request still inside the rate-limit window (for the next command)."""
+        return self.limiter.ages()
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -339,7 +348,14 @@ class GatewayClient:
             if failure.throttled:
                 delay = min(self._backoff_cap, delay * 2)
             delay *= 0.5 + self._rng.random() / 2  # jitter: concurrent clients drift apart
-            if attempts >= self._max_attempts or elapsed + delay > self._retry_budget:
+            # A 429 persisting means the gateway's window is full (another process, another
+            # tool on this IP): wait out a whole window rather than giving up inside it.
+            budget = self._retry_budget
+            most = self._max_attempts
+            if failure.throttled:
+                budget = max(budget, self.config.window_seconds * 1.5)
+                most = max(most, 2 * MAX_ATTEMPTS)
+            if attempts >= most or elapsed + delay > budget:
                 hint = (
                     f" from {display_url(url)}: check gateway.base_url (or REPORTGEN_BASE_URL) and the network"
                     if failure.network
@@ -349,6 +365,8 @@ class GatewayClient:
                     f"{path}: gave up after {attempts} attempts over {elapsed:.0f} s: {failure.cause}{hint}"
                 )
             self.retries += 1
+            if self.on_wait is not None:
+                self.on_wait(delay, failure.cause)
             if failure.throttled:
                 self.limiter.pause(delay)
             else:

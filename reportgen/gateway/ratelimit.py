@@ -80,6 +80,18 @@ class SlidingWindowLimiter:
         """Send nothing for ``seconds`` (after a 429 the server's bucket is full)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    def seed(self, ages: list[float]) -> None:
+        """Count requests another process sent ``ages`` seconds ago (the gateway counts per IP)."""
+        now = self._clock()
+        self._stamps.extend(sorted(now - age for age in ages if 0 <= age < self.window + self.slack))
+        self._stamps = deque(sorted(self._stamps))
+
+    def ages(self) -> list[float]:
+        """How many seconds ago each request still in the window was sent (for the next process)."""
+        now = self._clock()
+        self._expire(now)
+        return [now - stamp for stamp in self._stamps]
+
     @property
     def in_window(self) -> int:
         """Requests the limiter currently counts in its window."""
