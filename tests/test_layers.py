@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("sources", {"sources"}),
     ("store", {"store"}),
     ("views", {"views"}),
-    ("exporters", {"hookspecs", "plugins", "exporters", "fonts"}),
+    ("exporters", {"hookspecs", "plugins", "exporters", "fonts", "render"}),
     ("app", {"app"}),
     ("cli", {"cli", "console", "demo", "__main__", "__init__"}),
 ]
