@@ -42,8 +42,8 @@ err_console = Console(stderr=True)
 
 #: Commands in the order of the work, not alphabetically.
 WORKFLOW = (
-    "init", "sync", "summary", "report", "packet", "verify", "close", "amendments", "reconcile",
-    "exporters", "demo",
+    "init", "keys", "sync", "summary", "report", "packet", "verify", "close", "amendments",
+    "reconcile", "bridge", "month-end", "log", "exporters", "demo",
 )  # fmt: skip
 
 EXIT_CODES = """\b
@@ -270,7 +270,7 @@ def summary(
     "formats",
     default="all",
     show_default=True,
-    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf; `reportgen exporters` lists all installed), or all.",
+    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf, focus; `reportgen exporters` lists all installed), or all.",
 )
 @document_options
 @click.option(

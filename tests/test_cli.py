@@ -200,3 +200,25 @@ def test_sync_without_a_base_url_is_a_config_error(runner, tmp_path):
     (tmp_path / "reportgen.toml").write_text('[report]\ntimezone = "UTC"\n', encoding="utf-8")
     result = run(runner, tmp_path / "reportgen.toml", "sync", env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
     assert result.exit_code == 2 and "gateway.base_url is not set" in result.output
+
+
+def test_help_is_in_workflow_order_with_examples_and_exit_codes() -> None:
+    runner = CliRunner()
+    top = runner.invoke(cli, ["-h"])
+    assert top.exit_code == 0
+    listed = [
+        line.split()[0]
+        for line in top.output.split("Commands:")[1].split("Exit codes")[0].splitlines()
+        if line.startswith("  ") and line.strip()
+    ]
+    assert listed[:4] == ["init", "keys", "sync", "summary"] and listed[-1] == "demo"
+    assert "reportgen sync --period 2026-04" in top.output
+    assert "10 period not (fully) synced" in top.output
+    sync = runner.invoke(cli, ["sync", "-h"])
+    flat_sync = " ".join(sync.output.split())
+    assert "REPORTGEN_ACCESS_TOKEN" in flat_sync and "continues from where the last sync" in flat_sync
+    report = runner.invoke(cli, ["report", "--help"])
+    flat = " ".join(report.output.split())
+    assert "csv, csv-summary, xlsx, pdf, focus" in flat and "--allow-partial" in flat
+    close = runner.invoke(cli, ["close", "-h"])
+    assert "--period" in close.output and "--reopen" in close.output
