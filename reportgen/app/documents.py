@@ -9,7 +9,6 @@ entry in the audit log, committed only once the packet is written.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -25,7 +24,7 @@ from ..store import Store, sync_lock
 from ..store import evidence as register
 from ..templating import load_template
 from ..views import PeriodView, Scope, open_period
-from .export import check_out_dir, export_report
+from .export import check_out_dir, export_report, file_sha256
 from .packet import PACKET_FORMATS, build_packet, statement_content
 from .quality import QualityReport, check_quality, enforce
 from .signing import SigningKey, require_key, who
@@ -133,7 +132,7 @@ def write_packet(
                     "net_quota": view.report.totals.quota,
                     "closed_revision": None if view.closure is None else view.closure.revision,
                     "signing_key": None if signer is None else signer.fingerprint,
-                    "packet_sha256": _sha256(path),
+                    "packet_sha256": file_sha256(path),
                     "file": path.name,
                 },
             )
@@ -142,14 +141,6 @@ def write_packet(
 
 def _scope_text(scope: Scope) -> str:
     return "team" if scope.name is None else f"{scope.kind} {scope.name}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fp:
-        while chunk := fp.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_view(view: PeriodView, strict: bool, allow_partial: bool, notify: Notify) -> QualityReport:

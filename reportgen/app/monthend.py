@@ -12,7 +12,6 @@ reported (exit 1), never overwritten.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -33,7 +32,7 @@ from ..templating import load_template
 from ..views import Scope, open_period, spent_total
 from .closing import CloseResult, close_period
 from .documents import Notify, check_view, write_packet
-from .export import write_atomically
+from .export import file_sha256, write_atomically
 from .packet import packet_name
 from .sync import SyncResult, run_sync
 
@@ -172,7 +171,7 @@ def _issue(config: Config, period: Period, scope: Scope, folder: Path, staging: 
     if not target.exists():
         shutil.move(built, target)
         status = "issued"
-    elif _sha256(target) == _sha256(built):
+    elif file_sha256(target) == file_sha256(built):
         status = "unchanged"
     else:
         status = "differs"
@@ -198,14 +197,6 @@ def _describe(
         return Issue(
             scope, path, status, document_number(report, template.number_prefix), view.row_count, usd, cny
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fp:
-        while chunk := fp.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _index(result: MonthEnd, lang: str) -> str:
@@ -237,7 +228,7 @@ def _index(result: MonthEnd, lang: str) -> str:
         cny = "" if i.cny is None else money_text(i.cny)
         out.append(
             f"| {who} | {i.path.name} | {i.number} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
-            f"{_sha256(i.path)[:16]}… |"
+            f"{file_sha256(i.path)[:16]}… |"
         )
     team = result.issues[0]
     total = f"{money_text(team.usd)} USD" + ("" if team.cny is None else f" = {money_text(team.cny)} CNY")

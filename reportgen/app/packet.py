@@ -34,7 +34,7 @@ from ..core.money import plain_decimal
 from ..errors import ExportError
 from ..hookspecs import ExportContext, Exporter
 from ..views import PeriodView
-from .export import make_out_dir, output_stem, write_atomically
+from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport
 from .signing import ALGORITHM, SigningKey
@@ -164,11 +164,7 @@ def statement_content(view: PeriodView) -> str:
 
 
 def _entry(name: str, role: str, path: Path, media_type: str) -> _Entry:
-    digest = hashlib.sha256()
-    with path.open("rb") as fp:
-        while chunk := fp.read(_CHUNK):
-            digest.update(chunk)
-    return _Entry(name, role, path, digest.hexdigest(), path.stat().st_size, media_type)
+    return _Entry(name, role, path, file_sha256(path), path.stat().st_size, media_type)
 
 
 def _manifest(
