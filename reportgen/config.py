@@ -113,7 +113,7 @@ class Config:
         known = [g.name for g in every]
         if name not in known:
             raise ConfigError(f"--source {name!r}: no such source (configured: {', '.join(known)})")
-        return replace(self, only=(name,))
+        return replace(self, only=(name,), gateway=next(g for g in every if g.name == name))
 
     @property
     def tz(self) -> ZoneInfo:
