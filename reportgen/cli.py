@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .app.audit import create_key, log_lines
+from .app.bridge import enforce_bridge, run_bridge
 from .app.closing import close_period, list_amendments
 from .app.documents import write_packet, write_report
 from .app.monthend import month_period, run_month_end
@@ -27,10 +28,11 @@ from .app.summary import report_json
 from .app.sync import run_sync
 from .app.verify import ok_lines, verify_packet
 from .config import CONFIG_NAME, Config, load_config, require_config, write_example_config
-from .console import SyncBar, print_reconciliation, print_summary, stdout_console
+from .console import SyncBar, print_bridge, print_reconciliation, print_summary, stdout_console
 from .core.models import Period
 from .core.periods import parse_period, resolve_period
 from .core.text import clean_text
+from .core.wallet import bridge_json
 from .demo import run_demo
 from .errors import ReportgenError, UsageError
 from .plugins import exporters as registry
@@ -42,8 +44,8 @@ err_console = Console(stderr=True)
 
 #: Commands in the order of the work, not alphabetically.
 WORKFLOW = (
-    "init", "keys", "sync", "summary", "report", "packet", "verify", "close", "amendments",
-    "reconcile", "bridge", "month-end", "log", "exporters", "demo",
+    "init", "keys", "sync", "summary", "bridge", "report", "packet", "verify", "close", "amendments",
+    "reconcile", "month-end", "log", "exporters", "demo",
 )  # fmt: skip
 
 EXIT_CODES = """\b
@@ -84,7 +86,7 @@ def _scrub(message: str) -> str:
 def _config(ctx: click.Context) -> Config:
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
-        obj["config"] = require_config(load_config(obj.get("config_path")))
+        obj["config"] = require_config(load_config(obj.get("config_path"))).with_source(obj.get("source"))
     config: Config = obj["config"]
     return config
 
@@ -123,6 +125,25 @@ def _required_period(config: Config, period: str | None, start: str | None, end:
     if resolved is None:
         raise UsageError("give --period (e.g. 2026-04, 2026-Q2, 2026) or --from/--to")
     return resolved
+
+
+def _set_source(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(dict)["source"] = value
+    return value
+
+
+def source_option(f: Any) -> Any:
+    """``--source NAME``: only this ``[gateways.NAME]`` (``default``: ``[gateway]``); default all."""
+    return click.option(
+        "--source",
+        "source",
+        metavar="NAME",
+        expose_value=False,
+        is_eager=True,
+        callback=_set_source,
+        help="Only this source ([gateways.NAME]; default is [gateway]); default: every source.",
+    )(f)
 
 
 def period_options(f: Any) -> Any:
@@ -203,6 +224,7 @@ def init(where: str, force: bool) -> None:
 
 @cli.command()
 @config_option
+@source_option
 @period_options
 @click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
 @click.option("--strict", is_flag=True, help="Refuse to send the token over plain http to a remote host.")
@@ -234,6 +256,7 @@ def sync(
 
 @cli.command()
 @config_option
+@source_option
 @period_options
 @click.option(
     "--by", type=click.Choice(["member", "model", "day", "key"]), default="member", show_default=True
@@ -264,6 +287,7 @@ def summary(
 
 @cli.command()
 @config_option
+@source_option
 @period_options
 @click.option(
     "--format",
@@ -320,6 +344,7 @@ def _notify(line: str) -> None:
 
 @cli.command()
 @config_option
+@source_option
 @period_options
 @document_options
 @click.option("--project", help="Only this project's charged spend (statement on the grant template).")
@@ -414,6 +439,7 @@ def log_command(ctx: click.Context, check: bool) -> None:
 
 @cli.command()
 @config_option
+@source_option
 @click.argument("period_text", metavar="[PERIOD]", required=False)
 @click.option("--period", "period_option", metavar="PERIOD", help="The same as the PERIOD argument.")
 @click.option(
@@ -435,6 +461,7 @@ def close(ctx: click.Context, period_text: str | None, period_option: str | None
 
 
 @cli.command("month-end")
+@source_option
 @click.option(
     "--period", default="last-month", show_default=True, metavar="PERIOD", help="last-month or e.g. 2026-04."
 )
@@ -466,6 +493,7 @@ def month_end(
 
 @cli.command()
 @config_option
+@source_option
 @click.option("--period", metavar="PERIOD", help="Only this closed period.")
 @click.pass_context
 def amendments(ctx: click.Context, period: str | None) -> None:
@@ -477,6 +505,7 @@ def amendments(ctx: click.Context, period: str | None) -> None:
 
 @cli.command()
 @config_option
+@source_option
 @period_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
@@ -491,6 +520,26 @@ def reconcile(
     else:
         print_reconciliation(result, Console())
     check(result)
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (quota as integers).")
+@click.option("--strict", is_flag=True, help="A residual nothing recorded explains is an error (exit 7).")
+@click.pass_context
+def bridge(
+    ctx: click.Context, period: str | None, start: str | None, end: str | None, as_json: bool, strict: bool
+) -> None:
+    """Reconcile the wallet: opening balance + top-ups − net spend = closing balance, per source."""
+    config = _config(ctx)
+    result = run_bridge(config, _required_period(config, period, start, end))
+    if as_json:
+        click.echo(json.dumps(bridge_json(result), ensure_ascii=False, indent=2))
+    else:
+        print_bridge(result, stdout_console(), config.tz)
+    enforce_bridge(result, strict)
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -62,6 +63,10 @@ class GatewayConfig:
     main_dsn: str = ""
     usernames: tuple[str, ...] = ()
     db_password: Secret | None = field(default=None, repr=False, compare=False)
+    #: The source's name: ``default`` for ``[gateway]``, NAME for ``[gateways.NAME]``.
+    name: str = "default"
+    #: The environment variable holding this source's access token.
+    token_env: str = "REPORTGEN_ACCESS_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,30 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: One-line notices for the user (e.g. the token would travel over plain http), each once.
     warnings: tuple[str, ...] = ()
+    #: Every configured source: ``[gateway]`` (named ``default``) and each ``[gateways.NAME]``.
+    gateways: tuple[GatewayConfig, ...] = ()
+    #: The sources a command works on (``--source``); None: every configured source.
+    only: tuple[str, ...] | None = None
+
+    def sources(self) -> tuple[GatewayConfig, ...]:
+        """The sources this command reads or syncs: ``--source`` if given, else all configured."""
+        every = self.gateways or (self.gateway,)
+        if self.only is None:
+            return every
+        return tuple(g for g in every if g.name in self.only)
+
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.sources())
+
+    def with_source(self, name: str | None) -> Config:
+        """This config limited to the source ``name`` (None: all); an unknown name is a usage error."""
+        if name is None:
+            return self
+        every = self.gateways or (self.gateway,)
+        known = [g.name for g in every]
+        if name not in known:
+            raise ConfigError(f"--source {name!r}: no such source (configured: {', '.join(known)})")
+        return replace(self, only=(name,), gateway=next(g for g in every if g.name == name))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -231,65 +260,26 @@ def parse_config(
     data: dict[str, Any], path: Path | None, env: dict[str, str], cwd: Path | None = None
 ) -> Config:
     where = str(path or CONFIG_NAME)
-    _reject_unknown(data, {"gateway", "report", "members", "store", "projects", "signing"}, where, "")
-    gw = _table(data, "gateway", where)
     _reject_unknown(
-        gw,
-        {
-            "base_url",
-            "user_id",
-            "flavor",
-            "requests_per_window",
-            "window_seconds",
-            "access_token",
-            "source",
-            "dsn",
-            "main_dsn",
-            "usernames",
-            "password",
-        },
-        where,
-        "gateway.",
+        data, {"gateway", "gateways", "report", "members", "store", "projects", "signing"}, where, ""
     )
-    if "access_token" in gw:
-        raise ConfigError(
-            f"{where}: gateway.access_token must not be stored in a file; "
-            "remove it and set the environment variable REPORTGEN_ACCESS_TOKEN instead"
-        )
-    base_url = env.get("REPORTGEN_BASE_URL") or gw.get("base_url") or ""
-    if not isinstance(base_url, str):
-        raise ConfigError(f'{where}: gateway.base_url must be a URL string, e.g. "https://crazyrouter.com"')
-    base_url = base_url.strip().rstrip("/")
-    if base_url.endswith("/api"):
-        base_url = base_url[: -len("/api")]
-    problem = base_url_problem(base_url) if base_url else None
-    if problem is not None:
-        source = "REPORTGEN_BASE_URL" if env.get("REPORTGEN_BASE_URL") else f"{where}: gateway.base_url"
-        raise ConfigError(f"{source} {problem}")
-    insecure = plain_http_warning(base_url) if base_url else None
-    user_id = _user_id(env.get("REPORTGEN_USER_ID", gw.get("user_id")), where, "REPORTGEN_USER_ID" in env)
-    flavor = gw.get("flavor", "auto")
-    if flavor not in FLAVORS:
-        raise ConfigError(f"{where}: gateway.flavor must be one of {', '.join(FLAVORS)}, not {flavor!r}")
-    rpw = _positive_int(gw.get("requests_per_window", 180), where, "gateway.requests_per_window")
-    ws = _positive_int(gw.get("window_seconds", 180), where, "gateway.window_seconds")
-    token_text = env.get("REPORTGEN_ACCESS_TOKEN", "").strip()
-    if token_text[:7].lower() == "bearer ":  # pasted with its header scheme: the token is what follows
-        token_text = token_text[7:].strip()
-    if token_text.startswith("sk-"):
-        raise ConfigError(
-            "REPORTGEN_ACCESS_TOKEN holds an sk- model key; set it to the system access token "
-            "from the gateway's Settings > Security > Access token page instead"
-        )
-    gateway = GatewayConfig(
-        base_url,
-        user_id,
-        flavor,
-        rpw,
-        ws,
-        Secret(token_text) if token_text else None,
-        **_database(gw, where, env, (path.parent if path is not None else (cwd or Path.cwd())).resolve()),
-    )
+    base = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
+    gateway = _gateway(_table(data, "gateway", where), where, env, base, DEFAULT_SOURCE, "gateway.")
+    gateways = [gateway] if ("gateway" in data or "gateways" not in data) else []
+    named = _table(data, "gateways", where)
+    for name, table in named.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [gateways.{name}] must be a table")
+        if not SOURCE_NAME.fullmatch(name) or name == DEFAULT_SOURCE:
+            raise ConfigError(
+                f"{where}: [gateways.{name}]: a source name is 1-32 lowercase letters, digits, - or _, "
+                f'and not "{DEFAULT_SOURCE}" (that is the [gateway] table)'
+            )
+        gateways.append(_gateway(table, where, env, base, name, f"gateways.{name}."))
+    if not gateways:  # pragma: no cover - an empty [gateways] table
+        gateways = [gateway]
+    insecure = tuple(w for w in (plain_http_warning(g.base_url) for g in gateways if g.base_url) if w)
+    gateway = gateways[0]
 
     report = _table(data, "report", where)
     _reject_unknown(
@@ -357,7 +347,78 @@ def parse_config(
         signing_key=signing_key,
         rates=rates,
         raw=data,
-        warnings=(insecure,) if insecure else (),
+        warnings=insecure,
+        gateways=tuple(gateways),
+    )
+
+
+#: The name of the source ``[gateway]`` configures.
+DEFAULT_SOURCE = "default"
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def _gateway(
+    gw: dict[str, Any], where: str, env: dict[str, str], base_dir: Path, name: str, prefix: str
+) -> GatewayConfig:
+    """One source's table (``[gateway]`` or ``[gateways.NAME]``) with its environment overrides.
+
+    The ``REPORTGEN_BASE_URL`` / ``REPORTGEN_USER_ID`` overrides apply to ``[gateway]`` only;
+    a named source's token comes from its ``token_env`` (default ``REPORTGEN_ACCESS_TOKEN_NAME``).
+    """
+    default = name == DEFAULT_SOURCE
+    known = {
+        "base_url", "user_id", "flavor", "requests_per_window", "window_seconds", "access_token",
+        "source", "dsn", "main_dsn", "usernames", "password", "token_env",
+    }  # fmt: skip
+    _reject_unknown(gw, known, where, prefix)
+    if "access_token" in gw:
+        raise ConfigError(
+            f"{where}: {prefix}access_token must not be stored in a file; "
+            "remove it and set the environment variable REPORTGEN_ACCESS_TOKEN instead"
+        )
+    token_env = gw.get("token_env") or (
+        "REPORTGEN_ACCESS_TOKEN" if default else "REPORTGEN_ACCESS_TOKEN_" + re.sub(r"\W", "_", name.upper())
+    )
+    if not isinstance(token_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        raise ConfigError(f"{where}: {prefix}token_env must name an environment variable, e.g. WORK_TOKEN")
+    url_env = env.get("REPORTGEN_BASE_URL") if default else None
+    base_url = url_env or gw.get("base_url") or ""
+    if not isinstance(base_url, str):
+        raise ConfigError(f'{where}: {prefix}base_url must be a URL string, e.g. "https://crazyrouter.com"')
+    base_url = base_url.strip().rstrip("/")
+    if base_url.endswith("/api"):
+        base_url = base_url[: -len("/api")]
+    problem = base_url_problem(base_url) if base_url else None
+    if problem is not None:
+        source = "REPORTGEN_BASE_URL" if url_env else f"{where}: {prefix}base_url"
+        raise ConfigError(f"{source} {problem}")
+    uid_from_env = default and "REPORTGEN_USER_ID" in env
+    user_id = _user_id(
+        env["REPORTGEN_USER_ID"] if uid_from_env else gw.get("user_id"), where, uid_from_env, prefix
+    )
+    flavor = gw.get("flavor", "auto")
+    if flavor not in FLAVORS:
+        raise ConfigError(f"{where}: {prefix}flavor must be one of {', '.join(FLAVORS)}, not {flavor!r}")
+    rpw = _positive_int(gw.get("requests_per_window", 180), where, f"{prefix}requests_per_window")
+    ws = _positive_int(gw.get("window_seconds", 180), where, f"{prefix}window_seconds")
+    token_text = env.get(token_env, "").strip()
+    if token_text[:7].lower() == "bearer ":  # pasted with its header scheme: the token is what follows
+        token_text = token_text[7:].strip()
+    if token_text.startswith("sk-"):
+        raise ConfigError(
+            f"{token_env} holds an sk- model key; set it to the system access token "
+            "from the gateway's Settings > Security > Access token page instead"
+        )
+    return GatewayConfig(
+        base_url,
+        user_id,
+        flavor,
+        rpw,
+        ws,
+        Secret(token_text) if token_text else None,
+        **_database(gw, where, env, base_dir, prefix),
+        name=name,
+        token_env=token_env,
     )
 
 
@@ -531,8 +592,8 @@ def _reject_unknown(table: dict[str, Any], known: set[str], where: str, prefix: 
             raise ConfigError(f"{where}: unknown setting {prefix}{key} (known: {hint})")
 
 
-def _user_id(value: Any, where: str, from_env: bool) -> int | None:
-    source = "REPORTGEN_USER_ID" if from_env else f"{where}: gateway.user_id"
+def _user_id(value: Any, where: str, from_env: bool, prefix: str = "gateway.") -> int | None:
+    source = "REPORTGEN_USER_ID" if from_env else f"{where}: {prefix}user_id"
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -551,31 +612,33 @@ def _user_id(value: Any, where: str, from_env: bool) -> int | None:
     return user_id
 
 
-def _database(gw: dict[str, Any], where: str, env: dict[str, str], base_dir: Path) -> dict[str, Any]:
+def _database(
+    gw: dict[str, Any], where: str, env: dict[str, str], base_dir: Path, prefix: str = "gateway."
+) -> dict[str, Any]:
     """``[gateway] source``, ``dsn``, ``main_dsn``, ``usernames``; the password only from the environment."""
     source = gw.get("source", "api")
     if source not in SOURCES:
-        raise ConfigError(f"{where}: gateway.source must be one of {', '.join(SOURCES)}, not {source!r}")
+        raise ConfigError(f"{where}: {prefix}source must be one of {', '.join(SOURCES)}, not {source!r}")
     if "password" in gw:
         raise ConfigError(
-            f"{where}: gateway.password must not be stored in a file; remove it and set {DB_PASSWORD_ENV}"
+            f"{where}: {prefix}password must not be stored in a file; remove it and set {DB_PASSWORD_ENV}"
         )
     dsns = {}
     for key in ("dsn", "main_dsn"):
         value = gw.get(key, "")
         if not isinstance(value, str):
-            raise ConfigError(f'{where}: gateway.{key} must be a string like "postgresql://user@host/db"')
+            raise ConfigError(f'{where}: {prefix}{key} must be a string like "postgresql://user@host/db"')
         dsns[key] = _sqlite_absolute(value.strip(), base_dir)
         if _dsn_has_password(dsns[key]):
             raise ConfigError(
-                f"{where}: gateway.{key} contains a password; remove it from the file and set {DB_PASSWORD_ENV}"
+                f"{where}: {prefix}{key} contains a password; remove it from the file and set {DB_PASSWORD_ENV}"
             )
     usernames = gw.get("usernames", [])
     if not isinstance(usernames, list) or not all(isinstance(u, str) and u for u in usernames):
-        raise ConfigError(f'{where}: gateway.usernames must be a list of usernames, e.g. ["acme"]')
+        raise ConfigError(f'{where}: {prefix}usernames must be a list of usernames, e.g. ["acme"]')
     if source == "database" and not dsns["dsn"]:
         raise ConfigError(
-            f'{where}: gateway.source is "database" but gateway.dsn is not set '
+            f'{where}: {prefix}source is "database" but {prefix}dsn is not set '
             '(e.g. dsn = "postgresql://reportgen@db-replica/newapi")'
         )
     password = env.get(DB_PASSWORD_ENV, "")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -15,6 +17,7 @@ from .app.summary import money
 from .core.models import Line, Reconciliation, Report
 from .core.money import money_text
 from .core.text import clean_text
+from .core.wallet import LABELS, Bridge, line_values, unexplained_text
 from .exporters._finance import day_ranges
 
 BY_CHOICES = ("member", "model", "day", "key")
@@ -291,3 +294,38 @@ class SyncBar:
     def window_done(self, rows: int, pages: int) -> None:
         fields = self.progress.tasks[0].fields
         self.progress.update(self.task, advance=1, rows=fields["rows"] + rows, pages=fields["pages"] + pages)
+
+
+def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
+    """Each source's wallet bridge as a table, then what explains a residual."""
+    labels = LABELS["en"]
+    for s in bridge.sources:
+        table = Table(
+            title=f"{labels['title']}: {s.source} ({terminal_text(s.account)})",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+        )
+        table.add_column("", no_wrap=False)
+        table.add_column(labels["quota"], justify="right")
+        table.add_column(labels["usd"], justify="right")
+        for key, quota in line_values(s):
+            usd = bridge.usd(quota)
+            table.add_row(
+                labels[key],
+                labels["unknown"] if quota is None else f"{quota:,}",
+                "" if usd is None else _usd(usd),
+                style="bold" if key in ("expected_closing", "residual") else None,
+            )
+        console.print(table)
+        for label, end in (("opening", s.opening), ("closing", s.closing)):
+            if end.snapshot_at is not None:
+                when = datetime.fromtimestamp(end.snapshot_at, tz).strftime("%Y-%m-%d %H:%M:%S")
+                console.print(
+                    f"  {labels[label]}: " + labels["snapshot"].format(when=when, rolled=end.rolled)
+                )
+        if s.closes:
+            console.print(f"  [green]{labels['closes']}[/green]")
+        for note in s.explanations:
+            console.print(f"  {labels['note']}: {terminal_text(note)}")
+        if s.unexplained:
+            console.print(f"  [red]{terminal_text(unexplained_text(s))}[/red]")

@@ -11,7 +11,7 @@ from .app.export import export_report
 from .app.sync import SyncProgress, SyncResult, run_sync
 from .config import CONFIG_NAME, load_config
 from .core.models import Report
-from .core.periods import parse_period
+from .core.periods import parse_period, previous_month
 from .fakegateway import FakeGateway
 from .fakegateway.synthetic import team_month
 from .plugins import select_exporters
@@ -107,6 +107,16 @@ charges = [{ member = "李四" }, { key = "ci-pipeline", share = 40 }]
 """
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """A stopped clock: the demo syncs "as of" chosen moments around its month."""
+
+    at: int
+
+    def __call__(self) -> float:
+        return float(self.at)
+
+
 def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None = None) -> DemoResult:
     """Serve a deterministic team month on 127.0.0.1, sync it into a fresh store, write every format."""
     team = team_month(DEMO_YEAR, DEMO_MONTH, tz=DEMO_TZ)
@@ -126,13 +136,26 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
         user_id=DEMO_USER_ID,
         status=team.status,
         rate_limit=None,
+        wallet=team.wallet,
     ) as gateway:
         config_path.write_text(
             demo_config_text(gateway.url, team.members, lang, template_path), encoding="utf-8"
         )
         config = load_config(config_path, env={"REPORTGEN_ACCESS_TOKEN": token})
         period = parse_period(f"{DEMO_YEAR:04d}-{DEMO_MONTH:02d}", config.tz)
-        result = run_sync(config, period, progress=progress)
+        # Three syncs at the times a team would run them, so the wallet bridge has a balance read
+        # as the month began and one after it ended, with every log row in between.
+        syncs = []
+        for at, span in (
+            (period.start_ts, previous_month(period.start, config.tz)),
+            (period.end_ts + 2 * 3600, period),
+            (period.end_ts + 86400, None),
+        ):
+            clock = _Clock(at)
+            gateway.clock = clock
+            mine = progress if span is period else None
+            syncs.append(run_sync(config, span, progress=mine, now=clock))
+        result = syncs[1]
     with open_period(config, period) as view:
         report = view.report
         paths = export_report(

@@ -43,8 +43,10 @@ from .core.models import (
 from .core.periods import date_range_period, local_days
 from .core.projects import Money, Project, grant_lines, member_notes, project_line
 from .core.reconciliation import reconciliation_from_json
+from .core.wallet import Bridge, bridge_from_json
 from .errors import StoreError, UsageError
 from .store import (
+    BRIDGE_META,
     Amendment,
     Closure,
     Reader,
@@ -55,6 +57,7 @@ from .store import (
     snapshot_dir,
     uncovered,
 )
+from .store.wallet import bridge_of
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
 _FAR = 2**62
@@ -232,6 +235,7 @@ def open_period(
     scope = scope or Scope()
     with contextlib.ExitStack() as stack:
         live = stack.enter_context(Reader.open(config.store_dir))
+        live.use_sources(config.source_names())
         live.begin()
         project = None
         if scope.kind == "project":
@@ -302,7 +306,14 @@ def open_period(
             tuple(missing),
             synced_any=not (len(missing) == 1 and missing[0] == (period.start_ts, period.end_ts)),
         )
-        report = replace(report, coverage=coverage, basis=timeline.basis(period))
+        report = replace(
+            report,
+            coverage=coverage,
+            basis=timeline.basis(period),
+            source_accounts=tuple(sorted(facts.source_accounts().items())),
+        )
+        if scope.kind == "team":
+            report = replace(report, bridge=_bridge(live, facts if exact is not None else None, report))
         if frozen_rate is not None:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=frozen_rate)
         if exact is not None and (
@@ -327,6 +338,15 @@ def open_period(
             charged=None if project is None else _charged_days(project, effective, period, token_names or ()),
             _timeline=timeline,
         )
+
+
+def _bridge(live: Reader, closed: Reader | None, report: Report) -> Bridge | None:
+    """The period's wallet bridge: as frozen at the close for a closed period, else from the live store."""
+    if closed is not None:
+        text = closed.get_meta(BRIDGE_META)
+        return None if text is None else bridge_from_json(json.loads(text))
+    p = report.period
+    return bridge_of(live, p.start_ts, p.end_ts, report.quota_per_unit, p.tz)
 
 
 def _charged_days(
@@ -385,6 +405,7 @@ def _open_snapshot(live: Reader, closure: Closure) -> Iterator[Reader]:
             f"backup or re-close with `reportgen close {closure.period.label} --reopen`"
         )
     with Reader.open(directory, snapshot=True) as snap:
+        snap.use_sources(live.sources)
         snap.begin()
         yield snap
 

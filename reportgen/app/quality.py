@@ -16,6 +16,7 @@ from datetime import date, datetime
 from ..config import Config
 from ..core.models import Bucket, Coverage, LogType, Period
 from ..core.periods import period_args
+from ..core.wallet import Bridge
 from ..errors import QualityError
 from ..views import PeriodView
 
@@ -28,6 +29,7 @@ CODES = (
     "unpriced",
     "subscription",
     "missing_rate",
+    "bridge_residual",
 )
 
 _MESSAGES: dict[str, dict[str, str]] = {
@@ -44,6 +46,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "missing_rate": "No official exchange rate in [report.rates] covers {label}; the CNY amounts use "
         '{items}. Add a [report.rates."YYYY-MM"] entry (or one for a quarter or a year) that covers '
         "it, with cny_per_usd, source and date.",
+        "bridge_residual": "The wallet bridge does not close and nothing recorded explains it: {items}. "
+        "See `reportgen bridge {args}`.",
         "member_or_project": "member or project",
         "member": "member",
         "none": "No findings: every check passed.",
@@ -59,6 +63,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "subscription": "{count} 条消费记录（额度 {quota}）由订阅计费而非钱包扣费，已单独列示：{items}。",
         "missing_rate": "[report.rates] 中没有覆盖 {label} 的官方汇率；人民币金额使用的是：{items}。"
         '请添加覆盖该期间的 [report.rates."YYYY-MM"]（或季度、年度）条目，含 cny_per_usd、source、date。',
+        "bridge_residual": "钱包余额勾稽不平且无记录可以解释：{items}。请查看 `reportgen bridge {args}`。",
         "member_or_project": "成员或项目",
         "member": "成员",
         "none": "未发现问题：所有检查均通过。",
@@ -135,6 +140,7 @@ def check_quality(view: PeriodView) -> QualityReport:
         _counted("unpriced", ((b.model_name, b.unpriced) for b in consumption)),
         _subscription(consumption),
         _missing_rate(config, view),
+        bridge_finding(view.report.bridge),
     ]
     return QualityReport(period, tuple(f for f in found if f is not None), projects is not None)
 
@@ -221,6 +227,17 @@ def _missing_rate(config: Config, view: PeriodView) -> Finding | None:
     if not config.rates or config.dated_rate(view.report.period) is not None:
         return None
     return Finding("missing_rate", 1, (view.report.exchange.source,))
+
+
+def bridge_finding(bridge: Bridge | None) -> Finding | None:
+    """An unexplained residual of the wallet bridge (a missing snapshot or logs explain theirs)."""
+    if bridge is None:
+        return None
+    bad = [s for s in bridge.sources if s.unexplained]
+    if not bad:
+        return None
+    items = tuple(f"{s.source} residual {s.residual:+,} quota" for s in bad)
+    return Finding("bridge_residual", len(bad), items)
 
 
 def _model_items(by_model: Counter[str]) -> tuple[str, ...]:

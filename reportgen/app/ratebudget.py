@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import Config
+from ..config import GatewayConfig
 
 FILE = "recent-requests.json"
 
@@ -54,18 +54,19 @@ def remember(store_dir: Path, base_url: str, ages: list[float]) -> None:
             tmp.unlink()
 
 
-def share(client: Any, config: Config, on_wait: Callable[[float, str], None] | None = None) -> None:
+def share(
+    client: Any, store_dir: Path, gw: GatewayConfig, on_wait: Callable[[float, str], None] | None = None
+) -> None:
     """Seed an API client's limiter with the requests earlier commands sent (database sources: no-op)."""
     limiter = getattr(client, "limiter", None)
     if limiter is None:
         return
-    gw = config.gateway
-    limiter.seed(recent_ages(config.store_dir, gw.base_url, gw.window_seconds))
+    limiter.seed(recent_ages(store_dir, gw.base_url, gw.window_seconds))
     if on_wait is not None:
         client.on_wait = on_wait
 
 
-def keep(client: Any, config: Config) -> None:
+def keep(client: Any, store_dir: Path, gw: GatewayConfig) -> None:
     """Save the client's requests still inside the window for the next command."""
     if getattr(client, "limiter", None) is not None:
-        remember(config.store_dir, config.gateway.base_url, client.recent_requests())
+        remember(store_dir, gw.base_url, client.recent_requests())

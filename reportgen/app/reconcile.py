@@ -64,11 +64,11 @@ def run_reconcile(
         )
     with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
         client = (client_factory or GatewayClient)(config.gateway)
-        ratebudget.share(client, config)
+        ratebudget.share(client, config.store_dir, config.gateway)
         try:
             result = reconcile(store, client, period, int(now()))
         finally:
-            ratebudget.keep(client, config)
+            ratebudget.keep(client, config.store_dir, config.gateway)
             client.close()
         save_reconciliation(store, result)
     return result

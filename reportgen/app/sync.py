@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ..config import Config
+from ..config import Config, GatewayConfig
 from ..core.models import Period, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
@@ -66,8 +66,14 @@ class SyncResult:
     duplicates: int = 0
     #: What the user should hear: plain-http tokens, implausible gateway values.
     warnings: tuple[str, ...] = ()
+    #: The source's name (``default`` for ``[gateway]``).
+    name: str = "default"
+    #: With several sources: each one's result (the fields above are their sums).
+    parts: tuple[SyncResult, ...] = ()
 
     def summary(self) -> str:
+        if self.parts:
+            return "\n".join(f"[{p.name}] {p.summary()}" for p in self.parts)
         start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
         end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
         already = f"; {self.skipped} already in the store" if self.skipped else ""
@@ -119,12 +125,14 @@ def _count_days(start: int, end: int) -> int:
     return end // MAX_WINDOW_SECONDS - start // MAX_WINDOW_SECONDS + 1
 
 
-def sync_target(store: Store, config: Config, period: Period | None, now: int) -> tuple[int, int]:
+def sync_target(
+    store: Store, config: Config, period: Period | None, now: int, source: str = "default"
+) -> tuple[int, int]:
     """The inclusive range a sync covers: the period, or from the last sync's end, up to closed time."""
     closed = now - SAFETY_MARGIN_SECONDS
     if period is not None:
         return period.start_ts, min(period.end_ts - 1, closed)
-    covered = store.coverage()
+    covered = store.source_coverage(source)
     if covered:
         start = covered[-1][1] + 1
     else:
@@ -146,37 +154,73 @@ def run_sync(
 
     Every completed window is committed before the next starts; if the gateway fails or
     the user interrupts, completed windows stay and the next run fetches only the rest.
-    ``[gateway] source`` picks the management API (default) or the gateway's database.
+    Each source (``[gateway]``, ``[gateways.NAME]``; ``--source`` picks one) is synced in
+    turn into its own rows, reading the management API or the gateway's database.
     """
-    gw = config.gateway
-    if gw.source == "api" and not gw.base_url:
-        raise ConfigError(
-            f"{config.where('gateway.base_url')} is not set; add base_url under [gateway] "
-            "(or set REPORTGEN_BASE_URL)"
-        )
-    if gw.source == "api" and gw.access_token is None:
-        raise GatewayError(
-            "REPORTGEN_ACCESS_TOKEN is not set; export the system access token from the gateway's "
-            "Settings > Security page (not an sk- model key)"
-        )
+    sources = config.sources()
+    for gw in sources:
+        _check_source(config, gw)
     if strict and config.warnings:  # e.g. the token would cross the network over plain http
         raise UsageError(f"--strict: {config.warnings[0]}")
     progress = progress or _Silent()
-    started = time.monotonic()
+    results = []
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
-        factory = client_factory or source_factory(gw)
-        client = factory(gw, on_request=progress.request)
-        ratebudget.share(client, config, getattr(progress, "waiting", None))
-        try:
-            return _sync_locked(store, client, config, period, refetch, progress, now, started)
-        finally:
-            ratebudget.keep(client, config)
-            client.close()
+        for gw in sources:
+            started = time.monotonic()
+            factory = client_factory or source_factory(gw)
+            client = factory(gw, on_request=progress.request)
+            ratebudget.share(client, config.store_dir, gw, getattr(progress, "waiting", None))
+            try:
+                results.append(
+                    _sync_locked(store, client, gw, config, period, refetch, progress, now, started)
+                )
+            finally:
+                ratebudget.keep(client, config.store_dir, gw)
+                client.close()
+    if len(results) == 1:
+        return results[0]
+    return SyncResult(
+        target=_span(r.target for r in results),
+        windows=sum(r.windows for r in results),
+        skipped=sum(r.skipped for r in results),
+        rows=sum(r.rows for r in results),
+        pages=sum(r.pages for r in results),
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        flavor=", ".join(r.flavor for r in results),
+        keys=sum(r.keys for r in results),
+        amended=tuple(dict.fromkeys(a for r in results for a in r.amended)),
+        name="+".join(r.name for r in results),
+        parts=tuple(results),
+        duplicates=sum(r.duplicates for r in results),
+        warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
+    )
+
+
+def _span(targets: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    spans = list(targets)
+    return min(t[0] for t in spans), max(t[1] for t in spans)
+
+
+def _check_source(config: Config, gw: GatewayConfig) -> None:
+    table = "gateway" if gw.name == "default" else f"gateways.{gw.name}"
+    if gw.source == "api" and not gw.base_url:
+        raise ConfigError(
+            f"{config.where(table + '.base_url')} is not set; add base_url under [{table}]"
+            + (" (or set REPORTGEN_BASE_URL)" if gw.name == "default" else "")
+        )
+    if gw.source == "api" and gw.access_token is None:
+        raise GatewayError(
+            f"{gw.token_env} is not set; export the system access token from the gateway's "
+            "Settings > Security page (not an sk- model key)"
+            + ("" if gw.name == "default" else f" for source {gw.name!r}")
+        )
 
 
 def _sync_locked(
     store: Store,
     client: LogSource,
+    gw: GatewayConfig,
     config: Config,
     period: Period | None,
     refetch: bool,
@@ -186,19 +230,25 @@ def _sync_locked(
 ) -> SyncResult:
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
-    store.bind_account(*source_account(config.gateway))
-    store.save_status(status)
-    store.save_keys(keys, int(now()))
-    target = sync_target(store, config, period, int(now()))
+    name = gw.name
+    store.use_sources((name,))
+    store.bind_account(*source_account(gw), source=name, at=int(now()))
+    store.save_status(status, name)
+    store.save_keys(keys, int(now()), name)
+    # The wallet balance now: it holds every row logged before this second (the bridge rolls it).
+    balance = client.balance(int(now()))
+    if balance is not None:
+        store.save_balance(replace(balance, source=name))
+    target = sync_target(store, config, period, int(now()), name)
     if target[1] < target[0]:
         raise UsageError(
             f"nothing to sync yet: {period.label if period else 'the next window'} starts "
             f"{datetime.fromtimestamp(target[0], UTC):%Y-%m-%d %H:%M} UTC, and only windows that ended "
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
-    windows, skipped = plan_windows(target[0], target[1], store.coverage(), refetch)
+    windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch)
     progress.planned(len(windows), skipped)
-    sync_id = store.start_sync(int(now()), client.flavor, target)
+    sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
     try:
@@ -210,7 +260,7 @@ def _sync_locked(
                 # stored twice by the sync of its own window: the store keeps only [lo, hi].
                 fetched.extend(r for r in page if lo <= r.created_at <= hi)
                 window_pages += 1
-            store.replace_window(lo, hi, fetched, window_pages, int(now()))
+            store.replace_window(lo, hi, fetched, window_pages, int(now()), name)
             done += 1
             rows += len(fetched)
             pages += window_pages
@@ -235,14 +285,20 @@ def _sync_locked(
         # on a full disk even this bookkeeping may fail, and must not hide why the sync stopped
         with contextlib.suppress(StoreError):
             store.finish_sync(sync_id, int(now()), state, done, rows, pages, message, flavor=client.flavor)
+    wallet_records = getattr(client, "wallet_records", None)  # the database source reads the gateway's own
+    if wallet_records is not None:
+        store.save_wallet_records(name, wallet_records(target[0], target[1]))
+    store.use_sources(None)  # a closed period holds every source's rows
     amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
+    store.use_sources((name,))
     audit.append(
         store,
         int(now()),
         who(),
         "sync",
         f"{datetime.fromtimestamp(target[0], config.tz):%Y-%m-%d %H:%M} .. "
-        f"{datetime.fromtimestamp(target[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}",
+        f"{datetime.fromtimestamp(target[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
+        + ("" if name == "default" else f" source {name}"),
         store.fingerprint(target[0], target[1] + 1),
         {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]},
     )
@@ -260,4 +316,5 @@ def _sync_locked(
         source=getattr(client, "described", ""),  # only the database source describes itself
         duplicates=getattr(client, "duplicates_dropped", 0),
         warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
+        name=name,
     )

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from .wallet import Bridge
+
 
 class LogType(enum.IntEnum):
     """The gateway's log row types (``type`` field)."""
@@ -464,6 +466,21 @@ class Report:
     #: The projects a key's spend on a day is charged to, ``(key, member, day) -> "alpha=60%; beta=40%"``
     #: ("" for none); None when no project is configured.
     charged_to: Callable[[str, str, date], str] | None = field(default=None, repr=False, compare=False)
+    #: The wallet bridge of the period (team views only; None for a member or project).
+    bridge: Bridge | None = None
+    #: ``(source name, "URL#USER")`` of every source read, in name order (one: ``default``).
+    source_accounts: tuple[tuple[str, str], ...] = ()
+
+    def source_of(self, key: str) -> str:
+        """The source a key (as reports name it, ``NAME:key`` off the default source) belongs to."""
+        head, sep, _ = key.partition(":")
+        if sep and any(name == head for name, _ in self.source_accounts):
+            return head
+        return "default"
+
+    @property
+    def multi_source(self) -> bool:
+        return len(self.source_accounts) > 1 or any(n != "default" for n, _ in self.source_accounts)
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""

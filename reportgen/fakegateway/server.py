@@ -176,6 +176,7 @@ class FakeGateway:
         rate_limit: tuple[int, float] | None = (180, 180),
         faults: Faults | None = None,
         quota_per_unit: float = 500000,
+        wallet: tuple[int, Iterable[tuple[int, int]]] | None = None,
     ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
@@ -198,6 +199,14 @@ class FakeGateway:
         # /stat returned 0 for everything.
         self.stat_adjust: dict[str, int] = {}
         self.stat_zero = False
+        # The wallet: (balance before any row, [(created_at, quota credited)] of top-ups,
+        # redemptions and adjustments). /api/user/self reports the balance after every row
+        # logged before ``clock()``; without a wallet it reports a fixed 50,000,000.
+        self.wallet = (
+            None if wallet is None else (int(wallet[0]), sorted((int(a), int(q)) for a, q in wallet[1]))
+        )
+        self.clock: Any = time.time
+        self.accounts: dict[str, FakeGateway] = {}  # further users of this gateway, by access token
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._down: str | None = None
@@ -269,6 +278,26 @@ class FakeGateway:
             self._version += 1
             self._filtered.clear()
             return cut
+
+    def add_account(
+        self,
+        access_token: str,
+        user_id: int,
+        username: str,
+        rows: Iterable[dict[str, Any]] = (),
+        tokens: Iterable[dict[str, Any]] = (),
+        wallet: tuple[int, Iterable[tuple[int, int]]] | None = None,
+    ) -> FakeGateway:
+        """Another user of this same gateway (same URL, flavour and rate limit), with its own
+        access token, rows, keys and wallet; returns it (its data can be changed like this one's)."""
+        other = FakeGateway(
+            rows, tokens, self.flavor, access_token, user_id, username, self.status, None,
+            quota_per_unit=self.quota_per_unit, wallet=wallet,
+        )  # fmt: skip
+        other.clock = lambda: self.clock()
+        with self._lock:
+            self.accounts[access_token] = other
+        return other
 
     def rename_user(self, new: str) -> None:
         """Rename the user: rows logged under the old name drop out of ``/stat``."""
@@ -380,6 +409,11 @@ class FakeGateway:
             return 200, _envelope(True, "", self.status)
         if not path.startswith("/api/"):
             return 404, b'{"error":"not found"}'
+        auth = h.headers.get("Authorization") or ""
+        other = self.accounts.get(auth[7:] if auth.startswith("Bearer ") else auth)
+        if other is not None:
+            with other._lock:
+                return other._route(h, path, q)
         denied = self._authenticate(h)
         if denied is not None:
             return denied
@@ -540,6 +574,22 @@ class FakeGateway:
             data = items
         return _envelope(True, "", data)
 
+    def balance_at(self, ts: int) -> int:
+        """The wallet balance after every row logged before ``ts`` (what /api/user/self says then)."""
+        if self.wallet is None:
+            return 50_000_000
+        opening, credits = self.wallet
+        balance = opening + sum(q for at, q in credits if at < ts)
+        for row in self._rows:
+            if int(row.get("created_at") or 0) >= ts:
+                continue
+            kind, quota = row.get("type"), int(row.get("quota") or 0)
+            if kind == 2 and (row.get("other") or {}).get("billing_source") != "subscription":
+                balance -= quota
+            elif kind == 6:
+                balance += quota
+        return balance
+
     def _user_self(self) -> dict[str, Any]:
         used = sum(int(r.get("quota") or 0) for r in self._rows if r.get("type") == 2)
         count = sum(1 for r in self._rows if r.get("type") == 2)
@@ -551,7 +601,7 @@ class FakeGateway:
             "status": 1,
             "email": "",
             "group": "default",
-            "quota": 50_000_000,
+            "quota": self.balance_at(int(self.clock())),
             "used_quota": used,
             "request_count": count,
         }

@@ -59,6 +59,8 @@ class SyntheticTeam:
     tz: str
     username: str = USERNAME
     user_id: int = USER_ID
+    #: The wallet to serve: (balance before the first row, [(created_at, quota credited)]).
+    wallet: tuple[int, list[tuple[int, int]]] = (0, [])
 
 
 @dataclass
@@ -199,13 +201,67 @@ def team_month(year: int = 2026, month: int = 4, tz: str = "Asia/Shanghai", seed
                 rows.append(_consume(rng, ts, key, rng.choice(models)))
         day = day + timedelta(days=1)  # wall-clock arithmetic: stays at local midnight
     _add_specials(rng, rows, start_ts, end_ts)
+    credits = _add_credits(rows, start_ts)
     rows.sort(key=lambda r: r["created_at"])
     tokens = _tokens(rows, start_ts)
     members: dict[str, list[str]] = {}
     for key, (_, member, _, _) in KEYS.items():
         if member is not None:
             members.setdefault(member, []).append(key)
-    return SyntheticTeam(rows, tokens, members, default_status("new-api"), start_ts, end_ts, tz)
+    return SyntheticTeam(
+        rows,
+        tokens,
+        members,
+        default_status("new-api"),
+        start_ts,
+        end_ts,
+        tz,
+        wallet=(OPENING_QUOTA, credits),
+    )
+
+
+#: The demo wallet's balance before its first row (USD 160 at the default quota unit).
+OPENING_QUOTA = 80_000_000
+#: Credits of the month: (seconds after the month's start, log type, text, quota credited). The
+#: amount is only in the text, the way new-api writes it (quota 0 on the row).
+CREDITS = (
+    (3 * 86400 + 36000, 1, "通过兑换码充值 $200.00 额度", 100_000_000),
+    (10 * 86400 + 32400, 1, "使用在线充值成功，充值金额: ＄50.000000 额度，支付金额：365.000000", 25_000_000),
+    (15 * 86400 + 39600, 3, "管理员将用户额度从 ＄150.000000 额度修改为 ＄175.500000 额度", 12_750_000),
+    (20 * 86400 + 3600, 4, "邀请用户赠送 ＄2.000000 额度", 1_000_000),
+)
+
+
+def _add_credits(rows: list[dict[str, Any]], start_ts: int) -> list[tuple[int, int]]:
+    """A redemption, an online top-up, an admin adjustment and a system credit (types 1, 1, 3, 4)."""
+    credits = []
+    for offset, kind, text, quota in CREDITS:
+        rows.append(_credit_row(start_ts + offset, kind, text))
+        credits.append((start_ts + offset, quota))
+    return credits
+
+
+def _credit_row(ts: int, kind: int, text: str) -> dict[str, Any]:
+    return {
+        "user_id": USER_ID,
+        "created_at": ts,
+        "type": kind,
+        "content": text,
+        "username": USERNAME,
+        "token_name": "",
+        "token_id": 0,
+        "model_name": "",
+        "quota": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "use_time": 0,
+        "is_stream": False,
+        "channel": 0,
+        "channel_name": "",
+        "group": "",
+        "ip": "",
+        "other": {},
+    }
 
 
 def _add_specials(rng: random.Random, rows: list[dict[str, Any]], start_ts: int, end_ts: int) -> None:
@@ -245,29 +301,6 @@ def _add_specials(rng: random.Random, rows: list[dict[str, Any]], start_ts: int,
     rows.append(_consume(rng, end_ts - 1, "key-zhangsan", "deepseek-v3"))
     rows.append(_consume(rng, start_ts - 1, "key-bob", "gemini-2.5-pro"))
     rows.append(_consume(rng, end_ts, "key-lisi", "gpt-5-mini"))
-    # A top-up (type 1) carries its amount only in the text.
-    rows.append(
-        {
-            "user_id": USER_ID,
-            "created_at": start_ts + 3 * 86400 + 36000,
-            "type": 1,
-            "content": "通过兑换码充值 $200.00 额度",
-            "username": USERNAME,
-            "token_name": "",
-            "token_id": 0,
-            "model_name": "",
-            "quota": 0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "use_time": 0,
-            "is_stream": False,
-            "channel": 0,
-            "channel_name": "",
-            "group": "",
-            "ip": "",
-            "other": {},
-        }
-    )
 
 
 def _tokens(rows: list[dict[str, Any]], start_ts: int) -> list[dict[str, Any]]:

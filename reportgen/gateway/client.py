@@ -17,10 +17,11 @@ from typing import Any
 
 from ..config import GatewayConfig, base_url_problem, plain_http_warning
 from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..core.wallet import Balance
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
 from .deadline import open_session
 from .guards import MAX_PAGES, ListingBound, WindowRows
-from .parse import JSONRejected, loads, parse_key, show_value
+from .parse import JSONRejected, amount, loads, parse_key, show_value
 from .ratelimit import SlidingWindowLimiter
 from .transport import Limits, TransientFailure, display_url, exchange
 
@@ -193,6 +194,20 @@ class GatewayClient:
         if not isinstance(data, dict):
             raise GatewayError("/api/user/self returned no user object")
         return {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
+
+    def balance(self, read_at: int) -> Balance:
+        """The wallet balance ``/api/user/self`` reports now (``quota``: what is left to spend)."""
+        data = self.user_self()
+        try:
+            return Balance(
+                "",
+                read_at,
+                amount(data, "quota", signed=True, kind="user"),
+                amount(data, "used_quota", kind="user"),
+                amount(data, "request_count", money=False, kind="user"),
+            )
+        except GatewayDataError as exc:
+            raise GatewayDataError(f"/api/user/self: {exc}") from None
 
     def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[list[UsageRecord]]:
         """Each non-empty page of ``/api/log/self`` rows with ``start_ts <= created_at <= end_ts``.

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..config import GatewayConfig
 from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
 from ..gateway.parse import parse_key, parse_log_row
 from .drivers import connect
@@ -157,6 +158,68 @@ class DatabaseSource:
                     return
                 last_ts, last_id = rows[-1][at_ts], rows[-1][at_id]
                 rows = self._page(select + after + order, (*self.user_ids, last_ts, end_ts, last_ts, last_id))
+
+    def balance(self, read_at: int) -> Balance | None:
+        """The selected users' wallet balance (``users.quota``, summed) as the database holds it now;
+        None when the users table is not there or not readable (the bridge then says so)."""
+        conn = self._main
+        columns = {c.lower() for c in conn.columns("users") or ()}
+        if not {"id", "quota"} <= columns or not conn.can_select("users"):
+            return None
+        extra = [c for c in ("used_quota", "request_count") if c in columns]
+        marks = ", ".join([conn.placeholder] * len(self.user_ids))
+        sums = ", ".join(f"SUM({conn.quote(c)})" for c in ("quota", *extra))
+        with conn.snapshot():
+            row = conn.query(
+                f"SELECT {sums} FROM {conn.quote('users')} WHERE {conn.quote('id')} IN ({marks})",
+                self.user_ids,
+            )[0]
+        values = dict(zip(("quota", *extra), row, strict=True))
+        return Balance(
+            "",
+            read_at,
+            int(values["quota"] or 0),
+            None if values.get("used_quota") is None else int(values["used_quota"]),
+            None if values.get("request_count") is None else int(values["request_count"]),
+            origin="database",
+        )
+
+    def wallet_records(self, start_ts: int, end_ts: int) -> list[WalletRecord]:
+        """Completed top-ups (``top_ups``) and used redemption codes (``redemptions``) of the users
+        in ``[start_ts, end_ts]``, when the database has those tables (new-api; one-api: redemptions)."""
+        conn = self._main
+        q, mark = conn.quote, conn.placeholder
+        users = ", ".join([mark] * len(self.user_ids))
+        out: list[WalletRecord] = []
+        qpu = self.status().quota_per_unit
+        top = {c.lower() for c in conn.columns("top_ups") or ()}
+        if {"id", "user_id", "amount", "status"} <= top:
+            when = "complete_time" if "complete_time" in top else "create_time"
+            money = q("money") if "money" in top else "NULL"
+            with conn.snapshot():
+                rows = conn.query(
+                    f"SELECT {q('id')}, {q(when)}, {q('amount')}, {money} FROM {q('top_ups')} "
+                    f"WHERE {q('user_id')} IN ({users}) AND {q('status')} = {mark} "
+                    f"AND {q(when)} >= {mark} AND {q(when)} <= {mark}",
+                    (*self.user_ids, "success", start_ts, end_ts),
+                )
+            for ref, at, units, paid in rows:
+                # new-api's top_ups.amount counts units of the display currency: quota = amount × QuotaPerUnit
+                quota = int(Decimal(units or 0) * qpu)
+                out.append(
+                    WalletRecord("topup", str(ref), int(at), quota, None if paid is None else str(paid))
+                )
+        red = {c.lower() for c in conn.columns("redemptions") or ()}
+        if {"id", "quota", "redeemed_time"} <= red and ("used_user_id" in red):
+            with conn.snapshot():
+                rows = conn.query(
+                    f"SELECT {q('id')}, {q('redeemed_time')}, {q('quota')} FROM {q('redemptions')} "
+                    f"WHERE {q('used_user_id')} IN ({users}) AND {q('redeemed_time')} >= {mark} "
+                    f"AND {q('redeemed_time')} <= {mark}",
+                    (*self.user_ids, start_ts, end_ts),
+                )
+            out.extend(WalletRecord("redemption", str(r), int(at), int(quota or 0)) for r, at, quota in rows)
+        return out
 
     def close(self) -> None:
         """Close the connection(s) (idempotent)."""

@@ -7,6 +7,7 @@ closed periods, their snapshots and amendments.
 """
 
 from .closures import (
+    BRIDGE_META,
     Amendment,
     Closure,
     closures,
@@ -22,6 +23,7 @@ from .closures import (
 from .db import DB_NAME, ROW_COLUMNS, Reader, Store, sync_lock, uncovered
 
 __all__ = [
+    "BRIDGE_META",
     "DB_NAME",
     "ROW_COLUMNS",
     "Amendment",

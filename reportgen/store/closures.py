@@ -26,12 +26,16 @@ from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..core.fingerprint import FINGERPRINT_SCHEME
-from ..core.models import Conversion, Exchange, GatewayStatus, Period
+from ..core.models import DEFAULT_QUOTA_PER_UNIT, Conversion, Exchange, GatewayStatus, Period
 from ..core.projects import parse_projects
+from ..core.wallet import bridge_json
 from ..errors import StoreError
 from .db import DB_NAME, ROW_COLUMNS, Reader, Store
+from .wallet import bridge_of
 
 CLOSED_DIR = "closed"
+#: Snapshot meta: the period's wallet bridge as computed at the close (JSON).
+BRIDGE_META = "bridge"
 _APPLIES_TO = "exchange_applies_to"  # snapshot meta: the [report.rates] entry the close used
 
 
@@ -227,6 +231,12 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
         exchange = config.exchange(status, period.tz, period)
         if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
             snap.set_meta(_APPLIES_TO, exchange.applies_to)
+        # The wallet bridge as it stood at the close: later balance snapshots never change it.
+        store.use_sources(tuple(g.name for g in config.gateways or (config.gateway,)))
+        qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
+        bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
+        store.use_sources(None)
+        snap.set_meta(BRIDGE_META, json.dumps(bridge_json(bridge), ensure_ascii=False, sort_keys=True))
     # Closed documents state the rate as of a fixed moment: the close when the config set it.
     if exchange.as_of is None and exchange.rate is not None:
         exchange = replace(exchange, as_of=datetime.fromtimestamp(at, period.tz))
@@ -263,7 +273,7 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}) SELECT id, {ROW_COLUMNS} "
+                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, source) SELECT id, {ROW_COLUMNS}, source "
                 "FROM main.logs "
                 "WHERE created_at >= ? AND created_at < ?",
                 span,
@@ -277,23 +287,25 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
                 "WHERE key IN ('account', 'keys_seen_at')"
             )
-            conn.execute(
-                "INSERT INTO frozen.keys SELECT * FROM main.keys "
-                "WHERE seen_at = (SELECT CAST(value AS INTEGER) FROM main.meta WHERE key = 'keys_seen_at')"
+            conn.execute(  # each source's key list as its last sync saw it
+                "INSERT INTO frozen.keys SELECT * FROM main.keys k "
+                "WHERE seen_at = (SELECT MAX(seen_at) FROM main.keys l WHERE l.source = k.source)"
+            )
+            conn.execute("INSERT INTO frozen.sources SELECT * FROM main.sources")
+            conn.execute(  # the newest /api/status and finished sync of each source
+                "INSERT INTO frozen.status_snapshots SELECT * FROM main.status_snapshots s "
+                "WHERE rowid = (SELECT rowid FROM main.status_snapshots t WHERE t.source = s.source "
+                "ORDER BY read_at DESC, rowid DESC LIMIT 1)"
             )
             conn.execute(
-                "INSERT INTO frozen.status_snapshots SELECT * FROM main.status_snapshots "
-                "ORDER BY read_at DESC, rowid DESC LIMIT 1"
-            )
-            conn.execute(
-                "INSERT INTO frozen.syncs SELECT * FROM main.syncs WHERE finished_at IS NOT NULL "
-                "ORDER BY id DESC LIMIT 1"
+                "INSERT INTO frozen.syncs SELECT * FROM main.syncs s WHERE id = (SELECT MAX(id) FROM "
+                "main.syncs t WHERE t.source = s.source AND t.finished_at IS NOT NULL)"
             )
             # Coverage as it stood, cut to the rows copied: the quality check and the
             # project view (unsynced days) read it.
             conn.execute(
-                "INSERT INTO frozen.coverage (start_ts, end_ts) SELECT MAX(start_ts, ?), MIN(end_ts, ?) "
-                "FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
+                "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT MAX(start_ts, ?), MIN(end_ts, ?), "
+                "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
                 (since, period.end_ts - 1, since, period.end_ts - 1),
             )
             conn.execute(  # the period's last reconciliation, as the documents show it

@@ -29,6 +29,7 @@ from ..core.models import (
     UsageRecord,
 )
 from ..core.periods import local_days
+from ..core.wallet import Balance, CreditRow, WalletRecord
 from ..errors import StoreError, SyncLockedError
 from . import schema
 
@@ -53,12 +54,39 @@ LATENCY_BUCKET_SQL = (
 )
 
 
-def _token_filter(token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
-    if token_names is None:
-        return "", []
-    if not token_names:
-        return " AND 0", []
-    return f" AND token_name IN ({','.join('?' * len(token_names))})", list(token_names)
+#: The source of ``[gateway]`` (and of every row a store held before it knew sources).
+DEFAULT_SOURCE = "default"
+#: A key as reports name it: bare on the default source, ``SOURCE:NAME`` on every other one,
+#: so that one key name on two sources is two keys (and a store of one ``[gateway]`` reads
+#: exactly as it did before sources existed: same names, same fingerprints).
+KEY_SQL = "(CASE WHEN source = 'default' THEN token_name ELSE source || ':' || token_name END)"
+
+
+def qualified_key(source: str, name: str) -> str:
+    """The key name reports show for ``name`` on ``source`` (see :data:`KEY_SQL`)."""
+    return name if source == DEFAULT_SOURCE else f"{source}:{name}"
+
+
+def split_key(key: str, sources: Sequence[str]) -> tuple[str, str]:
+    """``(source, name)`` of a key as reports name it, given the configured source names."""
+    head, sep, tail = key.partition(":")
+    if sep and head in sources and head != DEFAULT_SOURCE:
+        return head, tail
+    return DEFAULT_SOURCE, key
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The common part of two ordered lists of merged inclusive ranges."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 class Reader:
@@ -74,6 +102,36 @@ class Reader:
         self._conn: sqlite3.Connection = _Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
         # Row digests are computed from the content at read time, never read from a column.
         conn.create_function("rg_row_digest", 18, row_digest, deterministic=True)
+        # A snapshot closed before schema 5 has no source column: all its rows are the default source's.
+        self._multi = "source" in {r[1] for r in conn.execute("PRAGMA table_info(logs)")}
+        self._sources: tuple[str, ...] | None = None
+        self._key = KEY_SQL if self._multi else "token_name"
+        self._cols = _COLUMNS.replace("token_name", f"{self._key} AS tk", 1)
+
+    def use_sources(self, names: Sequence[str] | None) -> None:
+        """Read only the rows and facts of these sources (None: every source in the store)."""
+        self._sources = None if names is None else tuple(names)
+
+    @property
+    def sources(self) -> tuple[str, ...] | None:
+        return self._sources
+
+    def _src(self, column: str = "source") -> tuple[str, list[Any]]:
+        """`` AND source IN (...)`` for the chosen sources ("" when every source is read)."""
+        if self._sources is None:
+            return "", []
+        if not self._multi:
+            return ("", []) if DEFAULT_SOURCE in self._sources else (" AND 0", [])
+        return f" AND {column} IN ({','.join('?' * len(self._sources))})", list(self._sources)
+
+    def _filter(self, token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """The source filter and, if given, the key filter, to append to a WHERE on logs."""
+        where, args = self._src()
+        if token_names is None:
+            return where, args
+        if not token_names:
+            return where + " AND 0", args
+        return f"{where} AND {self._key} IN ({','.join('?' * len(token_names))})", [*args, *token_names]
 
     @classmethod
     def open(cls, directory: Path, *, snapshot: bool = False) -> Reader:
@@ -124,16 +182,49 @@ class Reader:
         return None if row is None else str(row[0])
 
     def account(self) -> tuple[str, int | None]:
-        """The gateway base URL and user id this store holds the logs of."""
-        base_url, _, user = (self.get_meta("account") or "#").partition("#")
+        """The gateway base URL and user id of the logs read (several sources: each named, joined)."""
+        accounts = self.source_accounts()
+        if len(accounts) == 1:
+            text = next(iter(accounts.values()))
+        elif accounts:
+            return " + ".join(f"{name}={acc}" for name, acc in sorted(accounts.items())), None
+        else:
+            text = self.get_meta("account") or "#"
+        base_url, _, user = text.partition("#")
         return base_url, int(user) if user.isdigit() else None
 
+    def source_accounts(self) -> dict[str, str]:
+        """``{source name: "URL#USER"}`` of the sources read, as each was bound by its first sync."""
+        if not self.has_table("sources"):
+            known = self.get_meta("account")
+            wanted = self._sources is None or DEFAULT_SOURCE in self._sources
+            return {DEFAULT_SOURCE: known} if known and wanted else {}
+        where, args = self._src("name")
+        rows = self._conn.execute(f"SELECT name, account FROM sources WHERE 1{where} ORDER BY name", args)
+        return {str(n): str(a) for n, a in rows}
+
     def coverage(self) -> list[tuple[int, int]]:
-        """Completed, merged time ranges ``(start, end)``, both inclusive, in order."""
-        return [
-            (int(s), int(e))
-            for s, e in self._conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1")
-        ]
+        """Completed, merged time ranges ``(start, end)``, both inclusive, in order.
+
+        With several sources read, a range counts only when every one of them holds it.
+        """
+        if not self._multi:
+            wanted = self._sources is None or DEFAULT_SOURCE in self._sources
+            rows = self._conn.execute("SELECT start_ts, end_ts FROM coverage ORDER BY 1") if wanted else []
+            return [(int(s), int(e)) for s, e in rows]
+        names = self._sources
+        if names is None:
+            names = tuple(r[0] for r in self._conn.execute("SELECT DISTINCT source FROM coverage ORDER BY 1"))
+        out: list[tuple[int, int]] | None = None
+        for name in names:
+            ranges = [
+                (int(s), int(e))
+                for s, e in self._conn.execute(
+                    "SELECT start_ts, end_ts FROM coverage WHERE source = ? ORDER BY 1", (name,)
+                )
+            ]
+            out = ranges if out is None else _intersect(out, ranges)
+        return out or []
 
     def has_table(self, name: str) -> bool:
         return bool(
@@ -145,12 +236,35 @@ class Reader:
     # -- gateway facts ---------------------------------------------------------------------
 
     def latest_status(self, before: int | None = None) -> GatewayStatus | None:
-        """The newest ``/api/status`` snapshot (read at or before ``before`` if given)."""
-        sql = "SELECT * FROM status_snapshots"
-        args: tuple[int, ...] = ()
+        """The newest ``/api/status`` snapshot (read at or before ``before`` if given).
+
+        With several sources: each source's newest, and of those the first source's (by name)
+        that states an exchange rate, so the rate does not depend on which source synced last.
+        Sources that count quota per USD differently cannot be summed: that is refused.
+        """
+        if not self._multi:
+            return self._status_of(None, before)
+        found = [(n, st) for n in self.source_names() if (st := self._status_of(n, before)) is not None]
+        if not found:
+            return None
+        units = {st.quota_per_unit for _, st in found}
+        if len(units) > 1:
+            shown = ", ".join(f"{n} {st.quota_per_unit}" for n, st in found)
+            raise StoreError(
+                f"the sources count quota per USD differently ({shown}): their quota cannot be summed; "
+                "report each with --source NAME"
+            )
+        return next((st for _, st in found if st.usd_exchange_rate is not None), found[0][1])
+
+    def _status_of(self, source: str | None, before: int | None) -> GatewayStatus | None:
+        sql = "SELECT read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version FROM status_snapshots WHERE 1"
+        args: list[Any] = []
+        if source is not None:
+            sql += " AND source = ?"
+            args.append(source)
         if before is not None:
-            sql += " WHERE read_at <= ?"
-            args = (before,)
+            sql += " AND read_at <= ?"
+            args.append(before)
         row = self._conn.execute(sql + " ORDER BY read_at DESC, rowid DESC LIMIT 1", args).fetchone()
         if row is None:
             return None
@@ -164,19 +278,32 @@ class Reader:
 
     def current_keys(self) -> list[KeyInfo]:
         """The keys the gateway listed at the last sync (deleted keys drop out)."""
-        seen = self.get_meta("keys_seen_at")
-        if seen is None:
-            return []
-        rows = self._conn.execute(
-            "SELECT id, name, status, used_quota, remain_quota, unlimited_quota, grp, created_time, "
-            "accessed_time, expired_time FROM keys WHERE seen_at = ? ORDER BY name, id",
-            (int(seen),),
-        )
+        if not self._multi:
+            seen = self.get_meta("keys_seen_at")
+            if seen is None:
+                return []
+            rows = self._conn.execute(
+                "SELECT id, name, status, used_quota, remain_quota, unlimited_quota, grp, created_time, "
+                "accessed_time, expired_time FROM keys WHERE seen_at = ? ORDER BY name, id",
+                (int(seen),),
+            ).fetchall()
+        else:
+            where, args = self._src("k.source")
+            rows = self._conn.execute(
+                f"SELECT k.id, {KEY_SQL.replace('source', 'k.source').replace('token_name', 'k.name')}, "
+                "k.status, k.used_quota, k.remain_quota, k.unlimited_quota, k.grp, k.created_time, "
+                "k.accessed_time, k.expired_time FROM keys k WHERE k.seen_at = "
+                f"(SELECT MAX(seen_at) FROM keys l WHERE l.source = k.source){where} ORDER BY 2, 1",
+                args,
+            ).fetchall()
         return [KeyInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
 
     def last_sync(self) -> dict[str, Any] | None:
         """The newest sync that finished, as a dict (None before the first one)."""
-        cur = self._conn.execute("SELECT * FROM syncs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        where, args = self._src() if self._multi else ("", [])
+        cur = self._conn.execute(
+            f"SELECT * FROM syncs WHERE finished_at IS NOT NULL{where} ORDER BY id DESC LIMIT 1", args
+        )
         row = cur.fetchone()
         if row is None:
             return None
@@ -192,11 +319,11 @@ class Reader:
         ``raw=False`` leaves ``UsageRecord.raw`` empty: the raw JSON is most of a row's
         bytes, and reading it doubles the time to stream a million rows.
         """
-        where, args = _token_filter(token_names)
+        where, args = self._filter(token_names)
         if raw:
-            sql = f"SELECT {_COLUMNS}, log_raw.raw FROM logs JOIN log_raw USING (id) "
+            sql = f"SELECT {self._cols}, log_raw.raw FROM logs JOIN log_raw USING (id) "
         else:
-            sql = f"SELECT {_COLUMNS}, '' FROM logs "
+            sql = f"SELECT {self._cols}, '' FROM logs "
         cur = self._conn.execute(
             f"{sql}WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
             [start_ts, end_ts, *args],
@@ -210,18 +337,19 @@ class Reader:
 
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
         """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``."""
+        where, args = self._filter(None)
         return [
             r[0]
             for r in self._conn.execute(
-                "SELECT DISTINCT token_name FROM logs WHERE created_at >= ? AND created_at < ? "
-                "AND type IN (2, 5, 6) ORDER BY 1",
-                (start_ts, end_ts),
+                f"SELECT DISTINCT {self._key} FROM logs WHERE created_at >= ? AND created_at < ? "
+                f"AND type IN (2, 5, 6){where} ORDER BY 1",
+                (start_ts, end_ts, *args),
             )
         ]
 
     def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
         """Rows of the period grouped by key, model, local day, type and billing source."""
-        where, args = _token_filter(token_names)
+        where, args = self._filter(token_names)
         buckets: list[Bucket] = []
         lat_day: list[LatencyCount] = []
         for day, start, end in local_days(period):
@@ -235,9 +363,9 @@ class Reader:
         lat_km = tuple(
             LatencyCount(f"{key}\x00{model}", bucket_ms, count)
             for key, model, bucket_ms, count in self._conn.execute(
-                f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
+                f"SELECT {self._key} AS tk, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
                 f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-                "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
+                "GROUP BY tk, model_name, b ORDER BY 1, 2, 3",
                 [period.start_ts, period.end_ts, *args],
             )
         )
@@ -245,12 +373,13 @@ class Reader:
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
-            "SELECT token_name, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, COUNT(*), SUM(quota), "
+            f"SELECT {self._key} AS tk, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, "
+            "COUNT(*), SUM(quota), "
             "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
             "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
             "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
             f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6){where} "
-            "GROUP BY token_name, model_name, type, sub ORDER BY 1, 2, 3, 4",
+            "GROUP BY tk, model_name, type, sub ORDER BY 1, 2, 3, 4",
             [start, end, *args],
         )
         for r in rows:
@@ -262,9 +391,9 @@ class Reader:
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[bytes]:
         """The content digests of the rows of ``[start_ts, end_ts)``, ascending (what a fingerprint hashes)."""
-        where, args = _token_filter(token_names)
+        where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {_DIGEST_SQL} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY d",
+            f"SELECT {self._digest_sql()} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(8192):
@@ -275,9 +404,9 @@ class Reader:
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[tuple[bytes, str]]:
         """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
-        where, args = _token_filter(token_names)
+        where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {_DIGEST_SQL} AS d, {_COLUMNS} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            f"SELECT {self._digest_sql()} AS d, {self._cols} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
             "ORDER BY d",
             [start_ts, end_ts, *args],
         )
@@ -294,45 +423,123 @@ class Reader:
         """
         return fingerprint_of(self.digests(start_ts, end_ts, token_names))
 
+    def _digest_sql(self) -> str:
+        return _DIGEST_SQL.replace("token_name", self._key, 1)
+
     def row_count(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM logs").fetchone()[0])
+        where, args = self._filter(None)
+        return int(self._conn.execute(f"SELECT COUNT(*) FROM logs WHERE 1{where}", args).fetchone()[0])
 
     def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
         """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes."""
-        where, args = _token_filter(token_names)
+        where, args = self._filter(token_names)
         sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
         return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
+
+    # -- the wallet -------------------------------------------------------------------------
+
+    def source_names(self) -> tuple[str, ...]:
+        """The sources read: the chosen ones, else every source the store holds rows or facts of."""
+        if self._sources is not None:
+            return self._sources
+        if not self._multi:
+            return (DEFAULT_SOURCE,)
+        rows = self._conn.execute(
+            "SELECT name FROM sources UNION SELECT DISTINCT source FROM coverage ORDER BY 1"
+        )
+        return tuple(str(r[0]) for r in rows) or (DEFAULT_SOURCE,)
+
+    def source_coverage(self, source: str) -> list[tuple[int, int]]:
+        """The merged inclusive ranges one source holds."""
+        if not self._multi:
+            return self.coverage() if source == DEFAULT_SOURCE else []
+        return [
+            (int(a), int(b))
+            for a, b in self._conn.execute(
+                "SELECT start_ts, end_ts FROM coverage WHERE source = ? ORDER BY 1", (source,)
+            )
+        ]
+
+    def balances(self, source: str) -> list[Balance]:
+        """Every wallet balance recorded for ``source``, oldest first."""
+        if not self.has_table("balances"):
+            return []
+        rows = self._conn.execute(
+            "SELECT read_at, quota, used_quota, request_count, origin FROM balances WHERE source = ? "
+            "ORDER BY read_at, rowid",
+            (source,),
+        )
+        return [Balance(source, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def spend_sums(self, source: str, lo: int, hi: int) -> tuple[int, int, int]:
+        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``."""
+        src = " AND source = ?" if self._multi else ""
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
+            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
+            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
+            f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){src}",
+            (lo, hi, *([source] if self._multi else [])),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
+        """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
+        src = " AND l.source = ?" if self._multi else ""
+        rows = self._conn.execute(
+            "SELECT l.created_at, l.type, l.quota, IFNULL(json_extract(r.raw, '$.content'), '') "
+            "FROM logs l JOIN log_raw r USING (id) "
+            f"WHERE l.created_at >= ? AND l.created_at < ? AND l.type IN (1, 3, 4){src} ORDER BY l.created_at, l.id",
+            (lo, hi, *([source] if self._multi else [])),
+        )
+        return [CreditRow(source, int(a), int(t), int(q), str(c)) for a, t, q, c in rows]
+
+    def wallet_records(self, source: str, lo: int, hi: int) -> list[WalletRecord]:
+        """The gateway's own top-up and redemption records of ``[lo, hi)`` kept for ``source``."""
+        if not self.has_table("wallet_records"):
+            return []
+        rows = self._conn.execute(
+            "SELECT kind, ref, at, quota, money, detail FROM wallet_records "
+            "WHERE source = ? AND at >= ? AND at < ? ORDER BY at, kind, ref",
+            (source, lo, hi),
+        )
+        return [WalletRecord(*r) for r in rows]
 
     # -- reconciliation --------------------------------------------------------------------
 
     def key_lifetime(self, key_id: int, name: str) -> tuple[int, int]:
         """Consumed and refunded quota of one key over every stored row (by id where rows carry it)."""
-        by_id = self._conn.execute("SELECT COUNT(*) FROM logs WHERE token_id = ?", (key_id,)).fetchone()[0]
-        column, value = ("token_id", key_id) if by_id else ("token_name", name)
+        where, args = self._filter(None)
+        by_id = self._conn.execute(
+            f"SELECT COUNT(*) FROM logs WHERE token_id = ?{where}", (key_id, *args)
+        ).fetchone()[0]
+        column, value = ("token_id", key_id) if by_id else (self._key, name)
         row = self._conn.execute(
             "SELECT COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
-            f"COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs WHERE {column} = ?",
-            (value,),
+            f"COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs WHERE {column} = ?{where}",
+            (value, *args),
         ).fetchone()
         return int(row[0]), int(row[1])
 
     def sums_by_key(self, lo: int, hi: int, username: str) -> dict[str, tuple[int, int, int]]:
         """Per key of ``[lo, hi]``: consumed, refunded, and consumed by ``username`` (or unnamed)."""
+        where, args = self._filter(None)
         rows = self._conn.execute(
-            "SELECT token_name, "
+            f"SELECT {self._key} AS tk, "
             "COALESCE(SUM(CASE WHEN type = 2 THEN quota END), 0), "
             "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0), "
             "COALESCE(SUM(CASE WHEN type = 2 AND (username = ? OR username = '') THEN quota END), 0) "
-            "FROM logs WHERE created_at BETWEEN ? AND ? AND type IN (2, 6) GROUP BY token_name",
-            (username, lo, hi),
+            f"FROM logs WHERE created_at BETWEEN ? AND ? AND type IN (2, 6){where} GROUP BY tk",
+            (username, lo, hi, *args),
         )
         return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
     def other_usernames(self, lo: int, hi: int, username: str) -> list[str]:
+        where, args = self._filter(None)
         rows = self._conn.execute(
             "SELECT DISTINCT username FROM logs WHERE created_at BETWEEN ? AND ? AND type = 2 "
-            "AND username != ? AND username != '' ORDER BY 1",
-            (lo, hi, username),
+            f"AND username != ? AND username != ''{where} ORDER BY 1",
+            (lo, hi, username, *args),
         )
         return [str(r[0]) for r in rows]
 
@@ -377,54 +584,76 @@ class Store(Reader):
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def bind_account(self, base_url: str, user_id: int | None) -> None:
-        """Tie the store to one gateway account; refuse to mix two accounts' logs."""
+    def bind_account(
+        self, base_url: str, user_id: int | None, source: str = DEFAULT_SOURCE, at: int = 0
+    ) -> None:
+        """Tie a source of the store to one gateway account; refuse to mix two accounts' logs in it."""
         account = f"{base_url}#{user_id}"
-        known = self.get_meta("account")
+        row = self._conn.execute("SELECT account FROM sources WHERE name = ?", (source,)).fetchone()
+        known = (
+            row[0] if row is not None else (self.get_meta("account") if source == DEFAULT_SOURCE else None)
+        )
         if known is None:
-            self.set_meta("account", account)
+            self._conn.execute("INSERT INTO sources VALUES (?, ?, ?)", (source, account, at))
+            if source == DEFAULT_SOURCE:
+                self.set_meta("account", account)
         elif known != account:
             raise StoreError(
-                f"{self.directory} holds the logs of {known.replace('#', ' user ')}, not "
-                f"{base_url} user {user_id}; set [store] path to another folder for this account"
+                f"{self.directory} holds the logs of {known.replace('#', ' user ')} as source {source!r}, "
+                f"not {base_url} user {user_id}; give this account its own [gateways.NAME] table, or set "
+                "[store] path to another folder"
             )
+        elif row is None:
+            self._conn.execute("INSERT INTO sources VALUES (?, ?, ?)", (source, account, at))
 
     def replace_window(
-        self, start: int, end: int, records: Sequence[UsageRecord], pages: int, fetched_at: int
+        self,
+        start: int,
+        end: int,
+        records: Sequence[UsageRecord],
+        pages: int,
+        fetched_at: int,
+        source: str = DEFAULT_SOURCE,
     ) -> None:
-        """Atomically make ``[start, end]`` (inclusive) hold exactly ``records``."""
+        """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records``.
+
+        Rows of other sources in the same range are left alone: sources never merge.
+        """
         with self._transaction() as cur:
             cur.execute(
-                "DELETE FROM log_raw WHERE id IN (SELECT id FROM logs WHERE created_at BETWEEN ? AND ?)",
-                (start, end),
+                "DELETE FROM log_raw WHERE id IN "
+                "(SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?)",
+                (start, end, source),
             )
-            cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ?", (start, end))
+            cur.execute(
+                "DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
+            )
             # Oldest first, so that row ids follow time within the window.
             ordered = sorted(records, key=lambda r: r.created_at)
             first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
             cur.executemany(
-                f"INSERT INTO logs (id, {_COLUMNS}) VALUES ({','.join('?' * 19)})",
-                [(first + i, *values) for i, values in enumerate(map(_record_values, ordered))],
+                f"INSERT INTO logs (id, {_COLUMNS}, source) VALUES ({','.join('?' * 20)})",
+                [(first + i, *values, source) for i, values in enumerate(map(_record_values, ordered))],
             )
             cur.executemany(
                 "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
                 [(first + i, r.raw) for i, r in enumerate(ordered)],
             )
-            self._add_coverage(cur, start, end)
+            self._add_coverage(cur, start, end, source)
             cur.execute(
-                "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at) VALUES (?, ?, ?, ?, ?)",
-                (start, end, len(records), pages, fetched_at),
+                "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
+                (start, end, len(records), pages, fetched_at, source),
             )
 
-    def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int) -> None:
+    def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> None:
+        near = "source = ? AND start_ts <= ? AND end_ts >= ?"
         rows = cur.execute(
-            "SELECT start_ts, end_ts FROM coverage WHERE start_ts <= ? AND end_ts >= ?",
-            (end + 1, start - 1),
+            f"SELECT start_ts, end_ts FROM coverage WHERE {near}", (source, end + 1, start - 1)
         ).fetchall()
         lo = min([start, *(r[0] for r in rows)])
         hi = max([end, *(r[1] for r in rows)])
-        cur.execute("DELETE FROM coverage WHERE start_ts <= ? AND end_ts >= ?", (end + 1, start - 1))
-        cur.execute("INSERT INTO coverage (start_ts, end_ts) VALUES (?, ?)", (lo, hi))
+        cur.execute(f"DELETE FROM coverage WHERE {near}", (source, end + 1, start - 1))
+        cur.execute("INSERT INTO coverage (start_ts, end_ts, source) VALUES (?, ?, ?)", (lo, hi, source))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -444,22 +673,40 @@ class Store(Reader):
                     cur.execute("ROLLBACK")
                 raise
 
-    def save_status(self, status: GatewayStatus) -> None:
+    def save_status(self, status: GatewayStatus, source: str = DEFAULT_SOURCE) -> None:
         self._conn.execute(
-            "INSERT INTO status_snapshots VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO status_snapshots VALUES (?, ?, ?, ?, ?, ?)",
             (
                 status.read_at,
                 str(status.quota_per_unit),
                 None if status.usd_exchange_rate is None else str(status.usd_exchange_rate),
                 status.quota_display_type,
                 status.version,
+                source,
             ),
         )
 
-    def save_keys(self, keys: Sequence[KeyInfo], seen_at: int) -> None:
+    def save_balance(self, balance: Balance) -> None:
+        """Record a wallet balance read from the gateway (``/api/user/self`` or its users table)."""
+        self._conn.execute(
+            "INSERT INTO balances (source, read_at, quota, used_quota, request_count, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (balance.source, balance.read_at, balance.quota, balance.used_quota, balance.request_count,
+             balance.origin),
+        )  # fmt: skip
+
+    def save_wallet_records(self, source: str, records: Sequence[WalletRecord]) -> None:
+        """Keep the gateway's own top-up and redemption records (the database source reads them)."""
         with self._transaction() as cur:
             cur.executemany(
-                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO wallet_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(source, r.kind, r.ref, r.at, r.quota, r.money, r.detail) for r in records],
+            )
+
+    def save_keys(self, keys: Sequence[KeyInfo], seen_at: int, source: str = DEFAULT_SOURCE) -> None:
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         k.id,
@@ -473,16 +720,21 @@ class Store(Reader):
                         k.accessed_time,
                         k.expired_time,
                         seen_at,
+                        source,
                     )
                     for k in keys
                 ],
             )
-            cur.execute("INSERT OR REPLACE INTO meta VALUES ('keys_seen_at', ?)", (str(seen_at),))
+            if source == DEFAULT_SOURCE:
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('keys_seen_at', ?)", (str(seen_at),))
 
-    def start_sync(self, started_at: int, flavor: str, target: tuple[int, int]) -> int:
+    def start_sync(
+        self, started_at: int, flavor: str, target: tuple[int, int], source: str = DEFAULT_SOURCE
+    ) -> int:
         cur = self._conn.execute(
-            "INSERT INTO syncs (started_at, state, flavor, target_start, target_end) VALUES (?, 'running', ?, ?, ?)",
-            (started_at, flavor, target[0], target[1]),
+            "INSERT INTO syncs (started_at, state, flavor, target_start, target_end, source) "
+            "VALUES (?, 'running', ?, ?, ?, ?)",
+            (started_at, flavor, target[0], target[1], source),
         )
         return int(cur.lastrowid or 0)
 

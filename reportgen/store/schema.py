@@ -19,7 +19,7 @@ from ..core.fingerprint import FINGERPRINT_SCHEME, fingerprint_of, row_digest
 from ..errors import StoreError
 
 #: The schema this reportgen writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: The oldest schema that can be migrated (1 had no per-row digest and was never released).
 OLDEST_MIGRATABLE = 2
 
@@ -44,30 +44,35 @@ CREATE TABLE IF NOT EXISTS logs (
     grp TEXT NOT NULL,
     username TEXT NOT NULL,
     channel INTEGER,
-    has_price INTEGER NOT NULL
+    has_price INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS logs_created_at ON logs (created_at);
 CREATE TABLE IF NOT EXISTS log_raw (id INTEGER PRIMARY KEY, raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS coverage (
-    start_ts INTEGER PRIMARY KEY,
-    end_ts INTEGER NOT NULL
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT 'default',
+    PRIMARY KEY (source, start_ts)
 );
 CREATE TABLE IF NOT EXISTS windows (
     start_ts INTEGER NOT NULL,
     end_ts INTEGER NOT NULL,
     rows INTEGER NOT NULL,
     pages INTEGER NOT NULL,
-    fetched_at INTEGER NOT NULL
+    fetched_at INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT 'default'
 );
 CREATE TABLE IF NOT EXISTS status_snapshots (
     read_at INTEGER NOT NULL,
     quota_per_unit TEXT NOT NULL,
     usd_exchange_rate TEXT,
     quota_display_type TEXT,
-    version TEXT
+    version TEXT,
+    source TEXT NOT NULL DEFAULT 'default'
 );
 CREATE TABLE IF NOT EXISTS keys (
-    id INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL,
     name TEXT NOT NULL,
     status INTEGER NOT NULL,
     used_quota INTEGER NOT NULL,
@@ -77,7 +82,9 @@ CREATE TABLE IF NOT EXISTS keys (
     created_time INTEGER NOT NULL,
     accessed_time INTEGER NOT NULL,
     expired_time INTEGER NOT NULL,
-    seen_at INTEGER NOT NULL
+    seen_at INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT 'default',
+    PRIMARY KEY (source, id)
 );
 CREATE TABLE IF NOT EXISTS syncs (
     id INTEGER PRIMARY KEY,
@@ -90,7 +97,8 @@ CREATE TABLE IF NOT EXISTS syncs (
     windows INTEGER NOT NULL DEFAULT 0,
     rows INTEGER NOT NULL DEFAULT 0,
     pages INTEGER NOT NULL DEFAULT 0,
-    message TEXT
+    message TEXT,
+    source TEXT NOT NULL DEFAULT 'default'
 );
 """
 
@@ -175,6 +183,34 @@ CREATE TRIGGER IF NOT EXISTS statements_no_update BEFORE UPDATE ON statements
 BEGIN SELECT RAISE(ABORT, 'issued statement numbers are never changed'); END;
 CREATE TRIGGER IF NOT EXISTS statements_no_delete BEFORE DELETE ON statements
 BEGIN SELECT RAISE(ABORT, 'issued statement numbers are never changed'); END
+"""
+
+# Schema 5: several sources (gateways, accounts) in one store, and the wallet: balance
+# snapshots read at sync time and the gateway's own top-up / redemption records.
+_SOURCES = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    bound_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS balances (
+    source TEXT NOT NULL,
+    read_at INTEGER NOT NULL,
+    quota INTEGER NOT NULL,
+    used_quota INTEGER,
+    request_count INTEGER,
+    origin TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wallet_records (
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    quota INTEGER NOT NULL,
+    money TEXT,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (source, kind, ref)
+)
 """
 
 _CLOSURE_COLUMNS = (
@@ -315,8 +351,35 @@ def _both_fingerprints(
     return fingerprint_of(sorted(old)), fingerprint_of(sorted(new))
 
 
+_KEY_COLUMNS = (
+    "id, name, status, used_quota, remain_quota, unlimited_quota, grp, created_time, accessed_time, "
+    "expired_time, seen_at"
+)
+
+
+def _to_5(conn: sqlite3.Connection) -> None:
+    """Several sources: every row, range and fact carries its source; the store's one account
+    becomes the source named ``default``.  Coverage and keys are re-keyed per source."""
+    for table in ("logs", "windows", "status_snapshots", "syncs"):
+        if "source" not in _columns(conn, table):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN source TEXT NOT NULL DEFAULT 'default'")
+    for table, columns in (("coverage", "start_ts, end_ts"), ("keys", _KEY_COLUMNS)):
+        if "source" in _columns(conn, table):
+            continue
+        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_schema4")
+        ddl = next(s for s in BASE.split(";\n") if f"EXISTS {table} (" in s)
+        conn.execute(ddl)
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_schema4")
+        conn.execute(f"DROP TABLE {table}_schema4")
+    _script(conn, _SOURCES)
+    account = conn.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+    if account is not None:
+        bound = conn.execute("SELECT COALESCE(MIN(started_at), 0) FROM syncs").fetchone()[0]
+        conn.execute("INSERT OR IGNORE INTO sources VALUES ('default', ?, ?)", (account[0], bound))
+
+
 #: migration N brings a store of schema N-1 to schema N.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3, 4: _to_4}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3, 4: _to_4, 5: _to_5}
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -324,6 +387,7 @@ def create(conn: sqlite3.Connection) -> None:
     _script(conn, BASE)
     _script(conn, _CLOSURES)
     _script(conn, _EVIDENCE)
+    _script(conn, _SOURCES)
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
     )

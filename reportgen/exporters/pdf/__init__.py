@@ -25,7 +25,7 @@ from .builder import (
     statement_amounts,
 )
 from .claim import claim_form
-from .finance import finance_sections, grant_story
+from .finance import charts_section, finance_sections, grant_story
 
 __all__ = ["document_number", "money", "register_exporters", "statement_amounts", "write_pdf"]
 
@@ -53,6 +53,8 @@ def _story(self: _Builder) -> list[Flowable]:
             self.para(self.lab("members_without_usage", names=names), self.s.body),
         ]
     story += self.grand_total(amounts)
+    if self.t.section("show_charts"):
+        story += charts_section(self)
     story += finance_sections(self)
     if self.t.section("show_notes"):
         story += self.notes()

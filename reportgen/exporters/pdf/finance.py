@@ -18,9 +18,12 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.models import GrantLine, ProjectLine
 from ...core.money import printed_lines
+from ...core.wallet import LABELS as WALLET_LABELS
+from ...core.wallet import Bridge, line_values, unexplained_text
 from .._cells import cents, shorten
 from .._finance import day_ranges, reconciliation_text, status_key
 from .builder import NAME_LIMIT, WIDTH, _Builder
+from .charts import burn_down_chart, daily_chart, member_chart
 from .claim import claim_form
 
 _RED = colors.HexColor("#B00020")
@@ -71,7 +74,56 @@ def finance_sections(b: _Builder) -> list[Flowable]:
         out += projects_section(b, b.report.projects)
     if b.report.reconciliation is not None:
         out += [Spacer(1, 3 * mm), b.para(reconciliation_text(b.report, b.ctx.label), b.s.small)]
+    if b.report.bridge is not None and b.report.bridge.sources:
+        out += bridge_block(b, b.report.bridge)
     return out
+
+
+def charts_section(b: _Builder) -> list[Flowable]:
+    """Spend per day (stacked by member, or by model for one member) and per member: the
+    tables' figures drawn, never in their place."""
+    report = b.report
+    if not any(m.stats.active for m in report.members):
+        return []
+    out: list[Flowable] = [Spacer(1, 4 * mm), daily_chart(report, b.ctx.lang, b.font, WIDTH)]
+    if sum(1 for m in report.members if m.stats.active) > 1:
+        out += [Spacer(1, 3 * mm), member_chart(report, b.ctx.lang, b.font, WIDTH)]
+    return out
+
+
+def bridge_block(b: _Builder, bridge: Bridge) -> list[Flowable]:
+    """The wallet bridge in a few lines per source: quota and USD, the residual and its causes."""
+    text = WALLET_LABELS.get(b.ctx.lang, WALLET_LABELS["en"])
+    head = [text["source"] if len(bridge.sources) > 1 else "", text["quota"], text["usd"]]
+    rows: list[list[Any]] = [head]
+    extra: list[tuple[Any, ...]] = [("ALIGN", (1, 0), (-1, -1), "RIGHT")]
+    notes: list[Flowable] = []
+    for s in bridge.sources:
+        if len(bridge.sources) > 1:
+            rows.append([b.para(f"{s.source} ({s.account})", b.s.cell), "", ""])
+            extra.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), _SUB_BG))
+        for key, quota in line_values(s):
+            if key in ("topup", "redemption", "admin", "system") and not quota:
+                continue
+            usd = bridge.usd(quota)
+            rows.append(
+                [
+                    b.para(text[key], b.s.cell),
+                    text["unknown"] if quota is None else f"{quota:,}",
+                    "" if usd is None else _money(usd),
+                ]
+            )
+            if key == "residual" and quota:
+                extra.append(("TEXTCOLOR", (0, len(rows) - 1), (-1, len(rows) - 1), _RED))
+        if s.closes:
+            notes.append(b.para(f"{s.source}: {text['closes']}", b.s.small))
+        for note in s.explanations:
+            notes.append(b.para(f"{s.source}: {note}", b.s.small))
+        if s.unexplained:
+            notes.append(b.para(f"{s.source}: {unexplained_text(s)}", b.s.small))
+    table = Table(rows, colWidths=[WIDTH - 70 * mm, 38 * mm, 32 * mm])
+    table.setStyle(_table_style(b, extra))
+    return [Spacer(1, 4 * mm), KeepTogether([b.para(text["title"], b.s.h2), table]), *notes]
 
 
 def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable]:
@@ -174,6 +226,8 @@ def grant_story(b: _Builder) -> list[Flowable]:
             )
         )
     story += _breakdown(b, grant.lines, p)
+    if b.t.section("show_charts") and grant.lines:
+        story += [Spacer(1, 4 * mm), burn_down_chart(grant, b.ctx.lang, b.font, WIDTH)]
     if grant.justification or grant.member_notes:
         story.append(b.para(lab("justification"), b.s.h2))
         if grant.justification:

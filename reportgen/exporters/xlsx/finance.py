@@ -16,6 +16,8 @@ from openpyxl.styles import Font, NamedStyle, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ...core.models import ProjectLine, ReconcileLine
+from ...core.wallet import LABELS as WALLET_LABELS
+from ...core.wallet import line_values, unexplained_text
 from .._finance import day_ranges, reconciliation_text, status_key
 from .sheets import _FONT, SheetNames, _sheet, _Writer
 
@@ -30,8 +32,11 @@ _ALERT_STYLES: dict[str, dict[str, Any]] = {
 
 
 def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
-    """The Grant, Projects and Reconciliation sheets, each when the report has its data."""
+    """The Bridge, Grant, Projects and Reconciliation sheets, each when the report has its data."""
     report = w.report
+    if report.bridge is not None and report.bridge.sources:
+        _add_alert_styles(w.wb)
+        _bridge_sheet(w, names)
     if not (report.grant or report.projects or report.reconciliation):
         return
     _add_alert_styles(w.wb)
@@ -232,4 +237,30 @@ def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
     ws.append([w.text(ws, reconciliation_text(w.report, w.label))])
     for note in rec.notes:
         ws.append([w.text(ws, note)])
+    ws.close()
+
+
+def _bridge_sheet(w: _Writer, names: SheetNames) -> None:
+    """The wallet bridge: one block per source, each line in quota (exact) and USD."""
+    bridge = w.report.bridge
+    assert bridge is not None
+    text = WALLET_LABELS.get(w.ctx.lang, WALLET_LABELS["en"])
+    ws = _sheet(w.wb, names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 90))
+    for s in bridge.sources:
+        ws.append([w.text(ws, f"{text['source']}: {s.source}"), w.text(ws, s.account)])
+        ws.append([w.text(ws, ""), w.text(ws, text["quota"]), w.text(ws, text["usd"])])
+        for key, quota in line_values(s):
+            usd = bridge.usd(quota)
+            ws.append(
+                [
+                    w.text(ws, text[key]),
+                    w.text(ws, text["unknown"]) if quota is None else quota,
+                    None if usd is None else _money(w, ws, usd, alert=key == "residual" and bool(quota)),
+                ]
+            )
+        if s.closes:
+            ws.append([w.text(ws, text["closes"])])
+        for note in (*s.explanations, *([unexplained_text(s)] if s.unexplained else [])):
+            ws.append([w.text(ws, f"{text['note']}: {note}")])
+        ws.append([])
     ws.close()

@@ -1,0 +1,24 @@
+"""``reportgen bridge``: the wallet bridge of a period, read through the one read path."""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..core.models import Period
+from ..core.wallet import Bridge, unexplained_text
+from ..errors import QualityError
+from ..views import open_period
+
+
+def run_bridge(config: Config, period: Period) -> Bridge:
+    """The period's bridge per source (a closed period's as frozen at its close)."""
+    with open_period(config, period) as view:
+        bridge = view.report.bridge
+    assert bridge is not None  # a team view always has one
+    return bridge
+
+
+def enforce_bridge(bridge: Bridge, strict: bool) -> None:
+    """With ``strict``, a residual no recorded fact explains is a finding (exit 7)."""
+    bad = [s for s in bridge.sources if s.unexplained]
+    if strict and bad:
+        raise QualityError("--strict: " + "; ".join(unexplained_text(s) for s in bad))

@@ -1,0 +1,215 @@
+"""Charts for the statement and the grant report, drawn with reportlab's own graphics.
+
+A chart never replaces a number: every figure it draws is one the tables print, taken
+from the same :class:`~reportgen.core.models.Report`.  Each drawing keeps the exact
+values it was drawn from in ``drawing.source_values`` (``{series: {category: Decimal}}``)
+so a test can read them back and compare them with the tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.attrmap import AttrMap, AttrMapValue
+from reportlab.lib.units import mm
+
+from ...core.models import GrantView, LogType, Report
+from ...core.text import clean_text, shorten
+from .._fonts import printable
+
+#: Series colours (colour-blind friendly, then greys for the rest).
+PALETTE = (
+    "#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F",
+)  # fmt: skip
+#: At most this many series are drawn; the rest are summed into "other".
+MAX_SERIES = 8
+
+LABELS = {
+    "en": {
+        "daily_member": "Net spend per day by member (USD)",
+        "daily_model": "Net spend per day by model (USD)",
+        "by_member": "Net spend by member (USD)",
+        "burn_down": "Budget remaining after each month ({currency})",
+        "other": "other",
+        "budget": "budget",
+    },
+    "zh": {
+        "daily_member": "每日净消费（按成员，美元）",
+        "daily_model": "每日净消费（按模型，美元）",
+        "by_member": "各成员净消费（美元）",
+        "burn_down": "各月末预算余额（{currency}）",
+        "other": "其他",
+        "budget": "预算",
+    },
+}
+
+
+class ChartDrawing(Drawing):
+    """A drawing that remembers the exact values it shows."""
+
+    _attrMap = AttrMap(  # noqa: N815 - reportlab's name; it refuses attributes it does not know
+        BASE=Drawing, source_values=AttrMapValue(None), kind=AttrMapValue(None)
+    )
+    source_values: dict[str, dict[str, Decimal]]
+    kind: str
+
+
+#: Names longer than this are cut with an ellipsis in a chart (the tables print them whole).
+CHART_NAME_LIMIT = 24
+
+
+def _name(text: str, font: str) -> str:
+    """A name as a chart shows it: cut, cleaned, each glyph the font has."""
+    return printable(clean_text(shorten(text, CHART_NAME_LIMIT)), font)
+
+
+def _labels(lang: str) -> dict[str, str]:
+    return LABELS.get(lang, LABELS["en"])
+
+
+def daily_values(report: Report, lang: str = "en") -> tuple[str, dict[str, dict[str, Decimal]]]:
+    """``(by, {series: {ISO day: USD}})``: each day's net spend split by member (or by model
+    when there is one member), exact; the series of a day add up to that day's table line."""
+    buckets = report.partials.buckets if report.partials is not None else ()
+    by = "member" if len({report.member_of(b.token_name) for b in buckets}) > 1 else "model"
+    quota: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for b in buckets:
+        sign = 1 if b.type == LogType.CONSUME else -1 if b.type == LogType.REFUND else 0
+        if sign:
+            name = report.member_of(b.token_name) if by == "member" else b.model_name
+            quota[name][b.day.isoformat()] += sign * b.quota
+    values = {
+        name: {day: Decimal(q) / report.quota_per_unit for day, q in days.items()}
+        for name, days in quota.items()
+    }
+    return by, _top(values, _labels(lang)["other"])
+
+
+def _top(values: dict[str, dict[str, Decimal]], other: str) -> dict[str, dict[str, Decimal]]:
+    """The largest series, and the rest summed into one: a legend of 30 names helps nobody."""
+    ranked = sorted(values, key=lambda n: (-sum(values[n].values()), n))
+    if len(ranked) <= MAX_SERIES:
+        return {n: values[n] for n in ranked}
+    out = {n: values[n] for n in ranked[: MAX_SERIES - 1]}
+    rest: dict[str, Decimal] = defaultdict(Decimal)
+    for n in ranked[MAX_SERIES - 1 :]:
+        for day, v in values[n].items():
+            rest[day] += v
+    out[other] = dict(rest)
+    return out
+
+
+def daily_chart(report: Report, lang: str, font: str, width: float) -> ChartDrawing:
+    """Spend per day, stacked by member (or model), one bar per day of the period."""
+    by, values = daily_values(report, lang)
+    labels = _labels(lang)
+    days = [line.name for line in report.days]
+    drawing = ChartDrawing(width, 62 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 12 * mm, 14 * mm, width - 52 * mm, 40 * mm
+    names = list(values)
+    chart.data = [[float(values[n].get(d, 0)) for d in days] for n in names] or [[0.0] * len(days)]
+    chart.categoryAxis.style = "stacked"
+    chart.categoryAxis.categoryNames = [d[8:] for d in days]  # the day of the month
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 5.5
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.forceZero = True
+    chart.barSpacing = 0.5
+    for i in range(len(names)):
+        chart.bars[i].fillColor = colors.HexColor(PALETTE[i % len(PALETTE)])
+        chart.bars[i].strokeColor = None
+    drawing.add(chart)
+    drawing.add(_legend([_name(n, font) for n in names], font, width - 38 * mm, 52 * mm))
+    title = labels["daily_member" if by == "member" else "daily_model"]
+    drawing.add(String(0, 58 * mm, title, fontName=font, fontSize=8.5))
+    drawing.source_values = values
+    drawing.kind = f"daily_{by}"
+    return drawing
+
+
+def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDrawing:
+    """Net spend per member, largest first (the members table's figures)."""
+    lines = sorted((m for m in report.members if m.stats.active), key=lambda m: (-m.stats.cost_usd, m.name))
+    height = max(30 * mm, (len(lines) * 6 + 16) * mm / 1.2)
+    drawing = ChartDrawing(width, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 38 * mm, 6 * mm
+    chart.width, chart.height = width - 52 * mm, height - 16 * mm
+    ordered = list(reversed(lines))  # reportlab draws the first category at the bottom
+    chart.data = [[float(m.stats.cost_usd) for m in ordered]] if ordered else [[0.0]]
+    chart.categoryAxis.categoryNames = [_name(m.name, font) for m in ordered] or [""]
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.forceZero = True
+    chart.bars[0].fillColor = colors.HexColor(PALETTE[0])
+    chart.bars[0].strokeColor = None
+    chart.barLabelFormat = "%.2f"
+    chart.barLabels.fontName = font
+    chart.barLabels.fontSize = 6
+    chart.barLabels.boxAnchor = "w"
+    chart.barLabels.dx = 2
+    drawing.add(chart)
+    drawing.add(String(0, height - 5 * mm, _labels(lang)["by_member"], fontName=font, fontSize=8.5))
+    drawing.source_values = {"members": {m.name: m.stats.cost_usd for m in lines}}
+    drawing.kind = "by_member"
+    return drawing
+
+
+def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> ChartDrawing:
+    """The budget left after each month of the grant report (its monthly table's figures)."""
+    p = grant.project
+    spent: dict[str, Decimal] = defaultdict(Decimal)
+    for line in grant.lines:
+        spent[line.month] += line.cost
+    months = sorted(spent)
+    remaining: dict[str, Decimal] = {}
+    left = p.budget
+    for month in months:
+        left -= spent[month]
+        remaining[month] = left
+    drawing = ChartDrawing(width, 55 * mm)
+    chart = HorizontalLineChart()
+    chart.x, chart.y, chart.width, chart.height = 18 * mm, 10 * mm, width - 30 * mm, 36 * mm
+    chart.data = [
+        [float(p.budget), *(float(remaining[m]) for m in months)],
+        [float(p.budget)] * (len(months) + 1),
+    ]
+    chart.categoryAxis.categoryNames = [_labels(lang)["budget"], *months]
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 6.5
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.forceZero = True
+    chart.lines[0].strokeColor = colors.HexColor(PALETTE[0])
+    chart.lines[0].strokeWidth = 1.5
+    chart.lines[1].strokeColor = colors.HexColor("#9AA5B1")
+    chart.lines[1].strokeDashArray = (2, 2)
+    drawing.add(chart)
+    title = _labels(lang)["burn_down"].format(currency=p.currency)
+    drawing.add(String(0, 51 * mm, title, fontName=font, fontSize=8.5))
+    drawing.source_values = {"remaining": remaining, "spent": dict(spent)}
+    drawing.kind = "burn_down"
+    return drawing
+
+
+def _legend(names: list[str], font: str, x: float, y: float) -> Legend:
+    legend = Legend()
+    legend.x, legend.y = x, y
+    legend.fontName = font
+    legend.fontSize = 6.5
+    legend.alignment = "right"
+    legend.boxAnchor = "nw"
+    legend.columnMaximum = 12
+    legend.dx = legend.dy = 6
+    legend.colorNamePairs = [(colors.HexColor(PALETTE[i % len(PALETTE)]), n) for i, n in enumerate(names)]
+    return legend

@@ -1,0 +1,126 @@
+"""The wallet bridge: balances read at sync time, credits read from the rows' text, the residual."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from reportgen.app.bridge import run_bridge
+from reportgen.app.sync import run_sync
+from reportgen.core.periods import parse_period, resolve_period
+from reportgen.core.wallet import CreditRow, parse_credit
+from reportgen.fakegateway import FakeGateway
+from reportgen.fakegateway.synthetic import expected_totals
+from tests.conftest import TOKEN, fast_client, make_config
+from tests.test_one_truth import runner_for
+
+QPU = Decimal(500000)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "quota"),
+    [
+        (1, "通过兑换码充值 $200.00 额度", 100_000_000),
+        (1, "通过兑换码充值 ＄10.000000 额度，兑换码ID 12", 5_000_000),
+        (1, "使用在线充值成功，充值金额: ＄50.000000 额度，支付金额：365.000000", 25_000_000),
+        (3, "管理员将用户额度从 ＄150.000000 额度修改为 ＄175.500000 额度", 12_750_000),
+        (3, "管理员将用户额度从 ＄20.000000 额度修改为 ＄5.000000 额度", -7_500_000),
+        (3, "管理员将用户额度从 1000 点额度修改为 400 点额度", -600),
+        (4, "邀请用户赠送 ＄2.000000 额度", 1_000_000),
+        (4, "新用户注册赠送 5000 点额度", 5000),
+        (1, "something we cannot read", None),
+    ],
+)
+def test_credit_amounts_are_read_from_the_text(kind, text, quota):
+    assert parse_credit(CreditRow("default", 0, kind, 0, text), QPU) == quota
+
+
+def _gateway(team):
+    return FakeGateway(
+        team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None, wallet=team.wallet
+    )
+
+
+def _sync_at(config, gw, period, at):
+    gw.clock = lambda: at
+    return run_sync(config, period, client_factory=fast_client, now=lambda: at)
+
+
+def test_the_bridge_closes_to_the_quota_unit_with_snapshots_at_both_ends(tmp_path, team):
+    with _gateway(team) as gw:
+        config = make_config(tmp_path, gw.url, team)
+        tz = config.tz
+        _sync_at(
+            config, gw, parse_period("2026-03", tz), team.start_ts
+        )  # opening balance read at 04-01 00:00
+        _sync_at(config, gw, parse_period("2026-04", tz), team.end_ts + 3600)
+        _sync_at(config, gw, None, team.end_ts + 86400)  # continues: the logs after the closing snapshot
+        bridge = run_bridge(config, parse_period("2026-04", tz))
+        opening, closing = gw.balance_at(team.start_ts), gw.balance_at(team.end_ts)
+    (s,) = bridge.sources
+    totals = expected_totals(team.rows, team.start_ts, team.end_ts)
+    assert s.opening.quota == opening and s.opening.rolled == 0
+    assert s.closing.quota == closing and s.closing.snapshot_at == team.end_ts + 3600
+    assert dict(s.flow.credits) == {
+        "topup": 25_000_000,
+        "redemption": 100_000_000,
+        "admin": 12_750_000,
+        "system": 1_000_000,
+    }
+    assert s.flow.consumed_wallet == totals.consumed - totals.subscription_quota
+    assert s.flow.consumed_subscription == totals.subscription_quota > 0
+    assert s.flow.refunded == totals.refunded > 0
+    assert s.residual == 0 and s.closes and not s.explanations
+
+    run = runner_for(config.path)
+    result = run("bridge", "--period", "2026-04", "--json", "--strict")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["residual"] == 0 and data["sources"][0]["closing"]["quota"] == closing
+    text = run("bridge", "--period", "2026-04").stdout
+    assert "closes to the quota unit" in text and f"{closing:,}" in text
+
+
+def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_the_exact_residual(
+    tmp_path, team
+):
+    before = team.start_ts - 5 * 86400  # a snapshot read on 03-27, the days up to 04-01 never synced
+    with _gateway(team) as gw:
+        config = make_config(tmp_path, gw.url, team)
+        tz = config.tz
+        _sync_at(config, gw, parse_period("2026-04", tz), team.end_ts + 3600)
+        _sync_at(config, gw, resolve_period(tz, None, "2026-05-01", "2026-05-01"), team.end_ts + 2 * 86400)
+        missing = run_bridge(config, parse_period("2026-04", tz))
+        _sync_at(config, gw, parse_period("2026-03", tz), before)
+        gap = run_bridge(config, parse_period("2026-04", tz))
+    (s,) = missing.sources
+    assert s.opening.quota is None and s.residual is None and not s.unexplained
+    assert any("opening balance" in note for note in s.explanations)
+    (g,) = gap.sources
+    # what the logs of [03-27, 04-01) moved the wallet by is exactly the residual, and is named
+    unsynced = [r for r in team.rows if before <= r["created_at"] < team.start_ts]
+    moved = -sum(r["quota"] for r in unsynced if r["type"] == 2) + sum(
+        r["quota"] for r in unsynced if r["type"] == 6
+    )
+    assert g.residual == moved != 0
+    assert g.residual == g.closing.quota - (g.opening.quota + g.flow.change)
+    assert any("lacks the logs" in note for note in g.explanations) and not g.unexplained
+
+
+def test_an_unexplained_residual_is_a_finding_under_strict(tmp_path, team):
+    with _gateway(team) as gw:
+        config = make_config(tmp_path, gw.url, team)
+        tz = config.tz
+        _sync_at(config, gw, parse_period("2026-03", tz), team.start_ts)
+        gw.wallet = (gw.wallet[0], [*gw.wallet[1], (team.start_ts + 86400, 4321)])  # credited, never logged
+        _sync_at(config, gw, parse_period("2026-04", tz), team.end_ts + 3600)
+        _sync_at(config, gw, None, team.end_ts + 86400)
+    run = runner_for(config.path)
+    result = run("bridge", "--period", "2026-04", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["residual"] == 4321
+    strict = run("bridge", "--period", "2026-04", "--strict")
+    assert strict.exit_code == 7 and "4321 quota more than its logs" in strict.output
+    report = run("report", "--period", "2026-04", "--format", "csv", "--strict", "--out", str(tmp_path / "r"))
+    assert report.exit_code == 7 and "wallet bridge does not close" in report.output

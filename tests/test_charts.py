@@ -1,0 +1,80 @@
+"""PDF charts draw the tables' figures: read their source values back and compare."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from reportgen.demo import run_demo
+from reportgen.exporters.pdf.builder import _Builder
+from reportgen.exporters.pdf.charts import ChartDrawing, burn_down_chart, daily_values
+from reportgen.exporters.pdf.finance import charts_section, grant_story
+from reportgen.hookspecs import ExportContext
+from reportgen.templating import load_template
+from reportgen.views import Scope, open_period
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo"), lang="en")
+
+
+def _charts(flowables):
+    return [f for f in flowables if isinstance(f, ChartDrawing)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_daily_and_member_charts_hold_the_tables_figures(demo, lang):
+    report = demo.report_summary
+    builder = _Builder(report, ExportContext(lang=lang, template=load_template(None, lang)))
+    daily, by_member = _charts(charts_section(builder))
+    assert daily.kind == "daily_member" and by_member.kind == "by_member"
+    # every day's stack adds up to the By-day table's line, exactly
+    days = {line.name: line.stats.cost_usd for line in report.days}
+    for day, cost in days.items():
+        assert (
+            sum((series.get(day, Decimal(0)) for series in daily.source_values.values()), Decimal(0)) == cost
+        )
+    # each member's bar is the members table's figure, and the drawn numbers are those values
+    members = {m.name: m.stats.cost_usd for m in report.members if m.stats.active}
+    assert by_member.source_values["members"] == members
+    chart = next(c for c in by_member.contents if hasattr(c, "data"))
+    assert sorted(chart.data[0]) == sorted(float(v) for v in members.values())
+    _, values = daily_values(report, lang)
+    assert values == daily.source_values
+
+
+def test_the_grant_report_has_a_burn_down_of_its_monthly_table(demo):
+    with open_period(_config(demo), None, Scope.of(project="nlp-grant")) as view:
+        report = view.report
+    builder = _Builder(report, ExportContext(lang="zh", template=load_template("grant", "zh")))
+    (chart,) = _charts(grant_story(builder))
+    grant = report.grant
+    assert grant is not None
+    spent = sum((line.cost for line in grant.lines), Decimal(0))
+    assert (
+        chart.source_values["remaining"][max(chart.source_values["remaining"])]
+        == grant.project.budget - spent
+    )
+    assert burn_down_chart(grant, "en", builder.font, 400).source_values == chart.source_values
+
+
+def test_the_workbook_has_a_bridge_sheet_that_closes(demo):
+    xlsx = next(p for p in demo.paths if p.suffix == ".xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.read_bytes()))
+    assert "Bridge" in wb.sheetnames
+    rows = {r[0]: r[1] for r in wb["Bridge"].iter_rows(values_only=True) if r and r[0]}
+    bridge = demo.report_summary.bridge
+    (s,) = bridge.sources
+    assert rows["Residual (reported − by the logs)"] == 0 == s.residual
+    assert rows["Closing balance reported"] == s.closing.quota
+    assert rows["+ Redemption codes"] == 100_000_000
+
+
+def _config(demo):
+    from reportgen.config import load_config
+
+    return load_config(demo.config_path, env={})
