@@ -36,7 +36,7 @@ from reportgen.demo import run_demo
 from reportgen.exporters.pdf import statement_amounts
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import team_month
-from reportgen.store import ROW_COLUMNS
+from reportgen.store import ROW_COLUMNS, schema
 from tests import report_factory
 from tests.conftest import TOKEN, write_config
 
@@ -376,7 +376,9 @@ def test_a_schema_2_store_is_migrated_on_first_open_and_gives_the_same_figures(t
     db = tmp_path / ".reportgen" / "reportgen.sqlite3"
     assert (tmp_path / ".reportgen" / "reportgen.sqlite3.schema2.bak").is_file()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(schema.SCHEMA_VERSION),
+        )
         pk = [r[1] for r in conn.execute("PRAGMA table_info(closures)") if r[5]]
         assert pk == ["label", "revision"]
         assert "digest" not in [r[1] for r in conn.execute("PRAGMA table_info(logs)")]

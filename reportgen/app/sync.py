@@ -171,6 +171,7 @@ def _sync_locked(
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     store.bind_account(*source_account(config.gateway))
+    store.set_rollup_zone(config.timezone)  # rollups per local day of the report timezone
     store.save_status(status)
     store.save_keys(keys, int(now()))
     target = sync_target(store, config, period, int(now()))

@@ -30,7 +30,9 @@ from ..core.models import (
 )
 from ..core.periods import local_days
 from ..errors import StoreError, SyncLockedError
-from . import schema
+from . import rollups, schema
+from .raw import RawLookup, forget_raw, keep_raw
+from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
 
 DB_NAME = "reportgen.sqlite3"
 LOCK_NAME = "sync.lock"
@@ -43,14 +45,6 @@ _COLUMNS = (
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
 _DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
-
-# The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
-LATENCY_BUCKET_SQL = (
-    "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
-    "WHEN use_time_ms < 10000 THEN use_time_ms / 100 * 100 "
-    "WHEN use_time_ms < 60000 THEN use_time_ms / 1000 * 1000 "
-    "ELSE use_time_ms / 10000 * 10000 END"
-)
 
 
 def _token_filter(token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -193,38 +187,71 @@ class Reader:
         bytes, and reading it doubles the time to stream a million rows.
         """
         where, args = _token_filter(token_names)
-        if raw:
-            sql = f"SELECT {_COLUMNS}, log_raw.raw FROM logs JOIN log_raw USING (id) "
-        else:
-            sql = f"SELECT {_COLUMNS}, '' FROM logs "
         cur = self._conn.execute(
-            f"{sql}WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
+            f"SELECT id, {_COLUMNS} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            "ORDER BY created_at, id",
             [start_ts, end_ts, *args],
         )
+        raws = RawLookup(self._conn) if raw else None
         while batch := cur.fetchmany(2000):
             for r in batch:
                 yield UsageRecord(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11],
-                    r[12], r[13], r[14], r[15], r[16], bool(r[17]), r[18],
+                    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
+                    r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
                 )  # fmt: skip
 
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
         """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``."""
-        return [
-            r[0]
-            for r in self._conn.execute(
-                "SELECT DISTINCT token_name FROM logs WHERE created_at >= ? AND created_at < ? "
-                "AND type IN (2, 5, 6) ORDER BY 1",
-                (start_ts, end_ts),
-            )
-        ]
+        names: set[str] = set()
+        lo = start_ts
+        for day, end in sorted(self.rolled_days(start_ts, end_ts).items()):
+            if end > end_ts:
+                break
+            names.update(self._distinct_tokens("logs", "created_at", lo, day))
+            names.update(self._distinct_tokens("rollups", "day", day, day + 1))
+            lo = end
+        names.update(self._distinct_tokens("logs", "created_at", lo, end_ts))
+        return sorted(names)
+
+    def _distinct_tokens(self, table: str, column: str, lo: int, hi: int) -> list[str]:
+        if hi <= lo:
+            return []
+        sql = f"SELECT DISTINCT token_name FROM {table} WHERE {column} >= ? AND {column} < ? AND type IN (2, 5, 6)"
+        return [r[0] for r in self._conn.execute(sql, (lo, hi))]
+
+    def rolled_days(self, start_ts: int, end_ts: int) -> dict[int, int]:
+        """The rolled-up local days starting in ``[start_ts, end_ts)``: start -> end (see :mod:`.rollups`)."""
+        if not self.has_table("rollup_days"):  # a snapshot closed before rollups existed, not migrated
+            return {}
+        cur = self._conn.execute(
+            "SELECT day, end_ts FROM rollup_days WHERE day >= ? AND day < ?", (start_ts, end_ts)
+        )
+        return {int(a): int(b) for a, b in cur}
 
     def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
-        """Rows of the period grouped by key, model, local day, type and billing source."""
+        """Rows of the period grouped by key, model, local day, type and billing source.
+
+        Whole local days that are rolled up (the usual case) are read from the rollups, a
+        run of consecutive days per query; any other day is grouped from its rows.
+        """
         where, args = _token_filter(token_names)
+        days = local_days(period)
+        rolled = self.rolled_days(days[0][1], days[-1][2]) if days else {}
         buckets: list[Bucket] = []
         lat_day: list[LatencyCount] = []
-        for day, start, end in local_days(period):
+        lat_km: dict[tuple[str, str, int], int] = {}
+        run: list[tuple[date, int, int]] = []
+
+        def flush() -> None:
+            if run:
+                self._rolled_run(run, where, args, buckets, lat_day, lat_km)
+                run.clear()
+
+        for day, start, end in days:
+            if rolled.get(start) == end and start >= period.start_ts and end <= period.end_ts:
+                run.append((day, start, end))
+                continue
+            flush()
             buckets.extend(self._day_buckets(day, start, end, where, args))
             for bucket_ms, count in self._conn.execute(
                 f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
@@ -232,31 +259,76 @@ class Reader:
                 [start, end, *args],
             ):
                 lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
-        lat_km = tuple(
-            LatencyCount(f"{key}\x00{model}", bucket_ms, count)
             for key, model, bucket_ms, count in self._conn.execute(
                 f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
                 f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-                "GROUP BY token_name, model_name, b ORDER BY 1, 2, 3",
-                [period.start_ts, period.end_ts, *args],
-            )
+                "GROUP BY token_name, model_name, b",
+                [max(start, period.start_ts), min(end, period.end_ts), *args],
+            ):
+                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
+        flush()
+        return Partials(
+            tuple(buckets),
+            tuple(LatencyCount(f"{k}\x00{m}", b, n) for (k, m, b), n in sorted(lat_km.items())),
+            tuple(lat_day),
         )
-        return Partials(tuple(buckets), lat_km, tuple(lat_day))
+
+    def _rolled_run(
+        self,
+        run: list[tuple[date, int, int]],
+        where: str,
+        args: list[Any],
+        buckets: list[Bucket],
+        lat_day: list[LatencyCount],
+        lat_km: dict[tuple[str, str, int], int],
+    ) -> None:
+        """Buckets and latencies of consecutive rolled-up days, from the rollups."""
+        span = [run[0][1], run[-1][2], *args]
+        day_of = {start: day for day, start, _ in run}
+        for r in self._conn.execute(
+            f"SELECT day, token_name, model_name, type, sub, {BUCKET_COLUMNS} FROM rollups "
+            f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} ORDER BY 1, 2, 3, 4, 5",
+            span,
+        ):
+            buckets.append(
+                Bucket(
+                    r[1],
+                    r[2],
+                    day_of[r[0]],
+                    r[3],
+                    bool(r[4]),
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
+                )
+            )
+        for day, bucket_ms, count in self._conn.execute(
+            f"SELECT day, bucket, SUM(count) FROM rollup_latency WHERE day >= ? AND day < ?{where} "
+            "GROUP BY day, bucket ORDER BY day, bucket",
+            span,
+        ):
+            lat_day.append(LatencyCount(day_of[day].isoformat(), bucket_ms, count))
+        for key, model, bucket_ms, count in self._conn.execute(
+            f"SELECT token_name, model_name, bucket, SUM(count) FROM rollup_latency WHERE day >= ? AND day < ?"
+            f"{where} GROUP BY 1, 2, 3",
+            span,
+        ):
+            lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
-            "SELECT token_name, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, COUNT(*), SUM(quota), "
-            "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
-            "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
-            "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
+            f"SELECT token_name, model_name, type, {SUB_SQL} AS sub, {SUMS_SQL} "
             f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6){where} "
             "GROUP BY token_name, model_name, type, sub ORDER BY 1, 2, 3, 4",
             [start, end, *args],
         )
         for r in rows:
-            yield Bucket(
-                r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11]
-            )
+            yield Bucket(r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
 
     def digests(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -394,10 +466,12 @@ class Store(Reader):
     ) -> None:
         """Atomically make ``[start, end]`` (inclusive) hold exactly ``records``."""
         with self._transaction() as cur:
-            cur.execute(
-                "DELETE FROM log_raw WHERE id IN (SELECT id FROM logs WHERE created_at BETWEEN ? AND ?)",
-                (start, end),
-            )
+            gone = [
+                r[0]
+                for r in cur.execute("SELECT id FROM logs WHERE created_at BETWEEN ? AND ?", (start, end))
+            ]
+            if gone:
+                forget_raw(cur, set(gone), min(gone), max(gone))
             cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ?", (start, end))
             # Oldest first, so that row ids follow time within the window.
             ordered = sorted(records, key=lambda r: r.created_at)
@@ -406,15 +480,25 @@ class Store(Reader):
                 f"INSERT INTO logs (id, {_COLUMNS}) VALUES ({','.join('?' * 19)})",
                 [(first + i, *values) for i, values in enumerate(map(_record_values, ordered))],
             )
-            cur.executemany(
-                "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
-                [(first + i, r.raw) for i, r in enumerate(ordered)],
-            )
+            if ordered:
+                keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
             self._add_coverage(cur, start, end)
             cur.execute(
                 "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at) VALUES (?, ?, ?, ?, ?)",
                 (start, end, len(records), pages, fetched_at),
             )
+            rollups.roll(self._conn, start, end + 1)
+
+    def set_rollup_zone(self, zone: str) -> bool:
+        """Keep rollups per local day of ``zone`` (the report timezone); rebuild them when it changed.
+
+        Returns True when they were rebuilt (every stored row regrouped once).
+        """
+        if self.get_meta("rollup_zone") == zone:
+            return False
+        with self._transaction():
+            rollups.rebuild(self._conn, zone)
+        return True
 
     def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int) -> None:
         rows = cur.execute(
