@@ -127,3 +127,7 @@ def store_ready(directory: Path, n: int) -> bool:
         return False
     info = json.loads(marker.read_text())
     return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == PERIOD)
+
+
+def stored_rows(directory: Path) -> int:
+    return int(json.loads((directory / "bench.json").read_text())["rows"])

@@ -21,6 +21,7 @@ from typing import Any
 from ..core.fingerprint import canonical_row, fingerprint_of, row_digest
 from ..core.models import (
     Bucket,
+    DetailTuple,
     GatewayStatus,
     KeyInfo,
     LatencyCount,
@@ -199,6 +200,20 @@ class Reader:
                     r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
                     r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
                 )  # fmt: skip
+
+    def iter_detail(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[DetailTuple]:
+        """Consumption and refund rows of ``[start_ts, end_ts)`` as :data:`DetailTuple`, in time order."""
+        where, args = _token_filter(token_names)
+        cur = self._conn.execute(
+            "SELECT created_at, token_name, model_name, type, prompt_tokens, completion_tokens, "
+            "CASE WHEN type = 6 THEN -quota ELSE quota END, use_time_ms, client, request_id, http_status "
+            f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} ORDER BY created_at, id",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(4096):
+            yield from batch
 
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
         """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``."""
