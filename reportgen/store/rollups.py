@@ -8,7 +8,7 @@ epoch) are rolled up.  Days are local days of one zone, ``meta.rollup_zone`` (th
 timezone of the last sync; a closed snapshot's is its period's): a report in another
 zone, a cut day or a DST edge it does not match is grouped from rows instead, and the
 next sync in the new zone rebuilds the rollups.  Per-hour or 15-minute rollups would work
-for every zone at once, but on a month spread over 50 keys × 12 models they hold 75–90 %
+for every zone at once, but on a month spread over 50 keys × 12 models they would hold (estimated) 75–90 %
 as many rows as the logs themselves, so they would not make a month O(days).
 """
 
