@@ -101,6 +101,7 @@ def build_store(directory: Path, n: int) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     with Store.open(directory) as store:
         store.bind_account(BASE_URL, USER_ID)
+        store.set_rollup_zone(TZ)
         store.save_status(GatewayStatus(Decimal(QUOTA_PER_UNIT), p.end_ts, Decimal("7.3"), "USD", "v0.9.6"))
         store.save_keys([parse_key(t) for t in tokens()], seen_at=p.end_ts)
         sync_id = store.start_sync(p.end_ts, "new-api", (p.start_ts, p.end_ts - 1))
@@ -126,3 +127,7 @@ def store_ready(directory: Path, n: int) -> bool:
         return False
     info = json.loads(marker.read_text())
     return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == PERIOD)
+
+
+def stored_rows(directory: Path) -> int:
+    return int(json.loads((directory / "bench.json").read_text())["rows"])

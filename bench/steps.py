@@ -1,8 +1,9 @@
 """One benchmark step per process: ``python bench/steps.py STEP JSON-ARGS`` prints one JSON result.
 
 Each step runs in a fresh interpreter so that the parent can read this process's peak RSS
-(``ru_maxrss`` from ``wait4``) as the step's own.  ``seconds`` is the timed work only
-(imports and building the report an exporter needs are outside it).
+(``ru_maxrss`` from ``wait4``) as the step's own.  ``seconds`` is end to end: from opening
+the store to the closed file, the report build included (imports are outside it), for
+reportgen and for every baseline alike.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import data  # noqa: E402
 from reportgen.core.models import Report  # noqa: E402
 
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_OPEN: list[Any] = []
 
 
 def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -34,24 +36,26 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
     return fn
 
 
-def _report(store_dir: Path) -> Report:
+def _report(store_dir: Path, fingerprint: bool = True) -> Report:
     from reportgen.views import open_period
 
-    # The view stays open: its report streams detail rows while the bench exports.
-    view = open_period(data.config(store_dir), data.period()).__enter__()
-    return view.report
+    # The view stays open (held here) while its report streams detail rows to the exporter.
+    cm = open_period(data.config(store_dir), data.period(), fingerprint=fingerprint)
+    _OPEN.append(cm)
+    return cm.__enter__().report
 
 
 def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
     from reportgen.app.export import export_report
     from reportgen.plugins import select_exporters
 
-    report = _report(Path(args["store"]))
-    out = Path(args["out"])
+    exporters = select_exporters(fmt)
     started = time.perf_counter()
-    paths = export_report(report, select_exporters(fmt), out, lang="zh")
+    report = _report(Path(args["store"]))  # documents print the row fingerprint: built as `report` does
+    built = time.perf_counter() - started
+    paths = export_report(report, exporters, Path(args["out"]), lang="zh")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "bytes": sum(p.stat().st_size for p in paths)}
+    return {"seconds": seconds, "report_seconds": built, "bytes": sum(p.stat().st_size for p in paths)}
 
 
 # -- the store ------------------------------------------------------------------------------
@@ -64,7 +68,17 @@ def step_generate(args: dict[str, Any]) -> dict[str, Any]:
 
 # -- reportgen ----------------------------------------------------------------------------------
 @step
+def step_summary(args: dict[str, Any]) -> dict[str, Any]:
+    """What `reportgen summary` reads: the period's view from the rollups, no row fingerprint."""
+    started = time.perf_counter()
+    report = _report(Path(args["store"]), fingerprint=False)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "requests": report.totals.requests, "quota": report.totals.quota}
+
+
+@step
 def step_aggregate(args: dict[str, Any]) -> dict[str, Any]:
+    """What every document builds first: the view with the content fingerprint of every row."""
     started = time.perf_counter()
     report = _report(Path(args["store"]))
     seconds = time.perf_counter() - started
@@ -128,12 +142,34 @@ def step_csv_bare(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
 
 
+def _styled_openpyxl_sheet(wb: Any, title: str) -> tuple[Any, list[Any]]:
+    from openpyxl.cell import WriteOnlyCell
+
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "A2"
+    header = []
+    for text in _HEADER[:1] + _HEADER[2:]:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.style = "b header"
+        header.append(cell)
+    ws.append(header)
+    cells = []
+    for style in ("b datetime", "b int", "b int", "b int", "b usd6"):
+        cell = WriteOnlyCell(ws, value=0)
+        cell.style = style
+        cells.append(cell)
+    return ws, cells
+
+
 @step
 def step_xlsx_bare(args: dict[str, Any]) -> dict[str, Any]:
-    """openpyxl write_only: one sheet per member, the same 12 detail columns, no styles."""
+    """openpyxl write_only: one sheet per member, the same 12 columns and the same styled cells
+    (a bold filled header; datetime, three integer and a 6-place USD column per row, through
+    prebuilt styled cells as reportgen does), one query per member."""
     from datetime import datetime
 
     from openpyxl import Workbook
+    from openpyxl.styles import Border, Font, NamedStyle, PatternFill, Side
 
     cfg, period = data.config(Path(".")), data.period()
     tz, qpu = cfg.tz, data.QUOTA_PER_UNIT
@@ -142,17 +178,22 @@ def step_xlsx_bare(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     conn = _connect(args)
     wb = Workbook(write_only=True)
+    for name, fmt in (("b datetime", "yyyy-mm-dd hh:mm:ss"), ("b int", "#,##0"), ("b usd6", "0.000000")):
+        wb.add_named_style(NamedStyle(name=name, number_format=fmt))
+    head = NamedStyle(name="b header", font=Font(bold=True), fill=PatternFill("solid", fgColor="DDE4EE"))
+    head.border = Border(bottom=Side(style="thin"))
+    wb.add_named_style(head)
     for member, keys in cfg.members.items():
-        ws = wb.create_sheet(member[:31])
-        ws.append(_HEADER[:1] + _HEADER[2:])
+        ws, (t, p, o, q, c) = _styled_openpyxl_sheet(wb, member[:31])
         sql = _DETAIL_SQL.format(where=f" AND token_name IN ({','.join('?' * len(keys))})")
         for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
             sql, (period.start_ts, period.end_ts, *keys)
         ):
             quota = -quota if kind == 6 else quota
+            t.value = datetime.fromtimestamp(ts, tz).replace(tzinfo=None)
+            p.value, o.value, q.value, c.value = prompt, completion, quota, quota / qpu
             ws.append(
-                (datetime.fromtimestamp(ts, tz).replace(tzinfo=None), key, model,
-                 "refund" if kind == 6 else "consumption", prompt, completion, quota, quota / qpu,
+                (t, key, model, "refund" if kind == 6 else "consumption", p, o, q, c,
                  None if ms is None else ms / 1000, client, rid, status)
             )  # fmt: skip
     wb.save(path)
@@ -161,12 +202,65 @@ def step_xlsx_bare(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @step
-def step_pandas(args: dict[str, Any]) -> dict[str, Any]:
-    """The data-savvy path: a DataFrame, groupby member and model, to_excel with openpyxl."""
+def step_xlsxwriter(args: dict[str, Any]) -> dict[str, Any]:
+    """XlsxWriter constant_memory: the same sheets, cells and styles as xlsx-bare."""
+    from datetime import datetime
+
+    import xlsxwriter
+
+    cfg, period = data.config(Path(".")), data.period()
+    tz, qpu = cfg.tz, data.QUOTA_PER_UNIT
+    path = Path(args["out"]) / "xlsxwriter.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    conn = _connect(args)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "bottom": 1})
+    when, integer, usd = (
+        wb.add_format({"num_format": f}) for f in ("yyyy-mm-dd hh:mm:ss", "#,##0", "0.000000")
+    )
+    for member, keys in cfg.members.items():
+        ws = wb.add_worksheet(member[:31])
+        ws.freeze_panes(1, 0)
+        ws.write_row(0, 0, _HEADER[:1] + _HEADER[2:], head)
+        sql = _DETAIL_SQL.format(where=f" AND token_name IN ({','.join('?' * len(keys))})")
+        row = 1
+        for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
+            sql, (period.start_ts, period.end_ts, *keys)
+        ):
+            quota = -quota if kind == 6 else quota
+            ws.write_datetime(row, 0, datetime.fromtimestamp(ts, tz).replace(tzinfo=None), when)
+            ws.write_string(row, 1, key)
+            ws.write_string(row, 2, model)
+            ws.write_string(row, 3, "refund" if kind == 6 else "consumption")
+            ws.write_number(row, 4, prompt, integer)
+            ws.write_number(row, 5, completion, integer)
+            ws.write_number(row, 6, quota, integer)
+            ws.write_number(row, 7, quota / qpu, usd)
+            if ms is not None:
+                ws.write_number(row, 8, ms / 1000)
+            if client is not None:
+                ws.write_string(row, 9, client)
+            if rid is not None:
+                ws.write_string(row, 10, rid)
+            if status is not None:
+                ws.write_number(row, 11, status)
+            row += 1
+    wb.close()
+    conn.close()
+    return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
+
+
+def _pandas(args: dict[str, Any], engine: str) -> dict[str, Any]:
+    """The data-savvy path: a DataFrame, groupby member and model, to_excel with ``engine``."""
     try:
         import pandas as pd
     except ImportError:
         return {"skipped": "pandas is not installed (pip install pandas)"}
+    try:
+        __import__(engine)
+    except ImportError:
+        return {"skipped": f"{engine} is not installed"}
     cfg, period = data.config(Path(".")), data.period()
     path = Path(args["out"]) / "pandas.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,11 +283,21 @@ def step_pandas(args: dict[str, Any]) -> dict[str, Any]:
     )  # fmt: skip
     columns = ["time", "token_name", "model_name", "type", "prompt_tokens", "completion_tokens", "quota",
                "cost_usd", "latency_s", "client", "request_id", "http_status"]  # fmt: skip
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+    with pd.ExcelWriter(path, engine=engine) as xw:
         summary.to_excel(xw, sheet_name="Summary")
         for member, part in df.groupby("member", sort=False):
             part[columns].to_excel(xw, sheet_name=str(member)[:31], index=False)
     return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
+
+
+@step
+def step_pandas_openpyxl(args: dict[str, Any]) -> dict[str, Any]:
+    return _pandas(args, "openpyxl")
+
+
+@step
+def step_pandas_xlsxwriter(args: dict[str, Any]) -> dict[str, Any]:
+    return _pandas(args, "xlsxwriter")
 
 
 # -- sync --------------------------------------------------------------------------------------

@@ -275,7 +275,8 @@ def summary(
 ) -> None:
     """Show spend per member, model, day or key."""
     config = _config(ctx)
-    with open_period(config, _required_period(config, period, start, end), Scope.of(member)) as view:
+    chosen = _required_period(config, period, start, end)
+    with open_period(config, chosen, Scope.of(member), fingerprint=as_json) as view:
         report = view.report  # a closed period's frozen figures, like its documents
         for line in (*view.notices, *unsynced_lines(view)):
             _notify(line)

@@ -28,6 +28,7 @@ from .core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
     Coverage,
+    DetailTuple,
     Exchange,
     GrantView,
     LatencyCount,
@@ -166,6 +167,12 @@ class _Timeline:
         for piece, lo, hi in self._cut(start_ts, end_ts):
             yield from piece.reader.iter_records(lo, hi, token_names, raw=False)
 
+    def iter_detail(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[DetailTuple]:
+        for piece, lo, hi in self._cut(start_ts, end_ts):
+            yield from piece.reader.iter_detail(lo, hi, token_names)
+
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The same value one store holding all these rows would give (digests merged in order)."""
         streams = [p.reader.digests(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts)]
@@ -227,10 +234,14 @@ def open_period(
     *,
     generated_at: datetime | None = None,
     now: Callable[[], float] = time.time,
+    fingerprint: bool = True,
 ) -> Iterator[PeriodView]:
     """The view of ``period`` (for a project: its whole period, or its part inside ``period``).
 
-    Detail rows stream from the view's report while the block runs.
+    Detail rows stream from the view's report while the block runs.  ``fingerprint=False``
+    leaves ``report.provenance.fingerprint`` empty: it hashes every row of the period (the
+    one cost that grows with rows once figures come from rollups), and a terminal summary
+    does not show it.  A closed period's snapshot is checked against its fingerprint anyway.
     """
     scope = scope or Scope()
     with contextlib.ExitStack() as stack:
@@ -294,11 +305,11 @@ def open_period(
         token_names: tuple[str, ...] | None
         if project is not None:
             report, token_names = _project_report(
-                timeline, facts, effective, project, period, status, generated_at
+                timeline, facts, effective, project, period, status, generated_at, fingerprint
             )
         else:
             report, token_names = _period_report(
-                timeline, facts, effective, period, scope, status, keys, generated_at
+                timeline, facts, effective, period, scope, status, keys, generated_at, fingerprint
             )
             report = _with_projects(report, timeline, facts, effective)
         missing = timeline.missing(period.start_ts, period.end_ts)
@@ -445,7 +456,11 @@ def _empty_days(timeline: _Timeline, period: Period, missing: list[tuple[int, in
 
 
 def _provenance(
-    facts: Reader, timeline: _Timeline, period: Period, token_names: tuple[str, ...] | None
+    facts: Reader,
+    timeline: _Timeline,
+    period: Period,
+    token_names: tuple[str, ...] | None,
+    fingerprint: bool = True,
 ) -> Provenance:
     last = facts.last_sync()
     base_url, user_id = facts.account()
@@ -456,7 +471,7 @@ def _provenance(
         synced_at=None
         if not last or not last.get("finished_at")
         else datetime.fromtimestamp(last["finished_at"], UTC).astimezone(period.tz),
-        fingerprint=timeline.fingerprint(period.start_ts, period.end_ts, token_names),
+        fingerprint=timeline.fingerprint(period.start_ts, period.end_ts, token_names) if fingerprint else "",
     )
 
 
@@ -469,6 +484,7 @@ def _period_report(
     status: Any,
     keys: Any,
     generated_at: datetime | None,
+    fingerprint: bool = True,
 ) -> tuple[Report, tuple[str, ...] | None]:
     token_names: tuple[str, ...] | None = None
     member = scope.name if scope.kind == "member" else None
@@ -485,7 +501,7 @@ def _period_report(
         source=timeline,
         member=member,
         generated_at=generated_at,
-        provenance=_provenance(facts, timeline, period, token_names),
+        provenance=_provenance(facts, timeline, period, token_names, fingerprint),
     )
     return report, token_names
 
@@ -604,6 +620,7 @@ def _project_report(
     period: Period,
     status: Any,
     generated_at: datetime | None,
+    fingerprint: bool = True,
 ) -> tuple[Report, tuple[str, ...]]:
     """The grant closing report of ``project`` over ``period``.
 
@@ -631,7 +648,7 @@ def _project_report(
         status=status,
         source=_ChargedSource(timeline, project, key_to_member, period),
         generated_at=generated_at,
-        provenance=_provenance(facts, timeline, period, keys),
+        provenance=_provenance(facts, timeline, period, keys, fingerprint),
     )
     money = Money(report.quota_per_unit, report.exchange.rate)
     line = project_line(

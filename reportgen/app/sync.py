@@ -233,6 +233,7 @@ def _sync_locked(
     name = gw.name
     store.use_sources((name,))
     store.bind_account(*source_account(gw), source=name, at=int(now()))
+    store.set_rollup_zone(config.timezone)  # rollups per local day of the report timezone
     store.save_status(status, name)
     store.save_keys(keys, int(now()), name)
     # The wallet balance now: it holds every row logged before this second (the bridge rolls it).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from ..core.models import Line, LogType, Report, Stats
@@ -13,6 +13,7 @@ from ..core.text import UNSAFE_RE, clean_text, shorten
 __all__ = [
     "DETAIL_COLUMNS",
     "STATS_COLUMNS",
+    "LocalTimes",
     "QuotientText",
     "banner_lines",
     "cents",
@@ -106,6 +107,59 @@ class QuotientText:
         digits = f"{frac:0{self.places}d}".rstrip("0") if frac else ""
         text = f"{whole}.{digits}" if digits else str(whole)
         return "-" + text if n < 0 and scaled else text
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+class LocalTimes:
+    """Local times of epoch seconds in ``tz``, by the UTC offset cached per UTC hour.
+
+    The same text as ``datetime.fromtimestamp(ts, tz).isoformat()`` at a fraction of the
+    cost; an hour in which the offset changes (a DST switch) is converted row by row.
+    """
+
+    def __init__(self, tz: tzinfo) -> None:
+        self._tz = tz
+        self._hours: dict[int, tuple[int, str] | None] = {}
+        self._minutes: dict[int, str] = {}
+
+    def _hour(self, hour: int) -> tuple[int, str] | None:
+        first = datetime.fromtimestamp(hour * 3600, self._tz)
+        last = datetime.fromtimestamp(hour * 3600 + 3599, self._tz)
+        offset = first.utcoffset()
+        if offset is None or offset != last.utcoffset():
+            return None
+        return int(offset.total_seconds()), first.isoformat()[19:]
+
+    def _offset(self, ts: int) -> tuple[int, str] | None:
+        hour = ts // 3600
+        try:
+            return self._hours[hour]
+        except KeyError:
+            entry = self._hours[hour] = self._hour(hour)
+            return entry
+
+    def iso(self, ts: int) -> str:
+        """``datetime.fromtimestamp(ts, tz).isoformat()``."""
+        entry = self._offset(ts)
+        if entry is None:
+            return datetime.fromtimestamp(ts, self._tz).isoformat()
+        local = ts + entry[0]
+        minute = local // 60
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            if len(self._minutes) > 50000:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
+        return f"{prefix}{local % 60:02d}{entry[1]}"
+
+    def naive(self, ts: int) -> datetime:
+        """``datetime.fromtimestamp(ts, tz)`` without its tzinfo (what a spreadsheet cell holds)."""
+        entry = self._offset(ts)
+        if entry is None:
+            return datetime.fromtimestamp(ts, self._tz).replace(tzinfo=None)
+        return _EPOCH + timedelta(seconds=ts + entry[0])
 
 
 def row_cost(quota: int, quota_per_unit: Decimal) -> Decimal:

@@ -19,6 +19,7 @@ from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ._cells import (
     DETAIL_COLUMNS,
     STATS_COLUMNS,
+    LocalTimes,
     QuotientText,
     banner_lines,
     csv_text,
@@ -55,13 +56,67 @@ class _SafeText(dict[object, str]):
 
 
 def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    """One line per consumption or refund row of the period, in time order."""
+    """One line per consumption or refund row of the period, in time order.
+
+    Streams :meth:`Report.detail` tuples (from the store: only the needed columns, type
+    filter and sign in SQL); :func:`write_detail_records` writes the same bytes from
+    :meth:`Report.rows`, the record path plugins use.
+    """
     buf, out = _open(fp, ctx)
     out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
     usd = QuotientText(report.quota_per_unit)
     seconds = QuotientText(Decimal(1000))
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
     safe = _SafeText()  # members, keys, models and clients repeat: make each one inert once
+    member_text = _MemberText(report, safe)
+    iso = LocalTimes(report.period.tz).iso
+    writerow = out.writerow
+    for n, (ts, key, model, kind, prompt, completion, quota, ms, client, rid, status) in enumerate(
+        report.detail(), 1
+    ):
+        writerow(
+            (
+                iso(ts),
+                member_text[key],
+                safe[key],
+                safe[model],
+                kinds[kind],
+                prompt,
+                completion,
+                quota,
+                usd(quota),
+                "" if ms is None else seconds(ms),
+                safe[client],
+                csv_text(rid),
+                "" if status is None else status,
+            )
+        )
+        if n % _FLUSH_EVERY == 0:
+            _flush(buf, fp)
+    _flush(buf, fp)
+
+
+class _MemberText(dict[str, str]):
+    """A key's member name, made inert, remembered."""
+
+    def __init__(self, report: Report, safe: _SafeText) -> None:
+        super().__init__()
+        self._report = report
+        self._safe = safe
+
+    def __missing__(self, key: str) -> str:
+        text = self[key] = self._safe[self._report.member_of(key)]
+        return text
+
+
+def write_detail_records(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    """:func:`write_detail` through :meth:`Report.rows` (record objects): the same bytes, slower."""
+    buf, out = _open(fp, ctx)
+    out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
+    usd = QuotientText(report.quota_per_unit)
+    seconds = QuotientText(Decimal(1000))
+    kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
+    safe = _SafeText()
     for n, row in enumerate(report.rows(), 1):
         r = row.record
         quota = row.signed_quota

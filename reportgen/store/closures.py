@@ -225,6 +225,7 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
     since = min([period.start_ts, *(_local_midnight(p.start, period) for p in config.projects)])
     _write_snapshot(store, target, period, since)
     with Store.open(target, create=False) as snap:  # the snapshot, just written
+        snap.set_rollup_zone(period.timezone)  # it carries its own rollups
         fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
         rows = snap.count_rows(period.start_ts, period.end_ts)
         status = snap.latest_status()
@@ -278,10 +279,9 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "WHERE created_at >= ? AND created_at < ?",
                 span,
             )
-            conn.execute(
-                "INSERT INTO frozen.log_raw (id, raw) SELECT r.id, r.raw FROM main.log_raw r "
-                "JOIN main.logs l ON l.id = r.id WHERE l.created_at >= ? AND l.created_at < ?",
-                span,
+            conn.execute(  # the blobs holding the copied rows' raw JSON (they may hold a few more)
+                "INSERT INTO frozen.raw_blobs SELECT * FROM main.raw_blobs "
+                "WHERE last_id >= (SELECT MIN(id) FROM frozen.logs) AND first_id <= (SELECT MAX(id) FROM frozen.logs)"
             )
             conn.execute(
                 "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "

@@ -9,6 +9,7 @@ identical rows in the same second are two requests.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 from ..core.fingerprint import canonical_row, fingerprint_of, row_digest
 from ..core.models import (
     Bucket,
+    DetailTuple,
     GatewayStatus,
     KeyInfo,
     LatencyCount,
@@ -31,7 +33,9 @@ from ..core.models import (
 from ..core.periods import local_days
 from ..core.wallet import Balance, CreditRow, WalletRecord
 from ..errors import StoreError, SyncLockedError
-from . import schema
+from . import rollups, schema
+from .raw import RawLookup, forget_raw, keep_raw
+from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
 
 DB_NAME = "reportgen.sqlite3"
 LOCK_NAME = "sync.lock"
@@ -44,14 +48,6 @@ _COLUMNS = (
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
 _DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
-
-# The same rounding as reportgen.aggregate.latency_bucket, done close to the data.
-LATENCY_BUCKET_SQL = (
-    "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
-    "WHEN use_time_ms < 10000 THEN use_time_ms / 100 * 100 "
-    "WHEN use_time_ms < 60000 THEN use_time_ms / 1000 * 1000 "
-    "ELSE use_time_ms / 10000 * 10000 END"
-)
 
 
 #: The source of ``[gateway]`` (and of every row a store held before it knew sources).
@@ -320,39 +316,116 @@ class Reader:
         bytes, and reading it doubles the time to stream a million rows.
         """
         where, args = self._filter(token_names)
-        if raw:
-            sql = f"SELECT {self._cols}, log_raw.raw FROM logs JOIN log_raw USING (id) "
-        else:
-            sql = f"SELECT {self._cols}, '' FROM logs "
         cur = self._conn.execute(
-            f"{sql}WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
+            f"SELECT id, {self._cols} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            "ORDER BY created_at, id",
             [start_ts, end_ts, *args],
         )
+        raws = RawLookup(self._conn) if raw else None
         while batch := cur.fetchmany(2000):
             for r in batch:
                 yield UsageRecord(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11],
-                    r[12], r[13], r[14], r[15], r[16], bool(r[17]), r[18],
+                    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
+                    r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
                 )  # fmt: skip
 
+    def iter_detail(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[DetailTuple]:
+        """Consumption and refund rows of ``[start_ts, end_ts)`` as :data:`DetailTuple`, in time order."""
+        where, args = self._filter(token_names)
+        cur = self._conn.execute(
+            f"SELECT created_at, {self._key}, model_name, type, prompt_tokens, completion_tokens, "
+            "CASE WHEN type = 6 THEN -quota ELSE quota END, use_time_ms, client, request_id, http_status "
+            f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} ORDER BY created_at, id",
+            [start_ts, end_ts, *args],
+        )
+        while batch := cur.fetchmany(4096):
+            yield from batch
+
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
-        """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``."""
+        """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``.
+
+        Whole rolled-up days are read from the rollups, the rest from rows; both with the
+        sources read and key names as reports show them.
+        """
+        names: set[str] = set()
+        lo = start_ts
+        for day, end in sorted(self.rolled_days(start_ts, end_ts).items()):
+            if end > end_ts:
+                break
+            names.update(self._distinct_tokens("logs", "created_at", lo, day))
+            names.update(self._distinct_tokens("rollups", "day", day, day + 1))
+            lo = end
+        names.update(self._distinct_tokens("logs", "created_at", lo, end_ts))
+        return sorted(names)
+
+    def _distinct_tokens(self, table: str, column: str, lo: int, hi: int) -> list[str]:
+        if hi <= lo:
+            return []
         where, args = self._filter(None)
-        return [
-            r[0]
-            for r in self._conn.execute(
-                f"SELECT DISTINCT {self._key} FROM logs WHERE created_at >= ? AND created_at < ? "
-                f"AND type IN (2, 5, 6){where} ORDER BY 1",
-                (start_ts, end_ts, *args),
-            )
-        ]
+        sql = (
+            f"SELECT DISTINCT {self._key} FROM {table} WHERE {column} >= ? AND {column} < ? "
+            f"AND type IN (2, 5, 6){where}"
+        )
+        return [r[0] for r in self._conn.execute(sql, (lo, hi, *args))]
+
+    def rolled_days(self, start_ts: int, end_ts: int) -> dict[int, int]:
+        """The rolled-up local days starting in ``[start_ts, end_ts)``: start -> end (see :mod:`.rollups`).
+
+        A day counts when every source read is rolled up for it, or holds nothing there
+        (no coverage touches it: a source's rows always lie in its coverage).
+        """
+        if not self.has_table("rollup_days"):  # a snapshot closed before rollups existed, not migrated
+            return {}
+        where, args = self._src()
+        by_day: dict[int, dict[str, int]] = {}
+        for day, source, end in self._conn.execute(
+            f"SELECT day, source, end_ts FROM rollup_days WHERE day >= ? AND day < ?{where}",
+            (start_ts, end_ts, *args),
+        ):
+            by_day.setdefault(int(day), {})[str(source)] = int(end)
+        if not by_day:
+            return {}
+        names = self.source_names()
+        if not self._multi:
+            names = tuple(n for n in names if n == DEFAULT_SOURCE)
+        covered = {name: self.source_coverage(name) for name in names}
+        out: dict[int, int] = {}
+        for day, ends in by_day.items():
+            if len(set(ends.values())) != 1:  # cannot happen in one zone: be safe
+                continue
+            end = next(iter(ends.values()))
+            if all(
+                name in ends or not any(lo < end and hi >= day for lo, hi in covered[name]) for name in names
+            ):
+                out[day] = end
+        return out
 
     def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
-        """Rows of the period grouped by key, model, local day, type and billing source."""
+        """Rows of the period grouped by key, model, local day, type and billing source.
+
+        Whole local days that are rolled up (the usual case) are read from the rollups, a
+        run of consecutive days per query; any other day is grouped from its rows.
+        """
         where, args = self._filter(token_names)
+        days = local_days(period)
+        rolled = self.rolled_days(days[0][1], days[-1][2]) if days else {}
         buckets: list[Bucket] = []
         lat_day: list[LatencyCount] = []
-        for day, start, end in local_days(period):
+        lat_km: dict[tuple[str, str, int], int] = {}
+        run: list[tuple[date, int, int]] = []
+
+        def flush() -> None:
+            if run:
+                self._rolled_run(run, where, args, buckets, lat_day, lat_km)
+                run.clear()
+
+        for day, start, end in days:
+            if rolled.get(start) == end and start >= period.start_ts and end <= period.end_ts:
+                run.append((day, start, end))
+                continue
+            flush()
             buckets.extend(self._day_buckets(day, start, end, where, args))
             for bucket_ms, count in self._conn.execute(
                 f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
@@ -360,32 +433,66 @@ class Reader:
                 [start, end, *args],
             ):
                 lat_day.append(LatencyCount(day.isoformat(), bucket_ms, count))
-        lat_km = tuple(
-            LatencyCount(f"{key}\x00{model}", bucket_ms, count)
             for key, model, bucket_ms, count in self._conn.execute(
                 f"SELECT {self._key} AS tk, model_name, {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs "
                 f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-                "GROUP BY tk, model_name, b ORDER BY 1, 2, 3",
-                [period.start_ts, period.end_ts, *args],
-            )
+                "GROUP BY tk, model_name, b",
+                [max(start, period.start_ts), min(end, period.end_ts), *args],
+            ):
+                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
+        flush()
+        return Partials(
+            tuple(buckets),
+            tuple(LatencyCount(f"{k}\x00{m}", b, n) for (k, m, b), n in sorted(lat_km.items())),
+            tuple(lat_day),
         )
-        return Partials(tuple(buckets), lat_km, tuple(lat_day))
+
+    def _rolled_run(
+        self,
+        run: list[tuple[date, int, int]],
+        where: str,
+        args: list[Any],
+        buckets: list[Bucket],
+        lat_day: list[LatencyCount],
+        lat_km: dict[tuple[str, str, int], int],
+    ) -> None:
+        """Buckets and latencies of consecutive rolled-up days, from the rollups.
+
+        Rollups are kept per source with bare key names: they are read through the same
+        source filter and key naming as rows, and summed per key as reports name it.
+        """
+        span = [run[0][1], run[-1][2], *args]
+        day_of = {start: day for day, start, _ in run}
+        sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
+        for r in self._conn.execute(
+            f"SELECT day, {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
+            f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
+            "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5",
+            span,
+        ):
+            buckets.append(Bucket(r[1], r[2], day_of[r[0]], r[3], bool(r[4]), *r[5:13]))
+        for day, bucket_ms, count in self._conn.execute(
+            f"SELECT day, bucket, SUM(count) FROM rollup_latency WHERE day >= ? AND day < ?{where} "
+            "GROUP BY day, bucket ORDER BY day, bucket",
+            span,
+        ):
+            lat_day.append(LatencyCount(day_of[day].isoformat(), bucket_ms, count))
+        for key, model, bucket_ms, count in self._conn.execute(
+            f"SELECT {self._key} AS tk, model_name, bucket, SUM(count) FROM rollup_latency "
+            f"WHERE day >= ? AND day < ?{where} GROUP BY 1, 2, 3",
+            span,
+        ):
+            lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
-            f"SELECT {self._key} AS tk, model_name, type, IFNULL(billing_source, '') = 'subscription' AS sub, "
-            "COUNT(*), SUM(quota), "
-            "SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
-            "SUM(http_status >= 200 AND http_status < 400), SUM(has_price = 0), "
-            "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0) "
+            f"SELECT {self._key} AS tk, model_name, type, {SUB_SQL} AS sub, {SUMS_SQL} "
             f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 5, 6){where} "
             "GROUP BY tk, model_name, type, sub ORDER BY 1, 2, 3, 4",
             [start, end, *args],
         )
         for r in rows:
-            yield Bucket(
-                r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9] or 0, r[10], r[11]
-            )
+            yield Bucket(r[0], r[1], day, r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
 
     def digests(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -485,14 +592,14 @@ class Reader:
 
     def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
         """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
-        src = " AND l.source = ?" if self._multi else ""
+        src = " AND source = ?" if self._multi else ""
         rows = self._conn.execute(
-            "SELECT l.created_at, l.type, l.quota, IFNULL(json_extract(r.raw, '$.content'), '') "
-            "FROM logs l JOIN log_raw r USING (id) "
-            f"WHERE l.created_at >= ? AND l.created_at < ? AND l.type IN (1, 3, 4){src} ORDER BY l.created_at, l.id",
+            "SELECT id, created_at, type, quota FROM logs "
+            f"WHERE created_at >= ? AND created_at < ? AND type IN (1, 3, 4){src} ORDER BY created_at, id",
             (lo, hi, *([source] if self._multi else [])),
-        )
-        return [CreditRow(source, int(a), int(t), int(q), str(c)) for a, t, q, c in rows]
+        ).fetchall()
+        raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
+        return [CreditRow(source, int(a), int(t), int(q), _raw_content(raws[i])) for i, a, t, q in rows]
 
     def wallet_records(self, source: str, lo: int, hi: int) -> list[WalletRecord]:
         """The gateway's own top-up and redemption records of ``[lo, hi)`` kept for ``source``."""
@@ -620,11 +727,15 @@ class Store(Reader):
         Rows of other sources in the same range are left alone: sources never merge.
         """
         with self._transaction() as cur:
-            cur.execute(
-                "DELETE FROM log_raw WHERE id IN "
-                "(SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?)",
-                (start, end, source),
-            )
+            gone = [
+                int(r[0])
+                for r in cur.execute(
+                    "SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?",
+                    (start, end, source),
+                ).fetchall()
+            ]
+            if gone:  # only this source's rows' raw JSON: other sources' rows stay
+                forget_raw(cur, set(gone), min(gone), max(gone))
             cur.execute(
                 "DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
             )
@@ -635,15 +746,25 @@ class Store(Reader):
                 f"INSERT INTO logs (id, {_COLUMNS}, source) VALUES ({','.join('?' * 20)})",
                 [(first + i, *values, source) for i, values in enumerate(map(_record_values, ordered))],
             )
-            cur.executemany(
-                "INSERT INTO log_raw (id, raw) VALUES (?, ?)",
-                [(first + i, r.raw) for i, r in enumerate(ordered)],
-            )
+            if ordered:
+                keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
             self._add_coverage(cur, start, end, source)
             cur.execute(
                 "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
                 (start, end, len(records), pages, fetched_at, source),
             )
+            rollups.roll(self._conn, start, end + 1, source)  # this source's touched days, from its rows
+
+    def set_rollup_zone(self, zone: str) -> bool:
+        """Keep rollups per local day of ``zone`` (the report timezone); rebuild them when it changed.
+
+        Returns True when they were rebuilt (every stored row regrouped once).
+        """
+        if self.get_meta("rollup_zone") == zone:
+            return False
+        with self._transaction():
+            rollups.rebuild(self._conn, zone)
+        return True
 
     def _add_coverage(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> None:
         near = "source = ? AND start_ts <= ? AND end_ts >= ?"
@@ -850,6 +971,24 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{db}: cannot read the store ({exc})") from None
+
+
+def _raw_content(raw: str) -> str:
+    """A raw row's ``content`` as text, as ``IFNULL(json_extract(raw, '$.content'), '')`` gave it."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return ""
+    content = value.get("content") if isinstance(value, dict) else None
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, bool):
+        return str(int(content))
+    if isinstance(content, int | float):
+        return str(content)
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:

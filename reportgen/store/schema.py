@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ..core.fingerprint import FINGERPRINT_SCHEME, fingerprint_of, row_digest
 from ..errors import StoreError
+from . import raw, rollups
 
 #: The schema this reportgen writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: The oldest schema that can be migrated (1 had no per-row digest and was never released).
 OLDEST_MIGRATABLE = 2
 
@@ -48,7 +49,6 @@ CREATE TABLE IF NOT EXISTS logs (
     source TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS logs_created_at ON logs (created_at);
-CREATE TABLE IF NOT EXISTS log_raw (id INTEGER PRIMARY KEY, raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS coverage (
     start_ts INTEGER NOT NULL,
     end_ts INTEGER NOT NULL,
@@ -378,8 +378,49 @@ def _to_5(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT OR IGNORE INTO sources VALUES ('default', ?, ?)", (account[0], bound))
 
 
+# Schema 6: rollups (per source) kept at sync time, and the raw JSON compressed per window.
+_SCHEMA6 = raw.TABLE + ";\n" + rollups.TABLES
+
+
+def _to_6(conn: sqlite3.Connection) -> None:
+    """Rollups for the live store and every closed snapshot; the raw JSON compressed, ``log_raw`` dropped.
+
+    The live store's rollups are kept in the timezone of its latest closed period (else
+    UTC) until the next sync sets the report timezone.  A snapshot gets only its rollup
+    tables, rolled up (per source; all ``default`` in one closed before schema 5) in its
+    period's timezone: its rows and facts stay as they were closed.
+    """
+    _script(conn, _SCHEMA6)
+    if "log_raw" in _tables(conn):
+        last = 0
+        while batch := conn.execute(
+            "SELECT id, raw FROM log_raw WHERE id > ? ORDER BY id LIMIT 20000", (last,)
+        ).fetchall():
+            raw.keep_raw(conn, [(int(i), str(text)) for i, text in batch])
+            last = int(batch[-1][0])
+        conn.execute("DROP TABLE log_raw")
+    db = Path(next(r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"))
+    zone = rollups.DEFAULT_ZONE
+    for timezone, snapshot in conn.execute(
+        "SELECT timezone, snapshot FROM closures ORDER BY closed_at"
+    ).fetchall():
+        zone = timezone
+        path = db.parent / "closed" / snapshot / db.name
+        if path.is_file():
+            with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as snap:
+                snap.execute("BEGIN IMMEDIATE")
+                _script(snap, rollups.TABLES)
+                rollups.rebuild(snap, timezone)
+                snap.execute("COMMIT")
+    rollups.rebuild(conn, zone)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 #: migration N brings a store of schema N-1 to schema N.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3, 4: _to_4, 5: _to_5}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -388,6 +429,7 @@ def create(conn: sqlite3.Connection) -> None:
     _script(conn, _CLOSURES)
     _script(conn, _EVIDENCE)
     _script(conn, _SOURCES)
+    _script(conn, _SCHEMA6)
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
     )
@@ -432,4 +474,6 @@ def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+    if version < 6:
+        conn.execute("VACUUM")  # schema 6 compressed the raw JSON: give the space back
     return version

@@ -1,0 +1,60 @@
+"""Rows' raw JSON, kept compressed: one zlib blob per stored window, a JSON array of ``[id, raw]`` pairs.
+
+Nothing computes from the raw JSON (figures, fingerprints and reconciliation read the
+parsed columns); it is kept for inspection.  As a plain column it was 80 % of the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+
+TABLE = """
+CREATE TABLE IF NOT EXISTS raw_blobs (first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, data BLOB NOT NULL)
+"""
+
+
+def keep_raw(cur: sqlite3.Cursor | sqlite3.Connection, pairs: list[tuple[int, str]]) -> None:
+    """Store the raw JSON of rows ``(id, raw)`` (ids ascending) as one blob."""
+    data = zlib.compress(json.dumps(pairs, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    cur.execute(
+        "INSERT INTO raw_blobs (first_id, last_id, data) VALUES (?, ?, ?)", (pairs[0][0], pairs[-1][0], data)
+    )
+
+
+def forget_raw(cur: sqlite3.Cursor | sqlite3.Connection, ids: set[int], lo: int, hi: int) -> None:
+    """Drop the raw JSON of rows ``ids`` (all within ``[lo, hi]``) from the blobs holding them."""
+    blobs = cur.execute(
+        "SELECT first_id, data FROM raw_blobs WHERE first_id <= ? AND last_id >= ?", (hi, lo)
+    ).fetchall()
+    for first_id, data in blobs:
+        cur.execute("DELETE FROM raw_blobs WHERE first_id = ?", (first_id,))
+        kept = [(i, raw) for i, raw in json.loads(zlib.decompress(data)) if i not in ids]
+        if kept:
+            keep_raw(cur, kept)
+
+
+class RawLookup:
+    """The raw JSON of a row by id, decompressing one blob at a time (rows come in id order per window)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._legacy = bool(
+            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_raw'").fetchone()
+        )
+        self._pairs: dict[int, str] = {}
+
+    def __getitem__(self, row_id: int) -> str:
+        raw = self._pairs.get(row_id)
+        if raw is not None:
+            return raw
+        if self._legacy:  # a snapshot closed before schema 6 keeps its uncompressed table
+            row = self._conn.execute("SELECT raw FROM log_raw WHERE id = ?", (row_id,)).fetchone()
+            return "" if row is None else str(row[0])
+        self._pairs = {}
+        for (data,) in self._conn.execute(
+            "SELECT data FROM raw_blobs WHERE first_id <= ? AND last_id >= ?", (row_id, row_id)
+        ):
+            self._pairs.update((i, raw) for i, raw in json.loads(zlib.decompress(data)))
+        return self._pairs.get(row_id, "")

@@ -1,0 +1,155 @@
+"""Rollups: each source's local days grouped by key × model × type × billing source, kept at sync time.
+
+A month's figures read these (days × sources × keys × models) instead of regrouping every
+row.  A source's day is always *recomputed from that source's rows of the day* whenever a
+write of that source touches the day (a replaced window, a snapshot, a migration), never
+adjusted by deltas, so it equals the raw grouping by construction; ``rollup_days`` records
+which days (start and end, UTC epoch) of which source are rolled up.  Rollups keep the
+source and the bare key name, so a read names keys and filters sources exactly as it does
+on rows (``SOURCE:NAME`` for keys of sources other than ``default``).  Days are local days
+of one zone, ``meta.rollup_zone`` (the report timezone of the last sync; a closed
+snapshot's is its period's): a report in another zone, a cut day or a DST edge it does not
+match is grouped from rows instead, and the next sync in the new zone rebuilds the rollups.
+Per-hour or 15-minute rollups would work for every zone at once, but on a month spread over
+50 keys × 12 models they would hold (estimated) 75–90 % as many rows as the logs
+themselves, so they would not make a month O(days).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..core.periods import date_range_period, local_days
+
+#: The zone rollups are kept in until a sync sets one (meta ``rollup_zone``).
+DEFAULT_ZONE = "UTC"
+#: The source of rows stored before sources existed (``reportgen.store.db.DEFAULT_SOURCE``).
+DEFAULT_SOURCE = "default"
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS rollups (
+    day INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    type INTEGER NOT NULL,
+    sub INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    quota INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    status_known INTEGER NOT NULL,
+    status_ok INTEGER NOT NULL,
+    no_price INTEGER NOT NULL,
+    zero_quota INTEGER NOT NULL,
+    PRIMARY KEY (day, source, token_name, model_name, type, sub)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_latency (
+    day INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, source, token_name, model_name, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_days (
+    day INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    end_ts INTEGER NOT NULL,
+    PRIMARY KEY (day, source)
+) WITHOUT ROWID
+"""
+
+# The same rounding as reportgen.core.aggregate.latency_bucket, done close to the data.
+LATENCY_BUCKET_SQL = (
+    "CASE WHEN use_time_ms < 1000 THEN use_time_ms / 10 * 10 "
+    "WHEN use_time_ms < 10000 THEN use_time_ms / 100 * 100 "
+    "WHEN use_time_ms < 60000 THEN use_time_ms / 1000 * 1000 "
+    "ELSE use_time_ms / 10000 * 10000 END"
+)
+#: The figures of a Bucket, in its order, summed over rows (``logs`` columns).
+SUMS_SQL = (
+    "COUNT(*), SUM(quota), SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
+    "IFNULL(SUM(http_status >= 200 AND http_status < 400), 0), SUM(has_price = 0), "
+    "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0)"
+)
+SUB_SQL = "IFNULL(billing_source, '') = 'subscription'"
+#: The same figures as stored in ``rollups``.
+BUCKET_COLUMNS = (
+    "rows, quota, prompt_tokens, completion_tokens, status_known, status_ok, no_price, zero_quota"
+)
+
+
+def zone_of(conn: sqlite3.Connection) -> str:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'rollup_zone'").fetchone()
+    return DEFAULT_ZONE if row is None else str(row[0])
+
+
+def zone_days(tz: ZoneInfo, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of every local day in ``tz`` that touches ``[lo, hi)``."""
+    if hi <= lo:
+        return
+    first = datetime.fromtimestamp(lo, tz).date()
+    last = datetime.fromtimestamp(hi - 1, tz).date()
+    for _, start, end in local_days(date_range_period(first, last, tz)):
+        yield start, end
+
+
+def _has_source(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` has a ``source`` column (a snapshot closed before sources existed has none)."""
+    return "source" in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURCE) -> None:
+    """Recompute ``source``'s rollups of every day (of the store's zone) that touches ``[lo, hi)``, from its rows."""
+    tz = ZoneInfo(zone_of(conn))
+    if _has_source(conn, "logs"):
+        where, args = " AND source = ?", [source]
+    else:  # every row is the default source's
+        where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
+    for start, end in zone_days(tz, lo, hi):
+        conn.execute("DELETE FROM rollups WHERE day = ? AND source = ?", (start, source))
+        conn.execute("DELETE FROM rollup_latency WHERE day = ? AND source = ?", (start, source))
+        conn.execute(
+            f"INSERT INTO rollups (day, source, token_name, model_name, type, sub, {BUCKET_COLUMNS}) "
+            f"SELECT ?, ?, token_name, model_name, type, {SUB_SQL}, {SUMS_SQL} FROM logs "
+            f"WHERE created_at >= ? AND created_at < ?{where} GROUP BY 3, 4, 5, 6",
+            (start, source, start, end, *args),
+        )
+        conn.execute(
+            "INSERT INTO rollup_latency (day, source, token_name, model_name, bucket, count) "
+            f"SELECT ?, ?, token_name, model_name, {LATENCY_BUCKET_SQL}, COUNT(*) FROM logs "
+            f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
+            "GROUP BY 3, 4, 5",
+            (start, source, start, end, *args),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
+        )
+
+
+def rebuild(conn: sqlite3.Connection, zone: str) -> None:
+    """Drop every rollup and roll up, source by source, every day holding its rows or coverage again, in ``zone``."""
+    ZoneInfo(zone)  # a bad name fails before anything is dropped
+    for table in ("rollups", "rollup_latency", "rollup_days"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rollup_zone', ?)", (zone,))
+    spans: dict[str, tuple[int, int]] = {}
+    logs = "source" if _has_source(conn, "logs") else f"'{DEFAULT_SOURCE}'"
+    coverage = "source" if _has_source(conn, "coverage") else f"'{DEFAULT_SOURCE}'"
+    for source, lo, hi in conn.execute(
+        f"SELECT {logs}, MIN(created_at), MAX(created_at) + 1 FROM logs GROUP BY 1 "
+        f"UNION ALL SELECT {coverage}, MIN(start_ts), MAX(end_ts) + 1 FROM coverage GROUP BY 1"
+    ).fetchall():
+        if lo is None:
+            continue
+        old = spans.get(str(source))
+        spans[str(source)] = (
+            (int(lo), int(hi)) if old is None else (min(old[0], int(lo)), max(old[1], int(hi)))
+        )
+    for source, (lo, hi) in sorted(spans.items()):
+        roll(conn, lo, hi, source)

@@ -1,0 +1,184 @@
+"""Rollups kept at sync time equal the raw grouping of the rows, whatever was written how."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reportgen.config import Config
+from reportgen.core.aggregate import partials_from_records
+from reportgen.core.models import UsageRecord
+from reportgen.core.periods import date_range_period
+from reportgen.store import Reader, Store, freeze, snapshot_dir
+
+BASE = 1775145600  # 2026-04-02T16:00:00Z: local midnight in Asia/Shanghai
+SPAN = 3 * 86400
+ZONES = ("Asia/Shanghai", "UTC", "Asia/Kolkata", "America/New_York")
+
+_records = st.builds(
+    UsageRecord,
+    created_at=st.integers(0, SPAN - 1),  # an offset inside the window, made absolute below
+    type=st.sampled_from([1, 2, 2, 2, 5, 6]),
+    token_name=st.sampled_from(["k1", "k2", "键"]),
+    model_name=st.sampled_from(["m1", "m2"]),
+    quota=st.integers(0, 5000),
+    prompt_tokens=st.integers(0, 50),
+    completion_tokens=st.integers(0, 50),
+    use_time_ms=st.one_of(st.none(), st.integers(0, 70000)),
+    http_status=st.one_of(st.none(), st.sampled_from([200, 429, 502])),
+    billing_source=st.one_of(st.none(), st.just("subscription"), st.just("wallet")),
+    has_price=st.booleans(),
+    raw=st.just('{"x":1}'),
+)
+
+
+@st.composite
+def _window(draw: st.DrawFn) -> tuple[int, int, list[UsageRecord]]:
+    lo = BASE + draw(st.integers(0, SPAN - 1))
+    hi = min(BASE + SPAN - 1, lo + draw(st.integers(0, 86400)))
+    rows = draw(st.lists(_records, max_size=25))
+    width = hi - lo + 1
+    return lo, hi, [_at(r, lo + r.created_at % width) for r in rows]
+
+
+def _at(r: UsageRecord, ts: int) -> UsageRecord:
+    return replace(r, created_at=ts)
+
+
+def _all(reader: Reader) -> list[UsageRecord]:
+    return list(reader.iter_records(0, 2**40))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    windows=st.lists(_window(), min_size=1, max_size=6),  # later windows refetch or amend earlier ones
+    zone=st.sampled_from(ZONES),
+    asked=st.sampled_from(ZONES),
+    keys=st.one_of(st.none(), st.just(("k1", "键")), st.just(())),
+)
+def test_rollups_equal_the_raw_grouping(
+    tmp_path_factory: object,
+    windows: list[tuple[int, int, list[UsageRecord]]],
+    zone: str,
+    asked: str,
+    keys: tuple[str, ...] | None,
+) -> None:
+    directory = tmp_path_factory.mktemp("rollups")  # type: ignore[attr-defined]
+    with Store.open(directory) as store:
+        store.set_rollup_zone(zone)
+        for lo, hi, rows in windows:
+            store.replace_window(lo, hi, rows, 1, 0)
+        period = date_range_period(date(2026, 4, 2), date(2026, 4, 6), ZoneInfo(asked))
+        records = [r for r in _all(store) if keys is None or r.token_name in keys]
+        assert store.partials(period, keys) == partials_from_records(records, period)
+        assert store.token_names(period.start_ts, period.end_ts) == sorted(
+            {r.token_name for r in _all(store) if r.type in (2, 5, 6) and period.contains(r.created_at)}
+        )
+        # A zone change rebuilds them from the rows.
+        store.set_rollup_zone(asked)
+        assert store.rolled_days(period.start_ts, period.end_ts)
+        assert store.partials(period, keys) == partials_from_records(records, period)
+        assert [r.raw for r in _all(store)] == ['{"x":1}'] * len(_all(store))
+
+
+def test_a_closed_snapshot_carries_its_rollups(tmp_path: Path) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    config = Config(timezone="Asia/Shanghai", store_dir=tmp_path)
+    period = date_range_period(date(2026, 4, 3), date(2026, 4, 4), tz)
+    rows = [
+        UsageRecord(period.start_ts + i * 3001, 2 + (i % 3 == 0) * 4, f"k{i % 3}", "m", i) for i in range(60)
+    ]
+    with Store.open(tmp_path) as store:
+        store.replace_window(period.start_ts - 3600, period.end_ts, rows, 1, 0)  # zone: UTC
+        closure = freeze(store, config, period, 1, 0)
+    with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
+        assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2  # local days of the period
+        expected = partials_from_records([r for r in rows if period.contains(r.created_at)], period)
+        assert snap.partials(period) == expected
+
+
+_SOURCES = ("default", "b")
+
+
+@st.composite
+def _source_window(draw: st.DrawFn) -> tuple[str, int, int, list[UsageRecord]]:
+    source = draw(st.sampled_from(_SOURCES))
+    lo, hi, rows = draw(_window())
+    # Each row's raw JSON names its source and place, so a row's raw found under another is seen.
+    return source, lo, hi, [replace(r, raw=f'{{"s":"{source}","i":{i}}}') for i, r in enumerate(rows)]
+
+
+def _named(source: str, r: UsageRecord) -> UsageRecord:
+    """A row as reports name its key (bare on the default source, ``SOURCE:NAME`` on others)."""
+    return r if source == "default" else replace(r, token_name=f"{source}:{r.token_name}")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    windows=st.lists(_source_window(), min_size=1, max_size=8),
+    zone=st.sampled_from(ZONES),
+    asked=st.sampled_from(ZONES),
+    read=st.sampled_from([None, ("default",), ("b",), ("default", "b")]),
+    # "b:k1" is both the default source's key named so and source b's key k1: one key in reports.
+    keys=st.one_of(st.none(), st.just(("k1", "b:键")), st.just(("b:k1",)), st.just(())),
+)
+def test_rollups_equal_the_raw_grouping_with_two_sources(
+    tmp_path_factory: object,
+    windows: list[tuple[str, int, int, list[UsageRecord]]],
+    zone: str,
+    asked: str,
+    read: tuple[str, ...] | None,
+    keys: tuple[str, ...] | None,
+) -> None:
+    directory = tmp_path_factory.mktemp("rollups2")  # type: ignore[attr-defined]
+    held: dict[str, list[UsageRecord]] = {name: [] for name in _SOURCES}  # what each source holds
+    with Store.open(directory) as store:
+        store.set_rollup_zone(zone)
+        for source, lo, hi, rows in windows:
+            if source == "default":  # the default source also has a key whose name looks qualified
+                rows = [replace(r, token_name="b:k1") if r.token_name == "k2" else r for r in rows]
+            store.replace_window(lo, hi, rows, 1, 0, source)
+            held[source] = [r for r in held[source] if not lo <= r.created_at <= hi] + rows
+        store.use_sources(read)
+        period = date_range_period(date(2026, 4, 2), date(2026, 4, 6), ZoneInfo(asked))
+        chosen = [_named(s, r) for s in (read or _SOURCES) for r in held[s]]
+        records = sorted(
+            (r for r in chosen if keys is None or r.token_name in keys), key=lambda r: r.created_at
+        )
+        # The raw JSON of each source's rows survives the other source's replaced windows.
+        assert sorted(map(repr, _all(store))) == sorted(map(repr, chosen))
+        assert store.partials(period, keys) == partials_from_records(records, period)
+        assert store.token_names(period.start_ts, period.end_ts) == sorted(
+            {r.token_name for r in chosen if r.type in (2, 5, 6) and period.contains(r.created_at)}
+        )
+        store.set_rollup_zone(asked)  # a zone change rebuilds every source's rollups from its rows
+        if any(held[s] for s in read or _SOURCES):
+            assert store.rolled_days(period.start_ts, period.end_ts)
+        assert store.partials(period, keys) == partials_from_records(records, period)
+
+
+def test_a_closed_snapshot_carries_every_sources_rollups(tmp_path: Path) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    config = Config(timezone="Asia/Shanghai", store_dir=tmp_path)
+    period = date_range_period(date(2026, 4, 3), date(2026, 4, 4), tz)
+    rows = [
+        UsageRecord(period.start_ts + i * 3001, 2 + (i % 3 == 0) * 4, f"k{i % 3}", "m", i) for i in range(60)
+    ]
+    with Store.open(tmp_path) as store:
+        store.replace_window(period.start_ts - 3600, period.end_ts, rows, 1, 0)
+        store.replace_window(period.start_ts, period.end_ts - 1, rows[::2], 1, 0, "b")
+        closure = freeze(store, config, period, 1, 0)
+    with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
+        assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2
+        both = rows + [_named("b", r) for r in rows[::2]]
+        inside = sorted((r for r in both if period.contains(r.created_at)), key=lambda r: r.created_at)
+        assert snap.partials(period) == partials_from_records(inside, period)
+        snap.use_sources(("b",))
+        only_b = [_named("b", r) for r in rows[::2] if period.contains(r.created_at)]
+        assert snap.partials(period) == partials_from_records(only_b, period)
+        assert snap.token_names(period.start_ts, period.end_ts) == ["b:k0", "b:k1", "b:k2"]
