@@ -78,3 +78,22 @@ def _config(demo):
     from reportgen.config import load_config
 
     return load_config(demo.config_path, env={})
+
+
+def test_a_statement_of_fifty_members_fits_its_member_chart_on_a_page() -> None:
+    from dataclasses import replace as _replace
+
+    from reportgen.exporters.pdf.charts import MAX_BARS, member_chart
+    from tests import report_factory
+
+    records = report_factory.sample_records(600)
+    records = [_replace(r, token_name=f"member-{i % 50:02d}") for i, r in enumerate(records)]
+    report = report_factory.make_report(records)
+    data = report_factory.export("pdf", report, "en")  # no LayoutError
+    assert data.startswith(b"%PDF")
+    builder = _Builder(report, ExportContext(lang="en", template=load_template(None, "en")))
+    drawing = member_chart(report, "en", builder.font, 170 * 2.83)
+    bars = drawing.source_values["members"]
+    assert len(bars) == MAX_BARS
+    active = [m for m in report.members if m.stats.active]
+    assert sum(bars.values()) == sum(m.stats.cost_usd for m in active)  # the summed bar hides nothing

@@ -29,6 +29,8 @@ PALETTE = (
 )  # fmt: skip
 #: At most this many series are drawn; the rest are summed into "other".
 MAX_SERIES = 8
+#: Bars of the per-member chart (it must fit a page); more members are summed into one "other" bar.
+MAX_BARS = 25
 
 LABELS = {
     "en": {
@@ -137,15 +139,24 @@ def daily_chart(report: Report, lang: str, font: str, width: float) -> ChartDraw
 
 def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDrawing:
     """Net spend per member, largest first (the members table's figures)."""
-    lines = sorted((m for m in report.members if m.stats.active), key=lambda m: (-m.stats.cost_usd, m.name))
-    height = max(30 * mm, (len(lines) * 6 + 16) * mm / 1.2)
+    ranked = sorted((m for m in report.members if m.stats.active), key=lambda m: (-m.stats.cost_usd, m.name))
+    # A bar per member up to MAX_BARS (the chart must fit a page); the rest as one summed bar.
+    bars: list[tuple[str, Decimal]] = [(m.name, m.stats.cost_usd) for m in ranked[: MAX_BARS - 1]]
+    if len(ranked) > MAX_BARS - 1:
+        rest = ranked[MAX_BARS - 1 :]
+        if len(rest) == 1:
+            bars.append((rest[0].name, rest[0].stats.cost_usd))
+        else:
+            label = _labels(lang)["other"] + f" ({len(rest)})"
+            bars.append((label, sum((m.stats.cost_usd for m in rest), Decimal(0))))
+    height = max(30 * mm, (len(bars) * 6 + 16) * mm / 1.2)
     drawing = ChartDrawing(width, height)
     chart = HorizontalBarChart()
     chart.x, chart.y = 38 * mm, 6 * mm
     chart.width, chart.height = width - 52 * mm, height - 16 * mm
-    ordered = list(reversed(lines))  # reportlab draws the first category at the bottom
-    chart.data = [[float(m.stats.cost_usd) for m in ordered]] if ordered else [[0.0]]
-    chart.categoryAxis.categoryNames = [_name(m.name, font) for m in ordered] or [""]
+    ordered = list(reversed(bars))  # reportlab draws the first category at the bottom
+    chart.data = [[float(v) for _, v in ordered]] if ordered else [[0.0]]
+    chart.categoryAxis.categoryNames = [_name(n, font) for n, _ in ordered] or [""]
     chart.categoryAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.labels.fontName = font
@@ -160,7 +171,7 @@ def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDra
     chart.barLabels.dx = 2
     drawing.add(chart)
     drawing.add(String(0, height - 5 * mm, _labels(lang)["by_member"], fontName=font, fontSize=8.5))
-    drawing.source_values = {"members": {m.name: m.stats.cost_usd for m in lines}}
+    drawing.source_values = {"members": dict(bars)}
     drawing.kind = "by_member"
     return drawing
 
