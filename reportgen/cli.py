@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +95,18 @@ def _config(ctx: click.Context) -> Config:
 def _store_if_any(ctx: click.Context) -> Path | None:
     """The store of the config found here, or None: verify works on a machine with neither."""
     config = load_config(ctx.ensure_object(dict).get("config_path"))
-    return config.store_dir if config.path is not None or config.gateway.base_url else None
+    return config.store_dir if config.found else None
 
 
-def _set_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        ctx.ensure_object(dict)["config_path"] = value
-    return value
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """An option callback that keeps the value for later commands' helpers (``ctx.obj[key]``)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None:
+            ctx.ensure_object(dict)[key] = value
+        return value
+
+    return callback
 
 
 def config_option(f: Any) -> Any:
@@ -111,7 +117,7 @@ def config_option(f: Any) -> Any:
         type=click.Path(dir_okay=False),
         expose_value=False,
         is_eager=True,
-        callback=_set_config,
+        callback=_remember("config_path"),
         help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
     )(f)
 
@@ -127,12 +133,6 @@ def _required_period(config: Config, period: str | None, start: str | None, end:
     return resolved
 
 
-def _set_source(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        ctx.ensure_object(dict)["source"] = value
-    return value
-
-
 def source_option(f: Any) -> Any:
     """``--source NAME``: only this ``[gateways.NAME]`` (``default``: ``[gateway]``); default all."""
     return click.option(
@@ -141,7 +141,7 @@ def source_option(f: Any) -> Any:
         metavar="NAME",
         expose_value=False,
         is_eager=True,
-        callback=_set_source,
+        callback=_remember("source"),
         help="Only this source ([gateways.NAME]; default is [gateway]); default: every source.",
     )(f)
 

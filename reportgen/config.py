@@ -119,6 +119,11 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def found(self) -> bool:
+        """Whether a config file was found or the environment names a gateway."""
+        return self.path is not None or bool(self.gateway.base_url)
+
     def exchange(self, status: GatewayStatus | None, tz: ZoneInfo, period: Period | None = None) -> Exchange:
         """The CNY rate of ``period``: its dated ``[report.rates]`` entry, else ``[report] exchange_rate``,
         else the gateway's ``usd_exchange_rate``."""
@@ -225,7 +230,7 @@ def write_example_config(where: Path, *, force: bool = False) -> Path:
 
 def require_config(config: Config, cwd: Path | None = None) -> Config:
     """``config`` when it came from a file or the environment names a gateway; else say how to make one."""
-    if config.path is not None or config.gateway.base_url:
+    if config.found:
         return config
     here = (cwd or Path.cwd()).resolve()
     raise ConfigError(

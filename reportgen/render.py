@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .core.models import DetailRow, LogType, Report, UsageRecord
-from .core.money import cents, fixed, money_text, plain_decimal, printed_lines
+from .core.money import cents, fixed, money_text, plain_decimal, printed_lines, usd
 from .core.text import clean_text, shorten
 from .exporters._cells import csv_text as csv_cell
 
@@ -45,7 +45,7 @@ def row_cost(report: Report, row: DetailRow) -> Decimal:
     ``quota ÷ report.quota_per_unit`` (the gateway's quota per USD), exact: a column of
     these sums to the report's net spend.  Round only when printing (:func:`money_text`).
     """
-    return Decimal(row.signed_quota) / report.quota_per_unit
+    return usd(row.signed_quota, report.quota_per_unit)
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from .models import (
     Stats,
     UsageRecord,
 )
+from .money import usd
 from .periods import local_days
 
 
@@ -152,7 +153,7 @@ class _Acc:
         self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
 
     def freeze(self, quota_per_unit: Decimal) -> Stats:
-        usd = Decimal(self.consumed - self.refunded) / quota_per_unit
+        net_usd = usd(self.consumed - self.refunded, quota_per_unit)
         return Stats(
             requests=self.requests,
             errors=self.errors,
@@ -161,7 +162,7 @@ class _Acc:
             subscription_quota=self.subscription,
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
-            cost_usd=usd,
+            cost_usd=net_usd,
             latency_p50_ms=_percentile(self.latency, Decimal("0.50")),
             latency_p95_ms=_percentile(self.latency, Decimal("0.95")),
             status_known=self.status_known,

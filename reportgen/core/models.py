@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from .money import convert
 from .wallet import Bridge
 
 
@@ -242,7 +243,7 @@ class Conversion:
 
     def convert(self, amount_usd: Decimal) -> Decimal:
         """``amount_usd`` in this currency, exact (quantize only when presenting)."""
-        return amount_usd * self.rate
+        return convert(amount_usd, self.rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +499,7 @@ class Report:
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""
-        return None if self.exchange.rate is None else amount_usd * self.exchange.rate
+        return None if self.exchange.rate is None else convert(amount_usd, self.exchange.rate)
 
     @property
     def closed(self) -> Part | None:

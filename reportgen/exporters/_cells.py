@@ -23,7 +23,6 @@ __all__ = [
     "member_models",
     "members",
     "plain_decimal",
-    "row_cost",
     "row_type_label",
     "shorten",
     "totals",
@@ -160,10 +159,6 @@ class LocalTimes:
         if entry is None:
             return datetime.fromtimestamp(ts, self._tz).replace(tzinfo=None)
         return _EPOCH + timedelta(seconds=ts + entry[0])
-
-
-def row_cost(quota: int, quota_per_unit: Decimal) -> Decimal:
-    return Decimal(quota) / quota_per_unit
 
 
 def row_type_label(record_type: int) -> str:

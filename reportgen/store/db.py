@@ -908,49 +908,28 @@ def _io_error(exc: sqlite3.Error, db: Path) -> StoreError | None:
 
 
 class _Guarded:
-    """A connection whose disk and folder failures become one-line :class:`StoreError`s."""
+    """A connection (or cursor) whose disk and folder failures become one-line :class:`StoreError`s."""
 
-    def __init__(self, conn: sqlite3.Connection, db: Path) -> None:
-        self._raw = conn
+    def __init__(self, raw: Any, db: Path) -> None:
+        self._raw = raw
         self._db = db
 
-    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+    def _run(self, method: str, sql: str, args: Any) -> Any:
         try:
-            return self._raw.execute(sql, args)
+            return getattr(self._raw, method)(sql, args)
         except sqlite3.Error as exc:
             raise _io_error(exc, self._db) or exc from None
 
-    def executemany(self, sql: str, args: Any) -> sqlite3.Cursor:
-        try:
-            return self._raw.executemany(sql, args)
-        except sqlite3.Error as exc:
-            raise _io_error(exc, self._db) or exc from None
+    def execute(self, sql: str, args: Any = ()) -> Any:
+        result = self._run("execute", sql, args)
+        return self if isinstance(self._raw, sqlite3.Cursor) else result
 
-    def cursor(self) -> _GuardedCursor:
-        return _GuardedCursor(self._raw.cursor(), self._db)
+    def executemany(self, sql: str, args: Any) -> Any:
+        result = self._run("executemany", sql, args)
+        return self if isinstance(self._raw, sqlite3.Cursor) else result
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-
-class _GuardedCursor:
-    def __init__(self, cur: sqlite3.Cursor, db: Path) -> None:
-        self._raw = cur
-        self._db = db
-
-    def execute(self, sql: str, args: Any = ()) -> _GuardedCursor:
-        try:
-            self._raw.execute(sql, args)
-        except sqlite3.Error as exc:
-            raise _io_error(exc, self._db) or exc from None
-        return self
-
-    def executemany(self, sql: str, args: Any) -> _GuardedCursor:
-        try:
-            self._raw.executemany(sql, args)
-        except sqlite3.Error as exc:
-            raise _io_error(exc, self._db) or exc from None
-        return self
+    def cursor(self) -> _Guarded:
+        return _Guarded(self._raw.cursor(), self._db)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
