@@ -24,9 +24,11 @@ from typing import Any
 
 from .config import Config
 from .core.aggregate import aggregate, member_map
+from .core.corrections import changed_rows
 from .core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
+    Correction,
     Coverage,
     DetailTuple,
     Exchange,
@@ -264,6 +266,7 @@ def open_period(
         )
         notices: list[str] = []
         pending = None
+        amended: list[tuple[Closure, Reader]] = []  # closed periods with pending amendments
         frozen_rate: Exchange | None = None
         if exact is not None:
             snap = stack.enter_context(_open_snapshot(live, exact))
@@ -274,6 +277,8 @@ def open_period(
             generated_at = exact.generated_at
             pending = pending_amendment(live, exact)
             notices.append(_closed_notice(exact, config, pending))
+            if pending is not None:
+                amended.append((exact, snap))
         else:
             span_start = min([period.start_ts, *(_midnight(p.start, period) for p in config.projects)])
             pieces = _pieces(live, closed, span_start, period.end_ts, stack)
@@ -302,6 +307,7 @@ def open_period(
                     amendment = pending_amendment(live, c)
                     if amendment is not None:
                         notices.append(_pending_notice(c, amendment))
+                        amended.append((c, next(p.reader for p in pieces if p.closure is c)))
         token_names: tuple[str, ...] | None
         if project is not None:
             report, token_names = _project_report(
@@ -327,6 +333,9 @@ def open_period(
             report = replace(report, bridge=_bridge(live, facts if exact is not None else None, report))
         if frozen_rate is not None:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=frozen_rate)
+        if amended:
+            keep = None if project is None else _charged_filter(project, effective, period)
+            report = replace(report, corrections=_corrections(live, amended, period, token_names, keep))
         if exact is not None and (
             exact.fingerprint_scheme != FINGERPRINT_SCHEME
             or _whole_fingerprint(report, token_names, timeline, period) != exact.fingerprint
@@ -358,6 +367,42 @@ def _bridge(live: Reader, closed: Reader | None, report: Report) -> Bridge | Non
         return None if text is None else bridge_from_json(json.loads(text))
     p = report.period
     return bridge_of(live, p.start_ts, p.end_ts, report.quota_per_unit, p.tz)
+
+
+def _corrections(
+    live: Reader,
+    amended: list[tuple[Closure, Reader]],
+    period: Period,
+    token_names: tuple[str, ...] | None,
+    keep: Callable[[UsageRecord], bool] | None,
+) -> Callable[[], Iterator[Correction]]:
+    """The rows of each amended closed period inside ``period`` that differ live from its snapshot."""
+
+    def stream() -> Iterator[Correction]:
+        found = []
+        for closure, snap in amended:
+            lo = max(period.start_ts, closure.period.start_ts)
+            hi = min(period.end_ts, closure.period.end_ts)
+            then = snap.canonical_rows(lo, hi, token_names)
+            for sign, record in changed_rows(then, live.canonical_rows(lo, hi, token_names)):
+                if keep is None or keep(record):
+                    found.append(Correction(sign, record, closure.period, closure.revision))
+        found.sort(key=lambda c: (c.record.created_at, c.sign, c.record.token_name, c.record.model_name))
+        yield from found
+
+    return stream
+
+
+def _charged_filter(project: Project, config: Config, period: Period) -> Callable[[UsageRecord], bool]:
+    """Whether a row is charged to ``project`` (its key, on a day the key is charged to it)."""
+    members = config.key_to_member()
+    tz = period.tz
+
+    def keep(record: UsageRecord) -> bool:
+        day = datetime.fromtimestamp(record.created_at, tz).date()
+        return bool(project.share(record.token_name, members.get(record.token_name, record.token_name), day))
+
+    return keep
 
 
 def _charged_days(

@@ -83,7 +83,11 @@ def total(rows: list[dict[str, str]], column: str) -> Decimal:
 
 
 def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -> None:
-    """What FOCUS 1.2 asks beyond the validator's 1.0 rules, and reportgen's mapping."""
+    """What FOCUS 1.2 asks beyond the validator's 1.0 rules, and reportgen's mapping.
+
+    The totals are the documented relation: the report's own rows sum to ``totals``, the
+    ``ChargeClass = Correction`` rows to ``corrections``, each cost exactly.
+    """
     assert header[: len(FOCUS_COLUMNS)] == list(FOCUS_COLUMNS)
     assert all(c.startswith("x_") for c in header[len(FOCUS_COLUMNS) :])  # custom columns: x_ prefix
     bps, bpe = "2026-03-31T16:00:00Z", "2026-04-30T16:00:00Z"  # 2026-04 in Asia/Shanghai, in UTC
@@ -95,7 +99,8 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         for col in ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd"):
             assert ISO.match(r[col]), (col, r[col])
         assert bps <= r["ChargePeriodStart"] < r["ChargePeriodEnd"] <= bpe
-        assert r["ChargeCategory"] == "Usage" and r["ChargeClass"] in ("", "Correction")
+        assert r["ChargeCategory"] == "Usage"
+        assert r["ChargeClass"] == ("Correction" if r["x_Correction"] else "")
         assert r["ChargeFrequency"] == "Usage-Based"
         assert r["ServiceCategory"] == "AI and Machine Learning"
         assert r["ServiceSubcategory"] == "Generative AI"  # a 1.1+ allowed value
@@ -114,15 +119,22 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         else:
             assert r["BilledCost"] == r["EffectiveCost"]
             assert r["PricingCategory"] == "Standard" and not r["CommitmentDiscountId"]
-        if r["x_LogType"] == "refund":
-            assert Decimal(r["BilledCost"]) < 0 and Decimal(r["PricingQuantity"]) < 0  # negative usage
+        negated = r["x_Correction"] == "removed"  # a row removed since the close counts negated
+        if r["x_LogType"] == "refund" and r["x_BillingSource"] == "wallet":
+            assert (Decimal(r["BilledCost"]) < 0) != negated  # negative usage
+            assert (Decimal(r["PricingQuantity"]) < 0) != negated
     qpu = Decimal(data["quota_per_unit"])
-    cost = Decimal(data["totals"]["cost_usd"])
-    # summary --json prints six places; the FOCUS amounts are exact
-    assert total(rows, "EffectiveCost").quantize(Decimal("0.000001")) == cost
-    assert total(rows, "EffectiveCost") == Decimal(data["totals"]["quota"]) / qpu
-    billed = Decimal(data["totals"]["quota"] - data["totals"]["subscription_quota"]) / qpu
-    assert total(rows, "BilledCost") == billed  # the wallet-billed part of the same total
+    own = [r for r in rows if not r["x_Correction"]]
+    fixes = [r for r in rows if r["x_Correction"]]
+    for part, figures in ((own, data["totals"]), (fixes, data["corrections"] or dict.fromkeys(_SUMS, 0))):
+        # summary --json prints six places; the FOCUS amounts are exact
+        assert total(part, "EffectiveCost") == Decimal(figures["quota"]) / qpu
+        billed = Decimal(figures["quota"] - figures["subscription_quota"]) / qpu
+        assert total(part, "BilledCost") == billed  # the wallet-billed part of the same total
+    assert total(own, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
+
+
+_SUMS = ("quota", "subscription_quota", "cost_usd")
 
 
 def test_demo_month_validates_and_adds_up(config, tmp_path, validator):
@@ -165,20 +177,59 @@ def test_rows_carry_member_project_key_and_request(config, tmp_path):
     assert total(mine, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
 
 
-def test_a_closed_month_with_an_amendment_validates(config, team, gateway, tmp_path, validator):
+def test_a_closed_month_with_amendments_exports_them_as_corrections(
+    config, team, gateway, tmp_path, validator
+):
+    """Frozen rows + Correction rows = the live rows: the FOCUS totals are the figures a re-close gives."""
     april = parse_period("2026-04", config.tz)
     close_period(config, april)
+    frozen = summary(config)
+    assert frozen["corrections"] is None
     base = next(r for r in team.rows if r["type"] == 2 and r["token_name"] == "key-alice" and r["quota"] > 0)
     late = {**base, "other": dict(base["other"]), "created_at": team.start_ts + 12 * 86400 + 3 * 3600}
     gateway.insert_rows([late])
+    cut = team.start_ts + 3 * 3600  # the gateway's retention drops April's first three hours
+    dropped = [r for r in team.rows if team.start_ts <= r["created_at"] < cut]
+    assert any(r["type"] == 2 for r in dropped)
+    gateway.delete_rows_before(cut)
     run_sync(config, april, refetch=True, client_factory=fast_client)
     with Store.open(config.store_dir) as store:
         assert recorded_amendments(store, "2026-04")
-    path = focus_file(config, tmp_path / "closed")
-    result = focus_validator.validate(*validator, path, tmp_path / "closed")
-    assert result.ok, result.output
-    header, rows = read(path)
-    check_focus_1_2(header, rows, summary(config))  # the closed version, like every document
+    data = summary(config)
+    assert data["totals"] == frozen["totals"]  # the closed version, like every document
+    fix = data["corrections"]
+    assert (fix["rows_added"], fix["rows_removed"]) == (1, len(dropped))
+    assert fix["quota"] == base["quota"] - sum(r["quota"] for r in dropped if r["type"] == 2) + sum(
+        r["quota"] for r in dropped if r["type"] == 6
+    )
+    by_grain = {}
+    for grain in ("row", "day"):
+        path = focus_file(config, tmp_path / grain, f"grain={grain}")
+        result = focus_validator.validate(*validator, path, tmp_path / grain)
+        assert result.ok, result.output
+        header, rows = read(path)
+        check_focus_1_2(header, rows, data)
+        by_grain[grain] = rows
+    fixes = [r for r in by_grain["row"] if r["ChargeClass"] == "Correction"]
+    assert len(fixes) == 1 + sum(1 for r in dropped if r["type"] in (2, 6))
+    (added,) = [r for r in fixes if r["x_Correction"] == "added"]
+    assert Decimal(added["BilledCost"]) == Decimal(base["quota"]) / Decimal(data["quota_per_unit"]) > 0
+    assert added["ResourceId"] == "key-alice" and added["x_RequestId"] == base["request_id"]
+    assert "Correction to closed 2026-04 (revision 1)" in added["ChargeDescription"]
+    removed = [r for r in fixes if r["x_Correction"] == "removed" and r["x_LogType"] == "consumption"]
+    assert removed and all(int(r["x_Quota"]) <= 0 and int(r["x_Requests"]) == -1 for r in removed)
+    assert {r["x_Correction"] for r in by_grain["day"] if r["ChargeClass"]} == {"net"}
+    # the exact relation to summary --json: frozen totals + corrections = what a re-close shows
+    run = CliRunner().invoke(cli, ["--config", str(config.path), "close", "2026-04", "--reopen"])
+    assert run.exit_code == 0, run.output
+    live = summary(config)
+    assert live["corrections"] is None
+    for field in ("requests", "consumed_quota", "refunded_quota", "quota", "subscription_quota"):
+        assert live["totals"][field] == frozen["totals"][field] + fix[field], field
+    _, again = read(focus_file(config, tmp_path / "reclosed"))
+    assert not any(r["ChargeClass"] for r in again)
+    for column in ("BilledCost", "EffectiveCost", "x_Quota", "x_Requests"):
+        assert total(again, column) == total(by_grain["row"], column) == total(by_grain["day"], column)
 
 
 def test_grain_must_be_row_or_day():

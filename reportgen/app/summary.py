@@ -6,8 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..core.corrections import correction_totals
 from ..core.models import Line, Part, ProjectLine, Report, Stats
 from ..core.money import fixed as money
+from ..core.money import usd
 
 
 def stats_json(s: Stats, report: Report) -> dict[str, Any]:
@@ -111,6 +113,30 @@ def report_json(report: Report) -> dict[str, Any]:
             for mm in report.member_models
         ],
         "projects": [project_json(p) for p in report.projects],
+        "corrections": corrections_json(report),
+    }
+
+
+def corrections_json(report: Report) -> dict[str, Any] | None:
+    """What changed in the closed periods of the report since their close (None: nothing).
+
+    ``totals`` + this = the live figures; the FOCUS file carries the same rows as
+    ``ChargeClass = Correction``.
+    """
+    if report.corrections is None:
+        return None
+    t = correction_totals(report.corrections())
+    cost = usd(t.quota, report.quota_per_unit)
+    return {
+        "rows_added": t.rows_added,
+        "rows_removed": t.rows_removed,
+        "requests": t.requests,
+        "consumed_quota": t.consumed_quota,
+        "refunded_quota": t.refunded_quota,
+        "quota": t.quota,
+        "subscription_quota": t.subscription_quota,
+        "cost_usd": money(cost),
+        "cost_cny": money(report.cny(cost)),
     }
 
 

@@ -327,6 +327,20 @@ class RecordSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Correction:
+    """A row of a closed period that changed after its close: ``sign`` +1 added since, −1 removed since.
+
+    ``closed`` is the closed period it corrects and ``revision`` the revision it differs from;
+    the row is as the store holds it (added) or as the snapshot held it (removed).
+    """
+
+    sign: int
+    record: UsageRecord
+    closed: Period
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a report's data came from (never the access token)."""
 
@@ -486,16 +500,16 @@ class Report:
     #: ``(source name, "URL#USER")`` of every source read, in name order (one: ``default``).
     source_accounts: tuple[tuple[str, str], ...] = ()
 
+    #: Rows of closed periods inside this one that changed since their close (pending
+    #: amendments), streamed while the view is open; None when there are none.
+    corrections: Callable[[], Iterator[Correction]] | None = field(default=None, repr=False, compare=False)
+
     def source_of(self, key: str) -> str:
         """The source a key (as reports name it, ``NAME:key`` off the default source) belongs to."""
         head, sep, _ = key.partition(":")
         if sep and any(name == head for name, _ in self.source_accounts):
             return head
         return "default"
-
-    @property
-    def multi_source(self) -> bool:
-        return len(self.source_accounts) > 1 or any(n != "default" for n, _ in self.source_accounts)
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
         """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""

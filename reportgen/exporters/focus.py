@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
-from ..core.models import LogType, Report
+from ..core.models import Correction, LogType, Period, Report
 from ..errors import UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ._cells import QuotientText, clean_text, csv_text, plain_decimal
@@ -100,6 +101,7 @@ EXTENSION_COLUMNS = (
     "x_Member",
     "x_Project",
     "x_Fingerprint",
+    "x_Correction",
 )
 COLUMNS = FOCUS_COLUMNS + EXTENSION_COLUMNS
 GRAINS = ("row", "day")
@@ -135,37 +137,61 @@ def publisher(model: str, provider: str) -> str:
 
 @dataclass(frozen=True)
 class _Account:
-    """What every row shares: the gateway as provider and billing account, the billing period."""
+    """A source's gateway as provider and billing account (one per source the report reads)."""
 
     provider: str
     account_id: str
     account_name: str
     service: str
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every row shares: the billing period, the quota unit, the fingerprint, the accounts."""
+
     period_start: str
     period_end: str
     unit_price: str
     qpu: str
     fingerprint: str
+    accounts: dict[str, _Account]
+    source_of: Callable[[str], str]
+
+    def account(self, key: str) -> _Account:
+        """The billing account of the source ``key`` belongs to."""
+        return self.accounts.get(self.source_of(key)) or next(iter(self.accounts.values()))
 
 
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _account(report: Report) -> _Account:
-    prov = report.provenance
-    host = urlsplit(prov.base_url).hostname or prov.base_url or "unknown gateway"
-    user = "" if prov.user_id is None else str(prov.user_id)
+def _account_of(base_url: str, user: str) -> _Account:
+    host = urlsplit(base_url).hostname or base_url or "unknown gateway"
     return _Account(
         provider=host,
         account_id=f"{host}#{user}" if user else host,
         account_name=f"{host} user {user}" if user else host,
         service=f"{host} LLM API",
+    )
+
+
+def _shared(report: Report) -> _Shared:
+    prov = report.provenance
+    accounts = {}
+    for name, account in report.source_accounts:  # "URL#USER_ID"
+        base_url, _, user = account.rpartition("#") if "#" in account else (account, "", "")
+        accounts[name] = _account_of(base_url, user)
+    if not accounts:  # a report not read from a store
+        accounts["default"] = _account_of(prov.base_url, "" if prov.user_id is None else str(prov.user_id))
+    return _Shared(
         period_start=_utc(report.period.start),
         period_end=_utc(report.period.end),
         unit_price=plain_decimal(Decimal(1) / report.quota_per_unit),
         qpu=plain_decimal(report.quota_per_unit),
         fingerprint=report.provenance.fingerprint,
+        accounts=accounts,
+        source_of=report.source_of,
     )
 
 
@@ -186,6 +212,11 @@ class _Charge:
     kind: str  # consumption | refund | net
     request_id: str
     project: str
+    #: A correction to a closed period: ``added`` / ``removed`` since its close (``net`` by day),
+    #: with that period and revision; "" for the report's own rows.
+    correction: str = ""
+    closed: Period | None = None
+    revision: int = 0
 
 
 def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
@@ -194,14 +225,19 @@ def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     if grain not in GRAINS:
         raise UsageError(f"--option grain={grain!r}: the FOCUS exporter writes grain=row or grain=day")
     text: Callable[[object], str] = csv_text if ctx.flag("safe", False) else clean_text
-    account = _account(report)
+    shared = _shared(report)
     usd = QuotientText(report.quota_per_unit)
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(COLUMNS)
     charges = _rows(report) if grain == "row" else _days(report)
+    if report.corrections is not None:
+        fixes = report.corrections()
+        charges = itertools.chain(
+            charges, _fixes(report, fixes) if grain == "row" else _fix_days(report, fixes)
+        )
     for n, charge in enumerate(charges, 1):
-        out.writerow(_cells(charge, account, usd, text))
+        out.writerow(_cells(charge, shared, usd, text))
         if n % _FLUSH_EVERY == 0:
             fp.write(buf.getvalue().encode("utf-8"))
             buf.seek(0)
@@ -289,17 +325,106 @@ def _days(report: Report) -> Iterator[_Charge]:
         )
 
 
+def _fixes(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charge]:
+    """One correction charge per row added to (as it is) or removed from (negated) a closed period."""
+    project = _project_of(report)
+    for c in corrections:
+        r = c.record
+        if r.type not in (LogType.CONSUME, LogType.REFUND):
+            continue
+        refund = r.type == LogType.REFUND
+        moment = datetime.fromtimestamp(r.created_at, UTC)
+        member = report.member_of(r.token_name)
+        yield _Charge(
+            start=moment,
+            end=moment + timedelta(seconds=1),
+            key=r.token_name,
+            member=member,
+            model=r.model_name,
+            quota=c.sign * (-r.quota if refund else r.quota),
+            requests=0 if refund else c.sign,
+            prompt=c.sign * r.prompt_tokens,
+            completion=c.sign * r.completion_tokens,
+            subscription=r.subscription,
+            kind="refund" if refund else "consumption",
+            request_id=r.request_id or "",
+            project=project(
+                r.token_name, member, datetime.fromtimestamp(r.created_at, report.period.tz).date()
+            ),
+            correction="added" if c.sign > 0 else "removed",
+            closed=c.closed,
+            revision=c.revision,
+        )
+
+
+def _fix_days(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charge]:
+    """The corrections summed per closed period × local day × key × model × billing source."""
+    tz = report.period.tz
+    sums: dict[tuple[int, str, date, str, str, bool], list[Any]] = {}
+    for c in _fixes(report, corrections):
+        day = c.start.astimezone(tz).date()
+        assert c.closed is not None
+        group = (c.closed.start_ts, c.closed.label, day, c.key, c.model, c.subscription)
+        acc = sums.setdefault(group, [c.closed, c.revision, 0, 0, 0, 0])
+        acc[2] += c.quota
+        acc[3] += c.requests
+        acc[4] += c.prompt
+        acc[5] += c.completion
+    project = _project_of(report)
+    for (_, _, day, key, model, subscription), (
+        closed,
+        revision,
+        quota,
+        requests,
+        prompt,
+        completion,
+    ) in sorted(sums.items(), key=lambda item: item[0]):
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        after = day + timedelta(days=1)
+        end = datetime(after.year, after.month, after.day, tzinfo=tz)
+        member = report.member_of(key)
+        yield _Charge(
+            start=max(start, closed.start, report.period.start),
+            end=min(end, closed.end, report.period.end),
+            key=key,
+            member=member,
+            model=model,
+            quota=quota,
+            requests=requests,
+            prompt=prompt,
+            completion=completion,
+            subscription=subscription,
+            kind="net",
+            request_id="",
+            project=project(key, member, day),
+            correction="net",
+            closed=closed,
+            revision=revision,
+        )
+
+
 def _decimal(n: int) -> str:
     """A whole quantity written as a decimal (``826.0``): FOCUS types it Decimal, and tools that
     infer column types from the values (pandas, the FOCUS validator) would read ``826`` as integer."""
     return f"{n}.0"
 
 
-def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], str]) -> tuple[object, ...]:
+def _cells(c: _Charge, s: _Shared, usd: QuotientText, text: Callable[[object], str]) -> tuple[object, ...]:
     cost = usd(c.quota)
     model, key, member = text(c.model), text(c.key), text(c.member)
     sub = c.subscription
+    a = s.account(c.key)
     what = "refund" if c.kind == "refund" else f"{c.prompt} input + {c.completion} output tokens"
+    description = f"{c.model}: {what}" if c.kind != "net" else f"{c.model}: {c.requests} requests, {what}"
+    period_start, period_end = s.period_start, s.period_end
+    if c.closed is not None:  # a correction is billed in the closed period it corrects
+        period_start, period_end = _utc(c.closed.start), _utc(c.closed.end)
+        change = {"added": "row added", "removed": "row removed (negated)", "net": "rows changed"}[
+            c.correction
+        ]
+        description = (
+            f"Correction to closed {c.closed.label} (revision {c.revision}), {change} since: {description}"
+        )
     return (
         "",  # AvailabilityZone
         "0" if sub else cost,  # BilledCost: a subscription's usage is paid for by the subscription
@@ -307,11 +432,11 @@ def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], 
         a.account_name,
         "Gateway user",  # BillingAccountType
         "USD",
-        a.period_end,
-        a.period_start,
+        period_end,
+        period_start,
         "Usage",  # ChargeCategory: refunds are negative usage
-        "",  # ChargeClass: amendments to closed periods are not exported (see README)
-        text(f"{c.model}: {what}" if c.kind != "net" else f"{c.model}: {c.requests} requests, {what}"),
+        "Correction" if c.closed is not None else "",  # ChargeClass
+        text(description),
         "Usage-Based",
         _utc(c.end),
         _utc(c.start),
@@ -325,11 +450,11 @@ def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], 
         _decimal(c.prompt + c.completion),  # ConsumedQuantity
         CONSUMED_UNIT,
         cost,  # ContractedCost: no negotiated discount, so the list cost
-        a.unit_price,
+        s.unit_price,
         cost,  # EffectiveCost
         a.provider,  # InvoiceIssuerName
         cost,  # ListCost = ListUnitPrice × PricingQuantity
-        a.unit_price,
+        s.unit_price,
         "Committed" if sub else "Standard",
         _decimal(c.quota),  # PricingQuantity
         PRICING_UNIT,
@@ -350,7 +475,7 @@ def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], 
         "Member",
         "",  # Tags
         c.quota,
-        a.qpu,
+        s.qpu,
         c.requests,
         c.prompt,
         c.completion,
@@ -359,7 +484,8 @@ def _cells(c: _Charge, a: _Account, usd: QuotientText, text: Callable[[object], 
         "subscription" if sub else "wallet",
         member,
         text(c.project),
-        a.fingerprint,
+        s.fingerprint,
+        c.correction,
     )
 
 
