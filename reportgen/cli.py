@@ -448,8 +448,8 @@ def log_command(ctx: click.Context, check: bool) -> None:
 )
 @click.pass_context
 def close(ctx: click.Context, period_text: str | None, period_option: str | None, reopen: bool) -> None:
-    """Freeze a month, quarter or year: its documents stay byte-identical; later changes become
-    amendments. ``reportgen close 2026-04`` or ``reportgen close --period 2026-04``."""
+    """Freeze a month, quarter or year for every source together: its documents stay byte-identical;
+    later changes become amendments. ``reportgen close 2026-04`` (``--source`` is refused)."""
     config = _config(ctx)
     if period_text and period_option and period_text != period_option:
         raise UsageError(
@@ -515,7 +515,7 @@ def reconcile(
 ) -> None:
     """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
     config = _config(ctx)
-    result = run_reconcile(config, _required_period(config, period, start, end))
+    result = run_reconcile(config, _required_period(config, period, start, end), notify=_notify)
     if as_json:
         click.echo(json.dumps(reconcile_json(result, config.tz), ensure_ascii=False, indent=2))
     else:

@@ -338,7 +338,8 @@ def open_period(
             report = replace(report, corrections=_corrections(live, amended, period, token_names, keep))
         if exact is not None and (
             exact.fingerprint_scheme != FINGERPRINT_SCHEME
-            or _whole_fingerprint(report, token_names, timeline, period) != exact.fingerprint
+            or _whole_fingerprint(report, token_names, snap, period, config.only is not None)
+            != exact.fingerprint
         ):
             raise StoreError(
                 f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
@@ -425,12 +426,18 @@ def _charged_days(
 
 
 def _whole_fingerprint(
-    report: Report, token_names: tuple[str, ...] | None, timeline: _Timeline, period: Period
+    report: Report, token_names: tuple[str, ...] | None, snap: Reader, period: Period, narrowed: bool
 ) -> str:
-    """The fingerprint of every row of the period (the report's own when it covers every key)."""
-    if token_names is None and report.provenance.fingerprint:
+    """The fingerprint of every row of a closed snapshot, every source's (the report's own when it
+    covers every key of every source, as the close did)."""
+    if token_names is None and not narrowed and report.provenance.fingerprint:
         return report.provenance.fingerprint
-    return timeline.fingerprint(period.start_ts, period.end_ts)
+    chosen = snap.sources
+    snap.use_sources(None)
+    try:
+        return snap.fingerprint(period.start_ts, period.end_ts)
+    finally:
+        snap.use_sources(chosen)
 
 
 def _pieces(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -20,11 +25,13 @@ def _config(tmp_path, main_url, legacy_url):
 base_url = "{main_url}"
 user_id = 42
 token_env = "TOK_MAIN"
+requests_per_window = 100000
 
 [gateways.second]
 base_url = "{main_url}"
 user_id = 77
 token_env = "TOK_SECOND"
+requests_per_window = 100000
 
 [gateways.legacy]
 base_url = "{legacy_url}"
@@ -105,3 +112,129 @@ def test_two_gateways_and_two_accounts_consolidate_exactly_and_the_packet_verifi
         assert verified.exit_code == 0, verified.output
         unknown = run("summary", "--period", "2026-04", "--source", "nope")
         assert unknown.exit_code == 2 and "configured: main, second, legacy" in unknown.output
+
+
+@contextlib.contextmanager
+def _served(tmp_path):
+    """The three sources of the test above, served and synced for 2026-04; yields ``run`` and the data."""
+    a, b, c = team_month(seed=7), team_month(seed=11), team_month(seed=23)
+    with (
+        FakeGateway(a.rows, a.tokens, access_token=ENV["TOK_MAIN"], user_id=42, rate_limit=None) as main,
+        FakeGateway(c.rows, c.tokens, "one-api", ENV["TOK_LEGACY"], 9, rate_limit=None) as legacy,
+    ):
+        second = main.add_account(ENV["TOK_SECOND"], 77, "beta", b.rows, b.tokens)
+        path = _config(tmp_path, main.url, legacy.url)
+        runner = CliRunner()
+
+        def run(*args):
+            return runner.invoke(cli, ["--config", str(path), *args], env=ENV)
+
+        assert run("sync", "--period", "2026-04").exit_code == 0
+        yield run, {"main": (main, a), "second": (second, b), "legacy": (legacy, c)}
+
+
+def _focus(run, out: Path, *args: str) -> list[dict[str, str]]:
+    done = run("report", "--period", "2026-04", "--format", "focus", "--out", str(out), *args)
+    assert done.exit_code == 0, done.output
+    (path,) = out.glob("*-focus.csv")
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def test_each_source_reconciles_with_its_own_account_and_bills_its_own_rows(tmp_path):
+    with _served(tmp_path) as (run, served):
+        whole = run("reconcile", "--period", "2026-04", "--json")
+        assert whole.exit_code == 0, whole.output
+        data = json.loads(whole.stdout)
+        assert data["ok"] and data["unexplained"] == []
+        lines = {line["key"]: line for line in data["keys"]}
+        assert {"main:key-alice", "second:key-alice", "legacy:key-alice"} <= set(lines)
+        for name in ("main", "second", "legacy"):  # each source's rows against its own gateway's stat
+            mine = [line for key, line in lines.items() if key.startswith(f"{name}:")]
+            assert all(line["gateway_stat"] == line["store_current_user"] for line in mine)
+            assert all(line["status"] != "unexplained" for line in mine)
+        assert data["total"]["gateway_stat"] == sum(line["gateway_stat"] for line in lines.values())
+        assert data["total"]["store_consumed"] == sum(line["store_consumed"] for line in lines.values())
+        summary = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        assert data["total"]["store_net"] == summary["totals"]["quota"]
+
+        # a difference on one source is named on that source's key only
+        served["legacy"][0].stat_adjust = {"key-alice": 1234}
+        one = run("reconcile", "--period", "2026-04", "--json", "--source", "legacy")
+        assert one.exit_code == 9
+        part = json.loads(one.stdout)
+        assert part["unexplained"] == ["legacy:key-alice", "(total)"]
+        assert {line["key"].split(":")[0] for line in part["keys"]} == {"legacy"}
+        assert "not kept for the documents" in one.stderr
+        served["legacy"][0].stat_adjust = {}
+
+        # FOCUS: every row billed to the account of its own source
+        rows = _focus(run, tmp_path / "focus")
+        accounts = {(r["ResourceId"].split(":")[0], r["BillingAccountId"]) for r in rows}
+        host = "127.0.0.1"
+        assert accounts == {("main", f"{host}#42"), ("second", f"{host}#77"), ("legacy", f"{host}#9")}
+        totals = {name: Decimal(0) for name in served}
+        for r in rows:
+            totals[r["ResourceId"].split(":")[0]] += Decimal(r["EffectiveCost"])
+        for name in served:
+            part = json.loads(run("summary", "--period", "2026-04", "--json", "--source", name).stdout)
+            assert totals[name].quantize(Decimal("0.000001")) == Decimal(part["totals"]["cost_usd"])
+
+        refused = run("close", "2026-04", "--source", "main")
+        assert refused.exit_code == 2
+        assert "closed for every source together (main, second, legacy)" in refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+
+
+def test_a_closed_period_of_several_sources_takes_a_late_row_on_one_as_an_amendment(tmp_path):
+    with _served(tmp_path) as (run, served):
+        closed = run("close", "2026-04")
+        assert closed.exit_code == 0, closed.output
+        frozen = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        frozen_legacy = json.loads(
+            run("summary", "--period", "2026-04", "--json", "--source", "legacy").stdout
+        )
+        first = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p1"))
+        assert first.exit_code == 0, first.output
+
+        gateway, team = served["legacy"]
+        base = next(
+            r for r in team.rows if r["type"] == 2 and r["token_name"] == "key-alice" and r["quota"] > 0
+        )
+        late = {
+            **base,
+            "other": dict(base["other"]),
+            "created_at": team.start_ts + 9 * 86400,
+            "quota": 424_242,
+        }
+        gateway.insert_rows([late])
+        synced = run("sync", "--period", "2026-04", "--source", "legacy", "--refetch")
+        assert synced.exit_code == 0, synced.output
+        listed = run("amendments", "--period", "2026-04")
+        assert "+1 / -0 rows" in listed.output and "pending" in listed.output
+
+        again = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        fix = again.pop("corrections")
+        assert frozen.pop("corrections") is None
+        assert again == frozen  # the frozen figures do not move
+        assert (fix["rows_added"], fix["quota"]) == (1, 424_242)
+        legacy = json.loads(run("summary", "--period", "2026-04", "--json", "--source", "legacy").stdout)
+        assert legacy["totals"] == frozen_legacy["totals"] and legacy["corrections"]["quota"] == 424_242
+        main = json.loads(run("summary", "--period", "2026-04", "--json", "--source", "main").stdout)
+        assert main["corrections"] is None  # the late row is on legacy only
+
+        rows = _focus(run, tmp_path / "focus")
+        (added,) = [r for r in rows if r["ChargeClass"] == "Correction"]
+        assert added["ResourceId"] == "legacy:key-alice" and added["BillingAccountId"] == "127.0.0.1#9"
+
+        second = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p2"))
+        assert second.exit_code == 0, second.output
+        for packet in (first.stdout.strip(), second.stdout.strip()):
+            verified = run("verify", packet)
+            assert verified.exit_code == 0, verified.output
+        with zipfile.ZipFile(first.stdout.strip()) as one, zipfile.ZipFile(second.stdout.strip()) as two:
+            assert one.read("rows.jsonl") == two.read("rows.jsonl")  # the closed version, unchanged
+
+        reclosed = run("close", "2026-04", "--reopen")
+        assert reclosed.exit_code == 0 and "1 amendment(s) applied" in reclosed.output
+        now = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        assert now["totals"]["quota"] == frozen["totals"]["quota"] + 424_242

@@ -77,8 +77,11 @@ def close_period(
 ) -> CloseResult:
     """Close ``period`` (or, with ``reopen``, re-close it from the live rows as a new revision).
 
-    Holds the sync lock so that no sync changes the rows while they are copied.
+    A period is closed for the team, so for every source at once: a ``--source`` that
+    leaves out a configured source is refused.  Holds the sync lock so that no sync
+    changes the rows while they are copied.
     """
+    refuse_partial_close(config, period)
     at = int(now())
     if period.end_ts > at:
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z}); close it after")
@@ -127,6 +130,16 @@ def close_period(
         )
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied
+        )
+
+
+def refuse_partial_close(config: Config, period: Period) -> None:
+    """A close covers every source; say so when ``--source`` chose only some of them."""
+    every = config.gateways or (config.gateway,)
+    if len(config.sources()) < len(every):
+        raise UsageError(
+            f"a period is closed for every source together ({', '.join(g.name for g in every)}), so "
+            f"--source does not apply: run it without --source to close {period.label}"
         )
 
 

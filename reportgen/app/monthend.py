@@ -30,7 +30,7 @@ from ..exporters.pdf import document_number
 from ..gateway import GatewayClient
 from ..templating import load_template
 from ..views import Scope, open_period, spent_total
-from .closing import CloseResult, close_period
+from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically
 from .packet import packet_name
@@ -129,6 +129,7 @@ def run_month_end(
     """
     if period.end_ts > now():
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z})")
+    refuse_partial_close(config, period)  # it closes the month: every source, before syncing any
     folder = out_dir / period.label
     sync = None if dry_run else run_sync(config, period, client_factory=client_factory, now=now)
     with open_period(config, period) as view:

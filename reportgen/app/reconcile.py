@@ -15,8 +15,12 @@ A key's ``used_quota`` (``/api/token/``) is lifetime, so it is compared only whe
 key's whole history is in the store: one synced range from its creation through its
 last use.  Any other difference is *unexplained*; :func:`check` raises naming the keys.
 
-The last result per period is kept in the store's ``reconciliations`` table (owned by
-this module), so that ``report`` can print it.
+With several sources each source's rows are compared with its own gateway account
+(its stat, its keys), and the lines are put together: keys are named as reports name
+them (``work:key-a``) and the total is the sum, unexplained if any source's is.  The
+last result per period is kept in the store's ``reconciliations`` table (owned by this
+module), so that ``report`` can print it; a ``--source`` run that leaves out a
+configured source is shown but not kept, since the documents show every source.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from ..core.models import KeyInfo, Period, ReconcileLine, Reconciliation
 from ..core.reconciliation import reconciliation_json as to_json
 from ..errors import GatewayError, ReconcileError
 from ..gateway import GatewayClient
-from ..store import Store, sync_lock
+from ..store import Store, qualified_key, sync_lock
 from . import ratebudget
 
 
@@ -56,37 +60,103 @@ def run_reconcile(
     *,
     client_factory: Callable[..., Any] | None = None,
     now: Callable[[], float] = time.time,
+    notify: Callable[[str], None] | None = None,
 ) -> Reconciliation:
-    """Compare ``period`` in the store with the gateway, save the result in the store, return it."""
-    if config.gateway.access_token is None:
+    """Compare ``period`` in the store with each source's gateway, keep the result, return it.
+
+    Every source chosen (``--source``, else all) is compared with its own account; the
+    result is kept for the documents only when it covers every configured source.
+    """
+    sources = config.sources()
+    database = [g.name for g in sources if g.source == "database"]
+    if database:
         raise GatewayError(
-            "REPORTGEN_ACCESS_TOKEN is not set; reconcile asks the gateway, so export the system access token"
+            f"reconcile asks the gateway's API, and source(s) {', '.join(database)} read its database; "
+            "choose the API sources with --source NAME"
         )
+    for gw in sources:
+        if gw.access_token is None:
+            raise GatewayError(
+                f"{gw.token_env} is not set; reconcile asks the gateway, so export the system access token"
+                + ("" if gw.name == "default" else f" of source {gw.name!r}")
+            )
+    checked_at = int(now())
     with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
-        client = (client_factory or GatewayClient)(config.gateway)
-        ratebudget.share(client, config.store_dir, config.gateway)
-        try:
-            result = reconcile(store, client, period, int(now()))
-        finally:
-            ratebudget.keep(client, config.store_dir, config.gateway)
-            client.close()
-        save_reconciliation(store, result)
+        parts = []
+        for gw in sources:
+            client = (client_factory or GatewayClient)(gw)
+            ratebudget.share(client, config.store_dir, gw)
+            try:
+                store.use_sources((gw.name,))
+                parts.append((gw.name, reconcile(store, client, period, checked_at, source=gw.name)))
+            finally:
+                store.use_sources(None)
+                ratebudget.keep(client, config.store_dir, gw)
+                client.close()
+        if len(parts) == 1:
+            result = parts[0][1]
+        else:
+            store.use_sources(tuple(name for name, _ in parts))
+            result = combine(parts, store.fingerprint(period.start_ts, period.end_ts))
+            store.use_sources(None)
+        every = config.gateways or (config.gateway,)
+        if len(sources) == len(every):
+            save_reconciliation(store, result)
+        elif notify is not None:
+            notify(
+                f"Notice: only source(s) {', '.join(config.source_names())} reconciled: the result is shown, "
+                "not kept for the documents (they show every source); run without --source to keep it"
+            )
     return result
 
 
-def reconcile(store: Store, client: Any, period: Period, checked_at: int) -> Reconciliation:
-    """The comparison itself, on an open store and a gateway client."""
+def combine(parts: Sequence[tuple[str, Reconciliation]], fingerprint: str) -> Reconciliation:
+    """Several sources' results as one: every key line, their notes named, the totals summed."""
+    first = parts[0][1]
+    totals = [r.total for _, r in parts]
+    stats = [t.gateway_stat for t in totals]
+    order = {"ok": 0, "explained": 1, "unexplained": 2}
+    total = ReconcileLine(
+        None,
+        sum(t.store_consumed for t in totals),
+        sum(t.store_refunded for t in totals),
+        sum(t.store_current_user for t in totals),
+        None if any(s is None for s in stats) else sum(s for s in stats if s is not None),
+        max((t.status for t in totals), key=order.__getitem__),
+        tuple(f"{name}: {note}" for name, r in parts for note in r.total.notes),
+    )
+    return Reconciliation(
+        period_label=first.period_label,
+        start_ts=first.start_ts,
+        end_ts=first.end_ts,
+        checked_at=first.checked_at,
+        username=", ".join(f"{name}={r.username}" for name, r in parts),
+        total=total,
+        keys=tuple(line for _, r in parts for line in r.keys),
+        notes=tuple(f"{name}: {note}" for name, r in parts for note in r.notes),
+        fingerprint=fingerprint,
+    )
+
+
+def reconcile(
+    store: Store, client: Any, period: Period, checked_at: int, *, source: str = "default"
+) -> Reconciliation:
+    """The comparison itself, on a store reading one source's rows and that source's gateway client."""
     username = str(client.user_self().get("username") or "")
     keys: list[KeyInfo] = client.keys()
     lo, hi = period.start_ts, period.end_ts - 1  # the stat's bounds are inclusive
     coverage = store.coverage()
     covered = [(max(a, lo), min(b, hi)) for a, b in coverage if a <= hi and b >= lo]
     missing = _gaps(covered, lo, hi)
+    # the store names a key as reports do (work:key-a), the gateway by its own name (key-a)
+    gateway_name = {qualified_key(source, k.name): k.name for k in keys if k.name}
     sums = _store_sums(store, lo, hi, username)
-    names = sorted(set(sums) | {k.name for k in keys if k.name})
+    for name in sums:
+        gateway_name.setdefault(name, name.removeprefix(f"{source}:"))
+    names = sorted(gateway_name)
 
     def stat(token: str | None, ranges: Sequence[tuple[int, int]]) -> int:
-        return sum(client.log_stat(a, b, token) for a, b in ranges)
+        return sum(client.log_stat(a, b, None if token is None else gateway_name[token]) for a, b in ranges)
 
     total = _Sums()
     for s in sums.values():
@@ -111,10 +181,10 @@ def reconcile(store: Store, client: Any, period: Period, checked_at: int) -> Rec
             notes.append(
                 f"rows logged under earlier username(s) {', '.join(others)}; the current one is {username!r}"
             )
-    by_id = {k.name: k for k in keys}
+    by_id = {qualified_key(source, k.name): k for k in keys}
     counts: dict[str, int] = {}
     for k in keys:
-        counts[k.name] = counts.get(k.name, 0) + 1
+        counts[qualified_key(source, k.name)] = counts.get(qualified_key(source, k.name), 0) + 1
     lines = []
     for name in names:
         s = sums.get(name, _Sums())
@@ -173,7 +243,7 @@ def _used_quota(
     last_use = max(key.accessed_time, key.created_time)
     if key.created_time <= 0 or not any(a <= key.created_time and last_use <= b for a, b in coverage):
         return line
-    consumed, refunded = _lifetime(store, key)
+    consumed, refunded = _lifetime(store, key, line.key or key.name)
     notes = list(line.notes)
     status = line.status
     if key.used_quota not in (consumed, consumed - refunded):
@@ -195,8 +265,8 @@ def _used_quota(
     )
 
 
-def _lifetime(store: Store, key: KeyInfo) -> tuple[int, int]:
-    return store.key_lifetime(key.id, key.name)
+def _lifetime(store: Store, key: KeyInfo, name: str) -> tuple[int, int]:
+    return store.key_lifetime(key.id, name)
 
 
 def _store_sums(store: Store, lo: int, hi: int, username: str) -> dict[str, _Sums]:

@@ -126,6 +126,8 @@ def corrections_json(report: Report) -> dict[str, Any] | None:
     if report.corrections is None:
         return None
     t = correction_totals(report.corrections())
+    if not (t.rows_added or t.rows_removed):  # the amendments concern sources or keys not shown
+        return None
     cost = usd(t.quota, report.quota_per_unit)
     return {
         "rows_added": t.rows_added,

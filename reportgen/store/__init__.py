@@ -20,7 +20,7 @@ from .closures import (
     recorded_amendments,
     snapshot_dir,
 )
-from .db import DB_NAME, ROW_COLUMNS, Reader, Store, sync_lock, uncovered
+from .db import DB_NAME, ROW_COLUMNS, Reader, Store, qualified_key, sync_lock, uncovered
 
 __all__ = [
     "BRIDGE_META",
@@ -37,6 +37,7 @@ __all__ = [
     "frozen_exchange",
     "mark_applied",
     "pending_amendment",
+    "qualified_key",
     "recorded_amendments",
     "snapshot_dir",
     "sync_lock",
