@@ -326,6 +326,6 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
         if s.closes:
             console.print(f"  [green]{labels['closes']}[/green]")
         for note in s.explanations:
-            console.print(f"  {labels['note']}: {terminal_text(note)}")
+            console.print(f"  {labels['note']}: {terminal_text(note.text())}")
         if s.unexplained:
             console.print(f"  [red]{terminal_text(unexplained_text(s))}[/red]")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import openpyxl
 import pytest
+from pypdf import PdfReader
 
 from reportgen.app.bridge import run_bridge
 from reportgen.app.sync import run_sync
@@ -97,7 +99,7 @@ def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_th
         gap = run_bridge(config, parse_period("2026-04", tz))
     (s,) = missing.sources
     assert s.opening.quota is None and s.residual is None and not s.unexplained
-    assert any("opening balance" in note for note in s.explanations)
+    assert any("opening balance" in note.text() for note in s.explanations)
     (g,) = gap.sources
     # what the logs of [03-27, 04-01) moved the wallet by is exactly the residual, and is named
     unsynced = [r for r in team.rows if before <= r["created_at"] < team.start_ts]
@@ -106,7 +108,22 @@ def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_th
     )
     assert g.residual == moved != 0
     assert g.residual == g.closing.quota - (g.opening.quota + g.flow.change)
-    assert any("lacks the logs" in note for note in g.explanations) and not g.unexplained
+    assert any("lacks the logs" in note.text() for note in g.explanations) and not g.unexplained
+    # a zh document words the notes in Chinese, an en one in English (the bridge's zh/en labels)
+    run = runner_for(config.path)
+    for lang, said, not_said in (
+        ("zh", "本地存储缺少期初快照", "lacks the logs"),
+        ("en", "lacks the logs", "本地"),
+    ):
+        out = tmp_path / lang
+        done = run("report", "--period", "2026-04", "--format", "xlsx,pdf", "--lang", lang, "--out", str(out))
+        assert done.exit_code == 0, done.output
+        book = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)
+        sheet = book["余额勾稽" if lang == "zh" else "Bridge"]
+        cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+        assert any(said in c for c in cells) and not any(not_said in c for c in cells)
+        text = "".join(page.extract_text() for page in PdfReader(next(out.glob("*.pdf"))).pages)
+        assert said in text.replace("\n", "") and not_said not in text
 
 
 def test_an_unexplained_residual_is_a_finding_under_strict(tmp_path, team):

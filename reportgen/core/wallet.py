@@ -167,6 +167,22 @@ class End:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgeNote:
+    """What could explain a residual, as a label key and its values: each document words it in
+    its own language (:data:`LABELS`, ``note_KIND``)."""
+
+    kind: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        labels = LABELS.get(lang, LABELS["en"])
+        values = dict(self.values)
+        if "credit" in values:  # a credit kind (topup, redemption, ...) in the document's words
+            values["credit"] = labels.get(f"credit_{values['credit']}", values["credit"])
+        return labels[f"note_{self.kind}"].format(**values)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceBridge:
     """One source's bridge over a period, in quota (money is quota ÷ quota per unit)."""
 
@@ -176,7 +192,7 @@ class SourceBridge:
     flow: Flow
     closing: End
     records: tuple[tuple[str, int, int], ...] = ()  # (kind, count, quota) of the gateway's own records
-    explanations: tuple[str, ...] = ()
+    explanations: tuple[BridgeNote, ...] = ()
 
     @property
     def expected_closing(self) -> int | None:
@@ -260,41 +276,33 @@ def roll(
 
 def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> SourceBridge:
     """Name what could account for the bridge's residual (or for an end that cannot be told)."""
-    notes: list[str] = []
+    notes: list[BridgeNote] = []
     for label, end in (("opening", bridge.opening), ("closing", bridge.closing)):
         if end.quota is None:
-            notes.append(
-                f"no balance snapshot tells the {label} balance: sync once "
-                f"{'before the period starts' if label == 'opening' else 'after the period ends'} "
-                "to record one"
-            )
+            notes.append(BridgeNote(f"no_snapshot_{label}"))
         for lo, hi in end.gaps:
-            notes.append(
-                f"the store lacks the logs of {describe_gap(lo, hi)} between the {label} snapshot and the "
-                "period boundary: their flows are in the residual; sync that range"
-            )
+            notes.append(BridgeNote(f"gap_{label}", (("range", describe_gap(lo, hi)),)))
     if bridge.flow.unreadable:
         shown = "; ".join(repr(t[:60]) for t in bridge.flow.unreadable[:3])
-        notes.append(f"{len(bridge.flow.unreadable)} credit row(s) whose amount could not be read: {shown}")
+        notes.append(BridgeNote("unreadable", (("count", str(len(bridge.flow.unreadable))), ("rows", shown))))
     logged = {k: q for k, q in bridge.flow.credits}
     for kind, count, quota in bridge.records:
         if quota != logged.get(kind, 0):
-            notes.append(
-                f"the gateway's {kind} records ({count}, {quota} quota) differ from its {kind} log rows "
-                f"({logged.get(kind, 0)} quota) by {quota - logged.get(kind, 0)}: a {kind} without a log row"
-            )
+            values = (
+                ("credit", kind), ("count", str(count)), ("quota", str(quota)),
+                ("logged", str(logged.get(kind, 0))), ("difference", str(quota - logged.get(kind, 0))),
+            )  # fmt: skip
+            notes.append(BridgeNote("records", values))
     if bridge.residual is not None and bridge.residual != 0 and not notes:
         return replace(bridge, explanations=())
     return replace(bridge, explanations=tuple(notes))
 
 
-def unexplained_text(bridge: SourceBridge) -> str:
+def unexplained_text(bridge: SourceBridge, lang: str = "en") -> str:
+    """Why a residual is a finding, in ``lang``."""
     residual = bridge.residual or 0
-    way = "more" if residual > 0 else "less"
-    return (
-        f"the balance of {bridge.source} ends {abs(residual)} quota {way} than its logs account for and no "
-        "record explains it (a top-up or adjustment with no log row, or logs removed by retention)"
-    )
+    kind = "unexplained_more" if residual > 0 else "unexplained_less"
+    return BridgeNote(kind, (("source", bridge.source), ("quota", str(abs(residual))))).text(lang)
 
 
 def bridge_json(bridge: Bridge) -> dict[str, Any]:
@@ -324,7 +332,8 @@ def bridge_json(bridge: Bridge) -> dict[str, Any]:
                 "residual_usd": usd(s.residual),
                 "closes": s.closes,
                 "records": [{"kind": k, "count": c, "quota": q} for k, c, q in s.records],
-                "explanations": list(s.explanations),
+                "explanations": [note.text() for note in s.explanations],
+                "notes": [{"kind": note.kind, **dict(note.values)} for note in s.explanations],
                 "unexplained": s.unexplained,
             }
         )
@@ -362,10 +371,20 @@ def bridge_from_json(data: dict[str, Any]) -> Bridge:
                 flow,
                 end(s["closing"]),
                 tuple((r["kind"], r["count"], r["quota"]) for r in s["records"]),
-                tuple(s["explanations"]),
+                _notes(s),
             )
         )
     return Bridge(data["start_ts"], data["end_ts"], Decimal(data["quota_per_unit"]), tuple(sources))
+
+
+def _notes(data: dict[str, Any]) -> tuple[BridgeNote, ...]:
+    if "notes" in data:
+        return tuple(
+            BridgeNote(n["kind"], tuple((k, str(v)) for k, v in n.items() if k != "kind"))
+            for n in data["notes"]
+        )
+    # kept before notes were worded per language: the English text as it was
+    return tuple(BridgeNote("text", (("text", text),)) for text in data["explanations"])
 
 
 #: The bridge's lines, in order: (key, sign shown, is a subtotal).
@@ -395,6 +414,38 @@ LABELS: dict[str, dict[str, str]] = {
         "closes": "closes to the quota unit",
         "snapshot": "balance read {when}, rolled {rolled:+,} quota to the boundary",
         "note": "Note",
+        "credit_topup": "top-up",
+        "credit_redemption": "redemption",
+        "credit_admin": "admin adjustment",
+        "credit_system": "system credit",
+        "note_text": "{text}",
+        "note_no_snapshot_opening": (
+            "no balance snapshot tells the opening balance: sync once before the period starts to record one"
+        ),
+        "note_no_snapshot_closing": (
+            "no balance snapshot tells the closing balance: sync once after the period ends to record one"
+        ),
+        "note_gap_opening": (
+            "the store lacks the logs of {range} between the opening snapshot and the period boundary: "
+            "their flows are in the residual; sync that range"
+        ),
+        "note_gap_closing": (
+            "the store lacks the logs of {range} between the closing snapshot and the period boundary: "
+            "their flows are in the residual; sync that range"
+        ),
+        "note_unreadable": "{count} credit row(s) whose amount could not be read: {rows}",
+        "note_records": (
+            "the gateway's {credit} records ({count}, {quota} quota) differ from its {credit} log rows "
+            "({logged} quota) by {difference}: a {credit} without a log row"
+        ),
+        "note_unexplained_more": (
+            "the balance of {source} ends {quota} quota more than its logs account for and no record "
+            "explains it (a top-up or adjustment with no log row, or logs removed by retention)"
+        ),
+        "note_unexplained_less": (
+            "the balance of {source} ends {quota} quota less than its logs account for and no record "
+            "explains it (a top-up or adjustment with no log row, or logs removed by retention)"
+        ),
     },
     "zh": {
         "title": "钱包余额勾稽",
@@ -416,6 +467,28 @@ LABELS: dict[str, dict[str, str]] = {
         "closes": "勾稽相符（精确到额度单位）",
         "snapshot": "余额读取于 {when}，推算至期间边界 {rolled:+,} 额度",
         "note": "说明",
+        "credit_topup": "在线充值",
+        "credit_redemption": "兑换码充值",
+        "credit_admin": "管理员调整",
+        "credit_system": "系统赠送",
+        "note_text": "{text}",
+        "note_no_snapshot_opening": "没有余额快照可确定期初余额：请在期间开始前同步一次以记录快照",
+        "note_no_snapshot_closing": "没有余额快照可确定期末余额：请在期间结束后同步一次以记录快照",
+        "note_gap_opening": "本地存储缺少期初快照与期间边界之间 {range} 的日志：其收支计入差额；请同步该时段",
+        "note_gap_closing": "本地存储缺少期末快照与期间边界之间 {range} 的日志：其收支计入差额；请同步该时段",
+        "note_unreadable": "{count} 条充值类日志的金额无法读取：{rows}",
+        "note_records": (
+            "网关的{credit}记录（{count} 笔，{quota} 额度）与其{credit}日志（{logged} 额度）相差 {difference}："
+            "有{credit}没有对应的日志"
+        ),
+        "note_unexplained_more": (
+            "{source} 的期末余额比日志推算多 {quota} 额度，且没有任何记录可以解释"
+            "（可能是没有日志的充值或调整，或日志已按保留期删除）"
+        ),
+        "note_unexplained_less": (
+            "{source} 的期末余额比日志推算少 {quota} 额度，且没有任何记录可以解释"
+            "（可能是没有日志的充值或调整，或日志已按保留期删除）"
+        ),
     },
 }
 

@@ -118,9 +118,9 @@ def bridge_block(b: _Builder, bridge: Bridge) -> list[Flowable]:
         if s.closes:
             notes.append(b.para(f"{s.source}: {text['closes']}", b.s.small))
         for note in s.explanations:
-            notes.append(b.para(f"{s.source}: {note}", b.s.small))
+            notes.append(b.para(f"{s.source}: {note.text(b.ctx.lang)}", b.s.small))
         if s.unexplained:
-            notes.append(b.para(f"{s.source}: {unexplained_text(s)}", b.s.small))
+            notes.append(b.para(f"{s.source}: {unexplained_text(s, b.ctx.lang)}", b.s.small))
     table = Table(rows, colWidths=[WIDTH - 70 * mm, 38 * mm, 32 * mm])
     table.setStyle(_table_style(b, extra))
     return [Spacer(1, 4 * mm), KeepTogether([b.para(text["title"], b.s.h2), table]), *notes]

@@ -260,7 +260,9 @@ def _bridge_sheet(w: _Writer, names: SheetNames) -> None:
             )
         if s.closes:
             ws.append([w.text(ws, text["closes"])])
-        for note in (*s.explanations, *([unexplained_text(s)] if s.unexplained else [])):
+        lang = w.ctx.lang
+        unexplained = [unexplained_text(s, lang)] if s.unexplained else []
+        for note in (*(n.text(lang) for n in s.explanations), *unexplained):
             ws.append([w.text(ws, f"{text['note']}: {note}")])
         ws.append([])
     ws.close()
