@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from decimal import Decimal
 
 import openpyxl
@@ -141,3 +142,64 @@ def test_an_unexplained_residual_is_a_finding_under_strict(tmp_path, team):
     assert strict.exit_code == 7 and "4321 quota more than its logs" in strict.output
     report = run("report", "--period", "2026-04", "--format", "csv", "--strict", "--out", str(tmp_path / "r"))
     assert report.exit_code == 7 and "wallet bridge does not close" in report.output
+
+
+def test_database_top_ups_and_redemptions_reach_the_bridge(tmp_path, team):
+    """The gateway's own top_ups and redemptions tables (SQLite source) beside its credit log rows."""
+    from reportgen.fakegateway.synthetic import CREDITS
+    from tests import dbservers
+    from tests.test_database_source import db_config, invoke
+
+    gateway_db = dbservers.make_sqlite(
+        tmp_path / "one-api.db", dbservers.build_dataset(team.rows, team.tokens), "newapi"
+    )
+    redeemed_at, topped_at = CREDITS[0][0], CREDITS[1][0]  # seconds after the month's start
+    with sqlite3.connect(gateway_db) as conn:
+        conn.execute(
+            "CREATE TABLE top_ups (id INTEGER PRIMARY KEY, user_id INTEGER, amount INTEGER, money REAL, "
+            "trade_no TEXT, create_time INTEGER, complete_time INTEGER, status TEXT)"
+        )
+        conn.execute(
+            "CREATE TABLE redemptions (id INTEGER PRIMARY KEY, user_id INTEGER, quota INTEGER, "
+            "redeemed_time INTEGER, used_user_id INTEGER)"
+        )
+        at = team.start_ts + topped_at
+        conn.executemany(
+            "INSERT INTO top_ups VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, 42, 50, 365.0, "T1", at - 60, at, "success"),  # the top-up its log row records
+                (2, 42, 1, 7.3, "T2", at + 60, at + 90, "success"),  # USD 1 credited, no log row
+                (3, 42, 9, 65.7, "T3", at + 120, at + 150, "pending"),  # never completed: not counted
+                (4, 7, 5, 36.5, "T4", at, at, "success"),  # another user's
+            ],
+        )
+        conn.execute(
+            "INSERT INTO redemptions VALUES (1, 1, 100000000, ?, 42)", (team.start_ts + redeemed_at,)
+        )
+    path = db_config(tmp_path / "db", team, f"sqlite:///{gateway_db}")
+    synced = invoke(path, "sync", "--period", "2026-04")
+    assert synced.exit_code == 0, synced.output
+    result = invoke(path, "bridge", "--period", "2026-04", "--json")
+    assert result.exit_code == 0, result.output
+    (s,) = json.loads(result.stdout)["sources"]
+    assert {r["kind"]: (r["count"], r["quota"]) for r in s["records"]} == {
+        "redemption": (1, 100_000_000),
+        "topup": (2, 25_500_000),
+    }
+    assert s["credits"]["topup"] == 25_000_000 and s["credits"]["redemption"] == 100_000_000
+    # the top-up without a log row is named, the redemption agrees (users has no balance here: no snapshot)
+    assert {n["kind"] for n in s["notes"]} == {"records", "no_snapshot_opening", "no_snapshot_closing"}
+    (note,) = [n for n in s["notes"] if n["kind"] == "records"]
+    assert note == {
+        "kind": "records", "credit": "topup", "count": "2", "quota": "25500000",
+        "logged": "25000000", "difference": "500000",
+    }  # fmt: skip
+    assert any("differ from its top-up log rows (25000000 quota) by 500000" in t for t in s["explanations"])
+    out = tmp_path / "zh"
+    written = invoke(
+        path, "report", "--period", "2026-04", "--format", "xlsx", "--lang", "zh", "--out", str(out)
+    )
+    assert written.exit_code == 0, written.output
+    sheet = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)["余额勾稽"]
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert any("网关的在线充值记录（2 笔，25500000 额度）" in c and "相差 500000" in c for c in cells)
