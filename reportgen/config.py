@@ -67,6 +67,9 @@ class GatewayConfig:
     name: str = "default"
     #: The environment variable holding this source's access token.
     token_env: str = "REPORTGEN_ACCESS_TOKEN"
+    #: CNY per USD for this source's spend (``exchange_rate`` in its table), and where it comes from.
+    exchange_rate: Decimal | None = None
+    exchange_rate_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,32 @@ class Config:
             as_of = datetime.fromtimestamp(status.read_at, tz)
             return Exchange(status.usd_exchange_rate, "gateway /api/status usd_exchange_rate", as_of)
         return Exchange(None, "none: the gateway reported no rate and [report] exchange_rate is not set")
+
+    def source_exchanges(
+        self, statuses: Mapping[str, GatewayStatus | None], tz: ZoneInfo, period: Period | None = None
+    ) -> dict[str, Exchange]:
+        """The CNY rate of each source read (``statuses``: each one's newest ``/api/status``).
+
+        A source's own ``exchange_rate`` wins for its spend; else the report's rate applies
+        (its dated entry, ``[report] exchange_rate``), else the source's own gateway rate,
+        else the first (by name) other source's gateway rate.
+        """
+        every = {g.name: g for g in self.gateways or (self.gateway,)}
+        stated = next((st for _, st in sorted(statuses.items()) if st and st.usd_exchange_rate), None)
+        out = {}
+        for name, status in sorted(statuses.items()):
+            gw = every.get(name)
+            if gw is not None and gw.exchange_rate is not None:
+                table = "gateway" if name == "default" else f"gateways.{name}"
+                where = gw.exchange_rate_source or f"{self.path or 'reportgen.toml'} [{table}] exchange_rate"
+                as_of = None
+                if self.path is not None and self.path.exists():
+                    as_of = datetime.fromtimestamp(int(self.path.stat().st_mtime), tz)
+                out[name] = Exchange(gw.exchange_rate, where, as_of)
+            else:
+                own = status if status is not None and status.usd_exchange_rate is not None else stated
+                out[name] = self.exchange(own, tz, period)
+        return out
 
     def dated_rate(self, period: Period) -> DatedRate | None:
         """The ``[report.rates]`` entry covering all of ``period``: the shortest, when several do."""
@@ -373,7 +402,8 @@ def _gateway(
     default = name == DEFAULT_SOURCE
     known = {
         "base_url", "user_id", "flavor", "requests_per_window", "window_seconds", "access_token",
-        "source", "dsn", "main_dsn", "usernames", "password", "token_env",
+        "source", "dsn", "main_dsn", "usernames", "password", "token_env", "exchange_rate",
+        "exchange_rate_source",
     }  # fmt: skip
     _reject_unknown(gw, known, where, prefix)
     if "access_token" in gw:
@@ -414,6 +444,12 @@ def _gateway(
             f"{token_env} holds an sk- model key; set it to the system access token "
             "from the gateway's Settings > Security > Access token page instead"
         )
+    rate = gw.get("exchange_rate")
+    rate_source = gw.get("exchange_rate_source")
+    if rate_source is not None and not isinstance(rate_source, str):
+        raise ConfigError(
+            f"{where}: {prefix}exchange_rate_source must be a string (where the rate comes from)"
+        )
     return GatewayConfig(
         base_url,
         user_id,
@@ -424,6 +460,10 @@ def _gateway(
         **_database(gw, where, env, base_dir, prefix),
         name=name,
         token_env=token_env,
+        exchange_rate=None
+        if rate is None
+        else _positive_rate(rate, where, f"{prefix}exchange_rate", "CNY per USD", text=True),
+        exchange_rate_source=rate_source,
     )
 
 

@@ -159,13 +159,14 @@ def _print_totals(report: Report, console: Console) -> None:
         f"[bold]{p.label}[/bold]  {p.start:%Y-%m-%d %H:%M} .. {p.end:%Y-%m-%d %H:%M} ({p.timezone}, end exclusive)"
         + (f"  member: {escape(terminal_text(report.member_filter))}" if report.member_filter else "")
     )
-    cny_total = report.cny(t.cost_usd)
+    cny_total = report.cny_of(t)
     official = "" if ex.applies_to is None else f"official rate for {ex.applies_to}: "
-    cny = (
-        ""
-        if cny_total is None
-        else f"  = CNY {money_text(cny_total)} at {ex.rate} ({official}{escape(ex.source)})"
+    rates = (
+        "; ".join(f"{name} at {e.rate} ({escape(e.source)})" for name, e in report.source_rates)
+        if report.source_rates
+        else f"at {ex.rate} ({official}{escape(ex.source)})"
     )
+    cny = "" if cny_total is None else f"  = CNY {money_text(cny_total)} {rates}"
     more = "".join(
         f"\n  = {c.code} {money_text(c.convert(t.cost_usd))} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
         for c in report.conversions

@@ -56,6 +56,7 @@ from .store import (
     closures,
     find_closure,
     frozen_exchange,
+    frozen_source_rates,
     pending_amendment,
     snapshot_dir,
     uncovered,
@@ -266,11 +267,13 @@ def open_period(
         )
         notices: list[str] = []
         pending = None
+        rates: dict[str, Exchange] | None = None  # each source's CNY rate (None: one rate, as frozen)
         amended: list[tuple[Closure, Reader]] = []  # closed periods with pending amendments
         frozen_rate: Exchange | None = None
         if exact is not None:
             snap = stack.enter_context(_open_snapshot(live, exact))
             frozen_rate = frozen_exchange(snap, exact)
+            rates = frozen_source_rates(snap)
             timeline = _Timeline([_Piece(-_FAR, _FAR, snap, exact)], period.tz)
             effective = exact.frozen_config(config)
             status, keys, facts = snap.latest_status(), snap.current_keys(), snap
@@ -285,6 +288,7 @@ def open_period(
             timeline = _Timeline(pieces, period.tz)
             effective = config
             status, keys, facts = live.latest_status(), live.current_keys(), live
+            rates = config.source_exchanges(live.source_statuses(), period.tz, period)
             frozen = [p.closure for p in pieces if p.closure is not None]
             _check_quota_unit(frozen, status)
             inside = [
@@ -301,6 +305,7 @@ def open_period(
                 if len(inside) == 1:
                     effective = latest.frozen_config(config)
                     frozen_rate = frozen_exchange(snap, latest)
+                    rates = frozen_source_rates(snap)
             if inside:
                 notices.append(_mixed_notice(period, inside))
                 for c in inside:
@@ -315,7 +320,7 @@ def open_period(
             )
         else:
             report, token_names = _period_report(
-                timeline, facts, effective, period, scope, status, keys, generated_at, fingerprint
+                timeline, facts, effective, period, scope, status, keys, generated_at, fingerprint, rates
             )
             report = _with_projects(report, timeline, facts, effective)
         missing = timeline.missing(period.start_ts, period.end_ts)
@@ -331,7 +336,7 @@ def open_period(
         )
         if scope.kind == "team":
             report = replace(report, bridge=_bridge(live, facts if exact is not None else None, report))
-        if frozen_rate is not None:  # the rate as frozen, with its frozen date
+        if frozen_rate is not None and not report.source_rates:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=frozen_rate)
         if amended:
             keep = None if project is None else _charged_filter(project, effective, period)
@@ -537,6 +542,7 @@ def _period_report(
     keys: Any,
     generated_at: datetime | None,
     fingerprint: bool = True,
+    rates: dict[str, Exchange] | None = None,
 ) -> tuple[Report, tuple[str, ...] | None]:
     token_names: tuple[str, ...] | None = None
     member = scope.name if scope.kind == "member" else None
@@ -554,6 +560,7 @@ def _period_report(
         member=member,
         generated_at=generated_at,
         provenance=_provenance(facts, timeline, period, token_names, fingerprint),
+        rates=rates,
     )
     return report, token_names
 

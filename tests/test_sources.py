@@ -7,10 +7,12 @@ import csv
 import io
 import json
 import zipfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import openpyxl
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from reportgen.app.signing import init_key
 from reportgen.cli import cli
@@ -18,7 +20,7 @@ from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import team_month
 
 
-def _config(tmp_path, main_url, legacy_url):
+def _config(tmp_path, main_url, legacy_url, legacy_extra=""):
     init_key(tmp_path / "signing-key.pem", "Test Preparer")
     text = f"""
 [gateways.main]
@@ -39,6 +41,7 @@ user_id = 9
 flavor = "one-api"
 token_env = "TOK_LEGACY"
 requests_per_window = 100000
+{legacy_extra}
 
 [report]
 timezone = "Asia/Shanghai"
@@ -115,7 +118,7 @@ def test_two_gateways_and_two_accounts_consolidate_exactly_and_the_packet_verifi
 
 
 @contextlib.contextmanager
-def _served(tmp_path):
+def _served(tmp_path, legacy_extra=""):
     """The three sources of the test above, served and synced for 2026-04; yields ``run`` and the data."""
     a, b, c = team_month(seed=7), team_month(seed=11), team_month(seed=23)
     with (
@@ -123,7 +126,7 @@ def _served(tmp_path):
         FakeGateway(c.rows, c.tokens, "one-api", ENV["TOK_LEGACY"], 9, rate_limit=None) as legacy,
     ):
         second = main.add_account(ENV["TOK_SECOND"], 77, "beta", b.rows, b.tokens)
-        path = _config(tmp_path, main.url, legacy.url)
+        path = _config(tmp_path, main.url, legacy.url, legacy_extra)
         runner = CliRunner()
 
         def run(*args):
@@ -238,3 +241,98 @@ def test_a_closed_period_of_several_sources_takes_a_late_row_on_one_as_an_amendm
         assert reclosed.exit_code == 0 and "1 amendment(s) applied" in reclosed.output
         now = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
         assert now["totals"]["quota"] == frozen["totals"]["quota"] + 424_242
+
+
+MICRO = Decimal("0.000001")
+
+
+def test_each_source_converts_at_its_own_rate_and_the_statement_says_which(tmp_path):
+    """main and second at their gateway's 7.3, legacy at its own configured 7.10: every CNY figure is
+    the exact sum of each source's USD × its rate, and the documents name each rate."""
+    legacy_rate = 'exchange_rate = 7.10\nexchange_rate_source = "Legacy contract rate"'
+    with _served(tmp_path, legacy_rate) as (run, _):
+        whole = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        rates = {r["name"]: r for r in whole["exchange_rate"]["per_source"]}
+        assert {n: r["cny_per_usd"] for n, r in rates.items()} == {
+            "legacy": "7.1",
+            "main": "7.3",
+            "second": "7.3",
+        }
+        assert rates["legacy"]["source"] == "Legacy contract rate"
+        assert whole["exchange_rate"]["cny_per_usd"] is None  # no one rate converts the consolidated figures
+        parts = {
+            n: json.loads(run("summary", "--period", "2026-04", "--json", "--source", n).stdout)
+            for n in rates
+        }
+        exact = sum(
+            Decimal(p["totals"]["cost_usd"]) * Decimal(rates[n]["cny_per_usd"]) for n, p in parts.items()
+        )
+        assert Decimal(whole["totals"]["cost_cny"]) == exact.quantize(MICRO, ROUND_HALF_UP)
+        for n, p in parts.items():  # one source: its own rate, as a single-rate report
+            assert (
+                p["exchange_rate"]["cny_per_usd"] == rates[n]["cny_per_usd"]
+                and "per_source" not in p["exchange_rate"]
+            )
+        keys = {k["name"]: k for k in whole["keys"]}
+        (zhang,) = [m for m in whole["members"] if m["name"] == "张三"]
+        mine = sum(
+            Decimal(keys[k]["cost_usd"]) * Decimal(rates[k.split(":")[0]]["cny_per_usd"])
+            for k in zhang["keys"]
+        )
+        assert Decimal(zhang["cost_cny"]) == mine.quantize(MICRO, ROUND_HALF_UP)
+
+        out = tmp_path / "docs"
+        done = run(
+            "report",
+            "--period",
+            "2026-04",
+            "--format",
+            "pdf,xlsx,csv-summary",
+            "--lang",
+            "en",
+            "--out",
+            str(out),
+        )
+        assert done.exit_code == 0, done.output
+        text = "".join(page.extract_text() for page in PdfReader(next(out.glob("*.pdf"))).pages)
+        flat = " ".join(text.split())
+        assert "Exchange rate for source legacy: 1 USD = 7.1 CNY. Source: Legacy contract rate." in flat
+        assert "Exchange rate for source main: 1 USD = 7.3 CNY" in flat
+        block = flat.split("Grand total (USD) ", 1)[1].split("Exchange rate for source", 1)[0]
+        printed = {}
+        for name, rate in (("legacy", "7.1"), ("main", "7.3"), ("second", "7.3")):
+            line = f"CNY, source {name} at {rate} "
+            printed[name] = Decimal(block.split(line, 1)[1].split()[0].replace(",", ""))
+        grand = Decimal(block.split("Grand total (CNY) ", 1)[1].split()[0].replace(",", ""))
+        assert grand == exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        rounding = block.split("Rounding difference ", 1)[1].split()[0] if "Rounding" in block else "0"
+        assert sum(printed.values()) + Decimal(rounding) == grand  # the lines add up, a rounding line if not
+        book = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)
+        cells = [
+            str(c) for ws in book.worksheets[:1] for row in ws.iter_rows(values_only=True) for c in row if c
+        ]
+        assert any(c.startswith("legacy: 1 USD = 7.1 CNY (Legacy contract rate") for c in cells)
+
+        packet = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
+        assert packet.exit_code == 0, packet.output
+        with zipfile.ZipFile(packet.stdout.strip()) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+        assert [r["name"] for r in manifest["source"]["exchange_rate"]["per_source"]] == [
+            "legacy",
+            "main",
+            "second",
+        ]
+        verified = run("verify", packet.stdout.strip())
+        assert verified.exit_code == 0, verified.output
+
+        # closing freezes each source's rate: a later change of the configured rate does not apply
+        assert run("close", "2026-04").exit_code == 0
+        closed = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        assert closed["totals"]["cost_cny"] == whole["totals"]["cost_cny"]
+        assert closed["exchange_rate"]["per_source"][0]["cny_per_usd"] == "7.1"
+        config = tmp_path / "reportgen.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace("7.10", "7.20"), encoding="utf-8")
+        later = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        assert later["totals"]["cost_cny"] == whole["totals"]["cost_cny"]  # as closed
+        live = json.loads(run("summary", "--from", "2026-04-20", "--to", "2026-05-05", "--json").stdout)
+        assert {r["name"]: r["cny_per_usd"] for r in live["exchange_rate"]["per_source"]}["legacy"] == "7.2"

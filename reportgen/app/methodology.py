@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.fingerprint import RECIPE, ROW_FIELDS
+from ..core.models import Report
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
 from ..exporters._cells import totals
@@ -41,6 +42,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**CNY.** CNY = exact USD × {rate} (1 USD = {rate} CNY; source: {source}; as of {date}), "
         "rounded half-up to the cent in the PDF: CNY {cny}.",
         "no_cny": "**CNY.** Not computed: {source}.",
+        "cny_sources": "**CNY.** Each source's spend is converted at its own rate ({rates}): CNY = the sum over "
+        "the sources of each one's exact USD × its rate, rounded half-up to the cent in the PDF: CNY {cny}.",
         "dated": " The rate is the official rate set for {label} in `[report.rates]`, not the gateway's rate "
         "on the day of the sync.",
         "converted": "**{code}.** {code} = exact USD × {rate} (1 USD = {rate} {code}; source: {source}; "
@@ -95,6 +98,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "cny": "**人民币。** 人民币 = 精确美元 × {rate}（1 美元 = {rate} 人民币；来源：{source}；日期：{date}），"
         "PDF 中四舍五入到分：{cny} 元。",
         "no_cny": "**人民币。** 未计算：{source}。",
+        "cny_sources": "**人民币。** 各来源按各自的汇率折算（{rates}）：人民币 = 各来源精确美元 × 其汇率之和，"
+        "PDF 中四舍五入到分：{cny} 元。",
         "dated": "该汇率为 `[report.rates]` 中为 {label} 设定的官方汇率，而非同步当天网关的汇率。",
         "converted": "**{code}。** {code} = 精确美元 × {rate}（1 美元 = {rate} {code}；来源：{source}；"
         "日期：{date}），PDF 中四舍五入到分：{code} {amount}。",
@@ -165,7 +170,9 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
         if s.subscription_quota
         else t["no_subscription"],
         t["other_types"],
-        t["cny"].format(
+        _source_rates_text(report, t)
+        if report.source_rates
+        else t["cny"].format(
             rate=plain_decimal(ex.rate),
             source=ex.source,
             date=ex.as_of.date().isoformat() if ex.as_of else t["none"],
@@ -214,3 +221,14 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
         f"```python\n{RECIPE}\n```",
     ]
     return "\n\n".join(paragraphs) + "\n"
+
+
+def _source_rates_text(report: Report, t: dict[str, str]) -> str:
+    cny = report.cny_of(totals(report))
+    rates = "; ".join(
+        f"{name}: 1 USD = {t['none'] if e.rate is None else plain_decimal(e.rate)} CNY, {e.source}"
+        for name, e in report.source_rates
+    )
+    if cny is None:
+        return t["no_cny"].format(source=rates)
+    return t["cny_sources"].format(rates=rates, cny=money_text(cny))

@@ -190,8 +190,8 @@ def _describe(
             usd = sum((line.cost_usd for line in report.grant.lines), Decimal(0))
             cny = spent_total(report) if report.grant.project.currency == "CNY" else report.cny(usd)
         else:
-            usd = report.totals.cost_usd if report.member_filter is None else report.members[0].stats.cost_usd
-            cny = report.cny(usd)
+            stats = report.totals if report.member_filter is None else report.members[0].stats
+            usd, cny = stats.cost_usd, report.cny_of(stats)
         path = folder / packet_name(report)
         if status is None:
             status = "already issued" if path.exists() else "would issue"

@@ -38,7 +38,7 @@ from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport
 from .signing import ALGORITHM, SigningKey
-from .summary import basis_json
+from .summary import basis_json, source_rates_json
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -205,6 +205,7 @@ def _manifest(
                 "source": ex.source,
                 "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
                 "applies_to": ex.applies_to,
+                **({"per_source": source_rates_json(report)} if report.source_rates else {}),
             },
             "currencies": [
                 {"code": c.code, "per_usd": str(c.rate), "source": c.source, "as_of": c.as_of.isoformat()}

@@ -23,7 +23,7 @@ def stats_json(s: Stats, report: Report) -> dict[str, Any]:
         "prompt_tokens": s.prompt_tokens,
         "completion_tokens": s.completion_tokens,
         "cost_usd": money(s.cost_usd),
-        "cost_cny": money(report.cny(s.cost_usd)),
+        "cost_cny": money(report.cny_of(s)),
         "latency_p50_ms": s.latency_p50_ms,
         "latency_p95_ms": s.latency_p95_ms,
         "success_rate": None if s.success_rate is None else str(s.success_rate.quantize(Decimal("0.0001"))),
@@ -67,6 +67,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "source": ex.source,
             "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
             "applies_to": ex.applies_to,
+            **({"per_source": source_rates_json(report)} if report.source_rates else {}),
         },
         "currencies": [
             {
@@ -117,6 +118,19 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
+def source_rates_json(report: Report) -> list[dict[str, Any]]:
+    """Each source's CNY rate, when the sources convert at different rates (``cny_per_usd`` is then null)."""
+    return [
+        {
+            "name": name,
+            "cny_per_usd": None if e.rate is None else str(e.rate),
+            "source": e.source,
+            "as_of": None if e.as_of is None else e.as_of.isoformat(),
+        }
+        for name, e in report.source_rates
+    ]
+
+
 def corrections_json(report: Report) -> dict[str, Any] | None:
     """What changed in the closed periods of the report since their close (None: nothing).
 
@@ -125,10 +139,11 @@ def corrections_json(report: Report) -> dict[str, Any] | None:
     """
     if report.corrections is None:
         return None
-    t = correction_totals(report.corrections())
+    t = correction_totals(report.corrections(), report.rate_of)
     if not (t.rows_added or t.rows_removed):  # the amendments concern sources or keys not shown
         return None
     cost = usd(t.quota, report.quota_per_unit)
+    cny = report.cny(cost) if not report.source_rates else t.cny(report.quota_per_unit)
     return {
         "rows_added": t.rows_added,
         "rows_removed": t.rows_removed,
@@ -138,7 +153,7 @@ def corrections_json(report: Report) -> dict[str, Any] | None:
         "quota": t.quota,
         "subscription_quota": t.subscription_quota,
         "cost_usd": money(cost),
-        "cost_cny": money(report.cny(cost)),
+        "cost_cny": money(cny),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -133,8 +133,11 @@ class _Acc:
     status_known: int = 0
     status_ok: int = 0
     latency: dict[int, int] = field(default_factory=dict)
+    cny: Decimal = Decimal(0)  # Σ net quota × its source's rate (per-source conversion only)
 
-    def add(self, b: Bucket) -> None:
+    def add(self, b: Bucket, rate: Decimal | None = None) -> None:
+        if rate is not None and b.type in (LogType.CONSUME, LogType.REFUND):
+            self.cny += (b.quota if b.type == LogType.CONSUME else -b.quota) * rate
         if b.type == LogType.CONSUME:
             self.requests += b.rows
             self.consumed += b.quota
@@ -152,9 +155,10 @@ class _Acc:
     def add_latency(self, bucket_ms: int, count: int) -> None:
         self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
 
-    def freeze(self, quota_per_unit: Decimal) -> Stats:
+    def freeze(self, quota_per_unit: Decimal, per_source: bool = False) -> Stats:
         net_usd = usd(self.consumed - self.refunded, quota_per_unit)
         return Stats(
+            cost_cny=self.cny / quota_per_unit if per_source else None,
             requests=self.requests,
             errors=self.errors,
             consumed_quota=self.consumed,
@@ -209,17 +213,31 @@ def aggregate(
     member: str | None = None,
     generated_at: datetime | None = None,
     provenance: Provenance | None = None,
+    rates: Mapping[str, Exchange] | None = None,
 ) -> Report:
     """Every breakdown of a period: totals, members, keys, models, days, member × model.
 
     Every configured member and every key of the account appears, with zeros where
     nothing was spent.  With ``member``, the report covers that member alone (the store
     is expected to have filtered ``partials`` to the member's keys; other keys are
-    dropped here as well).
+    dropped here as well).  ``rates`` (source → rate) converts each source's spend at its
+    own rate when they differ (each line's ``cost_cny`` is then the exact sum of its parts).
     """
     qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
     tz = period.tz
     exchange = config.exchange(status, tz, period)
+    per_source = rates is not None and len({e.rate for e in rates.values()}) > 1
+    if rates and not per_source:  # one rate for every source read: the usual single-rate report
+        exchange = rates[min(rates)]
+    source_rates = tuple(sorted(rates.items())) if rates is not None and per_source else ()
+    if per_source:
+        exchange = Exchange(None, "per source: " + "; ".join(f"{n} {e.rate}" for n, e in source_rates))
+        by_source = dict(source_rates)
+
+        def rate_of(key: str) -> Decimal | None:
+            head, sep, _ = key.partition(":")
+            return by_source[head if sep and head in by_source else "default"].rate
+
     names = {b.token_name for b in partials.buckets} | {k.name for k in keys}
     key_to_member, members = member_map(config, names)
     if member is not None:
@@ -239,6 +257,7 @@ def aggregate(
         if b.token_name not in wanted:
             continue
         m = key_to_member[b.token_name]
+        rate = rate_of(b.token_name) if per_source else None
         for acc in (
             total,
             by_member[m],
@@ -247,7 +266,7 @@ def aggregate(
             _get(by_day, b.day.isoformat()),
             _get(by_member_model, (m, b.model_name)),
         ):
-            acc.add(b)
+            acc.add(b, rate)
     for lc in partials.latency_by_key_model:
         key, _, model = lc.key.partition(KEY_MODEL_SEP)
         if key not in wanted:
@@ -264,8 +283,10 @@ def aggregate(
     for lc in partials.latency_by_day:
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
 
+    every_rate = per_source and all(e.rate is not None for _, e in source_rates)
+
     def freeze(acc: _Acc) -> Stats:
-        return acc.freeze(qpu)
+        return acc.freeze(qpu, every_rate)  # a source without any rate: no CNY figure at all
 
     member_order = list(members)
     model_lines = sorted(
@@ -295,6 +316,7 @@ def aggregate(
         source=source,
         partials=partials,
         conversions=config.currencies,
+        source_rates=source_rates,
     )
 
 

@@ -10,8 +10,9 @@ totals.  A changed row is one removed and one added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .fingerprint import parse_row
@@ -28,6 +29,11 @@ class CorrectionTotals:
     consumed_quota: int = 0
     refunded_quota: int = 0
     subscription_quota: int = 0
+    cny_quota: Decimal | None = None  # Σ net quota × its source's rate; None when a rate is unknown
+
+    def cny(self, quota_per_unit: Decimal) -> Decimal | None:
+        """The net spend in CNY, each row at its source's rate."""
+        return None if self.cny_quota is None else self.cny_quota / quota_per_unit
 
     @property
     def quota(self) -> int:
@@ -35,11 +41,21 @@ class CorrectionTotals:
         return self.consumed_quota - self.refunded_quota
 
 
-def correction_totals(corrections: Iterable[Correction]) -> CorrectionTotals:
+def correction_totals(
+    corrections: Iterable[Correction], rate_of: Callable[[str], Decimal | None] = lambda key: None
+) -> CorrectionTotals:
     """The corrections summed the way a period's totals are (consumption, refunds, subscription use)."""
     added = removed = requests = consumed = refunded = subscription = 0
+    cny: Decimal | None = Decimal(0)
     for c in corrections:
         r = c.record
+        rate = rate_of(r.token_name)
+        if r.type in (LogType.CONSUME, LogType.REFUND) and cny is not None:
+            cny = (
+                None
+                if rate is None
+                else cny + c.sign * (r.quota if r.type == LogType.CONSUME else -r.quota) * rate
+            )
         if c.sign > 0:
             added += 1
         else:
@@ -51,7 +67,7 @@ def correction_totals(corrections: Iterable[Correction]) -> CorrectionTotals:
                 subscription += c.sign * r.quota
         elif r.type == LogType.REFUND:
             refunded += c.sign * r.quota
-    return CorrectionTotals(added, removed, requests, consumed, refunded, subscription)
+    return CorrectionTotals(added, removed, requests, consumed, refunded, subscription, cny)
 
 
 def changed_rows(

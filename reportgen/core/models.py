@@ -262,6 +262,9 @@ class Stats:
     latency_p95_ms: int | None = None
     status_known: int = 0
     status_ok: int = 0
+    #: Net spend in CNY, exact, when the report converts each source at its own rate
+    #: (:attr:`Report.source_rates`); None when one rate converts every amount.
+    cost_cny: Decimal | None = None
 
     @property
     def quota(self) -> int:
@@ -500,6 +503,9 @@ class Report:
     #: ``(source name, "URL#USER")`` of every source read, in name order (one: ``default``).
     source_accounts: tuple[tuple[str, str], ...] = ()
 
+    #: ``(source, Exchange)`` when the sources read convert to CNY at different rates, each
+    #: source's spend at its own (``exchange`` then has no rate); empty when one rate applies.
+    source_rates: tuple[tuple[str, Exchange], ...] = ()
     #: Rows of closed periods inside this one that changed since their close (pending
     #: amendments), streamed while the view is open; None when there are none.
     corrections: Callable[[], Iterator[Correction]] | None = field(default=None, repr=False, compare=False)
@@ -512,8 +518,21 @@ class Report:
         return "default"
 
     def cny(self, amount_usd: Decimal) -> Decimal | None:
-        """``amount_usd`` in CNY at the report's rate, exact; None when no rate is known."""
+        """``amount_usd`` in CNY at the report's rate, exact; None when no one rate is known
+        (with :attr:`source_rates`, convert figures through :meth:`cny_of` or :meth:`rate_of`)."""
         return None if self.exchange.rate is None else convert(amount_usd, self.exchange.rate)
+
+    def cny_of(self, stats: Stats) -> Decimal | None:
+        """A line's net spend in CNY, exact: each source's part at its own rate when they differ."""
+        if self.source_rates:
+            return stats.cost_cny
+        return self.cny(stats.cost_usd)
+
+    def rate_of(self, key: str) -> Decimal | None:
+        """The CNY-per-USD rate that converts the spend of ``key`` (its source's)."""
+        if self.source_rates:
+            return dict(self.source_rates)[self.source_of(key)].rate
+        return self.exchange.rate
 
     @property
     def closed(self) -> Part | None:

@@ -25,6 +25,7 @@ __all__ = [
     "plain_decimal",
     "row_type_label",
     "shorten",
+    "source_cny",
     "totals",
 ]
 
@@ -188,6 +189,19 @@ def totals(report: Report) -> Stats:
     return report.totals
 
 
+def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
+    """``(source, rate, exact CNY)`` of each source's part of the totals, when the sources convert
+    at different rates (their sum is the CNY total exactly); empty otherwise or without every rate."""
+    if not report.source_rates or any(e.rate is None for _, e in report.source_rates):
+        return []
+    keys = report.member_keys(report.member_filter) if report.member_filter is not None else None
+    usd = {name: Decimal(0) for name, _ in report.source_rates}
+    for line in report.keys:
+        if keys is None or line.name in keys:
+            usd[report.source_of(line.name)] += line.stats.cost_usd
+    return [(name, e.rate, usd[name] * e.rate) for name, e in report.source_rates if e.rate is not None]
+
+
 def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
     """What every document says above its figures: INCOMPLETE when parts were never synced,
     and which parts are frozen closed snapshots when some are (``label(key, **values)``)."""
@@ -227,7 +241,7 @@ def claim_cny(report: Report) -> Decimal | None:
         if report.grant.project.currency == "CNY":
             return cents(sum((line.cost for line in lines), Decimal(0)))
         usd = sum((line.cost_usd for line in lines), Decimal(0))
+        cny = report.cny(usd)
     else:
-        usd = totals(report).cost_usd
-    cny = report.cny(usd)
+        cny = report.cny_of(totals(report))  # each source's part at its own rate when they differ
     return None if cny is None else cents(cny)

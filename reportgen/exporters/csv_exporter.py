@@ -143,7 +143,7 @@ def write_detail_records(report: Report, fp: IO[bytes], ctx: ExportContext) -> N
 
 
 def _stats_cells(stats: Stats, report: Report) -> list[object]:
-    cny = report.cny(stats.cost_usd)
+    cny = report.cny_of(stats)  # each source's part at its own rate when they differ
     return [
         stats.requests,
         stats.errors,

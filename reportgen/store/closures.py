@@ -37,6 +37,7 @@ CLOSED_DIR = "closed"
 #: Snapshot meta: the period's wallet bridge as computed at the close (JSON).
 BRIDGE_META = "bridge"
 _APPLIES_TO = "exchange_applies_to"  # snapshot meta: the [report.rates] entry the close used
+_SOURCE_RATES = "source_rates"  # snapshot meta: each source's rate, when the sources' rates differed
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,40 @@ class Closure:
 def frozen_exchange(snapshot: Reader, closure: Closure) -> Exchange:
     """The rate a closed period was closed with, and the ``[report.rates]`` entry it came from."""
     return replace(closure.exchange, applies_to=snapshot.get_meta(_APPLIES_TO))
+
+
+def frozen_source_rates(snapshot: Reader) -> dict[str, Exchange] | None:
+    """Each source's CNY rate as closed, when the sources converted at different rates (else None)."""
+    text = snapshot.get_meta(_SOURCE_RATES)
+    if text is None:
+        return None
+    chosen = snapshot.sources
+    return {
+        name: Exchange(
+            None if d["rate"] is None else Decimal(d["rate"]),
+            d["source"],
+            None if d["as_of"] is None else datetime.fromisoformat(d["as_of"]),
+            d.get("applies_to"),
+        )
+        for name, d in json.loads(text).items()
+        if chosen is None or name in chosen
+    }
+
+
+def _source_rates_json(rates: dict[str, Exchange], at: datetime) -> str:
+    return json.dumps(
+        {
+            name: {
+                "rate": None if e.rate is None else str(e.rate),
+                "source": e.source,
+                "as_of": (e.as_of or at).isoformat(),
+                "applies_to": e.applies_to,
+            }
+            for name, e in sorted(rates.items())
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
 
 
 def closed_dir(store: Reader) -> Path:
@@ -232,6 +267,9 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
         exchange = config.exchange(status, period.tz, period)
         if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
             snap.set_meta(_APPLIES_TO, exchange.applies_to)
+        rates = config.source_exchanges(snap.source_statuses(), period.tz, period)
+        if len({e.rate for e in rates.values()}) > 1:  # each source converts at its own rate: keep them
+            snap.set_meta(_SOURCE_RATES, _source_rates_json(rates, datetime.fromtimestamp(at, period.tz)))
         # The wallet bridge as it stood at the close: later balance snapshots never change it.
         store.use_sources(tuple(g.name for g in config.gateways or (config.gateway,)))
         qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT

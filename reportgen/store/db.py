@@ -252,6 +252,10 @@ class Reader:
             )
         return next((st for _, st in found if st.usd_exchange_rate is not None), found[0][1])
 
+    def source_statuses(self) -> dict[str, GatewayStatus | None]:
+        """Each source read and its newest ``/api/status`` (None: never read), by name."""
+        return {n: self._status_of(n if self._multi else None, None) for n in self.source_names()}
+
     def _status_of(self, source: str | None, before: int | None) -> GatewayStatus | None:
         sql = "SELECT read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version FROM status_snapshots WHERE 1"
         args: list[Any] = []

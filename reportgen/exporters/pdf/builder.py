@@ -37,7 +37,7 @@ from reportlab.platypus import (
 from ...core.models import Line, Report
 from ...core.money import printed_lines
 from ...hookspecs import ExportContext
-from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, totals
+from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
 from .._fonts import cjk_font, printable
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
@@ -347,14 +347,25 @@ class _Builder:
         if amounts.rounding_cents and self.t.section("show_models_table"):
             rows.append([self.lab("rounding"), money(amounts.rounding_cents)])
         rows.append([self.lab("grand_total_usd"), money(amounts.grand_cents)])
-        if ex.rate is not None:
-            cny = cents(totals(self.report).cost_usd * ex.rate)
-            rows.append([self.lab("grand_total_cny"), money(int(cny * 100))])
+        total_cny = self.report.cny_of(totals(self.report))
+        parts = source_cny(self.report)
+        if total_cny is not None and parts:  # each source at its own rate; the lines add up to the total
+            printed = printed_lines([cny for _, _, cny in parts], total_cny)
+            for (name, rate, _), line in zip(parts, printed.lines, strict=True):
+                rows.append(
+                    [self.lab("total_cny_source", name=name, rate=_plain(rate)), money(int(line * 100))]
+                )
+            if printed.has_rounding:
+                rows.append([self.lab("rounding"), money(int(printed.rounding * 100))])
+        if total_cny is not None:
+            rows.append([self.lab("grand_total_cny"), money(int(cents(total_cny) * 100))])
+        if self.report.source_rates:  # each source's spend at its own rate: say which applied to which
+            rate_texts = [self.source_rate_text(name, rate) for name, rate in self.report.source_rates]
+        elif ex.rate is not None:
             as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-            rate_text = self.rate_text(ex.rate, ex.source, as_of, ex.applies_to)
+            rate_texts = [self.rate_text(ex.rate, ex.source, as_of, ex.applies_to)]
         else:
-            rate_text = self.lab("no_rate_line", source=ex.source)
-        rate_texts = [rate_text]
+            rate_texts = [self.lab("no_rate_line", source=ex.source)]
         for c in self.report.conversions:
             converted = cents(c.convert(totals(self.report).cost_usd))
             rows.append([self.lab("grand_total_in", code=c.code), money(int(converted * 100))])
@@ -387,6 +398,13 @@ class _Builder:
             KeepTogether([table, Spacer(1, 1.5 * mm), *(self.para(t, self.s.small) for t in rate_texts)]),
         ]
 
+    def source_rate_text(self, name: str, ex: Any) -> str:
+        """One source's CNY rate line (when the sources convert at different rates)."""
+        if ex.rate is None:
+            return self.lab("source_no_rate_line", name=name, source=ex.source)
+        as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
+        return self.lab("source_rate_line", name=name, rate=_plain(ex.rate), source=ex.source, date=as_of)
+
     def rate_text(self, rate: Decimal, source: str, as_of: str, applies_to: str | None) -> str:
         """The CNY rate line; a dated official rate says which period's entry it is."""
         if applies_to is not None:
@@ -401,7 +419,9 @@ class _Builder:
             usd = money(int(cents(Decimal(t.subscription_quota) / r.quota_per_unit) * 100))
             items.append(self.lab("note_subscription", quota=_int(t.subscription_quota), usd=usd))
         items.append(self.lab("note_rounding"))
-        if r.exchange.rate is not None:
+        if r.source_rates:
+            items.append(self.lab("note_cny_sources"))
+        elif r.exchange.rate is not None:
             items.append(self.lab("note_cny"))
         if r.conversions:
             items.append(self.lab("note_converted", names=", ".join(c.code for c in r.conversions)))

@@ -192,7 +192,7 @@ def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = Fa
         w.cell(ws, s.refunded_quota, i),
         w.cell(ws, s.quota, i),
         w.money(ws, s.cost_usd, m),
-        w.money(ws, _cents_or_none(w.report.cny(s.cost_usd)), m),  # CNY as printed (half-up cents)
+        w.money(ws, _cents_or_none(w.report.cny_of(s)), m),  # CNY as printed (half-up cents)
     ]
 
 
@@ -243,6 +243,9 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         ("exchange_source", w.text(ws, ex.source)),
         ("exchange_date", w.cell(ws, _local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
     ]
+    for name, rate in report.source_rates:  # each source's spend converted at its own rate
+        when = "" if rate.as_of is None else f", {_local_naive(rate.as_of, report):%Y-%m-%d}"
+        facts.append(("exchange_rate", w.text(ws, f"{name}: 1 USD = {rate.rate} CNY ({rate.source}{when})")))
     if ex.applies_to is not None:  # a dated official rate: say which [report.rates] entry
         dated = ctx.template.text("exchange_dated", ctx.lang, label=ex.applies_to)
         facts.append(("exchange_applies_to", w.text(ws, dated)))
