@@ -59,6 +59,7 @@ from .store import (
     frozen_source_rates,
     pending_amendment,
     snapshot_dir,
+    source_rates_changed,
     uncovered,
 )
 from .store.wallet import bridge_of
@@ -279,7 +280,7 @@ def open_period(
             status, keys, facts = snap.latest_status(), snap.current_keys(), snap
             generated_at = exact.generated_at
             pending = pending_amendment(live, exact)
-            notices.append(_closed_notice(exact, config, pending))
+            notices.append(_closed_notice(exact, config, pending, source_rates_changed(snap, exact, config)))
             if pending is not None:
                 amended.append((exact, snap))
         else:
@@ -739,13 +740,15 @@ def spent_total(report: Report) -> Decimal:
 # -- notices ---------------------------------------------------------------------------------
 
 
-def _closed_notice(closure: Closure, config: Config, pending: Amendment | None) -> str:
+def _closed_notice(closure: Closure, config: Config, pending: Amendment | None, rates: bool = False) -> str:
     label = closure.period.label
     text = (
         f"Notice: {label} is closed (revision {closure.revision}, {closure.generated_at:%Y-%m-%d %H:%M}): "
         "the figures are its frozen snapshot."
     )
     changed = closure.config_changes(config)
+    if rates and "exchange rate" not in changed:
+        changed.append("exchange rate")
     if changed:
         text += (
             f" The config changed since the close ({', '.join(changed)}) and does not apply to it; "

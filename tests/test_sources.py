@@ -332,7 +332,12 @@ def test_each_source_converts_at_its_own_rate_and_the_statement_says_which(tmp_p
         assert closed["exchange_rate"]["per_source"][0]["cny_per_usd"] == "7.1"
         config = tmp_path / "reportgen.toml"
         config.write_text(config.read_text(encoding="utf-8").replace("7.10", "7.20"), encoding="utf-8")
-        later = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
-        assert later["totals"]["cost_cny"] == whole["totals"]["cost_cny"]  # as closed
+        later = run("summary", "--period", "2026-04", "--json")
+        assert json.loads(later.stdout)["totals"]["cost_cny"] == whole["totals"]["cost_cny"]  # as closed
+        assert "The config changed since the close (exchange rate)" in later.stderr
+        reclosed = run("close", "2026-04", "--reopen")
+        assert reclosed.exit_code == 0 and "revision 2" in reclosed.output, reclosed.output
+        again = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
+        assert again["exchange_rate"]["per_source"][0]["cny_per_usd"] == "7.2"
         live = json.loads(run("summary", "--from", "2026-04-20", "--to", "2026-05-05", "--json").stdout)
         assert {r["name"]: r["cny_per_usd"] for r in live["exchange_rate"]["per_source"]}["legacy"] == "7.2"

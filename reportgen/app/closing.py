@@ -31,6 +31,8 @@ from ..store import (
     mark_applied,
     pending_amendment,
     recorded_amendments,
+    snapshot_dir,
+    source_rates_changed,
     sync_lock,
     uncovered,
 )
@@ -114,6 +116,7 @@ def close_period(
             existing is not None
             and pending_amendment(store, existing) is None
             and not existing.config_changes(config)
+            and not _source_rates_changed(store, existing, config)
         ):
             return CloseResult(existing, unchanged=True)
         revision = 1 if existing is None else existing.revision + 1
@@ -131,6 +134,14 @@ def close_period(
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied
         )
+
+
+def _source_rates_changed(store: Reader, closure: Closure, config: Config) -> bool:
+    directory = snapshot_dir(store, closure)
+    if not directory.is_dir():
+        return False
+    with Reader.open(directory, snapshot=True) as snapshot:
+        return source_rates_changed(snapshot, closure, config)
 
 
 def refuse_partial_close(config: Config, period: Period) -> None:

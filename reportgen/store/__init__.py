@@ -20,6 +20,7 @@ from .closures import (
     pending_amendment,
     recorded_amendments,
     snapshot_dir,
+    source_rates_changed,
 )
 from .db import DB_NAME, ROW_COLUMNS, Reader, Store, qualified_key, sync_lock, uncovered
 
@@ -42,6 +43,7 @@ __all__ = [
     "qualified_key",
     "recorded_amendments",
     "snapshot_dir",
+    "source_rates_changed",
     "sync_lock",
     "uncovered",
 ]

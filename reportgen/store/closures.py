@@ -120,6 +120,26 @@ def frozen_source_rates(snapshot: Reader) -> dict[str, Exchange] | None:
     }
 
 
+def source_rates_changed(snapshot: Reader, closure: Closure, config: Config) -> bool:
+    """Whether ``config`` now converts a source of the closed period at another CNY rate than the close
+    did (a source's own ``exchange_rate``; the report-wide rate is :meth:`Closure.config_changes`')."""
+    chosen = snapshot.sources
+    snapshot.use_sources(None)
+    try:
+        frozen = frozen_source_rates(snapshot)
+        period = closure.period
+        now = {
+            n: e.rate
+            for n, e in config.source_exchanges(snapshot.source_statuses(), period.tz, period).items()
+        }
+    finally:
+        snapshot.use_sources(chosen)
+    if frozen is not None:
+        return {n: e.rate for n, e in frozen.items()} != now
+    rates = set(now.values())
+    return len(rates) > 1 or (None not in rates and rates != {closure.exchange.rate})
+
+
 def _source_rates_json(rates: dict[str, Exchange], at: datetime) -> str:
     return json.dumps(
         {
