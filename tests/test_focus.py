@@ -304,3 +304,25 @@ class _Sink(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         self.lines += bytes(data).count(b"\n")
         return len(data)
+
+
+def test_a_project_file_carries_the_corrections_of_its_charged_days_only(config, team, gateway, tmp_path):
+    april = parse_period("2026-04", config.tz)
+    close_period(config, april)
+    base = next(r for r in team.rows if r["type"] == 2 and r["token_name"] == "key-bob" and r["quota"] > 0)
+    # key-bob is charged to nlp-grant from 2026-04-16: the row of the 10th is not the grant's, the 20th's is
+    early, late = (
+        {**base, "other": dict(base["other"]), "created_at": team.start_ts + day * 86400 + 3 * 3600}
+        for day in (9, 19)
+    )
+    gateway.insert_rows([early, late])
+    run_sync(config, april, refetch=True, client_factory=fast_client)
+    (path,) = write_report(config, april, select_exporters("focus"), tmp_path / "p", project="nlp-grant")
+    _, rows = read(path)
+    (fix,) = [r for r in rows if r["ChargeClass"] == "Correction"]
+    assert (
+        fix["ResourceId"] == "key-bob" and fix["ChargePeriodStart"] == "2026-04-19T19:00:00Z"
+    )  # 04-20 03:00 in Shanghai
+    assert fix["x_Project"] == "nlp-grant=100%" and fix["x_Correction"] == "added"
+    _, team_rows = read(focus_file(config, tmp_path / "t"))
+    assert sum(1 for r in team_rows if r["ChargeClass"] == "Correction") == 2
