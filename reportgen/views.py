@@ -289,7 +289,6 @@ def open_period(
             timeline = _Timeline(pieces, period.tz)
             effective = config
             status, keys, facts = live.latest_status(), live.current_keys(), live
-            rates = config.source_exchanges(live.source_statuses(), period.tz, period)
             frozen = [p.closure for p in pieces if p.closure is not None]
             _check_quota_unit(frozen, status)
             inside = [
@@ -306,7 +305,12 @@ def open_period(
                 if len(inside) == 1:
                     effective = latest.frozen_config(config)
                     frozen_rate = frozen_exchange(snap, latest)
-                    rates = frozen_source_rates(snap)
+            # each source's rate from the same facts as the status (a closed snapshot's when wholly inside)
+            rates = (
+                frozen_source_rates(facts)
+                if frozen_rate is not None
+                else config.source_exchanges(facts.source_statuses(), period.tz, period)
+            )
             if inside:
                 notices.append(_mixed_notice(period, inside))
                 for c in inside:
