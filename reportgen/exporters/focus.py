@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO
 from urllib.parse import urlsplit
 
 from ..core.models import Correction, LogType, Period, Report
@@ -360,25 +360,22 @@ def _fixes(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charg
 def _fix_days(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charge]:
     """The corrections summed per closed period × local day × key × model × billing source."""
     tz = report.period.tz
-    sums: dict[tuple[int, str, date, str, str, bool], list[Any]] = {}
+    sums: dict[tuple[int, date, str, str, bool], list[int]] = {}
+    corrected: dict[int, tuple[Period, int]] = {}  # closed period start -> (period, revision)
     for c in _fixes(report, corrections):
-        day = c.start.astimezone(tz).date()
         assert c.closed is not None
-        group = (c.closed.start_ts, c.closed.label, day, c.key, c.model, c.subscription)
-        acc = sums.setdefault(group, [c.closed, c.revision, 0, 0, 0, 0])
-        acc[2] += c.quota
-        acc[3] += c.requests
-        acc[4] += c.prompt
-        acc[5] += c.completion
+        corrected[c.closed.start_ts] = (c.closed, c.revision)
+        group = (c.closed.start_ts, c.start.astimezone(tz).date(), c.key, c.model, c.subscription)
+        acc = sums.setdefault(group, [0, 0, 0, 0])
+        acc[0] += c.quota
+        acc[1] += c.requests
+        acc[2] += c.prompt
+        acc[3] += c.completion
     project = _project_of(report)
-    for (_, _, day, key, model, subscription), (
-        closed,
-        revision,
-        quota,
-        requests,
-        prompt,
-        completion,
-    ) in sorted(sums.items(), key=lambda item: item[0]):
+    for (closed_at, day, key, model, subscription), (quota, requests, prompt, completion) in sorted(
+        sums.items()
+    ):
+        closed, revision = corrected[closed_at]
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
         after = day + timedelta(days=1)
         end = datetime(after.year, after.month, after.day, tzinfo=tz)
