@@ -70,9 +70,10 @@ def run_reconcile(
     sources = config.sources()
     database = [g.name for g in sources if g.source == "database"]
     if database:
+        hint = "; give the API sources with --source NAME" if len(database) < len(sources) else ""
         raise GatewayError(
-            f"reconcile asks the gateway's API, and source(s) {', '.join(database)} read its database; "
-            "choose the API sources with --source NAME"
+            f"reconcile compares with the gateway API's own stat, and source(s) {', '.join(database)} "
+            f"read the gateway's database instead{hint}"
         )
     for gw in sources:
         if gw.access_token is None:
