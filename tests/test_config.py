@@ -54,6 +54,16 @@ def test_env_overrides(tmp_path):
         ('[gateway]\nflavor = "newapi"\n', {}, "gateway.flavor must be one of"),
         ('[report]\ntimezone = "Beijing"\n', {}, "report.timezone .*IANA"),
         ("[report]\nexchange_rate = -1\n", {}, "exchange_rate must be a positive"),
+        (
+            '[gateways.lab]\nbase_url = "https://x.example"\nexchange_rate = 0\n',
+            {},
+            "gateways.lab.exchange_rate",
+        ),
+        (
+            "[gateways.lab]\nexchange_rate_source = 7\n",
+            {},
+            "gateways.lab.exchange_rate_source must be a string",
+        ),
         ('[members."张三"]\nkey = "k"\n', {}, 'members."张三" needs keys'),
         ('[members.a]\nkeys = ["k"]\n[members.b]\nkeys = ["k"]\n', {}, "listed for both"),
         ("[gateway\n", {}, "not valid TOML"),
