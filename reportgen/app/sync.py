@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
-from ..core.models import Period, UsageRecord
+from ..core.models import Period, RowBatch, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
 from ..store import evidence as audit
 from . import ratebudget
+from .readahead import ReadAhead
 from .signing import who
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
@@ -217,6 +219,26 @@ def _check_source(config: Config, gw: GatewayConfig) -> None:
         )
 
 
+def _store_window(
+    store: Store, lo: int, hi: int, read: Iterable[Sequence[UsageRecord]], fetched_at: int, name: str
+) -> tuple[int, int]:
+    """Replace ``[lo, hi]`` of source ``name`` with the rows of ``read``'s pages: rows, pages."""
+    pages = iter(read)
+    first = next(pages, None)
+    if isinstance(first, RowBatch):  # oldest first, parsed to stored values: written as they come
+        batches = cast(Iterator[RowBatch], itertools.chain([first], pages))
+        return store.stream_window(lo, hi, batches, fetched_at, name)
+    fetched: list[UsageRecord] = []
+    window_pages = 0
+    for page in itertools.chain([] if first is None else [first], pages):
+        # A row outside the window would escape the window's atomic replace and be
+        # stored twice by the sync of its own window: the store keeps only [lo, hi].
+        fetched.extend(r for r in page if lo <= r.created_at <= hi)
+        window_pages += 1
+    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name)
+    return len(fetched), window_pages
+
+
 def _sync_locked(
     store: Store,
     client: LogSource,
@@ -253,19 +275,16 @@ def _sync_locked(
     done = rows = pages = 0
     state, message = "failed", ""
     try:
-        for lo, hi in windows:
-            fetched: list[UsageRecord] = []
-            window_pages = 0
-            for page in client.iter_log_pages(lo, hi):
-                # A row outside the window would escape the window's atomic replace and be
-                # stored twice by the sync of its own window: the store keeps only [lo, hi].
-                fetched.extend(r for r in page if lo <= r.created_at <= hi)
-                window_pages += 1
-            store.replace_window(lo, hi, fetched, window_pages, int(now()), name)
-            done += 1
-            rows += len(fetched)
-            pages += window_pages
-            progress.window_done(len(fetched), window_pages)
+        # The database source is read a few pages ahead in a second thread while the store writes.
+        ahead = ReadAhead(client.iter_log_pages, windows) if getattr(client, "read_ahead", False) else None
+        with ahead or contextlib.nullcontext():
+            for lo, hi in windows:
+                read = ahead.pages(lo, hi) if ahead is not None else client.iter_log_pages(lo, hi)
+                window_rows, window_pages = _store_window(store, lo, hi, read, int(now()), name)
+                done += 1
+                rows += window_rows
+                pages += window_pages
+                progress.window_done(window_rows, window_pages)
         state = "ok"
     except GatewayError as exc:
         message = str(exc)
