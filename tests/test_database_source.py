@@ -237,6 +237,38 @@ def test_a_window_is_one_snapshot(request, team, tmp_path, dialect, monkeypatch)
     assert after == before + 1
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_row_committed_late_is_caught_by_the_next_sync(request, team, tmp_path, dialect):
+    """A row committed after its window was read, with an old created_at, is caught by the next
+    sync's look-back (the real ids differ), and the closed period it lands in gets an amendment."""
+    server: Server = request.getfixturevalue("pg" if dialect == "postgresql" else "maria")
+    path = db_config(tmp_path, team, dsn_for(request, dialect, "newapi"))
+    assert invoke(path, "sync", "--period", "2026-04").exit_code == 0
+    closed = invoke(path, "close", "2026-04")
+    assert closed.exit_code == 0, closed.output
+    with Store.open(tmp_path / ".reportgen", create=False) as store:
+        end = store.source_coverage("default")[-1][1]
+        rows, ids = store.row_count(), store.gateway_ids(end - 3599, end, "default")
+    assert ids and None not in ids  # the database's own ids, kept in each row's raw JSON
+    unchanged = invoke(path, "sync", "--period", "2026-04")
+    assert unchanged.exit_code == 0 and "read again" not in unchanged.output, unchanged.output
+    _insert_row(server, end - 60)  # committed now, logged as of a minute before the window's end
+    try:
+        again = invoke(path, "sync", "--period", "2026-04")
+        assert again.exit_code == 0, again.output
+        assert "1 window read again" in again.output, again.output
+        assert "closed period(s) 2026-04 changed" in again.output, again.output
+        with Store.open(tmp_path / ".reportgen", create=False) as store:
+            assert store.row_count() == rows + 1
+            now = store.gateway_ids(end - 3599, end, "default")
+        assert len(now) == len(ids) + 1 and set(ids) < set(now)
+        amendments = invoke(path, "amendments", "--period", "2026-04")
+        assert amendments.exit_code == 0 and "+1" in amendments.output.replace(" ", ""), amendments.output
+        assert "read again" not in invoke(path, "sync", "--period", "2026-04").output
+    finally:
+        _delete_row(server, end - 60)
+
+
 def _admin_exec(server: Server, sql: str) -> None:
     if server.dialect == "postgresql":
         psycopg, password = server.extra["admin"]

@@ -26,6 +26,11 @@ from .signing import who
 SAFETY_MARGIN_SECONDS = 300
 #: A window never spans more than one UTC day, so an interrupted sync loses at most a day.
 MAX_WINDOW_SECONDS = 86400
+#: Each sync of a source with real row ids (the database) compares the ids of the last this
+#: many seconds it holds with the source's, and reads that range again when they differ:
+#: a row committed up to this long (plus the safety margin) after its ``created_at`` is
+#: still caught.  An older late row needs ``sync --period ... --refetch``.
+LOOKBACK_SECONDS = 3600
 
 
 class SyncProgress(Protocol):
@@ -72,6 +77,8 @@ class SyncResult:
     name: str = "default"
     #: With several sources: each one's result (the fields above are their sums).
     parts: tuple[SyncResult, ...] = ()
+    #: Windows read again by the look-back: rows were committed there after they were read.
+    reread: int = 0
 
     def summary(self) -> str:
         if self.parts:
@@ -87,6 +94,11 @@ class SyncResult:
             + (
                 f"; {_plural(self.duplicates, 'row')} repeated across pages kept once"
                 if self.duplicates
+                else ""
+            )
+            + (
+                f"; {_plural(self.reread, 'window')} read again: rows were committed there after it was read"
+                if self.reread
                 else ""
             )
             + (
@@ -196,6 +208,7 @@ def run_sync(
         parts=tuple(results),
         duplicates=sum(r.duplicates for r in results),
         warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
+        reread=sum(r.reread for r in results),
     )
 
 
@@ -270,6 +283,9 @@ def _sync_locked(
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
     windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch)
+    late = _look_back(store, client, name, windows)
+    windows = late + windows  # older first, as a sync reads
+    span = (min([target[0], *(lo for lo, _ in late)]), max([target[1], *(hi for _, hi in late)]))
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
@@ -309,18 +325,19 @@ def _sync_locked(
     if wallet_records is not None:
         store.save_wallet_records(name, wallet_records(target[0], target[1]))
     store.use_sources(None)  # a closed period holds every source's rows
-    amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
+    amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
     store.use_sources((name,))
     audit.append(
         store,
         int(now()),
         who(),
         "sync",
-        f"{datetime.fromtimestamp(target[0], config.tz):%Y-%m-%d %H:%M} .. "
-        f"{datetime.fromtimestamp(target[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
+        f"{datetime.fromtimestamp(span[0], config.tz):%Y-%m-%d %H:%M} .. "
+        f"{datetime.fromtimestamp(span[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
         + ("" if name == "default" else f" source {name}"),
-        store.fingerprint(target[0], target[1] + 1),
-        {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]},
+        store.fingerprint(span[0], span[1] + 1),
+        {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]}
+        | ({"read_again": len(late)} if late else {}),
     )
     return SyncResult(
         target=target,
@@ -337,4 +354,28 @@ def _sync_locked(
         duplicates=getattr(client, "duplicates_dropped", 0),
         warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
         name=name,
+        reread=len(late),
     )
+
+
+def _look_back(
+    store: Store, client: LogSource, name: str, planned: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The windows to read again because the source now holds other rows there than the store.
+
+    Only a source that knows its rows' real ids (the database: ``window_ids``) is checked,
+    over the last :data:`LOOKBACK_SECONDS` the store holds of it: a row committed after
+    its window was read (its ``created_at`` older than the commit) shows as an id the
+    store lacks.  The range is then replaced atomically like any window.
+    """
+    window_ids = getattr(client, "window_ids", None)
+    covered = store.source_coverage(name)
+    if window_ids is None or not covered:
+        return []
+    end = covered[-1][1]
+    start = max(covered[-1][0], end - LOOKBACK_SECONDS + 1)
+    if any(lo <= end and hi >= start for lo, hi in planned):  # read again anyway (--refetch)
+        return []
+    if window_ids(start, end) == store.gateway_ids(start, end, name):
+        return []
+    return plan_windows(start, end, [], refetch=True)[0]

@@ -162,6 +162,19 @@ class DatabaseSource:
                 last_ts, last_id = rows[-1][at_ts], rows[-1][at_id]
                 rows = self._page(select + after + order, (*self.user_ids, last_ts, end_ts, last_ts, last_id))
 
+    def window_ids(self, start_ts: int, end_ts: int) -> list[int]:
+        """The ``id`` of every row with ``start_ts <= created_at <= end_ts``, ascending: what the
+        look-back compares with the store to find rows committed after their window was read."""
+        conn, mark, q = self._logs, self._logs.placeholder, self._logs.quote
+        users = ", ".join([mark] * len(self.user_ids))
+        with conn.snapshot():
+            rows = self._page(
+                f"SELECT {q('id')} FROM {q('logs')} WHERE {q('user_id')} + 0 IN ({users}) "
+                f"AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark} ORDER BY {q('id')}",
+                (*self.user_ids, start_ts, end_ts),
+            )
+        return [int(r[0]) for r in rows]
+
     def balance(self, read_at: int) -> Balance | None:
         """The selected users' wallet balance (``users.quota``, summed) as the database holds it now;
         None when the users table is not there or not readable (the bridge then says so)."""

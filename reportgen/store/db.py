@@ -545,6 +545,22 @@ class Reader:
         sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
         return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
 
+    def gateway_ids(self, lo: int, hi: int, source: str) -> list[int | None]:
+        """The gateway's own id of each of ``source``'s rows in ``[lo, hi]`` (inclusive), ascending.
+
+        Read from each row's raw JSON, which keeps the row as the source gave it: the
+        database source's rows carry the real ``logs.id`` there (the store's ``id`` column is
+        a position in the store).  None for a row without one.
+        """
+        src = " AND source = ?" if self._multi else ""
+        rows = self._conn.execute(
+            f"SELECT id FROM logs WHERE created_at BETWEEN ? AND ?{src} ORDER BY id",
+            (lo, hi, *([source] if self._multi else [])),
+        ).fetchall()
+        raws = RawLookup(self._conn)
+        out = [_raw_id(raws[int(r[0])]) for r in rows]
+        return sorted(out, key=lambda i: (i is None, i or 0))
+
     # -- the wallet -------------------------------------------------------------------------
 
     def source_names(self) -> tuple[str, ...]:
@@ -1012,6 +1028,15 @@ def _raw_content(raw: str) -> str:
     if isinstance(content, int | float):
         return str(content)
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+
+
+def _raw_id(raw: str) -> int | None:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    row_id = value.get("id") if isinstance(value, dict) else None
+    return row_id if type(row_id) is int else None
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:
