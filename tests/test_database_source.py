@@ -430,6 +430,28 @@ def test_failure_mid_sync_keeps_completed_windows(request, tmp_path, team, monke
         assert len(store.coverage()) == 1 and store.row_count() > 0
 
 
+def test_a_value_that_cannot_be_true_stops_at_its_window(tmp_path, team, dataset):
+    """The fast path refuses what the API path refuses, naming the real row id; the windows
+    before it stay saved, the window holding it is not half-written."""
+    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dataset)
+    at = team.start_ts + 86400 * 3 + 600  # in the fourth window (the first is the UTC day's tail)
+    with sqlite3.connect(gateway_db) as conn:  # SQLite keeps a REAL in an INTEGER column
+        row_id = conn.execute(
+            "INSERT INTO logs (user_id, created_at, type, username, token_name, model_name, quota, "
+            "prompt_tokens, completion_tokens) VALUES (42, ?, 2, 'acme', 'k', 'm', 1.5, 1, 1)",
+            (at,),
+        ).lastrowid
+    path = db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}")
+    line = assert_one_line_error(
+        invoke(path, "sync", "--period", "2026-04"), f"row id {row_id}", "fractional"
+    )
+    assert "3 of 31 windows saved" in line
+    with Store.open(tmp_path / "cfg" / ".reportgen", create=False) as store:
+        day = at // 86400 * 86400  # windows are cut at UTC midnights: the failed one is this day
+        assert store.source_coverage("default") == [(team.start_ts, day - 1)]
+        assert store.count_rows(day, day + 86400) == 0
+
+
 def test_schema_detection_names_versions_and_missing_columns():
     base = {
         c: "bigint"

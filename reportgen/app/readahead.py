@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 #: Pages read ahead at most (each up to the source's page size).
-DEPTH = 4
+DEPTH = 2
 
 _WINDOW_END = object()
 
