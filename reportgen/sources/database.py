@@ -2,8 +2,11 @@
 
 A :class:`DatabaseSource` answers the same calls the sync makes of the API client
 (``status``, ``keys``, ``iter_log_pages``, ``flavor``, ``requests_made``, ``close``) and
-turns each database row into the dict ``/api/log/self`` would have returned, then through
-the API path's own parser: both sources produce identical :class:`UsageRecord` s.
+parses each database row as the API path parses the item ``/api/log/self`` would have
+returned (:func:`~reportgen.gateway.parse.parse_log_rows`: the same field rules, straight
+from the driver's tuples to the store's values): both sources store identical rows.  Each
+row's raw JSON keeps the real ``logs.id``, which :meth:`DatabaseSource.window_ids` lets the
+sync's look-back compare to find rows committed after their window was read.
 
 Reading is gentle on the gateway: a read-only connection, one repeatable-read snapshot
 per window (so a window is one consistent read), keyset pages on ``(created_at, id)``

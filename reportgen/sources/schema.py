@@ -76,7 +76,8 @@ class LogSchema:
         return [(*row, None if row[at] is None else row[at] / 1000) for row in rows]
 
     def to_items(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        """Database rows as ``/api/log/self`` items."""
+        """Database rows as ``/api/log/self`` items: what :meth:`api_rows` holds, as dicts (the
+        form ``parse_log_row`` reads; the tests hold the sync's fast path to it)."""
         fields = self.fields
         items = [dict(zip(fields, row, strict=True)) for row in rows]
         if self.elapsed_ms is not None:
