@@ -6,9 +6,15 @@ then times, each in a fresh process so that its peak RSS is its own:
 
 - ``sync``: ``run_sync`` with ``[gateway] source = "database"`` into an empty store;
 - ``copy-csv``: the same rows' columns straight to a CSV file (PostgreSQL ``COPY ... TO
-  STDOUT``; MariaDB/SQLite a ``SELECT`` and a bare ``csv.writer``), the floor.
+  STDOUT``; MariaDB/SQLite a ``SELECT`` and a bare ``csv.writer``), the floor;
+- ``api`` (``--api-rows``, default 100,000): the same kind of rows served by the fake gateway
+  (its own process, no rate limit) and synced through the management API client: the
+  API path's own cost, side by side (a real gateway's rate limit allows ~100 rows/s).
 
-    python bench/db_sync.py --rows 1000000 [--dialects postgresql,mysql,sqlite] [--json]
+    python bench/db_sync.py --rows 1000000 [--dialects postgresql,mysql,sqlite,api] [--json]
+
+``cpu s`` is the step's user + system CPU time (all threads): unlike the wall seconds it
+does not depend on what else the machine runs.
 
 Progress goes to stderr, the table (or JSON) to stdout.  Not run by CI.
 """
@@ -34,6 +40,7 @@ from tests import dbservers  # noqa: E402
 
 START, END = 1772323200, 1775001600  # March 2026, UTC
 COLUMNS = [n for n, _ in dbservers.NEWAPI_LOG_COLUMNS]
+API_TOKEN = "bench-token-0123456789"
 
 
 def _log(message: str) -> None:
@@ -100,6 +107,45 @@ def child_sync(dsn: str, store: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": result.rows, "queries": result.requests}
 
 
+def child_serve(n: str) -> None:
+    """The fake gateway serving ``n`` rows of March 2026 until stdin closes (its own process)."""
+    from reportgen.fakegateway import FakeGateway
+
+    with FakeGateway(list(iter_rows(int(n), START, END)), [], flavor="new-api", access_token=API_TOKEN,
+                     user_id=42, rate_limit=None) as gw:  # fmt: skip
+        print(json.dumps({"url": gw.url}), flush=True)
+        sys.stdin.read()
+
+
+def child_api(url: str, store: str) -> dict[str, Any]:
+    from reportgen.app.sync import run_sync
+    from reportgen.config import load_config
+    from reportgen.core.periods import parse_period
+
+    folder = Path(store)
+    folder.mkdir(parents=True)
+    (folder / "reportgen.toml").write_text(
+        f'[gateway]\nbase_url = "{url}"\nuser_id = 42\nrequests_per_window = 1000000000\n'
+        '[report]\ntimezone = "UTC"\n'
+    )
+    config = load_config(folder / "reportgen.toml", env={"REPORTGEN_ACCESS_TOKEN": API_TOKEN})
+    started = time.perf_counter()
+    result = run_sync(config, parse_period("2026-03", config.tz), now=lambda: END + 86400)
+    return {"seconds": time.perf_counter() - started, "rows": result.rows, "queries": result.requests}
+
+
+def measure_api(n: int, store: Path) -> dict[str, Any]:
+    server = subprocess.Popen([sys.executable, __file__, "--child", "serve", str(n)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        url = json.loads(server.stdout.readline())["url"]
+        return measure(["api", url, str(store)])
+    finally:
+        server.stdin.close()
+        server.wait()
+
+
 def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
     names = ", ".join(f'"{c}"' if dialect != "mysql" else f"`{c}`" for c in COLUMNS)
     where = f"WHERE user_id = 42 AND created_at >= {START} AND created_at < {END}"
@@ -154,6 +200,7 @@ def measure(args: list[str]) -> dict[str, Any]:
     result = json.loads(out)
     result["peak_mb"] = round(usage.ru_maxrss / 1024, 1)
     result["rows_per_s"] = round(result["rows"] / result["seconds"])
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     return result
 
 
@@ -162,13 +209,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--dialects", default="postgresql,mysql,sqlite")
+    parser.add_argument("--dialects", default="postgresql,mysql,sqlite,api")
+    parser.add_argument(
+        "--api-rows", type=int, default=100_000, help="rows for the API path (default 100,000)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.child:
         kind, *rest = ns.child
-        print(json.dumps(child_sync(*rest) if kind == "sync" else child_copy(*rest)))
+        if kind == "serve":
+            child_serve(*rest)
+            return
+        steps = {"sync": child_sync, "copy": child_copy, "api": child_api}
+        print(json.dumps(steps[kind](*rest)))
         return
     dialects = ns.dialects.split(",")
     work = Path(tempfile.mkdtemp(prefix="reportgen-dbbench-"))
@@ -177,6 +231,12 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         for dialect in dialects:
+            if dialect == "api":
+                _log(f"api: serving {ns.api_rows:,} rows from the fake gateway")
+                result = {"dialect": "api", "step": "sync", **measure_api(ns.api_rows, work / "store-api")}
+                _log(json.dumps(result))
+                results.append(result)
+                continue
             started = time.perf_counter()
             if dialect == "postgresql":
                 servers[dialect] = server = dbservers.start_postgres(empty)
@@ -203,10 +263,13 @@ def main() -> None:
     if ns.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'dialect':<11} {'step':<9} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    print(
+        f"{'dialect':<11} {'step':<9} {'rows':>10} {'seconds':>8} {'cpu s':>7} {'rows/s':>9} {'peak MB':>8}"
+    )
     for r in results:
         print(
-            f"{r['dialect']:<11} {r['step']:<9} {r['rows']:>10,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,} {r['peak_mb']:>8}"
+            f"{r['dialect']:<11} {r['step']:<9} {r['rows']:>10,} {r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f} "
+            f"{r['rows_per_s']:>9,} {r['peak_mb']:>8}"
         )
 
 

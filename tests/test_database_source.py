@@ -237,6 +237,38 @@ def test_a_window_is_one_snapshot(request, team, tmp_path, dialect, monkeypatch)
     assert after == before + 1
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_row_committed_late_is_caught_by_the_next_sync(request, team, tmp_path, dialect):
+    """A row committed after its window was read, with an old created_at, is caught by the next
+    sync's look-back (the real ids differ), and the closed period it lands in gets an amendment."""
+    server: Server = request.getfixturevalue("pg" if dialect == "postgresql" else "maria")
+    path = db_config(tmp_path, team, dsn_for(request, dialect, "newapi"))
+    assert invoke(path, "sync", "--period", "2026-04").exit_code == 0
+    closed = invoke(path, "close", "2026-04")
+    assert closed.exit_code == 0, closed.output
+    with Store.open(tmp_path / ".reportgen", create=False) as store:
+        end = store.source_coverage("default")[-1][1]
+        rows, ids = store.row_count(), store.gateway_ids(end - 3599, end, "default")
+    assert ids and None not in ids  # the database's own ids, kept in each row's raw JSON
+    unchanged = invoke(path, "sync", "--period", "2026-04")
+    assert unchanged.exit_code == 0 and "read again" not in unchanged.output, unchanged.output
+    _insert_row(server, end - 60)  # committed now, logged as of a minute before the window's end
+    try:
+        again = invoke(path, "sync", "--period", "2026-04")
+        assert again.exit_code == 0, again.output
+        assert "1 window read again" in again.output, again.output
+        assert "closed period(s) 2026-04 changed" in again.output, again.output
+        with Store.open(tmp_path / ".reportgen", create=False) as store:
+            assert store.row_count() == rows + 1
+            now = store.gateway_ids(end - 3599, end, "default")
+        assert len(now) == len(ids) + 1 and set(ids) < set(now)
+        amendments = invoke(path, "amendments", "--period", "2026-04")
+        assert amendments.exit_code == 0 and "+1" in amendments.output.replace(" ", ""), amendments.output
+        assert "read again" not in invoke(path, "sync", "--period", "2026-04").output
+    finally:
+        _delete_row(server, end - 60)
+
+
 def _admin_exec(server: Server, sql: str) -> None:
     if server.dialect == "postgresql":
         psycopg, password = server.extra["admin"]
@@ -396,6 +428,28 @@ def test_failure_mid_sync_keeps_completed_windows(request, tmp_path, team, monke
     monkeypatch.undo()
     with Store.open(tmp_path / ".reportgen", create=False) as store:
         assert len(store.coverage()) == 1 and store.row_count() > 0
+
+
+def test_a_value_that_cannot_be_true_stops_at_its_window(tmp_path, team, dataset):
+    """The fast path refuses what the API path refuses, naming the real row id; the windows
+    before it stay saved, the window holding it is not half-written."""
+    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dataset)
+    at = team.start_ts + 86400 * 3 + 600  # in the fourth window (the first is the UTC day's tail)
+    with sqlite3.connect(gateway_db) as conn:  # SQLite keeps a REAL in an INTEGER column
+        row_id = conn.execute(
+            "INSERT INTO logs (user_id, created_at, type, username, token_name, model_name, quota, "
+            "prompt_tokens, completion_tokens) VALUES (42, ?, 2, 'acme', 'k', 'm', 1.5, 1, 1)",
+            (at,),
+        ).lastrowid
+    path = db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}")
+    line = assert_one_line_error(
+        invoke(path, "sync", "--period", "2026-04"), f"row id {row_id}", "fractional"
+    )
+    assert "3 of 31 windows saved" in line
+    with Store.open(tmp_path / "cfg" / ".reportgen", create=False) as store:
+        day = at // 86400 * 86400  # windows are cut at UTC midnights: the failed one is this day
+        assert store.source_coverage("default") == [(team.start_ts, day - 1)]
+        assert store.count_rows(day, day + 86400) == 0
 
 
 def test_schema_detection_names_versions_and_missing_columns():

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
-from ..core.models import Period, UsageRecord
+from ..core.models import Period, RowBatch, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, sync_lock, uncovered
 from ..store import evidence as audit
 from . import ratebudget
+from .readahead import ReadAhead
 from .signing import who
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
@@ -24,6 +26,11 @@ from .signing import who
 SAFETY_MARGIN_SECONDS = 300
 #: A window never spans more than one UTC day, so an interrupted sync loses at most a day.
 MAX_WINDOW_SECONDS = 86400
+#: Each sync of a source with real row ids (the database) compares the ids of the last this
+#: many seconds it holds with the source's, and reads that range again when they differ:
+#: a row committed up to this long (plus the safety margin) after its ``created_at`` is
+#: still caught.  An older late row needs ``sync --period ... --refetch``.
+LOOKBACK_SECONDS = 3600
 
 
 class SyncProgress(Protocol):
@@ -70,6 +77,8 @@ class SyncResult:
     name: str = "default"
     #: With several sources: each one's result (the fields above are their sums).
     parts: tuple[SyncResult, ...] = ()
+    #: Windows read again by the look-back: rows were committed there after they were read.
+    reread: int = 0
 
     def summary(self) -> str:
         if self.parts:
@@ -85,6 +94,11 @@ class SyncResult:
             + (
                 f"; {_plural(self.duplicates, 'row')} repeated across pages kept once"
                 if self.duplicates
+                else ""
+            )
+            + (
+                f"; {_plural(self.reread, 'window')} read again: rows were committed there after it was read"
+                if self.reread
                 else ""
             )
             + (
@@ -194,6 +208,7 @@ def run_sync(
         parts=tuple(results),
         duplicates=sum(r.duplicates for r in results),
         warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
+        reread=sum(r.reread for r in results),
     )
 
 
@@ -215,6 +230,26 @@ def _check_source(config: Config, gw: GatewayConfig) -> None:
             "Settings > Security page (not an sk- model key)"
             + ("" if gw.name == "default" else f" for source {gw.name!r}")
         )
+
+
+def _store_window(
+    store: Store, lo: int, hi: int, read: Iterable[Sequence[UsageRecord]], fetched_at: int, name: str
+) -> tuple[int, int]:
+    """Replace ``[lo, hi]`` of source ``name`` with the rows of ``read``'s pages: rows, pages."""
+    pages = iter(read)
+    first = next(pages, None)
+    if isinstance(first, RowBatch):  # oldest first, parsed to stored values: written as they come
+        batches = cast(Iterator[RowBatch], itertools.chain([first], pages))
+        return store.stream_window(lo, hi, batches, fetched_at, name)
+    fetched: list[UsageRecord] = []
+    window_pages = 0
+    for page in itertools.chain([] if first is None else [first], pages):
+        # A row outside the window would escape the window's atomic replace and be
+        # stored twice by the sync of its own window: the store keeps only [lo, hi].
+        fetched.extend(r for r in page if lo <= r.created_at <= hi)
+        window_pages += 1
+    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name)
+    return len(fetched), window_pages
 
 
 def _sync_locked(
@@ -248,24 +283,24 @@ def _sync_locked(
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
     windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch)
+    late = _look_back(store, client, name, windows)
+    windows = late + windows  # older first, as a sync reads
+    span = (min([target[0], *(lo for lo, _ in late)]), max([target[1], *(hi for _, hi in late)]))
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
     try:
-        for lo, hi in windows:
-            fetched: list[UsageRecord] = []
-            window_pages = 0
-            for page in client.iter_log_pages(lo, hi):
-                # A row outside the window would escape the window's atomic replace and be
-                # stored twice by the sync of its own window: the store keeps only [lo, hi].
-                fetched.extend(r for r in page if lo <= r.created_at <= hi)
-                window_pages += 1
-            store.replace_window(lo, hi, fetched, window_pages, int(now()), name)
-            done += 1
-            rows += len(fetched)
-            pages += window_pages
-            progress.window_done(len(fetched), window_pages)
+        # The database source is read a few pages ahead in a second thread while the store writes.
+        ahead = ReadAhead(client.iter_log_pages, windows) if getattr(client, "read_ahead", False) else None
+        with ahead or contextlib.nullcontext():
+            for lo, hi in windows:
+                read = ahead.pages(lo, hi) if ahead is not None else client.iter_log_pages(lo, hi)
+                window_rows, window_pages = _store_window(store, lo, hi, read, int(now()), name)
+                done += 1
+                rows += window_rows
+                pages += window_pages
+                progress.window_done(window_rows, window_pages)
         state = "ok"
     except GatewayError as exc:
         message = str(exc)
@@ -290,18 +325,19 @@ def _sync_locked(
     if wallet_records is not None:
         store.save_wallet_records(name, wallet_records(target[0], target[1]))
     store.use_sources(None)  # a closed period holds every source's rows
-    amended = detect_amendments(store, int(now()), overlapping=target, sync_id=sync_id)
+    amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
     store.use_sources((name,))
     audit.append(
         store,
         int(now()),
         who(),
         "sync",
-        f"{datetime.fromtimestamp(target[0], config.tz):%Y-%m-%d %H:%M} .. "
-        f"{datetime.fromtimestamp(target[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
+        f"{datetime.fromtimestamp(span[0], config.tz):%Y-%m-%d %H:%M} .. "
+        f"{datetime.fromtimestamp(span[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
         + ("" if name == "default" else f" source {name}"),
-        store.fingerprint(target[0], target[1] + 1),
-        {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]},
+        store.fingerprint(span[0], span[1] + 1),
+        {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]}
+        | ({"read_again": len(late)} if late else {}),
     )
     return SyncResult(
         target=target,
@@ -318,4 +354,28 @@ def _sync_locked(
         duplicates=getattr(client, "duplicates_dropped", 0),
         warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
         name=name,
+        reread=len(late),
     )
+
+
+def _look_back(
+    store: Store, client: LogSource, name: str, planned: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The windows to read again because the source now holds other rows there than the store.
+
+    Only a source that knows its rows' real ids (the database: ``window_ids``) is checked,
+    over the last :data:`LOOKBACK_SECONDS` the store holds of it: a row committed after
+    its window was read (its ``created_at`` older than the commit) shows as an id the
+    store lacks.  The range is then replaced atomically like any window.
+    """
+    window_ids = getattr(client, "window_ids", None)
+    covered = store.source_coverage(name)
+    if window_ids is None or not covered:
+        return []
+    end = covered[-1][1]
+    start = max(covered[-1][0], end - LOOKBACK_SECONDS + 1)
+    if any(lo <= end and hi >= start for lo, hi in planned):  # read again anyway (--refetch)
+        return []
+    if window_ids(start, end) == store.gateway_ids(start, end, name):
+        return []
+    return plan_windows(start, end, [], refetch=True)[0]

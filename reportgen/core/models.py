@@ -7,11 +7,11 @@ datetimes are timezone-aware.  Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from .money import convert
@@ -57,6 +57,40 @@ class UsageRecord:
     def subscription(self) -> bool:
         """True when the row was billed to a subscription rather than the wallet."""
         return self.billing_source == "subscription"
+
+
+class RowBatch(Sequence[UsageRecord]):
+    """A page of log rows parsed straight to the values the store writes: the database source's fast path.
+
+    ``values[i]`` holds the fields of a :class:`UsageRecord` but ``raw``, in field order
+    (``reportgen.core.fingerprint.ROW_FIELDS``), and ``raws[i]`` its raw JSON.  Read as a
+    sequence it yields the same records (built on demand); the store writes the tuples as
+    they are, without building a record per row.
+    """
+
+    __slots__ = ("raws", "values")
+
+    def __init__(self, values: list[tuple[Any, ...]], raws: list[str]) -> None:
+        self.values = values
+        self.raws = raws
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> UsageRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[UsageRecord]: ...
+    def __getitem__(self, index: int | slice) -> UsageRecord | list[UsageRecord]:
+        if isinstance(index, slice):
+            return [
+                UsageRecord(*(*v, raw)) for v, raw in zip(self.values[index], self.raws[index], strict=True)
+            ]
+        return UsageRecord(*(*self.values[index], self.raws[index]))
+
+    def __iter__(self) -> Iterator[UsageRecord]:
+        for values, raw in zip(self.values, self.raws, strict=True):
+            yield UsageRecord(*(*values, raw))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 A :class:`DatabaseSource` answers the same calls the sync makes of the API client
 (``status``, ``keys``, ``iter_log_pages``, ``flavor``, ``requests_made``, ``close``) and
-turns each database row into the dict ``/api/log/self`` would have returned, then through
-the API path's own parser: both sources produce identical :class:`UsageRecord` s.
+parses each database row as the API path parses the item ``/api/log/self`` would have
+returned (:func:`~reportgen.gateway.parse.parse_log_rows`: the same field rules, straight
+from the driver's tuples to the store's values): both sources store identical rows.  Each
+row's raw JSON keeps the real ``logs.id``, which :meth:`DatabaseSource.window_ids` lets the
+sync's look-back compare to find rows committed after their window was read.
 
 Reading is gentle on the gateway: a read-only connection, one repeatable-read snapshot
 per window (so a window is one consistent read), keyset pages on ``(created_at, id)``
@@ -18,10 +21,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import GatewayConfig
-from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
-from ..gateway.parse import parse_key, parse_log_row
+from ..gateway.parse import parse_key, parse_log_rows
 from .drivers import connect
 from .dsn import parse_dsn, redact
 from .schema import LogSchema, detect_log_schema, token_columns
@@ -45,6 +48,9 @@ def source_account(gw: GatewayConfig) -> tuple[str, int | None]:
 
 class DatabaseSource:
     """Reads a new-api or one-api database as if it were the management API of one or more users."""
+
+    #: The sync may read this source's pages in a second thread (one thread at a time).
+    read_ahead = True
 
     def __init__(self, config: GatewayConfig, on_request: Callable[[str], None] | None = None) -> None:
         if config.user_id is None and not config.usernames:
@@ -131,7 +137,7 @@ class DatabaseSource:
         fields = tuple(n.lower() for n in names)
         return [parse_key(dict(zip(fields, row, strict=True))) for row in rows]
 
-    def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[list[UsageRecord]]:
+    def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[RowBatch]:
         """The rows with ``start_ts <= created_at <= end_ts`` in pages, all from one snapshot."""
         conn, schema = self._logs, self.schema
         q, mark = conn.quote, conn.placeholder
@@ -148,16 +154,29 @@ class DatabaseSource:
         # Keyset: resume after the last (created_at, id) seen; the range starts at its created_at.
         after = f" AND ({q('created_at')} > {mark} OR {q('id')} < {mark})"
         at_id, at_ts = schema.fields.index("id"), schema.fields.index("created_at")
+        fields = schema.api_fields
         with conn.snapshot():
             rows = self._page(select + order, (*self.user_ids, start_ts, end_ts))
             while rows:
                 self.pages_fetched += 1
-                items = schema.to_items(rows)
-                yield [parse_log_row(item) for item in items]
+                yield parse_log_rows(fields, schema.api_rows(rows))
                 if len(rows) < PAGE_ROWS:
                     return
                 last_ts, last_id = rows[-1][at_ts], rows[-1][at_id]
                 rows = self._page(select + after + order, (*self.user_ids, last_ts, end_ts, last_ts, last_id))
+
+    def window_ids(self, start_ts: int, end_ts: int) -> list[int]:
+        """The ``id`` of every row with ``start_ts <= created_at <= end_ts``, ascending: what the
+        look-back compares with the store to find rows committed after their window was read."""
+        conn, mark, q = self._logs, self._logs.placeholder, self._logs.quote
+        users = ", ".join([mark] * len(self.user_ids))
+        with conn.snapshot():
+            rows = self._page(
+                f"SELECT {q('id')} FROM {q('logs')} WHERE {q('user_id')} + 0 IN ({users}) "
+                f"AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark} ORDER BY {q('id')}",
+                (*self.user_ids, start_ts, end_ts),
+            )
+        return [int(r[0]) for r in rows]
 
     def balance(self, read_at: int) -> Balance | None:
         """The selected users' wallet balance (``users.quota``, summed) as the database holds it now;

@@ -63,8 +63,21 @@ class LogSchema:
     fields: tuple[str, ...]  # the API field name of each column
     elapsed_ms: int | None  # position of one-api's elapsed_time (ms), converted to use_time (s)
 
+    @property
+    def api_fields(self) -> tuple[str, ...]:
+        """The API field of each value of :meth:`api_rows`: ``fields``, and one-api's derived ``use_time``."""
+        return self.fields if self.elapsed_ms is None else (*self.fields, "use_time")
+
+    def api_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Database rows as tuples of :attr:`api_fields`: the values of :meth:`to_items`, without a dict each."""
+        at = self.elapsed_ms
+        if at is None:
+            return rows
+        return [(*row, None if row[at] is None else row[at] / 1000) for row in rows]
+
     def to_items(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        """Database rows as ``/api/log/self`` items."""
+        """Database rows as ``/api/log/self`` items: what :meth:`api_rows` holds, as dicts (the
+        form ``parse_log_row`` reads; the tests hold the sync's fast path to it)."""
         fields = self.fields
         items = [dict(zip(fields, row, strict=True)) for row in rows]
         if self.elapsed_ms is not None:

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +28,7 @@ from ..core.models import (
     LatencyCount,
     Partials,
     Period,
+    RowBatch,
     UsageRecord,
 )
 from ..core.periods import local_days
@@ -48,6 +49,7 @@ _COLUMNS = (
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
 _DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
+_INSERT_ROW = f"INSERT INTO logs (id, {_COLUMNS}, source) VALUES ({','.join('?' * 20)})"
 
 
 #: The source of ``[gateway]`` (and of every row a store held before it knew sources).
@@ -547,6 +549,22 @@ class Reader:
         sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
         return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
 
+    def gateway_ids(self, lo: int, hi: int, source: str) -> list[int | None]:
+        """The gateway's own id of each of ``source``'s rows in ``[lo, hi]`` (inclusive), ascending.
+
+        Read from each row's raw JSON, which keeps the row as the source gave it: the
+        database source's rows carry the real ``logs.id`` there (the store's ``id`` column is
+        a position in the store).  None for a row without one.
+        """
+        src = " AND source = ?" if self._multi else ""
+        rows = self._conn.execute(
+            f"SELECT id FROM logs WHERE created_at BETWEEN ? AND ?{src} ORDER BY id",
+            (lo, hi, *([source] if self._multi else [])),
+        ).fetchall()
+        raws = RawLookup(self._conn)
+        out = [_raw_id(raws[int(r[0])]) for r in rows]
+        return sorted(out, key=lambda i: (i is None, i or 0))
+
     # -- the wallet -------------------------------------------------------------------------
 
     def source_names(self) -> tuple[str, ...]:
@@ -730,34 +748,76 @@ class Store(Reader):
 
         Rows of other sources in the same range are left alone: sources never merge.
         """
+        # Oldest first, so that row ids follow time within the window.
+        ordered = sorted(records, key=lambda r: r.created_at)
         with self._transaction() as cur:
-            gone = [
-                int(r[0])
-                for r in cur.execute(
-                    "SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?",
-                    (start, end, source),
-                ).fetchall()
-            ]
-            if gone:  # only this source's rows' raw JSON: other sources' rows stay
-                forget_raw(cur, set(gone), min(gone), max(gone))
-            cur.execute(
-                "DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
-            )
-            # Oldest first, so that row ids follow time within the window.
-            ordered = sorted(records, key=lambda r: r.created_at)
-            first = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0]
+            first = self._clear_window(cur, start, end, source)
             cur.executemany(
-                f"INSERT INTO logs (id, {_COLUMNS}, source) VALUES ({','.join('?' * 20)})",
+                _INSERT_ROW,
                 [(first + i, *values, source) for i, values in enumerate(map(_record_values, ordered))],
             )
             if ordered:
                 keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
-            self._add_coverage(cur, start, end, source)
-            cur.execute(
-                "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
-                (start, end, len(records), pages, fetched_at, source),
-            )
-            rollups.roll(self._conn, start, end + 1, source)  # this source's touched days, from its rows
+            self._close_window(cur, start, end, len(records), pages, fetched_at, source)
+
+    def stream_window(
+        self, start: int, end: int, batches: Iterable[RowBatch], fetched_at: int, source: str = DEFAULT_SOURCE
+    ) -> tuple[int, int]:
+        """:meth:`replace_window` for batches that arrive oldest first (the database source).
+
+        Each batch is written as it arrives, inside the window's one transaction: the window
+        is still replaced atomically, and memory holds one batch, not a window.  Rows outside
+        ``[start, end]`` are left out.  Returns the rows written and the batches read.
+        """
+        rows = pages = 0
+        with self._transaction() as cur:
+            next_id = self._clear_window(cur, start, end, source)
+            last = start
+            for batch in batches:
+                pages += 1
+                values, raws = batch.values, batch.raws
+                stamps = [v[0] for v in values]
+                if not stamps:
+                    continue
+                if stamps[0] < last or stamps != sorted(stamps):
+                    raise ValueError(f"rows of [{start}, {end}] do not arrive oldest first")  # a source's bug
+                if stamps[0] < start or stamps[-1] > end:
+                    keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
+                    values, raws = [values[i] for i in keep], [raws[i] for i in keep]
+                    if not values:
+                        continue
+                last = stamps[-1]
+                ids = range(next_id, next_id + len(values))
+                cur.executemany(_INSERT_ROW, [(i, *v, source) for i, v in zip(ids, values, strict=True)])
+                keep_raw(cur, list(zip(ids, raws, strict=True)))
+                next_id += len(values)
+                rows += len(values)
+            self._close_window(cur, start, end, rows, pages, fetched_at, source)
+        return rows, pages
+
+    def _clear_window(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> int:
+        """Delete ``source``'s rows of ``[start, end]`` and their raw JSON; the id the first new row gets."""
+        gone = [
+            int(r[0])
+            for r in cur.execute(
+                "SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
+            ).fetchall()
+        ]
+        if gone:  # only this source's rows' raw JSON: other sources' rows stay
+            forget_raw(cur, set(gone), min(gone), max(gone))
+        cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source))
+        return int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0])
+
+    def _close_window(
+        self, cur: sqlite3.Cursor, start: int, end: int, rows: int, pages: int, fetched_at: int, source: str
+    ) -> None:
+        """Record ``[start, end]`` as complete and roll up the days it touches."""
+        self._add_coverage(cur, start, end, source)
+        cur.execute(
+            "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
+            (start, end, rows, pages, fetched_at, source),
+        )
+        rollups.roll(self._conn, start, end + 1, source)  # this source's touched days, from its rows
 
     def set_rollup_zone(self, zone: str) -> bool:
         """Keep rollups per local day of ``zone`` (the report timezone); rebuild them when it changed.
@@ -972,6 +1032,15 @@ def _raw_content(raw: str) -> str:
     if isinstance(content, int | float):
         return str(content)
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+
+
+def _raw_id(raw: str) -> int | None:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    row_id = value.get("id") if isinstance(value, dict) else None
+    return row_id if type(row_id) is int else None
 
 
 def _record_values(r: UsageRecord) -> tuple[Any, ...]:

@@ -1,0 +1,184 @@
+"""The database source's fast path parses rows exactly as the API path's ``parse_log_row`` does.
+
+``parse_log_rows`` takes the common case of each field inline and hands every other value
+to the same field functions; these tests hold the two paths to the same records, the same
+errors and the same raw JSON value on hostile and ordinary values alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import astuple
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reportgen.core.models import RowBatch
+from reportgen.errors import GatewayDataError
+from reportgen.gateway.parse import MAX_AMOUNT, parse_log_row, parse_log_rows
+from reportgen.sources.schema import detect_log_schema
+
+NEWAPI = ("id", "user_id", "created_at", "type", "username", "token_name", "model_name", "quota",
+          "prompt_tokens", "completion_tokens", "content", "use_time", "is_stream", "channel", "token_id",
+          "group", "ip", "other", "request_id")  # fmt: skip
+
+_ints = st.one_of(
+    st.integers(-5, 5),
+    st.integers(0, 10**7),
+    st.sampled_from(
+        [MAX_AMOUNT, MAX_AMOUNT + 1, -MAX_AMOUNT - 1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**70]
+    ),
+)
+_odd = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(["", " 12 ", "1215.0", "1.5", "-3", "abc", "1e3", "NaN", "inf", "9" * 45]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-1e6, 1e6).map(round).map(float),
+)
+_value = st.one_of(_ints, _ints, _ints, _odd)
+_text = st.one_of(st.text(max_size=12), st.text(max_size=12), st.none(), _ints)
+_other = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "",
+            "null",
+            "{",
+            "[1]",
+            '"x"',
+            "{}",
+            '{"model_price":-1}',
+            '{"model_price":"x"}',
+            '{"model_ratio":null,"model_price":0}',
+            "[" * 40 + "]" * 40,
+        ]
+    ),  # fmt: skip
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "model_ratio": st.one_of(st.none(), st.floats(0, 10)),
+            "model_price": st.one_of(st.none(), st.integers(-1, 3), st.text(max_size=3)),
+            "request_id": _text,
+            "client": _text,
+            "http_status": st.one_of(_value, st.just("200")),
+            "billing_source": st.one_of(st.sampled_from(["wallet", "subscription", ""]), _text),
+        },
+    ).map(lambda d: json.dumps(d, ensure_ascii=False)),
+)
+_rows = st.lists(
+    st.tuples(
+        st.integers(1, 10**9),
+        _ints,
+        _value,
+        _value,
+        _text,
+        _text,
+        _text,
+        _value,
+        _value,
+        _value,
+        _text,
+        _value,
+        st.one_of(st.booleans(), st.integers(0, 1), _odd),
+        _value,
+        _value,
+        _text,
+        _text,
+        _other,
+        _text,
+    ),  # fmt: skip
+    max_size=8,
+)
+
+
+def _reference(fields: tuple[str, ...], row: tuple[Any, ...]) -> tuple[Any, ...] | str:
+    try:
+        record = parse_log_row(dict(zip(fields, row, strict=True)))
+    except GatewayDataError as exc:
+        return str(exc)
+    return astuple(record)
+
+
+def _fast(fields: tuple[str, ...], row: tuple[Any, ...]) -> tuple[Any, ...] | str:
+    try:
+        batch = parse_log_rows(fields, [row])
+    except GatewayDataError as exc:
+        return str(exc)
+    return (*batch.values[0], batch.raws[0])
+
+
+def _same(reference: tuple[Any, ...] | str, fast: tuple[Any, ...] | str) -> None:
+    if isinstance(reference, str) or isinstance(fast, str):
+        assert fast == reference
+        return
+    assert fast[:-1] == reference[:-1]
+    assert [type(v) for v in fast[:-1]] == [type(v) for v in reference[:-1]]  # True is not 1
+    # The raw JSON: the same value (orjson may spell a float's exponent otherwise).
+    assert json.loads(fast[-1]) == json.loads(reference[-1]) or fast[-1] == reference[-1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_rows)
+def test_fast_path_equals_parse_log_row(rows):
+    for row in rows:
+        _same(_reference(NEWAPI, row), _fast(NEWAPI, row))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_rows, st.sets(st.sampled_from(["content", "use_time", "is_stream", "channel", "token_id", "group",
+                                       "ip", "other", "request_id"])))  # fmt: skip
+def test_fast_path_with_missing_columns(rows, dropped):
+    keep = [i for i, name in enumerate(NEWAPI) if name not in dropped]
+    fields = tuple(NEWAPI[i] for i in keep)
+    for row in rows:
+        cut = tuple(row[i] for i in keep)
+        _same(_reference(fields, cut), _fast(fields, cut))
+
+
+def test_one_api_rows_through_the_schema_equal_the_items():
+    """one-api: ``elapsed_time`` (ms) becomes ``use_time`` as ``to_items`` makes it, on both paths."""
+    columns = {c: "bigint" for c in ("id", "user_id", "created_at", "type", "quota", "prompt_tokens",
+                                     "completion_tokens", "elapsed_time", "channel_id", "token_id")}  # fmt: skip
+    columns |= {c: "text" for c in ("username", "token_name", "model_name", "content")}
+    schema = detect_log_schema(columns, "x")
+    rows = [
+        tuple({"elapsed_time": ms, "created_at": 1775000000 + i, "type": 2, "quota": 7}.get(c, 3)
+              if c not in ("username", "token_name", "model_name", "content") else f"v{i}" for c in schema.columns)
+        for i, ms in enumerate([None, 0, 1, 1500, 2999, 123456789])
+    ]  # fmt: skip
+    batch = parse_log_rows(schema.api_fields, schema.api_rows(rows))
+    reference = [parse_log_row(item) for item in schema.to_items(rows)]
+    assert list(batch) == [r for r in reference]
+    assert [json.loads(r) for r in batch.raws] == [json.loads(r.raw) for r in reference]
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), -float("inf"), 1e-05, 1e16, 2**70, "\ud800"])
+def test_raw_json_keeps_odd_values(odd):
+    row = tuple(dict(zip(NEWAPI, range(19), strict=True), content=odd, use_time=odd).values())
+    fast, reference = _fast(NEWAPI, row), _reference(NEWAPI, row)
+    _same(reference, fast)
+    if isinstance(odd, float) and odd != odd:
+        assert "NaN" in fast[-1]
+
+
+def test_a_refused_value_names_the_row_as_the_api_path_does():
+    row = dict(zip(NEWAPI, [17, 42, 1775000000, 2, "u", "k", "m", 1.5, 1, 1, "", 1, True, 1, 1, "", "", "", "rid"],
+                   strict=True))  # fmt: skip
+    with pytest.raises(GatewayDataError) as fast:
+        parse_log_rows(NEWAPI, [tuple(row.values())])
+    with pytest.raises(GatewayDataError) as reference:
+        parse_log_row(row)
+    assert str(fast.value) == str(reference.value)
+    assert "row id 17" in str(fast.value) and "fractional" in str(fast.value)
+
+
+def test_a_batch_reads_as_records():
+    rows = [tuple(dict(zip(NEWAPI, range(19), strict=True)).values())]
+    batch = parse_log_rows(NEWAPI, rows)
+    assert isinstance(batch, RowBatch) and len(batch) == 1
+    assert (
+        batch[0] == list(batch)[0] == batch[:1][0] == parse_log_row(dict(zip(NEWAPI, rows[0], strict=True)))
+    )
