@@ -183,6 +183,7 @@ def register_exporters(register: RegisterExporter) -> None:
             write=write_detail,
             media_type="text/csv",
             options=("bom",),
+            prints_fingerprint=False,
         )
     )
     register(
@@ -194,5 +195,6 @@ def register_exporters(register: RegisterExporter) -> None:
             write=write_summary,
             media_type="text/csv",
             options=("bom",),
+            prints_fingerprint=False,
         )
     )

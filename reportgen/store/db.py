@@ -9,6 +9,7 @@ identical rows in the same second are two requests.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -19,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..core.fingerprint import canonical_row, fingerprint_of, row_digest
+from ..core.fingerprint import ROW_FIELDS, canonical_row
 from ..core.models import (
     Bucket,
     DetailTuple,
@@ -47,7 +48,24 @@ _COLUMNS = (
 
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
-_DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
+_TEXT_FIELDS = {"token_name", "model_name", "request_id", "client", "billing_source", "group", "username"}
+_NULLABLE = {"use_time_ms", "http_status", "token_id", "channel"}
+#: True when no column of INTEGER affinity holds a REAL (a TEXT column stores a number as
+#: text), and a REAL is the one value SQLite's ``json_array`` writes otherwise than
+#: ``json.dumps`` (``1.0e+20`` for ``1e+20``): their sum is an integer only then (a REAL
+#: term, or an overflow, makes it REAL; a NULL where none belongs makes it NULL).
+_NO_REAL = "typeof({}) = 'integer'".format(
+    " + ".join(
+        f"IFNULL({c}, 0)" if c in _NULLABLE else c
+        for c, f in zip(_COLUMNS.split(", "), ROW_FIELDS, strict=True)
+        if f not in _TEXT_FIELDS
+    )
+)
+#: A row's canonical line, built by SQLite: byte for byte :func:`canonical_row` for every
+#: value but a REAL (``tests/test_fingerprint.py`` holds the two equal), and a row holding a
+#: REAL is written by Python.  Hashing it is one call per row with one argument.
+_LINE_SQL = f"CASE WHEN {_NO_REAL} THEN json_array({_COLUMNS}) ELSE rg_canonical_row({_COLUMNS}) END"
+_DIGEST_SQL = f"rg_sha256(CAST({_LINE_SQL} AS BLOB))"
 
 
 #: The source of ``[gateway]`` (and of every row a store held before it knew sources).
@@ -97,7 +115,8 @@ class Reader:
         self.directory = directory
         self._conn: sqlite3.Connection = _Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
         # Row digests are computed from the content at read time, never read from a column.
-        conn.create_function("rg_row_digest", 18, row_digest, deterministic=True)
+        conn.create_function("rg_sha256", 1, _sha256, deterministic=True)
+        conn.create_function("rg_canonical_row", 18, _canonical_row, deterministic=True)
         # A snapshot closed before schema 5 has no source column: all its rows are the default source's.
         self._multi = "source" in {r[1] for r in conn.execute("PRAGMA table_info(logs)")}
         self._sources: tuple[str, ...] | None = None
@@ -498,14 +517,21 @@ class Reader:
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[bytes]:
         """The content digests of the rows of ``[start_ts, end_ts)``, ascending (what a fingerprint hashes)."""
+        for batch in self._digest_batches(start_ts, end_ts, token_names):
+            for row in batch:
+                yield row[0]
+
+    def _digest_batches(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None
+    ) -> Iterator[list[tuple[bytes]]]:
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {self._digest_sql()} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY d",
+            f"SELECT {self._line_sql(_DIGEST_SQL)} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            "ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(8192):
-            for row in batch:
-                yield bytes(row[0])
+            yield batch
 
     def canonical_rows(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -513,13 +539,12 @@ class Reader:
         """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {self._digest_sql()} AS d, {self._cols} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
-            "ORDER BY d",
+            f"SELECT rg_sha256(CAST(line AS BLOB)) AS d, line FROM (SELECT {self._line_sql(_LINE_SQL)} AS line "
+            f"FROM logs WHERE created_at >= ? AND created_at < ?{where}) ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(4096):
-            for row in batch:
-                yield bytes(row[0]), canonical_row(row[1:])
+            yield from batch
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The content fingerprint of the rows of ``[start_ts, end_ts)`` (:mod:`reportgen.core.fingerprint`).
@@ -527,11 +552,17 @@ class Reader:
         Computed from every parsed field of every row each time, so an edit of any stored
         row changes it.  The raw JSON is not hashed: its ``id`` is a row position that
         changes between fetches of the same data.  Identical rows keep their multiplicity.
+        SQLite sorts the digests (in bounded memory, spilling to disk), so a fingerprint
+        never holds a period's digests in Python.
         """
-        return fingerprint_of(self.digests(start_ts, end_ts, token_names))
+        digest = hashlib.sha256()
+        for batch in self._digest_batches(start_ts, end_ts, token_names):
+            digest.update(b"".join([row[0] for row in batch]))
+        return digest.hexdigest()
 
-    def _digest_sql(self) -> str:
-        return _DIGEST_SQL.replace("token_name", self._key, 1)
+    def _line_sql(self, sql: str) -> str:
+        """``sql`` with the key named as reports name it (``SOURCE:NAME`` on other sources)."""
+        return sql.replace("token_name", self._key)
 
     def row_count(self) -> int:
         where, args = self._filter(None)
@@ -950,6 +981,14 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{db}: cannot read the store ({exc})") from None
+
+
+def _sha256(line: bytes) -> bytes:
+    return hashlib.sha256(line).digest()
+
+
+def _canonical_row(*values: Any) -> str:
+    return canonical_row(values)
 
 
 def _raw_content(raw: str) -> str:
