@@ -51,7 +51,9 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
 
     exporters = select_exporters(fmt)
     started = time.perf_counter()
-    report = _report(Path(args["store"]))  # documents print the row fingerprint: built as `report` does
+    # Built as `reportgen report --format FMT` builds it: with the row fingerprint only when a
+    # chosen exporter prints it (XLSX and PDF do, CSV does not).
+    report = _report(Path(args["store"]), fingerprint=any(e.prints_fingerprint for e in exporters))
     built = time.perf_counter() - started
     paths = export_report(report, exporters, Path(args["out"]), lang="zh")
     seconds = time.perf_counter() - started

@@ -188,8 +188,14 @@ class _Timeline:
         streams = [p.reader.canonical_rows(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts)]
         return heapq.merge(*streams)
 
-    def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
-        return sum(p.reader.count_rows(lo, hi, token_names) for p, lo, hi in self._cut(start_ts, end_ts))
+    def count_rows(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None, *, rolled: bool = False
+    ) -> int:
+        """Rows of the span (``rolled``: whole rolled-up days counted from the rollups, the same number)."""
+        return sum(
+            p.reader.count_rows(lo, hi, token_names, rolled=rolled)
+            for p, lo, hi in self._cut(start_ts, end_ts)
+        )
 
     def token_names(self, start_ts: int, end_ts: int) -> set[str]:
         return {n for p, lo, hi in self._cut(start_ts, end_ts) for n in p.reader.token_names(lo, hi)}
@@ -344,7 +350,10 @@ def open_period(
             scope=scope,
             config=effective,
             token_names=token_names,
-            row_count=timeline.count_rows(period.start_ts, period.end_ts, token_names),
+            # Counted from the rows where they are hashed too (the documents that print both).
+            row_count=timeline.count_rows(
+                period.start_ts, period.end_ts, token_names, rolled=not fingerprint
+            ),
             used_keys=tuple(sorted(timeline.token_names(period.start_ts, period.end_ts))),
             empty_days=_empty_days(timeline, period, missing),
             closure=exact,
@@ -454,7 +463,7 @@ def _empty_days(timeline: _Timeline, period: Period, missing: list[tuple[int, in
     for day, start, end in local_days(period):
         if any(a < end and b > start for a, b in missing):
             continue
-        if timeline.count_rows(start, end) == 0:
+        if timeline.count_rows(start, end, rolled=True) == 0:
             empty.append(day)
     return tuple(empty)
 

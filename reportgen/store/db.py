@@ -395,7 +395,7 @@ class Reader:
         A day counts when every source read is rolled up for it, or holds nothing there
         (no coverage touches it: a source's rows always lie in its coverage).
         """
-        if not self.has_table("rollup_days"):  # a snapshot closed before rollups existed, not migrated
+        if not self.has_table("rollup_histograms"):  # a snapshot closed before rollups existed, not migrated
             return {}
         where, args = self._src()
         by_day: dict[int, dict[str, int]] = {}
@@ -490,18 +490,29 @@ class Reader:
             span,
         ):
             buckets.append(Bucket(r[1], r[2], day_of[r[0]], r[3], bool(r[4]), *r[5:13]))
-        for day, bucket_ms, count in self._conn.execute(
-            f"SELECT day, bucket, SUM(count) FROM rollup_latency WHERE day >= ? AND day < ?{where} "
-            "GROUP BY day, bucket ORDER BY day, bucket",
+        # One packed histogram per day × key × model: summed per day and per key × model here.
+        by_day: dict[int, int] = {}
+        by_km: dict[tuple[str, str], int] = {}
+        tails_day: dict[int, dict[int, int]] = {}
+        tails_km: dict[tuple[str, str], dict[int, int]] = {}
+        for day, key, model, dense, tail in self._conn.execute(
+            f"SELECT day, {self._key} AS tk, model_name, dense, tail FROM rollup_histograms "
+            f"WHERE day >= ? AND day < ?{where}",
             span,
         ):
-            lat_day.append(LatencyCount(day_of[day].isoformat(), bucket_ms, count))
-        for key, model, bucket_ms, count in self._conn.execute(
-            f"SELECT {self._key} AS tk, model_name, bucket, SUM(count) FROM rollup_latency "
-            f"WHERE day >= ? AND day < ?{where} GROUP BY 1, 2, 3",
-            span,
-        ):
-            lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
+            value = rollups.dense_value(dense)
+            by_day[day] = by_day.get(day, 0) + value
+            by_km[key, model] = by_km.get((key, model), 0) + value
+            if tail is not None:
+                rollups.add_tail(tails_day.setdefault(day, {}), tail)
+                rollups.add_tail(tails_km.setdefault((key, model), {}), tail)
+        for day in sorted(by_day):
+            counts = rollups.unpack(by_day[day], tails_day.get(day, {}))
+            iso = day_of[day].isoformat()
+            lat_day.extend(LatencyCount(iso, b, counts[b]) for b in sorted(counts))
+        for (key, model), value in by_km.items():
+            for bucket_ms, count in rollups.unpack(value, tails_km.get((key, model), {})).items():
+                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
@@ -568,11 +579,46 @@ class Reader:
         where, args = self._filter(None)
         return int(self._conn.execute(f"SELECT COUNT(*) FROM logs WHERE 1{where}", args).fetchone()[0])
 
-    def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
-        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes."""
+    def count_rows(
+        self,
+        start_ts: int,
+        end_ts: int,
+        token_names: tuple[str, ...] | None = None,
+        *,
+        rolled: bool = False,
+    ) -> int:
+        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes.
+
+        ``rolled`` counts whole rolled-up days from the rollups (the same number, without
+        reading every row); the default counts the rows themselves, as a check does.
+        """
         where, args = self._filter(token_names)
-        sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
-        return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
+        total = 0
+        for lo, hi, from_rollups in self._spans(start_ts, end_ts) if rolled else [(start_ts, end_ts, False)]:
+            table, column, what = (
+                ("rollups", "day", "SUM(rows)") if from_rollups else ("logs", "created_at", "COUNT(*)")
+            )
+            sql = f"SELECT IFNULL({what}, 0) FROM {table} WHERE {column} >= ? AND {column} < ?{where}"
+            total += int(self._conn.execute(sql, [lo, hi, *args]).fetchone()[0])
+        return total
+
+    def _spans(self, start_ts: int, end_ts: int) -> list[tuple[int, int, bool]]:
+        """``[start_ts, end_ts)`` cut into runs of whole rolled-up days (True) and the rest (False)."""
+        out: list[tuple[int, int, bool]] = []
+        at = start_ts
+        for day, end in sorted(self.rolled_days(start_ts, end_ts).items()):
+            if end > end_ts:
+                break
+            if day > at:
+                out.append((at, day, False))
+            if out and out[-1][2] and out[-1][1] == day:
+                out[-1] = (out[-1][0], end, True)
+            else:
+                out.append((day, end, True))
+            at = end
+        if at < end_ts:
+            out.append((at, end_ts, False))
+        return out
 
     # -- the wallet -------------------------------------------------------------------------
 
@@ -610,16 +656,31 @@ class Reader:
         return [Balance(source, r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def spend_sums(self, source: str, lo: int, hi: int) -> tuple[int, int, int]:
-        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``."""
-        src = " AND source = ?" if self._multi else ""
-        row = self._conn.execute(
-            "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
-            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
-            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
-            f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){src}",
-            (lo, hi, *([source] if self._multi else [])),
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``.
+
+        Whole rolled-up days are summed from the rollups, the rest from rows.
+        """
+        sums = [0, 0, 0]
+        for a, b, from_rollups in self._spans(lo, hi):
+            if from_rollups:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND NOT sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 2 AND sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM rollups "
+                    "WHERE day >= ? AND day < ? AND type IN (2, 6) AND source = ?"
+                )
+                args: tuple[Any, ...] = (a, b, source)
+            else:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
+                    f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){' AND source = ?' if self._multi else ''}"
+                )
+                args = (a, b, *([source] if self._multi else []))
+            row = self._conn.execute(sql, args).fetchone()
+            sums = [x + int(y) for x, y in zip(sums, row, strict=True)]
+        return sums[0], sums[1], sums[2]
 
     def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
         """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
