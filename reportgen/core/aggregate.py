@@ -152,6 +152,21 @@ class _Acc:
     def add_latency(self, bucket_ms: int, count: int) -> None:
         self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
 
+    def merge(self, other: _Acc) -> None:
+        """Add another group's totals and latencies to this one."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.consumed += other.consumed
+        self.refunded += other.refunded
+        self.subscription += other.subscription
+        self.prompt += other.prompt
+        self.completion += other.completion
+        self.status_known += other.status_known
+        self.status_ok += other.status_ok
+        latency = self.latency
+        for bucket_ms, count in other.latency.items():
+            latency[bucket_ms] = latency.get(bucket_ms, 0) + count
+
     def freeze(self, quota_per_unit: Decimal) -> Stats:
         net_usd = usd(self.consumed - self.refunded, quota_per_unit)
         return Stats(
@@ -235,32 +250,35 @@ def aggregate(
     by_model: dict[str, _Acc] = {}
     by_day: dict[str, _Acc] = {d.isoformat(): _Acc() for d, _, _ in local_days(period)}
     by_member_model: dict[tuple[str, str], _Acc] = {}
+    # Two passes: each bucket is added to its key × model and its day; every other breakdown
+    # is a sum of key × model groups (hundreds, where buckets are tens of thousands).
+    by_key_model: dict[tuple[str, str], _Acc] = {}
+    day_accs: dict[date, _Acc] = {}
     for b in partials.buckets:
         if b.token_name not in wanted:
             continue
-        m = key_to_member[b.token_name]
-        for acc in (
-            total,
-            by_member[m],
-            by_key[b.token_name],
-            _get(by_model, b.model_name),
-            _get(by_day, b.day.isoformat()),
-            _get(by_member_model, (m, b.model_name)),
-        ):
-            acc.add(b)
+        acc = by_key_model.get((b.token_name, b.model_name))
+        if acc is None:
+            acc = by_key_model[b.token_name, b.model_name] = _Acc()
+        acc.add(b)
+        acc = day_accs.get(b.day)
+        if acc is None:
+            acc = day_accs[b.day] = _get(by_day, b.day.isoformat())
+        acc.add(b)
     for lc in partials.latency_by_key_model:
         key, _, model = lc.key.partition(KEY_MODEL_SEP)
-        if key not in wanted:
-            continue
+        if key in wanted:
+            _get(by_key_model, (key, model)).add_latency(lc.latency_ms, lc.count)
+    for (key, model), acc in by_key_model.items():
         m = key_to_member[key]
-        for acc in (
+        for into in (
             total,
             by_member[m],
             by_key[key],
             _get(by_model, model),
             _get(by_member_model, (m, model)),
         ):
-            acc.add_latency(lc.latency_ms, lc.count)
+            into.merge(acc)
     for lc in partials.latency_by_day:
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
 

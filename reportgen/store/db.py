@@ -482,14 +482,23 @@ class Reader:
         """
         span = [run[0][1], run[-1][2], *args]
         day_of = {start: day for day, start, _ in run}
-        sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
-        for r in self._conn.execute(
-            f"SELECT day, {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
-            f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
-            "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5",
-            span,
-        ):
-            buckets.append(Bucket(r[1], r[2], day_of[r[0]], r[3], bool(r[4]), *r[5:13]))
+        if not self._multi or (self._sources is not None and len(self._sources) == 1):
+            # One source: a rollup row is a bucket, and the primary key's order is the buckets' order.
+            sql = (
+                f"SELECT day, {self._key} AS tk, model_name, type, sub, {BUCKET_COLUMNS} FROM rollups "
+                f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
+                "ORDER BY day, source, token_name, model_name, type, sub"
+            )
+        else:  # one key name may be rolled up under several sources (see KEY_SQL): summed
+            sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
+            sql = (
+                f"SELECT day, {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
+                f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
+                "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5"
+            )
+        buckets.extend(
+            Bucket(r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]) for r in self._conn.execute(sql, span)
+        )
         # One packed histogram per day × key × model: summed per day and per key × model here.
         by_day: dict[int, int] = {}
         by_km: dict[tuple[str, str], int] = {}
