@@ -169,6 +169,7 @@ class _Acc:
 
     def freeze(self, quota_per_unit: Decimal) -> Stats:
         net_usd = usd(self.consumed - self.refunded, quota_per_unit)
+        p50, p95 = _percentiles(self.latency, (Decimal("0.50"), Decimal("0.95")))
         return Stats(
             requests=self.requests,
             errors=self.errors,
@@ -178,25 +179,28 @@ class _Acc:
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
             cost_usd=net_usd,
-            latency_p50_ms=_percentile(self.latency, Decimal("0.50")),
-            latency_p95_ms=_percentile(self.latency, Decimal("0.95")),
+            latency_p50_ms=p50,
+            latency_p95_ms=p95,
             status_known=self.status_known,
             status_ok=self.status_ok,
         )
 
 
-def _percentile(histogram: dict[int, int], p: Decimal) -> int | None:
-    """Nearest-rank percentile of a histogram of bucketed latencies."""
+def _percentiles(histogram: dict[int, int], ps: tuple[Decimal, ...]) -> list[int | None]:
+    """Nearest-rank percentiles (``ps`` ascending) of a histogram of bucketed latencies, in one pass."""
     total = sum(histogram.values())
     if not total:
-        return None
-    rank = max(1, math.ceil(p * total))
+        return [None] * len(ps)
+    ranks = [max(1, math.ceil(p * total)) for p in ps]
+    out: list[int | None] = []
     seen = 0
     for value in sorted(histogram):
         seen += histogram[value]
-        if seen >= rank:
-            return value
-    return max(histogram)  # pragma: no cover - unreachable: seen reaches total
+        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+            out.append(value)
+        if len(out) == len(ranks):
+            break
+    return out
 
 
 def member_map(config: Settings, token_names: Iterable[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -250,21 +254,20 @@ def aggregate(
     by_model: dict[str, _Acc] = {}
     by_day: dict[str, _Acc] = {d.isoformat(): _Acc() for d, _, _ in local_days(period)}
     by_member_model: dict[tuple[str, str], _Acc] = {}
-    # Two passes: each bucket is added to its key × model and its day; every other breakdown
-    # is a sum of key × model groups (hundreds, where buckets are tens of thousands).
+    # Buckets are gathered per key × model and per day (each with its type and billing
+    # source), each gathering is summed column by column, and every other breakdown is a sum
+    # of key × model groups: hundreds of additions where buckets are tens of thousands.
     by_key_model: dict[tuple[str, str], _Acc] = {}
-    day_accs: dict[date, _Acc] = {}
+    per_key_model: dict[tuple[str, str, int, bool], list[Bucket]] = defaultdict(list)
+    per_day: dict[tuple[date, int, bool], list[Bucket]] = defaultdict(list)
     for b in partials.buckets:
-        if b.token_name not in wanted:
-            continue
-        acc = by_key_model.get((b.token_name, b.model_name))
-        if acc is None:
-            acc = by_key_model[b.token_name, b.model_name] = _Acc()
-        acc.add(b)
-        acc = day_accs.get(b.day)
-        if acc is None:
-            acc = day_accs[b.day] = _get(by_day, b.day.isoformat())
-        acc.add(b)
+        if b.token_name in wanted:
+            per_key_model[b.token_name, b.model_name, b.type, b.subscription].append(b)
+            per_day[b.day, b.type, b.subscription].append(b)
+    for (key, model, _, _), group in per_key_model.items():
+        _get(by_key_model, (key, model)).add(_summed(group))
+    for (day, _, _), group in per_day.items():
+        _get(by_day, day.isoformat()).add(_summed(group))
     for lc in partials.latency_by_key_model:
         key, _, model = lc.key.partition(KEY_MODEL_SEP)
         if key in wanted:
@@ -314,6 +317,14 @@ def aggregate(
         partials=partials,
         conversions=config.currencies,
     )
+
+
+def _summed(group: list[Bucket]) -> Bucket:
+    """One bucket with the figures of ``group`` (all of one type and billing source) summed."""
+    if len(group) == 1:
+        return group[0]
+    columns = list(zip(*group, strict=True))
+    return Bucket(*group[0][:5], *map(sum, columns[5:]))
 
 
 def _get(table: dict[Any, _Acc], key: object) -> _Acc:

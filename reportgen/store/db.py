@@ -496,8 +496,10 @@ class Reader:
                 f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
                 "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5"
             )
+        new = tuple.__new__  # a Bucket straight from its fields (a named tuple's __new__ is a Python call)
         buckets.extend(
-            Bucket(r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]) for r in self._conn.execute(sql, span)
+            new(Bucket, (r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
+            for r in self._conn.execute(sql, span)
         )
         # One packed histogram per day × key × model: summed per day and per key × model here.
         by_day: dict[int, int] = {}
