@@ -37,9 +37,9 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
     return fn
 
 
-def _report(store_dir: Path, fingerprint: bool = True) -> Report:
+def _report(store_dir: Path, fingerprint: bool = True, period: str = data.PERIOD) -> Report:
     # The view stays open (held here) while its report streams detail rows to the exporter.
-    cm = open_period(data.config(store_dir), data.period(), fingerprint=fingerprint)
+    cm = open_period(data.config(store_dir), data.period(period), fingerprint=fingerprint)
     _OPEN.append(cm)
     return cm.__enter__().report
 
@@ -64,7 +64,7 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
 @step
 def step_generate(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    info = data.build_store(Path(args["store"]), int(args["rows"]))
+    info = data.build_store(Path(args["store"]), int(args["rows"]), args.get("period", data.PERIOD))
     return {"seconds": time.perf_counter() - started, "stored": info["rows"]}
 
 
@@ -73,7 +73,7 @@ def step_generate(args: dict[str, Any]) -> dict[str, Any]:
 def step_summary(args: dict[str, Any]) -> dict[str, Any]:
     """What `reportgen summary` reads: the period's view from the rollups, no row fingerprint."""
     started, cpu = time.perf_counter(), time.process_time()
-    report = _report(Path(args["store"]), fingerprint=False)
+    report = _report(Path(args["store"]), fingerprint=False, period=args.get("period", data.PERIOD))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu, "requests": report.totals.requests,
             "quota": report.totals.quota}  # fmt: skip
