@@ -25,6 +25,8 @@ from reportgen.store import Store
 
 TZ = "Asia/Shanghai"
 PERIOD = "2026-03"
+#: The quarter of the 10M-row summary case (``run.py --quarter-rows``).
+QUARTER = "2026-Q1"
 MEMBERS = 50
 MODELS = 12
 SEED = 20260301
@@ -61,13 +63,13 @@ def config(store_dir: Path, base_url: str = BASE_URL, limit: tuple[int, int] | N
     )
 
 
-def period() -> Period:
-    return parse_period(PERIOD, config(Path(".")).tz)
+def period(text: str = PERIOD) -> Period:
+    return parse_period(text, config(Path(".")).tz)
 
 
-def rows(n: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
+def rows(n: int, seed: int = SEED, text: str = PERIOD) -> Iterator[dict[str, Any]]:
     """``n`` canonical gateway rows of the period, oldest first: consumption, refunds, errors."""
-    p = period()
+    p = period(text)
     rng = random.Random(seed)
     for row in iter_rows(n, p.start_ts, p.end_ts, members=MEMBERS, models=MODELS, seed=seed):
         roll = rng.random()
@@ -94,9 +96,9 @@ def tokens() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def build_store(directory: Path, n: int) -> dict[str, Any]:
-    """Write ``n`` rows into a fresh store at ``directory``, one UTC-day window per transaction."""
-    p = period()
+def build_store(directory: Path, n: int, text: str = PERIOD) -> dict[str, Any]:
+    """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one UTC-day window per transaction."""
+    p = period(text)
     windows, _ = plan_windows(p.start_ts, p.end_ts - 1, [])
     directory.mkdir(parents=True, exist_ok=True)
     with Store.open(directory) as store:
@@ -105,7 +107,7 @@ def build_store(directory: Path, n: int) -> dict[str, Any]:
         store.save_status(GatewayStatus(Decimal(QUOTA_PER_UNIT), p.end_ts, Decimal("7.3"), "USD", "v0.9.6"))
         store.save_keys([parse_key(t) for t in tokens()], seen_at=p.end_ts)
         sync_id = store.start_sync(p.end_ts, "new-api", (p.start_ts, p.end_ts - 1))
-        stream = rows(n)
+        stream = rows(n, text=text)
         pending = next(stream, None)
         written = 0
         for lo, hi in windows:
@@ -116,17 +118,17 @@ def build_store(directory: Path, n: int) -> dict[str, Any]:
             store.replace_window(lo, hi, batch, len(batch) // 100 + 1, p.end_ts)
             written += len(batch)
         store.finish_sync(sync_id, p.end_ts, "ok", len(windows), written, 0)
-    info = {"rows": written, "seed": SEED, "period": PERIOD, "timezone": TZ}
+    info = {"rows": written, "seed": SEED, "period": text, "timezone": TZ}
     (directory / "bench.json").write_text(json.dumps(info))
     return info
 
 
-def store_ready(directory: Path, n: int) -> bool:
+def store_ready(directory: Path, n: int, text: str = PERIOD) -> bool:
     marker = directory / "bench.json"
     if not marker.exists():
         return False
     info = json.loads(marker.read_text())
-    return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == PERIOD)
+    return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == text)
 
 
 def stored_rows(directory: Path) -> int:

@@ -87,6 +87,10 @@ class Exporter:
     #: The ``--option`` names this exporter reads; ``None`` (the default, for exporters
     #: written before options were declared) accepts any.
     options: tuple[str, ...] | None = None
+    #: Whether the document shows ``report.provenance.fingerprint`` (the content hash of
+    #: every row of the period).  When no exporter of a run does, the report is built
+    #: without hashing the rows and the field is empty.
+    prints_fingerprint: bool = True
 
 
 RegisterExporter = Callable[[Exporter], None]

@@ -1,5 +1,6 @@
 """Aggregation: exact sums, every member present, totals equal the sum of their parts."""
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -152,3 +153,13 @@ def test_member_filter_keeps_only_that_member():
     assert [m.name for m in report.members] == ["张三"]
     assert report.totals.consumed_quota == 7
     assert [r.record.quota for r in report.rows()] == [7]
+
+
+@given(st.dictionaries(st.integers(0, 100_000), st.integers(1, 50), max_size=30))
+def test_percentiles_are_nearest_rank_over_every_latency(histogram: dict[int, int]) -> None:
+    from reportgen.core.aggregate import _percentiles
+
+    expanded = sorted(v for v, n in histogram.items() for _ in range(n))
+    ps = (Decimal("0.50"), Decimal("0.95"))
+    expected = [expanded[max(1, math.ceil(p * len(expanded))) - 1] if expanded else None for p in ps]
+    assert _percentiles(histogram, ps) == expected

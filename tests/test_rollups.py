@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from reportgen.core.aggregate import partials_from_records
 from reportgen.core.models import UsageRecord
 from reportgen.core.periods import date_range_period
 from reportgen.store import Reader, Store, freeze, snapshot_dir
+from reportgen.store.rollups import LATENCY_BUCKET_SQL
 
 BASE = 1775145600  # 2026-04-02T16:00:00Z: local midnight in Asia/Shanghai
 SPAN = 3 * 86400
@@ -29,7 +31,8 @@ _records = st.builds(
     quota=st.integers(0, 5000),
     prompt_tokens=st.integers(0, 50),
     completion_tokens=st.integers(0, 50),
-    use_time_ms=st.one_of(st.none(), st.integers(0, 70000)),
+    # up to 70 s, and past the hour where packed histograms keep a tail
+    use_time_ms=st.one_of(st.none(), st.integers(0, 70000), st.integers(3_590_000, 4_000_000)),
     http_status=st.one_of(st.none(), st.sampled_from([200, 429, 502])),
     billing_source=st.one_of(st.none(), st.just("subscription"), st.just("wallet")),
     has_price=st.booleans(),
@@ -156,7 +159,9 @@ def test_rollups_equal_the_raw_grouping_with_two_sources(
         assert store.token_names(period.start_ts, period.end_ts) == sorted(
             {r.token_name for r in chosen if r.type in (2, 5, 6) and period.contains(r.created_at)}
         )
+        _counts_and_spend_agree(store, period.start_ts, period.end_ts, keys, held)
         store.set_rollup_zone(asked)  # a zone change rebuilds every source's rollups from its rows
+        _counts_and_spend_agree(store, period.start_ts, period.end_ts, keys, held)
         if any(held[s] for s in read or _SOURCES):
             assert store.rolled_days(period.start_ts, period.end_ts)
         assert store.partials(period, keys) == partials_from_records(records, period)
@@ -182,3 +187,60 @@ def test_a_closed_snapshot_carries_every_sources_rollups(tmp_path: Path) -> None
         only_b = [_named("b", r) for r in rows[::2] if period.contains(r.created_at)]
         assert snap.partials(period) == partials_from_records(only_b, period)
         assert snap.token_names(period.start_ts, period.end_ts) == ["b:k0", "b:k1", "b:k2"]
+
+
+def _counts_and_spend_agree(
+    store: Store, lo: int, hi: int, keys: tuple[str, ...] | None, held: dict[str, list[UsageRecord]]
+) -> None:
+    """Counts and the wallet bridge's sums read from the rollups equal those of the rows."""
+    assert store.count_rows(lo, hi, keys, rolled=True) == store.count_rows(lo, hi, keys)
+    for source in _SOURCES:
+        rows = [r for r in held[source] if lo <= r.created_at < hi]
+        wallet = sum(r.quota for r in rows if r.type == 2 and r.billing_source != "subscription")
+        subscription = sum(r.quota for r in rows if r.type == 2 and r.billing_source == "subscription")
+        refunded = sum(r.quota for r in rows if r.type == 6)
+        assert store.spend_sums(source, lo, hi) == (wallet, subscription, refunded)
+
+
+def test_a_schema_6_latency_rollup_is_packed_by_migration_7(tmp_path: Path) -> None:
+    """Schema 6 kept one latency row per bucket; migration 7 packs them with the same counts."""
+    tz = ZoneInfo("Asia/Shanghai")
+    config = Config(timezone="Asia/Shanghai", store_dir=tmp_path)
+    period = date_range_period(date(2026, 4, 3), date(2026, 4, 4), tz)
+    rows = [
+        UsageRecord(period.start_ts + i * 2999, 2, f"k{i % 3}", f"m{i % 2}", i, use_time_ms=i * 997 % 90000)
+        for i in range(60)
+    ] + [UsageRecord(period.start_ts + 7, 2, "k0", "m0", 1, use_time_ms=5_000_000)]
+    with Store.open(tmp_path) as store:
+        store.set_rollup_zone("Asia/Shanghai")
+        store.replace_window(period.start_ts, period.end_ts - 1, rows, 1, 0)
+        closure = freeze(store, config, period, 1, 0)
+    expected = partials_from_records(rows, period)
+    for db in (tmp_path / "reportgen.sqlite3", snapshot_dir(store, closure) / "reportgen.sqlite3"):
+        _as_schema_6(db)
+    with Reader.open(tmp_path) as live:  # migrates, snapshots included
+        assert live.partials(period) == expected
+        assert not live.has_table("rollup_latency")
+    with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
+        assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2
+        assert snap.partials(period) == expected
+
+
+def _as_schema_6(db: Path) -> None:
+    """Turn a store back into schema 6's latency rollup, grouped as schema 6 grouped it."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE rollup_latency (day INTEGER NOT NULL, source TEXT NOT NULL, token_name TEXT NOT NULL, "
+            "model_name TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL, "
+            "PRIMARY KEY (day, source, token_name, model_name, bucket)) WITHOUT ROWID"
+        )
+        for day, source, end in conn.execute("SELECT day, source, end_ts FROM rollup_days").fetchall():
+            conn.execute(
+                "INSERT INTO rollup_latency SELECT ?, source, token_name, model_name, "
+                f"{LATENCY_BUCKET_SQL}, COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ? "
+                "AND type = 2 AND use_time_ms IS NOT NULL AND source = ? GROUP BY 2, 3, 4, 5",
+                (day, day, end, source),
+            )
+        conn.execute("DROP TABLE rollup_histograms")
+        conn.execute("DROP INDEX logs_credit")
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")

@@ -57,7 +57,8 @@ def write_report(
     check_options(list(exporters), dict(options or {}))  # a bad option or template fails first
     load_template(_template(config, template, scope), lang or config.lang)
     check_out_dir(out_dir)
-    with open_period(config, period, scope) as view:
+    fingerprint = any(e.prints_fingerprint for e in exporters)  # CSV alone does not hash every row
+    with open_period(config, period, scope, fingerprint=fingerprint) as view:
         check_view(view, strict, allow_partial, notify)
         return export_report(
             view.report,

@@ -155,8 +155,25 @@ class _Acc:
     def add_latency(self, bucket_ms: int, count: int) -> None:
         self.latency[bucket_ms] = self.latency.get(bucket_ms, 0) + count
 
+    def merge(self, other: _Acc) -> None:
+        """Add another group's totals and latencies to this one."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.consumed += other.consumed
+        self.refunded += other.refunded
+        self.subscription += other.subscription
+        self.prompt += other.prompt
+        self.completion += other.completion
+        self.status_known += other.status_known
+        self.status_ok += other.status_ok
+        self.cny += other.cny
+        latency = self.latency
+        for bucket_ms, count in other.latency.items():
+            latency[bucket_ms] = latency.get(bucket_ms, 0) + count
+
     def freeze(self, quota_per_unit: Decimal, per_source: bool = False) -> Stats:
         net_usd = usd(self.consumed - self.refunded, quota_per_unit)
+        p50, p95 = _percentiles(self.latency, (Decimal("0.50"), Decimal("0.95")))
         return Stats(
             cost_cny=self.cny / quota_per_unit if per_source else None,
             requests=self.requests,
@@ -167,25 +184,28 @@ class _Acc:
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
             cost_usd=net_usd,
-            latency_p50_ms=_percentile(self.latency, Decimal("0.50")),
-            latency_p95_ms=_percentile(self.latency, Decimal("0.95")),
+            latency_p50_ms=p50,
+            latency_p95_ms=p95,
             status_known=self.status_known,
             status_ok=self.status_ok,
         )
 
 
-def _percentile(histogram: dict[int, int], p: Decimal) -> int | None:
-    """Nearest-rank percentile of a histogram of bucketed latencies."""
+def _percentiles(histogram: dict[int, int], ps: tuple[Decimal, ...]) -> list[int | None]:
+    """Nearest-rank percentiles (``ps`` ascending) of a histogram of bucketed latencies, in one pass."""
     total = sum(histogram.values())
     if not total:
-        return None
-    rank = max(1, math.ceil(p * total))
+        return [None] * len(ps)
+    ranks = [max(1, math.ceil(p * total)) for p in ps]
+    out: list[int | None] = []
     seen = 0
     for value in sorted(histogram):
         seen += histogram[value]
-        if seen >= rank:
-            return value
-    return max(histogram)  # pragma: no cover - unreachable: seen reaches total
+        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+            out.append(value)
+        if len(out) == len(ranks):
+            break
+    return out
 
 
 def member_map(config: Settings, token_names: Iterable[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -253,33 +273,35 @@ def aggregate(
     by_model: dict[str, _Acc] = {}
     by_day: dict[str, _Acc] = {d.isoformat(): _Acc() for d, _, _ in local_days(period)}
     by_member_model: dict[tuple[str, str], _Acc] = {}
+    # Buckets are gathered per key × model and per day (each with its type and billing
+    # source), each gathering is summed column by column, and every other breakdown is a sum
+    # of key × model groups: hundreds of additions where buckets are tens of thousands.
+    by_key_model: dict[tuple[str, str], _Acc] = {}
+    per_key_model: dict[tuple[str, str, int, bool], list[Bucket]] = defaultdict(list)
+    # With a rate per source, a day's buckets are gathered per rate too.
+    per_day: dict[tuple[date, int, bool, Decimal | None], list[Bucket]] = defaultdict(list)
     for b in partials.buckets:
-        if b.token_name not in wanted:
-            continue
-        m = key_to_member[b.token_name]
-        rate = rate_of(b.token_name) if per_source else None
-        for acc in (
-            total,
-            by_member[m],
-            by_key[b.token_name],
-            _get(by_model, b.model_name),
-            _get(by_day, b.day.isoformat()),
-            _get(by_member_model, (m, b.model_name)),
-        ):
-            acc.add(b, rate)
+        if b.token_name in wanted:
+            per_key_model[b.token_name, b.model_name, b.type, b.subscription].append(b)
+            per_day[b.day, b.type, b.subscription, rate_of(b.token_name) if per_source else None].append(b)
+    for (key, model, _, _), group in per_key_model.items():
+        _get(by_key_model, (key, model)).add(_summed(group), rate_of(key) if per_source else None)
+    for (day, _, _, rate), group in per_day.items():
+        _get(by_day, day.isoformat()).add(_summed(group), rate)
     for lc in partials.latency_by_key_model:
         key, _, model = lc.key.partition(KEY_MODEL_SEP)
-        if key not in wanted:
-            continue
+        if key in wanted:
+            _get(by_key_model, (key, model)).add_latency(lc.latency_ms, lc.count)
+    for (key, model), acc in by_key_model.items():
         m = key_to_member[key]
-        for acc in (
+        for into in (
             total,
             by_member[m],
             by_key[key],
             _get(by_model, model),
             _get(by_member_model, (m, model)),
         ):
-            acc.add_latency(lc.latency_ms, lc.count)
+            into.merge(acc)
     for lc in partials.latency_by_day:
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
 
@@ -318,6 +340,14 @@ def aggregate(
         conversions=config.currencies,
         source_rates=source_rates,
     )
+
+
+def _summed(group: list[Bucket]) -> Bucket:
+    """One bucket with the figures of ``group`` (all of one type and billing source) summed."""
+    if len(group) == 1:
+        return group[0]
+    columns = list(zip(*group, strict=True))
+    return Bucket(*group[0][:5], *map(sum, columns[5:]))
 
 
 def _get(table: dict[Any, _Acc], key: object) -> _Acc:

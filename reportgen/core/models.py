@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, overload
+from typing import Any, NamedTuple, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from .money import convert
@@ -193,12 +193,13 @@ class Period:
         return self.start_ts <= ts < self.end_ts
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
     """Rows of one key, model, local day, type and billing source, summed.
 
     Buckets are what the store hands to aggregation: grouping a million rows is done
     once, close to the data, and everything after it is pure arithmetic on buckets.
+    A named tuple (immutable like the frozen records): a month has tens of thousands of
+    buckets, and a tuple is made three times faster than a frozen dataclass.
     """
 
     token_name: str

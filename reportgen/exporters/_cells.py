@@ -123,6 +123,7 @@ class LocalTimes:
         self._tz = tz
         self._hours: dict[int, tuple[int, str] | None] = {}
         self._minutes: dict[int, str] = {}
+        self._dates: dict[int, str] = {}
 
     def _hour(self, hour: int) -> tuple[int, str] | None:
         first = datetime.fromtimestamp(hour * 3600, self._tz)
@@ -151,7 +152,11 @@ class LocalTimes:
         if prefix is None:
             if len(self._minutes) > 50000:
                 self._minutes.clear()
-            prefix = self._minutes[minute] = (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
+            day, in_day = divmod(minute, 1440)
+            date_text = self._dates.get(day)
+            if date_text is None:  # strftime once per day, not once per minute
+                date_text = self._dates[day] = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+            prefix = self._minutes[minute] = f"{date_text}{in_day // 60:02d}:{in_day % 60:02d}:"
         return f"{prefix}{local % 60:02d}{entry[1]}"
 
     def naive(self, ts: int) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
 
@@ -45,13 +46,18 @@ def _flush(buf: io.StringIO, fp: IO[bytes]) -> None:
     buf.truncate()
 
 
-class _SafeText(dict[object, str]):
-    """csv_text, remembered."""
+class _Remembered(dict[Any, str]):
+    """``text(value)``, remembered: names, amounts and latencies repeat across a month's rows."""
 
-    def __missing__(self, value: object) -> str:
-        if len(self) > 10000:  # only if nearly every row has a new name
+    def __init__(self, text: Callable[[Any], str], limit: int = 10000) -> None:
+        super().__init__()
+        self._text = text
+        self._limit = limit
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) > self._limit:  # only if nearly every row has a new value
             self.clear()
-        text = self[value] = csv_text(value)
+        text = self[value] = self._text(value)
         return text
 
 
@@ -64,10 +70,10 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """
     buf, out = _open(fp, ctx)
     out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
-    usd = QuotientText(report.quota_per_unit)
-    seconds = QuotientText(Decimal(1000))
+    usd = _Remembered(QuotientText(report.quota_per_unit), 100000)
+    seconds = _Remembered(QuotientText(Decimal(1000)))
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
-    safe = _SafeText()  # members, keys, models and clients repeat: make each one inert once
+    safe = _Remembered(csv_text)  # members, keys, models and clients repeat: make each one inert once
     member_text = _MemberText(report, safe)
     iso = LocalTimes(report.period.tz).iso
     writerow = out.writerow
@@ -84,8 +90,8 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
                 prompt,
                 completion,
                 quota,
-                usd(quota),
-                "" if ms is None else seconds(ms),
+                usd[quota],
+                "" if ms is None else seconds[ms],
                 safe[client],
                 csv_text(rid),
                 "" if status is None else status,
@@ -99,7 +105,7 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
 class _MemberText(dict[str, str]):
     """A key's member name, made inert, remembered."""
 
-    def __init__(self, report: Report, safe: _SafeText) -> None:
+    def __init__(self, report: Report, safe: _Remembered) -> None:
         super().__init__()
         self._report = report
         self._safe = safe
@@ -116,7 +122,7 @@ def write_detail_records(report: Report, fp: IO[bytes], ctx: ExportContext) -> N
     usd = QuotientText(report.quota_per_unit)
     seconds = QuotientText(Decimal(1000))
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
-    safe = _SafeText()
+    safe = _Remembered(csv_text)
     for n, row in enumerate(report.rows(), 1):
         r = row.record
         quota = row.signed_quota
@@ -183,6 +189,7 @@ def register_exporters(register: RegisterExporter) -> None:
             write=write_detail,
             media_type="text/csv",
             options=("bom",),
+            prints_fingerprint=False,
         )
     )
     register(
@@ -194,5 +201,6 @@ def register_exporters(register: RegisterExporter) -> None:
             write=write_summary,
             media_type="text/csv",
             options=("bom",),
+            prints_fingerprint=False,
         )
     )

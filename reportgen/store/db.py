@@ -9,6 +9,7 @@ identical rows in the same second are two requests.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -19,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..core.fingerprint import canonical_row, fingerprint_of, row_digest
+from ..core.fingerprint import ROW_FIELDS, canonical_row
 from ..core.models import (
     Bucket,
     DetailTuple,
@@ -48,7 +49,24 @@ _COLUMNS = (
 
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
 ROW_COLUMNS = _COLUMNS
-_DIGEST_SQL = f"rg_row_digest({_COLUMNS})"
+_TEXT_FIELDS = {"token_name", "model_name", "request_id", "client", "billing_source", "group", "username"}
+_NULLABLE = {"use_time_ms", "http_status", "token_id", "channel"}
+#: True when no column of INTEGER affinity holds a REAL (a TEXT column stores a number as
+#: text), and a REAL is the one value SQLite's ``json_array`` writes otherwise than
+#: ``json.dumps`` (``1.0e+20`` for ``1e+20``): their sum is an integer only then (a REAL
+#: term, or an overflow, makes it REAL; a NULL where none belongs makes it NULL).
+_NO_REAL = "typeof({}) = 'integer'".format(
+    " + ".join(
+        f"IFNULL({c}, 0)" if c in _NULLABLE else c
+        for c, f in zip(_COLUMNS.split(", "), ROW_FIELDS, strict=True)
+        if f not in _TEXT_FIELDS
+    )
+)
+#: A row's canonical line, built by SQLite: byte for byte :func:`canonical_row` for every
+#: value but a REAL (``tests/test_fingerprint.py`` holds the two equal), and a row holding a
+#: REAL is written by Python.  Hashing it is one call per row with one argument.
+_LINE_SQL = f"CASE WHEN {_NO_REAL} THEN json_array({_COLUMNS}) ELSE rg_canonical_row({_COLUMNS}) END"
+_DIGEST_SQL = f"rg_sha256(CAST({_LINE_SQL} AS BLOB))"
 _INSERT_ROW = f"INSERT INTO logs (id, {_COLUMNS}, source) VALUES ({','.join('?' * 20)})"
 
 
@@ -99,7 +117,8 @@ class Reader:
         self.directory = directory
         self._conn: sqlite3.Connection = _Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
         # Row digests are computed from the content at read time, never read from a column.
-        conn.create_function("rg_row_digest", 18, row_digest, deterministic=True)
+        conn.create_function("rg_sha256", 1, _sha256, deterministic=True)
+        conn.create_function("rg_canonical_row", 18, _canonical_row, deterministic=True)
         # A snapshot closed before schema 5 has no source column: all its rows are the default source's.
         self._multi = "source" in {r[1] for r in conn.execute("PRAGMA table_info(logs)")}
         self._sources: tuple[str, ...] | None = None
@@ -382,7 +401,7 @@ class Reader:
         A day counts when every source read is rolled up for it, or holds nothing there
         (no coverage touches it: a source's rows always lie in its coverage).
         """
-        if not self.has_table("rollup_days"):  # a snapshot closed before rollups existed, not migrated
+        if not self.has_table("rollup_histograms"):  # a snapshot closed before rollups existed, not migrated
             return {}
         where, args = self._src()
         by_day: dict[int, dict[str, int]] = {}
@@ -469,26 +488,48 @@ class Reader:
         """
         span = [run[0][1], run[-1][2], *args]
         day_of = {start: day for day, start, _ in run}
-        sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
-        for r in self._conn.execute(
-            f"SELECT day, {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
-            f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
-            "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5",
+        if not self._multi or (self._sources is not None and len(self._sources) == 1):
+            # One source: a rollup row is a bucket, and the primary key's order is the buckets' order.
+            sql = (
+                f"SELECT day, {self._key} AS tk, model_name, type, sub, {BUCKET_COLUMNS} FROM rollups "
+                f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
+                "ORDER BY day, source, token_name, model_name, type, sub"
+            )
+        else:  # one key name may be rolled up under several sources (see KEY_SQL): summed
+            sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
+            sql = (
+                f"SELECT day, {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
+                f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
+                "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5"
+            )
+        new = tuple.__new__  # a Bucket straight from its fields (a named tuple's __new__ is a Python call)
+        buckets.extend(
+            new(Bucket, (r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
+            for r in self._conn.execute(sql, span)
+        )
+        # One packed histogram per day × key × model: summed per day and per key × model here.
+        by_day: dict[int, int] = {}
+        by_km: dict[tuple[str, str], int] = {}
+        tails_day: dict[int, dict[int, int]] = {}
+        tails_km: dict[tuple[str, str], dict[int, int]] = {}
+        for day, key, model, dense, tail in self._conn.execute(
+            f"SELECT day, {self._key} AS tk, model_name, dense, tail FROM rollup_histograms "
+            f"WHERE day >= ? AND day < ?{where}",
             span,
         ):
-            buckets.append(Bucket(r[1], r[2], day_of[r[0]], r[3], bool(r[4]), *r[5:13]))
-        for day, bucket_ms, count in self._conn.execute(
-            f"SELECT day, bucket, SUM(count) FROM rollup_latency WHERE day >= ? AND day < ?{where} "
-            "GROUP BY day, bucket ORDER BY day, bucket",
-            span,
-        ):
-            lat_day.append(LatencyCount(day_of[day].isoformat(), bucket_ms, count))
-        for key, model, bucket_ms, count in self._conn.execute(
-            f"SELECT {self._key} AS tk, model_name, bucket, SUM(count) FROM rollup_latency "
-            f"WHERE day >= ? AND day < ?{where} GROUP BY 1, 2, 3",
-            span,
-        ):
-            lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
+            value = rollups.dense_value(dense)
+            by_day[day] = by_day.get(day, 0) + value
+            by_km[key, model] = by_km.get((key, model), 0) + value
+            if tail is not None:
+                rollups.add_tail(tails_day.setdefault(day, {}), tail)
+                rollups.add_tail(tails_km.setdefault((key, model), {}), tail)
+        for day in sorted(by_day):
+            counts = rollups.unpack(by_day[day], tails_day.get(day, {}))
+            iso = day_of[day].isoformat()
+            lat_day.extend(LatencyCount(iso, b, counts[b]) for b in sorted(counts))
+        for (key, model), value in by_km.items():
+            for bucket_ms, count in rollups.unpack(value, tails_km.get((key, model), {})).items():
+                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
@@ -504,14 +545,21 @@ class Reader:
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
     ) -> Iterator[bytes]:
         """The content digests of the rows of ``[start_ts, end_ts)``, ascending (what a fingerprint hashes)."""
+        for batch in self._digest_batches(start_ts, end_ts, token_names):
+            for row in batch:
+                yield row[0]
+
+    def _digest_batches(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None
+    ) -> Iterator[list[tuple[bytes]]]:
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {self._digest_sql()} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} ORDER BY d",
+            f"SELECT {self._line_sql(_DIGEST_SQL)} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            "ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(8192):
-            for row in batch:
-                yield bytes(row[0])
+            yield batch
 
     def canonical_rows(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -519,13 +567,12 @@ class Reader:
         """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {self._digest_sql()} AS d, {self._cols} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
-            "ORDER BY d",
+            f"SELECT rg_sha256(CAST(line AS BLOB)) AS d, line FROM (SELECT {self._line_sql(_LINE_SQL)} AS line "
+            f"FROM logs WHERE created_at >= ? AND created_at < ?{where}) ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(4096):
-            for row in batch:
-                yield bytes(row[0]), canonical_row(row[1:])
+            yield from batch
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The content fingerprint of the rows of ``[start_ts, end_ts)`` (:mod:`reportgen.core.fingerprint`).
@@ -533,21 +580,62 @@ class Reader:
         Computed from every parsed field of every row each time, so an edit of any stored
         row changes it.  The raw JSON is not hashed: its ``id`` is a row position that
         changes between fetches of the same data.  Identical rows keep their multiplicity.
+        SQLite sorts the digests (in bounded memory, spilling to disk), so a fingerprint
+        never holds a period's digests in Python.
         """
-        return fingerprint_of(self.digests(start_ts, end_ts, token_names))
+        digest = hashlib.sha256()
+        for batch in self._digest_batches(start_ts, end_ts, token_names):
+            digest.update(b"".join([row[0] for row in batch]))
+        return digest.hexdigest()
 
-    def _digest_sql(self) -> str:
-        return _DIGEST_SQL.replace("token_name", self._key, 1)
+    def _line_sql(self, sql: str) -> str:
+        """``sql`` with the key named as reports name it (``SOURCE:NAME`` on other sources)."""
+        return sql.replace("token_name", self._key)
 
     def row_count(self) -> int:
         where, args = self._filter(None)
         return int(self._conn.execute(f"SELECT COUNT(*) FROM logs WHERE 1{where}", args).fetchone()[0])
 
-    def count_rows(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> int:
-        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes."""
+    def count_rows(
+        self,
+        start_ts: int,
+        end_ts: int,
+        token_names: tuple[str, ...] | None = None,
+        *,
+        rolled: bool = False,
+    ) -> int:
+        """How many rows of ``[start_ts, end_ts)`` (every type) :meth:`fingerprint` hashes.
+
+        ``rolled`` counts whole rolled-up days from the rollups (the same number, without
+        reading every row); the default counts the rows themselves, as a check does.
+        """
         where, args = self._filter(token_names)
-        sql = f"SELECT COUNT(*) FROM logs WHERE created_at >= ? AND created_at < ?{where}"
-        return int(self._conn.execute(sql, [start_ts, end_ts, *args]).fetchone()[0])
+        total = 0
+        for lo, hi, from_rollups in self._spans(start_ts, end_ts) if rolled else [(start_ts, end_ts, False)]:
+            table, column, what = (
+                ("rollups", "day", "SUM(rows)") if from_rollups else ("logs", "created_at", "COUNT(*)")
+            )
+            sql = f"SELECT IFNULL({what}, 0) FROM {table} WHERE {column} >= ? AND {column} < ?{where}"
+            total += int(self._conn.execute(sql, [lo, hi, *args]).fetchone()[0])
+        return total
+
+    def _spans(self, start_ts: int, end_ts: int) -> list[tuple[int, int, bool]]:
+        """``[start_ts, end_ts)`` cut into runs of whole rolled-up days (True) and the rest (False)."""
+        out: list[tuple[int, int, bool]] = []
+        at = start_ts
+        for day, end in sorted(self.rolled_days(start_ts, end_ts).items()):
+            if end > end_ts:
+                break
+            if day > at:
+                out.append((at, day, False))
+            if out and out[-1][2] and out[-1][1] == day:
+                out[-1] = (out[-1][0], end, True)
+            else:
+                out.append((day, end, True))
+            at = end
+        if at < end_ts:
+            out.append((at, end_ts, False))
+        return out
 
     def gateway_ids(self, lo: int, hi: int, source: str) -> list[int | None]:
         """The gateway's own id of each of ``source``'s rows in ``[lo, hi]`` (inclusive), ascending.
@@ -601,16 +689,31 @@ class Reader:
         return [Balance(source, r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def spend_sums(self, source: str, lo: int, hi: int) -> tuple[int, int, int]:
-        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``."""
-        src = " AND source = ?" if self._multi else ""
-        row = self._conn.execute(
-            "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
-            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
-            "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
-            f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){src}",
-            (lo, hi, *([source] if self._multi else [])),
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``.
+
+        Whole rolled-up days are summed from the rollups, the rest from rows.
+        """
+        sums = [0, 0, 0]
+        for a, b, from_rollups in self._spans(lo, hi):
+            if from_rollups:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND NOT sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 2 AND sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM rollups "
+                    "WHERE day >= ? AND day < ? AND type IN (2, 6) AND source = ?"
+                )
+                args: tuple[Any, ...] = (a, b, source)
+            else:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
+                    f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){' AND source = ?' if self._multi else ''}"
+                )
+                args = (a, b, *([source] if self._multi else []))
+            row = self._conn.execute(sql, args).fetchone()
+            sums = [x + int(y) for x, y in zip(sums, row, strict=True)]
+        return sums[0], sums[1], sums[2]
 
     def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
         """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
@@ -1014,6 +1117,14 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{db}: cannot read the store ({exc})") from None
+
+
+def _sha256(line: bytes) -> bytes:
+    return hashlib.sha256(line).digest()
+
+
+def _canonical_row(*values: Any) -> str:
+    return canonical_row(values)
 
 
 def _raw_content(raw: str) -> str:

@@ -17,8 +17,12 @@ themselves, so they would not make a month O(days).
 
 from __future__ import annotations
 
+import itertools
+import json
 import sqlite3
-from collections.abc import Iterator
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -47,14 +51,14 @@ CREATE TABLE IF NOT EXISTS rollups (
     zero_quota INTEGER NOT NULL,
     PRIMARY KEY (day, source, token_name, model_name, type, sub)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_latency (
+CREATE TABLE IF NOT EXISTS rollup_histograms (
     day INTEGER NOT NULL,
     source TEXT NOT NULL,
     token_name TEXT NOT NULL,
     model_name TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (day, source, token_name, model_name, bucket)
+    dense BLOB NOT NULL,
+    tail TEXT,
+    PRIMARY KEY (day, source, token_name, model_name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_days (
     day INTEGER NOT NULL,
@@ -82,6 +86,69 @@ SUB_SQL = "IFNULL(billing_source, '') = 'subscription'"
 BUCKET_COLUMNS = (
     "rows, quota, prompt_tokens, completion_tokens, status_known, status_ok, no_price, zero_quota"
 )
+
+
+# -- latency histograms, one packed row per day × source × key × model (schema 7) ---------------
+#
+# The latency buckets of ``LATENCY_BUCKET_SQL`` from 0 to 1 hour have 594 positions: 10 ms
+# steps under 1 s (0-99), 100 ms under 10 s (100-189), 1 s under 60 s (190-239), 10 s under
+# 1 h (240-593).  A histogram's ``dense`` column holds its counts there as little-endian
+# 64-bit integers, zlib-compressed; ``tail`` the other buckets (1 h and more, or negative)
+# as JSON ``{"bucket_ms": count}`` (NULL when none).  Read as one Python int, the dense part
+# of several histograms sums with one integer addition each: no field can carry into the
+# next (a count never reaches 2**64).
+_STEPS = ((0, 1000, 10, 0), (1000, 10000, 100, 100), (10000, 60000, 1000, 190), (60000, 3600000, 10000, 240))
+
+
+def _position(bucket_ms: int) -> int | None:
+    for lo, hi, step, first in _STEPS:
+        if lo <= bucket_ms < hi:
+            return first + (bucket_ms - lo) // step
+    return None
+
+
+_BUCKET_AT = [
+    lo + (i - first) * step for lo, hi, step, first in _STEPS for i in range(first, first + (hi - lo) // step)
+]
+
+
+def pack(counts: Iterable[tuple[int, int]]) -> tuple[bytes, str | None]:
+    """``(dense, tail)`` of a histogram given as ``(bucket_ms, count)`` pairs."""
+    dense: dict[int, int] = {}
+    tail: dict[int, int] = {}
+    for bucket_ms, count in counts:
+        at = _position(bucket_ms)
+        if at is None:
+            tail[bucket_ms] = tail.get(bucket_ms, 0) + count
+        else:
+            dense[at] = dense.get(at, 0) + count
+    size = max(dense, default=-1) + 1
+    cells = [0] * size
+    for at, count in dense.items():
+        cells[at] = count
+    text = json.dumps({str(b): n for b, n in sorted(tail.items())}) if tail else None
+    return zlib.compress(struct.pack(f"<{size}Q", *cells)), text
+
+
+def dense_value(dense: bytes) -> int:
+    """A packed histogram's dense part as one int (sums of these are the summed histogram)."""
+    return int.from_bytes(zlib.decompress(dense), "little")
+
+
+def add_tail(into: dict[int, int], tail: str | None) -> None:
+    if tail:
+        for bucket_ms, count in json.loads(tail).items():
+            into[int(bucket_ms)] = into.get(int(bucket_ms), 0) + count
+
+
+def unpack(value: int, tail: dict[int, int]) -> dict[int, int]:
+    """``{bucket_ms: count}`` of a summed dense value and its summed tail."""
+    size = (value.bit_length() + 63) // 64
+    counts = struct.unpack(f"<{size}Q", value.to_bytes(size * 8, "little"))
+    out = {_BUCKET_AT[at]: n for at, n in enumerate(counts) if n}
+    for bucket_ms, n in tail.items():
+        out[bucket_ms] = out.get(bucket_ms, 0) + n
+    return out
 
 
 def zone_of(conn: sqlite3.Connection) -> str:
@@ -113,20 +180,20 @@ def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURC
         where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
     for start, end in zone_days(tz, lo, hi):
         conn.execute("DELETE FROM rollups WHERE day = ? AND source = ?", (start, source))
-        conn.execute("DELETE FROM rollup_latency WHERE day = ? AND source = ?", (start, source))
+        conn.execute("DELETE FROM rollup_histograms WHERE day = ? AND source = ?", (start, source))
         conn.execute(
             f"INSERT INTO rollups (day, source, token_name, model_name, type, sub, {BUCKET_COLUMNS}) "
             f"SELECT ?, ?, token_name, model_name, type, {SUB_SQL}, {SUMS_SQL} FROM logs "
             f"WHERE created_at >= ? AND created_at < ?{where} GROUP BY 3, 4, 5, 6",
             (start, source, start, end, *args),
         )
-        conn.execute(
-            "INSERT INTO rollup_latency (day, source, token_name, model_name, bucket, count) "
-            f"SELECT ?, ?, token_name, model_name, {LATENCY_BUCKET_SQL}, COUNT(*) FROM logs "
+        counts = conn.execute(
+            f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL}, COUNT(*) FROM logs "
             f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-            "GROUP BY 3, 4, 5",
-            (start, source, start, end, *args),
-        )
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2",
+            (start, end, *args),
+        ).fetchall()
+        save_histograms(conn, start, source, ((k, m, b, n) for k, m, b, n in counts))
         conn.execute(
             "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
         )
@@ -135,7 +202,7 @@ def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURC
 def rebuild(conn: sqlite3.Connection, zone: str) -> None:
     """Drop every rollup and roll up, source by source, every day holding its rows or coverage again, in ``zone``."""
     ZoneInfo(zone)  # a bad name fails before anything is dropped
-    for table in ("rollups", "rollup_latency", "rollup_days"):
+    for table in ("rollups", "rollup_histograms", "rollup_days"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rollup_zone', ?)", (zone,))
     spans: dict[str, tuple[int, int]] = {}
@@ -153,3 +220,17 @@ def rebuild(conn: sqlite3.Connection, zone: str) -> None:
         )
     for source, (lo, hi) in sorted(spans.items()):
         roll(conn, lo, hi, source)
+
+
+def save_histograms(
+    conn: sqlite3.Connection, day: int, source: str, counts: Iterable[tuple[str, str, int, int]]
+) -> None:
+    """Write one day's histograms from ``(key, model, bucket_ms, count)`` rows ordered by key and model."""
+    rows = [
+        (day, source, key, model, *pack((b, n) for _, _, b, n in group))
+        for (key, model), group in itertools.groupby(counts, key=lambda r: (r[0], r[1]))
+    ]
+    conn.executemany(
+        "INSERT INTO rollup_histograms (day, source, token_name, model_name, dense, tail) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )

@@ -20,7 +20,7 @@ from ..errors import StoreError
 from . import raw, rollups
 
 #: The schema this reportgen writes.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: The oldest schema that can be migrated (1 had no per-row digest and was never released).
 OLDEST_MIGRATABLE = 2
 
@@ -415,12 +415,50 @@ def _to_6(conn: sqlite3.Connection) -> None:
     rollups.rebuild(conn, zone)
 
 
+# Schema 7: the latency rollup packed into one row per day × source × key × model, and an
+# index of the few credit rows (top-ups, admin and system rows) the wallet bridge reads.
+_SCHEMA7 = "CREATE INDEX IF NOT EXISTS logs_credit ON logs (created_at) WHERE type IN (1, 3, 4)"
+
+
+def _to_7(conn: sqlite3.Connection) -> None:
+    """Pack the latency rollup (``rollup_latency``: one row per bucket) into ``rollup_histograms``,
+    in the live store and every closed snapshot (the same counts, regrouped); index credit rows."""
+    _script(conn, rollups.TABLES)
+    _pack_latency(conn)
+    _script(conn, _SCHEMA7)
+    db = Path(next(r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"))
+    for (snapshot,) in conn.execute("SELECT snapshot FROM closures").fetchall():
+        path = db.parent / "closed" / snapshot / db.name
+        if path.is_file():
+            with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as snap:
+                snap.execute("BEGIN IMMEDIATE")
+                _script(snap, rollups.TABLES)
+                _pack_latency(snap)
+                snap.execute("COMMIT")
+
+
+def _pack_latency(conn: sqlite3.Connection) -> None:
+    if "rollup_latency" not in _tables(conn):
+        return
+    days = conn.execute("SELECT DISTINCT day, source FROM rollup_latency ORDER BY 1, 2").fetchall()
+    for day, source in days:
+        counts = conn.execute(
+            "SELECT token_name, model_name, bucket, count FROM rollup_latency WHERE day = ? AND source = ? "
+            "ORDER BY 1, 2",
+            (day, source),
+        ).fetchall()
+        rollups.save_histograms(conn, day, source, counts)
+    conn.execute("DROP TABLE rollup_latency")
+
+
 def _tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 #: migration N brings a store of schema N-1 to schema N.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
+}  # fmt: skip
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -430,6 +468,7 @@ def create(conn: sqlite3.Connection) -> None:
     _script(conn, _EVIDENCE)
     _script(conn, _SOURCES)
     _script(conn, _SCHEMA6)
+    _script(conn, _SCHEMA7)
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
     )
@@ -474,6 +513,6 @@ def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    if version < 6:
-        conn.execute("VACUUM")  # schema 6 compressed the raw JSON: give the space back
+    if version < 7:
+        conn.execute("VACUUM")  # schemas 6 and 7 compressed the raw JSON and the latency rollup
     return version
