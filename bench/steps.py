@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import resource
 import sqlite3
 import subprocess
@@ -36,11 +37,11 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
     return fn
 
 
-def _report(store_dir: Path, fingerprint: bool = True) -> Report:
+def _report(store_dir: Path, fingerprint: bool = True, members: int = data.MEMBERS) -> Report:
     from reportgen.views import open_period
 
     # The view stays open (held here) while its report streams detail rows to the exporter.
-    cm = open_period(data.config(store_dir), data.period(), fingerprint=fingerprint)
+    cm = open_period(data.config(store_dir, members=members), data.period(), fingerprint=fingerprint)
     _OPEN.append(cm)
     return cm.__enter__().report
 
@@ -51,7 +52,8 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
 
     exporters = select_exporters(fmt)
     started = time.perf_counter()
-    report = _report(Path(args["store"]))  # documents print the row fingerprint: built as `report` does
+    # documents print the row fingerprint: built as `report` does
+    report = _report(Path(args["store"]), members=int(args.get("members", data.MEMBERS)))
     built = time.perf_counter() - started
     paths = export_report(report, exporters, Path(args["out"]), lang="zh")
     seconds = time.perf_counter() - started
@@ -62,7 +64,8 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
 @step
 def step_generate(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    info = data.build_store(Path(args["store"]), int(args["rows"]))
+    shape = int(args.get("members", data.MEMBERS)), int(args.get("models", data.MODELS))
+    info = data.build_store(Path(args["store"]), int(args["rows"]), *shape)
     return {"seconds": time.perf_counter() - started, "stored": info["rows"]}
 
 
@@ -98,6 +101,15 @@ def step_xlsx(args: dict[str, Any]) -> dict[str, Any]:
 @step
 def step_pdf(args: dict[str, Any]) -> dict[str, Any]:
     return _export(args, "pdf")
+
+
+@step
+def step_pdf_lines(args: dict[str, Any]) -> dict[str, Any]:
+    """The statement of the many-lines store (500 members × 40 models: 20,000 member × model lines)."""
+    result = _export(args, "pdf")
+    pdf = next(Path(args["out"]).glob("*.pdf")).read_bytes()
+    result["pages"] = len(re.findall(rb"/Type /Page\b(?!s)", pdf))
+    return result
 
 
 # -- baselines: the same output the way a user would write it by hand ---------------------------
