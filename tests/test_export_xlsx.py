@@ -195,3 +195,76 @@ def test_libreoffice_opens_it(tmp_path: Path) -> None:
     rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(text)) if row}
     assert rows["净额度"][0] == f"{report.totals.quota:,}"  # a number, shown with its format
     assert rows["费用（美元）"][0] == f"{report.totals.cost_usd:.2f}"
+
+
+def _workbook_values(data: bytes) -> dict[str, list[tuple[object, ...]]]:
+    wb = load(data)
+    return {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames}
+
+
+class _CountingSource:
+    """The report's own record source, counting how often the period is read."""
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.reads = 0
+
+    def iter_records(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return self.source.iter_records(start_ts, end_ts, token_names)  # type: ignore[attr-defined]
+
+
+def test_member_detail_is_read_once_per_batch_of_open_sheets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from reportgen.exporters.xlsx import detail
+
+    report = make_report()
+    active = [m for m in report.members if m.stats.active]
+    assert len(active) > 4
+    counting = _CountingSource(report.source)
+    one_pass = export("xlsx", replace(report, source=counting), "en")
+    assert counting.reads == 1  # every member sheet filled from one time-ordered read
+    monkeypatch.setattr(detail, "OPEN_SHEETS", 2)
+    counting = _CountingSource(report.source)
+    batched = export("xlsx", replace(report, source=counting), "en")
+    assert counting.reads == -(-len(active) // 2)
+    assert _workbook_values(batched) == _workbook_values(one_pass)
+
+
+def test_continued_member_sheets_stay_together_while_others_are_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = make_report()
+    monkeypatch.setattr(xlsx_sheets, "MAX_SHEET_ROWS", 7)  # 5 data rows per sheet
+    values = _workbook_values(export("xlsx", report, "en"))
+    names = list(values)
+    for member in ("张三", "Alice Smith"):
+        n = sum(1 for _ in report.rows(member=member))
+        parts = [i for i, name in enumerate(names) if name == member or name.startswith(f"{member} (")]
+        assert len(parts) == -(-n // 5) > 2
+        assert parts == list(range(parts[0], parts[0] + len(parts))), member  # adjacent, in order
+        assert [names[i] for i in parts[1:]] == [f"{member} ({k})" for k in range(2, len(parts) + 1)]
+        body = [r for i in parts for r in values[names[i]][1:] if r[0] != "Total"]
+        assert len(body) == n
+        assert [r[0] for r in body] == sorted(r[0] for r in body)  # time order across parts
+
+
+def test_styled_cells_take_no_exception_path() -> None:
+    """openpyxl's write-only append raises and catches a ValueError for every finished cell;
+    our sheets hand such cells straight to the writer."""
+    import sys
+
+    raised: list[str] = []
+
+    def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+        if event == "exception" and issubclass(arg[0], ValueError):
+            raised.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+        return tracer
+
+    report = make_report()
+    sys.settrace(tracer)
+    try:
+        data = export("xlsx", report, "en")
+    finally:
+        sys.settrace(None)
+    assert raised == []
+    assert load(data, data_only=False)["Summary"]["A1"].font.b  # styled cells still styled

@@ -20,13 +20,13 @@ from openpyxl.writer.excel import ExcelWriter
 from ...core.models import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from .._cells import clean_text, members
+from .detail import member_sheets
 from .finance import add_finance_sheets
 from .sheets import (
     SheetNames,
     _add_styles,
     _day,
     _local_naive,
-    _member_sheets,
     _models,
     _sheet,
     _summary,
@@ -62,9 +62,7 @@ def write_xlsx(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     _table_sheet(w, ws, "day", day_cells, extra=False)
     ws.close()
 
-    for line in members(report):
-        if line.stats.active:
-            _member_sheets(w, names, line)
+    member_sheets(w, names, [line for line in members(report) if line.stats.active])
 
     _save(wb, fp, report, ctx)
 

@@ -11,13 +11,13 @@ sees numbers.  Zip entry dates and document properties are pinned to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -27,13 +27,11 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from ...core.models import Line, Report, Stats
 from ...hookspecs import ExportContext
 from .._cells import (
-    DETAIL_COLUMNS,
     STATS_COLUMNS,
     banner_lines,
     cents,
     clean_text,
     members,
-    row_type_label,
     totals,
 )
 
@@ -143,7 +141,9 @@ class _Writer:
         return text
 
     def clean(self, value: object) -> str:
-        raw = str(value)
+        raw = value if type(value) is str else str(value)
+        if raw.isascii() and raw.isprintable():  # most gateway text: nothing to strip
+            return raw
         text = self._clean.get(raw)
         if text is None:
             text = ILLEGAL_CHARACTERS_RE.sub("", clean_text(raw))
@@ -161,8 +161,41 @@ class _Writer:
         return None if value is None else self.cell(ws, float(value), style)
 
 
-def _sheet(wb: Workbook, title: str, widths: Iterable[float], freeze: bool = True) -> WriteOnlyWorksheet:
-    ws = wb.create_sheet(title=title)
+class _Sheet(WriteOnlyWorksheet):
+    """A write-only sheet that takes finished (styled) cells without an exception each.
+
+    openpyxl's ``_values_to_row`` assigns every value to a cell, and for a value that is
+    itself a cell catches the ``ValueError`` that raises (599k per 100k detail rows), then
+    makes a new cell after every styled one.  Our rows hold None, plain values or
+    finished cells; plain values share one unstyled cell, as openpyxl's writer consumes
+    each cell before the next is yielded.
+    """
+
+    def _values_to_row(self, values: Iterable[Any], row_idx: int) -> Iterator[Cell]:
+        plain = WriteOnlyCell(self)
+        for col_idx, value in enumerate(values, 1):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is int or kind is float:  # the common plain value: no type dispatch needed
+                plain._value = value
+                plain.data_type = "n"
+                cell = plain
+            elif isinstance(value, Cell):
+                cell = value
+            else:
+                plain.value = value
+                cell = plain
+            cell.column = col_idx
+            cell.row = row_idx
+            yield cell
+
+
+def _sheet(
+    wb: Workbook, title: str, widths: Iterable[float], freeze: bool = True, index: int | None = None
+) -> _Sheet:
+    ws = _Sheet(parent=wb, title=title)
+    wb._add_sheet(ws, index)  # create_sheet, with our sheet class
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     if freeze:
@@ -370,87 +403,6 @@ def _day(name: str) -> Any:
         return date.fromisoformat(name)
     except ValueError:
         return name
-
-
-# -- Member sheets ----------------------------------------------------------------------
-_DETAIL_KEYS = tuple(c for c in DETAIL_COLUMNS if c != "member")  # the sheet is the member
-_DETAIL_WIDTHS = (20, 22, 22, 10, 13, 13, 12, 13, 11, 22, 24, 11)
-
-
-def _member_sheets(w: _Writer, names: SheetNames, line: Line) -> None:
-    """The member's rows, continuing on further sheets past the row limit; a totals row last."""
-    report, wb = w.report, w.wb
-    capacity = MAX_SHEET_ROWS - 2  # the header, and room for the totals row
-    qpu = report.quota_per_unit
-    float_qpu = float(qpu) if qpu == qpu.to_integral_value() else None
-    fallback = w.label("sheet_member_fallback")
-    part = 1
-    ws = _sheet(wb, names.claim(line.name, fallback), _DETAIL_WIDTHS)
-    ws.append(w.header(ws, _DETAIL_KEYS))
-    rows_here = 0
-    # Reused cells: openpyxl writes each appended row at once, so one styled cell per
-    # column serves every row (styling a fresh cell per value costs ~40 %).
-    t_cell = WriteOnlyCell(ws, value=datetime(2000, 1, 1))
-    t_cell.style = "rg datetime"
-    q_cell = WriteOnlyCell(ws, value=0)
-    q_cell.style = "rg int"
-    c_cell = WriteOnlyCell(ws, value=0.0)
-    c_cell.style = "rg usd6"
-    p_cell = WriteOnlyCell(ws, value=0)
-    p_cell.style = "rg int"
-    o_cell = WriteOnlyCell(ws, value=0)
-    o_cell.style = "rg int"
-    kinds = {t: w.label(row_type_label(t)) for t in (2, 6)}
-    text = w.text
-    for row in report.rows(member=line.name):
-        if rows_here == capacity:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(_DETAIL_KEYS))}{rows_here + 1}"
-            ws.close()
-            part += 1
-            ws = _sheet(wb, names.claim(line.name, fallback, suffix=f" ({part})"), _DETAIL_WIDTHS)
-            ws.append(w.header(ws, _DETAIL_KEYS))
-            for cell in (t_cell, q_cell, c_cell, p_cell, o_cell):
-                cell.parent = ws
-            rows_here = 0
-        r = row.record
-        quota = row.signed_quota
-        t_cell.value = row.local_time.replace(tzinfo=None)
-        q_cell.value = quota
-        p_cell.value = r.prompt_tokens
-        o_cell.value = r.completion_tokens
-        c_cell.value = quota / float_qpu if float_qpu is not None else float(Decimal(quota) / qpu)
-        ws.append(
-            (
-                t_cell,
-                text(ws, r.token_name),
-                text(ws, r.model_name),
-                kinds.get(r.type) or w.label(row_type_label(r.type)),
-                p_cell,
-                o_cell,
-                q_cell,
-                c_cell,
-                None if r.use_time_ms is None else r.use_time_ms / 1000,
-                text(ws, r.client),
-                text(ws, r.request_id),
-                r.http_status,
-            )
-        )
-        rows_here += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(_DETAIL_KEYS))}{rows_here + 1}"
-    s = line.stats
-    ws.append(
-        [
-            w.text(ws, w.label("total"), "rg total"),
-            None,
-            None,
-            None,
-            w.cell(ws, s.prompt_tokens, "rg total int"),
-            w.cell(ws, s.completion_tokens, "rg total int"),
-            w.cell(ws, s.quota, "rg total int"),
-            w.money(ws, s.cost_usd, "rg total usd6"),
-        ]
-    )
-    ws.close()
 
 
 # -- Workbook ---------------------------------------------------------------------------
