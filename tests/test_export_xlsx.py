@@ -268,3 +268,17 @@ def test_styled_cells_take_no_exception_path() -> None:
         sys.settrace(None)
     assert raised == []
     assert load(data, data_only=False)["Summary"]["A1"].font.b  # styled cells still styled
+
+
+def test_loading_the_exporters_does_not_import_openpyxl() -> None:
+    """openpyxl is ~19 MB of every process that imports it: only a workbook being written needs it."""
+    import sys
+
+    code = (
+        "import sys\n"
+        "from reportgen.plugins import select_exporters\n"
+        "select_exporters('pdf,csv,xlsx')\n"
+        "print('openpyxl' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -19,7 +19,8 @@ from openpyxl.utils import get_column_letter
 from ...core.models import Line, LogType
 from .._cells import DETAIL_COLUMNS, LocalTimes, row_type_label
 from . import sheets
-from .sheets import SheetNames, _Sheet, _sheet, _Writer
+from .names import SheetNames
+from .sheets import _Sheet, _sheet, _Writer
 
 #: Member sheets written at the same time (each holds an open file until it is closed).
 OPEN_SHEETS = 200

@@ -19,7 +19,8 @@ from ...core.models import ProjectLine, ReconcileLine
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import line_values, unexplained_text
 from .._finance import day_ranges, reconciliation_text, status_key
-from .sheets import _FONT, SheetNames, _sheet, _Writer
+from .names import SheetNames
+from .sheets import _FONT, _sheet, _Writer
 
 _RED = PatternFill("solid", fgColor="FFC7CE")
 _ALERT_STYLES: dict[str, dict[str, Any]] = {

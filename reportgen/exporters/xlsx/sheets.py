@@ -10,7 +10,6 @@ sees numbers.  Zip entry dates and document properties are pinned to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,9 +35,6 @@ from .._cells import (
 )
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
-MAX_TITLE = 31
-_BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
-_RESERVED_TITLES = {"history"}  # Excel reserves it
 
 # Shared named styles: one definition each, referenced by every cell that needs it.
 _FONT = "Calibri"  # the workbook default; a style without a font name falls back to a serif in LibreOffice
@@ -89,25 +85,6 @@ def _add_styles(wb: Workbook) -> None:
         for attr, value in attrs.items():
             setattr(style, attr, value)
         wb.add_named_style(style)
-
-
-class SheetNames:
-    """Valid, case-insensitively unique sheet titles (≤31 chars, no []:*?/\\, no edge ')."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set()
-
-    def claim(self, wanted: str, fallback: str, suffix: str = "") -> str:
-        base = _BAD_TITLE_CHARS.sub("_", clean_text(wanted)).strip().strip("'").strip() or fallback
-        n = 1
-        while True:
-            tail = suffix if n == 1 else f"{suffix}~{n}"
-            title = base[: MAX_TITLE - len(tail)].rstrip().rstrip("'") + tail
-            key = title.casefold()
-            if key not in self._used and key not in _RESERVED_TITLES:
-                self._used.add(key)
-                return title
-            n += 1
 
 
 class _Writer:
