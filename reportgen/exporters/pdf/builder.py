@@ -174,6 +174,7 @@ class _Builder:
         self.font = cjk_font()
         self.s = _Styles(self.font)
         self.number = document_number(report, self.t.number_prefix)
+        self._lines: dict[tuple[str, float, float], tuple[str, ...]] = {}
 
     def lab(self, key: str, **values: object) -> str:
         return self.t.text(key, self.ctx.lang, **values) if values else self.ctx.label(key)
@@ -288,10 +289,14 @@ class _Builder:
 
     def lines(self, text: str, width: float, size: float = 9) -> tuple[str, ...]:
         """Untrusted text made printable and wrapped to ``width`` (one entry per line)."""
-        out: list[str] = []
-        for part in text.split("\n"):
-            out += wrap(printable(clean_text(part), self.font), self.font, size, width)
-        return tuple(out)
+        key = (text, width, size)
+        found = self._lines.get(key)
+        if found is None:  # model names repeat under every member: wrap each once
+            out: list[str] = []
+            for part in text.split("\n"):
+                out += wrap(printable(clean_text(part), self.font), self.font, size, width)
+            found = self._lines[key] = tuple(out)
+        return found
 
     def member_blocks(self, amounts: StatementAmounts) -> list[Flowable]:
         out: list[Flowable] = []

@@ -186,10 +186,12 @@ class AmountRows(Flowable):
             c.rect(0, 0, width, heights[-1], stroke=0, fill=1)
         c.setStrokeColor(_ROW_RULE)
         c.setLineWidth(0.25)
+        rules = []
         y = top - self._head_h
         for h in heights:
             y -= h
-            c.line(0, y, width, y)
+            rules.append((0, y, width, y))
+        c.lines(rules)  # one path for every row's rule
         if subtotal:
             c.setStrokeColor(INK)
             c.setLineWidth(0.8)
