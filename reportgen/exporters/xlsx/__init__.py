@@ -35,9 +35,10 @@ def register_exporters(register: RegisterExporter) -> None:
         Exporter(
             name="xlsx",
             extension="xlsx",
-            description="Excel workbook: summary with charts, one sheet per member, by model, by day",
+            description="Excel workbook: summary with charts, one sheet per member, by model, by day "
+            "(option engine=openpyxl|xlsxwriter)",
             write=write_xlsx,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            options=(),
+            options=("engine",),
         )
     )

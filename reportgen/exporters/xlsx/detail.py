@@ -11,23 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
-
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
 
 from ...core.models import Line, LogType
 from .._cells import DETAIL_COLUMNS, LocalTimes, row_type_label
 from . import sheets
+from .book import Sheet, Styled
 from .names import SheetNames
-from .sheets import _Sheet, _sheet, _Writer
+from .sheets import _Writer
 
 #: Member sheets written at the same time (each holds an open file until it is closed).
 OPEN_SHEETS = 200
 
 _DETAIL_KEYS = tuple(c for c in DETAIL_COLUMNS if c != "member")  # the sheet is the member
 _DETAIL_WIDTHS = (20, 22, 22, 10, 13, 13, 12, 13, 11, 22, 24, 11)
-_LAST_COLUMN = get_column_letter(len(_DETAIL_KEYS))
 
 
 class _MemberSheet:
@@ -41,20 +37,11 @@ class _MemberSheet:
         self.capacity = sheets.MAX_SHEET_ROWS - 2  # the header, and room for the totals row
         self.ws = self._open(names.claim(line.name, w.label("sheet_member_fallback")), None)
 
-    def _open(self, title: str, index: int | None) -> _Sheet:
-        ws = _sheet(self.w.wb, title, _DETAIL_WIDTHS, index=index)
+    def _open(self, title: str, after: Sheet | None) -> Sheet:
+        ws = self.w.book.sheet(title, _DETAIL_WIDTHS, after=after)
         ws.append(self.w.header(ws, _DETAIL_KEYS))
-        # Reused cells: openpyxl writes each appended row at once, so one styled cell per
-        # column serves every row (styling a fresh cell per value costs ~40 %).
-        self.cells = [self._styled(ws, s) for s in ("rg datetime", "rg int", "rg int", "rg int", "rg usd6")]
         self.rows = 0
         return ws
-
-    @staticmethod
-    def _styled(ws: _Sheet, style: str) -> Any:
-        cell = WriteOnlyCell(ws, value=0)
-        cell.style = style
-        return cell
 
     def _next_part(self) -> None:
         self._end_part()
@@ -62,11 +49,10 @@ class _MemberSheet:
         title = self.names.claim(
             self.line.name, self.w.label("sheet_member_fallback"), suffix=f" ({self.part})"
         )
-        index = self.w.wb.worksheets.index(self.ws) + 1  # right after the member's previous part
-        self.ws = self._open(title, index)
+        self.ws = self._open(title, after=self.ws)  # right after the member's previous part
 
     def _end_part(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{_LAST_COLUMN}{self.rows + 1}"
+        self.ws.set_filter(len(_DETAIL_KEYS), self.rows + 1)
 
     def close(self) -> None:
         """The totals row, then the sheet is written out."""
@@ -102,6 +88,10 @@ def _pass(w: _Writer, names: SheetNames, lines: Sequence[Line]) -> None:
     kinds: dict[int, str] = {int(t): w.label(row_type_label(t)) for t in (LogType.CONSUME, LogType.REFUND)}
     local = LocalTimes(report.period.tz).naive
     text = w.text
+    # Reused values: each appended row is written at once, so one styled value per column
+    # serves every row (a styled cell made per value cost openpyxl ~40 %).
+    cells = [Styled(0, s) for s in ("rg datetime", "rg int", "rg int", "rg int", "rg usd6")]
+    t_cell, p_cell, o_cell, q_cell, c_cell = cells
     for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in report.detail():
         try:
             sheet = sheet_of[key]
@@ -112,7 +102,6 @@ def _pass(w: _Writer, names: SheetNames, lines: Sequence[Line]) -> None:
         if sheet.rows == sheet.capacity:
             sheet._next_part()
         ws = sheet.ws
-        t_cell, p_cell, o_cell, q_cell, c_cell = sheet.cells
         t_cell.value = local(ts)
         p_cell.value = prompt
         o_cell.value = completion
