@@ -46,7 +46,7 @@ def _report(store_dir: Path, fingerprint: bool = True, members: int = data.MEMBE
     return cm.__enter__().report
 
 
-def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
+def _export(args: dict[str, Any], fmt: str, **options: str) -> dict[str, Any]:
     from reportgen.app.export import export_report
     from reportgen.plugins import select_exporters
 
@@ -55,7 +55,7 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
     # documents print the row fingerprint: built as `report` does
     report = _report(Path(args["store"]), members=int(args.get("members", data.MEMBERS)))
     built = time.perf_counter() - started
-    paths = export_report(report, exporters, Path(args["out"]), lang="zh")
+    paths = export_report(report, exporters, Path(args["out"]), lang="zh", options=options)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "report_seconds": built, "bytes": sum(p.stat().st_size for p in paths)}
 
@@ -96,6 +96,16 @@ def step_csv(args: dict[str, Any]) -> dict[str, Any]:
 @step
 def step_xlsx(args: dict[str, Any]) -> dict[str, Any]:
     return _export(args, "xlsx")
+
+
+@step
+def step_xlsx_engine_xlsxwriter(args: dict[str, Any]) -> dict[str, Any]:
+    """The same workbook through the XlsxWriter engine (``--option engine=xlsxwriter``)."""
+    try:
+        import xlsxwriter  # noqa: F401
+    except ImportError:
+        return {"skipped": "XlsxWriter is not installed (pip install 'llm-gateway-reportgen[xlsxwriter]')"}
+    return _export(args, "xlsx", engine="xlsxwriter")
 
 
 @step
