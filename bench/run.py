@@ -44,7 +44,10 @@ BASELINES = {
 
 def run_median(name: str, spec: dict[str, Any], repeat: int) -> dict[str, Any]:
     """The run with the median seconds of ``repeat`` fresh-process runs (its peak RSS the largest seen)."""
-    runs = [run_step(name, spec) for _ in range(repeat)]
+    return median_of([run_step(name, spec) for _ in range(repeat)])
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     good = sorted((r for r in runs if "seconds" in r), key=lambda r: r["seconds"])
     if not good:
         return runs[0]
@@ -112,7 +115,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             break
         store = ensure_store(workdir, n, args.fresh, log)
         per: dict[str, Any] = {}
-        for name in (s for s in PER_SIZE if s in steps):
+        chosen = [s for s in PER_SIZE if s in steps]
+        if args.interleave:  # round r runs every step once: steps share the machine's load alike
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in chosen}
+            for r in range(args.repeat):
+                for name in chosen:
+                    print(f"{n:>9,} rows: {name} (round {r + 1}) ...", file=log, flush=True)
+                    with tempfile.TemporaryDirectory(dir=workdir) as out:
+                        runs[name].append(run_step(name, {"store": str(store), "out": out}))
+                    print(f"           {_brief(runs[name][-1])}", file=log, flush=True)
+            per.update((name, median_of(found)) for name, found in runs.items())
+        for name in chosen if not args.interleave else ():
             print(f"{n:>9,} rows: {name} ...", file=log, flush=True)
             with tempfile.TemporaryDirectory(dir=workdir) as out:
                 per[name] = run_median(name, {"store": str(store), "out": out}, args.repeat)
@@ -307,6 +320,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per step; the median is reported (default 3)"
     )
+    parser.add_argument("--interleave", action="store_true",
+                        help="run the steps in rounds (A B C, A B C, ...) instead of each step's runs in a row, "
+                        "so that steps compared with each other share a busy machine's load alike")  # fmt: skip
     args = parser.parse_args(argv)
     args.also = [100_000] if args.also is None else args.also
     results = measure(args)

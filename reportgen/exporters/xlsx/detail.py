@@ -45,6 +45,7 @@ class _MemberSheet:
 
     def _next_part(self) -> None:
         self._end_part()
+        self.ws.close()
         self.part += 1
         title = self.names.claim(
             self.line.name, self.w.label("sheet_member_fallback"), suffix=f" ({self.part})"
