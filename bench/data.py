@@ -45,7 +45,12 @@ def key_name(i: int) -> str:
     return f"member-{i:03d}"  # iter_rows's token names
 
 
-def config(store_dir: Path, base_url: str = BASE_URL, limit: tuple[int, int] | None = None) -> Config:
+def config(
+    store_dir: Path,
+    base_url: str = BASE_URL,
+    limit: tuple[int, int] | None = None,
+    members: int = MEMBERS,
+) -> Config:
     """The bench's Config; ``limit`` is the client's (requests, seconds) rate limit."""
     requests, seconds = limit or (10**9, 1)
     return Config(
@@ -58,7 +63,7 @@ def config(store_dir: Path, base_url: str = BASE_URL, limit: tuple[int, int] | N
             access_token=Secret(TOKEN),
         ),
         timezone=TZ,
-        members={member_name(i): (key_name(i),) for i in range(MEMBERS)},
+        members={member_name(i): (key_name(i),) for i in range(members)},
         store_dir=store_dir,
     )
 
@@ -67,11 +72,25 @@ def period(text: str = PERIOD) -> Period:
     return parse_period(text, config(Path(".")).tz)
 
 
-def rows(n: int, seed: int = SEED, text: str = PERIOD) -> Iterator[dict[str, Any]]:
-    """``n`` canonical gateway rows of the period, oldest first: consumption, refunds, errors."""
+def rows(
+    n: int,
+    seed: int = SEED,
+    members: int = MEMBERS,
+    models: int = MODELS,
+    every_line: bool = False,
+    text: str = PERIOD,
+) -> Iterator[dict[str, Any]]:
+    """``n`` canonical gateway rows of period ``text``, oldest first: consumption, refunds, errors.
+
+    ``every_line``: row *i* goes to member × model line *i* mod (members × models), so every
+    line of the statement exists (the many-lines PDF case) instead of a random member and model.
+    """
     p = period(text)
     rng = random.Random(seed)
-    for row in iter_rows(n, p.start_ts, p.end_ts, members=MEMBERS, models=MODELS, seed=seed):
+    for i, row in enumerate(iter_rows(n, p.start_ts, p.end_ts, members=members, models=models, seed=seed)):
+        if every_line:
+            member, model = divmod(i % (members * models), models)
+            row.update(token_name=key_name(member), token_id=1000 + member, model_name=f"model-{model:02d}")
         roll = rng.random()
         if roll < 0.02:  # a refund of a failed call: negative spend, no tokens
             row.update(
@@ -87,17 +106,24 @@ def rows(n: int, seed: int = SEED, text: str = PERIOD) -> Iterator[dict[str, Any
         yield row
 
 
-def tokens() -> list[dict[str, Any]]:
+def tokens(members: int = MEMBERS) -> list[dict[str, Any]]:
     return [
         {"id": 1000 + i, "name": key_name(i), "key": "sk-" + "*" * 40, "status": 1, "group": "default",
          "used_quota": 0, "remain_quota": 0, "unlimited_quota": True, "created_time": 0,
          "accessed_time": 0, "expired_time": -1}
-        for i in range(MEMBERS)
+        for i in range(members)
     ]  # fmt: skip
 
 
-def build_store(directory: Path, n: int, text: str = PERIOD) -> dict[str, Any]:
-    """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one UTC-day window per transaction."""
+def build_store(
+    directory: Path, n: int, members: int = MEMBERS, models: int = MODELS, text: str = PERIOD
+) -> dict[str, Any]:
+    """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one UTC-day window per transaction.
+
+    A store of other than the default members and models has every member × model line
+    (:func:`rows` with ``every_line``): the many-lines PDF case.
+    """
+    every_line = (members, models) != (MEMBERS, MODELS)
     p = period(text)
     windows, _ = plan_windows(p.start_ts, p.end_ts - 1, [])
     directory.mkdir(parents=True, exist_ok=True)
@@ -105,9 +131,9 @@ def build_store(directory: Path, n: int, text: str = PERIOD) -> dict[str, Any]:
         store.bind_account(BASE_URL, USER_ID)
         store.set_rollup_zone(TZ)
         store.save_status(GatewayStatus(Decimal(QUOTA_PER_UNIT), p.end_ts, Decimal("7.3"), "USD", "v0.9.6"))
-        store.save_keys([parse_key(t) for t in tokens()], seen_at=p.end_ts)
+        store.save_keys([parse_key(t) for t in tokens(members)], seen_at=p.end_ts)
         sync_id = store.start_sync(p.end_ts, "new-api", (p.start_ts, p.end_ts - 1))
-        stream = rows(n, text=text)
+        stream = rows(n, members=members, models=models, every_line=every_line, text=text)
         pending = next(stream, None)
         written = 0
         for lo, hi in windows:
@@ -118,17 +144,30 @@ def build_store(directory: Path, n: int, text: str = PERIOD) -> dict[str, Any]:
             store.replace_window(lo, hi, batch, len(batch) // 100 + 1, p.end_ts)
             written += len(batch)
         store.finish_sync(sync_id, p.end_ts, "ok", len(windows), written, 0)
-    info = {"rows": written, "seed": SEED, "period": text, "timezone": TZ}
+    info = {
+        "rows": written,
+        "seed": SEED,
+        "period": text,
+        "timezone": TZ,
+        "members": members,
+        "models": models,
+    }
     (directory / "bench.json").write_text(json.dumps(info))
     return info
 
 
-def store_ready(directory: Path, n: int, text: str = PERIOD) -> bool:
+def store_ready(
+    directory: Path, n: int, members: int = MEMBERS, models: int = MODELS, text: str = PERIOD
+) -> bool:
     marker = directory / "bench.json"
     if not marker.exists():
         return False
     info = json.loads(marker.read_text())
-    return bool(info.get("rows") == n and info.get("seed") == SEED and info.get("period") == text)
+    shape = (info.get("members", MEMBERS), info.get("models", MODELS))
+    return bool(
+        info.get("rows") == n and info.get("seed") == SEED and info.get("period") == text
+        and shape == (members, models)
+    )  # fmt: skip
 
 
 def stored_rows(directory: Path) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import resource
 import sqlite3
 import subprocess
@@ -37,14 +38,16 @@ def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, 
     return fn
 
 
-def _report(store_dir: Path, fingerprint: bool = True, period: str = data.PERIOD) -> Report:
+def _report(
+    store_dir: Path, fingerprint: bool = True, period: str = data.PERIOD, members: int = data.MEMBERS
+) -> Report:
     # The view stays open (held here) while its report streams detail rows to the exporter.
-    cm = open_period(data.config(store_dir), data.period(period), fingerprint=fingerprint)
+    cm = open_period(data.config(store_dir, members=members), data.period(period), fingerprint=fingerprint)
     _OPEN.append(cm)
     return cm.__enter__().report
 
 
-def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
+def _export(args: dict[str, Any], fmt: str, **options: str) -> dict[str, Any]:
     from reportgen.app.export import export_report
     from reportgen.plugins import select_exporters
 
@@ -52,9 +55,13 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
     started, cpu = time.perf_counter(), time.process_time()
     # Built as `reportgen report --format FMT` builds it: with the row fingerprint only when a
     # chosen exporter prints it (XLSX and PDF do, CSV does not).
-    report = _report(Path(args["store"]), fingerprint=any(e.prints_fingerprint for e in exporters))
+    report = _report(
+        Path(args["store"]),
+        fingerprint=any(e.prints_fingerprint for e in exporters),
+        members=int(args.get("members", data.MEMBERS)),
+    )
     built = time.perf_counter() - started
-    paths = export_report(report, exporters, Path(args["out"]), lang="zh")
+    paths = export_report(report, exporters, Path(args["out"]), lang="zh", options=options)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu, "report_seconds": built,
             "bytes": sum(p.stat().st_size for p in paths)}  # fmt: skip
@@ -64,7 +71,10 @@ def _export(args: dict[str, Any], fmt: str) -> dict[str, Any]:
 @step
 def step_generate(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    info = data.build_store(Path(args["store"]), int(args["rows"]), args.get("period", data.PERIOD))
+    shape = int(args.get("members", data.MEMBERS)), int(args.get("models", data.MODELS))
+    info = data.build_store(
+        Path(args["store"]), int(args["rows"]), *shape, text=args.get("period", data.PERIOD)
+    )
     return {"seconds": time.perf_counter() - started, "stored": info["rows"]}
 
 
@@ -100,8 +110,27 @@ def step_xlsx(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @step
+def step_xlsx_engine_xlsxwriter(args: dict[str, Any]) -> dict[str, Any]:
+    """The same workbook through the XlsxWriter engine (``--option engine=xlsxwriter``)."""
+    try:
+        import xlsxwriter  # noqa: F401
+    except ImportError:
+        return {"skipped": "XlsxWriter is not installed (pip install 'llm-gateway-reportgen[xlsxwriter]')"}
+    return _export(args, "xlsx", engine="xlsxwriter")
+
+
+@step
 def step_pdf(args: dict[str, Any]) -> dict[str, Any]:
     return _export(args, "pdf")
+
+
+@step
+def step_pdf_lines(args: dict[str, Any]) -> dict[str, Any]:
+    """The statement of the many-lines store (500 members × 40 models: 20,000 member × model lines)."""
+    result = _export(args, "pdf")
+    pdf = next(Path(args["out"]).glob("*.pdf")).read_bytes()
+    result["pages"] = len(re.findall(rb"/Type /Page\b(?!s)", pdf))
+    return result
 
 
 # -- baselines: the same output the way a user would write it by hand ---------------------------

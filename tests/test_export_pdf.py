@@ -131,3 +131,38 @@ def test_font_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # ty
 
     with pytest.raises(ExportError, match="REPORTGEN_CJK_FONT"):
         export("pdf", make_report(), "zh")
+
+
+def test_many_lines_flow_page_by_page_with_continued_headers() -> None:
+    """A member's 150 model lines run over pages: each further page says "(continued)" under
+    the member's name and repeats the header; every line and the subtotal are printed once."""
+    records = sample_records(600)
+    records += [
+        replace(r, token_name="key-alice", model_name=f"model-{i:03d}") for i, r in enumerate(records[:150])
+    ]
+    report = make_report(records)
+    data = export("pdf", report, "en")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    pages = [page.extract_text() for page in reader.pages]
+    text = "\n".join(pages)
+    for i in range(150):
+        assert len(re.findall(rf"\bmodel-{i:03d}\b", text)) == 1, i
+    continued = [p for p in pages if "Alice Smith (continued)" in p]
+    assert len(continued) >= 2
+    assert all("Requests" in p for p in continued)  # the header repeated on each
+    # Pages are filled: ~45 lines a page, not one table chunk per page.
+    assert len(reader.pages) <= 8
+
+
+def test_long_names_wrap_in_their_cell_and_extract_whole() -> None:
+    long_model = "a-very-long-model-name " * 3 + "开源大模型" * 6  # 99 characters: wrapped, not cut
+    records = [
+        replace(r, model_name=long_model) if i % 3 == 0 else r for i, r in enumerate(sample_records(300))
+    ]
+    text = text_of(export("pdf", make_report(records), "en"))
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", long_model) in flat
+    cut = "x" * 200  # past NAME_LIMIT: cut with an ellipsis
+    records = [replace(r, model_name=cut) if i % 3 == 0 else r for i, r in enumerate(sample_records(300))]
+    flat = re.sub(r"\s+", "", text_of(export("pdf", make_report(records), "en")))
+    assert "x" * 119 + "…" in flat and "x" * 120 not in flat

@@ -25,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     Image,
     KeepTogether,
@@ -39,11 +40,12 @@ from ...core.money import printed_lines
 from ...hookspecs import ExportContext
 from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
 from .._fonts import cjk_font, printable
+from .rows import AmountRows, Row, wrap
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
 #: across pages); the CSV detail carries it in full.
 NAME_LIMIT = 120
-ROWS_PER_TABLE = 40  # reportlab splits one long table slowly; chunks of 40 rows are fast
+KEEP_WITH_HEADING = 40 * mm  # a member's heading starts a page unless this much room is left
 PAGE = A4
 MARGIN = 18 * mm
 WIDTH = PAGE[0] - 2 * MARGIN
@@ -172,6 +174,7 @@ class _Builder:
         self.font = cjk_font()
         self.s = _Styles(self.font)
         self.number = document_number(report, self.t.number_prefix)
+        self._lines: dict[tuple[str, float, float], tuple[str, ...]] = {}
 
     def lab(self, key: str, **values: object) -> str:
         return self.t.text(key, self.ctx.lang, **values) if values else self.ctx.label(key)
@@ -272,39 +275,28 @@ class _Builder:
         first_header: str,
         rows: Sequence[tuple[str, Sequence[str]]],
         subtotal: tuple[str, Sequence[str]],
-    ) -> list[Flowable]:
-        """A table of name + figures, split into chunks of ROWS_PER_TABLE, subtotal last."""
+        caption: str | None = None,
+    ) -> AmountRows:
+        """A table of name + figures, subtotal last; past a page it goes on under ``caption``."""
         header = [first_header, self.lab("requests"), self.lab("prompt_tokens")]
         header += [self.lab("completion_tokens"), self.lab("amount_usd")]
         widths = [WIDTH - 4 * 27 * mm, 27 * mm, 27 * mm, 27 * mm, 27 * mm]
-        head = [self.para(header[0], self.s.cell)] + [self.para(h, self.s.cell_right) for h in header[1:]]
-        body = [[self.para(shorten(name, NAME_LIMIT), self.s.cell), *figures] for name, figures in rows]
-        body.append([self.para(subtotal[0], self.s.cell), *subtotal[1]])
-        tables: list[Flowable] = []
-        for start in range(0, len(body), ROWS_PER_TABLE):
-            chunk = body[start : start + ROWS_PER_TABLE]
-            is_last = start + ROWS_PER_TABLE >= len(body)
-            table = Table([head, *chunk], colWidths=widths, repeatRows=1)
-            style = [
-                ("FONT", (0, 0), (-1, -1), self.font, 9),
-                ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
-                ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
-                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, _RULE),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#D5DBE3")),
-                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-            ]
-            if is_last:
-                style += [
-                    ("BACKGROUND", (0, -1), (-1, -1), _SUB_BG),
-                    ("LINEABOVE", (0, -1), (-1, -1), 0.8, _INK),
-                    ("FONTSIZE", (1, -1), (-1, -1), 9.5),
-                ]
-            table.setStyle(TableStyle(style))
-            tables.append(table)
-        return tables
+        room = [w - 12 for w in widths]  # inside the cell padding
+        head = [self.lines(h, room[i]) for i, h in enumerate(header)]
+        body = [Row(self.lines(shorten(name, NAME_LIMIT), room[0]), figures) for name, figures in rows]
+        body.append(Row(self.lines(subtotal[0], room[0]), subtotal[1]))
+        return AmountRows(self.font, head, body, widths, caption=caption and self.lines(caption, WIDTH)[0])
+
+    def lines(self, text: str, width: float, size: float = 9) -> tuple[str, ...]:
+        """Untrusted text made printable and wrapped to ``width`` (one entry per line)."""
+        key = (text, width, size)
+        found = self._lines.get(key)
+        if found is None:  # model names repeat under every member: wrap each once
+            out: list[str] = []
+            for part in text.split("\n"):
+                out += wrap(printable(clean_text(part), self.font), self.font, size, width)
+            found = self._lines[key] = tuple(out)
+        return found
 
     def member_blocks(self, amounts: StatementAmounts) -> list[Flowable]:
         out: list[Flowable] = []
@@ -314,7 +306,7 @@ class _Builder:
             if amounts.rounding_cents:
                 rows.append((lab("rounding"), ["", "", "", money(amounts.rounding_cents)]))
             total = (lab("total"), self._figures_stats(totals(self.report), amounts.grand_cents))
-            return self.amount_table(lab("member"), rows, total)
+            return [self.amount_table(lab("member"), rows, total)]
         for a in amounts.members:
             heading = [self.para(shorten(a.line.name, NAME_LIMIT), self.s.h2)]
             if a.line.keys and a.line.keys != (a.line.name,):
@@ -328,11 +320,10 @@ class _Builder:
             if a.rounding_cents:
                 rows.append((lab("rounding"), ["", "", "", money(a.rounding_cents)]))
             sub = (lab("subtotal"), self._figures(a.line, a.cents))
-            tables = self.amount_table(lab("model"), rows, sub)
-            out.append(KeepTogether([*heading, Spacer(1, 1.5 * mm), tables[0]]))
-            for table in tables[1:]:
-                out.append(self.para(lab("continued", name=a.line.name), self.s.small))
-                out.append(table)
+            continued = lab("continued", name=shorten(a.line.name, NAME_LIMIT))
+            # The heading stays with the header and a few rows; the rest flows on, page by page.
+            out += [CondPageBreak(KEEP_WITH_HEADING), *heading, Spacer(1, 1.5 * mm)]
+            out.append(self.amount_table(lab("model"), rows, sub, continued))
         return out
 
     def _figures(self, line: Line, value_cents: int) -> list[str]:
@@ -484,6 +475,9 @@ def _canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> 
             self._saved_pages: list[dict[str, Any]] = []
 
         def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            # The page's operators as one string (reportlab joins them with newlines anyway):
+            # a long statement keeps hundreds of pages until the page count is known.
+            self._code: list[str] = ["\n".join(self._code)]
             self._saved_pages.append(dict(self.__dict__))
             self._startPage()
 

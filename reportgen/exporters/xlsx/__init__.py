@@ -1,114 +1,32 @@
 """XLSX workbook: a summary with charts, by model, by day, one sheet per member, and the
 finance sheets (grant, projects, reconciliation) when the report has them.
 
-:mod:`.sheets` writes the summary, table and member sheets, :mod:`.finance` the finance
-sheets; this module assembles the workbook and registers the exporter.
+:mod:`.sheets` writes the summary and table sheets, :mod:`.detail` the member sheets,
+:mod:`.finance` the finance sheets and :mod:`.workbook` assembles them; this module
+registers the exporter.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-from datetime import UTC
-from typing import IO, Any
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
-
-from openpyxl import Workbook
-from openpyxl.writer.excel import ExcelWriter
+import importlib
+from typing import IO
 
 from ...core.models import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from .._cells import clean_text, members
-from .finance import add_finance_sheets
-from .sheets import (
-    SheetNames,
-    _add_styles,
-    _day,
-    _local_naive,
-    _member_sheets,
-    _models,
-    _sheet,
-    _summary,
-    _table_sheet,
-    _Writer,
-)
+from .names import SheetNames
 
 __all__ = ["SheetNames", "register_exporters", "write_xlsx"]
 
 
 def write_xlsx(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    wb = Workbook(write_only=True)
-    _add_styles(wb)
-    w = _Writer(wb, report, ctx)
-    names = SheetNames()
-    summary_title = names.claim(w.label("sheet_summary"), "Summary")
-    model_title = names.claim(w.label("sheet_by_model"), "By model")
-    day_title = names.claim(w.label("sheet_by_day"), "By day")
+    """The workbook of ``report``; openpyxl is imported only when a workbook is written.
 
-    ws = _sheet(wb, summary_title, (34, 20, 12, 14, 14, 16, 16, 16, 14, 14, 40), freeze=False)
-    _summary(w, ws)
-    ws.close()
-
-    add_finance_sheets(w, names)  # Grant, Projects, Reconciliation: only when the report has them
-
-    widths = (34, 12, 10, 14, 14, 16, 16, 16, 14, 14, 16, 16, 13)
-    ws = _sheet(wb, model_title, widths)
-    _table_sheet(w, ws, "model", ((w.text(ws, m.name), m.stats) for m in _models(report)), extra=True)
-    ws.close()
-
-    ws = _sheet(wb, day_title, (14, *widths[1:]))
-    day_cells = ((w.cell(ws, _day(d.name), "rg date"), d.stats) for d in report.days)
-    _table_sheet(w, ws, "day", day_cells, extra=False)
-    ws.close()
-
-    for line in members(report):
-        if line.stats.active:
-            _member_sheets(w, names, line)
-
-    _save(wb, fp, report, ctx)
-
-
-def _save(wb: Workbook, fp: IO[bytes], report: Report, ctx: ExportContext) -> None:
-    moment = report.generated_at.astimezone(UTC).replace(tzinfo=None)
-    props = wb.properties
-    props.creator = "reportgen"
-    props.title = clean_text(ctx.template.title_for(ctx.lang))
-    props.created = props.modified = moment
-    local = _local_naive(report.generated_at, report)
-    archive = _PinnedZip(fp, (local.year, local.month, local.day, local.hour, local.minute, local.second))
-    try:
-        ExcelWriter(wb, archive).save()
-    except BaseException:
-        # a full disk mid-save: close the half-written archive now, not in a finaliser later
-        with contextlib.suppress(Exception):
-            archive.close()
-        raise
-
-
-class _PinnedZip(ZipFile):
-    """A zip whose entries all carry one fixed date, so equal content gives equal bytes."""
-
-    def __init__(self, fp: IO[bytes], date_time: tuple[int, int, int, int, int, int]) -> None:
-        super().__init__(fp, "w", ZIP_DEFLATED, allowZip64=True)
-        self._date_time = max(date_time, (1980, 1, 1, 0, 0, 0))
-
-    def _info(self, name: str, size: int = 0) -> ZipInfo:
-        info = ZipInfo(name, date_time=self._date_time)
-        info.compress_type = ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        info.file_size = size
-        return info
-
-    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
-        if not isinstance(zinfo_or_arcname, ZipInfo):
-            zinfo_or_arcname = self._info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
-
-    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
-        info = self._info(arcname or os.path.basename(filename), os.path.getsize(filename))
-        with open(filename, "rb") as src, self.open(info, "w") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+    Loading the plugins imports every exporter: importing openpyxl there cost every CSV
+    and PDF run ~19 MB of peak memory.  (Imported by name, as :mod:`reportgen.sources.drivers`
+    imports optional drivers: the module has no import-order reason to be loaded late.)
+    """
+    workbook = importlib.import_module(f"{__name__}.workbook")
+    workbook.write_workbook(report, fp, ctx)
 
 
 @hookimpl
@@ -117,9 +35,10 @@ def register_exporters(register: RegisterExporter) -> None:
         Exporter(
             name="xlsx",
             extension="xlsx",
-            description="Excel workbook: summary with charts, one sheet per member, by model, by day",
+            description="Excel workbook: summary with charts, one sheet per member, by model, by day "
+            "(option engine=openpyxl|xlsxwriter)",
             write=write_xlsx,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            options=(),
+            options=("engine",),
         )
     )

@@ -11,35 +11,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, NamedStyle, PatternFill
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from ...core.models import ProjectLine, ReconcileLine
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import line_values, unexplained_text
 from .._finance import day_ranges, reconciliation_text, status_key
-from .sheets import _FONT, SheetNames, _sheet, _Writer
-
-_RED = PatternFill("solid", fgColor="FFC7CE")
-_ALERT_STYLES: dict[str, dict[str, Any]] = {
-    "rg alert": {"font": Font(name=_FONT, bold=True, color="9C0006"), "fill": _RED},
-    "rg alert money": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "#,##0.00"},
-    "rg alert pct": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "0.0%"},
-    "rg alert date": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "yyyy-mm-dd"},
-    "rg alert int": {"font": Font(name=_FONT, color="9C0006"), "fill": _RED, "number_format": "#,##0"},
-}
+from .book import Sheet
+from .names import SheetNames
+from .sheets import _Writer
 
 
 def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
     """The Bridge, Grant, Projects and Reconciliation sheets, each when the report has its data."""
     report = w.report
     if report.bridge is not None and report.bridge.sources:
-        _add_alert_styles(w.wb)
         _bridge_sheet(w, names)
     if not (report.grant or report.projects or report.reconciliation):
         return
-    _add_alert_styles(w.wb)
     if report.grant is not None:
         _grant_sheet(w, names)
     if report.projects:
@@ -48,22 +35,11 @@ def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
         _reconciliation_sheet(w, names)
 
 
-def _add_alert_styles(wb: Workbook) -> None:
-    existing = set(wb.named_styles)
-    for name, attrs in _ALERT_STYLES.items():
-        if name in existing:
-            continue
-        style = NamedStyle(name=name)
-        for attr, value in attrs.items():
-            setattr(style, attr, value)
-        wb.add_named_style(style)
-
-
-def _money(w: _Writer, ws: WriteOnlyWorksheet, value: Decimal | None, alert: bool = False) -> Any:
+def _money(w: _Writer, ws: Sheet, value: Decimal | None, alert: bool = False) -> Any:
     return w.money(ws, value, "rg alert money" if alert else "rg money")
 
 
-def _day(w: _Writer, ws: WriteOnlyWorksheet, value: date | None, alert: bool = False) -> Any:
+def _day(w: _Writer, ws: Sheet, value: date | None, alert: bool = False) -> Any:
     return None if value is None else w.cell(ws, value, "rg alert date" if alert else "rg date")
 
 
@@ -96,7 +72,7 @@ def _width(text: str) -> float:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 3
 
 
-def _project_row(w: _Writer, ws: WriteOnlyWorksheet, line: ProjectLine) -> list[Any]:
+def _project_row(w: _Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
     over = line.over_budget
     share = (
         None
@@ -126,7 +102,7 @@ def _project_row(w: _Writer, ws: WriteOnlyWorksheet, line: ProjectLine) -> list[
 def _projects_sheet(w: _Writer, names: SheetNames) -> None:
     base = (16, 26, 14, 9, 12, 12, 12, 12, 9, 12, 12, 12, 12, 12, 14, 14)
     widths = [max(b, _width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
-    ws = _sheet(w.wb, names.claim(w.label("sheet_projects"), "Projects"), widths)
+    ws = w.book.sheet(names.claim(w.label("sheet_projects"), "Projects"), widths)
     ws.append(w.header(ws, _PROJECT_KEYS))
     for line in w.report.projects:
         ws.append(_project_row(w, ws, line))
@@ -153,7 +129,7 @@ def _grant_sheet(w: _Writer, names: SheetNames) -> None:
     grant = w.report.grant
     assert grant is not None
     p = grant.project
-    ws = _sheet(w.wb, names.claim(w.label("sheet_grant"), "Grant"), (22, 28, 28, 16, 16, 18), freeze=False)
+    ws = w.book.sheet(names.claim(w.label("sheet_grant"), "Grant"), (22, 28, 28, 16, 16, 18), freeze=False)
     lab = w.label
     over = p.over_budget
     facts: list[tuple[str, Any]] = [
@@ -209,7 +185,7 @@ def _grant_sheet(w: _Writer, names: SheetNames) -> None:
 _REC_KEYS = ("key", "consumed_quota", "refunded_quota", "net_quota", "store_current_user", "gateway_stat")
 
 
-def _rec_row(w: _Writer, ws: WriteOnlyWorksheet, line: ReconcileLine) -> list[Any]:
+def _rec_row(w: _Writer, ws: Sheet, line: ReconcileLine) -> list[Any]:
     bad = line.status == "unexplained"
     num = "rg alert int" if bad else "rg int"
     return [
@@ -229,7 +205,7 @@ def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
     assert rec is not None
     base = (24, 14, 14, 14, 16, 14, 14, 90)
     widths = [max(b, _width(w.label(k))) for b, k in zip(base, (*_REC_KEYS, "status", "notes"), strict=True)]
-    ws = _sheet(w.wb, names.claim(w.label("sheet_reconciliation"), "Reconciliation"), widths)
+    ws = w.book.sheet(names.claim(w.label("sheet_reconciliation"), "Reconciliation"), widths)
     ws.append(w.header(ws, (*_REC_KEYS, "status", "notes")))
     for line in (*rec.keys, rec.total):
         ws.append(_rec_row(w, ws, line))
@@ -245,7 +221,7 @@ def _bridge_sheet(w: _Writer, names: SheetNames) -> None:
     bridge = w.report.bridge
     assert bridge is not None
     text = WALLET_LABELS.get(w.ctx.lang, WALLET_LABELS["en"])
-    ws = _sheet(w.wb, names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 90))
+    ws = w.book.sheet(names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 90))
     for s in bridge.sources:
         ws.append([w.text(ws, f"{text['source']}: {s.source}"), w.text(ws, s.account)])
         ws.append([w.text(ws, ""), w.text(ws, text["quota"]), w.text(ws, text["usd"])])

@@ -1,11 +1,10 @@
-"""XLSX workbook: a summary sheet with charts, one sheet per active member, by model, by day.
+"""XLSX workbook: the summary sheet with charts, and the by-model and by-day tables.
 
-Written with openpyxl in write-only mode so memory stays flat whatever the row count.
-Every text from the gateway is stripped of control characters and forced to be text
-(openpyxl turns a string starting with ``=`` into a formula otherwise).  Totals are
-values taken from the Report, so every reader (``data_only=True``, pandas, LibreOffice)
-sees numbers.  Zip entry dates and document properties are pinned to
-``report.generated_at`` so the same report gives the same bytes.
+Written through a :class:`~.book.Book` (openpyxl or XlsxWriter), row by row, so memory
+stays flat whatever the row count.  Every text from the gateway is stripped of control
+characters and forced to be text (openpyxl turns a string starting with ``=`` into a
+formula otherwise).  Totals are values taken from the Report, so every reader
+(``data_only=True``, pandas, LibreOffice) sees numbers.
 """
 
 from __future__ import annotations
@@ -16,137 +15,54 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from ...core.models import Line, Report, Stats
 from ...hookspecs import ExportContext
 from .._cells import (
-    DETAIL_COLUMNS,
     STATS_COLUMNS,
     banner_lines,
     cents,
     clean_text,
     members,
-    row_type_label,
     totals,
 )
+from .book import Book, Sheet, Styled
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
-MAX_TITLE = 31
-_BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
-_RESERVED_TITLES = {"history"}  # Excel reserves it
 
-# Shared named styles: one definition each, referenced by every cell that needs it.
-_FONT = "Calibri"  # the workbook default; a style without a font name falls back to a serif in LibreOffice
-_FMT_INT = "#,##0"
-_FMT_USD_ROW = "0.000000"
-_FMT_MONEY = "#,##0.00"
-_STYLES: dict[str, dict[str, Any]] = {
-    "rg title": {"font": Font(name=_FONT, bold=True, size=14)},
-    "rg heading": {"font": Font(name=_FONT, bold=True, size=12)},
-    "rg label": {"font": Font(name=_FONT, bold=True)},
-    "rg header": {
-        "font": Font(name=_FONT, bold=True),
-        "fill": PatternFill("solid", fgColor="DDE4EE"),
-        "border": Border(bottom=Side(style="thin")),
-        "alignment": Alignment(wrap_text=True, vertical="top"),
-    },
-    "rg int": {"number_format": _FMT_INT},
-    "rg indent": {"alignment": Alignment(indent=1)},  # text right after a number column
-    "rg usd6": {"number_format": _FMT_USD_ROW},
-    "rg money": {"number_format": _FMT_MONEY},
-    "rg rate": {"number_format": "0.0000"},
-    "rg pct": {"number_format": "0.0%"},
-    "rg datetime": {"number_format": "yyyy-mm-dd hh:mm:ss"},
-    "rg date": {"number_format": "yyyy-mm-dd"},
-    "rg seconds": {"number_format": "0.000"},
-    "rg total": {"font": Font(name=_FONT, bold=True), "border": Border(top=Side(style="thin"))},
-    "rg total int": {
-        "font": Font(name=_FONT, bold=True),
-        "border": Border(top=Side(style="thin")),
-        "number_format": _FMT_INT,
-    },
-    "rg total usd6": {
-        "font": Font(name=_FONT, bold=True),
-        "border": Border(top=Side(style="thin")),
-        "number_format": _FMT_USD_ROW,
-    },
-    "rg total money": {
-        "font": Font(name=_FONT, bold=True),
-        "border": Border(top=Side(style="thin")),
-        "number_format": _FMT_MONEY,
-    },
-}
-
-
-def _add_styles(wb: Workbook) -> None:
-    for name, attrs in _STYLES.items():
-        style = NamedStyle(name=name)
-        for attr, value in attrs.items():
-            setattr(style, attr, value)
-        wb.add_named_style(style)
-
-
-class SheetNames:
-    """Valid, case-insensitively unique sheet titles (≤31 chars, no []:*?/\\, no edge ')."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set()
-
-    def claim(self, wanted: str, fallback: str, suffix: str = "") -> str:
-        base = _BAD_TITLE_CHARS.sub("_", clean_text(wanted)).strip().strip("'").strip() or fallback
-        n = 1
-        while True:
-            tail = suffix if n == 1 else f"{suffix}~{n}"
-            title = base[: MAX_TITLE - len(tail)].rstrip().rstrip("'") + tail
-            key = title.casefold()
-            if key not in self._used and key not in _RESERVED_TITLES:
-                self._used.add(key)
-                return title
-            n += 1
+# Control characters XML 1.0 forbids (openpyxl's ILLEGAL_CHARACTERS_RE): one would corrupt the file.
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 class _Writer:
     """Cells for one workbook: styled cells and gateway text made safe."""
 
-    def __init__(self, wb: Workbook, report: Report, ctx: ExportContext) -> None:
-        self.wb = wb
+    def __init__(self, book: Book, report: Report, ctx: ExportContext) -> None:
+        self.book = book
         self.report = report
         self.ctx = ctx
         self._clean: dict[str, str] = {}
 
     # -- cells --------------------------------------------------------------------
-    def cell(self, ws: WriteOnlyWorksheet, value: Any, style: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=value)
-        cell.style = style
-        return cell
+    def cell(self, ws: Sheet, value: Any, style: str) -> Styled:
+        return Styled(value, style)
 
-    def text(self, ws: WriteOnlyWorksheet, value: object, style: str | None = None) -> Any:
+    def text(self, ws: Sheet, value: object, style: str | None = None) -> Any:
         """Gateway text: control characters removed, never a formula."""
         if value is None:
             return None
         text = self.clean(value)
-        if text.startswith("=") or style is not None:
-            cell = WriteOnlyCell(ws, value=text)
-            cell.data_type = "s"
-            if style is not None:
-                cell.style = style
-            if text.startswith("="):
-                cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
-            return cell
+        if style is not None or text.startswith("="):
+            # quote: Excel keeps a text starting with "=" text even when the cell is edited
+            return Styled(text, style, text=True, quote=text.startswith("="))
         return text
 
     def clean(self, value: object) -> str:
-        raw = str(value)
+        raw = value if type(value) is str else str(value)
+        if raw.isascii() and raw.isprintable():  # most gateway text: nothing to strip
+            return raw
         text = self._clean.get(raw)
         if text is None:
-            text = ILLEGAL_CHARACTERS_RE.sub("", clean_text(raw))
+            text = _ILLEGAL.sub("", clean_text(raw))
             if len(self._clean) < 10000:
                 self._clean[raw] = text
         return text
@@ -154,34 +70,18 @@ class _Writer:
     def label(self, key: str) -> str:
         return self.ctx.label(key)
 
-    def header(self, ws: WriteOnlyWorksheet, keys: Iterable[str]) -> list[WriteOnlyCell]:
+    def header(self, ws: Sheet, keys: Iterable[str]) -> list[Any]:
         return [self.text(ws, self.label(k), "rg header") for k in keys]
 
-    def money(self, ws: WriteOnlyWorksheet, value: Decimal | None, style: str = "rg money") -> Any:
+    def money(self, ws: Sheet, value: Decimal | None, style: str = "rg money") -> Any:
         return None if value is None else self.cell(ws, float(value), style)
-
-
-def _sheet(wb: Workbook, title: str, widths: Iterable[float], freeze: bool = True) -> WriteOnlyWorksheet:
-    ws = wb.create_sheet(title=title)
-    for i, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    if freeze:
-        ws.freeze_panes = "A2"
-        ws.print_title_rows = "1:1"
-    # Printed: landscape, as wide as the page, as many pages down as needed.
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    return ws
 
 
 def _cents_or_none(value: Decimal | None) -> Decimal | None:
     return None if value is None else cents(value)
 
 
-def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = False) -> list[Any]:
+def _stats_values(w: _Writer, ws: Sheet, s: Stats, total: bool = False) -> list[Any]:
     i, m = ("rg total int", "rg total money") if total else ("rg int", "rg money")
     return [
         w.cell(ws, s.requests, i),
@@ -200,7 +100,7 @@ def _stats_values(w: _Writer, ws: WriteOnlyWorksheet, s: Stats, total: bool = Fa
 class _Counter:
     """Appends rows and remembers how many, so charts can point at table cells."""
 
-    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+    def __init__(self, ws: Sheet) -> None:
         self.ws = ws
         self.row = 0
 
@@ -210,7 +110,7 @@ class _Counter:
         return self.row
 
 
-def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
+def _summary(w: _Writer, ws: Sheet) -> None:
     report, ctx = w.report, w.ctx
     lab = w.label
     put = _Counter(ws)
@@ -307,31 +207,14 @@ def _summary(w: _Writer, ws: WriteOnlyWorksheet) -> None:
         anchor = put([]) + 2
         if member_rows:
             title = lab("chart_cost_by_member")
-            _bar_chart(ws, title, cost_col, member_rows[0], member_rows[-1], f"A{anchor}")
+            ws.bar_chart(title, cost_col, member_rows[0], member_rows[-1], f"A{anchor}")
         if model_rows:
             title = lab("chart_cost_by_model")
-            _bar_chart(ws, title, cost_col, model_rows[0], model_rows[-1], f"G{anchor}")
+            ws.bar_chart(title, cost_col, model_rows[0], model_rows[-1], f"G{anchor}")
 
 
 def _models(report: Report) -> tuple[Line, ...]:
     return tuple(line for line in report.models if line.stats.active)
-
-
-def _bar_chart(ws: WriteOnlyWorksheet, title: str, col: int, first: int, last: int, anchor: str) -> None:
-    chart = BarChart()
-    chart.type = "bar"
-    chart.style = 10
-    chart.title = title
-    chart.legend = None
-    chart.height = max(6.0, 0.7 * (last - first + 1) + 3)
-    chart.width = 18
-    chart.x_axis.scaling.orientation = "maxMin"  # first line of the table at the top
-    chart.y_axis.numFmt = _FMT_MONEY
-    chart.y_axis.delete = False
-    chart.x_axis.delete = False
-    chart.add_data(Reference(ws, min_col=col, min_row=first, max_row=last), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-    ws.add_chart(chart, anchor)
 
 
 def _local_naive(moment: datetime, report: Report) -> datetime:
@@ -341,7 +224,7 @@ def _local_naive(moment: datetime, report: Report) -> datetime:
 # -- By model / By day ------------------------------------------------------------------
 def _table_sheet(
     w: _Writer,
-    ws: WriteOnlyWorksheet,
+    ws: Sheet,
     first_key: str,
     lines: Iterable[tuple[Any, Stats]],
     extra: bool,
@@ -364,7 +247,7 @@ def _table_sheet(
     if n == 1:
         ws.append([w.text(ws, w.label("no_usage"))])
         n += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n}"
+    ws.set_filter(len(keys), n)
     ws.append([w.text(ws, w.label("total"), "rg total"), *_stats_values(w, ws, totals(w.report), total=True)])
 
 
@@ -373,87 +256,6 @@ def _day(name: str) -> Any:
         return date.fromisoformat(name)
     except ValueError:
         return name
-
-
-# -- Member sheets ----------------------------------------------------------------------
-_DETAIL_KEYS = tuple(c for c in DETAIL_COLUMNS if c != "member")  # the sheet is the member
-_DETAIL_WIDTHS = (20, 22, 22, 10, 13, 13, 12, 13, 11, 22, 24, 11)
-
-
-def _member_sheets(w: _Writer, names: SheetNames, line: Line) -> None:
-    """The member's rows, continuing on further sheets past the row limit; a totals row last."""
-    report, wb = w.report, w.wb
-    capacity = MAX_SHEET_ROWS - 2  # the header, and room for the totals row
-    qpu = report.quota_per_unit
-    float_qpu = float(qpu) if qpu == qpu.to_integral_value() else None
-    fallback = w.label("sheet_member_fallback")
-    part = 1
-    ws = _sheet(wb, names.claim(line.name, fallback), _DETAIL_WIDTHS)
-    ws.append(w.header(ws, _DETAIL_KEYS))
-    rows_here = 0
-    # Reused cells: openpyxl writes each appended row at once, so one styled cell per
-    # column serves every row (styling a fresh cell per value costs ~40 %).
-    t_cell = WriteOnlyCell(ws, value=datetime(2000, 1, 1))
-    t_cell.style = "rg datetime"
-    q_cell = WriteOnlyCell(ws, value=0)
-    q_cell.style = "rg int"
-    c_cell = WriteOnlyCell(ws, value=0.0)
-    c_cell.style = "rg usd6"
-    p_cell = WriteOnlyCell(ws, value=0)
-    p_cell.style = "rg int"
-    o_cell = WriteOnlyCell(ws, value=0)
-    o_cell.style = "rg int"
-    kinds = {t: w.label(row_type_label(t)) for t in (2, 6)}
-    text = w.text
-    for row in report.rows(member=line.name):
-        if rows_here == capacity:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(_DETAIL_KEYS))}{rows_here + 1}"
-            ws.close()
-            part += 1
-            ws = _sheet(wb, names.claim(line.name, fallback, suffix=f" ({part})"), _DETAIL_WIDTHS)
-            ws.append(w.header(ws, _DETAIL_KEYS))
-            for cell in (t_cell, q_cell, c_cell, p_cell, o_cell):
-                cell.parent = ws
-            rows_here = 0
-        r = row.record
-        quota = row.signed_quota
-        t_cell.value = row.local_time.replace(tzinfo=None)
-        q_cell.value = quota
-        p_cell.value = r.prompt_tokens
-        o_cell.value = r.completion_tokens
-        c_cell.value = quota / float_qpu if float_qpu is not None else float(Decimal(quota) / qpu)
-        ws.append(
-            (
-                t_cell,
-                text(ws, r.token_name),
-                text(ws, r.model_name),
-                kinds.get(r.type) or w.label(row_type_label(r.type)),
-                p_cell,
-                o_cell,
-                q_cell,
-                c_cell,
-                None if r.use_time_ms is None else r.use_time_ms / 1000,
-                text(ws, r.client),
-                text(ws, r.request_id),
-                r.http_status,
-            )
-        )
-        rows_here += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(_DETAIL_KEYS))}{rows_here + 1}"
-    s = line.stats
-    ws.append(
-        [
-            w.text(ws, w.label("total"), "rg total"),
-            None,
-            None,
-            None,
-            w.cell(ws, s.prompt_tokens, "rg total int"),
-            w.cell(ws, s.completion_tokens, "rg total int"),
-            w.cell(ws, s.quota, "rg total int"),
-            w.money(ws, s.cost_usd, "rg total usd6"),
-        ]
-    )
-    ws.close()
 
 
 # -- Workbook ---------------------------------------------------------------------------
