@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -507,29 +508,38 @@ class Reader:
             new(Bucket, (r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
             for r in self._conn.execute(sql, span)
         )
-        # One packed histogram per day × key × model: summed per day and per key × model here.
+        # One packed histogram per day × key × model: summed per day, and per key × model in
+        # key order, each key × model unpacked as soon as it is complete (a packed sum is a
+        # few KB: held for every key × model of a large team it would be most of the memory).
         by_day: dict[int, int] = {}
-        by_km: dict[tuple[str, str], int] = {}
         tails_day: dict[int, dict[int, int]] = {}
-        tails_km: dict[tuple[str, str], dict[int, int]] = {}
-        for day, key, model, dense, tail in self._conn.execute(
+        current: tuple[str, str] | None = None
+        value_km = 0
+        tail_km: dict[int, int] = {}
+        rows = self._conn.execute(
             f"SELECT day, {self._key} AS tk, model_name, dense, tail FROM rollup_histograms "
-            f"WHERE day >= ? AND day < ?{where}",
+            f"WHERE day >= ? AND day < ?{where} ORDER BY tk, model_name",
             span,
-        ):
+        )
+        for day, key, model, dense, tail in itertools.chain(rows, [(None, None, None, None, None)]):
+            if (key, model) != current:
+                if current is not None:
+                    for bucket_ms, count in rollups.unpack(value_km, tail_km).items():
+                        at = (*current, bucket_ms)
+                        lat_km[at] = lat_km.get(at, 0) + count
+                current, value_km, tail_km = (key, model), 0, {}
+            if day is None:
+                break
             value = rollups.dense_value(dense)
             by_day[day] = by_day.get(day, 0) + value
-            by_km[key, model] = by_km.get((key, model), 0) + value
+            value_km += value
             if tail is not None:
                 rollups.add_tail(tails_day.setdefault(day, {}), tail)
-                rollups.add_tail(tails_km.setdefault((key, model), {}), tail)
+                rollups.add_tail(tail_km, tail)
         for day in sorted(by_day):
             counts = rollups.unpack(by_day[day], tails_day.get(day, {}))
             iso = day_of[day].isoformat()
             lat_day.extend(LatencyCount(iso, b, counts[b]) for b in sorted(counts))
-        for (key, model), value in by_km.items():
-            for bucket_ms, count in rollups.unpack(value, tails_km.get((key, model), {})).items():
-                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
 
     def _day_buckets(self, day: date, start: int, end: int, where: str, args: list[Any]) -> Iterator[Bucket]:
         rows = self._conn.execute(
