@@ -150,7 +150,7 @@ class LocalTimes:
         minute = local // 60
         prefix = self._minutes.get(minute)
         if prefix is None:
-            if len(self._minutes) > 50000:
+            if len(self._minutes) > 1000:  # rows come in time order: recent minutes are enough
                 self._minutes.clear()
             day, in_day = divmod(minute, 1440)
             date_text = self._dates.get(day)

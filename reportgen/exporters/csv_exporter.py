@@ -70,7 +70,7 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """
     buf, out = _open(fp, ctx)
     out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
-    usd = _Remembered(QuotientText(report.quota_per_unit), 100000)
+    usd = _Remembered(QuotientText(report.quota_per_unit), 20000)
     seconds = _Remembered(QuotientText(Decimal(1000)))
     kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
     safe = _Remembered(csv_text)  # members, keys, models and clients repeat: make each one inert once

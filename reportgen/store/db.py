@@ -125,6 +125,7 @@ class Reader:
         self._sources: tuple[str, ...] | None = None
         self._key = KEY_SQL if self._multi else "token_name"
         self._cols = _COLUMNS.replace("token_name", f"{self._key} AS tk", 1)
+        self._names: dict[str, str] = {}  # key and model names read, one object each
 
     def use_sources(self, names: Sequence[str] | None) -> None:
         """Read only the rows and facts of these sources (None: every source in the store)."""
@@ -439,7 +440,7 @@ class Reader:
         rolled = self.rolled_days(days[0][1], days[-1][2]) if days else {}
         buckets: list[Bucket] = []
         lat_day: list[LatencyCount] = []
-        lat_km: dict[tuple[str, str, int], int] = {}
+        lat_km: dict[tuple[str, str], dict[int, int]] = {}  # key × model → bucket → count
         run: list[tuple[date, int, int]] = []
 
         def flush() -> None:
@@ -465,11 +466,17 @@ class Reader:
                 "GROUP BY tk, model_name, b",
                 [max(start, period.start_ts), min(end, period.end_ts), *args],
             ):
-                lat_km[(key, model, bucket_ms)] = lat_km.get((key, model, bucket_ms), 0) + count
+                into = lat_km.setdefault((key, model), {})
+                into[bucket_ms] = into.get(bucket_ms, 0) + count
         flush()
         return Partials(
             tuple(buckets),
-            tuple(LatencyCount(f"{k}\x00{m}", b, n) for (k, m, b), n in sorted(lat_km.items())),
+            tuple(
+                LatencyCount(joined, b, n)
+                for (k, m), counts in sorted(lat_km.items())
+                for joined in (f"{k}\x00{m}",)
+                for b, n in sorted(counts.items())
+            ),
             tuple(lat_day),
         )
 
@@ -480,7 +487,7 @@ class Reader:
         args: list[Any],
         buckets: list[Bucket],
         lat_day: list[LatencyCount],
-        lat_km: dict[tuple[str, str, int], int],
+        lat_km: dict[tuple[str, str], dict[int, int]],
     ) -> None:
         """Buckets and latencies of consecutive rolled-up days, from the rollups.
 
@@ -504,8 +511,11 @@ class Reader:
                 "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5"
             )
         new = tuple.__new__  # a Bucket straight from its fields (a named tuple's __new__ is a Python call)
+        # One string object per key and model name, not one per bucket: a big team's month
+        # has tens of thousands of buckets and only hundreds of names.
+        name = self._names.setdefault
         buckets.extend(
-            new(Bucket, (r[1], r[2], day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
+            new(Bucket, (name(r[1], r[1]), name(r[2], r[2]), day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
             for r in self._conn.execute(sql, span)
         )
         # One packed histogram per day × key × model: summed per day, and per key × model in
@@ -524,9 +534,9 @@ class Reader:
         for day, key, model, dense, tail in itertools.chain(rows, [(None, None, None, None, None)]):
             if (key, model) != current:
                 if current is not None:
+                    into = lat_km.setdefault(current, {})
                     for bucket_ms, count in rollups.unpack(value_km, tail_km).items():
-                        at = (*current, bucket_ms)
-                        lat_km[at] = lat_km.get(at, 0) + count
+                        into[bucket_ms] = into.get(bucket_ms, 0) + count
                 current, value_km, tail_km = (key, model), 0, {}
             if day is None:
                 break
