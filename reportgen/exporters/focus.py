@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..core.models import Correction, LogType, Period, Report
@@ -302,27 +302,44 @@ def _days(report: Report) -> Iterator[_Charge]:
         else:
             acc[0] -= b.quota
     project = _project_of(report)
+    for (day, key, model, subscription), figures in sorted(sums.items()):
+        yield _day_charge(report, project, day, key, model, subscription, figures, report.period)
+
+
+def _day_charge(
+    report: Report,
+    project: Callable[[str, str, date], str],
+    day: date,
+    key: str,
+    model: str,
+    subscription: bool,
+    figures: list[int],
+    within: Period,
+    **correction: Any,
+) -> _Charge:
+    """The net charge of one local day × key × model × billing source, cut to ``within`` and the report."""
     tz = report.period.tz
-    for (day, key, model, subscription), (quota, requests, prompt, completion) in sorted(sums.items()):
-        start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        after = day + timedelta(days=1)
-        end = datetime(after.year, after.month, after.day, tzinfo=tz)
-        member = report.member_of(key)
-        yield _Charge(
-            start=max(start, report.period.start),
-            end=min(end, report.period.end),
-            key=key,
-            member=member,
-            model=model,
-            quota=quota,
-            requests=requests,
-            prompt=prompt,
-            completion=completion,
-            subscription=subscription,
-            kind="net",
-            request_id="",
-            project=project(key, member, day),
-        )
+    after = day + timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    end = datetime(after.year, after.month, after.day, tzinfo=tz)
+    member = report.member_of(key)
+    quota, requests, prompt, completion = figures
+    return _Charge(
+        start=max(start, within.start, report.period.start),
+        end=min(end, within.end, report.period.end),
+        key=key,
+        member=member,
+        model=model,
+        quota=quota,
+        requests=requests,
+        prompt=prompt,
+        completion=completion,
+        subscription=subscription,
+        kind="net",
+        request_id="",
+        project=project(key, member, day),
+        **correction,
+    )
 
 
 def _fixes(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charge]:
@@ -372,32 +389,12 @@ def _fix_days(report: Report, corrections: Iterator[Correction]) -> Iterator[_Ch
         acc[2] += c.prompt
         acc[3] += c.completion
     project = _project_of(report)
-    for (closed_at, day, key, model, subscription), (quota, requests, prompt, completion) in sorted(
-        sums.items()
-    ):
+    for (closed_at, day, key, model, subscription), figures in sorted(sums.items()):
         closed, revision = corrected[closed_at]
-        start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        after = day + timedelta(days=1)
-        end = datetime(after.year, after.month, after.day, tzinfo=tz)
-        member = report.member_of(key)
-        yield _Charge(
-            start=max(start, closed.start, report.period.start),
-            end=min(end, closed.end, report.period.end),
-            key=key,
-            member=member,
-            model=model,
-            quota=quota,
-            requests=requests,
-            prompt=prompt,
-            completion=completion,
-            subscription=subscription,
-            kind="net",
-            request_id="",
-            project=project(key, member, day),
-            correction="net",
-            closed=closed,
-            revision=revision,
-        )
+        yield _day_charge(
+            report, project, day, key, model, subscription, figures, closed,
+            correction="net", closed=closed, revision=revision,
+        )  # fmt: skip
 
 
 def _decimal(n: int) -> str:

@@ -275,6 +275,23 @@ def _has_price(other: dict[str, Any] | None, other_present: bool) -> bool:
         return False
 
 
+def _other_fields(
+    other: dict[str, Any] | None, request_id: str | None
+) -> tuple[str | None, str | None, int | None, str | None]:
+    """``(request_id, client, http_status, billing_source)`` of a row's ``other`` (the row's own
+    request id wins over the one in ``other``)."""
+    if other is None:
+        return request_id, None, None, None
+    if request_id is None:
+        request_id = _opt_str(other.get("request_id"))
+    return (
+        request_id,
+        _opt_str(other.get("client")),
+        _opt_int(other.get("http_status")),
+        _opt_str(other.get("billing_source")),
+    )
+
+
 def parse_log_row(item: dict[str, Any]) -> UsageRecord:
     """One ``/api/log/self`` row as a :class:`UsageRecord`.
 
@@ -284,14 +301,7 @@ def parse_log_row(item: dict[str, Any]) -> UsageRecord:
     get = item.get
     other_present = "other" in item
     other = parse_other(get("other")) if other_present else None
-    request_id = _opt_str(get("request_id"))
-    client = http_status = billing_source = None
-    if other is not None:
-        if request_id is None:
-            request_id = _opt_str(other.get("request_id"))
-        client = _opt_str(other.get("client"))
-        http_status = _opt_int(other.get("http_status"))
-        billing_source = _opt_str(other.get("billing_source"))
+    request_id, client, http_status, billing_source = _other_fields(other, _opt_str(get("request_id")))
     return UsageRecord(
         created_at=_int(get("created_at")),
         type=_int(get("type")),
@@ -376,14 +386,8 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
         stream = v if type(v) is bool else _bool(v)
         v = row[i_request]
         request_id = v if type(v) is str and v else _opt_str(v)
-        client = http_status = billing_source = None
         other = parse_other(row[i_other]) if other_present else None
-        if other is not None:
-            if request_id is None:
-                request_id = _opt_str(other.get("request_id"))
-            client = _opt_str(other.get("client"))
-            http_status = _opt_int(other.get("http_status"))
-            billing_source = _opt_str(other.get("billing_source"))
+        request_id, client, http_status, billing_source = _other_fields(other, request_id)
         v = row[i_token_id]
         token_id = v if type(v) is int and -big <= v < big else _opt_int(v)
         v = row[i_channel]

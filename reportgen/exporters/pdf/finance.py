@@ -25,12 +25,10 @@ from .._finance import day_ranges, reconciliation_text, status_key
 from .builder import NAME_LIMIT, WIDTH, _Builder
 from .charts import burn_down_chart, daily_chart, member_chart
 from .claim import claim_form
+from .rows import HEAD_BG, RULE, SUB_BG
 
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
-_HEAD_BG = colors.HexColor("#E4EAF2")
-_SUB_BG = colors.HexColor("#F3F5F8")
-_RULE = colors.HexColor("#9AA5B1")
 ROWS_PER_TABLE = 40
 
 
@@ -55,8 +53,8 @@ def _table_style(b: _Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableSty
     return TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), b.font, 8.5),
-            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.6, _RULE),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),
             ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#D5DBE3")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("TOPPADDING", (0, 0), (-1, -1), 2.5),
@@ -101,7 +99,7 @@ def bridge_block(b: _Builder, bridge: Bridge) -> list[Flowable]:
     for s in bridge.sources:
         if len(bridge.sources) > 1:
             rows.append([b.para(f"{s.source} ({s.account})", b.s.cell), "", ""])
-            extra.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), _SUB_BG))
+            extra.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), SUB_BG))
         for key, quota in line_values(s):
             if key in ("topup", "redemption", "admin", "system") and not quota:
                 continue
@@ -299,7 +297,7 @@ def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[
         for r in subtotal_rows:
             if start <= r < start + ROWS_PER_TABLE:
                 at = r - start + 1
-                extra += [("BACKGROUND", (0, at), (-1, at), _SUB_BG), ("SPAN", (0, at), (2, at))]
+                extra += [("BACKGROUND", (0, at), (-1, at), SUB_BG), ("SPAN", (0, at), (2, at))]
         if start + ROWS_PER_TABLE >= len(body):
             extra += [("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black), ("SPAN", (0, -1), (2, -1))]
         table = Table([head, *chunk], colWidths=widths, repeatRows=1)
