@@ -28,12 +28,12 @@ from .core.corrections import changed_rows
 from .core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, fingerprint_of
 from .core.models import (
     DEFAULT_QUOTA_PER_UNIT,
+    Bucket,
     Correction,
     Coverage,
     DetailTuple,
     Exchange,
     GrantView,
-    LatencyCount,
     Part,
     Partials,
     Period,
@@ -152,18 +152,29 @@ class _Timeline:
                 yield piece, lo, hi
 
     def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
-        buckets: list[Any] = []
-        lat_km: list[LatencyCount] = []
-        lat_day: list[LatencyCount] = []
+        """Each piece's partials laid end to end (buckets read, if asked, while the view is open)."""
+        got: list[Partials] = []
         for piece, lo, hi in self._cut(period.start_ts, period.end_ts):
             part = Period(
                 period.label, datetime.fromtimestamp(lo, self._tz), datetime.fromtimestamp(hi, self._tz)
             )
-            got = piece.reader.partials(part, token_names)
-            buckets.extend(got.buckets)
-            lat_km.extend(got.latency_by_key_model)
-            lat_day.extend(got.latency_by_day)
-        return Partials(tuple(buckets), tuple(lat_km), tuple(lat_day))
+            got.append(piece.reader.partials(part, token_names))
+        if len(got) == 1:
+            return got[0]
+
+        def load() -> tuple[Bucket, ...]:
+            return tuple(b for p in got for b in p.buckets)
+
+        return Partials(
+            None,
+            tuple(lc for p in got for lc in p.latency_by_key_model),
+            tuple(lc for p in got for lc in p.latency_by_day),
+            key_models=tuple(
+                b for p in got for b in (p.key_models if p.key_models is not None else p.buckets)
+            ),
+            days=tuple(b for p in got for b in (p.days if p.days is not None else p.buckets)),
+            load=load,
+        )
 
     def iter_records(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -375,7 +386,7 @@ def open_period(
                 period.start_ts, period.end_ts, token_names, rolled=not fingerprint
             ),
             used_keys=tuple(sorted(timeline.token_names(period.start_ts, period.end_ts))),
-            empty_days=_empty_days(timeline, period, missing),
+            empty_days=_empty_days(timeline, period, missing, report),
             closure=exact,
             pending=pending,
             notices=tuple(notices),
@@ -519,11 +530,15 @@ def _midnight(day: date, period: Period) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=period.tz).timestamp())
 
 
-def _empty_days(timeline: _Timeline, period: Period, missing: list[tuple[int, int]]) -> tuple[date, ...]:
+def _empty_days(
+    timeline: _Timeline, period: Period, missing: list[tuple[int, int]], report: Report
+) -> tuple[date, ...]:
     """Synced days of the period without any row (days not wholly synced are not counted)."""
+    # A day the report shows requests or errors on has rows: only the others are counted.
+    busy = {line.name for line in report.days if line.stats.requests or line.stats.errors}
     empty = []
     for day, start, end in local_days(period):
-        if any(a < end and b > start for a, b in missing):
+        if day.isoformat() in busy or any(a < end and b > start for a, b in missing):
             continue
         if timeline.count_rows(start, end, rolled=True) == 0:
             empty.append(day)

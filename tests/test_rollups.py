@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reportgen.config import Config
-from reportgen.core.aggregate import partials_from_records
-from reportgen.core.models import UsageRecord
+from reportgen.core.aggregate import aggregate, partials_from_records
+from reportgen.core.models import Exchange, Partials, Period, UsageRecord
 from reportgen.core.periods import date_range_period
 from reportgen.store import Reader, Store, freeze, snapshot_dir
 from reportgen.store.rollups import LATENCY_BUCKET_SQL
@@ -57,6 +58,32 @@ def _all(reader: Reader) -> list[UsageRecord]:
     return list(reader.iter_records(0, 2**40))
 
 
+_RATES = {"default": Exchange(Decimal("7.1"), "t"), "b": Exchange(Decimal("6.9"), "t")}
+
+
+def _same_report(
+    store: Reader, period: Period, keys: tuple[str, ...] | None, records: list[UsageRecord]
+) -> None:
+    """The report from the store's summed groups equals the one from every bucket, and from the rows.
+
+    With a different rate per source, so that days are summed per rate exactly as keys are.
+    """
+    summed = store.partials(period, keys)
+    assert summed.key_models is not None and summed.days is not None  # the path `summary` takes
+    whole = store.partials(period, keys)
+    every = Partials(whole.buckets, whole.latency_by_key_model, whole.latency_by_day)  # no sums given
+    config = Config(timezone=str(period.tz), store_dir=Path("."))
+    at = datetime(2026, 5, 1, tzinfo=period.tz)
+    for rates in (None, _RATES):
+        got, from_buckets, from_rows = (
+            aggregate(p, period=period, config=config, generated_at=at, rates=rates)
+            for p in (summed, every, partials_from_records(records, period))
+        )
+        for want in (from_buckets, from_rows):
+            for name in ("totals", "members", "keys", "models", "days", "member_models", "exchange"):
+                assert getattr(got, name) == getattr(want, name), name
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     windows=st.lists(_window(), min_size=1, max_size=6),  # later windows refetch or amend earlier ones
@@ -79,6 +106,7 @@ def test_rollups_equal_the_raw_grouping(
         period = date_range_period(date(2026, 4, 2), date(2026, 4, 6), ZoneInfo(asked))
         records = [r for r in _all(store) if keys is None or r.token_name in keys]
         assert store.partials(period, keys) == partials_from_records(records, period)
+        _same_report(store, period, keys, records)
         assert store.token_names(period.start_ts, period.end_ts) == sorted(
             {r.token_name for r in _all(store) if r.type in (2, 5, 6) and period.contains(r.created_at)}
         )
@@ -156,6 +184,7 @@ def test_rollups_equal_the_raw_grouping_with_two_sources(
         # The raw JSON of each source's rows survives the other source's replaced windows.
         assert sorted(map(repr, _all(store))) == sorted(map(repr, chosen))
         assert store.partials(period, keys) == partials_from_records(records, period)
+        _same_report(store, period, keys, records)
         assert store.token_names(period.start_ts, period.end_ts) == sorted(
             {r.token_name for r in chosen if r.type in (2, 5, 6) and period.contains(r.created_at)}
         )
@@ -165,6 +194,7 @@ def test_rollups_equal_the_raw_grouping_with_two_sources(
         if any(held[s] for s in read or _SOURCES):
             assert store.rolled_days(period.start_ts, period.end_ts)
         assert store.partials(period, keys) == partials_from_records(records, period)
+        _same_report(store, period, keys, records)
 
 
 def test_a_closed_snapshot_carries_every_sources_rollups(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ report shows.  Quota is summed as ``int``; money is derived once per group as ``
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -258,7 +260,10 @@ def aggregate(
             head, sep, _ = key.partition(":")
             return by_source[head if sep and head in by_source else "default"].rate
 
-    names = {b.token_name for b in partials.buckets} | {k.name for k in keys}
+    # The store's coarser sums where it gives them (see Partials), else the buckets themselves.
+    key_models = partials.key_models if partials.key_models is not None else partials.buckets
+    present = {b.token_name for b in key_models}
+    names = present | {k.name for k in keys}
     key_to_member, members = member_map(config, names)
     if member is not None:
         if member not in members:
@@ -266,10 +271,14 @@ def aggregate(
             raise UsageError(f"no member named {member!r} (members: {known})")
         members = {member: members[member]}
     wanted = {k for ks in members.values() for k in ks}
+    # A day group sums several keys: usable when no key is to be dropped (the store filtered them).
+    day_groups = partials.days if partials.days is not None and present <= wanted else partials.buckets
 
     total = _Acc()
-    by_member: dict[str, _Acc] = {m: _Acc() for m in members}
     by_key: dict[str, _Acc] = {k: _Acc() for ks in members.values() for k in ks}
+    # A member of one key (the usual case) has that key's figures: one total for both.
+    alone = {m for m, ks in members.items() if len(ks) == 1 and key_to_member.get(ks[0]) == m}
+    by_member: dict[str, _Acc] = {m: by_key[members[m][0]] if m in alone else _Acc() for m in members}
     by_model: dict[str, _Acc] = {}
     by_day: dict[str, _Acc] = {d.isoformat(): _Acc() for d, _, _ in local_days(period)}
     by_member_model: dict[tuple[str, str], _Acc] = {}
@@ -280,28 +289,32 @@ def aggregate(
     per_key_model: dict[tuple[str, str, int, bool], list[Bucket]] = defaultdict(list)
     # With a rate per source, a day's buckets are gathered per rate too.
     per_day: dict[tuple[date, int, bool, Decimal | None], list[Bucket]] = defaultdict(list)
-    for b in partials.buckets:
+    for b in key_models:
         if b.token_name in wanted:
             per_key_model[b.token_name, b.model_name, b.type, b.subscription].append(b)
+    for b in day_groups:
+        if b.token_name in wanted:
             per_day[b.day, b.type, b.subscription, rate_of(b.token_name) if per_source else None].append(b)
     for (key, model, _, _), group in per_key_model.items():
         _get(by_key_model, (key, model)).add(_summed(group), rate_of(key) if per_source else None)
     for (day, _, _, rate), group in per_day.items():
         _get(by_day, day.isoformat()).add(_summed(group), rate)
-    for lc in partials.latency_by_key_model:
-        key, _, model = lc.key.partition(KEY_MODEL_SEP)
+    for joined, counts in itertools.groupby(partials.latency_by_key_model, key=operator.attrgetter("key")):
+        key, _, model = joined.partition(KEY_MODEL_SEP)
         if key in wanted:
-            _get(by_key_model, (key, model)).add_latency(lc.latency_ms, lc.count)
+            latency = _get(by_key_model, (key, model)).latency
+            for lc in counts:
+                latency[lc.latency_ms] = latency.get(lc.latency_ms, 0) + lc.count
     for (key, model), acc in by_key_model.items():
         m = key_to_member[key]
-        for into in (
-            total,
-            by_member[m],
-            by_key[key],
-            _get(by_model, model),
-            _get(by_member_model, (m, model)),
-        ):
-            into.merge(acc)
+        total.merge(acc)
+        by_key[key].merge(acc)
+        _get(by_model, model).merge(acc)
+        if m in alone:  # the member's figures are the key's, per model too
+            by_member_model[m, model] = acc
+        else:
+            by_member[m].merge(acc)
+            _get(by_member_model, (m, model)).merge(acc)
     for lc in partials.latency_by_day:
         _get(by_day, lc.key).add_latency(lc.latency_ms, lc.count)
 

@@ -226,17 +226,65 @@ class LatencyCount:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
 class Partials:
     """Everything aggregation needs from the store for one period, pre-grouped.
 
-    ``latency_by_key_model`` is keyed ``"token_name\\x00model_name"``; ``latency_by_day``
-    by ISO date.
+    ``buckets`` are the rows grouped per key, model, local day, type and billing source.
+    ``key_models`` and ``days``, when given, are the same rows summed coarser, all that
+    :func:`~reportgen.core.aggregate.aggregate` reads: per key × model × type × billing
+    source (``day`` is any day of the group) and per day × type × billing source
+    (``model_name`` empty; ``token_name`` is one of the keys summed, which share whatever
+    comes before a ':', i.e. a source's exchange rate); several entries of one group add up.
+    The store gives them (a few thousand rows where a month has tens of thousands of
+    buckets) and reads the buckets only when asked (``load``, while the view is open): a
+    summary never needs them.  ``latency_by_key_model`` is keyed
+    ``"token_name\\x00model_name"`` (in key order); ``latency_by_day`` by ISO date.  Two
+    are equal when their buckets and latencies are.
     """
 
-    buckets: tuple[Bucket, ...]
-    latency_by_key_model: tuple[LatencyCount, ...] = ()
-    latency_by_day: tuple[LatencyCount, ...] = ()
+    __slots__ = ("_buckets", "_load", "days", "key_models", "latency_by_day", "latency_by_key_model")
+
+    def __init__(
+        self,
+        buckets: tuple[Bucket, ...] | None = (),
+        latency_by_key_model: tuple[LatencyCount, ...] = (),
+        latency_by_day: tuple[LatencyCount, ...] = (),
+        *,
+        key_models: tuple[Bucket, ...] | None = None,
+        days: tuple[Bucket, ...] | None = None,
+        load: Callable[[], tuple[Bucket, ...]] | None = None,
+    ) -> None:
+        if buckets is None and load is None:
+            raise ValueError("Partials needs its buckets or a way to load them")
+        self._buckets = buckets
+        self._load = load
+        self.latency_by_key_model = latency_by_key_model
+        self.latency_by_day = latency_by_day
+        self.key_models = key_models
+        self.days = days
+
+    @property
+    def buckets(self) -> tuple[Bucket, ...]:
+        """Per key, model, local day, type and billing source (read on first use)."""
+        if self._buckets is None:
+            assert self._load is not None
+            self._buckets, self._load = self._load(), None
+        return self._buckets
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Partials):
+            return NotImplemented
+        return (self.buckets, self.latency_by_key_model, self.latency_by_day) == (
+            other.buckets,
+            other.latency_by_key_model,
+            other.latency_by_day,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        held = "not read" if self._buckets is None else f"{len(self._buckets)}"
+        return f"Partials(buckets={held}, key_models={self.key_models is not None})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import operator
 import os
 import sqlite3
 import sys
@@ -433,19 +434,26 @@ class Reader:
         """Rows of the period grouped by key, model, local day, type and billing source.
 
         Whole local days that are rolled up (the usual case) are read from the rollups, a
-        run of consecutive days per query; any other day is grouped from its rows.
+        run of consecutive days per query; any other day is grouped from its rows.  What
+        aggregation reads (per key × model and per day) is summed here; the buckets
+        of rolled-up days are read only if asked for, in this read (see :class:`Partials`).
         """
         where, args = self._filter(token_names)
         days = local_days(period)
         rolled = self.rolled_days(days[0][1], days[-1][2]) if days else {}
-        buckets: list[Bucket] = []
+        # In day order: a run of rolled-up days (read later if asked) or a day's buckets from rows.
+        parts: list[tuple[list[tuple[date, int, int]], list[Bucket]]] = []
+        key_models: list[Bucket] = []
+        day_groups: list[Bucket] = []
         lat_day: list[LatencyCount] = []
         lat_km: dict[tuple[str, str], dict[int, int]] = {}  # key × model → bucket → count
         run: list[tuple[date, int, int]] = []
 
         def flush() -> None:
             if run:
-                self._rolled_run(run, where, args, buckets, lat_day, lat_km)
+                self._rolled_sums(run, where, args, key_models, day_groups)
+                self._rolled_latency(run, where, args, lat_day, lat_km)
+                parts.append((run.copy(), []))
                 run.clear()
 
         for day, start, end in days:
@@ -453,7 +461,10 @@ class Reader:
                 run.append((day, start, end))
                 continue
             flush()
-            buckets.extend(self._day_buckets(day, start, end, where, args))
+            from_rows = list(self._day_buckets(day, start, end, where, args))
+            parts.append(([], from_rows))
+            key_models.extend(from_rows)
+            day_groups.extend(from_rows)
             for bucket_ms, count in self._conn.execute(
                 f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
                 f"AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
@@ -469,8 +480,17 @@ class Reader:
                 into = lat_km.setdefault((key, model), {})
                 into[bucket_ms] = into.get(bucket_ms, 0) + count
         flush()
+
+        def load() -> tuple[Bucket, ...]:
+            buckets: list[Bucket] = []
+            for rolled_run, from_rows in parts:
+                if rolled_run:
+                    self._rolled_buckets(rolled_run, where, args, buckets)
+                buckets.extend(from_rows)
+            return tuple(buckets)
+
         return Partials(
-            tuple(buckets),
+            None,
             tuple(
                 LatencyCount(joined, b, n)
                 for (k, m), counts in sorted(lat_km.items())
@@ -478,22 +498,56 @@ class Reader:
                 for b, n in sorted(counts.items())
             ),
             tuple(lat_day),
+            key_models=tuple(key_models),
+            days=tuple(day_groups),
+            load=load,
         )
 
-    def _rolled_run(
+    def _rolled_sums(
         self,
         run: list[tuple[date, int, int]],
         where: str,
         args: list[Any],
-        buckets: list[Bucket],
-        lat_day: list[LatencyCount],
-        lat_km: dict[tuple[str, str], dict[int, int]],
+        key_models: list[Bucket],
+        day_groups: list[Bucket],
     ) -> None:
-        """Buckets and latencies of consecutive rolled-up days, from the rollups.
+        """Consecutive rolled-up days summed per key × model and per day (each by type and billing source).
 
-        Rollups are kept per source with bare key names: they are read through the same
-        source filter and key naming as rows, and summed per key as reports name it.
+        Keys are named and sources filtered as on rows; a key rolled up under several
+        sources (see KEY_SQL) is summed like any other group.
         """
+        span = [run[0][1], run[-1][2], *args]
+        day_of = {start: day for day, start, _ in run}
+        first = run[0][0]
+        sums = ", ".join(f"SUM({c.strip()})" for c in BUCKET_COLUMNS.split(","))
+        new = tuple.__new__  # a Bucket straight from its fields (a named tuple's __new__ is a Python call)
+        name = self._names.setdefault
+        key_models.extend(
+            new(Bucket, (name(r[0], r[0]), name(r[1], r[1]), first, r[2], r[3] == 1, *r[4:12]))
+            for r in self._conn.execute(
+                f"SELECT {self._key} AS tk, model_name, type, sub, {sums} FROM rollups "
+                f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} GROUP BY tk, model_name, type, sub",
+                span,
+            )
+        )
+        # Per day, the keys named alike before their first ':' summed together: the same
+        # SOURCE: prefix is the same exchange rate in aggregate (its rate_of), and any key of
+        # the group stands for it.
+        columns = BUCKET_COLUMNS.replace(" ", "")
+        day_groups.extend(
+            new(Bucket, (name(r[3], r[3]), "", day_of[r[0]], r[1], r[2] == 1, *r[4:12]))
+            for r in self._conn.execute(
+                f"SELECT day, type, sub, MIN(tk), {sums} FROM (SELECT day, {self._key} AS tk, type, sub, "
+                f"{columns} FROM rollups WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where}) "
+                "GROUP BY day, type, sub, substr(tk, 1, instr(tk, ':'))",
+                span,
+            )
+        )
+
+    def _rolled_buckets(
+        self, run: list[tuple[date, int, int]], where: str, args: list[Any], buckets: list[Bucket]
+    ) -> None:
+        """The buckets of consecutive rolled-up days, from the rollups."""
         span = [run[0][1], run[-1][2], *args]
         day_of = {start: day for day, start, _ in run}
         if not self._multi or (self._sources is not None and len(self._sources) == 1):
@@ -510,7 +564,7 @@ class Reader:
                 f"WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where} "
                 "GROUP BY day, tk, model_name, type, sub ORDER BY 1, 2, 3, 4, 5"
             )
-        new = tuple.__new__  # a Bucket straight from its fields (a named tuple's __new__ is a Python call)
+        new = tuple.__new__
         # One string object per key and model name, not one per bucket: a big team's month
         # has tens of thousands of buckets and only hundreds of names.
         name = self._names.setdefault
@@ -518,34 +572,42 @@ class Reader:
             new(Bucket, (name(r[1], r[1]), name(r[2], r[2]), day_of[r[0]], r[3], r[4] == 1, *r[5:13]))
             for r in self._conn.execute(sql, span)
         )
+
+    def _rolled_latency(
+        self,
+        run: list[tuple[date, int, int]],
+        where: str,
+        args: list[Any],
+        lat_day: list[LatencyCount],
+        lat_km: dict[tuple[str, str], dict[int, int]],
+    ) -> None:
+        """Latencies of consecutive rolled-up days, per day and per key × model, from the histograms."""
+        span = [run[0][1], run[-1][2], *args]
+        day_of = {start: day for day, start, _ in run}
         # One packed histogram per day × key × model: summed per day, and per key × model in
         # key order, each key × model unpacked as soon as it is complete (a packed sum is a
         # few KB: held for every key × model of a large team it would be most of the memory).
         by_day: dict[int, int] = {}
         tails_day: dict[int, dict[int, int]] = {}
-        current: tuple[str, str] | None = None
-        value_km = 0
-        tail_km: dict[int, int] = {}
         rows = self._conn.execute(
             f"SELECT day, {self._key} AS tk, model_name, dense, tail FROM rollup_histograms "
             f"WHERE day >= ? AND day < ?{where} ORDER BY tk, model_name",
             span,
         )
-        for day, key, model, dense, tail in itertools.chain(rows, [(None, None, None, None, None)]):
-            if (key, model) != current:
-                if current is not None:
-                    into = lat_km.setdefault(current, {})
-                    for bucket_ms, count in rollups.unpack(value_km, tail_km).items():
-                        into[bucket_ms] = into.get(bucket_ms, 0) + count
-                current, value_km, tail_km = (key, model), 0, {}
-            if day is None:
-                break
-            value = rollups.dense_value(dense)
-            by_day[day] = by_day.get(day, 0) + value
-            value_km += value
-            if tail is not None:
-                rollups.add_tail(tails_day.setdefault(day, {}), tail)
-                rollups.add_tail(tail_km, tail)
+        dense_value, add_tail, get = rollups.dense_value, rollups.add_tail, by_day.get
+        for key_model, group in itertools.groupby(rows, key=operator.itemgetter(1, 2)):
+            value_km = 0
+            tail_km: dict[int, int] = {}
+            for day, _, _, dense, tail in group:
+                value = dense_value(dense)
+                by_day[day] = get(day, 0) + value
+                value_km += value
+                if tail is not None:
+                    add_tail(tails_day.setdefault(day, {}), tail)
+                    add_tail(tail_km, tail)
+            into = lat_km.setdefault(key_model, {})
+            for bucket_ms, count in rollups.unpack(value_km, tail_km).items():
+                into[bucket_ms] = into.get(bucket_ms, 0) + count
         for day in sorted(by_day):
             counts = rollups.unpack(by_day[day], tails_day.get(day, {}))
             iso = day_of[day].isoformat()
