@@ -19,6 +19,7 @@ from reportgen.core.models import RowBatch
 from reportgen.errors import GatewayDataError
 from reportgen.gateway.parse import MAX_AMOUNT, parse_log_row, parse_log_rows
 from reportgen.sources.schema import detect_log_schema
+from reportgen.store import Store
 
 NEWAPI = ("id", "user_id", "created_at", "type", "username", "token_name", "model_name", "quota",
           "prompt_tokens", "completion_tokens", "content", "use_time", "is_stream", "channel", "token_id",
@@ -182,3 +183,20 @@ def test_a_batch_reads_as_records():
     assert (
         batch[0] == list(batch)[0] == batch[:1][0] == parse_log_row(dict(zip(NEWAPI, rows[0], strict=True)))
     )
+
+
+def test_rows_out_of_time_order_leave_the_window_as_it_was(tmp_path):
+    def row(i: int, ts: int) -> tuple[Any, ...]:
+        item = dict(zip(NEWAPI, range(19), strict=True))
+        item.update(id=i, created_at=ts, type=2, quota=100, token_name="key-a", model_name="m")
+        return tuple(item.values())
+
+    good = parse_log_rows(NEWAPI, [row(1, 1000), row(2, 1001)])
+    with Store.open(tmp_path) as store:
+        store.stream_window(1000, 1999, [good], 5000)
+        before = store.count_rows(1000, 2000)
+        late = parse_log_rows(NEWAPI, [row(3, 1500)])
+        early = parse_log_rows(NEWAPI, [row(4, 1100)])
+        with pytest.raises(GatewayDataError, match="out of time order"):
+            store.stream_window(1000, 1999, [late, early], 6000)
+        assert store.count_rows(1000, 2000) == before == 2

@@ -36,7 +36,7 @@ from ..core.models import (
 )
 from ..core.periods import local_days
 from ..core.wallet import Balance, CreditRow, WalletRecord
-from ..errors import StoreError, SyncLockedError
+from ..errors import GatewayDataError, StoreError, SyncLockedError
 from . import rollups, schema
 from .raw import RawLookup, forget_raw, keep_raw
 from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
@@ -965,7 +965,10 @@ class Store(Reader):
                 if not stamps:
                     continue
                 if stamps[0] < last or stamps != sorted(stamps):
-                    raise ValueError(f"rows of [{start}, {end}] do not arrive oldest first")  # a source's bug
+                    raise GatewayDataError(  # the window is left as it was: the transaction rolls back
+                        f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
+                        "of that window was stored"
+                    )
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     values, raws = [values[i] for i in keep], [raws[i] for i in keep]
