@@ -119,11 +119,7 @@ def daily_chart(report: Report, lang: str, font: str, width: float) -> ChartDraw
     chart.data = [[float(values[n].get(d, 0)) for d in days] for n in names] or [[0.0] * len(days)]
     chart.categoryAxis.style = "stacked"
     chart.categoryAxis.categoryNames = [d[8:] for d in days]  # the day of the month
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 5.5
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 6
-    chart.valueAxis.forceZero = True
+    _axes(chart, font, 5.5)
     chart.barSpacing = 0.5
     for i in range(len(names)):
         chart.bars[i].fillColor = colors.HexColor(PALETTE[i % len(PALETTE)])
@@ -157,11 +153,7 @@ def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDra
     ordered = list(reversed(bars))  # reportlab draws the first category at the bottom
     chart.data = [[float(v) for _, v in ordered]] if ordered else [[0.0]]
     chart.categoryAxis.categoryNames = [_name(n, font) for n, _ in ordered] or [""]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 6
-    chart.valueAxis.forceZero = True
+    _axes(chart, font, 7)
     chart.bars[0].fillColor = colors.HexColor(PALETTE[0])
     chart.bars[0].strokeColor = None
     chart.barLabelFormat = "%.2f"
@@ -196,11 +188,7 @@ def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> Cha
         [float(p.budget)] * (len(months) + 1),
     ]
     chart.categoryAxis.categoryNames = [_labels(lang)["budget"], *months]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 6.5
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 6
-    chart.valueAxis.forceZero = True
+    _axes(chart, font, 6.5)
     chart.lines[0].strokeColor = colors.HexColor(PALETTE[0])
     chart.lines[0].strokeWidth = 1.5
     chart.lines[1].strokeColor = colors.HexColor("#9AA5B1")
@@ -224,3 +212,14 @@ def _legend(names: list[str], font: str, x: float, y: float) -> Legend:
     legend.dx = legend.dy = 6
     legend.colorNamePairs = [(colors.HexColor(PALETTE[i % len(PALETTE)]), n) for i, n in enumerate(names)]
     return legend
+
+
+def _axes(
+    chart: HorizontalBarChart | VerticalBarChart | HorizontalLineChart, font: str, category_size: float
+) -> None:
+    """The axis labels every chart shares: the document's font, values from zero."""
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = category_size
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.forceZero = True
