@@ -96,7 +96,7 @@ class DatabaseSource:
         values: dict[str, str] = {}
         columns = conn.columns("options")
         if columns is not None and {"key", "value"} <= {c.lower() for c in columns}:
-            marks = ", ".join([conn.placeholder] * len(_OPTIONS))
+            marks = conn.marks(len(_OPTIONS))
             with conn.snapshot():
                 rows = conn.query(
                     f"SELECT {conn.quote('key')}, {conn.quote('value')} FROM {conn.quote('options')} "
@@ -126,7 +126,7 @@ class DatabaseSource:
                 "database (LOG_SQL_DSN), set gateway.main_dsn to the gateway's main database"
             )
         names, soft_delete = token_columns(columns, conn.dsn.shown)
-        marks = ", ".join([conn.placeholder] * len(self.user_ids))
+        marks = conn.marks(len(self.user_ids))
         live = f" AND {conn.quote('deleted_at')} IS NULL" if soft_delete else ""
         with conn.snapshot():
             rows = conn.query(
@@ -186,7 +186,7 @@ class DatabaseSource:
         if not {"id", "quota"} <= columns or not conn.can_select("users"):
             return None
         extra = [c for c in ("used_quota", "request_count") if c in columns]
-        marks = ", ".join([conn.placeholder] * len(self.user_ids))
+        marks = conn.marks(len(self.user_ids))
         sums = ", ".join(f"SUM({conn.quote(c)})" for c in ("quota", *extra))
         with conn.snapshot():
             row = conn.query(
@@ -287,7 +287,7 @@ class DatabaseSource:
                     f"{conn.dsn.shown}: gateway.usernames needs the users table, which is not here; "
                     "set gateway.main_dsn to the gateway's main database, or use gateway.user_id"
                 )
-            marks = ", ".join([conn.placeholder] * len(wanted))
+            marks = conn.marks(len(wanted))
             with conn.snapshot():
                 rows = conn.query(
                     f"SELECT {conn.quote('id')}, {conn.quote('username')} FROM {conn.quote('users')} "

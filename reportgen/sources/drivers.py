@@ -39,6 +39,10 @@ class Connection:
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    def marks(self, count: int) -> str:
+        """``count`` parameter placeholders for an ``IN (...)`` list."""
+        return ", ".join([self.placeholder] * count)
+
     def columns(self, table: str) -> dict[str, str] | None:
         """Column name -> lower-case declared type, or None when there is no such table or view."""
         raise NotImplementedError
