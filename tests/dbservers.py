@@ -55,9 +55,8 @@ def free_port() -> int:
 
 
 # ----------------------------------------------------------------------------- row shapes
-def newapi_row(row: dict[str, Any], seq: int) -> dict[str, Any]:
-    """A canonical row as new-api stores it: ``other`` as JSON text, ``use_time`` whole seconds."""
-    other = {k: v for k, v in (row.get("other") or {}).items() if k not in _CRAZYROUTER_ONLY}
+def _shared_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns new-api and one-api both keep, as both keep them."""
     return {
         "user_id": row["user_id"],
         "created_at": row["created_at"],
@@ -69,6 +68,14 @@ def newapi_row(row: dict[str, Any], seq: int) -> dict[str, Any]:
         "quota": row["quota"],
         "prompt_tokens": row["prompt_tokens"],
         "completion_tokens": row["completion_tokens"],
+    }
+
+
+def newapi_row(row: dict[str, Any], seq: int) -> dict[str, Any]:
+    """A canonical row as new-api stores it: ``other`` as JSON text, ``use_time`` whole seconds."""
+    other = {k: v for k, v in (row.get("other") or {}).items() if k not in _CRAZYROUTER_ONLY}
+    return {
+        **_shared_columns(row),
         "use_time": int(row.get("use_time") or 0),
         "is_stream": bool(row.get("is_stream")),
         "channel_id": row.get("channel", 0),
@@ -86,16 +93,7 @@ def newapi_row(row: dict[str, Any], seq: int) -> dict[str, Any]:
 def oneapi_row(row: dict[str, Any]) -> dict[str, Any]:
     """A canonical row as one-api (v0.6, with elapsed_time) stores it."""
     return {
-        "user_id": row["user_id"],
-        "created_at": row["created_at"],
-        "type": row["type"],
-        "content": row.get("content", ""),
-        "username": row["username"],
-        "token_name": row["token_name"],
-        "model_name": row["model_name"],
-        "quota": row["quota"],
-        "prompt_tokens": row["prompt_tokens"],
-        "completion_tokens": row["completion_tokens"],
+        **_shared_columns(row),
         "channel_id": row.get("channel", 0),
         "elapsed_time": int(row.get("use_time") or 0) * 1000,
         "is_stream": bool(row.get("is_stream")),
