@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import astuple
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -200,3 +201,46 @@ def test_rows_out_of_time_order_leave_the_window_as_it_was(tmp_path):
         with pytest.raises(GatewayDataError, match="out of time order"):
             store.stream_window(1000, 1999, [late, early], 6000)
         assert store.count_rows(1000, 2000) == before == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_rows.filter(bool), min_size=1, max_size=4).map(lambda parts: [r for p in parts for r in p]))
+def test_a_batch_of_many_rows_equals_each_row_parsed_alone(rows):
+    """The columnar path (every column checked at once) gives each row's own record, or the first
+    failing row's error, whatever mix of common and odd values the batch's columns hold."""
+    references = [_reference(NEWAPI, row) for row in rows]
+    failed = [r for r in references if isinstance(r, str)]
+    try:
+        batch = parse_log_rows(NEWAPI, rows)
+    except GatewayDataError as exc:
+        assert failed and str(exc) == failed[0]
+        return
+    assert not failed
+    raws = batch.raws
+    for i, reference in enumerate(references):
+        assert not isinstance(reference, str)
+        _same(reference, (*batch.values[i], raws[i]))
+
+
+_plain = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.none(), st.booleans(),
+                   st.floats(allow_nan=False, allow_infinity=False))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(*[_plain] * 19), min_size=1, max_size=6),
+    st.sampled_from([None, float("nan"), float("inf"), 2**64, "\ud800", Decimal("1.5"), b"x"]),
+)
+def test_raw_rows_read_back_from_the_store_as_written(tmp_path_factory, rows, odd):
+    """A batch's raw rows kept as one table (or, for values JSON cannot carry exactly, as each
+    row's text) read back from the store as the very text ``RowBatch.raws`` gives."""
+    rows = [(*row[:2], 1000 + i, 2, *row[4:7], 5, 6, 7, *row[10:]) for i, row in enumerate(rows)]
+    if odd is not None:
+        rows[-1] = (*rows[-1][:10], odd, *rows[-1][11:])  # content
+    batch = Store.prepare(parse_log_rows(NEWAPI, rows))
+    assert batch.faithful == (odd is None or odd == 2**64 or odd == "\ud800")
+    expected = batch.raws
+    with Store.open(tmp_path_factory.mktemp("store")) as store:
+        store.stream_window(1000, 1999, [batch], 5000)
+        stored = [r.raw for r in store.iter_records(1000, 2000, raw=True)]
+    assert stored == expected

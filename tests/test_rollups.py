@@ -18,6 +18,7 @@ from reportgen.core.models import Exchange, Partials, Period, UsageRecord
 from reportgen.core.periods import date_range_period
 from reportgen.store import Reader, Store, freeze, snapshot_dir
 from reportgen.store.rollups import LATENCY_BUCKET_SQL
+from reportgen.store.schema import CREDIT_TYPES_SQL
 
 BASE = 1775145600  # 2026-04-02T16:00:00Z: local midnight in Asia/Shanghai
 SPAN = 3 * 86400
@@ -254,6 +255,28 @@ def test_a_schema_6_latency_rollup_is_packed_by_migration_7(tmp_path: Path) -> N
     with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
         assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2
         assert snap.partials(period) == expected
+
+
+def test_migration_8_writes_the_credit_index_without_an_in_list(tmp_path: Path) -> None:
+    """A partial index's ``IN (...)`` costs SQLite a small table per inserted row; schema 8 has
+    the same rows indexed by ``=`` terms, and the wallet bridge's query still uses it."""
+    with Store.open(tmp_path) as store:
+        store.replace_window(1000, 1999, [UsageRecord(1000 + t, t, "k", "m", 5) for t in (1, 2, 3, 4)], 1, 0)
+    db = tmp_path / "reportgen.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP INDEX logs_credit")
+        conn.execute("CREATE INDEX logs_credit ON logs (created_at) WHERE type IN (1, 3, 4)")
+        conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    with Reader.open(tmp_path) as reader:  # migrates
+        assert [r.type for r in reader.credit_rows("default", 1000, 2000)] == [1, 3, 4]
+    with sqlite3.connect(db) as conn:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'logs_credit'").fetchone()
+        assert "IN (" not in sql and "type = 1 OR type = 3 OR type = 4" in sql
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM logs WHERE created_at >= 0 AND created_at < 9 "
+            f"AND {CREDIT_TYPES_SQL} ORDER BY created_at, id"
+        ).fetchall()
+        assert "logs_credit" in str(plan)
 
 
 def _as_schema_6(db: Path) -> None:

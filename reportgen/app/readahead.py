@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-#: Pages read ahead at most (each up to the source's page size).
-DEPTH = 2
+#: Pages read ahead at most (each up to the source's page size): enough that reading goes
+#: on while the store rolls up a finished day.
+DEPTH = 4
 
 _WINDOW_END = object()
 
@@ -27,15 +28,20 @@ class _Failed:
 
 
 class ReadAhead:
-    """``pages(lo, hi)`` of each window in turn, read ahead by one thread; use as a context manager."""
+    """``pages(lo, hi)`` of each window in turn, read ahead by one thread (each page passed through
+    ``prepare`` there, when given); use as a context manager."""
 
     def __init__(
-        self, read: Callable[[int, int], Iterator[Sequence[Any]]], windows: Sequence[tuple[int, int]]
+        self,
+        read: Callable[[int, int], Iterator[Sequence[Any]]],
+        windows: Sequence[tuple[int, int]],
+        prepare: Callable[[Any], Any] | None = None,
     ) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
         self._stop = threading.Event()
         self._windows = list(windows)
         self._next = 0
+        self._prepare = prepare
         self._thread = threading.Thread(
             target=self._run, args=(read,), name="reportgen-read-ahead", daemon=True
         )
@@ -74,6 +80,8 @@ class ReadAhead:
                 pages = read(lo, hi)
                 try:
                     for page in pages:
+                        if self._prepare is not None:
+                            page = self._prepare(page)
                         if not self._put(page):
                             return
                 finally:

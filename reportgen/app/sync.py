@@ -292,7 +292,11 @@ def _sync_locked(
     state, message = "failed", ""
     try:
         # The database source is read a few pages ahead in a second thread while the store writes.
-        ahead = ReadAhead(client.iter_log_pages, windows) if getattr(client, "read_ahead", False) else None
+        ahead = (
+            ReadAhead(client.iter_log_pages, windows, Store.prepare)
+            if getattr(client, "read_ahead", False)
+            else None
+        )
         with ahead or contextlib.nullcontext():
             for lo, hi in windows:
                 read = ahead.pages(lo, hi) if ahead is not None else client.iter_log_pages(lo, hi)

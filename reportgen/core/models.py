@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from .money import convert
+from .rawjson import dumps_row
 from .wallet import Bridge
 
 
@@ -63,16 +64,35 @@ class RowBatch(Sequence[UsageRecord]):
     """A page of log rows parsed straight to the values the store writes: the database source's fast path.
 
     ``values[i]`` holds the fields of a :class:`UsageRecord` but ``raw``, in field order
-    (``reportgen.core.fingerprint.ROW_FIELDS``), and ``raws[i]`` its raw JSON.  Read as a
-    sequence it yields the same records (built on demand); the store writes the tuples as
-    they are, without building a record per row.
+    (``reportgen.core.fingerprint.ROW_FIELDS``).  The rows as received are kept columnar:
+    ``rows[i]`` holds the values of ``fields`` (API field names), and ``raws[i]``, built on
+    demand, is the raw JSON the API path keeps for the same item.  ``faithful`` says whether
+    ``rows`` hold only values JSON carries exactly (:func:`reportgen.core.rawjson.faithful`),
+    so the store may keep them as one table; ``packed`` is where the store may put that table,
+    made ready before it writes.  Read as a sequence the batch yields the same records (built
+    on demand); the store writes the tuples as they are.
     """
 
-    __slots__ = ("raws", "values")
+    __slots__ = ("faithful", "fields", "packed", "rows", "values")
 
-    def __init__(self, values: list[tuple[Any, ...]], raws: list[str]) -> None:
+    def __init__(
+        self,
+        values: list[tuple[Any, ...]],
+        fields: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+        faithful: bool = False,
+    ) -> None:
         self.values = values
-        self.raws = raws
+        self.fields = fields
+        self.rows = rows
+        self.faithful = faithful
+        self.packed: bytes | None = None
+
+    @property
+    def raws(self) -> list[str]:
+        """Each row's raw JSON, as :func:`reportgen.core.rawjson.dumps_row` writes it."""
+        fields = self.fields
+        return [dumps_row(dict(zip(fields, row, strict=True))) for row in self.rows]
 
     def __len__(self) -> int:
         return len(self.values)
@@ -82,11 +102,10 @@ class RowBatch(Sequence[UsageRecord]):
     @overload
     def __getitem__(self, index: slice) -> list[UsageRecord]: ...
     def __getitem__(self, index: int | slice) -> UsageRecord | list[UsageRecord]:
+        raws = self.raws
         if isinstance(index, slice):
-            return [
-                UsageRecord(*(*v, raw)) for v, raw in zip(self.values[index], self.raws[index], strict=True)
-            ]
-        return UsageRecord(*(*self.values[index], self.raws[index]))
+            return [UsageRecord(*(*v, raw)) for v, raw in zip(self.values[index], raws[index], strict=True)]
+        return UsageRecord(*(*self.values[index], raws[index]))
 
     def __iter__(self) -> Iterator[UsageRecord]:
         for values, raw in zip(self.values, self.raws, strict=True):

@@ -38,7 +38,7 @@ from ..core.periods import local_days
 from ..core.wallet import Balance, CreditRow, WalletRecord
 from ..errors import GatewayDataError, StoreError, SyncLockedError
 from . import rollups, schema
-from .raw import RawLookup, forget_raw, keep_raw
+from .raw import RawLookup, forget_raw, keep_raw, keep_table, pack_table
 from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
 
 DB_NAME = "reportgen.sqlite3"
@@ -802,7 +802,7 @@ class Reader:
         src = " AND source = ?" if self._multi else ""
         rows = self._conn.execute(
             "SELECT id, created_at, type, quota FROM logs "
-            f"WHERE created_at >= ? AND created_at < ? AND type IN (1, 3, 4){src} ORDER BY created_at, id",
+            f"WHERE created_at >= ? AND created_at < ? AND {schema.CREDIT_TYPES_SQL}{src} ORDER BY created_at, id",
             (lo, hi, *([source] if self._multi else [])),
         ).fetchall()
         raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
@@ -955,12 +955,15 @@ class Store(Reader):
         ``[start, end]`` are left out.  Returns the rows written and the batches read.
         """
         rows = pages = 0
+        # Ids are left to SQLite: each row gets the largest id + 1, so a window's rows are the
+        # consecutive ids from the one _clear_window returns (checked below), oldest first.
+        insert = f"INSERT INTO logs ({_COLUMNS}, source) VALUES ({','.join('?' * 18)}, {_quote(source)})"
         with self._transaction() as cur:
             next_id = self._clear_window(cur, start, end, source)
             last = start
             for batch in batches:
                 pages += 1
-                values, raws = batch.values, batch.raws
+                values, raws = batch.values, batch.rows
                 stamps = [v[0] for v in values]
                 if not stamps:
                     continue
@@ -975,13 +978,34 @@ class Store(Reader):
                     if not values:
                         continue
                 last = stamps[-1]
-                ids = range(next_id, next_id + len(values))
-                cur.executemany(_INSERT_ROW, [(i, *v, source) for i, v in zip(ids, values, strict=True)])
-                keep_raw(cur, list(zip(ids, raws, strict=True)))
+                cur.executemany(insert, values)
+                if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + len(values) - 1:
+                    raise StoreError(
+                        f"{self.directory}: row ids were not assigned in order; nothing was stored"
+                    )
+                if batch.faithful:
+                    packed = batch.packed if raws is batch.rows else None
+                    keep_table(cur, next_id, batch.fields, raws, packed or pack_table(batch.fields, raws))
+                else:
+                    keep_raw(
+                        cur,
+                        [
+                            (next_id + i, raw)
+                            for i, raw in enumerate(RowBatch(values, batch.fields, raws).raws)
+                        ],
+                    )
                 next_id += len(values)
                 rows += len(values)
             self._close_window(cur, start, end, rows, pages, fetched_at, source)
         return rows, pages
+
+    @staticmethod
+    def prepare(batch: RowBatch) -> RowBatch:
+        """Make ``batch`` ready for :meth:`stream_window` before the store is free to write it: its
+        raw table compressed (pure, no database: the sync does it in the reading thread)."""
+        if batch.faithful and batch.packed is None and batch.rows:
+            batch.packed = pack_table(batch.fields, batch.rows)
+        return batch
 
     def _clear_window(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> int:
         """Delete ``source``'s rows of ``[start, end]`` and their raw JSON; the id the first new row gets."""
@@ -1202,6 +1226,11 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{db}: cannot read the store ({exc})") from None
+
+
+def _quote(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _sha256(line: bytes) -> bytes:

@@ -1,4 +1,11 @@
-"""Rows' raw JSON, kept compressed: one zlib blob per stored window, a JSON array of ``[id, raw]`` pairs.
+"""Rows' raw JSON, kept compressed: zlib blobs, each holding the rows of one id range.
+
+A blob holds either a JSON array of ``[id, raw]`` pairs (the API path: each row's text as
+received) or a table, ``{"fields": [...], "rows": [[...], ...]}`` (the database source:
+one page's values, the row ``first_id + i`` in ``rows[i]``), whose rows' text is written
+when read, by the same :func:`~reportgen.core.rawjson.dumps_row` that
+would have written it at sync time.  Writing a page as one table costs one ``orjson``
+call instead of a dict and a dump per row.
 
 Nothing computes from the raw JSON (figures, fingerprints and reconciliation read the
 parsed columns); it is kept for inspection.  As a plain column it was 80 % of the store.
@@ -9,7 +16,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from ..core.rawjson import dumps_row, dumps_table
 
 _orjson: Any
 try:  # optional speed-up: writes the same JSON array ~4x faster
@@ -33,14 +43,58 @@ def keep_raw(cur: sqlite3.Cursor | sqlite3.Connection, pairs: list[tuple[int, st
     )
 
 
+def pack_table(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes | None:
+    """The compressed table blob of ``rows`` (one tuple of ``fields`` each), or None when orjson
+    cannot write them as they are.  Pure: the sync builds it beside the store's writes.
+
+    Call it only with values JSON carries exactly (``RowBatch.faithful``)."""
+    data = dumps_table({"fields": fields, "rows": rows})
+    return None if data is None else zlib.compress(data, LEVEL)
+
+
+def keep_table(
+    cur: sqlite3.Cursor | sqlite3.Connection,
+    first: int,
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    packed: bytes | None = None,
+) -> None:
+    """Store the raw values of rows ``first, first + 1, ...``: ``packed`` (their :func:`pack_table`),
+    else the rows' raw JSON as ``[id, raw]`` pairs."""
+    if packed is None:
+        keep_raw(
+            cur, [(first + i, dumps_row(dict(zip(fields, row, strict=True)))) for i, row in enumerate(rows)]
+        )
+        return
+    cur.execute(
+        "INSERT INTO raw_blobs (first_id, last_id, data) VALUES (?, ?, ?)",
+        (first, first + len(rows) - 1, packed),
+    )
+
+
+def blob_rows(first_id: int, data: bytes) -> Iterator[tuple[int, str]]:
+    """``(id, raw)`` of every row of the blob at ``first_id``, in id order."""
+    text = zlib.decompress(data)
+    try:
+        value = (_orjson or json).loads(text)
+    except ValueError:  # a lone surrogate, escaped: only the stdlib reads it back
+        value = json.loads(text)
+    if isinstance(value, dict):
+        fields = value["fields"]
+        for i, row in enumerate(value["rows"]):
+            yield first_id + i, dumps_row(dict(zip(fields, row, strict=True)))
+    else:
+        yield from ((row_id, raw) for row_id, raw in value)
+
+
 def _pairs_json(pairs: list[tuple[int, str]]) -> bytes:
     if _orjson is not None:
         try:
             data: bytes = _orjson.dumps(pairs)
             return data
-        except TypeError:  # a lone surrogate in a raw row: the stdlib writes it
+        except TypeError:  # a lone surrogate in a raw row: the stdlib writes it, escaped (UTF-8 has none)
             pass
-    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(pairs, separators=(",", ":")).encode()
 
 
 def forget_raw(cur: sqlite3.Cursor | sqlite3.Connection, ids: set[int], lo: int, hi: int) -> None:
@@ -50,7 +104,7 @@ def forget_raw(cur: sqlite3.Cursor | sqlite3.Connection, ids: set[int], lo: int,
     ).fetchall()
     for first_id, data in blobs:
         cur.execute("DELETE FROM raw_blobs WHERE first_id = ?", (first_id,))
-        kept = [(i, raw) for i, raw in json.loads(zlib.decompress(data)) if i not in ids]
+        kept = [(i, raw) for i, raw in blob_rows(first_id, data) if i not in ids]
         if kept:
             keep_raw(cur, kept)
 
@@ -73,8 +127,8 @@ class RawLookup:
             row = self._conn.execute("SELECT raw FROM log_raw WHERE id = ?", (row_id,)).fetchone()
             return "" if row is None else str(row[0])
         self._pairs = {}
-        for (data,) in self._conn.execute(
-            "SELECT data FROM raw_blobs WHERE first_id <= ? AND last_id >= ?", (row_id, row_id)
+        for first_id, data in self._conn.execute(
+            "SELECT first_id, data FROM raw_blobs WHERE first_id <= ? AND last_id >= ?", (row_id, row_id)
         ):
-            self._pairs.update((i, raw) for i, raw in json.loads(zlib.decompress(data)))
+            self._pairs.update(blob_rows(first_id, data))
         return self._pairs.get(row_id, "")

@@ -17,7 +17,6 @@ themselves, so they would not make a month O(days).
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 import struct
@@ -112,16 +111,30 @@ _BUCKET_AT = [
 ]
 
 
+#: The position of every bucket of the dense part (the buckets SQL writes hit it exactly).
+_POSITION = {bucket_ms: at for at, bucket_ms in enumerate(_BUCKET_AT)}
+
+
 def pack(counts: Iterable[tuple[int, int]]) -> tuple[bytes, str | None]:
     """``(dense, tail)`` of a histogram given as ``(bucket_ms, count)`` pairs."""
     dense: dict[int, int] = {}
     tail: dict[int, int] = {}
     for bucket_ms, count in counts:
+        _add(dense, tail, bucket_ms, count)
+    return _packed(dense, tail)
+
+
+def _add(dense: dict[int, int], tail: dict[int, int], bucket_ms: int, count: int) -> None:
+    at = _POSITION.get(bucket_ms)
+    if at is None:
         at = _position(bucket_ms)
-        if at is None:
-            tail[bucket_ms] = tail.get(bucket_ms, 0) + count
-        else:
-            dense[at] = dense.get(at, 0) + count
+    if at is None:
+        tail[bucket_ms] = tail.get(bucket_ms, 0) + count
+    else:
+        dense[at] = dense.get(at, 0) + count
+
+
+def _packed(dense: dict[int, int], tail: dict[int, int]) -> tuple[bytes, str | None]:
     size = max(dense, default=-1) + 1
     cells = [0] * size
     for at, count in dense.items():
@@ -201,7 +214,7 @@ def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURC
             "GROUP BY 1, 2, 3 ORDER BY 1, 2",
             (start, end, *args),
         ).fetchall()
-        save_histograms(conn, start, source, ((k, m, b, n) for k, m, b, n in counts))
+        save_histograms(conn, start, source, counts)
         conn.execute(
             "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
         )
@@ -234,10 +247,18 @@ def save_histograms(
     conn: sqlite3.Connection, day: int, source: str, counts: Iterable[tuple[str, str, int, int]]
 ) -> None:
     """Write one day's histograms from ``(key, model, bucket_ms, count)`` rows ordered by key and model."""
-    rows = [
-        (day, source, key, model, *pack((b, n) for _, _, b, n in group))
-        for (key, model), group in itertools.groupby(counts, key=lambda r: (r[0], r[1]))
-    ]
+    rows = []
+    at_key: tuple[str, str] | None = None
+    dense: dict[int, int] = {}
+    tail: dict[int, int] = {}
+    for key, model, bucket_ms, count in counts:  # one pass: a month has ~450k such rows
+        if (key, model) != at_key:
+            if at_key is not None:
+                rows.append((day, source, *at_key, *_packed(dense, tail)))
+            at_key, dense, tail = (key, model), {}, {}
+        _add(dense, tail, bucket_ms, count)
+    if at_key is not None:
+        rows.append((day, source, *at_key, *_packed(dense, tail)))
     conn.executemany(
         "INSERT INTO rollup_histograms (day, source, token_name, model_name, dense, tail) VALUES (?, ?, ?, ?, ?, ?)",
         rows,
