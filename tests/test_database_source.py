@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 import reportgen.sources.database as database_module
 import reportgen.sources.drivers as drivers_module
+from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config
+from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError, DatabaseSourceError
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import SyntheticTeam
@@ -409,23 +411,27 @@ def test_a_locked_sqlite_file_fails_and_the_store_keeps_its_rows(
         assert (store.fingerprint(0, 2**62), store.row_count()) == before
 
 
-def test_failure_mid_sync_keeps_completed_windows(request, tmp_path, team, monkeypatch):
+class _FailsAtWindow4(DatabaseSource):
+    """A database that fails on the fourth window it is asked for (in the process that reads it)."""
+
+    windows_asked = 0
+
+    def iter_log_pages(self, start_ts: int, end_ts: int) -> Any:
+        type(self).windows_asked += 1
+        if type(self).windows_asked == 4:
+            raise DatabaseSourceError(f"{self.dsn.shown}: connection lost")
+        return super().iter_log_pages(start_ts, end_ts)
+
+
+def test_failure_mid_sync_keeps_completed_windows(request, tmp_path, team):
     """A database that fails after some windows leaves them committed, and nothing else changed."""
     path = db_config(tmp_path, team, dsn_for(request, "postgresql", "newapi"))
-    calls = {"n": 0}
-    real = DatabaseSource.iter_log_pages
-
-    def flaky(self: DatabaseSource, lo: int, hi: int) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise DatabaseSourceError(f"{self.dsn.shown}: connection lost")
-        return real(self, lo, hi)
-
-    monkeypatch.setattr(DatabaseSource, "iter_log_pages", flaky)
-    assert_one_line_error(
-        invoke(path, "sync", "--period", "2026-04"), "connection lost", "3 of 31 windows saved"
-    )
-    monkeypatch.undo()
+    config = load_config(path, env=ENV)
+    with pytest.raises(DatabaseSourceError) as failed:
+        run_sync(config, parse_period("2026-04", config.tz), client_factory=_FailsAtWindow4)
+    message = str(failed.value)
+    assert "connection lost" in message and "3 of 31 windows saved" in message and "\n" not in message
+    assert READER_PASSWORD not in message
     with Store.open(tmp_path / ".reportgen", create=False) as store:
         assert len(store.coverage()) == 1 and store.row_count() > 0
 

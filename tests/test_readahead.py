@@ -1,72 +1,103 @@
-"""Windows read ahead in a second thread: in order, bounded, errors raised where the pages are used."""
+"""Windows read ahead by a second process: in order, bounded, errors raised where the pages are used."""
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from reportgen.app import readahead
 from reportgen.app.readahead import ReadAhead
+from reportgen.errors import DatabaseSourceError, GatewayError
 
 
 class _Source:
-    def __init__(self, pages_per_window: int = 3, fail_at: tuple[int, int] | None = None) -> None:
+    """Pages ``[lo, n, pid]``; what it did is appended to ``log`` (a file: it runs in the other process)."""
+
+    def __init__(self, log: str, pages_per_window: int = 3, fail_at: tuple[int, int] | None = None) -> None:
+        self.log = Path(log)
         self.pages_per_window = pages_per_window
         self.fail_at = fail_at
-        self.produced = 0
-        self.closed: list[tuple[int, int]] = []
-        self.threads: set[str] = set()
 
-    def read(self, lo: int, hi: int) -> Iterator[list[int]]:
-        self.threads.add(threading.current_thread().name)
+    def _note(self, line: str) -> None:
+        with self.log.open("a") as fp:
+            fp.write(line + "\n")
+
+    def iter_log_pages(self, lo: int, hi: int) -> Iterator[list[int]]:
         try:
             for n in range(self.pages_per_window):
                 if self.fail_at == (lo, n):
-                    raise RuntimeError(f"lost the connection in window {lo}")
-                self.produced += 1
-                yield [lo, n]
+                    raise DatabaseSourceError(f"lost the connection in window {lo}")
+                if self.fail_at == (lo, -n):
+                    os._exit(3)  # killed mid-window
+                self._note(f"page {lo} {n}")
+                yield [lo, n, os.getpid()]
         finally:
-            self.closed.append((lo, hi))  # the window's snapshot ends in the reading thread
+            self._note(f"closed {lo} {hi}")  # the window's snapshot ends in the reading process
+
+    def close(self) -> None:
+        self._note("source closed")
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
 
 
 WINDOWS = [(0, 9), (10, 19), (20, 29)]
 
 
-def test_pages_come_in_order_from_another_thread():
-    source = _Source()
-    with ReadAhead(source.read, WINDOWS) as ahead:
+def test_pages_come_in_order_from_another_process(tmp_path):
+    log = tmp_path / "log"
+    with ReadAhead(functools.partial(_Source, str(log)), WINDOWS) as ahead:
         got = [list(ahead.pages(lo, hi)) for lo, hi in WINDOWS]
-    assert got == [[[lo, n] for n in range(3)] for lo, _ in WINDOWS]
-    assert source.closed == WINDOWS and source.threads == {"reportgen-read-ahead"}
+    assert [[page[:2] for page in window] for window in got] == [
+        [[lo, n] for n in range(3)] for lo, _ in WINDOWS
+    ]
+    assert {page[2] for window in got for page in window} != {os.getpid()}  # read elsewhere
+    assert [line for line in _lines(log) if line.startswith("closed")] == [
+        f"closed {lo} {hi}" for lo, hi in WINDOWS
+    ]
+    assert _lines(log)[-1] == "source closed" and ahead.pages_read == 9
 
 
-def test_reading_ahead_is_bounded():
-    source = _Source(pages_per_window=50)
-    with ReadAhead(source.read, WINDOWS) as ahead:
+def test_reading_ahead_is_bounded(tmp_path):
+    log = tmp_path / "log"
+    with ReadAhead(functools.partial(_Source, str(log), pages_per_window=100_000), WINDOWS) as ahead:
         pages = ahead.pages(0, 9)
         next(pages)
-        time.sleep(0.3)  # the reader runs ahead until the queue is full, then waits
-        assert source.produced <= 1 + readahead.DEPTH + 1
+        time.sleep(1.0)  # the reader runs ahead until the pipe and the queue are full, then waits
+        produced = len([line for line in _lines(log) if line.startswith("page")])
+        assert produced < 1 + readahead.DEPTH + 10_000  # far fewer than it could have read
+        time.sleep(0.3)
+        assert len([line for line in _lines(log) if line.startswith("page")]) == produced
 
 
-def test_an_error_is_raised_where_the_window_is_used_and_earlier_windows_are_whole():
-    source = _Source(fail_at=(10, 1))
-    with ReadAhead(source.read, WINDOWS) as ahead:
+def test_an_error_is_raised_where_the_window_is_used_and_earlier_windows_are_whole(tmp_path):
+    log = tmp_path / "log"
+    with ReadAhead(functools.partial(_Source, str(log), fail_at=(10, 1)), WINDOWS) as ahead:
         assert len(list(ahead.pages(0, 9))) == 3
         pages = ahead.pages(10, 19)
-        assert next(pages) == [10, 0]
-        with pytest.raises(RuntimeError, match="window 10"):
+        assert next(pages)[:2] == [10, 0]
+        with pytest.raises(DatabaseSourceError, match="window 10"):
             next(pages)
-    assert source.closed == [(0, 9), (10, 19)]
+    assert [line for line in _lines(log) if line.startswith("closed")] == ["closed 0 9", "closed 10 19"]
 
 
-def test_stopping_early_ends_the_thread_and_the_open_window():
-    source = _Source(pages_per_window=50)
-    ahead = ReadAhead(source.read, WINDOWS)
+def test_a_reader_that_dies_is_a_one_line_error(tmp_path):
+    with ReadAhead(functools.partial(_Source, str(tmp_path / "log"), fail_at=(10, -1)), WINDOWS) as ahead:
+        assert len(list(ahead.pages(0, 9))) == 3
+        with pytest.raises(GatewayError, match=r"ended unexpectedly \(exit code 3\)"):
+            list(ahead.pages(10, 19))
+
+
+def test_stopping_early_ends_the_process_and_the_thread(tmp_path):
+    ahead = ReadAhead(functools.partial(_Source, str(tmp_path / "log"), pages_per_window=100_000), WINDOWS)
     next(ahead.pages(0, 9))
     ahead.close()  # e.g. the store failed, or ^C
-    assert source.closed == [(0, 9)]
+    assert ahead._process.poll() is not None
     assert not any(t.name == "reportgen-read-ahead" for t in threading.enumerate())

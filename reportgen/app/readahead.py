@@ -1,25 +1,43 @@
-"""Read the next windows' pages in a background thread while the store writes the current one.
+"""Read the next windows' pages in a second process while the store writes the current one.
 
-The database source's pages cost Python time (fetching and parsing) and the store's
-writes mostly do not (SQLite and zlib release the GIL), so on two cores they overlap.
-The queue is bounded: at most :data:`DEPTH` pages wait, so memory stays flat whatever
-the window or sync size.  The source is used by the reading thread alone until
-:meth:`ReadAhead.close` returns.
+The database source's pages cost Python time (fetching and parsing), and so do the
+store's writes: ``executemany`` gives up the interpreter lock for every row it steps, and
+with a second *thread* parsing beside it each row then waits for that thread's time slice
+(a page of 10,000 rows took seconds instead of 35 ms).  A second *process* has its own
+interpreter, so reading and writing really run side by side on two cores.
+
+The process (``python -m reportgen.app.readahead``, not :mod:`multiprocessing`, which
+would run the caller's main module again in the child) gets ``open_source`` (a picklable
+callable: the source's class and its config), the windows and ``prepare`` on its stdin,
+opens its own connection, reads the windows in order, passes each page through
+``prepare`` (e.g. the store compresses its raw table there) and writes it to its stdout,
+one length-prefixed pickle at a time.  A thread of ours reads those frames into a queue of
+:data:`DEPTH`; the pipe and the queue bound what waits, so memory stays flat whatever the
+sync's size.  Its errors are raised where the pages are used; :meth:`ReadAhead.close`
+(also on ^C) stops it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import queue
+import signal
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import IO, Any
 
-#: Pages read ahead at most (each up to the source's page size): enough that reading goes
-#: on while the store rolls up a finished day.
+from ..errors import GatewayError
+
+#: Pages read ahead at most (each up to the source's page size), besides the pipe's own
+#: buffer: enough that reading goes on while the store rolls up a finished day.
 DEPTH = 4
 
-_WINDOW_END = object()
+_WINDOW_END = "window-end"
+_FRAME = struct.Struct("<Q")
 
 
 class _Failed:
@@ -28,45 +46,64 @@ class _Failed:
 
 
 class ReadAhead:
-    """``pages(lo, hi)`` of each window in turn, read ahead by one thread (each page passed through
-    ``prepare`` there, when given); use as a context manager."""
+    """``pages(lo, hi)`` of each window in turn, read ahead by a second process; a context manager."""
 
     def __init__(
         self,
-        read: Callable[[int, int], Iterator[Sequence[Any]]],
+        open_source: Callable[[], Any],
         windows: Sequence[tuple[int, int]],
         prepare: Callable[[Any], Any] | None = None,
     ) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
-        self._stop = threading.Event()
         self._windows = list(windows)
         self._next = 0
-        self._prepare = prepare
+        #: Pages received (each one query of the source).
+        self.pages_read = 0
+        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=DEPTH)
+        self._stop = threading.Event()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "reportgen.app.readahead"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        with contextlib.suppress(BrokenPipeError):  # it died at once: _get says so
+            self._process.stdin.write(pickle.dumps((open_source, self._windows, prepare)))
+            self._process.stdin.close()
         self._thread = threading.Thread(
-            target=self._run, args=(read,), name="reportgen-read-ahead", daemon=True
+            target=self._receive, args=(self._process.stdout,), name="reportgen-read-ahead", daemon=True
         )
         self._thread.start()
 
-    def pages(self, lo: int, hi: int) -> Iterator[Sequence[Any]]:
+    def pages(self, lo: int, hi: int) -> Iterator[Any]:
         """The pages of the next window, which must be ``(lo, hi)``; the reader's error is raised here."""
         if self._windows[self._next] != (lo, hi):  # pragma: no cover - a caller's bug
             raise ValueError(f"windows read out of order: {(lo, hi)} asked, {self._windows[self._next]} next")
         self._next += 1
         while True:
-            item = self._queue.get()
-            if item is _WINDOW_END:
+            frame = self._frames.get()
+            if frame is None:
+                self._process.wait()
+                raise GatewayError(
+                    f"the process reading the source ended unexpectedly (exit code {self._process.returncode})"
+                )
+            item = pickle.loads(frame)  # here, not in the receiving thread: see the module doc
+            if isinstance(item, str) and item == _WINDOW_END:
                 return
             if isinstance(item, _Failed):
                 raise item.exc
+            self.pages_read += 1
             yield item
 
     def close(self) -> None:
-        """Stop reading and wait for the thread (it ends the source's open snapshot itself)."""
+        """Stop the reading process (its connection and snapshot end with it) and the receiving thread."""
         self._stop.set()
+        if self._process.poll() is None:
+            self._process.terminate()
         while self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)  # unblock a put
+                self._frames.get(timeout=0.05)  # unblock a put
         self._thread.join()
+        self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
     def __enter__(self) -> ReadAhead:
         return self
@@ -74,30 +111,71 @@ class ReadAhead:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, read: Callable[[int, int], Iterator[Sequence[Any]]]) -> None:
-        try:
-            for lo, hi in self._windows:
-                pages = read(lo, hi)
-                try:
-                    for page in pages:
-                        if self._prepare is not None:
-                            page = self._prepare(page)
-                        if not self._put(page):
-                            return
-                finally:
-                    close = getattr(pages, "close", None)
-                    if close is not None:
-                        close()  # ends the window's snapshot in this thread, now
-                if not self._put(_WINDOW_END):
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            self._put(_Failed(exc))
-
-    def _put(self, item: object) -> bool:
+    def _receive(self, stream: IO[bytes]) -> None:
+        """Frames from the process into the queue; None when it ends (or dies)."""
         while not self._stop.is_set():
+            header = stream.read(_FRAME.size)
+            frame = stream.read(_FRAME.unpack(header)[0]) if len(header) == _FRAME.size else b""
+            if not frame:
+                self._put(None)
+                return
+            self._put(frame)
+
+    def _put(self, item: bytes | None) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._frames.put(item, timeout=0.1)
+                return
+
+
+def _serve() -> None:
+    """The reading process: every window's pages on stdout, in order, each window then a marker; or
+    the error that stopped it.  ^C reaches the whole process group: the parent decides, and ends us."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = sys.stdout.buffer
+
+    def send(item: object) -> None:
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_FRAME.pack(len(data)))
+        out.write(data)
+
+    source = None
+    try:
+        open_source, windows, prepare = pickle.load(sys.stdin.buffer)
+        source = open_source()
+        for lo, hi in windows:
+            pages = source.iter_log_pages(lo, hi)
             try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+                for page in pages:
+                    send(page if prepare is None else prepare(page))
+            finally:
+                close = getattr(pages, "close", None)
+                if close is not None:
+                    close()  # ends the window's snapshot, now
+            send(_WINDOW_END)
+    except BrokenPipeError:  # the parent stopped reading
+        return
+    except BaseException as exc:  # handed to the parent, which raises it
+        with contextlib.suppress(BrokenPipeError):
+            send(_Failed(_picklable(exc)))
+    finally:
+        with contextlib.suppress(Exception):
+            out.flush()
+        if source is not None:
+            with contextlib.suppress(Exception):
+                source.close()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """``exc`` if it crosses to the parent intact, else a one-line :class:`GatewayError` saying it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return GatewayError(f"reading the source failed: {type(exc).__name__}: {exc}")
+    return exc
+
+
+if __name__ == "__main__":  # run as the module itself, so that what it sends names reportgen.app.readahead
+    from reportgen.app.readahead import _serve as serve
+
+    serve()

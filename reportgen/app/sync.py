@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -186,7 +187,7 @@ def run_sync(
             ratebudget.share(client, config.store_dir, gw, getattr(progress, "waiting", None))
             try:
                 results.append(
-                    _sync_locked(store, client, gw, config, period, refetch, progress, now, started)
+                    _sync_locked(store, client, factory, gw, config, period, refetch, progress, now, started)
                 )
             finally:
                 ratebudget.keep(client, config.store_dir, gw)
@@ -255,6 +256,7 @@ def _store_window(
 def _sync_locked(
     store: Store,
     client: LogSource,
+    factory: Callable[..., LogSource],
     gw: GatewayConfig,
     config: Config,
     period: Period | None,
@@ -290,16 +292,20 @@ def _sync_locked(
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
+    # The database source is read a few pages ahead by a second process while the store writes.
+    ahead = (
+        ReadAhead(functools.partial(factory, gw), windows, Store.prepare)
+        if getattr(client, "read_ahead", False) and windows
+        else None
+    )
     try:
-        # The database source is read a few pages ahead in a second thread while the store writes.
-        ahead = (
-            ReadAhead(client.iter_log_pages, windows, Store.prepare)
-            if getattr(client, "read_ahead", False)
-            else None
-        )
         with ahead or contextlib.nullcontext():
             for lo, hi in windows:
-                read = ahead.pages(lo, hi) if ahead is not None else client.iter_log_pages(lo, hi)
+                read = (
+                    _reported(ahead.pages(lo, hi), progress)
+                    if ahead is not None
+                    else client.iter_log_pages(lo, hi)
+                )
                 window_rows, window_pages = _store_window(store, lo, hi, read, int(now()), name)
                 done += 1
                 rows += window_rows
@@ -349,7 +355,7 @@ def _sync_locked(
         skipped=skipped,
         rows=rows,
         pages=pages,
-        requests=client.requests_made,
+        requests=client.requests_made + (ahead.pages_read if ahead is not None else 0),
         seconds=time.monotonic() - started,
         flavor=client.flavor,
         keys=len(keys),
@@ -360,6 +366,13 @@ def _sync_locked(
         name=name,
         reread=len(late),
     )
+
+
+def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[RowBatch]:
+    """``pages`` read by the reading process, each reported as the request it was."""
+    for page in pages:
+        progress.request("logs")
+        yield page
 
 
 def _look_back(

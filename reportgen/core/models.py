@@ -69,7 +69,8 @@ class RowBatch(Sequence[UsageRecord]):
     demand, is the raw JSON the API path keeps for the same item.  ``faithful`` says whether
     ``rows`` hold only values JSON carries exactly (:func:`reportgen.core.rawjson.faithful`),
     so the store may keep them as one table; ``packed`` is where the store may put that table,
-    made ready before it writes.  Read as a sequence the batch yields the same records (built
+    made ready before it writes (``Store.prepare``, which then drops ``rows``: a prepared
+    batch is for the store alone).  Read as a sequence the batch yields the same records (built
     on demand); the store writes the tuples as they are.
     """
 

@@ -38,7 +38,7 @@ from ..core.periods import local_days
 from ..core.wallet import Balance, CreditRow, WalletRecord
 from ..errors import GatewayDataError, StoreError, SyncLockedError
 from . import rollups, schema
-from .raw import RawLookup, forget_raw, keep_raw, keep_table, pack_table
+from .raw import RawLookup, forget_raw, keep_raw, keep_table, pack_table, unpack_table
 from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
 
 DB_NAME = "reportgen.sqlite3"
@@ -963,7 +963,7 @@ class Store(Reader):
             last = start
             for batch in batches:
                 pages += 1
-                values, raws = batch.values, batch.rows
+                values, raws, packed = batch.values, batch.rows, batch.packed
                 stamps = [v[0] for v in values]
                 if not stamps:
                     continue
@@ -974,7 +974,8 @@ class Store(Reader):
                     )
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
-                    values, raws = [values[i] for i in keep], [raws[i] for i in keep]
+                    raws = raws or (unpack_table(packed) if packed is not None else ())
+                    values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
                     if not values:
                         continue
                 last = stamps[-1]
@@ -984,8 +985,8 @@ class Store(Reader):
                         f"{self.directory}: row ids were not assigned in order; nothing was stored"
                     )
                 if batch.faithful:
-                    packed = batch.packed if raws is batch.rows else None
-                    keep_table(cur, next_id, batch.fields, raws, packed or pack_table(batch.fields, raws))
+                    packed = packed or pack_table(batch.fields, raws)
+                    keep_table(cur, next_id, len(values), packed, batch.fields, raws)
                 else:
                     keep_raw(
                         cur,
@@ -1005,6 +1006,8 @@ class Store(Reader):
         raw table compressed (pure, no database: the sync does it in the reading thread)."""
         if batch.faithful and batch.packed is None and batch.rows:
             batch.packed = pack_table(batch.fields, batch.rows)
+            if batch.packed is not None:
+                batch.rows = ()  # they are in the table: not carried twice
         return batch
 
     def _clear_window(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> int:

@@ -52,23 +52,29 @@ def pack_table(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes | 
     return None if data is None else zlib.compress(data, LEVEL)
 
 
+def unpack_table(packed: bytes) -> list[list[Any]]:
+    """The rows of a :func:`pack_table` blob."""
+    rows: list[list[Any]] = (_orjson or json).loads(zlib.decompress(packed))["rows"]
+    return rows
+
+
 def keep_table(
     cur: sqlite3.Cursor | sqlite3.Connection,
     first: int,
+    count: int,
+    packed: bytes | None,
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]],
-    packed: bytes | None = None,
 ) -> None:
-    """Store the raw values of rows ``first, first + 1, ...``: ``packed`` (their :func:`pack_table`),
-    else the rows' raw JSON as ``[id, raw]`` pairs."""
+    """Store the raw values of the ``count`` rows ``first, first + 1, ...``: ``packed`` (their
+    :func:`pack_table`), else ``rows`` (one tuple of ``fields`` each) as ``[id, raw]`` pairs."""
     if packed is None:
         keep_raw(
             cur, [(first + i, dumps_row(dict(zip(fields, row, strict=True)))) for i, row in enumerate(rows)]
         )
         return
     cur.execute(
-        "INSERT INTO raw_blobs (first_id, last_id, data) VALUES (?, ?, ?)",
-        (first, first + len(rows) - 1, packed),
+        "INSERT INTO raw_blobs (first_id, last_id, data) VALUES (?, ?, ?)", (first, first + count - 1, packed)
     )
 
 
