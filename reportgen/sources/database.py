@@ -49,7 +49,8 @@ def source_account(gw: GatewayConfig) -> tuple[str, int | None]:
 class DatabaseSource:
     """Reads a new-api or one-api database as if it were the management API of one or more users."""
 
-    #: The sync may read this source's pages in a second thread (one thread at a time).
+    #: The sync reads this source's pages in a second process, which builds its own instance
+    #: from the class and the config (``reportgen.app.readahead``).
     read_ahead = True
 
     def __init__(self, config: GatewayConfig, on_request: Callable[[str], None] | None = None) -> None:

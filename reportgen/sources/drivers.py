@@ -239,10 +239,7 @@ class _SqliteConnection(Connection):
             raise DatabaseSourceError(f"{dsn.shown}: no such database file {dsn.path}")
         uri = dsn.path.resolve().as_uri() + "?mode=ro"
         try:
-            # check_same_thread=False: the sync reads windows ahead in a second thread (one at a time).
-            raw = sqlite3.connect(
-                uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
+            raw = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
             raw.execute("PRAGMA query_only = 1")
         except sqlite3.Error as exc:
             raise DatabaseSourceError(f"{dsn.shown}: cannot open: {describe(exc)}") from None
