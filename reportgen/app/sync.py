@@ -292,13 +292,11 @@ def _sync_locked(
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
-    # The database source is read a few pages ahead by a second process while the store writes.
-    ahead = (
-        ReadAhead(functools.partial(factory, gw), windows, Store.prepare)
-        if getattr(client, "read_ahead", False) and windows
-        else None
-    )
+    ahead: ReadAhead | None = None
     try:
+        # The database source is read a few pages ahead by a second process while the store writes.
+        if getattr(client, "read_ahead", False) and windows:
+            ahead = ReadAhead(functools.partial(factory, gw), windows, Store.prepare)
         with ahead or contextlib.nullcontext():
             for lo, hi in windows:
                 read = (

@@ -1003,7 +1003,7 @@ class Store(Reader):
     @staticmethod
     def prepare(batch: RowBatch) -> RowBatch:
         """Make ``batch`` ready for :meth:`stream_window` before the store is free to write it: its
-        raw table compressed (pure, no database: the sync does it in the reading thread)."""
+        raw table compressed (pure, no database: the sync does it in the reading process)."""
         if batch.faithful and batch.packed is None and batch.rows:
             batch.packed = pack_table(batch.fields, batch.rows)
             if batch.packed is not None:
