@@ -37,6 +37,8 @@ from ..errors import GatewayError
 DEPTH = 4
 
 _WINDOW_END = "window-end"
+#: Seconds a reader that sent every window gets to close its connection before it is ended.
+_GRACE = 5
 _FRAME = struct.Struct("<Q")
 
 
@@ -56,6 +58,7 @@ class ReadAhead:
     ) -> None:
         self._windows = list(windows)
         self._next = 0
+        self._done = 0  # windows received whole
         #: Pages received (each one query of the source).
         self.pages_read = 0
         self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=DEPTH)
@@ -86,6 +89,7 @@ class ReadAhead:
                 )
             item = pickle.loads(frame)  # here, not in the receiving thread: see the module doc
             if isinstance(item, str) and item == _WINDOW_END:
+                self._done += 1
                 return
             if isinstance(item, _Failed):
                 raise item.exc
@@ -94,6 +98,9 @@ class ReadAhead:
 
     def close(self) -> None:
         """Stop the reading process (its connection and snapshot end with it) and the receiving thread."""
+        if self._done == len(self._windows):  # it read everything: let it close its connection itself
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=_GRACE)
         self._stop.set()
         if self._process.poll() is None:
             self._process.terminate()
@@ -138,6 +145,7 @@ def _serve() -> None:
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         out.write(_FRAME.pack(len(data)))
         out.write(data)
+        out.flush()  # a window's end marker must not wait in the buffer for the next page
 
     source = None
     try:
