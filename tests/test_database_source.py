@@ -27,7 +27,7 @@ from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import SyntheticTeam
 from reportgen.sources import DatabaseSource
 from reportgen.sources.schema import detect_log_schema
-from reportgen.store import Store
+from reportgen.store import Store, evidence
 from tests import dbservers
 from tests.conftest import TOKEN, write_config
 from tests.dbservers import NO_RIGHTS, READER_PASSWORD, Dataset, Server
@@ -118,7 +118,10 @@ def outputs(path: Path, env: dict[str, str]) -> dict[str, Any]:
     with Store.open(path.parent / ".reportgen", create=False) as store:
         whole = store.fingerprint(0, 2**62)
         count = store.row_count()
+        # the database sync's from its pages' digests, the API sync's from the store: the same
+        (audited,) = [e.fingerprint for e in evidence.entries(store) if e.action == "sync"]
     return {
+        "audited": audited,
         "summary": doc,
         "fingerprint": source["fingerprint"],
         "flavor": source["flavor"],
@@ -152,6 +155,7 @@ def api_outputs(
 def assert_same(db: dict[str, Any], api: dict[str, Any], same_user: bool = True) -> None:
     assert db["summary"] == api["summary"]
     assert db["fingerprint"] == api["fingerprint"]
+    assert db["audited"] == api["audited"]
     assert db["store"] == api["store"]
     assert db["flavor"] == api["flavor"]
     if same_user:
@@ -183,6 +187,30 @@ def test_logs_may_be_a_view(tmp_path, team, dataset, api_outputs):
     assert_same(
         outputs(db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}"), ENV), api_outputs["newapi"]
     )
+
+
+def test_the_audited_fingerprint_comes_from_the_pages_digests(tmp_path, team, dataset, monkeypatch):
+    """A database sync that wrote its whole span records the fingerprint merged from the pages'
+    digests (the store is not asked), equal to the store's own; a sync that skips covered days
+    asks the store."""
+    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dataset)
+    config = load_config(db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}"), env=ENV)
+    april = parse_period("2026-04", config.tz)
+    asked: list[tuple[int, int]] = []
+    real = Store.fingerprint
+
+    def counted(self: Store, start_ts: int, end_ts: int, token_names: Any = None) -> str:
+        asked.append((start_ts, end_ts))
+        return real(self, start_ts, end_ts, token_names)
+
+    monkeypatch.setattr(Store, "fingerprint", counted)
+    run_sync(config, april)
+    assert asked == []
+    with Store.open(config.store_dir, create=False) as store:
+        (audited,) = [e.fingerprint for e in evidence.entries(store) if e.action == "sync"]
+        assert audited == real(store, april.start_ts, april.end_ts)
+    run_sync(config, april)  # every day already there: nothing written, the store computes it
+    assert asked == [(april.start_ts, april.end_ts)]
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql"])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from reportgen import plugins
 from reportgen.config import Config
-from reportgen.core.fingerprint import canonical_row, fingerprint_of, row_digest
+from reportgen.core.fingerprint import canonical_row, fingerprint_of, page_digests, row_digest
 from reportgen.core.models import UsageRecord
 from reportgen.core.periods import parse_period
 from reportgen.gateway.parse import MAX_AMOUNT
@@ -146,3 +146,28 @@ def test_a_csv_only_report_does_not_hash_the_rows(tmp_path: Path) -> None:
         pm.unregister(seen)
     assert seen.fingerprints == ["", "", expected]
     assert expected
+
+
+_hostile = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(['"', "\\", "],[", "[", "]", ",", "\u2028", "\x00\x1f", "張三", "a],[b", "😀"]),
+)
+_nullable_text = st.one_of(st.none(), _hostile)
+_int64 = st.integers(-(2**63), 2**63 - 1)
+_stored_row = st.tuples(
+    _int64, _int64, _hostile, _hostile, _int64, _int64, _int64, st.one_of(st.none(), _int64), st.booleans(),
+    _nullable_text, _nullable_text, st.one_of(st.none(), _int64), _nullable_text, st.one_of(st.none(), _int64),
+    _hostile, _hostile, st.one_of(st.none(), _int64), st.booleans(),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_stored_row, max_size=12), st.sampled_from(["", "eu:"]))
+def test_a_page_of_digests_is_the_row_by_row_digests(values, prefix):
+    """The page written as one JSON array and cut into rows digests exactly as each row's
+    canonical line does (booleans as 0/1, the key as reports name it)."""
+    expected = sorted(
+        row_digest(*(int(v) if isinstance(v, bool) else v for v in (*row[:2], prefix + row[2], *row[3:])))
+        for row in values
+    )
+    assert page_digests(values, prefix) == b"".join(expected)

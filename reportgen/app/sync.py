@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
+from ..core.fingerprint import page_digests
 from ..core.models import Period, RowBatch, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
-from ..store import Store, detect_amendments, sync_lock, uncovered
+from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
 from ..store import evidence as audit
 from . import ratebudget
+from .digestruns import DigestRuns
 from .readahead import ReadAhead
 from .signing import who
 
@@ -293,14 +295,17 @@ def _sync_locked(
     done = rows = pages = 0
     state, message = "failed", ""
     ahead: ReadAhead | None = None
+    runs = DigestRuns()
     try:
-        # The database source is read a few pages ahead by a second process while the store writes.
+        # The database source is read a few pages ahead by a second process while the store
+        # writes; that process also compresses each page's raw table and digests its rows.
         if getattr(client, "read_ahead", False) and windows:
-            ahead = ReadAhead(functools.partial(factory, gw), windows, Store.prepare)
+            prepare = functools.partial(_prepare_page, qualified_key(name, ""))
+            ahead = ReadAhead(functools.partial(factory, gw), windows, prepare)
         with ahead or contextlib.nullcontext():
             for lo, hi in windows:
                 read = (
-                    _reported(ahead.pages(lo, hi), progress)
+                    runs.pages(_reported(ahead.pages(lo, hi), progress), lo, hi)
                     if ahead is not None
                     else client.iter_log_pages(lo, hi)
                 )
@@ -325,6 +330,8 @@ def _sync_locked(
         state, message = "interrupted", "interrupted by the user"
         raise
     finally:
+        if state != "ok":
+            runs.close()
         # the flavour as detected while paging (it may differ from the one named at the start);
         # on a full disk even this bookkeeping may fail, and must not hide why the sync stopped
         with contextlib.suppress(StoreError):
@@ -335,6 +342,9 @@ def _sync_locked(
     store.use_sources(None)  # a closed period holds every source's rows
     amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
     store.use_sources((name,))
+    # The fingerprint of the span: from the pages' digests when this sync wrote all of it.
+    with runs:
+        fingerprint = runs.fingerprint(span) or store.fingerprint(span[0], span[1] + 1)
     audit.append(
         store,
         int(now()),
@@ -343,7 +353,7 @@ def _sync_locked(
         f"{datetime.fromtimestamp(span[0], config.tz):%Y-%m-%d %H:%M} .. "
         f"{datetime.fromtimestamp(span[1], config.tz):%Y-%m-%d %H:%M} {config.timezone}"
         + ("" if name == "default" else f" source {name}"),
-        store.fingerprint(span[0], span[1] + 1),
+        fingerprint,
         {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]}
         | ({"read_again": len(late)} if late else {}),
     )
@@ -364,6 +374,13 @@ def _sync_locked(
         name=name,
         reread=len(late),
     )
+
+
+def _prepare_page(key_prefix: str, page: RowBatch) -> RowBatch:
+    """What the reading process does to each page: the store's preparation, and the rows' digests."""
+    Store.prepare(page)
+    page.digests = page_digests(page.values, key_prefix)
+    return page
 
 
 def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[RowBatch]:

@@ -13,10 +13,17 @@ A packet's ``rows.jsonl`` holds exactly these lines, one per row, in digest orde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+_orjson: Any
+try:  # optional speed-up: one page of canonical lines ~15x faster than row by row
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only without orjson
+    _orjson = None
 
 #: Version of the scheme described above (1 hashed digests stored at sync time).
 FINGERPRINT_SCHEME = 2
@@ -78,3 +85,31 @@ with zipfile.ZipFile("PACKET.zip") as zf:
     lines = zf.read("rows.jsonl").decode("utf-8").splitlines()
 digests = sorted(hashlib.sha256(line.encode("utf-8")).digest() for line in lines)
 print(len(lines), hashlib.sha256(b"".join(digests)).hexdigest())"""
+
+
+def page_digests(values: Sequence[Sequence[Any]], key_prefix: str = "") -> bytes:
+    """The row digests of a page of stored values (``ROW_FIELDS`` order, as the store writes them:
+    booleans become 0/1), sorted and concatenated: one run of what :func:`fingerprint_of` hashes.
+
+    ``key_prefix`` is put before each key name (``"SOURCE:"`` for a source other than
+    ``default``, as reports name its keys).  The page is written as one JSON array and cut
+    into rows, which is the row-by-row :func:`canonical_row` byte for byte when no value
+    needed an escape (then neither writer escapes anything) and no string holds ``],[``; a
+    page where either is not so is written row by row.
+    """
+    if not values:
+        return b""
+    columns = list(zip(*values, strict=True))
+    columns[2] = tuple(key_prefix + k for k in columns[2]) if key_prefix else columns[2]
+    columns[8], columns[17] = tuple(map(int, columns[8])), tuple(map(int, columns[17]))
+    rows = list(zip(*columns, strict=True))
+    lines: list[bytes] | None = None
+    if _orjson is not None:
+        with contextlib.suppress(TypeError):
+            page: bytes = _orjson.dumps(rows)
+            if b"\\" not in page and page.count(b"],[") == len(rows) - 1:
+                lines = [b"[" + part + b"]" for part in page[2:-2].split(b"],[")]
+    if lines is None:
+        lines = [canonical_row(row).encode("utf-8", "surrogatepass") for row in rows]
+    sha256 = hashlib.sha256
+    return b"".join(sorted([sha256(line).digest() for line in lines]))

@@ -74,7 +74,7 @@ class RowBatch(Sequence[UsageRecord]):
     on demand); the store writes the tuples as they are.
     """
 
-    __slots__ = ("faithful", "fields", "packed", "rows", "values")
+    __slots__ = ("digests", "faithful", "fields", "packed", "rows", "values")
 
     def __init__(
         self,
@@ -88,6 +88,8 @@ class RowBatch(Sequence[UsageRecord]):
         self.rows = rows
         self.faithful = faithful
         self.packed: bytes | None = None
+        #: The rows' digests, sorted (``reportgen.core.fingerprint.page_digests``), when computed ahead.
+        self.digests: bytes | None = None
 
     @property
     def raws(self) -> list[str]:
