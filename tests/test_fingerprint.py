@@ -170,4 +170,5 @@ def test_a_page_of_digests_is_the_row_by_row_digests(values, prefix):
         row_digest(*(int(v) if isinstance(v, bool) else v for v in (*row[:2], prefix + row[2], *row[3:])))
         for row in values
     )
-    assert page_digests(values, prefix) == b"".join(expected)
+    columns = list(zip(*values, strict=True)) if values else [()] * 18
+    assert page_digests(columns, prefix) == b"".join(expected)

@@ -39,7 +39,7 @@ class DigestRuns:
         """``pages`` of window ``[lo, hi]``, their digest runs kept as they pass."""
         for page in pages:
             if page.digests is None or (
-                page.values and not lo <= page.values[0][0] <= page.values[-1][0] <= hi
+                (stamps := page.columns[0]) and not lo <= stamps[0] <= stamps[-1] <= hi
             ):
                 self._complete = False  # the store keeps only [lo, hi]: these digests are not the stored rows
             elif page.digests:

@@ -379,7 +379,7 @@ def _sync_locked(
 def _prepare_page(key_prefix: str, page: RowBatch) -> RowBatch:
     """What the reading process does to each page: the store's preparation, and the rows' digests."""
     Store.prepare(page)
-    page.digests = page_digests(page.values, key_prefix)
+    page.digests = page_digests(page.columns, key_prefix)
     return page
 
 

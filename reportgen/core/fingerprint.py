@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -87,9 +88,10 @@ digests = sorted(hashlib.sha256(line.encode("utf-8")).digest() for line in lines
 print(len(lines), hashlib.sha256(b"".join(digests)).hexdigest())"""
 
 
-def page_digests(values: Sequence[Sequence[Any]], key_prefix: str = "") -> bytes:
-    """The row digests of a page of stored values (``ROW_FIELDS`` order, as the store writes them:
-    booleans become 0/1), sorted and concatenated: one run of what :func:`fingerprint_of` hashes.
+def page_digests(columns: Sequence[Sequence[Any]], key_prefix: str = "") -> bytes:
+    """The row digests of a page of stored values, given as ``ROW_FIELDS`` columns (as the store
+    writes them: booleans become 0/1), sorted and concatenated: one run of what
+    :func:`fingerprint_of` hashes.
 
     ``key_prefix`` is put before each key name (``"SOURCE:"`` for a source other than
     ``default``, as reports name its keys).  The page is written as one JSON array and cut
@@ -97,19 +99,30 @@ def page_digests(values: Sequence[Sequence[Any]], key_prefix: str = "") -> bytes
     needed an escape (then neither writer escapes anything) and no string holds ``],[``; a
     page where either is not so is written row by row.
     """
-    if not values:
+    if not columns[0]:
         return b""
-    columns = list(zip(*values, strict=True))
-    columns[2] = tuple(key_prefix + k for k in columns[2]) if key_prefix else columns[2]
-    columns[8], columns[17] = tuple(map(int, columns[8])), tuple(map(int, columns[17]))
-    rows = list(zip(*columns, strict=True))
+    keys = [key_prefix + k for k in columns[2]] if key_prefix else columns[2]
+    rows = list(
+        zip(
+            *columns[:2],
+            keys,
+            *columns[3:8],
+            map(int, columns[8]),
+            *columns[9:17],
+            map(int, columns[17]),
+            strict=True,
+        )  # fmt: skip
+    )
     lines: list[bytes] | None = None
     if _orjson is not None:
         with contextlib.suppress(TypeError):
             page: bytes = _orjson.dumps(rows)
             if b"\\" not in page and page.count(b"],[") == len(rows) - 1:
-                lines = [b"[" + part + b"]" for part in page[2:-2].split(b"],[")]
+                # no escape in the page: no newline inside a string, so one may mark the cuts
+                lines = page[1:-1].replace(b"],[", b"]\n[").split(b"\n")
     if lines is None:
         lines = [canonical_row(row).encode("utf-8", "surrogatepass") for row in rows]
-    sha256 = hashlib.sha256
-    return b"".join(sorted([sha256(line).digest() for line in lines]))
+    return b"".join(sorted(map(_digest, map(hashlib.sha256, lines))))
+
+
+_digest = operator.methodcaller("digest")

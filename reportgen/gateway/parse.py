@@ -322,7 +322,7 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
     fields = tuple(fields)
     width = len(fields)
     if not rows or any(n != width for n in set(map(len, rows))):
-        return RowBatch(_parse_each(fields, rows), fields, rows)
+        return RowBatch.of_rows(_parse_each(fields, rows), fields, rows)
     columns = list(zip(*rows, strict=True))
     kinds = [set(map(type, c)) for c in columns]
     faithful = rawjson.faithful(columns, kinds)
@@ -339,9 +339,11 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
     for name in ("quota", "prompt_tokens", "completion_tokens"):
         values, kind = column(name)
         if kind != {int} or min(values) < 0 or max(values) > MAX_AMOUNT:
-            return RowBatch(
-                _parse_each(fields, rows), fields, rows, faithful
+            batch = RowBatch.of_rows(
+                _parse_each(fields, rows), fields, rows
             )  # it raises, or reads odd amounts
+            batch.faithful = faithful
+            return batch
         amounts.append(values)
     created_at, kind_ = (_ints(*column(name), _int64) for name in ("created_at", "type"))
     token_id, channel = (_ints(*column(name), _opt_int64, nullable=True) for name in ("token_id", "channel"))
@@ -359,7 +361,7 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
     )
     request_id = _opt_texts(*column("request_id"))
     if "other" in fields:
-        others = list(map(_other, column("other")[0]))
+        others = _others(column("other")[0])
         request_id, client, status, billing = _other_columns(others, request_id)
         priced: Sequence[bool] = [
             d is not None and (d.get("model_ratio") is not None or _price_ok(d.get("model_price")))
@@ -369,27 +371,24 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
         client = status = billing = absent
         priced = (True,) * n
     return RowBatch(
-        list(
-            zip(
-                created_at,
-                kind_,
-                token,
-                model,
-                *amounts,
-                use_ms,
-                stream,
-                request_id,
-                client,
-                status,
-                billing,
-                token_id,
-                group,
-                user,
-                channel,
-                priced,
-                strict=True,
-            )
-        ),  # fmt: skip
+        [
+            created_at,
+            kind_,
+            token,
+            model,
+            *amounts,
+            use_ms,
+            stream,
+            request_id,
+            client,
+            status,
+            billing,
+            token_id,
+            group,
+            user,
+            channel,
+            priced,
+        ],  # fmt: skip
         fields,
         rows,
         faithful,
@@ -438,20 +437,27 @@ def _opt_texts(values: Sequence[Any], kind: set[type]) -> Sequence[Any]:
     return list(map(_opt_str, values))
 
 
-def _other(value: Any) -> dict[str, Any] | None:
-    """:func:`parse_other`, with the common case (a short JSON object in a str) inline."""
-    if (
-        type(value) is str
-        and _orjson is not None
-        and value
-        and value.count("{") + value.count("[") <= MAX_JSON_DEPTH  # else loads() checks the depth
-    ):
-        try:
-            parsed = _orjson.loads(value)
-        except ValueError:
-            return parse_other(value)  # e.g. an int wider than 64 bits: the stdlib decides
-        return parsed if type(parsed) is dict else None
-    return parse_other(value)
+def _others(values: Sequence[Any]) -> list[dict[str, Any] | None]:
+    """:func:`parse_other` of each value: the common case (a short JSON object in a str) in one
+    comprehension, anything else (or a page where orjson refuses one) value by value."""
+    if _orjson is None:
+        return list(map(parse_other, values))
+    loads, depth, odd = _orjson.loads, MAX_JSON_DEPTH, _ODD
+    try:
+        parsed = [
+            # more brackets than the depth allowed: loads() checks the depth (parse_other)
+            loads(v) if type(v) is str and v and v.count("{") + v.count("[") <= depth else odd
+            for v in values
+        ]
+    except ValueError:  # e.g. an int wider than 64 bits: the stdlib decides, value by value
+        return list(map(parse_other, values))
+    return [
+        d if type(d) is dict else parse_other(v) if d is odd else None
+        for d, v in zip(parsed, values, strict=True)
+    ]
+
+
+_ODD = object()
 
 
 def _other_columns(

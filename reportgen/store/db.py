@@ -963,40 +963,42 @@ class Store(Reader):
             last = start
             for batch in batches:
                 pages += 1
-                values, raws, packed = batch.values, batch.rows, batch.packed
-                stamps = [v[0] for v in values]
+                columns, raws, packed = batch.columns, batch.rows, batch.packed
+                stamps = columns[0]
                 if not stamps:
                     continue
-                if stamps[0] < last or stamps != sorted(stamps):
+                if stamps[0] < last or list(stamps) != sorted(stamps):
                     raise GatewayDataError(  # the window is left as it was: the transaction rolls back
                         f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
                         "of that window was stored"
                     )
+                values: Iterable[tuple[Any, ...]] = zip(*columns, strict=True)
+                count = len(stamps)
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     raws = raws or (unpack_table(packed) if packed is not None else ())
-                    values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
-                    if not values:
+                    every = list(values)
+                    values, raws, packed, count = (
+                        [every[i] for i in keep],
+                        [raws[i] for i in keep],
+                        None,
+                        len(keep),
+                    )
+                    if not count:
                         continue
                 last = stamps[-1]
                 cur.executemany(insert, values)
-                if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + len(values) - 1:
+                if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + count - 1:
                     raise StoreError(
                         f"{self.directory}: row ids were not assigned in order; nothing was stored"
                     )
-                if batch.faithful:
-                    packed = packed or pack_table(batch.fields, raws)
-                    keep_table(cur, next_id, len(values), packed, batch.fields, raws)
-                else:
-                    keep_raw(
-                        cur,
-                        [
-                            (next_id + i, raw)
-                            for i, raw in enumerate(RowBatch(values, batch.fields, raws).raws)
-                        ],
-                    )
-                next_id += len(values)
-                rows += len(values)
+                if batch.faithful and packed is None:
+                    packed = pack_table(batch.fields, raws)
+                keep_table(
+                    cur, next_id, count, packed, batch.fields, raws
+                )  # without a table: each row's text
+                next_id += count
+                rows += count
             self._close_window(cur, start, end, rows, pages, fetched_at, source)
         return rows, pages
 

@@ -29,6 +29,8 @@ except ImportError:  # pragma: no cover - exercised only without orjson
 
 #: zlib level of the blobs: on log JSON 3 compresses 2.6x faster than 6 for ~20 % more bytes (55 vs 46 per row).
 LEVEL = 3
+#: zlib level of the table blobs: 1 compresses a page 1.35x faster than 3 for ~2.4 more bytes a row (44 vs 41.3).
+TABLE_LEVEL = 1
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS raw_blobs (first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, data BLOB NOT NULL)
@@ -49,7 +51,7 @@ def pack_table(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes | 
 
     Call it only with values JSON carries exactly (``RowBatch.faithful``)."""
     data = dumps_table({"fields": fields, "rows": rows})
-    return None if data is None else zlib.compress(data, LEVEL)
+    return None if data is None else zlib.compress(data, TABLE_LEVEL)
 
 
 def unpack_table(packed: bytes) -> list[list[Any]]:
