@@ -117,30 +117,37 @@ _POSITION = {bucket_ms: at for at, bucket_ms in enumerate(_BUCKET_AT)}
 
 def pack(counts: Iterable[tuple[int, int]]) -> tuple[bytes, str | None]:
     """``(dense, tail)`` of a histogram given as ``(bucket_ms, count)`` pairs."""
-    dense: dict[int, int] = {}
-    tail: dict[int, int] = {}
+    histogram = _Histogram()
     for bucket_ms, count in counts:
-        _add(dense, tail, bucket_ms, count)
-    return _packed(dense, tail)
+        histogram.add(bucket_ms, count)
+    return histogram.packed()
 
 
-def _add(dense: dict[int, int], tail: dict[int, int], bucket_ms: int, count: int) -> None:
-    at = _POSITION.get(bucket_ms)
-    if at is None:
-        at = _position(bucket_ms)
-    if at is None:
-        tail[bucket_ms] = tail.get(bucket_ms, 0) + count
-    else:
-        dense[at] = dense.get(at, 0) + count
+class _Histogram:
+    """Counts by bucket while they are added: a cell per dense position, a dict for the tail."""
 
+    __slots__ = ("cells", "tail", "top")
 
-def _packed(dense: dict[int, int], tail: dict[int, int]) -> tuple[bytes, str | None]:
-    size = max(dense, default=-1) + 1
-    cells = [0] * size
-    for at, count in dense.items():
-        cells[at] = count
-    text = json.dumps({str(b): n for b, n in sorted(tail.items())}) if tail else None
-    return _compress(struct.pack(f"<{size}Q", *cells)), text
+    def __init__(self) -> None:
+        self.cells = [0] * len(_BUCKET_AT)
+        self.top = -1
+        self.tail: dict[int, int] = {}
+
+    def add(self, bucket_ms: int, count: int) -> None:
+        at = _POSITION.get(bucket_ms)
+        if at is None:
+            at = _position(bucket_ms)
+        if at is None:
+            self.tail[bucket_ms] = self.tail.get(bucket_ms, 0) + count
+        else:
+            self.cells[at] += count
+            if at > self.top:
+                self.top = at
+
+    def packed(self) -> tuple[bytes, str | None]:
+        size = self.top + 1
+        text = json.dumps({str(b): n for b, n in sorted(self.tail.items())}) if self.tail else None
+        return _compress(struct.pack(f"<{size}Q", *self.cells[:size])), text
 
 
 def _compress(data: bytes) -> bytes:
@@ -248,17 +255,16 @@ def save_histograms(
 ) -> None:
     """Write one day's histograms from ``(key, model, bucket_ms, count)`` rows ordered by key and model."""
     rows = []
-    at_key: tuple[str, str] | None = None
-    dense: dict[int, int] = {}
-    tail: dict[int, int] = {}
+    key_at = model_at = None
+    histogram = _Histogram()
     for key, model, bucket_ms, count in counts:  # one pass: a month has ~450k such rows
-        if (key, model) != at_key:
-            if at_key is not None:
-                rows.append((day, source, *at_key, *_packed(dense, tail)))
-            at_key, dense, tail = (key, model), {}, {}
-        _add(dense, tail, bucket_ms, count)
-    if at_key is not None:
-        rows.append((day, source, *at_key, *_packed(dense, tail)))
+        if key != key_at or model != model_at:
+            if key_at is not None:
+                rows.append((day, source, key_at, model_at, *histogram.packed()))
+            key_at, model_at, histogram = key, model, _Histogram()
+        histogram.add(bucket_ms, count)
+    if key_at is not None:
+        rows.append((day, source, key_at, model_at, *histogram.packed()))
     conn.executemany(
         "INSERT INTO rollup_histograms (day, source, token_name, model_name, dense, tail) VALUES (?, ?, ?, ?, ?, ?)",
         rows,
