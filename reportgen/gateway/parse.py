@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -451,6 +452,8 @@ def _others(values: Sequence[Any]) -> list[dict[str, Any] | None]:
         ]
     except ValueError:  # e.g. an int wider than 64 bits: the stdlib decides, value by value
         return list(map(parse_other, values))
+    if set(map(type, parsed)) == {dict}:  # the usual page: every value an object
+        return parsed  # type: ignore[return-value]
     return [
         d if type(d) is dict else parse_other(v) if d is odd else None
         for d, v in zip(parsed, values, strict=True)
@@ -464,14 +467,19 @@ def _other_columns(
     others: list[dict[str, Any] | None], request_id: Sequence[Any]
 ) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any], Sequence[Any]]:
     """``(request_id, client, http_status, billing_source)`` columns, as :func:`_other_fields` gives them."""
-    found = [_NO_OTHER if d is None else d for d in others]
-    client, billing, from_other = (
-        _opt_texts(values, set(map(type, values)))
-        for values in ([d.get(name) for d in found] for name in ("client", "billing_source", "request_id"))
+    found = [_NO_OTHER if d is None else d for d in others] if None in others else others
+
+    def field(name: str) -> list[Any]:
+        return list(map(operator.methodcaller("get", name), found))
+
+    client, billing = (
+        _opt_texts(values, set(map(type, values))) for values in map(field, ("client", "billing_source"))
     )
-    statuses = [d.get("http_status") for d in found]
+    statuses = field("http_status")
     status = _ints(statuses, set(map(type, statuses)), _opt_int, nullable=True)
     if None in request_id:  # the row's own request id wins over the one in other
+        given = field("request_id")
+        from_other = _opt_texts(given, set(map(type, given)))
         request_id = [r if r is not None else o for r, o in zip(request_id, from_other, strict=True)]
     return request_id, client, status, billing
 
