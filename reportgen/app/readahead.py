@@ -8,8 +8,9 @@ interpreter, so reading and writing really run side by side on two cores.
 
 The process (``python -m reportgen.app.readahead``, not :mod:`multiprocessing`, which
 would run the caller's main module again in the child) gets ``open_source`` (a picklable
-callable: the source's class and its config), the windows and ``prepare`` on its stdin,
-opens its own connection, reads the windows in order, passes each page through
+callable: the source's class and its config) and ``prepare`` on its stdin, opens its own
+connection at once, then gets the windows (so its start-up overlaps the caller's planning),
+reads them in order, passes each page through
 ``prepare`` (e.g. the store compresses its raw table there) and writes it to its stdout,
 one length-prefixed pickle at a time.  A thread of ours reads those frames into a queue of
 :data:`DEPTH`; the pipe and the queue bound what waits, so memory stays flat whatever the
@@ -53,10 +54,12 @@ class ReadAhead:
     def __init__(
         self,
         open_source: Callable[[], Any],
-        windows: Sequence[tuple[int, int]],
+        windows: Sequence[tuple[int, int]] | None = None,
         prepare: Callable[[Any], Any] | None = None,
     ) -> None:
-        self._windows = list(windows)
+        """Start the process, which opens its source at once; it reads once given the windows
+        (here, or by :meth:`read` when they are known: the start-up overlaps the planning)."""
+        self._windows: list[tuple[int, int]] = []
         self._next = 0
         self._done = 0  # windows received whole
         #: Pages received (each one query of the source).
@@ -67,13 +70,27 @@ class ReadAhead:
             [sys.executable, "-m", "reportgen.app.readahead"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         assert self._process.stdin is not None and self._process.stdout is not None
-        with contextlib.suppress(BrokenPipeError):  # it died at once: _get says so
-            self._process.stdin.write(pickle.dumps((open_source, self._windows, prepare)))
-            self._process.stdin.close()
+        self._tell((open_source, prepare), last=False)
         self._thread = threading.Thread(
             target=self._receive, args=(self._process.stdout,), name="reportgen-read-ahead", daemon=True
         )
         self._thread.start()
+        if windows is not None:
+            self.read(windows)
+
+    def read(self, windows: Sequence[tuple[int, int]]) -> None:
+        """Read these windows, in order (once)."""
+        self._windows = list(windows)
+        self._tell(self._windows, last=True)
+
+    def _tell(self, job: object, last: bool) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # it died: pages() says so
+            stdin.write(pickle.dumps(job))
+            stdin.flush()
+            if last:
+                stdin.close()
 
     def pages(self, lo: int, hi: int) -> Iterator[Any]:
         """The pages of the next window, which must be ``(lo, hi)``; the reader's error is raised here."""
@@ -98,6 +115,9 @@ class ReadAhead:
 
     def close(self) -> None:
         """Stop the reading process (its connection and snapshot end with it) and the receiving thread."""
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()  # never given windows: it ends when it reads that
         if self._done == len(self._windows):  # it read everything: let it close its connection itself
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(timeout=_GRACE)
@@ -149,8 +169,12 @@ def _serve() -> None:
 
     source = None
     try:
-        open_source, windows, prepare = pickle.load(sys.stdin.buffer)
-        source = open_source()
+        open_source, prepare = pickle.load(sys.stdin.buffer)
+        source = open_source()  # connects while the caller still plans the windows
+        try:
+            windows = pickle.load(sys.stdin.buffer)
+        except EOFError:  # nothing to read after all
+            return
         for lo, hi in windows:
             pages = source.iter_log_pages(lo, hi)
             try:

@@ -267,6 +267,36 @@ def _sync_locked(
     now: Callable[[], float],
     started: float,
 ) -> SyncResult:
+    # The database source is read a few pages ahead by a second process while the store
+    # writes; that process also compresses each page's raw table and digests its rows.  It
+    # starts now, so that its start-up and connection overlap what comes before the windows.
+    ahead = (
+        ReadAhead(
+            functools.partial(factory, gw),
+            prepare=functools.partial(_prepare_page, qualified_key(gw.name, "")),
+        )
+        if getattr(client, "read_ahead", False)
+        else None
+    )
+    try:
+        return _sync_with(store, client, ahead, gw, config, period, refetch, progress, now, started)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _sync_with(
+    store: Store,
+    client: LogSource,
+    ahead: ReadAhead | None,
+    gw: GatewayConfig,
+    config: Config,
+    period: Period | None,
+    refetch: bool,
+    progress: SyncProgress,
+    now: Callable[[], float],
+    started: float,
+) -> SyncResult:
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     name = gw.name
@@ -294,14 +324,10 @@ def _sync_locked(
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
-    ahead: ReadAhead | None = None
     runs = DigestRuns()
     try:
-        # The database source is read a few pages ahead by a second process while the store
-        # writes; that process also compresses each page's raw table and digests its rows.
-        if getattr(client, "read_ahead", False) and windows:
-            prepare = functools.partial(_prepare_page, qualified_key(name, ""))
-            ahead = ReadAhead(functools.partial(factory, gw), windows, prepare)
+        if ahead is not None:
+            ahead.read(windows)
         with ahead or contextlib.nullcontext():
             for lo, hi in windows:
                 read = (
