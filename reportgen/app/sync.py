@@ -187,11 +187,24 @@ def run_sync(
             factory = client_factory or source_factory(gw)
             client = factory(gw, on_request=progress.request)
             ratebudget.share(client, config.store_dir, gw, getattr(progress, "waiting", None))
+            # The database source is read a few pages ahead by a second process while the store
+            # writes; that process also compresses each page's raw table and digests its rows.
+            # It starts now, so that its start-up overlaps what comes before the windows.
+            ahead = (
+                ReadAhead(
+                    functools.partial(factory, gw),
+                    prepare=functools.partial(_prepare_page, qualified_key(gw.name, "")),
+                )
+                if getattr(client, "read_ahead", False)
+                else None
+            )
             try:
                 results.append(
-                    _sync_locked(store, client, factory, gw, config, period, refetch, progress, now, started)
+                    _sync_locked(store, client, ahead, gw, config, period, refetch, progress, now, started)
                 )
             finally:
+                if ahead is not None:
+                    ahead.close()
                 ratebudget.keep(client, config.store_dir, gw)
                 client.close()
     if len(results) == 1:
@@ -256,36 +269,6 @@ def _store_window(
 
 
 def _sync_locked(
-    store: Store,
-    client: LogSource,
-    factory: Callable[..., LogSource],
-    gw: GatewayConfig,
-    config: Config,
-    period: Period | None,
-    refetch: bool,
-    progress: SyncProgress,
-    now: Callable[[], float],
-    started: float,
-) -> SyncResult:
-    # The database source is read a few pages ahead by a second process while the store
-    # writes; that process also compresses each page's raw table and digests its rows.  It
-    # starts now, so that its start-up and connection overlap what comes before the windows.
-    ahead = (
-        ReadAhead(
-            functools.partial(factory, gw),
-            prepare=functools.partial(_prepare_page, qualified_key(gw.name, "")),
-        )
-        if getattr(client, "read_ahead", False)
-        else None
-    )
-    try:
-        return _sync_with(store, client, ahead, gw, config, period, refetch, progress, now, started)
-    finally:
-        if ahead is not None:
-            ahead.close()
-
-
-def _sync_with(
     store: Store,
     client: LogSource,
     ahead: ReadAhead | None,
