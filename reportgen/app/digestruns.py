@@ -16,6 +16,7 @@ import heapq
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
+from typing import IO
 
 from ..core.models import RowBatch
 
@@ -25,11 +26,10 @@ _CHUNK = 1024
 
 
 class DigestRuns:
-    """Sorted digest runs of the pages written in ``windows``; a context manager."""
+    """Sorted digest runs of the pages written, in a temporary file; a context manager."""
 
     def __init__(self) -> None:
-        # Closed by close(), or with the object when a failed sync drops it.
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._file: IO[bytes] | None = None  # opened for the first run, closed by close()
         self._runs: list[tuple[int, int]] = []  # (offset, digests)
         self._size = 0
         self._complete = True
@@ -43,6 +43,8 @@ class DigestRuns:
             ):
                 self._complete = False  # the store keeps only [lo, hi]: these digests are not the stored rows
             elif page.digests:
+                if self._file is None:
+                    self._file = tempfile.TemporaryFile(prefix="reportgen-digests-")  # noqa: SIM115
                 self._file.write(page.digests)
                 self._runs.append((self._size, len(page.digests) // _DIGEST))
                 self._size += len(page.digests)
@@ -54,6 +56,8 @@ class DigestRuns:
         (inclusive) and every page came digested; else None."""
         if not self._complete or not _covers(self._covered, span):
             return None
+        if self._file is None:  # no row at all
+            return hashlib.sha256().hexdigest()
         self._file.flush()
         digest = hashlib.sha256()
         batch: list[bytes] = []
@@ -66,7 +70,9 @@ class DigestRuns:
         return digest.hexdigest()
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def __enter__(self) -> DigestRuns:
         return self
@@ -75,6 +81,7 @@ class DigestRuns:
         self.close()
 
     def _run(self, offset: int, count: int) -> Iterator[bytes]:
+        assert self._file is not None
         fileno = self._file.fileno()
         while count:
             n = min(count, _CHUNK)

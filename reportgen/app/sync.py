@@ -323,6 +323,8 @@ def _sync_locked(
                 rows += window_rows
                 pages += window_pages
                 progress.window_done(window_rows, window_pages)
+        # the span's fingerprint from the pages' digests, when this sync wrote all of it
+        merged = runs.fingerprint(span)
         state = "ok"
     except GatewayError as exc:
         message = str(exc)
@@ -339,8 +341,7 @@ def _sync_locked(
         state, message = "interrupted", "interrupted by the user"
         raise
     finally:
-        if state != "ok":
-            runs.close()
+        runs.close()
         # the flavour as detected while paging (it may differ from the one named at the start);
         # on a full disk even this bookkeeping may fail, and must not hide why the sync stopped
         with contextlib.suppress(StoreError):
@@ -351,9 +352,7 @@ def _sync_locked(
     store.use_sources(None)  # a closed period holds every source's rows
     amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
     store.use_sources((name,))
-    # The fingerprint of the span: from the pages' digests when this sync wrote all of it.
-    with runs:
-        fingerprint = runs.fingerprint(span) or store.fingerprint(span[0], span[1] + 1)
+    fingerprint = merged or store.fingerprint(span[0], span[1] + 1)
     audit.append(
         store,
         int(now()),
