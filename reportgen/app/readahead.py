@@ -21,6 +21,7 @@ sync's size.  Its errors are raised where the pages are used; :meth:`ReadAhead.c
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import queue
 import signal
@@ -66,8 +67,13 @@ class ReadAhead:
         self.pages_read = 0
         self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=DEPTH)
         self._stop = threading.Event()
+        # It imports what we import (reportgen, the source's class) from where we found it.
+        path = os.pathsep.join(p for p in sys.path if p)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "reportgen.app.readahead"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", "reportgen.app.readahead"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._tell((open_source, prepare), last=False)
