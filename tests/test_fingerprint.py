@@ -148,10 +148,8 @@ def test_a_csv_only_report_does_not_hash_the_rows(tmp_path: Path) -> None:
     assert expected
 
 
-_hostile = st.one_of(
-    st.text(max_size=6),
-    st.sampled_from(['"', "\\", "],[", "[", "]", ",", "\u2028", "\x00\x1f", "張三", "a],[b", "😀"]),
-)
+# The tricky text above, and what cuts a page's JSON array into rows: a string holding "],[".
+_hostile = st.one_of(_text, st.sampled_from(["],[", "[", "]", ",", "張三", "a],[b"]))
 _nullable_text = st.one_of(st.none(), _hostile)
 _int64 = st.integers(-(2**63), 2**63 - 1)
 _stored_row = st.tuples(

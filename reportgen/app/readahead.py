@@ -13,7 +13,7 @@ connection at once, then gets the windows (so its start-up overlaps the caller's
 reads them in order, passes each page through
 ``prepare`` (e.g. the store compresses its raw table there) and writes it to its stdout,
 one length-prefixed pickle at a time.  A thread of ours reads those frames into a queue of
-:data:`DEPTH`; the pipe and the queue bound what waits, so memory stays flat whatever the
+:data:`DEPTH` (:func:`~reportgen.sources.prefetch.prefetched`); the pipe and the queue bound what waits, so memory stays flat whatever the
 sync's size.  Its errors are raised where the pages are used; :meth:`ReadAhead.close`
 (also on ^C) stops it.
 """
@@ -23,16 +23,15 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import queue
 import signal
 import struct
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import IO, Any
 
 from ..errors import GatewayError
+from ..sources.prefetch import prefetched
 
 #: Pages read ahead at most (each up to the source's page size), besides the pipe's own
 #: buffer: enough that reading goes on while the store rolls up a finished day.
@@ -65,8 +64,6 @@ class ReadAhead:
         self._done = 0  # windows received whole
         #: Pages received (each one query of the source).
         self.pages_read = 0
-        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=DEPTH)
-        self._stop = threading.Event()
         # It imports what we import (reportgen, the source's class) from where we found it.
         path = os.pathsep.join(p for p in sys.path if p)
         self._process = subprocess.Popen(
@@ -77,10 +74,8 @@ class ReadAhead:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._tell((open_source, prepare), last=False)
-        self._thread = threading.Thread(
-            target=self._receive, args=(self._process.stdout,), name="reportgen-read-ahead", daemon=True
-        )
-        self._thread.start()
+        # a thread of ours reads the frames ahead (the pipe's reads give up the GIL)
+        self._frames = prefetched(_frames(self._process.stdout), depth=DEPTH, name="reportgen-read-ahead")
         if windows is not None:
             self.read(windows)
 
@@ -104,7 +99,7 @@ class ReadAhead:
             raise ValueError(f"windows read out of order: {(lo, hi)} asked, {self._windows[self._next]} next")
         self._next += 1
         while True:
-            frame = self._frames.get()
+            frame = next(self._frames, None)
             if frame is None:
                 self._process.wait()
                 raise GatewayError(
@@ -127,13 +122,9 @@ class ReadAhead:
         if self._done == len(self._windows):  # it read everything: let it close its connection itself
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(timeout=_GRACE)
-        self._stop.set()
         if self._process.poll() is None:
             self._process.terminate()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._frames.get(timeout=0.05)  # unblock a put
-        self._thread.join()
+        self._frames.close()  # the reading thread sees the pipe end, and stops
         self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
@@ -144,21 +135,14 @@ class ReadAhead:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _receive(self, stream: IO[bytes]) -> None:
-        """Frames from the process into the queue; None when it ends (or dies)."""
-        while not self._stop.is_set():
-            header = stream.read(_FRAME.size)
-            frame = stream.read(_FRAME.unpack(header)[0]) if len(header) == _FRAME.size else b""
-            if not frame:
-                self._put(None)
-                return
-            self._put(frame)
 
-    def _put(self, item: bytes | None) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(queue.Full):
-                self._frames.put(item, timeout=0.1)
-                return
+def _frames(stream: IO[bytes]) -> Generator[bytes, None, None]:
+    """The process's frames, until its stdout ends."""
+    while len(header := stream.read(_FRAME.size)) == _FRAME.size:
+        frame = stream.read(_FRAME.unpack(header)[0])
+        if not frame:
+            return
+        yield frame
 
 
 def _serve() -> None:

@@ -21,6 +21,7 @@ incomplete rather than storing it.  The rules:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import operator
@@ -364,10 +365,7 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
     if "other" in fields:
         others = _others(column("other")[0])
         request_id, client, status, billing = _other_columns(others, request_id)
-        priced: Sequence[bool] = [
-            d is not None and (d.get("model_ratio") is not None or _price_ok(d.get("model_price")))
-            for d in others
-        ]
+        priced: Sequence[bool] = list(map(_has_price, others, itertools.repeat(True)))
     else:  # one-api rows carry no pricing detail at all: nothing to flag
         client = status = billing = absent
         priced = (True,) * n

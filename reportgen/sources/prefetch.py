@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,7 +18,9 @@ class _Failed:
         self.exc = exc
 
 
-def prefetched(source: Generator[T, None, None], depth: int = 1) -> Iterator[T]:
+def prefetched(
+    source: Generator[T, None, None], depth: int = 1, name: str = "reportgen-prefetch"
+) -> Generator[T, None, None]:
     """``source``'s items, produced by a thread at most ``depth`` items ahead.
 
     The thread alone runs ``source`` (its setup, its ``finally``, e.g. a snapshot's end), so
@@ -47,7 +49,7 @@ def prefetched(source: Generator[T, None, None], depth: int = 1) -> Iterator[T]:
         finally:
             source.close()
 
-    thread = threading.Thread(target=run, name="reportgen-prefetch", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
         while True:
