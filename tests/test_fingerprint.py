@@ -9,9 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reportgen import plugins
+from reportgen.app import syncdigests
+from reportgen.app.syncdigests import SyncDigests
 from reportgen.config import Config
 from reportgen.core.fingerprint import canonical_row, fingerprint_of, page_digests, row_digest
-from reportgen.core.models import UsageRecord
+from reportgen.core.models import RowBatch, UsageRecord
 from reportgen.core.periods import parse_period
 from reportgen.gateway.parse import MAX_AMOUNT
 from reportgen.hookspecs import hookimpl
@@ -168,5 +170,36 @@ def test_a_page_of_digests_is_the_row_by_row_digests(values, prefix):
         row_digest(*(int(v) if isinstance(v, bool) else v for v in (*row[:2], prefix + row[2], *row[3:])))
         for row in values
     )
-    columns = list(zip(*values, strict=True)) if values else [()] * 18
-    assert page_digests(columns, prefix) == b"".join(expected)
+    batch = RowBatch(list(zip(*values, strict=True)) if values else [()] * 18, (), [])
+    assert sorted(page_digests(batch.stored, prefix)) == expected
+
+
+def _page(rows: list[tuple]) -> RowBatch:
+    return RowBatch(list(zip(*rows, strict=True)) if rows else [()] * 18, (), [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_stored_row, max_size=30), max_size=6), st.sampled_from([64, 1 << 20]))
+def test_a_syncs_digests_give_the_fingerprint_of_its_rows(pages, spill):
+    """Pages digested as they pass, bucketed by first byte (spilled to a file or not), give
+    the fingerprint of every row; a span the windows do not cover exactly gives None."""
+    old, syncdigests._SPILL = syncdigests._SPILL, spill
+    try:
+        every = [sorted(row, key=lambda r: r[0]) for row in pages]
+        with SyncDigests("eu:") as runs:
+            for _ in runs.pages(iter(map(_page, every)), -(2**63), 2**63 - 1):
+                pass
+            expected = fingerprint_of(
+                sorted(page_digests([r for p in every for r in _page(p).stored], "eu:"))
+            )
+            assert runs.fingerprint((-(2**63), 2**63 - 1)) == expected
+            assert runs.fingerprint((0, 2**63 - 1)) is None
+    finally:
+        syncdigests._SPILL = old
+
+
+def test_a_page_outside_its_window_leaves_the_fingerprint_to_the_store():
+    row = (5, 2, "k", "m", 1, 1, 1, None, False, None, None, None, None, None, "", "", None, True)
+    with SyncDigests() as runs:
+        list(runs.pages(iter([_page([row])]), 0, 4))
+        assert runs.fingerprint((0, 4)) is None

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
-from ..core.fingerprint import page_digests
 from ..core.models import Period, RowBatch, UsageRecord
 from ..core.periods import previous_month
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
@@ -20,9 +19,9 @@ from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
 from ..store import evidence as audit
 from . import ratebudget
-from .digestruns import DigestRuns
 from .readahead import ReadAhead
 from .signing import who
+from .syncdigests import SyncDigests
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
@@ -188,12 +187,12 @@ def run_sync(
             client = factory(gw, on_request=progress.request)
             ratebudget.share(client, config.store_dir, gw, getattr(progress, "waiting", None))
             # The database source is read a few pages ahead by a second process while the store
-            # writes; that process also compresses each page's raw table and digests its rows.
+            # writes; that process also compresses each page's raw table (Store.prepare).
             # It starts now, so that its start-up overlaps what comes before the windows.
             ahead = (
                 ReadAhead(
                     functools.partial(factory, gw),
-                    prepare=functools.partial(_prepare_page, qualified_key(gw.name, "")),
+                    prepare=Store.prepare,
                 )
                 if getattr(client, "read_ahead", False)
                 else None
@@ -307,7 +306,7 @@ def _sync_locked(
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
     state, message = "failed", ""
-    runs = DigestRuns()
+    runs = SyncDigests(qualified_key(name, ""))
     try:
         if ahead is not None:
             ahead.read(windows)
@@ -323,7 +322,7 @@ def _sync_locked(
                 rows += window_rows
                 pages += window_pages
                 progress.window_done(window_rows, window_pages)
-        # the span's fingerprint from the pages' digests, when this sync wrote all of it
+        # the span's fingerprint from the rows as written, when this sync wrote all of it
         merged = runs.fingerprint(span)
         state = "ok"
     except GatewayError as exc:
@@ -382,13 +381,6 @@ def _sync_locked(
         name=name,
         reread=len(late),
     )
-
-
-def _prepare_page(key_prefix: str, page: RowBatch) -> RowBatch:
-    """What the reading process does to each page: the store's preparation, and the rows' digests."""
-    Store.prepare(page)
-    page.digests = page_digests(page.columns, key_prefix)
-    return page
 
 
 def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[RowBatch]:

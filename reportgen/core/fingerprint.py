@@ -88,10 +88,9 @@ digests = sorted(hashlib.sha256(line.encode("utf-8")).digest() for line in lines
 print(len(lines), hashlib.sha256(b"".join(digests)).hexdigest())"""
 
 
-def page_digests(columns: Sequence[Sequence[Any]], key_prefix: str = "") -> bytes:
-    """The row digests of a page of stored values, given as ``ROW_FIELDS`` columns (as the store
-    writes them: booleans become 0/1), sorted and concatenated: one run of what
-    :func:`fingerprint_of` hashes.
+def page_digests(rows: Sequence[Sequence[Any]], key_prefix: str = "") -> list[bytes]:
+    """The digests of a page of rows given as stored (tuples of ``ROW_FIELDS``, booleans as
+    0/1: ``RowBatch.stored``), in no particular order.
 
     ``key_prefix`` is put before each key name (``"SOURCE:"`` for a source other than
     ``default``, as reports name its keys).  The page is written as one JSON array and cut
@@ -99,20 +98,10 @@ def page_digests(columns: Sequence[Sequence[Any]], key_prefix: str = "") -> byte
     needed an escape (then neither writer escapes anything) and no string holds ``],[``; a
     page where either is not so is written row by row.
     """
-    if not columns[0]:
-        return b""
-    keys = [key_prefix + k for k in columns[2]] if key_prefix else columns[2]
-    rows = list(
-        zip(
-            *columns[:2],
-            keys,
-            *columns[3:8],
-            map(int, columns[8]),
-            *columns[9:17],
-            map(int, columns[17]),
-            strict=True,
-        )  # fmt: skip
-    )
+    if not rows:
+        return []
+    if key_prefix:
+        rows = [(r[0], r[1], key_prefix + r[2], *r[3:]) for r in rows]
     lines: list[bytes] | None = None
     if _orjson is not None:
         with contextlib.suppress(TypeError):
@@ -122,7 +111,7 @@ def page_digests(columns: Sequence[Sequence[Any]], key_prefix: str = "") -> byte
                 lines = page[1:-1].replace(b"],[", b"]\n[").split(b"\n")
     if lines is None:
         lines = [canonical_row(row).encode("utf-8", "surrogatepass") for row in rows]
-    return b"".join(sorted(map(_digest, map(hashlib.sha256, lines))))
+    return list(map(_digest, map(hashlib.sha256, lines)))
 
 
 _digest = operator.methodcaller("digest")

@@ -73,10 +73,12 @@ class RowBatch(Sequence[UsageRecord]):
     (:func:`reportgen.core.rawjson.faithful`), so the store may keep them as one table;
     ``packed`` is where the store may put that table, made ready before it writes
     (``Store.prepare``, which then drops ``rows``: a prepared batch is for the store alone).
-    Read as a sequence the batch yields the same records (built on demand).
+    ``stored``, built once on demand, is each row's tuple as the store writes it and the
+    fingerprint reads it.  Read as a sequence the batch yields the same records (built on
+    demand).
     """
 
-    __slots__ = ("columns", "digests", "faithful", "fields", "packed", "rows")
+    __slots__ = ("_stored", "columns", "faithful", "fields", "packed", "rows")
 
     def __init__(
         self,
@@ -90,8 +92,7 @@ class RowBatch(Sequence[UsageRecord]):
         self.rows = rows
         self.faithful = faithful
         self.packed: bytes | None = None
-        #: The rows' digests, sorted (``reportgen.core.fingerprint.page_digests``), when computed ahead.
-        self.digests: bytes | None = None
+        self._stored: list[tuple[Any, ...]] | None = None
 
     @classmethod
     def of_rows(
@@ -104,6 +105,15 @@ class RowBatch(Sequence[UsageRecord]):
     def values(self) -> list[tuple[Any, ...]]:
         """Each row's tuple of ``ROW_FIELDS``."""
         return list(zip(*self.columns, strict=True))
+
+    @property
+    def stored(self) -> list[tuple[Any, ...]]:
+        """Each row's tuple of ``ROW_FIELDS`` with booleans as 0/1: what the store writes and
+        the canonical line holds.  Built once (the store and the fingerprint share it)."""
+        if self._stored is None:
+            c = self.columns
+            self._stored = list(zip(*c[:8], map(int, c[8]), *c[9:17], map(int, c[17]), strict=True))
+        return self._stored
 
     @property
     def raws(self) -> list[str]:

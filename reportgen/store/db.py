@@ -980,7 +980,7 @@ class Store(Reader):
                         f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
                         "of that window was stored"
                     )
-                values = list(zip(*columns, strict=True))
+                values = batch.stored
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     raws = raws or (unpack_table(packed) if packed is not None else ())
