@@ -118,14 +118,14 @@ def tokens(members: int = MEMBERS) -> list[dict[str, Any]]:
 def build_store(
     directory: Path, n: int, members: int = MEMBERS, models: int = MODELS, text: str = PERIOD
 ) -> dict[str, Any]:
-    """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one UTC-day window per transaction.
+    """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one local-day window per transaction.
 
     A store of other than the default members and models has every member × model line
     (:func:`rows` with ``every_line``): the many-lines PDF case.
     """
     every_line = (members, models) != (MEMBERS, MODELS)
     p = period(text)
-    windows, _ = plan_windows(p.start_ts, p.end_ts - 1, [])
+    windows, _ = plan_windows(p.start_ts, p.end_ts - 1, [], tz=p.tz)  # as a sync cuts them
     directory.mkdir(parents=True, exist_ok=True)
     with Store.open(directory) as store:
         store.bind_account(BASE_URL, USER_ID)

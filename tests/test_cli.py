@@ -32,7 +32,7 @@ def synced(tmp_path, team, runner):
             cli, ["--config", str(path), "sync", "--period", "2026-04"], env={"REPORTGEN_ACCESS_TOKEN": TOKEN}
         )
         assert result.exit_code == 0, result.output
-        assert "31 windows" in result.output and TOKEN not in result.output
+        assert "30 windows" in result.output and TOKEN not in result.output
     return path
 
 

@@ -176,7 +176,7 @@ def test_database_sync_equals_api_sync(request, tmp_path, team, api_outputs, dia
     assert READER_PASSWORD not in json.dumps(db["summary"]) + db["gateway"] + db["sync"]
     assert db["summary"]["totals"]["requests"] > 2000
     looks = "new-api (with request_id)" if shape == "newapi" else "one-api v0.6 or later (elapsed_time in ms)"
-    assert f"from the {looks} database {dsn}: 31 windows" in db["sync"]
+    assert f"from the {looks} database {dsn}: 30 windows" in db["sync"]
 
 
 def test_logs_may_be_a_view(tmp_path, team, dataset, api_outputs):
@@ -458,7 +458,7 @@ def test_failure_mid_sync_keeps_completed_windows(request, tmp_path, team):
     with pytest.raises(DatabaseSourceError) as failed:
         run_sync(config, parse_period("2026-04", config.tz), client_factory=_FailsAtWindow4)
     message = str(failed.value)
-    assert "connection lost" in message and "3 of 31 windows saved" in message and "\n" not in message
+    assert "connection lost" in message and "3 of 30 windows saved" in message and "\n" not in message
     assert READER_PASSWORD not in message
     with Store.open(tmp_path / ".reportgen", create=False) as store:
         assert len(store.coverage()) == 1 and store.row_count() > 0
@@ -468,7 +468,7 @@ def test_a_value_that_cannot_be_true_stops_at_its_window(tmp_path, team, dataset
     """The fast path refuses what the API path refuses, naming the real row id; the windows
     before it stay saved, the window holding it is not half-written."""
     gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dataset)
-    at = team.start_ts + 86400 * 3 + 600  # in the fourth window (the first is the UTC day's tail)
+    at = team.start_ts + 86400 * 3 + 600  # in the fourth window (the fourth local day)
     with sqlite3.connect(gateway_db) as conn:  # SQLite keeps a REAL in an INTEGER column
         row_id = conn.execute(
             "INSERT INTO logs (user_id, created_at, type, username, token_name, model_name, quota, "
@@ -479,9 +479,9 @@ def test_a_value_that_cannot_be_true_stops_at_its_window(tmp_path, team, dataset
     line = assert_one_line_error(
         invoke(path, "sync", "--period", "2026-04"), f"row id {row_id}", "fractional"
     )
-    assert "3 of 31 windows saved" in line
+    assert "3 of 30 windows saved" in line
     with Store.open(tmp_path / "cfg" / ".reportgen", create=False) as store:
-        day = at // 86400 * 86400  # windows are cut at UTC midnights: the failed one is this day
+        day = team.start_ts + 86400 * 3  # windows are cut at local midnights: the failed one is this day
         assert store.source_coverage("default") == [(team.start_ts, day - 1)]
         assert store.count_rows(day, day + 86400) == 0
 

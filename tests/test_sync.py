@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from reportgen.app.sync import plan_windows, run_sync
-from reportgen.core.periods import parse_period
+from reportgen.core.periods import local_days, parse_period
 from reportgen.errors import GatewayError, SyncLockedError
 from reportgen.fakegateway import FakeGateway, Faults
 from reportgen.fakegateway.synthetic import expected_totals
@@ -58,7 +60,7 @@ def test_each_flavor_syncs_every_row_exactly_once(tmp_path, team, flavor):
         result = run_sync(config, april(config), client_factory=fast_client)
         assert result.flavor == ("new-api" if flavor == "new-api-legacy" else flavor)
         assert gw.user_token_calls == 0
-    assert result.windows == 31  # 30 local days straddle 31 UTC days
+    assert result.windows == 30  # one window per local day of the report timezone
     assert_matches_gateway(config, team, billing_known=flavor != "one-api")
 
 
@@ -69,9 +71,9 @@ def test_second_sync_downloads_no_log_pages_and_refetch_does(tmp_path, team):
         first = log_requests(gw)
         again = run_sync(config, april(config), client_factory=fast_client)
         assert log_requests(gw) == first
-        assert again.windows == 0 and again.skipped == 31
+        assert again.windows == 0 and again.skipped == 30
         refetched = run_sync(config, april(config), refetch=True, client_factory=fast_client)
-        assert refetched.windows == 31 and log_requests(gw) > first
+        assert refetched.windows == 30 and log_requests(gw) > first
     assert_matches_gateway(config, team)
 
 
@@ -110,7 +112,7 @@ def test_interrupted_sync_keeps_windows_and_resumes_exactly(tmp_path, team):
             assert store.last_sync()["state"] == "failed"
         gw.faults = Faults()
         resumed = run_sync(config, april(config), client_factory=fast_client)
-        assert 0 < resumed.windows < 31
+        assert 0 < resumed.windows < 30
         assert resumed.skipped > 0
     assert_matches_gateway(config, team)
 
@@ -139,7 +141,7 @@ def test_ctrl_c_keeps_completed_windows(tmp_path, team):
             assert store.last_sync()["state"] == "interrupted"
             assert len(store.coverage()) == 1
         resumed = run_sync(config, april(config), client_factory=fast_client)
-        assert resumed.windows == 26
+        assert resumed.windows == 25
     assert_matches_gateway(config, team)
 
 
@@ -224,6 +226,22 @@ def test_plan_windows_never_overlap_and_skip_covered():
     assert windows == [(0, 99), (201, 299), (day + 51, 2 * day - 1), (2 * day, 2 * day)]
 
 
+def test_plan_windows_cut_at_the_report_timezones_midnights():
+    """One window per local day, so each window's close rolls up whole days (of that zone) once."""
+    shanghai, berlin = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")
+    april = parse_period("2026-04", shanghai)
+    windows, skipped = plan_windows(april.start_ts, april.end_ts - 1, [], tz=shanghai)
+    assert len(windows) == 30 and skipped == 0
+    assert windows[0] == (april.start_ts, april.start_ts + 86399)
+    assert all(hi + 1 == lo for (_, hi), (lo, _) in itertools.pairwise(windows))
+    assert [lo for lo, _ in windows] == [start for _, start, _ in local_days(april)]
+    march = parse_period("2026-03", berlin)  # clocks go forward on 29 March: a 23-hour day
+    windows, _ = plan_windows(march.start_ts, march.end_ts - 1, [], tz=berlin)
+    assert len(windows) == 31 and windows[28][1] - windows[28][0] + 1 == 23 * 3600
+    windows, skipped = plan_windows(march.start_ts, march.end_ts - 1, [windows[3], windows[4]], tz=berlin)
+    assert len(windows) == 29 and skipped == 2
+
+
 def test_concurrent_threads_only_one_syncs(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
@@ -240,7 +258,7 @@ def test_concurrent_threads_only_one_syncs(tmp_path, team):
             t.start()
         for t in threads:
             t.join()
-        assert sorted(map(str, outcomes)) in (["31", "locked"], ["0", "31"])
+        assert sorted(map(str, outcomes)) in (["30", "locked"], ["0", "30"])
     assert_matches_gateway(config, team)
 
 

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, cast
+from zoneinfo import ZoneInfo
 
 from ..config import Config, GatewayConfig
 from ..core.models import Period, RowBatch, UsageRecord
-from ..core.periods import previous_month
+from ..core.periods import previous_month, zone_days
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
@@ -26,8 +27,6 @@ from .syncdigests import SyncDigests
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
 SAFETY_MARGIN_SECONDS = 300
-#: A window never spans more than one UTC day, so an interrupted sync loses at most a day.
-MAX_WINDOW_SECONDS = 86400
 #: Each sync of a source with real row ids (the database) compares the ids of the last this
 #: many seconds it holds with the source's, and reads that range again when they differ:
 #: a row committed up to this long (plus the safety margin) after its ``created_at`` is
@@ -116,29 +115,31 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+_UTC = ZoneInfo("UTC")
+
+
 def plan_windows(
-    start: int, end: int, covered: list[tuple[int, int]], refetch: bool = False
+    start: int, end: int, covered: list[tuple[int, int]], refetch: bool = False, tz: ZoneInfo = _UTC
 ) -> tuple[list[tuple[int, int]], int]:
-    """The inclusive windows to fetch so that ``[start, end]`` is covered, and how many are skipped.
+    """The inclusive windows to fetch so that ``[start, end]`` is covered, and how many days are skipped.
 
     Consecutive windows are ``[a, b-1]``, ``[b, c-1]``: inclusive bounds never count a row
-    twice.  Windows are cut at UTC midnights and never exceed a day.
+    twice.  Windows are cut at the local midnights of ``tz`` and never exceed a local day:
+    with the report timezone, which the store rolls up days in, each window's close rolls
+    up whole days, each once (cut at UTC midnights, a day of UTC+8 was rolled up twice,
+    from its first hours and then whole).  A DST change gives a 23- or 25-hour window.
     """
     if end < start:
         return [], 0
     gaps = [(start, end)] if refetch else uncovered(covered, start, end)
     windows: list[tuple[int, int]] = []
+    days: set[int] = set()
     for lo, hi in gaps:
-        while lo <= hi:
-            cut = min(hi, (lo // MAX_WINDOW_SECONDS + 1) * MAX_WINDOW_SECONDS - 1)
-            windows.append((lo, cut))
-            lo = cut + 1
-    skipped = _count_days(start, end) - len({w[0] // MAX_WINDOW_SECONDS for w in windows})
+        for day, day_end in zone_days(tz, lo, hi + 1):
+            windows.append((max(lo, day), min(hi, day_end - 1)))
+            days.add(day)
+    skipped = len(zone_days(tz, start, end + 1)) - len(days)
     return windows, max(0, skipped)
-
-
-def _count_days(start: int, end: int) -> int:
-    return end // MAX_WINDOW_SECONDS - start // MAX_WINDOW_SECONDS + 1
 
 
 def sync_target(
@@ -298,8 +299,8 @@ def _sync_locked(
             f"{datetime.fromtimestamp(target[0], UTC):%Y-%m-%d %H:%M} UTC, and only windows that ended "
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
-    windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch)
-    late = _look_back(store, client, name, windows)
+    windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch, config.tz)
+    late = _look_back(store, client, name, windows, config.tz)
     windows = late + windows  # older first, as a sync reads
     span = (min([target[0], *(lo for lo, _ in late)]), max([target[1], *(hi for _, hi in late)]))
     progress.planned(len(windows), skipped)
@@ -391,7 +392,7 @@ def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[Row
 
 
 def _look_back(
-    store: Store, client: LogSource, name: str, planned: list[tuple[int, int]]
+    store: Store, client: LogSource, name: str, planned: list[tuple[int, int]], tz: ZoneInfo
 ) -> list[tuple[int, int]]:
     """The windows to read again because the source now holds other rows there than the store.
 
@@ -410,4 +411,4 @@ def _look_back(
         return []
     if window_ids(start, end) == store.gateway_ids(start, end, name):
         return []
-    return plan_windows(start, end, [], refetch=True)[0]
+    return plan_windows(start, end, [], refetch=True, tz=tz)[0]

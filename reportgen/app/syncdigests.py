@@ -27,7 +27,7 @@ from ..core.models import RowBatch
 
 _DIGEST = 32
 #: Bytes of digests kept in memory before the buckets are written to the temporary file.
-_SPILL = 16 << 20
+_SPILL = 4 << 20
 #: Where each first byte's bucket starts in a sorted list of digests.
 _FIRSTS = [bytes([b]) for b in range(1, 256)]
 

@@ -103,6 +103,15 @@ def local_days(period: Period) -> list[tuple[date, int, int]]:
     return days
 
 
+def zone_days(tz: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of every local day in ``tz`` that touches ``[lo, hi)`` (UTC epoch, end exclusive)."""
+    if hi <= lo:
+        return []
+    first = datetime.fromtimestamp(lo, tz).date()
+    last = datetime.fromtimestamp(hi - 1, tz).date()
+    return [(start, end) for _, start, end in local_days(date_range_period(first, last, tz))]
+
+
 def period_args(period: Period) -> str:
     """The command-line options that name ``period`` again: ``--period 2026-04`` or ``--from … --to …``.
 

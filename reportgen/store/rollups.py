@@ -21,11 +21,10 @@ import json
 import sqlite3
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from ..core.periods import date_range_period, local_days
+from ..core.periods import zone_days
 
 #: The zone rollups are kept in until a sync sets one (meta ``rollup_zone``).
 DEFAULT_ZONE = "UTC"
@@ -182,16 +181,6 @@ def unpack(value: int, tail: dict[int, int]) -> dict[int, int]:
 def zone_of(conn: sqlite3.Connection) -> str:
     row = conn.execute("SELECT value FROM meta WHERE key = 'rollup_zone'").fetchone()
     return DEFAULT_ZONE if row is None else str(row[0])
-
-
-def zone_days(tz: ZoneInfo, lo: int, hi: int) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of every local day in ``tz`` that touches ``[lo, hi)``."""
-    if hi <= lo:
-        return
-    first = datetime.fromtimestamp(lo, tz).date()
-    last = datetime.fromtimestamp(hi - 1, tz).date()
-    for _, start, end in local_days(date_range_period(first, last, tz)):
-        yield start, end
 
 
 def _has_source(conn: sqlite3.Connection, table: str) -> bool:
