@@ -7,20 +7,25 @@ errors and the same raw JSON value on hostile and ordinary values alike.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from dataclasses import astuple
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reportgen.app.sync import plan_windows
 from reportgen.core.models import RowBatch
 from reportgen.errors import GatewayDataError
 from reportgen.gateway.parse import MAX_AMOUNT, parse_log_row, parse_log_rows
 from reportgen.sources.schema import detect_log_schema
-from reportgen.store import Store
+from reportgen.store import DB_NAME, Store
 
 NEWAPI = ("id", "user_id", "created_at", "type", "username", "token_name", "model_name", "quota",
           "prompt_tokens", "completion_tokens", "content", "use_time", "is_stream", "channel", "token_id",
@@ -245,3 +250,60 @@ def test_raw_rows_read_back_from_the_store_as_written(tmp_path_factory, rows, od
         store.stream_window(1000, 1999, [batch], 5000)
         stored = [r.raw for r in store.iter_records(1000, 2000, raw=True)]
     assert stored == expected
+
+
+_BASE = 1775001600  # 2026-04-01T00:00:00Z
+_latency_row = st.tuples(
+    st.integers(0, 3 * 86400 - 1),
+    st.sampled_from([1, 2, 2, 2, 5, 6]),
+    st.sampled_from(["k1", "键"]),
+    st.sampled_from(["m1", "m2"]),
+    # seconds as new-api (ints, some below zero) and Crazyrouter (floats) log them, or none
+    st.one_of(
+        st.none(),
+        st.integers(-5, 4000),
+        st.floats(-2, 4000, allow_nan=False).map(lambda f: round(f, 3)),
+        st.sampled_from([-1.234, -0.005, 0.999, 9.9999, 59.5, 3600.25]),
+    ),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(_latency_row, max_size=60),
+    st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]),
+    st.integers(1, 25),
+    st.booleans(),
+)
+def test_latency_counted_as_written_equals_the_days_rows(tmp_path_factory, rows, zone, size, spill):
+    """The latency cells of the days a window holds whole, counted as the rows pass, are what
+    grouping the day's rows in SQL gives (a zone change rebuilds them that way); so are the
+    days it holds in part, which are grouped from rows."""
+    items = []
+    for i, (offset, kind, key, model, seconds) in enumerate(sorted(rows, key=lambda r: r[0])):
+        item = dict(zip(NEWAPI, range(19), strict=True))
+        item.update(id=i + 1, created_at=_BASE + offset, type=kind, quota=1, token_name=key, model_name=model,
+                    use_time=seconds, other=None)  # fmt: skip
+        items.append(tuple(item.values()))
+    tz = ZoneInfo(zone)
+    windows, _ = plan_windows(_BASE, _BASE + 3 * 86400 - 1, [], tz=tz)
+    directory = tmp_path_factory.mktemp("store")
+    with Store.open(directory) as store:
+        store.set_rollup_zone(zone)
+        for lo, hi in windows:
+            given_rows = [r for r in items if lo <= r[2] and (spill or r[2] <= hi)]  # spill: later rows too
+            pages = [
+                parse_log_rows(NEWAPI, given_rows[i : i + size]) for i in range(0, len(given_rows), size)
+            ]
+            store.stream_window(lo, hi, pages, 5000)
+        counted = _histograms(directory)
+        store.set_rollup_zone("Asia/Kolkata")
+        store.set_rollup_zone(zone)  # rebuilt from the rows in SQL
+        assert _histograms(directory) == counted
+
+
+def _histograms(directory: Path) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(directory / DB_NAME)) as conn:
+        return conn.execute(
+            "SELECT * FROM rollup_histograms ORDER BY day, source, token_name, model_name"
+        ).fetchall()

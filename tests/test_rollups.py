@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reportgen.config import Config
-from reportgen.core.aggregate import aggregate, partials_from_records
+from reportgen.core.aggregate import aggregate, latency_bucket, partials_from_records
 from reportgen.core.models import Exchange, Partials, Period, UsageRecord
 from reportgen.core.periods import date_range_period
 from reportgen.store import Reader, Store, freeze, snapshot_dir
@@ -297,3 +297,16 @@ def _as_schema_6(db: Path) -> None:
         conn.execute("DROP TABLE rollup_histograms")
         conn.execute("DROP INDEX logs_credit")
         conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(-(10**7), 10**7), st.integers(-(2**62), 2**62)))
+def test_the_latency_bucket_is_the_same_in_python_and_sql(ms: int) -> None:
+    """Rows counted as they are written (Python) and rows grouped by SQLite fall in the same bucket,
+    below zero too (SQL's integer division truncates toward zero)."""
+    (in_sql,) = (
+        sqlite3.connect(":memory:")
+        .execute(f"SELECT {LATENCY_BUCKET_SQL} FROM (SELECT ? AS use_time_ms)", (ms,))
+        .fetchone()
+    )
+    assert latency_bucket(ms) == in_sql

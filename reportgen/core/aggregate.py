@@ -67,8 +67,11 @@ def latency_bucket(ms: int) -> int:
     """Round a latency down to 10 ms under 1 s, 100 ms under 10 s, 1 s under 60 s, else 10 s.
 
     Keeps latency histograms small whatever the row count; ``store.LATENCY_BUCKET_SQL``
-    is the same function in SQL.
+    is the same function in SQL, whose integer division truncates toward zero: so does
+    this below zero (a clock's garbage, but the same garbage in every figure).
     """
+    if ms < 0:
+        return -(-ms // 10 * 10)
     if ms < 1000:
         return ms // 10 * 10
     if ms < 10000:

@@ -968,6 +968,9 @@ class Store(Reader):
         )
         with self._transaction() as cur:
             next_id = self._clear_window(cur, start, end, source)
+            latency = rollups.LatencyCounts(
+                self._conn, start, end
+            )  # the days it holds whole, counted as written
             last = start
             for batch in batches:
                 pages += 1
@@ -987,6 +990,8 @@ class Store(Reader):
                     values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
                     if not values:
                         continue
+                    columns = list(zip(*values, strict=True))
+                latency.add(columns[0], columns[1], columns[2], columns[3], columns[7])
                 count = len(values)
                 last = stamps[-1]
                 whole = count - count % _ROWS_PER_INSERT
@@ -1005,7 +1010,7 @@ class Store(Reader):
                 )  # without a table: each row's text
                 next_id += count
                 rows += count
-            self._close_window(cur, start, end, rows, pages, fetched_at, source)
+            self._close_window(cur, start, end, rows, pages, fetched_at, source, latency.days)
         return rows, pages
 
     @staticmethod
@@ -1032,15 +1037,23 @@ class Store(Reader):
         return int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0])
 
     def _close_window(
-        self, cur: sqlite3.Cursor, start: int, end: int, rows: int, pages: int, fetched_at: int, source: str
+        self,
+        cur: sqlite3.Cursor,
+        start: int,
+        end: int,
+        rows: int,
+        pages: int,
+        fetched_at: int,
+        source: str,
+        counted: dict[int, rollups.Cells] | None = None,
     ) -> None:
-        """Record ``[start, end]`` as complete and roll up the days it touches."""
+        """Record ``[start, end]`` as complete and roll up the days it touches (``counted``: see :func:`rollups.roll`)."""
         self._add_coverage(cur, start, end, source)
         cur.execute(
             "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
             (start, end, rows, pages, fetched_at, source),
         )
-        rollups.roll(self._conn, start, end + 1, source)  # this source's touched days, from its rows
+        rollups.roll(self._conn, start, end + 1, source, counted)  # this source's touched days, from its rows
 
     def set_rollup_zone(self, zone: str) -> bool:
         """Keep rollups per local day of ``zone`` (the report timezone); rebuild them when it changed.

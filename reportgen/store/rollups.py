@@ -17,13 +17,19 @@ themselves, so they would not make a month O(days).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
+import operator
 import sqlite3
 import struct
 import zlib
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core.aggregate import latency_bucket
 from ..core.periods import zone_days
 
 #: The zone rollups are kept in until a sync sets one (meta ``rollup_zone``).
@@ -188,8 +194,22 @@ def _has_source(conn: sqlite3.Connection, table: str) -> bool:
     return "source" in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURCE) -> None:
-    """Recompute ``source``'s rollups of every day (of the store's zone) that touches ``[lo, hi)``, from its rows."""
+#: The cells of a day's latency histograms: ``(key, model, bucket_ms) -> rows``.
+Cells = Counter[tuple[str, str, int]]
+
+
+def roll(
+    conn: sqlite3.Connection,
+    lo: int,
+    hi: int,
+    source: str = DEFAULT_SOURCE,
+    counted: Mapping[int, Cells] | None = None,
+) -> None:
+    """Recompute ``source``'s rollups of every day (of the store's zone) that touches ``[lo, hi)``, from its rows.
+
+    ``counted`` gives the latency cells of days already counted from all of their rows as
+    they were written (:class:`LatencyCounts`), so those are not read back.
+    """
     tz = ZoneInfo(zone_of(conn))
     if _has_source(conn, "logs"):
         where, args = " AND source = ?", [source]
@@ -204,16 +224,75 @@ def roll(conn: sqlite3.Connection, lo: int, hi: int, source: str = DEFAULT_SOURC
             f"WHERE created_at >= ? AND created_at < ?{where} GROUP BY 3, 4, 5, 6",
             (start, source, start, end, *args),
         )
-        counts = conn.execute(
-            f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL}, COUNT(*) FROM logs "
-            f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
-            "GROUP BY 1, 2, 3 ORDER BY 1, 2",
-            (start, end, *args),
-        ).fetchall()
+        cells = None if counted is None else counted.get(start)
+        if cells is None:
+            counts: Iterable[tuple[str, str, int, int]] = conn.execute(
+                f"SELECT token_name, model_name, {LATENCY_BUCKET_SQL}, COUNT(*) FROM logs "
+                f"WHERE created_at >= ? AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} "
+                "GROUP BY 1, 2, 3",
+                (start, end, *args),
+            ).fetchall()
+        else:
+            counts = ((key, model, bucket_ms, n) for (key, model, bucket_ms), n in cells.items())
         save_histograms(conn, start, source, counts)
         conn.execute(
             "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
         )
+
+
+class LatencyCounts:
+    """The latency cells of the rows a window writes, for each local day (of the store's zone)
+    the window holds whole.
+
+    A window replaces all of its source's rows in its range, so the rows it writes into a day
+    it holds whole are all of that source's rows of the day: their cells are what
+    :func:`roll` would group from the day's rows (``LATENCY_BUCKET_SQL`` is
+    :func:`~reportgen.core.aggregate.latency_bucket`), counted as they pass at C speed
+    (``Counter`` over the columns) instead of read back (~40 ms a day of 32k rows).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, start: int, end: int) -> None:
+        """For the window ``[start, end]`` (inclusive) of a store."""
+        tz = ZoneInfo(zone_of(conn))
+        self._days = [(a, b) for a, b in zone_days(tz, start, end + 1) if start <= a and b <= end + 1]
+        #: Each whole day's cells, by the day's start.
+        self.days: dict[int, Cells] = {a: Counter() for a, _ in self._days}
+        self._buckets: dict[int, int] = {}
+
+    def add(
+        self,
+        stamps: Sequence[int],
+        types: Sequence[int],
+        keys: Sequence[str],
+        models: Sequence[str],
+        use_ms: Sequence[int | None],
+    ) -> None:
+        """Count rows written (columns, ordered by time)."""
+        if not stamps:
+            return
+        n = len(stamps)
+        for day, end in self._days:
+            if end <= stamps[0] or day > stamps[-1]:
+                continue
+            i, j = bisect.bisect_left(stamps, day), bisect.bisect_left(stamps, end)
+            if (i, j) == (0, n):
+                self._count(self.days[day], types, keys, models, use_ms)
+            elif i < j:
+                self._count(self.days[day], types[i:j], keys[i:j], models[i:j], use_ms[i:j])
+
+    def _count(self, cells: Cells, types: Sequence[int], keys: Sequence[str], models: Sequence[str],
+               use_ms: Sequence[Any]) -> None:  # fmt: skip
+        buckets = self._buckets
+        if len(buckets) > 100_000:  # latencies in ms from float seconds: keep the memo bounded
+            buckets.clear()
+        for ms in set(use_ms).difference(buckets):
+            if ms is not None:
+                buckets[ms] = latency_bucket(ms)
+        counted = map(
+            operator.and_, map(operator.eq, types, itertools.repeat(2)), map(operator.is_not, use_ms, itertools.repeat(None))
+        )  # fmt: skip
+        bucket_of: Callable[[Any], Any] = buckets.get  # None where the row is not counted
+        cells.update(itertools.compress(zip(keys, models, map(bucket_of, use_ms), strict=True), counted))
 
 
 def rebuild(conn: sqlite3.Connection, zone: str) -> None:
@@ -242,19 +321,21 @@ def rebuild(conn: sqlite3.Connection, zone: str) -> None:
 def save_histograms(
     conn: sqlite3.Connection, day: int, source: str, counts: Iterable[tuple[str, str, int, int]]
 ) -> None:
-    """Write one day's histograms from ``(key, model, bucket_ms, count)`` rows ordered by key and model."""
-    rows = []
-    key_at = model_at = None
-    histogram = _Histogram()
-    for key, model, bucket_ms, count in counts:  # one pass: a month has ~450k such rows
-        if key != key_at or model != model_at:
-            if key_at is not None:
-                rows.append((day, source, key_at, model_at, *histogram.packed()))
-            key_at, model_at, histogram = key, model, _Histogram()
+    """Write one day's histograms from ``(key, model, bucket_ms, count)`` cells, in any order."""
+    histograms: dict[tuple[str, str], _Histogram] = {}
+    get = histograms.get
+    for key, model, bucket_ms, count in counts:  # one pass: a month has ~450k such cells
+        histogram = get((key, model))
+        if histogram is None:
+            histogram = histograms[(key, model)] = _Histogram()
         histogram.add(bucket_ms, count)
-    if key_at is not None:
-        rows.append((day, source, key_at, model_at, *histogram.packed()))
     conn.executemany(
         "INSERT INTO rollup_histograms (day, source, token_name, model_name, dense, tail) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
+        [
+            (day, source, key, model, *h.packed())
+            for (key, model), h in sorted(histograms.items(), key=_first)
+        ],
     )
+
+
+_first = operator.itemgetter(0)
