@@ -76,7 +76,8 @@ def dsn_for(request: pytest.FixtureRequest, dialect: str, database: str, user: s
     if dialect == "sqlite":
         return f"sqlite:///{request.getfixturevalue('sqlite_dbs')[database]}"
     server: Server = request.getfixturevalue("pg" if dialect == "postgresql" else "maria")
-    return server.dsn(database, user)
+    dsn = server.dsn(database, user)
+    return dialect + dsn[dsn.index(":") :] if dialect.startswith("mysql+") else dsn  # a driver named
 
 
 def db_config(folder: Path, team: SyntheticTeam, dsn: str, gateway: str = "user_id = 42\n") -> Path:
@@ -166,7 +167,7 @@ def assert_same(db: dict[str, Any], api: dict[str, Any], same_user: bool = True)
 
 
 # ----------------------------------------------------------------------------- identical results
-@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "mysql+pymysql", "sqlite"])
 @pytest.mark.parametrize("shape", ["newapi", "oneapi"])
 def test_database_sync_equals_api_sync(request, tmp_path, team, api_outputs, dialect, shape):
     dsn = dsn_for(request, dialect, shape)
@@ -213,15 +214,44 @@ def test_the_audited_fingerprint_comes_from_the_pages_digests(tmp_path, team, da
     assert asked == [(april.start_ts, april.end_ts)]
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+@pytest.mark.parametrize("dialect, page", [("postgresql", 7), ("mysql", 7), ("sqlite", 1), ("sqlite", 2)])
 def test_small_keyset_pages_and_usernames_give_the_same_rows(
-    request, tmp_path, team, api_outputs, dialect, monkeypatch
+    request, tmp_path, team, api_outputs, dialect, page, monkeypatch
 ):
-    # Pages of 7 rows split same-second twins across pages: keyset on (created_at, id) keeps both.
-    monkeypatch.setattr(database_module, "PAGE_ROWS", 7)
+    # Small pages split same-second twins across pages: keyset on (created_at, type, id) keeps
+    # both, and a second's rows wait for the next page to be put newest first, as the API lists them.
+    monkeypatch.setattr(database_module, "PAGE_ROWS", page)
     dsn = dsn_for(request, dialect, "newapi")
     db = outputs(db_config(tmp_path / "db", team, dsn, 'usernames = ["acme"]\n'), ENV)
     assert_same(db, api_outputs["newapi"], same_user=False)  # selected by name: no single user id
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 10_000])
+def test_each_seconds_rows_come_newest_first_whatever_the_pages(tmp_path, team, dataset, page, monkeypatch):
+    """Pages follow the gateway's (created_at, type, id) index; each second's rows still reach the
+    store newest insert first, as the API lists them, when a second spans pages or types."""
+    monkeypatch.setattr(database_module, "PAGE_ROWS", page)
+    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dbservers.Dataset([], [], []))
+    seconds = [
+        (100, 2),
+        (100, 6),
+        (100, 2),
+        (101, 5),
+        (101, 2),
+        (102, 2),
+        (100, 2),
+    ]  # the last committed late
+    with sqlite3.connect(gateway_db) as conn:
+        for i, (ts, kind) in enumerate(seconds, 1):
+            conn.execute(
+                "INSERT INTO logs (id, user_id, created_at, type, username, token_name, model_name, quota, "
+                "prompt_tokens, completion_tokens, request_id) VALUES (?, 42, ?, ?, 'acme', 'k', 'm', 1, 1, 1, ?)",
+                (i, team.start_ts + ts, kind, f"r{i}"),
+            )
+    config = load_config(db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}"), env=ENV)
+    with DatabaseSource(config.gateway) as source:
+        got = [r.request_id for p in source.iter_log_pages(team.start_ts, team.start_ts + 999) for r in p]
+    assert got == ["r7", "r3", "r2", "r1", "r5", "r4", "r6"]
 
 
 def test_detected_schema_is_named(request, team):
@@ -237,7 +267,7 @@ def test_detected_schema_is_named(request, team):
             assert {t["name"] for t in team.tokens} <= names
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "mysql+pymysql", "sqlite"])
 def test_the_connection_is_read_only(request, team, tmp_path, dialect):
     dsn = dsn_for(request, dialect, "newapi", dbservers.WRITER)  # a user who may write
     config = load_config(db_config(tmp_path, team, dsn), env=ENV)
@@ -248,7 +278,7 @@ def test_the_connection_is_read_only(request, team, tmp_path, dialect):
     assert "read" in str(info.value).lower()  # "read-only transaction" / "READ ONLY" / "readonly"
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "mysql+pymysql"])
 def test_a_window_is_one_snapshot(request, team, tmp_path, dialect, monkeypatch):
     """Rows committed while a window is being paged are not half-seen: the window reads one snapshot."""
     monkeypatch.setattr(database_module, "PAGE_ROWS", 5)
@@ -347,6 +377,10 @@ def assert_one_line_error(result: Any, *needles: str, code: int = 3) -> str:
         ("mysql", "badtypes", dbservers.READER, ("logs.created_at is", "timestamp")),
         ("postgresql", "newapi", NO_RIGHTS, ("may not SELECT",)),
         ("mysql", "newapi", NO_RIGHTS, ("Access denied", NO_RIGHTS)),
+        ("mysql+pymysql", "nologs", dbservers.READER, ("no logs table",)),
+        ("mysql+pymysql", "missingcol", dbservers.READER, ("no column 'quota'",)),
+        ("mysql+pymysql", "badtypes", dbservers.READER, ("logs.created_at is", "timestamp")),
+        ("mysql+pymysql", "newapi", NO_RIGHTS, ("Access denied", NO_RIGHTS)),
         ("postgresql", "nosuchdb", dbservers.READER, ("cannot connect", "nosuchdb")),
     ],
 )
@@ -359,7 +393,7 @@ def test_bad_databases_fail_in_one_line(request, tmp_path, team, dialect, databa
     assert dsn.split("?")[0] in line  # names the DSN (there is no password in it to hide)
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "mysql+pymysql"])
 def test_wrong_password_and_refused_connection(request, tmp_path, team, dialect):
     dsn = dsn_for(request, dialect, "newapi")
     wrong = invoke(db_config(tmp_path / "a", team, dsn), "sync", "--period", "2026-04",
@@ -371,6 +405,22 @@ def test_wrong_password_and_refused_connection(request, tmp_path, team, dialect)
                          f":{dbservers.free_port()}/")  # fmt: skip
     assert_one_line_error(invoke(db_config(tmp_path / "b", team, closed), "sync", "--period", "2026-04"),
                           "cannot connect", closed)  # fmt: skip
+
+
+def test_the_mysql_driver_is_the_fastest_installed_or_the_one_named(request, team):
+    """``mysql://`` reads through MySQL Connector/Python's C extension (installed by the extra and
+    the tests), ``mysql+pymysql://`` through PyMySQL; an unknown one is one line naming both."""
+    folder = Path(request.getfixturevalue("tmp_path"))
+    for dialect, driver in (("mysql", "mysqlconnector"), ("mysql+pymysql", "pymysql"),
+                            ("mysql+mysqlconnector", "mysqlconnector")):  # fmt: skip
+        config = load_config(db_config(folder / dialect, team, dsn_for(request, dialect, "newapi")), env=ENV)
+        with DatabaseSource(config.gateway) as source:
+            assert source.driver == driver
+            names = {k.name for k in source.keys()}  # noqa: SIM118 - a source, not a dict
+            assert source.flavor == "new-api" and {t["name"] for t in team.tokens} <= names
+    dsn = dsn_for(request, "mysql", "newapi").replace("mysql://", "mysql+mysqldb://")
+    assert_one_line_error(invoke(db_config(folder / "x", team, dsn), "sync", "--period", "2026-04"),
+                          "unknown MySQL driver 'mysqldb'", "mysql+mysqlconnector", "mysql+pymysql")  # fmt: skip
 
 
 def test_password_in_the_file_is_refused_and_never_printed(tmp_path, team):
@@ -413,6 +463,29 @@ def test_missing_driver_names_the_extra(tmp_path, team, monkeypatch):
     path = db_config(tmp_path, team, "postgresql://reportgen@127.0.0.1:5432/newapi")
     assert_one_line_error(
         invoke(path, "sync", "--period", "2026-04"), "pip install 'llm-gateway-reportgen[postgres]'"
+    )
+
+
+def test_mysql_without_the_c_extension_reads_through_pymysql(request, tmp_path, team, monkeypatch):
+    real = drivers_module.importlib.import_module
+    missing: set[str] = {"mysql.connector.connection_cext"}  # as when the C extension does not load
+
+    def without(name: str, *args: Any) -> Any:
+        if name in missing:
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(drivers_module.importlib, "import_module", without)
+    config = load_config(db_config(tmp_path / "a", team, dsn_for(request, "mysql", "newapi")), env=ENV)
+    with DatabaseSource(config.gateway) as source:
+        assert source.driver == "pymysql"
+    named = dsn_for(request, "mysql+mysqlconnector", "newapi")
+    assert_one_line_error(invoke(db_config(tmp_path / "b", team, named), "sync", "--period", "2026-04"),
+                          "needs MySQL Connector/Python with its C extension", "[mysql]")  # fmt: skip
+    missing.add("pymysql")
+    path = db_config(tmp_path / "c", team, dsn_for(request, "mysql", "newapi"))
+    assert_one_line_error(
+        invoke(path, "sync", "--period", "2026-04"), "PyMySQL", "pip install 'llm-gateway-reportgen[mysql]'"
     )
 
 

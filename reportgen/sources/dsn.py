@@ -32,6 +32,8 @@ class Dsn:
     database: str = ""
     path: Path | None = None  # sqlite only
     params: dict[str, str] = field(default_factory=dict)
+    #: The driver named after a ``+`` in the scheme, as SQLAlchemy spells it (``mysql+pymysql``), or "".
+    driver: str = ""
     #: The URL as given, for libpq (which understands every postgresql:// parameter itself).
     url: str = field(default="", repr=False)
 
@@ -48,7 +50,7 @@ def parse_dsn(text: str, base_dir: Path | None = None, setting: str = "gateway.d
         password = parts.password
     except ValueError as exc:
         raise ConfigError(f"{setting} {redact(text)!r} is not a valid URL ({exc})") from None
-    scheme = parts.scheme.lower().split("+", 1)[0]
+    scheme, _, driver = parts.scheme.lower().partition("+")
     dialect = _DIALECTS.get(scheme)
     shown = redact(text)
     if dialect is None:
@@ -76,6 +78,7 @@ def parse_dsn(text: str, base_dir: Path | None = None, setting: str = "gateway.d
         user=unquote(parts.username or ""),
         database=unquote(parts.path.lstrip("/")),
         params=params,
+        driver=driver,
         url=text,
     )
 
