@@ -165,15 +165,13 @@ def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
                 rows += bytes(chunk).count(b"\n")
     else:
         if dialect == "mysql":
-            import pymysql
-
+            from reportgen.config import Secret
+            from reportgen.sources.drivers import connect
             from reportgen.sources.dsn import parse_dsn
 
-            d = parse_dsn(dsn)
-            conn: Any = pymysql.connect(
-                host=d.host, port=d.port, user=d.user, password=dbservers.READER_PASSWORD, database=d.database,
-                cursorclass=pymysql.cursors.SSCursor,
-            )  # fmt: skip
+            # the driver the sync reads with: MySQL Connector/Python's C extension when it loads
+            # (its default cursor streams the rows), else PyMySQL
+            conn: Any = connect(parse_dsn(dsn), Secret(dbservers.READER_PASSWORD))._raw
         else:
             import sqlite3
 
