@@ -370,8 +370,6 @@ def _newest_first(rows: list[tuple[Any, ...]], at_ts: int, at_id: int) -> list[t
     stamps = list(map(operator.itemgetter(at_ts), rows))
     if not any(map(operator.eq, stamps, itertools.islice(stamps, 1, None))):  # no second with two rows
         return rows
-    newest_first = operator.itemgetter(at_id)
-    out: list[tuple[Any, ...]] = []
-    for _, second in itertools.groupby(rows, key=operator.itemgetter(at_ts)):
-        out.extend(sorted(second, key=newest_first, reverse=True))
+    out = sorted(rows, key=operator.itemgetter(at_id), reverse=True)  # two C-keyed sorts, the second
+    out.sort(key=operator.itemgetter(at_ts))  # stable: by time, and within a second by id, descending
     return out
