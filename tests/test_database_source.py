@@ -226,32 +226,47 @@ def test_small_keyset_pages_and_usernames_give_the_same_rows(
     assert_same(db, api_outputs["newapi"], same_user=False)  # selected by name: no single user id
 
 
-@pytest.mark.parametrize("page", [1, 2, 3, 10_000])
-def test_each_seconds_rows_come_newest_first_whatever_the_pages(tmp_path, team, dataset, page, monkeypatch):
+@pytest.mark.parametrize(
+    "dialect, page",
+    [("sqlite", 1), ("sqlite", 2), ("sqlite", 3), ("sqlite", 10_000), ("postgresql", 1), ("postgresql", 3),
+     ("mysql", 1), ("mysql", 3)],
+)  # fmt: skip
+def test_each_seconds_rows_come_newest_first_whatever_the_pages(
+    request, tmp_path, team, dialect, page, monkeypatch
+):
     """Pages follow the gateway's (created_at, type, id) index; each second's rows still reach the
-    store newest insert first, as the API lists them, when a second spans pages or types."""
+    store newest insert first, as the API lists them, when a second spans pages or types, and
+    none is skipped or read twice, rows without a type (NULL) included."""
     monkeypatch.setattr(database_module, "PAGE_ROWS", page)
-    gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dbservers.Dataset([], [], []))
-    seconds = [
-        (100, 2),
-        (100, 6),
-        (100, 2),
-        (101, 5),
-        (101, 2),
-        (102, 2),
-        (100, 2),
-    ]  # the last committed late
-    with sqlite3.connect(gateway_db) as conn:
-        for i, (ts, kind) in enumerate(seconds, 1):
-            conn.execute(
-                "INSERT INTO logs (id, user_id, created_at, type, username, token_name, model_name, quota, "
-                "prompt_tokens, completion_tokens, request_id) VALUES (?, 42, ?, ?, 'acme', 'k', 'm', 1, 1, 1, ?)",
-                (i, team.start_ts + ts, kind, f"r{i}"),
-            )
-    config = load_config(db_config(tmp_path / "cfg", team, f"sqlite:///{gateway_db}"), env=ENV)
-    with DatabaseSource(config.gateway) as source:
-        got = [r.request_id for p in source.iter_log_pages(team.start_ts, team.start_ts + 999) for r in p]
-    assert got == ["r7", "r3", "r2", "r1", "r5", "r4", "r6"]
+    base = 1_900_000_000  # in 2030: no other row of the shared servers' data is there
+    seconds = [(100, 2), (100, 6), (100, None), (100, 2), (101, 5), (101, None), (101, None), (101, 2),
+               (102, None), (102, 2), (100, 2)]  # fmt: skip  # the last one committed late
+    inserts = [
+        "INSERT INTO logs (user_id, created_at, type, username, token_name, model_name, quota, prompt_tokens, "
+        f"completion_tokens, request_id) VALUES (42, {base + ts}, {'NULL' if kind is None else kind}, 'acme', "
+        f"'order-key', 'm', 1, 1, 1, 'r{i}')"
+        for i, (ts, kind) in enumerate(seconds, 1)
+    ]
+    server: Server | None = None
+    if dialect == "sqlite":
+        gateway_db = dbservers.make_sqlite(tmp_path / "gw.db", dbservers.Dataset([], [], []))
+        with sqlite3.connect(gateway_db) as conn:
+            for sql in inserts:
+                conn.execute(sql)
+        dsn = f"sqlite:///{gateway_db}"
+    else:
+        server = request.getfixturevalue("pg" if dialect == "postgresql" else "maria")
+        for sql in inserts:
+            _admin_exec(server, sql)
+        dsn = dsn_for(request, dialect, "newapi")
+    try:
+        config = load_config(db_config(tmp_path / "cfg", team, dsn), env=ENV)
+        with DatabaseSource(config.gateway) as source:
+            got = [r.request_id for p in source.iter_log_pages(base, base + 999) for r in p]
+    finally:
+        if server is not None:
+            _admin_exec(server, "DELETE FROM logs WHERE token_name = 'order-key'")
+    assert got == ["r11", "r4", "r3", "r2", "r1", "r8", "r7", "r6", "r5", "r10", "r9"]
 
 
 def test_detected_schema_is_named(request, team):

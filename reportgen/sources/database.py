@@ -160,12 +160,21 @@ class DatabaseSource:
         # The order of new-api's and one-api's idx_created_at_type index (and the row id the
         # index entry carries): the server walks the index and stops after a page.  Ordered by
         # (created_at, id) it sorted what remained of the window for every page (MariaDB has no
-        # incremental sort): twice the server's CPU.
-        order = f" ORDER BY {q('created_at')}, {q('type')}, {q('id')} LIMIT {PAGE_ROWS}"
+        # incremental sort): twice the server's CPU.  A NULL type (the gateways never write one)
+        # sorts first in every dialect, so the keyset below never skips one.
+        order = f" ORDER BY {q('created_at')}, {conn.nulls_first(q('type'))}, {q('id')} LIMIT {PAGE_ROWS}"
         # Keyset: resume after the last (created_at, type, id) seen; the range starts at its created_at.
         after = f" AND ({q('created_at')} > {mark} OR {q('type')} > {mark} OR ({q('type')} = {mark} AND {q('id')} > {mark}))"
+        after_untyped = f" AND ({q('created_at')} > {mark} OR {q('type')} IS NOT NULL OR {q('id')} > {mark})"
         at_id, at_ts, at_type = (schema.fields.index(name) for name in ("id", "created_at", "type"))
         fields = schema.api_fields
+
+        def resume(last: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+            """The query of the rows after ``last``, and its parameters."""
+            ts, kind, rid = last[at_ts], last[at_type], last[at_id]
+            if kind is None:
+                return select + after_untyped + order, (*self.user_ids, ts, end_ts, ts, rid)
+            return select + after + order, (*self.user_ids, ts, end_ts, ts, kind, kind, rid)
 
         def pages() -> Generator[list[tuple[Any, ...]], None, None]:
             with conn.snapshot():
@@ -181,19 +190,7 @@ class DatabaseSource:
                         yield _newest_first(rows[:cut], at_ts, at_id)
                     if not full:
                         return
-                    last = rows[-1]
-                    rows = self._page(
-                        select + after + order,
-                        (
-                            *self.user_ids,
-                            last[at_ts],
-                            end_ts,
-                            last[at_ts],
-                            last[at_type],
-                            last[at_type],
-                            last[at_id],
-                        ),
-                    )
+                    rows = self._page(*resume(rows[-1]))
 
         # psycopg and MySQL Connector/Python's C extension: the next page is queried while this
         # one is parsed (they wait for the server without the GIL and decode a page in C).  Not

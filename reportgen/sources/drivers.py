@@ -46,6 +46,10 @@ class Connection:
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    def nulls_first(self, column: str) -> str:
+        """``column`` in an ``ORDER BY``, NULLs first (MySQL and SQLite sort them first already)."""
+        return column
+
     def marks(self, count: int) -> str:
         """``count`` parameter placeholders for an ``IN (...)`` list."""
         return ", ".join([self.placeholder] * count)
@@ -137,9 +141,8 @@ def _mysql_driver(dsn: Dsn) -> tuple[str, Any]:
         )
     if dsn.driver in ("", "mysqlconnector"):
         try:
-            importlib.import_module(
-                "mysql.connector.connection_cext"
-            )  # fails when the C extension does not load
+            # this import fails when the C extension does not load
+            importlib.import_module("mysql.connector.connection_cext")
             return "mysqlconnector", importlib.import_module("mysql.connector")
         except ImportError:
             if dsn.driver:
@@ -177,6 +180,9 @@ def _is_driver_error(exc: BaseException) -> bool:
 class _PostgresConnection(Connection):
     driver = "psycopg"
     dialect = "postgresql"
+
+    def nulls_first(self, column: str) -> str:
+        return f"{column} NULLS FIRST"
 
     @classmethod
     def open(cls, psycopg: Any, dsn: Dsn, secret: str) -> _PostgresConnection:

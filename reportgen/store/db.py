@@ -968,9 +968,8 @@ class Store(Reader):
         )
         with self._transaction() as cur:
             next_id = self._clear_window(cur, start, end, source)
-            latency = rollups.LatencyCounts(
-                self._conn, start, end
-            )  # the days it holds whole, counted as written
+            # the latency cells of the days the window holds whole, counted as the rows are written
+            latency = rollups.LatencyCounts(self._conn, start, end)
             last = start
             for batch in batches:
                 pages += 1
