@@ -3,7 +3,7 @@
 Rows come from :func:`reportgen.fakegateway.synthetic.iter_rows` (consumption only) and
 are turned, by a seeded rule, into ~2 % refunds, ~1 % errors and ~1 % subscription rows.
 They reach the store the way a sync writes them: parsed by the real row parser and
-committed one UTC day at a time through ``Store.replace_window``, never all in memory.
+committed one local day at a time through ``Store.replace_window``, never all in memory.
 """
 
 from __future__ import annotations
