@@ -422,7 +422,7 @@ def test_wrong_password_and_refused_connection(request, tmp_path, team, dialect)
                           "cannot connect", closed)  # fmt: skip
 
 
-def test_the_mysql_driver_is_the_fastest_installed_or_the_one_named(request, team):
+def test_the_driver_is_the_fastest_installed_or_the_one_named(request, team):
     """``mysql://`` reads through MySQL Connector/Python's C extension (installed by the extra and
     the tests), ``mysql+pymysql://`` through PyMySQL; an unknown one is one line naming both."""
     folder = Path(request.getfixturevalue("tmp_path"))
@@ -436,6 +436,14 @@ def test_the_mysql_driver_is_the_fastest_installed_or_the_one_named(request, tea
     dsn = dsn_for(request, "mysql", "newapi").replace("mysql://", "mysql+mysqldb://")
     assert_one_line_error(invoke(db_config(folder / "x", team, dsn), "sync", "--period", "2026-04"),
                           "unknown MySQL driver 'mysqldb'", "mysql+mysqlconnector", "mysql+pymysql")  # fmt: skip
+    # PostgreSQL as SQLAlchemy spells it too
+    dsn = dsn_for(request, "postgresql", "newapi").replace("postgresql://", "postgresql+psycopg://")
+    config = load_config(db_config(folder / "pg", team, dsn), env=ENV)
+    with DatabaseSource(config.gateway) as source:
+        assert source.driver == "psycopg" and source.flavor == "new-api"
+    dsn = dsn.replace("+psycopg://", "+asyncpg://")
+    assert_one_line_error(invoke(db_config(folder / "y", team, dsn), "sync", "--period", "2026-04"),
+                          "unknown PostgreSQL driver 'asyncpg'")  # fmt: skip
 
 
 def test_password_in_the_file_is_refused_and_never_printed(tmp_path, team):

@@ -111,6 +111,10 @@ def connect(dsn: Dsn, password: Secret | None) -> Connection:
         return _SqliteConnection.open(dsn)
     try:
         if dsn.dialect == "postgresql":
+            if dsn.driver not in ("", "psycopg"):
+                raise DatabaseSourceError(
+                    f"{dsn.shown}: unknown PostgreSQL driver {dsn.driver!r} (use postgresql:// or postgresql+psycopg://)"
+                )
             return _PostgresConnection.open(_import(dsn, "psycopg", "psycopg 3"), dsn, secret)
         name, driver = _mysql_driver(dsn)
         return _MysqlConnection.open(driver, name, dsn, secret)
@@ -189,7 +193,8 @@ class _PostgresConnection(Connection):
         kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "reportgen"}
         if secret:
             kwargs["password"] = secret
-        raw = psycopg.connect(dsn.url.replace("postgres://", "postgresql://", 1), **kwargs)
+        # libpq knows postgresql:// (and postgres://), not SQLAlchemy's postgresql+psycopg://
+        raw = psycopg.connect("postgresql://" + dsn.url.split("://", 1)[1], **kwargs)
         # Every transaction psycopg opens is READ ONLY, REPEATABLE READ: one snapshot per window.
         raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         raw.read_only = True
