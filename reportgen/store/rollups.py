@@ -3,13 +3,15 @@
 A month's figures read these (days × sources × keys × models) instead of regrouping every
 row.  A source's day is always *recomputed from that source's rows of the day* whenever a
 write of that source touches the day (a replaced window, a snapshot, a migration), never
-adjusted by deltas, so it equals the raw grouping by construction; ``rollup_days`` records
-which days (start and end, UTC epoch) of which source are rolled up.  Rollups keep the
-source and the bare key name, so a read names keys and filters sources exactly as it does
-on rows (``SOURCE:NAME`` for keys of sources other than ``default``).  Days are local days
-of one zone, ``meta.rollup_zone`` (the report timezone of the last sync; a closed
-snapshot's is its period's): a report in another zone, a cut day or a DST edge it does not
-match is grouped from rows instead, and the next sync in the new zone rebuilds the rollups.
+adjusted by deltas, so it equals the raw grouping by construction (the latency cells of a
+day a window holds whole are counted from those very rows as they are written:
+:class:`LatencyCounts`); ``rollup_days`` records which days (start and end, UTC epoch) of
+which source are rolled up.  Rollups keep the source and the bare key name, so a read
+names keys and filters sources exactly as it does on rows (``SOURCE:NAME`` for keys of
+sources other than ``default``).  Days are local days of one zone, ``meta.rollup_zone``
+(the report timezone of the last sync; a closed snapshot's is its period's): a report in
+another zone, a cut day or a DST edge it does not match is grouped from rows instead, and
+the next sync in the new zone rebuilds the rollups.
 Per-hour or 15-minute rollups would work for every zone at once, but on a month spread over
 50 keys × 12 models they would hold (estimated) 75–90 % as many rows as the logs
 themselves, so they would not make a month O(days).
