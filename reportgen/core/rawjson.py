@@ -13,11 +13,25 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-_orjson: Any
-try:  # optional speed-up: writes the same JSON ~8x faster; the stdlib is always enough
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None
+
+def _safe_orjson() -> Any:
+    """orjson when a release that limits nesting is installed, else None."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - exercised only without orjson
+        return None
+    try:
+        version = tuple(int(x) for x in orjson.__version__.split(".")[:2])
+    except ValueError:  # pragma: no cover - an unreadable version
+        return None
+    # Releases before 3.9 have no nesting limit and overflow the C stack (a crash, not an
+    # error) on deeply nested hostile JSON: only later ones are used.
+    return orjson if version >= (3, 9) else None
+
+
+#: orjson (a declared dependency: ~4-8x faster JSON) when a safe release is installed, else
+#: None.  Every fast JSON path in reportgen checks this one; the stdlib is always enough.
+orjson: Any = _safe_orjson()
 
 #: A value JSON has no type for (a database driver's ``Decimal``, ``bytes``, ``datetime``, from
 #: an unusual column type) is written as its ``str``: the raw JSON is kept for inspection.
@@ -32,12 +46,12 @@ def dumps_compact(item: Any) -> str:
 def dumps_row(item: dict[str, Any]) -> str:
     """A row's raw JSON, compact: the same JSON value as :func:`dumps_compact` (orjson, ~8x faster,
     may spell a float's exponent differently: ``1e-5`` for ``1e-05``)."""
-    if _orjson is not None:
+    if orjson is not None:
         values = item.values()
         # orjson writes NaN and infinities as null: only the stdlib keeps them.
         if float not in map(type, values) or all(math.isfinite(v) for v in values if type(v) is float):
             try:
-                return str(_orjson.dumps(item), "utf-8")
+                return str(orjson.dumps(item), "utf-8")
             except TypeError:  # an int beyond 64 bits, a lone surrogate: the stdlib writes those
                 pass
     return _dumps(item)
@@ -47,7 +61,7 @@ def faithful(columns: Sequence[Sequence[Any]], kinds: Sequence[set[type]]) -> bo
     """Whether orjson writes these columns (each with the set of its values' types) so that they
     read back as the very same values: plain JSON types only, and no NaN or infinity (which
     orjson writes as null).  An int beyond 64 bits or a lone surrogate it refuses itself."""
-    if _orjson is None or any(not kind <= _PLAIN for kind in kinds):
+    if orjson is None or any(not kind <= _PLAIN for kind in kinds):
         return False
     return all(
         all(math.isfinite(v) for v in column if type(v) is float)
@@ -59,10 +73,10 @@ def faithful(columns: Sequence[Sequence[Any]], kinds: Sequence[set[type]]) -> bo
 def dumps_table(table: Any) -> bytes | None:
     """``table`` as JSON bytes with orjson, or None when orjson refuses a value (an int beyond 64
     bits, a lone surrogate): the caller then writes each row with :func:`dumps_row`."""
-    if _orjson is None:
+    if orjson is None:
         return None
     try:
-        data: bytes = _orjson.dumps(table)
+        data: bytes = orjson.dumps(table)
     except TypeError:
         return None
     return data

@@ -20,12 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..core.rawjson import dumps_row, dumps_table
-
-_orjson: Any
-try:  # optional speed-up: writes the same JSON array ~4x faster
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None
+from ..core.rawjson import orjson as _orjson
 
 #: zlib level of the blobs: on log JSON 3 compresses 2.6x faster than 6 for ~20 % more bytes (55 vs 46 per row).
 LEVEL = 3
