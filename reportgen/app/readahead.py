@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import IO, Any
 
 from ..errors import GatewayError
-from ..sources.prefetch import prefetched
+from ..sources.prefetch import Failed, prefetched
 
 #: Pages read ahead at most (each up to the source's page size), besides the pipe's own
 #: buffer: enough that reading goes on while the store rolls up a finished day.
@@ -41,11 +41,6 @@ _WINDOW_END = "window-end"
 #: Seconds a reader that sent every window gets to close its connection before it is ended.
 _GRACE = 5
 _FRAME = struct.Struct("<Q")
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
 
 
 class ReadAhead:
@@ -109,7 +104,7 @@ class ReadAhead:
             if isinstance(item, str) and item == _WINDOW_END:
                 self._done += 1
                 return
-            if isinstance(item, _Failed):
+            if isinstance(item, Failed):
                 raise item.exc
             self.pages_read += 1
             yield item
@@ -179,7 +174,7 @@ def _serve() -> None:
         return
     except BaseException as exc:  # handed to the parent, which raises it
         with contextlib.suppress(BrokenPipeError):
-            send(_Failed(_picklable(exc)))
+            send(Failed(_picklable(exc)))
     finally:
         with contextlib.suppress(Exception):
             out.flush()

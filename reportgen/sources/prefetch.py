@@ -13,7 +13,10 @@ T = TypeVar("T")
 _END = object()
 
 
-class _Failed:
+class Failed:
+    """An error handed from the producing side to the consumer, which raises it (picklable, so
+    it also crosses between processes: :mod:`reportgen.app.readahead`)."""
+
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
@@ -45,7 +48,7 @@ def prefetched(
                     return
             put(_END)
         except BaseException as exc:  # handed to the consumer, which raises it
-            put(_Failed(exc))
+            put(Failed(exc))
         finally:
             source.close()
 
@@ -56,7 +59,7 @@ def prefetched(
             item = items.get()
             if item is _END:
                 return
-            if isinstance(item, _Failed):
+            if isinstance(item, Failed):
                 raise item.exc
             yield item  # type: ignore[misc]
     finally:

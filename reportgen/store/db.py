@@ -1004,9 +1004,8 @@ class Store(Reader):
                     )
                 if batch.faithful and packed is None:
                     packed = pack_table(batch.fields, raws)
-                keep_table(
-                    cur, next_id, count, packed, batch.fields, raws
-                )  # without a table: each row's text
+                # without a table (values orjson cannot carry exactly): each row's text
+                keep_table(cur, next_id, count, packed, batch.fields, raws)
                 next_id += count
                 rows += count
             self._close_window(cur, start, end, rows, pages, fetched_at, source, latency.days)
