@@ -150,7 +150,7 @@ class DatabaseSource:
         """The rows with ``start_ts <= created_at <= end_ts`` in pages, all from one snapshot."""
         conn, schema = self._logs, self.schema
         q, mark = conn.quote, conn.placeholder
-        users = ", ".join([mark] * len(self.user_ids))
+        users = conn.marks(len(self.user_ids))
         select = (
             f"SELECT {', '.join(map(q, schema.columns))} FROM {q('logs')} "
             # "+ 0" keeps planners off the user_id index (all of a user's history) and on the
@@ -207,7 +207,7 @@ class DatabaseSource:
         """The ``id`` of every row with ``start_ts <= created_at <= end_ts``, ascending: what the
         look-back compares with the store to find rows committed after their window was read."""
         conn, mark, q = self._logs, self._logs.placeholder, self._logs.quote
-        users = ", ".join([mark] * len(self.user_ids))
+        users = conn.marks(len(self.user_ids))
         with conn.snapshot():
             rows = self._page(
                 f"SELECT {q('id')} FROM {q('logs')} WHERE {q('user_id')} + 0 IN ({users}) "
@@ -246,7 +246,7 @@ class DatabaseSource:
         in ``[start_ts, end_ts]``, when the database has those tables (new-api; one-api: redemptions)."""
         conn = self._main
         q, mark = conn.quote, conn.placeholder
-        users = ", ".join([mark] * len(self.user_ids))
+        users = conn.marks(len(self.user_ids))
         out: list[WalletRecord] = []
         qpu = self.status().quota_per_unit
         top = {c.lower() for c in conn.columns("top_ups") or ()}
