@@ -76,8 +76,10 @@ class GatewayClient:
         max_pages: int = MAX_PAGES,
         recent: list[float] | None = None,
         on_wait: Callable[[float, str], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._wall_clock = wall_clock  # stamps what /api/status said with when it was read
         self.base_url = (config.base_url or "").rstrip("/")
         problem = base_url_problem(self.base_url) if self.base_url else None
         if problem is not None:
@@ -173,7 +175,7 @@ class GatewayClient:
             rate = None
         return GatewayStatus(
             quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
-            read_at=int(time.time()),
+            read_at=int(self._wall_clock()),
             usd_exchange_rate=rate,
             quota_display_type=_opt_str(data.get("quota_display_type")),
             version=_opt_str(data.get("version")),
