@@ -4,6 +4,9 @@ Built-ins are listed in :data:`DEFAULT_PLUGINS` and register through the same ho
 third-party plugins from the ``reportgen`` entry-point group.  Loading is lazy and
 idempotent.  ``REPORTGEN_LOAD_PLUGINS`` (comma list; empty = none) chooses which
 entry-point plugins load; ``REPORTGEN_PLUGINS_STRICT=1`` makes a broken plugin fatal.
+Every ``register_*`` hook is called through the plugin manager by :func:`collect`, one
+plugin at a time, so one plugin's error costs one line, not the command;
+``REPORTGEN_TRACE_PLUGINS=1`` prints which plugin registered what.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import importlib
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, entry_points, version
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -22,6 +25,8 @@ from .errors import PluginError, UsageError
 from .hookspecs import Exporter
 
 ENTRY_POINT_GROUP = "reportgen"
+
+T = TypeVar("T")
 
 DEFAULT_PLUGINS = (
     "reportgen.exporters.csv_exporter",
@@ -108,27 +113,68 @@ def _provider(plugin: Any) -> tuple[str, str]:
     return name, ""
 
 
+def collect(hook: str, kind: type[T], what: str) -> list[tuple[T, str, str]]:
+    """What every plugin registers through the ``register_*`` hook named ``hook``.
+
+    Each plugin's implementation is called through the plugin manager on its own (a
+    subset hook caller holding just that plugin), so a plugin that raises or registers
+    something other than a ``kind`` is skipped with one line on stderr naming it, and the
+    others still count (``REPORTGEN_PLUGINS_STRICT=1``: a :class:`PluginError` instead).
+    ``REPORTGEN_TRACE_PLUGINS=1`` prints which plugin registered what.  Returns
+    ``(object, plugin name, plugin version)`` in registration order; ``what`` names the
+    kind in messages (``"exporter"``).
+    """
+    manager = load_plugins()
+    caller = getattr(manager.hook, hook)
+    everyone = [impl.plugin for impl in caller.get_hookimpls()]
+    found: list[tuple[T, str, str]] = []
+    for plugin in everyone:
+        plugin_name, plugin_version = _provider(plugin)
+        registered: list[object] = []
+        only = manager.subset_hook_caller(hook, remove_plugins=[p for p in everyone if p is not plugin])
+        try:
+            only(register=registered.append)
+            wrong = next((obj for obj in registered if not isinstance(obj, kind)), None)
+            if wrong is not None:
+                raise PluginError(f"plugin {plugin_name!r} registered {wrong!r}, not an {kind.__name__}")
+        except Exception as exc:
+            if plugin_name == BUILTIN:  # a built-in that fails is a bug: keep its traceback
+                raise
+            message = (
+                str(exc)
+                if isinstance(exc, PluginError)
+                else (f"plugin {plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}")
+            )
+            if _strict():
+                raise PluginError(message) from exc
+            print(f"Warning: {message}; skipped", file=sys.stderr)
+            continue
+        for obj in registered:
+            if _trace():
+                label = getattr(obj, "name", None) or repr(obj)
+                print(f"reportgen: plugin {plugin_name!r} registered {what} {label!r}", file=sys.stderr)
+            found.append((obj, plugin_name, plugin_version))  # type: ignore[arg-type]
+    return found
+
+
+def _trace() -> bool:
+    return os.environ.get("REPORTGEN_TRACE_PLUGINS", "").lower() in ("1", "true", "yes")
+
+
 def exporters() -> dict[str, Exporter]:
     """Every registered exporter by name; a name registered twice is an error naming both."""
     global _exporters
     if _exporters is not None:
         return _exporters
-    load_plugins()
     found: dict[str, Exporter] = {}
-    for impl in pm.hook.register_exporters.get_hookimpls():
-        plugin_name, plugin_version = _provider(impl.plugin)
-        registered: list[Exporter] = []
-        impl.function(register=registered.append)
-        for exporter in registered:
-            if not isinstance(exporter, Exporter):
-                raise PluginError(f"plugin {plugin_name!r} registered {exporter!r}, not an Exporter")
-            exporter = _with_provider(exporter, plugin_name, plugin_version)
-            if exporter.name in found:
-                other = found[exporter.name]
-                raise PluginError(
-                    f"exporter {exporter.name!r} is registered by both {other.plugin!r} and {plugin_name!r}"
-                )
-            found[exporter.name] = exporter
+    for exporter, plugin_name, plugin_version in collect("register_exporters", Exporter, "exporter"):
+        exporter = _with_provider(exporter, plugin_name, plugin_version)
+        if exporter.name in found:
+            other = found[exporter.name]
+            raise PluginError(
+                f"exporter {exporter.name!r} is registered by both {other.plugin!r} and {plugin_name!r}"
+            )
+        found[exporter.name] = exporter
     _exporters = dict(sorted(found.items()))
     return _exporters
 

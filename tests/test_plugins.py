@@ -188,3 +188,60 @@ def test_example_plugin_installs_and_is_used(tmp_path):
                    check=True, capture_output=True, text=True, env=env)  # fmt: skip
     page = next((out / "reports").glob("*.md")).read_text(encoding="utf-8")
     assert "张三" in page and "## Members" in page
+
+
+RAISES = """
+from reportgen.hookspecs import hookimpl
+
+@hookimpl
+def register_exporters(register):
+    raise RuntimeError("kaput")
+"""
+
+
+def test_plugin_raising_in_register_exporters_costs_one_line(fresh_plugins, capsys):
+    fresh_plugins("rg_raises", RAISES)
+    fresh_plugins("rg_total", GOOD)
+    found = plugins.exporters()
+    assert {"total", "csv", "xlsx", "pdf"} <= set(found)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rg_raises" in err[0] and "kaput" in err[0]
+
+
+def test_plugin_raising_in_register_exporters_is_fatal_when_strict(fresh_plugins, monkeypatch):
+    monkeypatch.setenv("REPORTGEN_PLUGINS_STRICT", "1")
+    fresh_plugins("rg_raises", RAISES)
+    with pytest.raises(PluginError, match="rg_raises.*kaput"):
+        plugins.exporters()
+
+
+def test_plugin_registering_a_wrong_object_is_skipped(fresh_plugins, capsys):
+    fresh_plugins(
+        "rg_wrong",
+        "from reportgen.hookspecs import hookimpl\n\n@hookimpl\ndef register_exporters(register):\n"
+        "    register({'name': 'dict'})\n",
+    )
+    assert "dict" not in plugins.exporters()
+    err = capsys.readouterr().err
+    assert "rg_wrong" in err and "not an Exporter" in err
+
+
+def test_trace_shows_which_plugin_registered_what(fresh_plugins, monkeypatch, capsys):
+    monkeypatch.setenv("REPORTGEN_TRACE_PLUGINS", "1")
+    fresh_plugins("rg_total", GOOD)
+    plugins.exporters()
+    err = capsys.readouterr().err
+    assert "plugin 'rg_total' registered exporter 'total'" in err
+    assert "plugin 'reportgen' registered exporter 'csv'" in err
+
+
+def test_exporters_command_lists_the_rest_when_a_plugin_raises(fresh_plugins):
+    from click.testing import CliRunner
+
+    from reportgen.cli import cli
+
+    fresh_plugins("rg_raises", RAISES)
+    result = CliRunner().invoke(cli, ["exporters"])
+    assert result.exit_code == 0, result.output
+    assert "csv" in result.stdout and "Traceback" not in result.output
+    assert "rg_raises" in result.stderr and len(result.stderr.strip().splitlines()) == 1
