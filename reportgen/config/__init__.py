@@ -1,0 +1,52 @@
+"""``reportgen.toml`` and the environment, read into a frozen :class:`Config`.
+
+``model`` holds the frozen dataclasses; ``load`` finds and reads the file; ``gateways`` the
+sources (``[gateway]``, ``[gateways.NAME]``); ``rates`` the dated rates and currencies;
+``members`` who owns which key; ``safety`` the URL / DSN checks; ``values`` the checks on
+single values every table shares; ``example`` the file ``reportgen init`` writes.
+"""
+
+from __future__ import annotations
+
+from .example import EXAMPLE_CONFIG, write_example_config
+from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, FLAVORS, SOURCE_NAME, SOURCES
+from .load import (
+    LANGS,
+    default_signing_key,
+    find_config,
+    load_config,
+    machine_timezone,
+    parse_config,
+    require_config,
+)
+from .model import CONFIG_NAME, STORE_DIR_NAME, Config, GatewayConfig, Secret
+from .rates import parse_currencies, parse_rates
+from .safety import base_url_problem, plain_http_warning
+from .values import MAX_RATE
+
+__all__ = [
+    "CONFIG_NAME",
+    "DB_PASSWORD_ENV",
+    "DEFAULT_SOURCE",
+    "EXAMPLE_CONFIG",
+    "FLAVORS",
+    "LANGS",
+    "MAX_RATE",
+    "SOURCES",
+    "SOURCE_NAME",
+    "STORE_DIR_NAME",
+    "Config",
+    "GatewayConfig",
+    "Secret",
+    "base_url_problem",
+    "default_signing_key",
+    "find_config",
+    "load_config",
+    "machine_timezone",
+    "parse_config",
+    "parse_currencies",
+    "parse_rates",
+    "plain_http_warning",
+    "require_config",
+    "write_example_config",
+]
