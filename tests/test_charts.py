@@ -13,8 +13,8 @@ from reportgen.exporters.pdf.builder import _Builder
 from reportgen.exporters.pdf.charts import ChartDrawing, burn_down_chart, daily_values
 from reportgen.exporters.pdf.finance import charts_section, grant_story
 from reportgen.hookspecs import ExportContext
+from reportgen.read import Scope, open_period
 from reportgen.templating import load_template
-from reportgen.views import Scope, open_period
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ from reportgen.errors import ConfigError
 from reportgen.exporters._cells import claim_cny
 from reportgen.exporters.pdf import write_pdf
 from reportgen.hookspecs import ExportContext
+from reportgen.read import Scope, open_period
 from reportgen.templating import load_template
-from reportgen.views import Scope, open_period
 
 from .conftest import fast_client, make_config
 from .report_factory import TZ, make_report

@@ -29,7 +29,7 @@ from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.plugins import select_exporters
-from reportgen.views import open_period
+from reportgen.read import open_period
 from tests import report_factory, test_projects
 from tests.conftest import fast_client, make_config
 from tests.report_factory import open_project_report

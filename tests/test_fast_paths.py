@@ -79,7 +79,7 @@ def test_the_tuple_stream_writes_the_same_bytes_as_the_record_path(tmp_path_fact
     from reportgen.config import Config
     from reportgen.core.periods import parse_period
     from reportgen.exporters.csv_exporter import write_detail, write_detail_records
-    from reportgen.views import open_period
+    from reportgen.read import open_period
     from tests.report_factory import context as ctx
 
     directory: Path = tmp_path_factory.mktemp("tuples")
@@ -110,7 +110,7 @@ def test_the_tuple_stream_names_and_filters_sources_as_the_record_path(tmp_path_
     from reportgen.config import Config, GatewayConfig
     from reportgen.core.periods import parse_period
     from reportgen.exporters.csv_exporter import write_detail, write_detail_records
-    from reportgen.views import open_period
+    from reportgen.read import open_period
     from tests.report_factory import context as ctx
 
     directory: Path = tmp_path_factory.mktemp("tuples2")

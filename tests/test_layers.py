@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("gateway", {"gateway"}),
     ("sources", {"sources"}),
     ("store", {"store"}),
-    ("views", {"views"}),
+    ("read", {"read"}),
     ("exporters", {"hookspecs", "plugins", "exporters", "fonts", "render"}),
     ("app", {"app"}),
     ("cli", {"cli", "console", "demo", "__main__", "__init__"}),
@@ -28,7 +28,7 @@ FORBIDDEN = {
     ("store", "sources"),
     ("exporters", "sources"),
     ("exporters", "store"),
-    ("exporters", "views"),
+    ("exporters", "read"),
     ("exporters", "gateway"),
 }
 

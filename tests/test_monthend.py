@@ -16,8 +16,8 @@ from reportgen.cli import cli
 from reportgen.core.periods import parse_period
 from reportgen.demo import DEMO_PROJECTS
 from reportgen.errors import UsageError
+from reportgen.read import open_period
 from reportgen.store import Reader, find_closure
-from reportgen.views import open_period
 from tests.conftest import TOKEN, fast_client, make_config
 
 

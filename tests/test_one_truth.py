@@ -416,8 +416,8 @@ def test_a_view_is_one_snapshot_even_while_a_sync_commits(served, tmp_path):
     from reportgen.app.sync import run_sync
     from reportgen.hookspecs import ExportContext
     from reportgen.plugins import select_exporters
+    from reportgen.read import open_period
     from reportgen.templating import load_template
-    from reportgen.views import open_period
     from tests.conftest import fast_client
 
     team, gw, path = served

@@ -344,7 +344,7 @@ def test_cli_close_amendments_packet_and_verify(config, team, gateway, tmp_path)
 
 def test_a_closed_period_freezes_its_projects_and_reconciliation(tmp_path, team, gateway):
     from reportgen.app.reconcile import run_reconcile
-    from reportgen.views import open_period
+    from reportgen.read import open_period
 
     extra = (
         '\n[projects.alpha]\ntitle = "Alpha"\nbudget = 50\nstart = 2026-03-15\nend = 2026-12-31\n'

@@ -34,7 +34,7 @@ from reportgen.errors import ConfigError
 from reportgen.fakegateway import FakeGateway
 from reportgen.gateway import GatewayClient
 from reportgen.plugins import select_exporters
-from reportgen.views import spent_total
+from reportgen.read import spent_total
 from tests.conftest import TOKEN
 from tests.report_factory import open_project_report, open_report
 

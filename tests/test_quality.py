@@ -14,7 +14,7 @@ from reportgen.cli import cli
 from reportgen.core.periods import date_range_period, parse_period
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import UNPRICED_MODEL
-from reportgen.views import Scope, open_period
+from reportgen.read import Scope, open_period
 from tests.conftest import TOKEN, fast_client, make_config
 
 

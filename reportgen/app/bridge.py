@@ -6,7 +6,7 @@ from ..config import Config
 from ..core.models import Period
 from ..core.wallet import Bridge, unexplained_text
 from ..errors import QualityError
-from ..views import open_period
+from ..read import open_period
 
 
 def run_bridge(config: Config, period: Period) -> Bridge:

@@ -2,7 +2,7 @@
 
 :func:`close_period` copies the period's rows, with the ``/api/status`` snapshot, key list
 and last sync that describe them, into a snapshot store (see :mod:`reportgen.store.closures`)
-and records the closure.  Reading a closed period goes through :func:`reportgen.views.open_period`
+and records the closure.  Reading a closed period goes through :func:`reportgen.read.open_period`
 like any other period.  A sync that changes a closed period's rows records an amendment;
 ``close --reopen`` re-closes the period as a new revision (earlier revisions are kept).
 """

@@ -20,10 +20,10 @@ from ..core.periods import period_args
 from ..errors import CoverageError
 from ..hookspecs import ExportContext, Exporter
 from ..plugins import check_options, load_plugins, select_exporters
+from ..read import PeriodView, Scope, open_period
 from ..store import Store, sync_lock
 from ..store import evidence as register
 from ..templating import load_template
-from ..views import PeriodView, Scope, open_period
 from .export import check_out_dir, export_report, file_sha256
 from .packet import PACKET_FORMATS, build_packet, statement_content
 from .quality import QualityReport, check_quality, enforce

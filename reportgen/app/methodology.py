@@ -7,7 +7,7 @@ from ..core.models import Report
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
 from ..exporters._cells import totals
-from ..views import PeriodView, spent_total
+from ..read import PeriodView, spent_total
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {

@@ -28,8 +28,8 @@ from ..core.periods import parse_period, previous_month
 from ..errors import UsageError
 from ..exporters.pdf import document_number
 from ..gateway import GatewayClient
+from ..read import Scope, open_period, spent_total
 from ..templating import load_template
-from ..views import Scope, open_period, spent_total
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically

@@ -33,7 +33,7 @@ from ..core.models import Report, Stats
 from ..core.money import plain_decimal
 from ..errors import ExportError
 from ..hookspecs import ExportContext, Exporter
-from ..views import PeriodView
+from ..read import PeriodView
 from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport

@@ -18,7 +18,7 @@ from ..core.models import Bucket, Coverage, LogType, Period
 from ..core.periods import period_args
 from ..core.wallet import Bridge
 from ..errors import QualityError
-from ..views import PeriodView
+from ..read import PeriodView
 
 #: Finding codes, in the order findings are reported.
 CODES = (

@@ -27,8 +27,8 @@ from typing import Any
 
 from ..core.money import money_text
 from ..errors import ReportgenError
+from ..read import check_rows
 from ..store import DB_NAME
-from ..views import check_rows
 from .packet import MANIFEST, ROWS, SIGNATURE
 from .packet_figures import check_detail, check_rows_file, check_workbook
 from .packet_reading import (

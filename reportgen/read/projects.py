@@ -1,0 +1,218 @@
+"""Project and grant views: a project's period, its charged rows and grant report, and the
+per-project lines a team report carries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..config import Config
+from ..core.aggregate import aggregate, member_map
+from ..core.models import GrantView, Partials, Period, ProjectLine, Report, UsageRecord
+from ..core.periods import date_range_period, local_days
+from ..core.projects import Money, Project, grant_lines, member_notes, project_line
+from ..errors import UsageError
+from ..store import Reader
+from .report import provenance
+from .timeline import Timeline
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
+
+
+def find_project(config: Config, name: str) -> Project:
+    """The configured project named ``name`` (a usage error naming the known ones, if none)."""
+    for project in config.projects:
+        if project.name == name:
+            return project
+    known = (
+        ", ".join(p.name for p in config.projects) or "none configured; add [projects.NAME] to reportgen.toml"
+    )
+    raise UsageError(f"no project named {name!r} (projects: {known})")
+
+
+def project_period(project: Project, tz: Any) -> Period:
+    """The project's whole period, labelled ``NAME_START_END`` (safe in a file name)."""
+    period = date_range_period(project.start, project.end, tz)
+    safe = _UNSAFE.sub("_", project.name).strip(" ._") or "project"
+    return replace(period, label=f"{safe[:60]}_{project.start.isoformat()}_{project.end.isoformat()}")
+
+
+def project_part(whole: Period, within: Period, project: Project) -> Period:
+    """The part of a project's period inside ``within``, labelled ``PROJECT_LABEL``."""
+    start, end = max(whole.start, within.start), min(whole.end, within.end)
+    if start >= end:
+        raise UsageError(
+            f"project {project.name!r} runs {project.start} .. {project.end}: "
+            f"nothing of it falls in {within.label}"
+        )
+    prefix = whole.label.rsplit("_", 2)[0]
+    return Period(f"{prefix}_{within.label}", start, end)
+
+
+class _ChargedSource:
+    """Detail rows of a project: only its keys, only on the days they are charged to it."""
+
+    def __init__(
+        self, timeline: Timeline, project: Project, key_to_member: dict[str, str], period: Period
+    ) -> None:
+        self._timeline = timeline
+        self._project = project
+        self._members = key_to_member
+        self._tz = period.tz
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[UsageRecord]:
+        for record in self._timeline.iter_records(start_ts, end_ts, token_names):
+            day = datetime.fromtimestamp(record.created_at, self._tz).date()
+            member = self._members.get(record.token_name, record.token_name)
+            if self._project.share(record.token_name, member, day):
+                yield record
+
+
+def project_report(
+    timeline: Timeline,
+    facts: Reader,
+    config: Config,
+    project: Project,
+    period: Period,
+    status: Any,
+    generated_at: datetime | None,
+    fingerprint: bool = True,
+) -> tuple[Report, tuple[str, ...]]:
+    """The grant closing report of ``project`` over ``period``.
+
+    The usual breakdowns (members, models, days, detail rows) cover the project's keys on
+    the days they are charged to it, in full; ``report.grant`` holds the charged amounts,
+    where a key split by percentage counts only at its share.
+    """
+    keys = tuple(project.keys(config.members))
+    partials = timeline.partials(period, keys)
+    key_to_member, members = member_map(config, {b.token_name for b in partials.buckets} | set(keys))
+
+    def charged(token: str, day: date) -> bool:
+        return bool(project.share(token, key_to_member.get(token, token), day))
+
+    buckets = tuple(b for b in partials.buckets if charged(b.token_name, b.day))
+    used = {b.token_name for b in buckets} | {k for k in keys if k in key_to_member}
+    scoped = replace(
+        config,
+        members={m: tuple(k for k in ks if k in used) for m, ks in members.items() if set(ks) & used},
+    )
+    report = aggregate(
+        Partials(buckets),
+        period=period,
+        config=scoped,
+        status=status,
+        source=_ChargedSource(timeline, project, key_to_member, period),
+        generated_at=generated_at,
+        provenance=provenance(facts, timeline, period, keys, fingerprint),
+    )
+    money = Money(report.quota_per_unit, report.exchange.rate)
+    line = project_line(
+        project,
+        buckets,
+        key_to_member=key_to_member,
+        money=money,
+        period_days=(project.start, project.end),
+        today=report.generated_at.astimezone(period.tz).date(),
+    )
+    line = _with_unsynced(line, timeline, period)
+    notes = member_notes(config.raw.get("members"))
+    grant = GrantView(
+        project=line,
+        lines=grant_lines(project, buckets, key_to_member, money),
+        justification=project.justification,
+        member_notes=tuple((m.name, notes[m.name]) for m in report.members if m.name in notes),
+        charges=tuple(c.describe() for c in project.charges),
+    )
+    return replace(report, projects=(line,), grant=grant, charged_to=charged_to([project])), keys
+
+
+def with_projects(report: Report, timeline: Timeline, config: Config) -> Report:
+    """``report`` with its per-project view, if any project is configured."""
+    if not config.projects:
+        return report
+    days = local_days(report.period)
+    first, last = days[0][0], days[-1][0]
+    span_start = min(first, *(p.start for p in config.projects))
+    keys = sorted({k for p in config.projects for k in p.keys(config.members)})
+    span = date_range_period(span_start, last, report.period.tz)
+    buckets = timeline.partials(span, tuple(keys)).buckets
+    key_to_member, _ = member_map(config, {b.token_name for b in buckets})
+    money = Money(report.quota_per_unit, report.exchange.rate)
+    today = report.generated_at.astimezone(report.period.tz).date()
+    lines = tuple(
+        project_line(
+            p, buckets, key_to_member=key_to_member, money=money, period_days=(first, last), today=today
+        )
+        for p in config.projects
+    )
+    return replace(
+        report,
+        projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines),
+        charged_to=charged_to(config.projects),
+    )
+
+
+def _with_unsynced(line: ProjectLine, timeline: Timeline, period: Period) -> ProjectLine:
+    """Count the project's days up to its as-of day that the store does not wholly hold."""
+    if line.as_of is None:
+        return line
+    span = date_range_period(line.start, line.as_of, period.tz)
+    missing = timeline.missing(span.start_ts, span.end_ts)
+    count = sum(1 for _, lo, hi in local_days(span) if any(a < hi and b > lo for a, b in missing))
+    return replace(line, unsynced_days=count) if count else line
+
+
+def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], str]:
+    """``(key, member, day) -> "alpha=60%; beta=40%"``: the projects charged on that day, with shares."""
+    projects = tuple(projects)
+
+    def charged(key: str, member: str, day: date) -> str:
+        shares = ((p.name, p.share(key, member, day)) for p in projects)
+        return "; ".join(f"{name}={share.normalize():f}%" for name, share in shares if share)
+
+    return charged
+
+
+def charged_filter(project: Project, config: Config, period: Period) -> Callable[[UsageRecord], bool]:
+    """Whether a row is charged to ``project`` (its key, on a day the key is charged to it)."""
+    members = config.key_to_member()
+    tz = period.tz
+
+    def keep(record: UsageRecord) -> bool:
+        day = datetime.fromtimestamp(record.created_at, tz).date()
+        return bool(project.share(record.token_name, members.get(record.token_name, record.token_name), day))
+
+    return keep
+
+
+def charged_days(
+    project: Project, config: Config, period: Period, keys: tuple[str, ...]
+) -> dict[str, tuple[tuple[date, date], ...]]:
+    """Per key, the runs of local days of ``period`` (first, last inclusive) it is charged to ``project``."""
+    key_to_member = config.key_to_member()
+    days = [day for day, _, _ in local_days(period)]
+    out: dict[str, tuple[tuple[date, date], ...]] = {}
+    for key in keys:
+        runs: list[tuple[date, date]] = []
+        for day in days:
+            if not project.share(key, key_to_member.get(key, key), day):
+                continue
+            if runs and (day - runs[-1][1]).days == 1:
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        out[key] = tuple(runs)
+    return out
+
+
+def spent_total(report: Report) -> Decimal:
+    """The charged total of a grant report in its budget currency (for tests and summaries)."""
+    assert report.grant is not None
+    return sum((line.cost for line in report.grant.lines), Decimal(0))
