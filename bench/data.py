@@ -17,8 +17,8 @@ from typing import Any
 
 from reportgen.app.sync import plan_windows
 from reportgen.config import Config, GatewayConfig, Secret
-from reportgen.core.models import GatewayStatus, Period
-from reportgen.core.periods import parse_period
+from reportgen.core.periods import Period, parse_period
+from reportgen.core.records import GatewayStatus
 from reportgen.fakegateway.synthetic import iter_rows
 from reportgen.gateway.parse import parse_key, parse_log_row
 from reportgen.store import Store

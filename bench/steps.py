@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 
-from reportgen.core.models import Report  # noqa: E402
+from reportgen.core.report import Report  # noqa: E402
 from reportgen.read import open_period  # noqa: E402  (imports stay outside the timed part)
 
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -5,7 +5,10 @@ The names below are the public API for plugins and scripts; everything else may 
 
 __version__ = "0.1.0"
 
-from .core.models import DetailRow, Line, Period, Report, Stats, UsageRecord  # noqa: E402
+from .core.periods import Period  # noqa: E402
+from .core.records import UsageRecord  # noqa: E402
+from .core.report import DetailRow, Report  # noqa: E402
+from .core.stats import Line, Stats  # noqa: E402
 from .hookspecs import ExportContext, Exporter, hookimpl  # noqa: E402
 
 __all__ = [

@@ -30,8 +30,7 @@ from .app.sync import run_sync
 from .app.verify import ok_lines, verify_packet
 from .config import CONFIG_NAME, Config, load_config, require_config, write_example_config
 from .console import SyncBar, print_bridge, print_reconciliation, print_summary, stdout_console
-from .core.models import Period
-from .core.periods import parse_period, resolve_period
+from .core.periods import Period, parse_period, resolve_period
 from .core.text import clean_text
 from .core.wallet import bridge_json
 from .demo import run_demo

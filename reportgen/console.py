@@ -14,8 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from .app.summary import money
-from .core.models import Line, Reconciliation, Report
 from .core.money import money_text
+from .core.reconciliation import Reconciliation
+from .core.report import Report
+from .core.stats import Line
 from .core.text import clean_text
 from .core.wallet import LABELS, Bridge, line_values, unexplained_text
 from .exporters._finance import day_ranges

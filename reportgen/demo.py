@@ -10,8 +10,8 @@ from pathlib import Path
 from .app.export import export_report
 from .app.sync import SyncProgress, SyncResult, run_sync
 from .config import CONFIG_NAME, load_config
-from .core.models import Report
 from .core.periods import parse_period, previous_month
+from .core.report import Report
 from .fakegateway import FakeGateway
 from .fakegateway.synthetic import team_month
 from .plugins import select_exporters

@@ -15,7 +15,7 @@ import pluggy
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from .core.models import Report
+    from .core.report import Report
     from .templating import Template
 
 hookspec = pluggy.HookspecMarker("reportgen")

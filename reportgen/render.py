@@ -13,8 +13,9 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from .core.models import DetailRow, LogType, Report, UsageRecord
 from .core.money import cents, fixed, money_text, plain_decimal, printed_lines, usd
+from .core.records import LogType, UsageRecord
+from .core.report import DetailRow, Report
 from .core.text import clean_text, shorten
 from .exporters._cells import csv_text as csv_cell
 

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 from reportgen.config import Config
 from reportgen.core.aggregate import aggregate_records
-from reportgen.core.models import GatewayStatus, LogType, Period, Provenance, Report, UsageRecord
-from reportgen.core.periods import parse_period
+from reportgen.core.periods import Period, parse_period
+from reportgen.core.records import GatewayStatus, LogType, UsageRecord
+from reportgen.core.report import Provenance, Report
 from reportgen.exporters import csv_exporter
 from reportgen.exporters import pdf as pdf_exporter
 from reportgen.exporters import xlsx as xlsx_exporter

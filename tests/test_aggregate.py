@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from reportgen.config import Config
 from reportgen.core.aggregate import aggregate, aggregate_records, latency_bucket, partials_from_records
-from reportgen.core.models import GatewayStatus, KeyInfo, UsageRecord
 from reportgen.core.periods import parse_period
+from reportgen.core.records import GatewayStatus, KeyInfo, UsageRecord
 from reportgen.store import Store
 
 SH = ZoneInfo("Asia/Shanghai")

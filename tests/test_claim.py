@@ -18,9 +18,9 @@ from reportgen.app.sync import run_sync
 from reportgen.app.verify import verify_packet
 from reportgen.config import load_config
 from reportgen.core.capitals import rmb_capitals
-from reportgen.core.models import LogType, UsageRecord
 from reportgen.core.money import cents
 from reportgen.core.periods import parse_period
+from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS, run_demo
 from reportgen.errors import ConfigError
 from reportgen.exporters._cells import claim_cny

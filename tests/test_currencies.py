@@ -23,9 +23,9 @@ from reportgen.app.packet import manifest_of
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config
-from reportgen.core.models import Conversion
 from reportgen.core.money import fixed as money
 from reportgen.core.periods import parse_period
+from reportgen.core.rates import Conversion
 from reportgen.errors import ConfigError
 from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.plugins import select_exporters

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reportgen.app.sync import plan_windows
-from reportgen.core.models import RowBatch
+from reportgen.core.records import RowBatch
 from reportgen.errors import GatewayDataError
 from reportgen.gateway.parse import MAX_AMOUNT, parse_log_row, parse_log_rows
 from reportgen.sources.schema import detect_log_schema

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from reportgen import plugins
-from reportgen.core.models import LogType
+from reportgen.core.records import LogType
 
 from .report_factory import CONTROL_KEY, HOSTILE_KEYS, HYPERLINK, MEMBERS, empty_report, export, make_report
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportgen.core.models import UsageRecord
+from reportgen.core.records import UsageRecord
 from reportgen.exporters._cells import _CONTROL_RE, _FORMULA_START, QuotientText, csv_text, plain_decimal
 from reportgen.store import Store
 

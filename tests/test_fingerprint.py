@@ -13,8 +13,8 @@ from reportgen.app import syncdigests
 from reportgen.app.syncdigests import SyncDigests
 from reportgen.config import Config
 from reportgen.core.fingerprint import canonical_row, fingerprint_of, page_digests, row_digest
-from reportgen.core.models import RowBatch, UsageRecord
 from reportgen.core.periods import parse_period
+from reportgen.core.records import RowBatch, UsageRecord
 from reportgen.gateway.parse import MAX_AMOUNT
 from reportgen.hookspecs import hookimpl
 from reportgen.store import DB_NAME, ROW_COLUMNS, Reader, Store

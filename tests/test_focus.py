@@ -20,8 +20,8 @@ from reportgen.app.closing import close_period
 from reportgen.app.documents import write_report
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
-from reportgen.core.models import LogType, UsageRecord
 from reportgen.core.periods import parse_period
+from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS
 from reportgen.errors import UsageError
 from reportgen.exporters.focus import EXTENSION_COLUMNS, FOCUS_COLUMNS, publisher, write_focus

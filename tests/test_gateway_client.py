@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reportgen.config import GatewayConfig, Secret
-from reportgen.core.models import UsageRecord
+from reportgen.core.records import UsageRecord
 from reportgen.errors import AuthError, ConfigError, GatewayError
 from reportgen.fakegateway import FakeGateway, Faults, expected_totals, team_month
 from reportgen.gateway import GatewayClient

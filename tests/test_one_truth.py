@@ -29,9 +29,9 @@ from reportgen.cli import cli
 from reportgen.config import load_config
 from reportgen.console import print_summary
 from reportgen.core.aggregate import aggregate_records
-from reportgen.core.models import GatewayStatus, UsageRecord
 from reportgen.core.money import cents, money_text
 from reportgen.core.periods import parse_period
+from reportgen.core.records import GatewayStatus, UsageRecord
 from reportgen.demo import run_demo
 from reportgen.exporters.pdf import statement_amounts
 from reportgen.fakegateway import FakeGateway

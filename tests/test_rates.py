@@ -21,8 +21,8 @@ from reportgen.app.packet import manifest_of
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config
-from reportgen.core.models import DatedRate
 from reportgen.core.periods import date_range_period, parse_period
+from reportgen.core.rates import DatedRate
 from reportgen.errors import ConfigError, QualityError
 from reportgen.plugins import select_exporters
 from tests.conftest import TOKEN, fast_client, make_config

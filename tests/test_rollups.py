@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from reportgen.config import Config
 from reportgen.core.aggregate import aggregate, latency_bucket, partials_from_records
-from reportgen.core.models import Exchange, Partials, Period, UsageRecord
-from reportgen.core.periods import date_range_period
+from reportgen.core.partials import Partials
+from reportgen.core.periods import Period, date_range_period
+from reportgen.core.rates import Exchange
+from reportgen.core.records import UsageRecord
 from reportgen.store import Reader, Store, freeze, snapshot_dir
 from reportgen.store.rollups import LATENCY_BUCKET_SQL
 from reportgen.store.schema import CREDIT_TYPES_SQL

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
-from ..core.models import Period
+from ..core.periods import Period
 from ..core.wallet import Bridge, unexplained_text
 from ..errors import QualityError
 from ..read import open_period

@@ -16,8 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..config import Config
-from ..core.models import Period
-from ..core.periods import period_name
+from ..core.periods import Period, period_name
 from ..errors import UsageError
 from ..store import (
     Amendment,

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
-from ..core.models import Period, Statement
-from ..core.periods import period_args
+from ..core.periods import Period, period_args
+from ..core.report import Statement
 from ..errors import CoverageError
 from ..hookspecs import ExportContext, Exporter
 from ..plugins import check_options, load_plugins, select_exporters

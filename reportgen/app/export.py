@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from ..core.models import Report
+from ..core.report import Report
 from ..errors import ExportError, PluginError, ReportgenError
 from ..hookspecs import ExportContext, Exporter
 from ..plugins import BUILTIN, check_options, load_plugins, strict_plugins

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..core.fingerprint import RECIPE, ROW_FIELDS
-from ..core.models import Report
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
+from ..core.report import Report
 from ..exporters._cells import totals
 from ..read import PeriodView, spent_total
 

@@ -22,9 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..config import Config
-from ..core.models import Period
 from ..core.money import money_text
-from ..core.periods import parse_period, previous_month
+from ..core.periods import Period, parse_period, previous_month
 from ..errors import UsageError
 from ..exporters.pdf import document_number
 from ..gateway import GatewayClient

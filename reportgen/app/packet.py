@@ -29,8 +29,9 @@ from typing import IO, Any
 
 from .. import __version__
 from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS
-from ..core.models import Report, Stats
 from ..core.money import plain_decimal
+from ..core.report import Report
+from ..core.stats import Stats
 from ..errors import ExportError
 from ..hookspecs import ExportContext, Exporter
 from ..read import PeriodView

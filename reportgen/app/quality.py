@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..config import Config
-from ..core.models import Bucket, Coverage, LogType, Period
-from ..core.periods import period_args
+from ..core.partials import Bucket
+from ..core.periods import Coverage, Period, period_args
+from ..core.records import LogType
 from ..core.wallet import Bridge
 from ..errors import QualityError
 from ..read import PeriodView

@@ -34,8 +34,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import Config
-from ..core.models import KeyInfo, Period, ReconcileLine, Reconciliation
+from ..core.periods import Period
+from ..core.reconciliation import ReconcileLine, Reconciliation
 from ..core.reconciliation import reconciliation_json as to_json
+from ..core.records import KeyInfo
 from ..errors import GatewayError, ReconcileError
 from ..gateway import GatewayClient
 from ..store import Store, qualified_key, sync_lock

@@ -6,10 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..core.budget import ProjectLine
 from ..core.corrections import correction_totals
-from ..core.models import Line, Part, ProjectLine, Report, Stats
 from ..core.money import fixed as money
 from ..core.money import usd
+from ..core.periods import Part
+from ..core.report import Report
+from ..core.stats import Line, Stats
 
 
 def stats_json(s: Stats, report: Report) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from ..config import Config, GatewayConfig
-from ..core.models import Period, RowBatch, UsageRecord
-from ..core.periods import previous_month, zone_days
+from ..core.periods import Period, previous_month, zone_days
+from ..core.records import RowBatch, UsageRecord
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered

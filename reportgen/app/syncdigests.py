@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from ..core.fingerprint import page_digests
-from ..core.models import RowBatch
+from ..core.records import RowBatch
 
 _DIGEST = 32
 #: Bytes of digests kept in memory before the buckets are written to the temporary file.

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core.models import Conversion, DatedRate, Exchange, GatewayStatus, Period
-from ..core.periods import parse_period
+from ..core.periods import Period, parse_period
 from ..core.projects import Project
+from ..core.rates import Conversion, DatedRate, Exchange
+from ..core.records import GatewayStatus
 from ..errors import ConfigError
 
 CONFIG_NAME = "reportgen.toml"

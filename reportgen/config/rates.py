@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core.models import Conversion, DatedRate
 from ..core.periods import parse_period
+from ..core.rates import Conversion, DatedRate
 from ..errors import ConfigError, ReportgenError
 from .values import positive_rate, reject_unknown
 

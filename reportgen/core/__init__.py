@@ -1,1 +1,2 @@
-"""The pure core: records, periods, money, aggregation and projects (no I/O)."""
+"""The pure core (no I/O): records, periods, the report and its figures, money, rates, aggregation,
+projects and budgets, reconciliation, corrections, the wallet bridge.  Import each name from its module."""

@@ -1,4 +1,4 @@
-"""Pure arithmetic from pre-grouped rows to a :class:`~reportgen.core.models.Report`.
+"""Pure arithmetic from pre-grouped rows to a :class:`~reportgen.core.report.Report`.
 
 The store groups rows by key, model, local day, type and billing source (in SQL, fast);
 :func:`partials_from_records` does the same grouping in Python and is the reference the
@@ -21,26 +21,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ..errors import UsageError
-from .models import (
-    DEFAULT_QUOTA_PER_UNIT,
-    Bucket,
-    Conversion,
-    Exchange,
-    GatewayStatus,
-    KeyInfo,
-    LatencyCount,
-    Line,
-    LogType,
-    Partials,
-    Period,
-    Provenance,
-    RecordSource,
-    Report,
-    Stats,
-    UsageRecord,
-)
 from .money import usd
-from .periods import local_days
+from .partials import Bucket, LatencyCount, Partials
+from .periods import Period, local_days
+from .rates import Conversion, Exchange
+from .records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, LogType, UsageRecord
+from .report import Provenance, RecordSource, Report
+from .stats import Line, Stats
 
 
 class Settings(Protocol):
@@ -374,7 +361,7 @@ def _get(table: dict[Any, _Acc], key: object) -> _Acc:
 
 
 class MemorySource:
-    """A :class:`~reportgen.core.models.RecordSource` over records held in memory (tests, small data)."""
+    """A :class:`~reportgen.core.report.RecordSource` over records held in memory (tests, small data)."""
 
     def __init__(self, records: Iterable[UsageRecord]) -> None:
         self._records = sorted(records, key=lambda r: r.created_at)

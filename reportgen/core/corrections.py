@@ -16,7 +16,22 @@ from decimal import Decimal
 from typing import Any
 
 from .fingerprint import parse_row
-from .models import Correction, LogType, UsageRecord
+from .periods import Period
+from .records import LogType, UsageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A row of a closed period that changed after its close: ``sign`` +1 added since, −1 removed since.
+
+    ``closed`` is the closed period it corrects and ``revision`` the revision it differs from;
+    the row is as the store holds it (added) or as the snapshot held it (removed).
+    """
+
+    sign: int
+    record: UsageRecord
+    closed: Period
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,86 @@
-"""Turn ``2026-04``, ``2026-Q2``, ``2026`` or a date range into a :class:`Period`."""
+"""Periods: :class:`Period` (a span of local time), which parts of one the store holds (:class:`Coverage`)
+and where each part's figures come from (:class:`Part`); ``2026-04``, ``2026-Q2``, ``2026`` or a date range parsed
+into a :class:`Period`."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..errors import UsageError
-from .models import Period
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which parts of a period the store holds: ``missing`` are ``[start, end)`` UTC epoch ranges."""
+
+    missing: tuple[tuple[int, int], ...] = ()
+    synced_any: bool = True
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def ranges(self, tz: ZoneInfo) -> tuple[str, ...]:
+        """Each missing range in local time: ``2026-04-16 – 2026-04-30`` (days inclusive), or with times."""
+        out = []
+        for start, end in self.missing:
+            a = datetime.fromtimestamp(start, tz)
+            b = datetime.fromtimestamp(end, tz)
+            if a.time() == b.time() == datetime.min.time():
+                last = date.fromordinal(b.date().toordinal() - 1)
+                out.append(a.date().isoformat() if last == a.date() else f"{a.date()} – {last}")
+            else:
+                out.append(f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}")
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A part of a report's period and where its figures come from: live rows, or a closed snapshot."""
+
+    start: datetime
+    end: datetime
+    closed_label: str | None = None
+    revision: int | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return self.revision is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open span of local time ``[start, end)`` cut in a named IANA timezone."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+    @property
+    def timezone(self) -> str:
+        return str(self.start.tzinfo)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        assert isinstance(self.start.tzinfo, ZoneInfo)
+        return self.start.tzinfo
+
+    @property
+    def start_ts(self) -> int:
+        return int(self.start.timestamp())
+
+    @property
+    def end_ts(self) -> int:
+        """Exclusive end as UTC epoch seconds."""
+        return int(self.end.timestamp())
+
+    def contains(self, ts: int) -> bool:
+        return self.start_ts <= ts < self.end_ts
+
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq](\d+)$")

@@ -41,7 +41,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import ConfigError
-from .models import Bucket, GrantLine, LogType, ProjectLine
+from .budget import GrantLine, ProjectLine
+from .partials import Bucket
+from .records import LogType
 
 CURRENCIES = ("USD", "CNY")
 _PROJECT_FIELDS = {"title", "code", "budget", "budget_currency", "start", "end", "justification", "charges"}

@@ -1,10 +1,53 @@
-"""A reconciliation as plain JSON and back (``reconcile --json``, and how the store keeps it)."""
+"""A reconciliation (:class:`Reconciliation`, one :class:`ReconcileLine` per key) and its plain JSON and back
+(``reconcile --json``, and how the store keeps it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from .models import ReconcileLine, Reconciliation
+
+@dataclass(frozen=True, slots=True)
+class ReconcileLine:
+    """One key's (or, with ``key`` None, the total's) store sums against the gateway's."""
+
+    key: str | None
+    store_consumed: int
+    store_refunded: int
+    store_current_user: int
+    gateway_stat: int | None
+    status: str  # "ok" | "explained" | "unexplained"
+    notes: tuple[str, ...] = ()
+    used_quota: int | None = None
+    lifetime_consumed: int | None = None
+
+    @property
+    def store_net(self) -> int:
+        return self.store_consumed - self.store_refunded
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The result of ``reportgen reconcile`` for one period; ``ok`` when nothing is unexplained."""
+
+    period_label: str
+    start_ts: int
+    end_ts: int
+    checked_at: int
+    username: str
+    total: ReconcileLine
+    keys: tuple[ReconcileLine, ...]
+    notes: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    @property
+    def unexplained(self) -> tuple[ReconcileLine, ...]:
+        return tuple(x for x in (*self.keys, self.total) if x.status == "unexplained")
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexplained
+
 
 _LINE_FIELDS = (
     "key",

@@ -53,7 +53,7 @@ class CreditRow:
     content: str
 
 
-_TOPUP, _MANAGE = 1, 3  # the log types (core.models.LogType), kept literal: models imports this module
+_TOPUP, _MANAGE = 1, 3  # the log types (core.records.LogType), kept literal: core.report imports this module
 
 #: Credit kinds in the order the bridge lists them.
 CREDIT_KINDS = ("topup", "redemption", "admin", "system")

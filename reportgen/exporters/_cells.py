@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from ..core.models import Line, LogType, Report, Stats
 from ..core.money import cents, plain_decimal
+from ..core.records import LogType
+from ..core.report import Report
+from ..core.stats import Line, Stats
 from ..core.text import UNSAFE_RE, clean_text, shorten
 
 __all__ = [

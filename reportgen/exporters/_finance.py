@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from ..core.models import ProjectLine, Report
+from ..core.budget import ProjectLine
+from ..core.report import Report
 
 
 def status_key(line: ProjectLine) -> str:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
 
-from ..core.models import Report, Stats
 from ..core.money import fixed
+from ..core.report import Report
+from ..core.stats import Stats
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ._cells import (
     DETAIL_COLUMNS,

@@ -26,7 +26,10 @@ from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from ..core.models import Correction, LogType, Period, Report
+from ..core.corrections import Correction
+from ..core.periods import Period
+from ..core.records import LogType
+from ..core.report import Report
 from ..errors import UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ._cells import QuotientText, clean_text, csv_text, plain_decimal

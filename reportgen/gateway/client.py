@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import GatewayConfig, base_url_problem, plain_http_warning
-from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
 from .deadline import open_session

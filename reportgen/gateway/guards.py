@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.models import UsageRecord
+from ..core.records import UsageRecord
 from ..errors import GatewayDataError, GatewayProtocolError
 from .parse import MAX_AMOUNT, parse_log_row
 

@@ -30,9 +30,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..core import rawjson
-from ..core.models import KeyInfo, RowBatch, UsageRecord
 from ..core.rawjson import dumps_compact
 from ..core.rawjson import orjson as _orjson
+from ..core.records import KeyInfo, RowBatch, UsageRecord
 from ..errors import GatewayDataError
 
 #: The largest quota or token count accepted in one row, and for the sum over one sync

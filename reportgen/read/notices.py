@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..config import Config
-from ..core.models import DEFAULT_QUOTA_PER_UNIT, Period
+from ..core.periods import Period
+from ..core.records import DEFAULT_QUOTA_PER_UNIT
 from ..errors import UsageError
 from ..store import Amendment, Closure
 

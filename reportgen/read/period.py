@@ -10,10 +10,12 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from ..config import Config
-from ..core.corrections import changed_rows
+from ..core.corrections import Correction, changed_rows
 from ..core.fingerprint import FINGERPRINT_SCHEME
-from ..core.models import Correction, Coverage, Exchange, Period, Report, UsageRecord
-from ..core.periods import local_days
+from ..core.periods import Coverage, Period, local_days
+from ..core.rates import Exchange
+from ..core.records import UsageRecord
+from ..core.report import Report
 from ..core.wallet import Bridge, bridge_from_json
 from ..errors import StoreError, UsageError
 from ..store import (

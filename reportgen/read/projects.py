@@ -12,9 +12,12 @@ from typing import Any
 
 from ..config import Config
 from ..core.aggregate import aggregate, member_map
-from ..core.models import GrantView, Partials, Period, ProjectLine, Report, UsageRecord
-from ..core.periods import date_range_period, local_days
+from ..core.budget import GrantView, ProjectLine
+from ..core.partials import Partials
+from ..core.periods import Period, date_range_period, local_days
 from ..core.projects import Money, Project, grant_lines, member_notes, project_line
+from ..core.records import UsageRecord
+from ..core.report import Report
 from ..errors import UsageError
 from ..store import Reader
 from .report import provenance

@@ -9,8 +9,10 @@ from typing import Any
 
 from ..config import Config
 from ..core.aggregate import aggregate, member_map
-from ..core.models import Exchange, Period, Provenance, Reconciliation, Report
-from ..core.reconciliation import reconciliation_from_json
+from ..core.periods import Period
+from ..core.rates import Exchange
+from ..core.reconciliation import Reconciliation, reconciliation_from_json
+from ..core.report import Provenance, Report
 from ..store import Reader
 from .timeline import Timeline
 from .view import Scope

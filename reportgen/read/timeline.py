@@ -15,7 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from ..core.fingerprint import fingerprint_of
-from ..core.models import Bucket, DetailTuple, Part, Partials, Period, UsageRecord
+from ..core.partials import Bucket, Partials
+from ..core.periods import Part, Period
+from ..core.records import UsageRecord
+from ..core.report import DetailTuple
 from ..errors import StoreError
 from ..store import Closure, Reader, snapshot_dir, uncovered
 

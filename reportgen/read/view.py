@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..config import Config
-from ..core.models import Coverage, Report
+from ..core.periods import Coverage
+from ..core.report import Report
 from ..errors import UsageError
 from ..store import Amendment, Closure
 from .timeline import Timeline

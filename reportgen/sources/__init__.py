@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ..config import GatewayConfig
-from ..core.models import GatewayStatus, KeyInfo, UsageRecord
+from ..core.records import GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..gateway import GatewayClient
 from .database import DatabaseSource, source_account

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import GatewayConfig
-from ..core.models import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
+from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
 from ..gateway.parse import parse_key, parse_log_rows

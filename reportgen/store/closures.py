@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..core.fingerprint import FINGERPRINT_SCHEME
-from ..core.models import DEFAULT_QUOTA_PER_UNIT, Conversion, Exchange, GatewayStatus, Period
+from ..core.periods import Period
 from ..core.projects import parse_projects
+from ..core.rates import Conversion, Exchange
+from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus
 from ..core.wallet import bridge_json
 from ..errors import StoreError
 from .db import DB_NAME, ROW_COLUMNS, Reader, Store

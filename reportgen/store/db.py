@@ -23,18 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.fingerprint import ROW_FIELDS, canonical_row
-from ..core.models import (
-    Bucket,
-    DetailTuple,
-    GatewayStatus,
-    KeyInfo,
-    LatencyCount,
-    Partials,
-    Period,
-    RowBatch,
-    UsageRecord,
-)
-from ..core.periods import local_days
+from ..core.partials import Bucket, LatencyCount, Partials
+from ..core.periods import Period, local_days
+from ..core.records import GatewayStatus, KeyInfo, RowBatch, UsageRecord
+from ..core.report import DetailTuple
 from ..core.wallet import Balance, CreditRow, WalletRecord
 from ..errors import GatewayDataError, StoreError, SyncLockedError
 from . import rollups, schema

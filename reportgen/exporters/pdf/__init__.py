@@ -15,7 +15,7 @@ from reportlab import rl_config
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
-from ...core.models import Report
+from ...core.report import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from .builder import (
     MARGIN,

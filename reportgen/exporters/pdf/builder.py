@@ -35,8 +35,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ...core.models import Line, Report
 from ...core.money import printed_lines
+from ...core.report import Report
+from ...core.stats import Line
 from ...hookspecs import ExportContext
 from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
 from .._fonts import cjk_font, printable

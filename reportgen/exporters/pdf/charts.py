@@ -1,7 +1,7 @@
 """Charts for the statement and the grant report, drawn with reportlab's own graphics.
 
 A chart never replaces a number: every figure it draws is one the tables print, taken
-from the same :class:`~reportgen.core.models.Report`.  Each drawing keeps the exact
+from the same :class:`~reportgen.core.report.Report`.  Each drawing keeps the exact
 values it was drawn from in ``drawing.source_values`` (``{series: {category: Decimal}}``)
 so a test can read them back and compare them with the tables.
 """
@@ -19,7 +19,9 @@ from reportlab.lib import colors
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.units import mm
 
-from ...core.models import GrantView, LogType, Report
+from ...core.budget import GrantView
+from ...core.records import LogType
+from ...core.report import Report
 from ...core.text import clean_text, shorten
 from .._fonts import printable
 

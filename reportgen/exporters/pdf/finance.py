@@ -16,7 +16,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
-from ...core.models import GrantLine, ProjectLine
+from ...core.budget import GrantLine, ProjectLine
 from ...core.money import printed_lines
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import Bridge, line_values, unexplained_text

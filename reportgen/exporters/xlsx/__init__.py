@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import IO
 
-from ...core.models import Report
+from ...core.report import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from .names import SheetNames
 

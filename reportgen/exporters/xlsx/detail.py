@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ...core.models import Line, LogType
+from ...core.records import LogType
+from ...core.stats import Line
 from .._cells import DETAIL_COLUMNS, LocalTimes, row_type_label
 from . import sheets
 from .book import Sheet, Styled

@@ -11,7 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ...core.models import ProjectLine, ReconcileLine
+from ...core.budget import ProjectLine
+from ...core.reconciliation import ReconcileLine
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import line_values, unexplained_text
 from .._finance import day_ranges, reconciliation_text, status_key

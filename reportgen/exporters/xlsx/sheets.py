@@ -15,7 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ...core.models import Line, Report, Stats
+from ...core.report import Report
+from ...core.stats import Line, Stats
 from ...hookspecs import ExportContext
 from .._cells import (
     STATS_COLUMNS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import IO
 
-from ...core.models import Report
+from ...core.report import Report
 from ...errors import UsageError
 from ...hookspecs import ExportContext
 from .._cells import clean_text, members

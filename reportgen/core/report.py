@@ -1,0 +1,216 @@
+"""The :class:`Report` exporters render, its detail rows and where its data came from.
+
+Money is ``Decimal``, quota and tokens are ``int``, datetimes are timezone-aware.  Nothing
+here does I/O: detail rows stream from a :class:`RecordSource` the report holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from .budget import GrantView, ProjectLine
+from .corrections import Correction
+from .money import convert
+from .partials import Partials
+from .periods import Coverage, Part, Period
+from .rates import Conversion, Exchange
+from .reconciliation import Reconciliation
+from .records import LogType, UsageRecord
+from .stats import Line, Stats
+from .wallet import Bridge
+
+
+@dataclass(frozen=True, slots=True)
+class DetailRow:
+    """A stored row as exporters see it: the record, its member and its local time."""
+
+    record: UsageRecord
+    member: str
+    local_time: datetime
+
+    @property
+    def signed_quota(self) -> int:
+        """Quota with refunds negative, so a column of them sums to net spend."""
+        return -self.record.quota if self.record.type == LogType.REFUND else self.record.quota
+
+
+#: A detail row as built-in exporters stream it: ``(created_at, token_name, model_name, type,
+#: prompt_tokens, completion_tokens, signed quota, use_time_ms, client, request_id, http_status)``,
+#: consumption and refunds only, refunds negative (see :meth:`Report.detail`).
+DetailTuple = tuple[int, str, str, int, int, int, int, int | None, str | None, str | None, int | None]
+
+
+class DetailSource(Protocol):
+    """A record source that can also stream :data:`DetailTuple` rows itself (the store does, in SQL)."""
+
+    def iter_detail(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[DetailTuple]: ...
+
+
+class RecordSource(Protocol):
+    """Streams the stored rows of ``[start_ts, end_ts)`` in time order."""
+
+    def iter_records(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[UsageRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a report's data came from (never the access token)."""
+
+    base_url: str = ""
+    user_id: int | None = None
+    flavor: str = ""
+    synced_at: datetime | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A packet's issue: its number from the store's register, and the signing key's fingerprint."""
+
+    number: str
+    signer_key: str | None = None  # SHA-256 (hex) of the Ed25519 public key; None: unsigned
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one period's documents show, already aggregated.
+
+    Exporters render a ``Report``; they never aggregate.  Detail rows are streamed from
+    the store through :meth:`rows` so that memory does not grow with the row count.
+    """
+
+    period: Period
+    quota_per_unit: Decimal
+    exchange: Exchange
+    totals: Stats
+    members: tuple[Line, ...]
+    keys: tuple[Line, ...]
+    models: tuple[Line, ...]
+    days: tuple[Line, ...]
+    member_models: tuple[Line, ...]
+    generated_at: datetime
+    provenance: Provenance = field(default_factory=Provenance)
+    member_filter: str | None = None
+    key_to_member: dict[str, str] = field(default_factory=dict)
+    source: RecordSource | None = field(default=None, repr=False, compare=False)
+    #: The grouped rows the figures were computed from (checks reuse them instead of regrouping).
+    partials: Partials | None = field(default=None, repr=False, compare=False)
+    projects: tuple[ProjectLine, ...] = ()
+    grant: GrantView | None = None
+    reconciliation: Reconciliation | None = None
+    #: Further currencies from ``[report.currencies]`` (CNY is ``exchange``).
+    conversions: tuple[Conversion, ...] = ()
+    #: Which parts of the period the store holds (documents print a banner when incomplete).
+    coverage: Coverage = field(default_factory=Coverage)
+    #: Where each part of the period comes from: frozen (a closed period's snapshot) or live.
+    basis: tuple[Part, ...] = ()
+    #: The statement number and signing key of a packet (None: documents outside a packet).
+    statement: Statement | None = None
+    #: The projects a key's spend on a day is charged to, ``(key, member, day) -> "alpha=60%; beta=40%"``
+    #: ("" for none); None when no project is configured.
+    charged_to: Callable[[str, str, date], str] | None = field(default=None, repr=False, compare=False)
+    #: The wallet bridge of the period (team views only; None for a member or project).
+    bridge: Bridge | None = None
+    #: ``(source name, "URL#USER")`` of every source read, in name order (one: ``default``).
+    source_accounts: tuple[tuple[str, str], ...] = ()
+
+    #: ``(source, Exchange)`` when the sources read convert to CNY at different rates, each
+    #: source's spend at its own (``exchange`` then has no rate); empty when one rate applies.
+    source_rates: tuple[tuple[str, Exchange], ...] = ()
+    #: Rows of closed periods inside this one that changed since their close (pending
+    #: amendments), streamed while the view is open; None when there are none.
+    corrections: Callable[[], Iterator[Correction]] | None = field(default=None, repr=False, compare=False)
+
+    def source_of(self, key: str) -> str:
+        """The source a key (as reports name it, ``NAME:key`` off the default source) belongs to."""
+        head, sep, _ = key.partition(":")
+        if sep and any(name == head for name, _ in self.source_accounts):
+            return head
+        return "default"
+
+    def cny(self, amount_usd: Decimal) -> Decimal | None:
+        """``amount_usd`` in CNY at the report's rate, exact; None when no one rate is known
+        (with :attr:`source_rates`, convert figures through :meth:`cny_of` or :meth:`rate_of`)."""
+        return None if self.exchange.rate is None else convert(amount_usd, self.exchange.rate)
+
+    def cny_of(self, stats: Stats) -> Decimal | None:
+        """A line's net spend in CNY, exact: each source's part at its own rate when they differ."""
+        if self.source_rates:
+            return stats.cost_cny
+        return self.cny(stats.cost_usd)
+
+    def rate_of(self, key: str) -> Decimal | None:
+        """The CNY-per-USD rate that converts the spend of ``key`` (its source's)."""
+        if self.source_rates:
+            return dict(self.source_rates)[self.source_of(key)].rate
+        return self.exchange.rate
+
+    @property
+    def closed(self) -> Part | None:
+        """The closure when the whole period is one closed period, else None."""
+        if len(self.basis) == 1 and self.basis[0].frozen:
+            return self.basis[0]
+        return None
+
+    def member_of(self, token_name: str) -> str:
+        return self.key_to_member.get(token_name, token_name)
+
+    def member_keys(self, member: str) -> tuple[str, ...]:
+        for line in self.members:
+            if line.name == member:
+                return line.keys
+        return ()
+
+    def _detail_keys(self, member: str | None) -> tuple[str, ...] | None:
+        if member is not None:
+            return self.member_keys(member)
+        if self.member_filter is not None:
+            return self.member_keys(self.member_filter)
+        return None
+
+    def detail(self, member: str | None = None) -> Iterator[DetailTuple]:
+        """The rows of :meth:`rows` as plain tuples (:data:`DetailTuple`), for exporters that stream many.
+
+        From the store, only the needed columns are read and the type filter and sign are
+        applied in SQL; any other source goes through its records.  Same rows, same order.
+        """
+        if self.source is None:
+            return
+        keys = self._detail_keys(member)
+        start, end = self.period.start_ts, self.period.end_ts
+        fast = getattr(self.source, "iter_detail", None)
+        if fast is not None:
+            yield from fast(start, end, keys)
+            return
+        for r in self.source.iter_records(start, end, keys):
+            if r.type in (LogType.CONSUME, LogType.REFUND):
+                yield (
+                    r.created_at, r.token_name, r.model_name, r.type, r.prompt_tokens, r.completion_tokens,
+                    -r.quota if r.type == LogType.REFUND else r.quota, r.use_time_ms, r.client, r.request_id,
+                    r.http_status,
+                )  # fmt: skip
+
+    def rows(self, member: str | None = None) -> Iterator[DetailRow]:
+        """Consumption and refund rows of the period in time order, optionally one member's."""
+        if self.source is None:
+            return
+        keys = self.member_keys(member) if member is not None else None
+        if member is None and self.member_filter is not None:
+            keys = self.member_keys(self.member_filter)
+        tz = self.period.tz
+        for record in self.source.iter_records(self.period.start_ts, self.period.end_ts, keys):
+            if record.type not in (LogType.CONSUME, LogType.REFUND):
+                continue
+            yield DetailRow(
+                record=record,
+                member=self.member_of(record.token_name),
+                local_time=datetime.fromtimestamp(record.created_at, tz),
+            )
