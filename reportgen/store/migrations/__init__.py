@@ -1,0 +1,37 @@
+"""The numbered migrations, each in its module with the DDL it runs: migration N brings schema N-1 to N.
+
+Migration 2 creates the tables schema 2 created (schema 1 was never released); a new store
+runs every migration from there, so a fresh store and a migrated one are built by the same
+statements (``tests/test_schema.py`` holds them equal).  A migration also brings the closed
+snapshots of the store up where it must (6 and 7 roll them up).  A new migration is one
+module here and one line in :data:`MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from . import (
+    m02_tables,
+    m03_closures,
+    m04_fingerprints,
+    m05_sources,
+    m06_rollups,
+    m07_histograms,
+    m08_credit_index,
+)
+from .m08_credit_index import CREDIT_TYPES_SQL
+
+#: Migration N brings a store of schema N-1 to schema N; a new store runs them all from the first.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: m02_tables.to_2,
+    3: m03_closures.to_3,
+    4: m04_fingerprints.to_4,
+    5: m05_sources.to_5,
+    6: m06_rollups.to_6,
+    7: m07_histograms.to_7,
+    8: m08_credit_index.to_8,
+}
+
+__all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]
