@@ -20,7 +20,7 @@ from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
 from .core.wallet import LABELS, Bridge, line_values, unexplained_text
-from .exporters._finance import day_ranges
+from .render import day_ranges
 
 BY_CHOICES = ("member", "model", "day", "key")
 

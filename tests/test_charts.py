@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from reportgen.demo import run_demo
-from reportgen.exporters.pdf.builder import _Builder
+from reportgen.exporters.pdf.builder import Builder
 from reportgen.exporters.pdf.charts import ChartDrawing, burn_down_chart, daily_values
 from reportgen.exporters.pdf.finance import charts_section, grant_story
 from reportgen.hookspecs import ExportContext
@@ -29,7 +29,7 @@ def _charts(flowables):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_daily_and_member_charts_hold_the_tables_figures(demo, lang):
     report = demo.report_summary
-    builder = _Builder(report, ExportContext(lang=lang, template=load_template(None, lang)))
+    builder = Builder(report, ExportContext(lang=lang, template=load_template(None, lang)))
     daily, by_member = _charts(charts_section(builder))
     assert daily.kind == "daily_member" and by_member.kind == "by_member"
     # every day's stack adds up to the By-day table's line, exactly
@@ -50,7 +50,7 @@ def test_the_daily_and_member_charts_hold_the_tables_figures(demo, lang):
 def test_the_grant_report_has_a_burn_down_of_its_monthly_table(demo):
     with open_period(_config(demo), None, Scope.of(project="nlp-grant")) as view:
         report = view.report
-    builder = _Builder(report, ExportContext(lang="zh", template=load_template("grant", "zh")))
+    builder = Builder(report, ExportContext(lang="zh", template=load_template("grant", "zh")))
     (chart,) = _charts(grant_story(builder))
     grant = report.grant
     assert grant is not None
@@ -91,7 +91,7 @@ def test_a_statement_of_fifty_members_fits_its_member_chart_on_a_page() -> None:
     report = report_factory.make_report(records)
     data = report_factory.export("pdf", report, "en")  # no LayoutError
     assert data.startswith(b"%PDF")
-    builder = _Builder(report, ExportContext(lang="en", template=load_template(None, "en")))
+    builder = Builder(report, ExportContext(lang="en", template=load_template(None, "en")))
     drawing = member_chart(report, "en", builder.font, 170 * 2.83)
     bars = drawing.source_values["members"]
     assert len(bars) == MAX_BARS

@@ -23,10 +23,10 @@ from reportgen.core.periods import parse_period
 from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS, run_demo
 from reportgen.errors import ConfigError
-from reportgen.exporters._cells import claim_cny
 from reportgen.exporters.pdf import write_pdf
 from reportgen.hookspecs import ExportContext
 from reportgen.read import Scope, open_period
+from reportgen.render import claim_cny
 from reportgen.templating import load_template
 
 from .conftest import fast_client, make_config

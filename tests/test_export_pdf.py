@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reportgen.core.money import cents, printed_lines
-from reportgen.exporters import _fonts
 from reportgen.exporters.pdf import document_number, money, statement_amounts
+from reportgen.render import fonts
 from reportgen.templating import load_template
 
 from .report_factory import MEMBERS, empty_report, export, make_report, sample_records
@@ -115,18 +115,18 @@ def test_same_report_same_bytes_and_pinned_dates() -> None:
 
 
 def test_font_is_embedded_and_covers_labels() -> None:
-    font = _fonts.cjk_font()
+    font = fonts.cjk_font()
     for lang in ("zh", "en"):
         t = load_template("invoice", lang)
         for key in t.labels[lang]:
-            assert not _fonts.missing_glyphs(t.label(key, lang), font), key
-    assert _fonts.printable("张三\U0001f600", font) == "张三?"
+            assert not fonts.missing_glyphs(t.label(key, lang), font), key
+    assert fonts.printable("张三\U0001f600", font) == "张三?"
     data = export("pdf", make_report(), "zh")
     assert b"/FontFile2" in data  # an embedded TrueType subset
 
 
 def test_font_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv(_fonts.ENV_VAR, str(tmp_path / "missing.ttf"))
+    monkeypatch.setenv(fonts.ENV_VAR, str(tmp_path / "missing.ttf"))
     from reportgen.errors import ExportError
 
     with pytest.raises(ExportError, match="REPORTGEN_CJK_FONT"):

@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reportgen.core.records import UsageRecord
-from reportgen.exporters._cells import _CONTROL_RE, _FORMULA_START, QuotientText, csv_text, plain_decimal
+from reportgen.render.cells import CONTROL_RE, FORMULA_START, QuotientText, csv_text, plain_decimal
 from reportgen.store import Store
 
 
 def _reference_csv_text(value: object) -> str:
-    text = "" if value is None else _CONTROL_RE.sub("", str(value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = "" if value is None else CONTROL_RE.sub("", str(value))
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def test_csv_text_fast_path_equals_the_regex_path():

@@ -6,8 +6,8 @@ from ..core.fingerprint import RECIPE, ROW_FIELDS
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
 from ..core.report import Report
-from ..exporters._cells import totals
 from ..read import PeriodView, spent_total
+from ..render import totals
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {

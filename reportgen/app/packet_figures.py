@@ -19,7 +19,7 @@ import openpyxl
 
 from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
 from ..errors import ReportgenError
-from ..exporters._cells import csv_text
+from ..render import csv_text
 from ..templating import load_template
 from .packet import MANIFEST, ROWS
 from .packet_reading import IterReader, Limits, Verification, member_lines, stream

@@ -18,7 +18,7 @@ from ..core.money import fixed
 from ..core.report import Report
 from ..core.stats import Stats
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ._cells import (
+from ..render import (
     DETAIL_COLUMNS,
     STATS_COLUMNS,
     LocalTimes,

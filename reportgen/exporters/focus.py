@@ -32,7 +32,7 @@ from ..core.records import LogType
 from ..core.report import Report
 from ..errors import UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ._cells import QuotientText, clean_text, csv_text, plain_decimal
+from ..render import QuotientText, clean_text, csv_text, plain_decimal
 
 FOCUS_VERSION = "1.2"
 SERVICE_CATEGORY = "AI and Machine Learning"

@@ -20,11 +20,11 @@ from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from .builder import (
     MARGIN,
     PAGE,
-    _Builder,
-    _canvas_class,
-    _pdf_date,
+    Builder,
+    canvas_class,
     document_number,
     money,
+    pdf_date,
     statement_amounts,
 )
 from .claim import claim_form
@@ -33,7 +33,7 @@ from .finance import charts_section, finance_sections, grant_story
 __all__ = ["document_number", "money", "register_exporters", "statement_amounts", "write_pdf"]
 
 
-def _story(self: _Builder) -> list[Flowable]:
+def _story(self: Builder) -> list[Flowable]:
     if self.report.grant is not None:
         return grant_story(self)
     amounts = statement_amounts(self.report)
@@ -67,7 +67,7 @@ def _story(self: _Builder) -> list[Flowable]:
 
 
 def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    builder = _Builder(report, ctx)
+    builder = Builder(report, ctx)
     org = ctx.template.letterhead_field("organisation", ctx.lang)
     doc = SimpleDocTemplate(
         fp,
@@ -83,7 +83,7 @@ def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
         invariant=1,
     )
     with _binary_streams():
-        doc.build(_story(builder), canvasmaker=_canvas_class(builder.footer, _pdf_date(report)))
+        doc.build(_story(builder), canvasmaker=canvas_class(builder.footer, pdf_date(report)))
 
 
 @contextlib.contextmanager

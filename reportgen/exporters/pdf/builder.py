@@ -39,8 +39,8 @@ from ...core.money import printed_lines
 from ...core.report import Report
 from ...core.stats import Line
 from ...hookspecs import ExportContext
-from .._cells import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
-from .._fonts import cjk_font, printable
+from ...render import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
+from ...render.fonts import cjk_font, printable
 from .rows import AmountRows, Row, wrap
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
@@ -167,7 +167,7 @@ class _Styles:
         self.claim_amount = style("claim_amount", 11.5)
 
 
-class _Builder:
+class Builder:
     def __init__(self, report: Report, ctx: ExportContext) -> None:
         self.report = report
         self.ctx = ctx
@@ -465,7 +465,7 @@ def _plain(value: Decimal) -> str:
     return text
 
 
-def _canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> type[Canvas]:
+def canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> type[Canvas]:
     """A canvas that knows the page count (two passes over saved pages) and a pinned date."""
 
     class StatementCanvas(Canvas):
@@ -493,7 +493,7 @@ def _canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> 
     return StatementCanvas
 
 
-def _pdf_date(report: Report) -> str:
+def pdf_date(report: Report) -> str:
     moment = report.generated_at
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0

@@ -23,7 +23,7 @@ from ...core.budget import GrantView
 from ...core.records import LogType
 from ...core.report import Report
 from ...core.text import clean_text, shorten
-from .._fonts import printable
+from ...render.fonts import printable
 
 #: Series colours (colour-blind friendly, then greys for the rest).
 PALETTE = (

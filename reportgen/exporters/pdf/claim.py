@@ -2,7 +2,7 @@
 capitals, 附件 N 张 and the signature boxes, as one block on the first page.  Drawn when the
 template's ``show_claim`` is on.
 
-The amount is the statement's CNY total (:func:`~reportgen.exporters._cells.claim_cny`),
+The amount is the statement's CNY total (:func:`~reportgen.render.claim_cny`),
 the same figure as everywhere else; the capitals come from
 :func:`reportgen.core.capitals.rmb_capitals`.
 """
@@ -17,15 +17,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from ...core.capitals import rmb_capitals
-from .._cells import claim_cny
-from .builder import WIDTH, _Builder
+from ...render import claim_cny
+from .builder import WIDTH, Builder
 
 _GRID = colors.HexColor("#4B5563")
 _LABEL_BG = colors.HexColor("#F3F5F8")
 _LABEL_W = 30 * mm
 
 
-def _filled(b: _Builder) -> dict[str, str]:
+def _filled(b: Builder) -> dict[str, str]:
     """What a claim field's ``{placeholders}`` say for this document."""
     r = b.report
     p = r.period
@@ -38,7 +38,7 @@ def _filled(b: _Builder) -> dict[str, str]:
     return {"member": r.member_filter or "", "period": period, "project": project, "project_code": code}
 
 
-def claim_form(b: _Builder) -> list[Flowable]:
+def claim_form(b: Builder) -> list[Flowable]:
     """The header fields, the amount in figures and capitals, and 附件 N 张, in one ruled form."""
     claim, lang = b.t.claim, b.ctx.lang
     filled = _filled(b)
@@ -110,7 +110,7 @@ def claim_form(b: _Builder) -> list[Flowable]:
     return [KeepTogether(parts), Spacer(1, 4 * mm)]
 
 
-def signature_boxes(b: _Builder) -> list[Flowable]:
+def signature_boxes(b: Builder) -> list[Flowable]:
     """One box per signature row of the template: its title, room to sign, and a date line."""
     names = b.t.claim.signatures
     if not names:

@@ -20,9 +20,8 @@ from ...core.budget import GrantLine, ProjectLine
 from ...core.money import printed_lines
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import Bridge, line_values, unexplained_text
-from .._cells import cents, shorten
-from .._finance import day_ranges, reconciliation_text, status_key
-from .builder import NAME_LIMIT, WIDTH, _Builder
+from ...render import cents, day_ranges, reconciliation_text, shorten, status_key
+from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart, daily_chart, member_chart
 from .claim import claim_form
 from .rows import HEAD_BG, RULE, SUB_BG
@@ -49,7 +48,7 @@ def _pct(value: Decimal | None) -> str:
     return "" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
 
 
-def _table_style(b: _Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableStyle:
+def _table_style(b: Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableStyle:
     return TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), b.font, 8.5),
@@ -65,7 +64,7 @@ def _table_style(b: _Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableSty
 
 
 # -- in the statement -------------------------------------------------------------------
-def finance_sections(b: _Builder) -> list[Flowable]:
+def finance_sections(b: Builder) -> list[Flowable]:
     """The projects table and the reconciliation line, when the report carries them."""
     out: list[Flowable] = []
     if b.report.projects:
@@ -77,7 +76,7 @@ def finance_sections(b: _Builder) -> list[Flowable]:
     return out
 
 
-def charts_section(b: _Builder) -> list[Flowable]:
+def charts_section(b: Builder) -> list[Flowable]:
     """Spend per day (stacked by member, or by model for one member) and per member: the
     tables' figures drawn, never in their place."""
     report = b.report
@@ -89,7 +88,7 @@ def charts_section(b: _Builder) -> list[Flowable]:
     return out
 
 
-def bridge_block(b: _Builder, bridge: Bridge) -> list[Flowable]:
+def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
     """The wallet bridge in a few lines per source: quota and USD, the residual and its causes."""
     text = WALLET_LABELS.get(b.ctx.lang, WALLET_LABELS["en"])
     head = [text["source"] if len(bridge.sources) > 1 else "", text["quota"], text["usd"]]
@@ -124,7 +123,7 @@ def bridge_block(b: _Builder, bridge: Bridge) -> list[Flowable]:
     return [Spacer(1, 4 * mm), KeepTogether([b.para(text["title"], b.s.h2), table]), *notes]
 
 
-def projects_section(b: _Builder, lines: Sequence[ProjectLine]) -> list[Flowable]:
+def projects_section(b: Builder, lines: Sequence[ProjectLine]) -> list[Flowable]:
     lab = b.lab
     head = [lab(k) for k in ("project", "budget", "spent", "remaining", "share_used", "run_out", "status")]
     rows: list[list[Any]] = [[b.para(h, b.s.cell) for h in head]]
@@ -192,7 +191,7 @@ def grant_amounts(
     return out, int(whole.rounding * 100)
 
 
-def grant_story(b: _Builder) -> list[Flowable]:
+def grant_story(b: Builder) -> list[Flowable]:
     grant = b.report.grant
     assert grant is not None
     p = grant.project
@@ -239,7 +238,7 @@ def grant_story(b: _Builder) -> list[Flowable]:
     return story
 
 
-def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:
+def _budget_block(b: Builder, p: ProjectLine) -> list[Flowable]:
     lab = b.lab
     rows = [
         [lab("budget"), f"{p.currency} {_money(p.budget)}"],
@@ -263,7 +262,7 @@ def _budget_block(b: _Builder, p: ProjectLine) -> list[Flowable]:
     return [Spacer(1, 4 * mm), KeepTogether([b.para(lab("budget_line"), b.s.h2), table]), Spacer(1, 4 * mm)]
 
 
-def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[Flowable]:
+def _breakdown(b: Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[Flowable]:
     lab = b.lab
     amount = lab("amount_in").format(name=p.currency)
     head = [b.para(lab(k), b.s.cell) for k in ("month", "member", "model")] + [b.para(amount, b.s.cell_right)]
@@ -306,7 +305,7 @@ def _breakdown(b: _Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[
     return out
 
 
-def _grant_notes(b: _Builder) -> list[Flowable]:
+def _grant_notes(b: Builder) -> list[Flowable]:
     r = b.report
     ex = r.exchange
     items = [

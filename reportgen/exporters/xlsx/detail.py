@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from ...core.records import LogType
 from ...core.stats import Line
-from .._cells import DETAIL_COLUMNS, LocalTimes, row_type_label
+from ...render import DETAIL_COLUMNS, LocalTimes, row_type_label
 from . import sheets
 from .book import Sheet, Styled
 from .names import SheetNames
-from .sheets import _Writer
+from .sheets import Writer
 
 #: Member sheets written at the same time (each holds an open file until it is closed).
 OPEN_SHEETS = 200
@@ -30,7 +30,7 @@ _DETAIL_WIDTHS = (20, 22, 22, 10, 13, 13, 12, 13, 11, 22, 24, 11)
 class _MemberSheet:
     """One member's detail: rows appended as they stream in, on further sheets past Excel's row limit."""
 
-    def __init__(self, w: _Writer, names: SheetNames, line: Line) -> None:
+    def __init__(self, w: Writer, names: SheetNames, line: Line) -> None:
         self.w = w
         self.names = names
         self.line = line
@@ -75,13 +75,13 @@ class _MemberSheet:
         ws.close()
 
 
-def member_sheets(w: _Writer, names: SheetNames, lines: Sequence[Line]) -> None:
+def member_sheets(w: Writer, names: SheetNames, lines: Sequence[Line]) -> None:
     """A sheet per member in ``lines`` (in that order), filled from time-ordered passes over the detail."""
     for start in range(0, len(lines), OPEN_SHEETS):
         _pass(w, names, lines[start : start + OPEN_SHEETS])
 
 
-def _pass(w: _Writer, names: SheetNames, lines: Sequence[Line]) -> None:
+def _pass(w: Writer, names: SheetNames, lines: Sequence[Line]) -> None:
     report = w.report
     by_member = {line.name: _MemberSheet(w, names, line) for line in lines}
     sheet_of: dict[str, _MemberSheet | None] = {}

@@ -15,13 +15,13 @@ from ...core.budget import ProjectLine
 from ...core.reconciliation import ReconcileLine
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import line_values, unexplained_text
-from .._finance import day_ranges, reconciliation_text, status_key
+from ...render import day_ranges, reconciliation_text, status_key
 from .book import Sheet
 from .names import SheetNames
-from .sheets import _Writer
+from .sheets import Writer
 
 
-def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
+def add_finance_sheets(w: Writer, names: SheetNames) -> None:
     """The Bridge, Grant, Projects and Reconciliation sheets, each when the report has its data."""
     report = w.report
     if report.bridge is not None and report.bridge.sources:
@@ -36,11 +36,11 @@ def add_finance_sheets(w: _Writer, names: SheetNames) -> None:
         _reconciliation_sheet(w, names)
 
 
-def _money(w: _Writer, ws: Sheet, value: Decimal | None, alert: bool = False) -> Any:
+def _money(w: Writer, ws: Sheet, value: Decimal | None, alert: bool = False) -> Any:
     return w.money(ws, value, "rg alert money" if alert else "rg money")
 
 
-def _day(w: _Writer, ws: Sheet, value: date | None, alert: bool = False) -> Any:
+def _day(w: Writer, ws: Sheet, value: date | None, alert: bool = False) -> Any:
     return None if value is None else w.cell(ws, value, "rg alert date" if alert else "rg date")
 
 
@@ -64,7 +64,7 @@ _PROJECT_KEYS = (
 )
 
 
-def project_status(w: _Writer, line: ProjectLine) -> str:
+def project_status(w: Writer, line: ProjectLine) -> str:
     return w.label(status_key(line))
 
 
@@ -73,7 +73,7 @@ def _width(text: str) -> float:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 3
 
 
-def _project_row(w: _Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
+def _project_row(w: Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
     over = line.over_budget
     share = (
         None
@@ -100,7 +100,7 @@ def _project_row(w: _Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
     ]
 
 
-def _projects_sheet(w: _Writer, names: SheetNames) -> None:
+def _projects_sheet(w: Writer, names: SheetNames) -> None:
     base = (16, 26, 14, 9, 12, 12, 12, 12, 9, 12, 12, 12, 12, 12, 14, 14)
     widths = [max(b, _width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
     ws = w.book.sheet(names.claim(w.label("sheet_projects"), "Projects"), widths)
@@ -126,7 +126,7 @@ def _projects_sheet(w: _Writer, names: SheetNames) -> None:
     ws.close()
 
 
-def _grant_sheet(w: _Writer, names: SheetNames) -> None:
+def _grant_sheet(w: Writer, names: SheetNames) -> None:
     grant = w.report.grant
     assert grant is not None
     p = grant.project
@@ -186,7 +186,7 @@ def _grant_sheet(w: _Writer, names: SheetNames) -> None:
 _REC_KEYS = ("key", "consumed_quota", "refunded_quota", "net_quota", "store_current_user", "gateway_stat")
 
 
-def _rec_row(w: _Writer, ws: Sheet, line: ReconcileLine) -> list[Any]:
+def _rec_row(w: Writer, ws: Sheet, line: ReconcileLine) -> list[Any]:
     bad = line.status == "unexplained"
     num = "rg alert int" if bad else "rg int"
     return [
@@ -201,7 +201,7 @@ def _rec_row(w: _Writer, ws: Sheet, line: ReconcileLine) -> list[Any]:
     ]
 
 
-def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
+def _reconciliation_sheet(w: Writer, names: SheetNames) -> None:
     rec = w.report.reconciliation
     assert rec is not None
     base = (24, 14, 14, 14, 16, 14, 14, 90)
@@ -217,7 +217,7 @@ def _reconciliation_sheet(w: _Writer, names: SheetNames) -> None:
     ws.close()
 
 
-def _bridge_sheet(w: _Writer, names: SheetNames) -> None:
+def _bridge_sheet(w: Writer, names: SheetNames) -> None:
     """The wallet bridge: one block per source, each line in quota (exact) and USD."""
     bridge = w.report.bridge
     assert bridge is not None

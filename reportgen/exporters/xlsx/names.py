@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .._cells import clean_text
+from ...render import clean_text
 
 MAX_TITLE = 31
 _BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")

@@ -18,7 +18,7 @@ from typing import Any
 from ...core.report import Report
 from ...core.stats import Line, Stats
 from ...hookspecs import ExportContext
-from .._cells import (
+from ...render import (
     STATS_COLUMNS,
     banner_lines,
     cents,
@@ -34,7 +34,7 @@ MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on ano
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
-class _Writer:
+class Writer:
     """Cells for one workbook: styled cells and gateway text made safe."""
 
     def __init__(self, book: Book, report: Report, ctx: ExportContext) -> None:
@@ -82,7 +82,7 @@ def _cents_or_none(value: Decimal | None) -> Decimal | None:
     return None if value is None else cents(value)
 
 
-def _stats_values(w: _Writer, ws: Sheet, s: Stats, total: bool = False) -> list[Any]:
+def _stats_values(w: Writer, ws: Sheet, s: Stats, total: bool = False) -> list[Any]:
     i, m = ("rg total int", "rg total money") if total else ("rg int", "rg money")
     return [
         w.cell(ws, s.requests, i),
@@ -111,7 +111,7 @@ class _Counter:
         return self.row
 
 
-def _summary(w: _Writer, ws: Sheet) -> None:
+def summary_sheet(w: Writer, ws: Sheet) -> None:
     report, ctx = w.report, w.ctx
     lab = w.label
     put = _Counter(ws)
@@ -142,16 +142,16 @@ def _summary(w: _Writer, ws: Sheet) -> None:
         ("quota_per_unit", w.cell(ws, float(report.quota_per_unit), "rg int")),
         ("exchange_rate", w.cell(ws, float(ex.rate), "rg rate") if ex.rate is not None else na),
         ("exchange_source", w.text(ws, ex.source)),
-        ("exchange_date", w.cell(ws, _local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
+        ("exchange_date", w.cell(ws, local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
     ]
     for name, rate in report.source_rates:  # each source's spend converted at its own rate
-        when = "" if rate.as_of is None else f", {_local_naive(rate.as_of, report):%Y-%m-%d}"
+        when = "" if rate.as_of is None else f", {local_naive(rate.as_of, report):%Y-%m-%d}"
         facts.append(("exchange_rate", w.text(ws, f"{name}: 1 USD = {rate.rate} CNY ({rate.source}{when})")))
     if ex.applies_to is not None:  # a dated official rate: say which [report.rates] entry
         dated = ctx.template.text("exchange_dated", ctx.lang, label=ex.applies_to)
         facts.append(("exchange_applies_to", w.text(ws, dated)))
     facts += [
-        ("generated_at", w.cell(ws, _local_naive(report.generated_at, report), "rg datetime")),
+        ("generated_at", w.cell(ws, local_naive(report.generated_at, report), "rg datetime")),
         ("data_fingerprint", w.text(ws, report.provenance.fingerprint or na)),
     ]
     for key, value in facts:
@@ -199,7 +199,9 @@ def _summary(w: _Writer, ws: Sheet) -> None:
     put([])
     put([w.text(ws, lab("by_model"), "rg heading")])
     put(w.header(ws, ("model", *STATS_COLUMNS)))
-    model_rows = [put([w.text(ws, line.name), *_stats_values(w, ws, line.stats)]) for line in _models(report)]
+    model_rows = [
+        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats)]) for line in model_lines(report)
+    ]
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
 
     # Charts below the tables, side by side, pointing at the cost column of each table.
@@ -214,17 +216,17 @@ def _summary(w: _Writer, ws: Sheet) -> None:
             ws.bar_chart(title, cost_col, model_rows[0], model_rows[-1], f"G{anchor}")
 
 
-def _models(report: Report) -> tuple[Line, ...]:
+def model_lines(report: Report) -> tuple[Line, ...]:
     return tuple(line for line in report.models if line.stats.active)
 
 
-def _local_naive(moment: datetime, report: Report) -> datetime:
+def local_naive(moment: datetime, report: Report) -> datetime:
     return moment.astimezone(report.period.tz).replace(tzinfo=None)
 
 
 # -- By model / By day ------------------------------------------------------------------
-def _table_sheet(
-    w: _Writer,
+def table_sheet(
+    w: Writer,
     ws: Sheet,
     first_key: str,
     lines: Iterable[tuple[Any, Stats]],
@@ -252,7 +254,7 @@ def _table_sheet(
     ws.append([w.text(ws, w.label("total"), "rg total"), *_stats_values(w, ws, totals(w.report), total=True)])
 
 
-def _day(name: str) -> Any:
+def day_value(name: str) -> Any:
     try:
         return date.fromisoformat(name)
     except ValueError:

@@ -1,40 +1,32 @@
-"""Making untrusted gateway text safe for documents, and the report views every exporter shares."""
+"""Cells every document writes: untrusted gateway text made safe, local times, exact quotients, the column keys."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from ..core.money import cents, plain_decimal
+from ..core.money import plain_decimal
 from ..core.records import LogType
-from ..core.report import Report
-from ..core.stats import Line, Stats
 from ..core.text import UNSAFE_RE, clean_text, shorten
 
 __all__ = [
+    "CONTROL_RE",
     "DETAIL_COLUMNS",
+    "FORMULA_START",
     "STATS_COLUMNS",
     "LocalTimes",
     "QuotientText",
-    "banner_lines",
-    "cents",
-    "claim_cny",
     "clean_text",
     "csv_text",
-    "member_models",
-    "members",
     "plain_decimal",
     "row_type_label",
     "shorten",
-    "source_cny",
-    "totals",
 ]
 
 # C0 controls and DEL: XML forbids most of them, and none belongs in a name.
-_CONTROL_RE = UNSAFE_RE  # controls (C0, DEL, C1) and bidi overrides: see reportgen.core.text
+CONTROL_RE = UNSAFE_RE  # controls (C0, DEL, C1) and bidi overrides: see reportgen.core.text
 # OWASP CSV injection: a cell starting with one of these may be evaluated as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 #: The columns of a detail row, in order, as label keys (CSV; XLSX member sheets omit "member").
@@ -75,8 +67,8 @@ def csv_text(value: object) -> str:
         return ""
     text = value if type(value) is str else str(value)
     if not (text.isascii() and text.isprintable()):  # the common case needs no regex
-        text = _CONTROL_RE.sub("", text)
-    if text.startswith(_FORMULA_START):
+        text = CONTROL_RE.sub("", text)
+    if text.startswith(FORMULA_START):
         return "'" + text
     return text
 
@@ -172,83 +164,3 @@ class LocalTimes:
 def row_type_label(record_type: int) -> str:
     """The label key of a detail row's type."""
     return "refund" if record_type == LogType.REFUND else "consumption"
-
-
-def members(report: Report) -> tuple[Line, ...]:
-    """The member lines the documents show (one member when the report is filtered)."""
-    if report.member_filter is None:
-        return report.members
-    return tuple(line for line in report.members if line.name == report.member_filter)
-
-
-def member_models(report: Report) -> tuple[Line, ...]:
-    if report.member_filter is None:
-        return report.member_models
-    return tuple(line for line in report.member_models if line.name == report.member_filter)
-
-
-def totals(report: Report) -> Stats:
-    """The report's totals, or the filtered member's figures."""
-    if report.member_filter is not None:
-        for line in report.members:
-            if line.name == report.member_filter:
-                return line.stats
-    return report.totals
-
-
-def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
-    """``(source, rate, exact CNY)`` of each source's part of the totals, when the sources convert
-    at different rates (their sum is the CNY total exactly); empty otherwise or without every rate."""
-    if not report.source_rates or any(e.rate is None for _, e in report.source_rates):
-        return []
-    keys = report.member_keys(report.member_filter) if report.member_filter is not None else None
-    usd = {name: Decimal(0) for name, _ in report.source_rates}
-    for line in report.keys:
-        if keys is None or line.name in keys:
-            usd[report.source_of(line.name)] += line.stats.cost_usd
-    return [(name, e.rate, usd[name] * e.rate) for name, e in report.source_rates if e.rate is not None]
-
-
-def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
-    """What every document says above its figures: INCOMPLETE when parts were never synced,
-    and which parts are frozen closed snapshots when some are (``label(key, **values)``)."""
-    p = report.period
-    out = []
-    if not report.coverage.complete:
-        out.append(label("incomplete", ranges=", ".join(report.coverage.ranges(p.tz))))
-    if any(part.frozen for part in report.basis):
-        day = "%Y-%m-%d"
-        parts = []
-        for part in report.basis:
-            last = part.end - timedelta(days=1)
-            if part.frozen:
-                parts.append(
-                    label(
-                        "basis_frozen",
-                        start=part.start.strftime(day),
-                        end=last.strftime(day),
-                        label=part.closed_label,
-                        revision=part.revision,
-                    )
-                )
-            else:
-                parts.append(label("basis_live", start=part.start.strftime(day), end=last.strftime(day)))
-        out.append(label("basis", parts="; ".join(parts)))
-    return out
-
-
-def claim_cny(report: Report) -> Decimal | None:
-    """The CNY amount a claim form is for, rounded half-up to the cent; None without a CNY rate.
-
-    The same figure the statement prints as its CNY total: the exact USD total (a grant's
-    charged total) times the rate, rounded once.
-    """
-    if report.grant is not None:
-        lines = report.grant.lines
-        if report.grant.project.currency == "CNY":
-            return cents(sum((line.cost for line in lines), Decimal(0)))
-        usd = sum((line.cost_usd for line in lines), Decimal(0))
-        cny = report.cny(usd)
-    else:
-        cny = report.cny_of(totals(report))  # each source's part at its own rate when they differ
-    return None if cny is None else cents(cny)

@@ -1,10 +1,21 @@
-"""Helpers for exporters, built-in and third-party alike, so no plugin re-implements them.
+"""The public base of every exporter, built-in and third-party alike, so no plugin re-implements it.
 
 Everything here is what the built-in CSV, XLSX and PDF exporters use: the same safe
-text, the same money rounding, the same per-row cost.  Import from here (or from the
-``reportgen`` package), not from private modules::
+text, the same money rounding, the same per-row cost, the same member lines and
+totals.  Import from here (or from the ``reportgen`` package), never from another
+exporter's modules::
 
     from reportgen.render import csv_cell, money_text, row_cost, row_fields
+
+The modules, each importable on its own:
+
+- :mod:`reportgen.render.cells`: safe text (:func:`csv_text`), :class:`LocalTimes`,
+  :class:`QuotientText`, the detail and stats column keys;
+- :mod:`reportgen.render.figures`: what a document shows of a report (member lines,
+  totals, CNY by source, the banner, the claim amount);
+- :mod:`reportgen.render.finance`: budget status, reconciliation wording, day ranges;
+- :mod:`reportgen.render.fonts`: the CJK font PDFs embed (imports reportlab, so it is
+  not re-exported here).
 """
 
 from __future__ import annotations
@@ -13,11 +24,15 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from .core.money import cents, fixed, money_text, plain_decimal, printed_lines, usd
-from .core.records import LogType, UsageRecord
-from .core.report import DetailRow, Report
-from .core.text import clean_text, shorten
-from .exporters._cells import csv_text as csv_cell
+from ..core.money import cents, fixed, money_text, plain_decimal, printed_lines, usd
+from ..core.records import LogType, UsageRecord
+from ..core.report import DetailRow, Report
+from ..core.text import clean_text, shorten
+from .cells import DETAIL_COLUMNS, STATS_COLUMNS, LocalTimes, QuotientText, csv_text, row_type_label
+from .figures import banner_lines, claim_cny, member_models, members, source_cny, totals
+from .finance import day_ranges, reconciliation_text, status_key
+
+csv_cell = csv_text  # the name plugins have used since render's first release
 
 #: The fields of a detail row's record (``row.record``), in order: ``created_at`` (UTC epoch
 #: seconds), ``type`` (:class:`LogType`: 2 consumption, 6 refund; ``report.rows()`` yields
@@ -50,16 +65,31 @@ def row_cost(report: Report, row: DetailRow) -> Decimal:
 
 
 __all__ = [
+    "DETAIL_COLUMNS",
     "RECORD_FIELDS",
+    "STATS_COLUMNS",
+    "LocalTimes",
     "LogType",
+    "QuotientText",
+    "banner_lines",
     "cents",
+    "claim_cny",
     "clean_text",
     "csv_cell",
+    "csv_text",
+    "day_ranges",
     "fixed",
+    "member_models",
+    "members",
     "money_text",
     "plain_decimal",
     "printed_lines",
+    "reconciliation_text",
     "row_cost",
     "row_fields",
+    "row_type_label",
     "shorten",
+    "source_cny",
+    "status_key",
+    "totals",
 ]
