@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .app.summary import money
-from .core.money import money_text
+from .core.money import money_text, percent_text
 from .core.reconciliation import Reconciliation
 from .core.report import Report
 from .core.stats import Line
@@ -198,7 +198,7 @@ def _projects_table(report: Report) -> Table:
     ):
         table.add_column(name, justify="left" if name in ("project", "code") else "right")
     for p in report.projects:
-        share = "" if p.share_used is None else f"{p.share_used * 100:.1f}%"
+        share = "" if p.share_used is None else percent_text(p.share_used)
         burn = "" if p.burn_per_day is None else f"{money_text(p.burn_per_day)}"
         table.add_row(
             f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else ""),

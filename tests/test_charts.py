@@ -97,3 +97,22 @@ def test_a_statement_of_fifty_members_fits_its_member_chart_on_a_page() -> None:
     assert len(bars) == MAX_BARS
     active = [m for m in report.members if m.stats.active]
     assert sum(bars.values()) == sum(m.stats.cost_usd for m in active)  # the summed bar hides nothing
+
+
+def test_member_bars_are_labelled_as_the_tables_print_their_amounts() -> None:
+    """A bar's label is its amount through the money policy (half-up), not ``"%.2f"`` of a float."""
+    from dataclasses import replace as _replace
+
+    from reportgen.core.money import money_text
+    from reportgen.exporters.pdf.charts import member_chart
+    from tests import report_factory
+
+    records = report_factory.sample_records(40)
+    report = report_factory.make_report(records)
+    tie = next(m for m in report.members if m.stats.active)
+    tie = _replace(tie, stats=_replace(tie.stats, cost_usd=Decimal("0.125")))  # "%.2f" % 0.125 == "0.12"
+    report = _replace(report, members=(tie,))
+    builder = Builder(report, ExportContext(lang="en", template=load_template(None, "en")))
+    drawing = member_chart(report, "en", builder.font, 170 * 2.83)
+    chart = next(c for c in drawing.contents if hasattr(c, "barLabelArray"))
+    assert chart.barLabelArray == [[money_text(Decimal("0.125"))]] == [["0.13"]]

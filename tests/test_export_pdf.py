@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportgen.core.money import cents, printed_lines
-from reportgen.exporters.pdf import document_number, money, statement_amounts
+from reportgen.core.money import cents, cents_text, printed_lines
+from reportgen.exporters.pdf import document_number, statement_amounts
 from reportgen.render import fonts
 from reportgen.templating import load_template
 
@@ -34,9 +34,9 @@ def test_member_names_and_grand_total_extract(lang: str) -> None:
         name = re.sub(r"[\x00-\x1f\x7f]", "", line.name)
         assert name in text.replace("\n", " ") or name in text, name
     amounts = statement_amounts(report)
-    assert money(amounts.grand_cents) == f"{cents(report.totals.cost_usd):,.2f}"
-    assert money(amounts.grand_cents) in text
-    assert money(int(cents(report.totals.cost_usd * report.exchange.rate) * 100)) in text
+    assert cents_text(amounts.grand_cents) == f"{cents(report.totals.cost_usd):,.2f}"
+    assert cents_text(amounts.grand_cents) in text
+    assert cents_text(int(cents(report.totals.cost_usd * report.exchange.rate) * 100)) in text
     assert "张三" in text
     assert document_number(report) in text
     assert report.provenance.fingerprint in text

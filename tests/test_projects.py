@@ -13,6 +13,7 @@ key-shared on 04-21..04-30 is outside its dates: flagged, not counted.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import date, datetime, timedelta
@@ -24,11 +25,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
+from rich.console import Console
 
 from reportgen.app.export import export_report
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config, parse_config
+from reportgen.console import print_summary
 from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
 from reportgen.fakegateway import FakeGateway
@@ -290,6 +293,22 @@ def test_xlsx_projects_sheet_fills_over_budget_and_pdf_marks_it(synced, tmp_path
     text = "".join(page.extract_text() for page in PdfReader(paths[1]).pages)
     assert "Projects" in text and "Over budget".upper() in text and "Grant Alpha" in text
     assert "2026-06-12" in text  # alpha's run-out date
+
+
+def test_a_share_prints_half_up_in_the_pdf_and_the_terminal(synced, tmp_path):
+    """0.1225 used prints 12.3 % (the money policy's half-up), not half-even's 12.2 %."""
+    config = _config(synced)
+    with open_report(config, parse_period("2026-04", config.tz), generated_at=MAY_3) as report:
+        alpha = next(p for p in report.projects if p.name == "alpha")
+        tie = dataclasses.replace(
+            report, projects=(dataclasses.replace(alpha, share_used=Decimal("0.1225")),)
+        )
+        (pdf,) = export_report(tie, select_exporters("pdf"), tmp_path, lang="en")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "12.3%" in text and "12.2%" not in text
+    console = Console(file=io.StringIO(), width=200)
+    print_summary(tie, "member", console)
+    assert "12.3%" in console.file.getvalue()
 
 
 def test_grant_closing_report_counts_only_charged_spend(synced, tmp_path):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ..core.budget import ProjectLine
 from ..core.corrections import correction_totals
+from ..core.money import SHARE_PLACES, usd
 from ..core.money import fixed as money
-from ..core.money import usd
 from ..core.periods import Part
 from ..core.report import Report
 from ..core.stats import Line, Stats
@@ -29,7 +28,7 @@ def stats_json(s: Stats, report: Report) -> dict[str, Any]:
         "cost_cny": money(report.cny_of(s)),
         "latency_p50_ms": s.latency_p50_ms,
         "latency_p95_ms": s.latency_p95_ms,
-        "success_rate": None if s.success_rate is None else str(s.success_rate.quantize(Decimal("0.0001"))),
+        "success_rate": money(s.success_rate, SHARE_PLACES),
     }
 
 
@@ -174,7 +173,7 @@ def project_json(p: ProjectLine) -> dict[str, Any]:
         "spent": money(p.spent),
         "period_spent": money(p.period_spent),
         "remaining": money(p.remaining),
-        "share_used": None if p.share_used is None else str(p.share_used.quantize(Decimal("0.0001"))),
+        "share_used": money(p.share_used, SHARE_PLACES),
         "burn_per_day": money(p.burn_per_day),
         "run_out": None if p.run_out is None else p.run_out.isoformat(),
         "over_budget": p.over_budget,

@@ -3,7 +3,9 @@
 Quota is the system of record (``int``); an amount is ``Decimal(quota) / quota_per_unit``
 in USD, exact; a further currency is that amount times its rate, exact.  Rounding happens
 only when an amount is presented, always **half-up** (0.125 → 0.13), to cents in
-documents and the terminal and to six places in JSON.  Each printed line is its own
+documents and the terminal and to six places in JSON; a share prints half-up to a tenth
+of a percent (0.1225 → 12.3%).  The functions here are the only formatters of money and
+shares: exporters, the terminal and the notes print through them.  Each printed line is its own
 amount rounded; a printed total is the exact total rounded; when the printed lines do
 not add up to the printed total, the difference is printed as an explicit rounding line
 (:func:`printed_lines`) — never hidden by nudging one line.
@@ -20,6 +22,8 @@ ROUNDING = ROUND_HALF_UP
 CENT = Decimal("0.01")
 #: Places of a money string in JSON (``summary --json``, manifests).
 MICRO = Decimal("0.000001")
+#: Places of a share (0..1, e.g. a success rate or a budget used) in JSON.
+SHARE_PLACES = Decimal("0.0001")
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
 
 
@@ -39,8 +43,24 @@ def cents(value: Decimal) -> Decimal:
 
 
 def money_text(value: Decimal, *, grouping: bool = True) -> str:
-    """An amount as printed in documents and the terminal: ``1,234.57`` (half-up to cents)."""
-    return f"{cents(value):,}" if grouping else str(cents(value))
+    """An amount as printed in documents and the terminal: ``1,234.57`` (half-up to cents).
+
+    An amount that rounds to nothing prints ``0.00``, never ``-0.00``.
+    """
+    rounded = cents(value)
+    if not rounded:
+        rounded = abs(rounded)
+    return f"{rounded:,}" if grouping else str(rounded)
+
+
+def cents_text(value_cents: int) -> str:
+    """An amount held as whole cents, printed as :func:`money_text` prints it (``123456`` → ``1,234.56``)."""
+    return money_text(Decimal(value_cents).scaleb(-2))
+
+
+def percent_text(share: Decimal, places: int = 1) -> str:
+    """A share as printed: ``0.1225`` → ``12.3%`` (half-up to ``places`` decimals of a percent)."""
+    return f"{(share * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUNDING):f}%"
 
 
 def fixed(value: Decimal | None, places: Decimal = MICRO) -> str | None:

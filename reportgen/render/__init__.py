@@ -24,7 +24,7 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from ..core.money import cents, fixed, money_text, plain_decimal, printed_lines, usd
+from ..core.money import cents, cents_text, fixed, money_text, percent_text, plain_decimal, printed_lines, usd
 from ..core.records import LogType, UsageRecord
 from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
@@ -73,6 +73,7 @@ __all__ = [
     "QuotientText",
     "banner_lines",
     "cents",
+    "cents_text",
     "claim_cny",
     "clean_text",
     "csv_cell",
@@ -82,6 +83,7 @@ __all__ = [
     "member_models",
     "members",
     "money_text",
+    "percent_text",
     "plain_decimal",
     "printed_lines",
     "reconciliation_text",

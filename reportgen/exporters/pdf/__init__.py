@@ -23,14 +23,13 @@ from .builder import (
     Builder,
     canvas_class,
     document_number,
-    money,
     pdf_date,
     statement_amounts,
 )
 from .claim import claim_form
 from .finance import charts_section, finance_sections, grant_story
 
-__all__ = ["document_number", "money", "register_exporters", "statement_amounts", "write_pdf"]
+__all__ = ["document_number", "register_exporters", "statement_amounts", "write_pdf"]
 
 
 def _story(self: Builder) -> list[Flowable]:

@@ -35,11 +35,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ...core.money import printed_lines
+from ...core.money import cents_text, money_text, plain_decimal, printed_lines
 from ...core.report import Report
 from ...core.stats import Line
 from ...hookspecs import ExportContext
-from ...render import banner_lines, cents, clean_text, member_models, members, shorten, source_cny, totals
+from ...render import banner_lines, clean_text, member_models, members, shorten, source_cny, totals
 from ...render.fonts import cjk_font, printable
 from .rows import AmountRows, Row, wrap
 
@@ -124,12 +124,6 @@ def document_number(report: Report, prefix: str = "RG") -> str:
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8].upper()
     return f"{prefix}-{report.period.label}-{digest}"
-
-
-def money(value_cents: int) -> str:
-    sign = "-" if value_cents < 0 else ""
-    whole, frac = divmod(abs(value_cents), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
 
 
 def _int(value: int) -> str:
@@ -305,7 +299,7 @@ class Builder:
         if not self.t.section("show_models_table"):
             rows = [(a.line.name, self._figures(a.line, a.cents)) for a in amounts.members]
             if amounts.rounding_cents:
-                rows.append((lab("rounding"), ["", "", "", money(amounts.rounding_cents)]))
+                rows.append((lab("rounding"), ["", "", "", cents_text(amounts.rounding_cents)]))
             total = (lab("total"), self._figures_stats(totals(self.report), amounts.grand_cents))
             return [self.amount_table(lab("member"), rows, total)]
         for a in amounts.members:
@@ -319,7 +313,7 @@ class Builder:
                 )
             rows = [(line.model or "", self._figures(line, c)) for line, c in a.lines]
             if a.rounding_cents:
-                rows.append((lab("rounding"), ["", "", "", money(a.rounding_cents)]))
+                rows.append((lab("rounding"), ["", "", "", cents_text(a.rounding_cents)]))
             sub = (lab("subtotal"), self._figures(a.line, a.cents))
             continued = lab("continued", name=shorten(a.line.name, NAME_LIMIT))
             # The heading stays with the header and a few rows; the rest flows on, page by page.
@@ -331,26 +325,26 @@ class Builder:
         return self._figures_stats(line.stats, value_cents)
 
     def _figures_stats(self, s: Any, value_cents: int) -> list[str]:
-        return [_int(s.requests), _int(s.prompt_tokens), _int(s.completion_tokens), money(value_cents)]
+        return [_int(s.requests), _int(s.prompt_tokens), _int(s.completion_tokens), cents_text(value_cents)]
 
     def grand_total(self, amounts: StatementAmounts) -> list[Flowable]:
         ex = self.report.exchange
         rows: list[list[Any]] = []
         if amounts.rounding_cents and self.t.section("show_models_table"):
-            rows.append([self.lab("rounding"), money(amounts.rounding_cents)])
-        rows.append([self.lab("grand_total_usd"), money(amounts.grand_cents)])
+            rows.append([self.lab("rounding"), cents_text(amounts.rounding_cents)])
+        rows.append([self.lab("grand_total_usd"), cents_text(amounts.grand_cents)])
         total_cny = self.report.cny_of(totals(self.report))
         parts = source_cny(self.report)
         if total_cny is not None and parts:  # each source at its own rate; the lines add up to the total
             printed = printed_lines([cny for _, _, cny in parts], total_cny)
             for (name, rate, _), line in zip(parts, printed.lines, strict=True):
                 rows.append(
-                    [self.lab("total_cny_source", name=name, rate=_plain(rate)), money(int(line * 100))]
+                    [self.lab("total_cny_source", name=name, rate=plain_decimal(rate)), money_text(line)]
                 )
             if printed.has_rounding:
-                rows.append([self.lab("rounding"), money(int(printed.rounding * 100))])
+                rows.append([self.lab("rounding"), money_text(printed.rounding)])
         if total_cny is not None:
-            rows.append([self.lab("grand_total_cny"), money(int(cents(total_cny) * 100))])
+            rows.append([self.lab("grand_total_cny"), money_text(total_cny)])
         if self.report.source_rates:  # each source's spend at its own rate: say which applied to which
             rate_texts = [self.source_rate_text(name, rate) for name, rate in self.report.source_rates]
         elif ex.rate is not None:
@@ -359,12 +353,12 @@ class Builder:
         else:
             rate_texts = [self.lab("no_rate_line", source=ex.source)]
         for c in self.report.conversions:
-            converted = cents(c.convert(totals(self.report).cost_usd))
-            rows.append([self.lab("grand_total_in", code=c.code), money(int(converted * 100))])
+            converted = c.convert(totals(self.report).cost_usd)
+            rows.append([self.lab("grand_total_in", code=c.code), money_text(converted)])
             rate_texts.append(
                 self.lab(
                     "rate_line_in",
-                    rate=_plain(c.rate),
+                    rate=plain_decimal(c.rate),
                     code=c.code,
                     source=c.source,
                     date=c.as_of.isoformat(),
@@ -395,20 +389,24 @@ class Builder:
         if ex.rate is None:
             return self.lab("source_no_rate_line", name=name, source=ex.source)
         as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-        return self.lab("source_rate_line", name=name, rate=_plain(ex.rate), source=ex.source, date=as_of)
+        return self.lab(
+            "source_rate_line", name=name, rate=plain_decimal(ex.rate), source=ex.source, date=as_of
+        )
 
     def rate_text(self, rate: Decimal, source: str, as_of: str, applies_to: str | None) -> str:
         """The CNY rate line; a dated official rate says which period's entry it is."""
         if applies_to is not None:
-            return self.lab("rate_line_dated", label=applies_to, rate=_plain(rate), source=source, date=as_of)
-        return self.lab("rate_line", rate=_plain(rate), source=source, date=as_of)
+            return self.lab(
+                "rate_line_dated", label=applies_to, rate=plain_decimal(rate), source=source, date=as_of
+            )
+        return self.lab("rate_line", rate=plain_decimal(rate), source=source, date=as_of)
 
     def notes(self) -> list[Flowable]:
         r = self.report
         t = totals(r)
         items = [self.lab("note_net"), self.lab("note_quota", quota_per_unit=_int(int(r.quota_per_unit)))]
         if t.subscription_quota:
-            usd = money(int(cents(Decimal(t.subscription_quota) / r.quota_per_unit) * 100))
+            usd = money_text(Decimal(t.subscription_quota) / r.quota_per_unit)
             items.append(self.lab("note_subscription", quota=_int(t.subscription_quota), usd=usd))
         items.append(self.lab("note_rounding"))
         if r.source_rates:
@@ -458,11 +456,6 @@ class Builder:
         canvas.drawString(MARGIN, 10 * mm, left)
         canvas.drawRightString(PAGE[0] - MARGIN, 10 * mm, right)
         canvas.restoreState()
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
 
 
 def canvas_class(footer: Callable[[Canvas, int, int], None], pdf_date: str) -> type[Canvas]:

@@ -20,6 +20,7 @@ from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.units import mm
 
 from ...core.budget import GrantView
+from ...core.money import money_text
 from ...core.records import LogType
 from ...core.report import Report
 from ...core.text import clean_text, shorten
@@ -158,7 +159,8 @@ def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDra
     _axes(chart, font, 7)
     chart.bars[0].fillColor = colors.HexColor(PALETTE[0])
     chart.bars[0].strokeColor = None
-    chart.barLabelFormat = "%.2f"
+    chart.barLabelFormat = "values"  # the table's figures, rounded as every amount is (not "%.2f" of a float)
+    chart.barLabelArray = [[money_text(v) for _, v in ordered]] if ordered else [[""]]
     chart.barLabels.fontName = font
     chart.barLabels.fontSize = 6
     chart.barLabels.boxAnchor = "w"

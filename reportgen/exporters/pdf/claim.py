@@ -17,6 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from ...core.capitals import rmb_capitals
+from ...core.money import money_text
 from ...render import claim_cny
 from .builder import WIDTH, Builder
 
@@ -71,7 +72,7 @@ def claim_form(b: Builder) -> list[Flowable]:
         if attachments is None
         else b.lab("claim_attachments_count", count=attachments)
     )
-    figures = "" if amount is None else f"¥{amount:,.2f}"
+    figures = "" if amount is None else f"¥{money_text(amount)}"
     rows.append(
         [
             b.para(b.lab("claim_amount_figures"), label_style),

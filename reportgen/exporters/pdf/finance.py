@@ -17,10 +17,10 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.budget import GrantLine, ProjectLine
-from ...core.money import printed_lines
+from ...core.money import cents_text, money_text, percent_text, printed_lines
 from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import Bridge, line_values, unexplained_text
-from ...render import cents, day_ranges, reconciliation_text, shorten, status_key
+from ...render import day_ranges, reconciliation_text, shorten, status_key
 from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart, daily_chart, member_chart
 from .claim import claim_form
@@ -29,23 +29,6 @@ from .rows import HEAD_BG, RULE, SUB_BG
 _RED = colors.HexColor("#B00020")
 _RED_BG = colors.HexColor("#FDE7EA")
 ROWS_PER_TABLE = 40
-
-
-def _money(value: Decimal) -> str:
-    c = int(cents(value) * 100)
-    sign = "-" if c < 0 else ""
-    whole, frac = divmod(abs(c), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
-
-
-def _cents_text(value_cents: int) -> str:
-    sign = "-" if value_cents < 0 else ""
-    whole, frac = divmod(abs(value_cents), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
-
-
-def _pct(value: Decimal | None) -> str:
-    return "" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
 
 
 def _table_style(b: Builder, extra: Sequence[tuple[Any, ...]] = ()) -> TableStyle:
@@ -107,7 +90,7 @@ def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
                 [
                     b.para(text[key], b.s.cell),
                     text["unknown"] if quota is None else f"{quota:,}",
-                    "" if usd is None else _money(usd),
+                    "" if usd is None else money_text(usd),
                 ]
             )
             if key == "residual" and quota:
@@ -137,10 +120,10 @@ def projects_section(b: Builder, lines: Sequence[ProjectLine]) -> list[Flowable]
         rows.append(
             [
                 b.para(f"{p.name}: {p.title}" + (f" ({p.code})" if p.code else ""), b.s.cell),
-                f"{p.currency} {_money(p.budget)}",
-                _money(p.spent),
-                _money(p.remaining),
-                _pct(p.share_used),
+                f"{p.currency} {money_text(p.budget)}",
+                money_text(p.spent),
+                money_text(p.remaining),
+                "" if p.share_used is None else percent_text(p.share_used),
                 "" if p.run_out is None else p.run_out.isoformat(),
                 status,
             ]
@@ -152,7 +135,8 @@ def projects_section(b: Builder, lines: Sequence[ProjectLine]) -> list[Flowable]
             days = day_ranges(p.outside_days)
             notes.append(
                 b.para(
-                    f"{p.name}: {lab('outside_dates')}: {p.currency} {_money(p.outside)} ({days})", b.s.small
+                    f"{p.name}: {lab('outside_dates')}: {p.currency} {money_text(p.outside)} ({days})",
+                    b.s.small,
                 )
             )
     widths = [WIDTH - 6 * 22 * mm, 26 * mm, 22 * mm, 22 * mm, 16 * mm, 22 * mm, 24 * mm]
@@ -241,10 +225,10 @@ def grant_story(b: Builder) -> list[Flowable]:
 def _budget_block(b: Builder, p: ProjectLine) -> list[Flowable]:
     lab = b.lab
     rows = [
-        [lab("budget"), f"{p.currency} {_money(p.budget)}"],
-        [lab("spent"), f"{p.currency} {_money(p.spent)}"],
-        [lab("remaining"), f"{p.currency} {_money(p.remaining)}"],
-        [lab("share_used"), _pct(p.share_used)],
+        [lab("budget"), f"{p.currency} {money_text(p.budget)}"],
+        [lab("spent"), f"{p.currency} {money_text(p.spent)}"],
+        [lab("remaining"), f"{p.currency} {money_text(p.remaining)}"],
+        [lab("share_used"), "" if p.share_used is None else percent_text(p.share_used)],
         [lab("status"), lab(status_key(p))],
     ]
     table = Table(rows, colWidths=[WIDTH - 55 * mm, 55 * mm])
@@ -276,16 +260,16 @@ def _breakdown(b: Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[F
                     month,
                     b.para(shorten(line.member, NAME_LIMIT), b.s.cell),
                     b.para(shorten(line.model, NAME_LIMIT), b.s.cell),
-                    _cents_text(c),
+                    cents_text(c),
                 ]
             )
         if month_rounding:
-            body.append([month, b.para(lab("rounding"), b.s.cell), "", _cents_text(month_rounding)])
+            body.append([month, b.para(lab("rounding"), b.s.cell), "", cents_text(month_rounding)])
         subtotal_rows.append(len(body))
-        body.append([b.para(f"{month} {lab('subtotal')}", b.s.cell), "", "", _cents_text(month_cents)])
+        body.append([b.para(f"{month} {lab('subtotal')}", b.s.cell), "", "", cents_text(month_cents)])
     if rounding:
-        body.append([b.para(lab("rounding"), b.s.cell), "", "", _cents_text(rounding)])
-    body.append([b.para(lab("total"), b.s.cell), "", "", _cents_text(int(cents(p.spent) * 100))])
+        body.append([b.para(lab("rounding"), b.s.cell), "", "", cents_text(rounding)])
+    body.append([b.para(lab("total"), b.s.cell), "", "", money_text(p.spent)])
     widths = [22 * mm, (WIDTH - 52 * mm) / 2, (WIDTH - 52 * mm) / 2, 30 * mm]
     out: list[Flowable] = [b.para(lab("grant_breakdown"), b.s.h2)]
     if not lines:
