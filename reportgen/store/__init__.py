@@ -1,28 +1,36 @@
 """The embedded store, the only owner of SQL: log rows, coverage, gateway facts, closed periods.
 
 :class:`Reader` reads (one read transaction per view); :class:`Store` also writes and is
-opened only by sync, close and reconcile, under the folder's :func:`sync_lock`.
-:mod:`.schema` defines every table and migrates older stores; :mod:`.closures` keeps
-closed periods, their snapshots and amendments.
+opened only by sync, close and reconcile, under the folder's :func:`sync_lock`
+(:mod:`.facade`).  Each table family keeps its queries in a module of its own: :mod:`.logs`
+(rows, detail, digests, counts), :mod:`.windows` (writing them), :mod:`.coverage`,
+:mod:`.facts` (meta, accounts, status, keys, syncs), :mod:`.rollups` and :mod:`.partials`,
+:mod:`.raw`, :mod:`.wallet`, :mod:`.reconcile`, :mod:`.evidence`, :mod:`.closures` and
+:mod:`.amendments`.  :mod:`.schema` runs the numbered :mod:`.migrations`, the only DDL.
 """
 
+from .amendments import (
+    Amendment,
+    detect_amendments,
+    mark_applied,
+    pending_amendment,
+    recorded_amendments,
+)
 from .closures import (
     BRIDGE_META,
-    Amendment,
     Closure,
     closures,
-    detect_amendments,
     find_closure,
     freeze,
     frozen_exchange,
     frozen_source_rates,
-    mark_applied,
-    pending_amendment,
-    recorded_amendments,
     snapshot_dir,
     source_rates_changed,
 )
-from .db import DB_NAME, ROW_COLUMNS, Reader, Store, qualified_key, sync_lock, uncovered
+from .connection import DB_NAME, qualified_key
+from .coverage import uncovered
+from .facade import Reader, Store, sync_lock
+from .logs import ROW_COLUMNS
 
 __all__ = [
     "BRIDGE_META",

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Reader, Store
+from .facade import Reader, Store
 
 GENESIS = "0" * 64
 

@@ -33,11 +33,11 @@ from zoneinfo import ZoneInfo
 
 from ..core.aggregate import latency_bucket
 from ..core.periods import zone_days
+from .connection import DEFAULT_SOURCE
+from .facts import FactReads
 
 #: The zone rollups are kept in until a sync sets one (meta ``rollup_zone``).
 DEFAULT_ZONE = "UTC"
-#: The source of rows stored before sources existed (``reportgen.store.db.DEFAULT_SOURCE``).
-DEFAULT_SOURCE = "default"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS rollups (
@@ -341,3 +341,18 @@ def save_histograms(
 
 
 _first = operator.itemgetter(0)
+
+
+class RollupWrites(FactReads):
+    """Choosing the zone whose local days are rolled up."""
+
+    def set_rollup_zone(self, zone: str) -> bool:
+        """Keep rollups per local day of ``zone`` (the report timezone); rebuild them when it changed.
+
+        Returns True when they were rebuilt (every stored row regrouped once).
+        """
+        if self.get_meta("rollup_zone") == zone:
+            return False
+        with self._transaction():
+            rebuild(self._conn, zone)
+        return True

@@ -1,17 +1,122 @@
-"""A period's wallet bridge read from the store: balances, credit rows, spend, the gateway's records."""
+"""The wallet: balances read at sync, credit rows, spend, the gateway's own records, and a period's bridge."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core.wallet import Bridge, Flow, SourceBridge, explain, flow_of, pick_snapshots, roll
-from .db import Reader, uncovered
+from ..core.wallet import (
+    Balance,
+    Bridge,
+    CreditRow,
+    Flow,
+    SourceBridge,
+    WalletRecord,
+    explain,
+    flow_of,
+    pick_snapshots,
+    roll,
+)
+from .connection import Connected
+from .coverage import uncovered
+from .migrations import CREDIT_TYPES_SQL
+from .partials import RollupReads
+from .raw import RawLookup
 
 
-def bridge_of(reader: Reader, start_ts: int, end_ts: int, quota_per_unit: Decimal, tz: ZoneInfo) -> Bridge:
+class WalletReads(RollupReads):
+    """What a source's wallet bridge is computed from."""
+
+    def balances(self, source: str) -> list[Balance]:
+        """Every wallet balance recorded for ``source``, oldest first."""
+        if not self.has_table("balances"):
+            return []
+        rows = self._conn.execute(
+            "SELECT read_at, quota, used_quota, request_count, origin FROM balances WHERE source = ? "
+            "ORDER BY read_at, rowid",
+            (source,),
+        )
+        return [Balance(source, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def spend_sums(self, source: str, lo: int, hi: int) -> tuple[int, int, int]:
+        """Wallet-billed consumption, subscription-billed consumption and refunds of ``[lo, hi)``.
+
+        Whole rolled-up days are summed from the rollups, the rest from rows.
+        """
+        sums = [0, 0, 0]
+        for a, b, from_rollups in self.rolled_spans(lo, hi):
+            if from_rollups:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND NOT sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 2 AND sub THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM rollups "
+                    "WHERE day >= ? AND day < ? AND type IN (2, 6) AND source = ?"
+                )
+                args: tuple[Any, ...] = (a, b, source)
+            else:
+                sql = (
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
+                    "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
+                    f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){' AND source = ?' if self._multi else ''}"
+                )
+                args = (a, b, *([source] if self._multi else []))
+            row = self._conn.execute(sql, args).fetchone()
+            sums = [x + int(y) for x, y in zip(sums, row, strict=True)]
+        return sums[0], sums[1], sums[2]
+
+    def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
+        """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
+        src = " AND source = ?" if self._multi else ""
+        rows = self._conn.execute(
+            "SELECT id, created_at, type, quota FROM logs "
+            f"WHERE created_at >= ? AND created_at < ? AND {CREDIT_TYPES_SQL}{src} ORDER BY created_at, id",
+            (lo, hi, *([source] if self._multi else [])),
+        ).fetchall()
+        raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
+        return [CreditRow(source, int(a), int(t), int(q), _raw_content(raws[i])) for i, a, t, q in rows]
+
+    def wallet_records(self, source: str, lo: int, hi: int) -> list[WalletRecord]:
+        """The gateway's own top-up and redemption records of ``[lo, hi)`` kept for ``source``."""
+        if not self.has_table("wallet_records"):
+            return []
+        rows = self._conn.execute(
+            "SELECT kind, ref, at, quota, money, detail FROM wallet_records "
+            "WHERE source = ? AND at >= ? AND at < ? ORDER BY at, kind, ref",
+            (source, lo, hi),
+        )
+        return [WalletRecord(*r) for r in rows]
+
+
+class WalletWrites(Connected):
+    """Recording balances and the gateway's own wallet records."""
+
+    def save_balance(self, balance: Balance) -> None:
+        """Record a wallet balance read from the gateway (``/api/user/self`` or its users table)."""
+        self._conn.execute(
+            "INSERT INTO balances (source, read_at, quota, used_quota, request_count, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (balance.source, balance.read_at, balance.quota, balance.used_quota, balance.request_count,
+             balance.origin),
+        )  # fmt: skip
+
+    def save_wallet_records(self, source: str, records: Sequence[WalletRecord]) -> None:
+        """Keep the gateway's own top-up and redemption records (the database source reads them)."""
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO wallet_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(source, r.kind, r.ref, r.at, r.quota, r.money, r.detail) for r in records],
+            )
+
+
+def bridge_of(
+    reader: WalletReads, start_ts: int, end_ts: int, quota_per_unit: Decimal, tz: ZoneInfo
+) -> Bridge:
     """The bridge of ``[start_ts, end_ts)`` for each source ``reader`` reads."""
     accounts = reader.source_accounts()
     out = []
@@ -46,3 +151,21 @@ def bridge_of(reader: Reader, start_ts: int, end_ts: int, quota_per_unit: Decima
         )
         out.append(explain(bridge, when))
     return Bridge(start_ts, end_ts, quota_per_unit, tuple(out))
+
+
+def _raw_content(raw: str) -> str:
+    """A raw row's ``content`` as text, as ``IFNULL(json_extract(raw, '$.content'), '')`` gave it."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return ""
+    content = value.get("content") if isinstance(value, dict) else None
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, bool):
+        return str(int(content))
+    if isinstance(content, int | float):
+        return str(content)
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,161 @@
+"""Amendments: how a closed period's live rows differed from its closed version when a sync noticed.
+
+A sync (under the sync lock) hashes the live rows of each closed period it touched; when the
+hash moved since last looked at, the rows are diffed against the snapshot and the change is
+recorded.  A re-close marks the pending amendments applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..errors import StoreError
+from .closures import Closure, attached, closures, snapshot_dir
+from .connection import DB_NAME
+from .facade import Reader, Store
+from .logs import ROW_COLUMNS
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """How the live rows of a closed period differed from its closed version when detected."""
+
+    id: int
+    label: str
+    revision: int
+    detected_at: int
+    rows_then: int
+    rows_now: int
+    rows_added: int
+    rows_removed: int
+    consumed_delta: int
+    refunded_delta: int
+    fingerprint: str
+    applied_at: int | None = None
+    sync_id: int | None = None
+
+    @property
+    def quota_delta(self) -> int:
+        """Net quota delta: consumption delta minus refund delta."""
+        return self.consumed_delta - self.refunded_delta
+
+    @property
+    def pending(self) -> bool:
+        return self.applied_at is None
+
+    def describe(self, quota_per_unit: Decimal) -> str:
+        usd = Decimal(self.quota_delta) / quota_per_unit
+        return (
+            f"+{self.rows_added} / -{self.rows_removed} rows ({self.rows_then} closed, {self.rows_now} now), "
+            f"net quota {self.quota_delta:+d} (USD {usd:+f}; consumed {self.consumed_delta:+d}, "
+            f"refunded {self.refunded_delta:+d})"
+        )
+
+
+def recorded_amendments(store: Reader, label: str | None = None) -> list[Amendment]:
+    """Recorded amendments, oldest first (of one period when ``label`` is given)."""
+    sql = (
+        "SELECT id, label, revision, detected_at, rows_then, rows_now, rows_added, rows_removed, "
+        "consumed_delta, refunded_delta, fingerprint, applied_at, sync_id FROM amendments"
+    )
+    args: tuple[str, ...] = ()
+    if label is not None:
+        sql += " WHERE label = ?"
+        args = (label,)
+    return [Amendment(*r) for r in store._conn.execute(sql + " ORDER BY id", args)]
+
+
+def pending_amendment(store: Reader, closure: Closure) -> Amendment | None:
+    """The latest unapplied amendment when the live rows still differ from the closed version."""
+    latest = [
+        a
+        for a in recorded_amendments(store, closure.period.label)
+        if a.revision == closure.revision and a.pending
+    ]
+    if not latest or latest[-1].fingerprint == closure.fingerprint:
+        return None
+    return latest[-1]
+
+
+def detect_amendments(
+    store: Store,
+    detected_at: int,
+    *,
+    overlapping: tuple[int, int] | None = None,
+    label: str | None = None,
+    sync_id: int | None = None,
+) -> list[Amendment]:
+    """Record an amendment for each closed period whose live rows changed since last looked at.
+
+    ``overlapping`` (an inclusive range, e.g. what a sync just fetched) or ``label``
+    limits the check to the closed periods concerned; each check hashes the period's
+    live rows once, and diffs them against the snapshot only when the hash moved.
+    """
+    found = []
+    for closure in closures(store):
+        if label is not None and closure.period.label != label:
+            continue
+        if overlapping is not None and not (
+            overlapping[0] < closure.period.end_ts and overlapping[1] >= closure.period.start_ts
+        ):
+            continue
+        live = store.fingerprint(closure.period.start_ts, closure.period.end_ts)
+        known = [
+            a for a in recorded_amendments(store, closure.period.label) if a.revision == closure.revision
+        ]
+        last = known[-1].fingerprint if known else closure.fingerprint
+        if live == last:
+            continue
+        found.append(_record_amendment(store, closure, live, detected_at, sync_id))
+    return found
+
+
+def _record_amendment(
+    store: Store, closure: Closure, live_fingerprint: str, detected_at: int, sync_id: int | None
+) -> Amendment:
+    added, removed, consumed, refunded = _diff(store, closure)
+    rows_now = store.count_rows(closure.period.start_ts, closure.period.end_ts)
+    cur = store._conn.execute(
+        "INSERT INTO amendments (label, revision, detected_at, sync_id, rows_then, rows_now, rows_added, "
+        "rows_removed, consumed_delta, refunded_delta, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            closure.period.label, closure.revision, detected_at, sync_id, closure.rows, rows_now,
+            added, removed, consumed, refunded, live_fingerprint,
+        ),
+    )  # fmt: skip
+    return Amendment(
+        int(cur.lastrowid or 0), closure.period.label, closure.revision, detected_at, closure.rows, rows_now,
+        added, removed, consumed, refunded, live_fingerprint, None, sync_id,
+    )  # fmt: skip
+
+
+def _diff(store: Store, closure: Closure) -> tuple[int, int, int, int]:
+    """Rows added and removed (as multisets of parsed rows) and the quota deltas, live − closed."""
+    snapshot = snapshot_dir(store, closure) / DB_NAME
+    if not snapshot.is_file():
+        raise StoreError(f"{snapshot}: the closed snapshot of {closure.period.label} is missing")
+    cols = ROW_COLUMNS
+    span = "created_at >= ? AND created_at < ?"
+    args = [closure.period.start_ts, closure.period.end_ts] * 2
+    with attached(store, snapshot):
+        row = store._conn.execute(
+            "SELECT COALESCE(SUM(MAX(d, 0)), 0), COALESCE(SUM(MAX(-d, 0)), 0), "
+            "COALESCE(SUM(CASE WHEN type = 2 THEN d * quota ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN type = 6 THEN d * quota ELSE 0 END), 0) FROM ("
+            f"SELECT {cols}, SUM(side) AS d FROM ("
+            f"SELECT {cols}, 1 AS side FROM main.logs WHERE {span} "
+            f"UNION ALL SELECT {cols}, -1 AS side FROM frozen.logs WHERE {span}"
+            f") GROUP BY {cols} HAVING d != 0)",
+            args,
+        ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def mark_applied(store: Store, label: str, at: int) -> int:
+    """Mark the pending amendments of ``label`` applied (a re-close took them in); return how many."""
+    return int(
+        store._conn.execute(
+            "UPDATE amendments SET applied_at = ? WHERE label = ? AND applied_at IS NULL", (at, label)
+        ).rowcount
+    )

@@ -1,0 +1,190 @@
+"""The store's connection: which sources it reads, how keys are named, transactions, failures.
+
+:class:`Connected` is what every table family's reads and writes stand on (see
+:mod:`.facade`): the guarded connection, the sources chosen, the SQL that filters rows by
+source and key, and the write transaction.  A failure of the disk or folder becomes one
+line (:class:`StoreError`) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+from ..core.fingerprint import canonical_row
+from ..errors import StoreError
+
+DB_NAME = "reportgen.sqlite3"
+
+#: The source of ``[gateway]`` (and of every row a store held before it knew sources).
+DEFAULT_SOURCE = "default"
+#: A key as reports name it: bare on the default source, ``SOURCE:NAME`` on every other one,
+#: so that one key name on two sources is two keys (and a store of one ``[gateway]`` reads
+#: exactly as it did before sources existed: same names, same fingerprints).
+KEY_SQL = "(CASE WHEN source = 'default' THEN token_name ELSE source || ':' || token_name END)"
+
+
+def qualified_key(source: str, name: str) -> str:
+    """The key name reports show for ``name`` on ``source`` (see :data:`KEY_SQL`)."""
+    return name if source == DEFAULT_SOURCE else f"{source}:{name}"
+
+
+class Connected:
+    """A store folder's open database and the sources read from it."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        self.directory = directory
+        self._conn: sqlite3.Connection = Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
+        # Row digests are computed from the content at read time, never read from a column.
+        conn.create_function("rg_sha256", 1, _sha256, deterministic=True)
+        conn.create_function("rg_canonical_row", 18, _canonical_row, deterministic=True)
+        # A snapshot closed before schema 5 has no source column: all its rows are the default source's.
+        self._multi = "source" in {r[1] for r in conn.execute("PRAGMA table_info(logs)")}
+        self._sources: tuple[str, ...] | None = None
+        self._key = KEY_SQL if self._multi else "token_name"
+        self._names: dict[str, str] = {}  # key and model names read, one object each
+
+    def use_sources(self, names: Sequence[str] | None) -> None:
+        """Read only the rows and facts of these sources (None: every source in the store)."""
+        self._sources = None if names is None else tuple(names)
+
+    @property
+    def sources(self) -> tuple[str, ...] | None:
+        return self._sources
+
+    def _src(self, column: str = "source") -> tuple[str, list[Any]]:
+        """`` AND source IN (...)`` for the chosen sources ("" when every source is read)."""
+        if self._sources is None:
+            return "", []
+        if not self._multi:
+            return ("", []) if DEFAULT_SOURCE in self._sources else (" AND 0", [])
+        return f" AND {column} IN ({','.join('?' * len(self._sources))})", list(self._sources)
+
+    def _filter(self, token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """The source filter and, if given, the key filter, to append to a WHERE on logs."""
+        where, args = self._src()
+        if token_names is None:
+            return where, args
+        if not token_names:
+            return where + " AND 0", args
+        return f"{where} AND {self._key} IN ({','.join('?' * len(token_names))})", [*args, *token_names]
+
+    def begin(self) -> None:
+        """Start the read transaction every later read of this reader sees."""
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts at the first read
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction (``BEGIN IMMEDIATE``), rolled back if the block fails."""
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error, StoreError):  # a failed COMMIT already rolled back
+                cur.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                cur.execute("COMMIT")
+            except StoreError:
+                with contextlib.suppress(sqlite3.Error, StoreError):
+                    cur.execute("ROLLBACK")
+                raise
+
+
+def _sha256(line: bytes) -> bytes:
+    return hashlib.sha256(line).digest()
+
+
+def _canonical_row(*values: Any) -> str:
+    return canonical_row(values)
+
+
+#: SQLite's primary result codes that mean the disk or the folder, not the program, failed.
+_IO_CODES = {
+    3: "permission denied",  # SQLITE_PERM
+    5: "the store is busy",  # SQLITE_BUSY
+    8: "the store is read-only here",  # SQLITE_READONLY
+    10: "a disk I/O error",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def _io_error(exc: sqlite3.Error, db: Path) -> StoreError | None:
+    """A one-line :class:`StoreError` for a failure of the disk or folder (None: a bug, keep it)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    what = None if code is None else _IO_CODES.get(code & 0xFF)
+    if what is None:
+        return None
+    return StoreError(
+        f"{db}: {what} ({exc}); nothing half-written was kept: every window saved before is intact"
+    )
+
+
+class Guarded:
+    """A connection (or cursor) whose disk and folder failures become one-line :class:`StoreError`s."""
+
+    def __init__(self, raw: Any, db: Path) -> None:
+        self._raw = raw
+        self._db = db
+
+    def _run(self, method: str, sql: str, args: Any) -> Any:
+        try:
+            return getattr(self._raw, method)(sql, args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+
+    def execute(self, sql: str, args: Any = ()) -> Any:
+        result = self._run("execute", sql, args)
+        return self if isinstance(self._raw, sqlite3.Cursor) else result
+
+    def executemany(self, sql: str, args: Any) -> Any:
+        result = self._run("executemany", sql, args)
+        return self if isinstance(self._raw, sqlite3.Cursor) else result
+
+    def cursor(self) -> Guarded:
+        return Guarded(self._raw.cursor(), self._db)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def connect_ro(db: Path) -> sqlite3.Connection:
+    """``db`` opened read-only (as immutable when SQLite cannot share its memory beside it)."""
+    uri = db.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL database in a folder we cannot write (a read-only copy): SQLite cannot make
+        # its shared-memory file there, and no writer can exist, so read it as immutable.
+        try:
+            return sqlite3.connect(
+                uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{db}: cannot read the store ({exc})") from None

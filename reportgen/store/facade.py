@@ -1,0 +1,126 @@
+"""The store's facade: a folder's database opened for reading (:class:`Reader`) or writing (:class:`Store`).
+
+SQLite from the standard library.  Each table family keeps its queries in its own module
+(:mod:`.logs`, :mod:`.coverage`, :mod:`.facts`, :mod:`.partials` and :mod:`.rollups`,
+:mod:`.windows`, :mod:`.wallet`, :mod:`.reconcile`); the classes here compose their reads
+and writes over one connection (:mod:`.connection`).  Only sync, close and reconcile write,
+each under the folder's :func:`sync_lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import StoreError, SyncLockedError
+from . import schema
+from .connection import DB_NAME, connect_ro
+from .facts import FactWrites
+from .logs import LogReads
+from .reconcile import ReconcileReads, ReconcileWrites
+from .rollups import RollupWrites
+from .wallet import WalletReads, WalletWrites
+from .windows import WindowWrites
+
+LOCK_NAME = "sync.lock"
+
+
+class Reader(LogReads, WalletReads, ReconcileReads):
+    """Read access to a store folder's database, inside one read transaction once :meth:`begin` ran.
+
+    Every query a period's figures need is a method here, so a view that reads totals,
+    detail rows, fingerprint and coverage through one reader sees one consistent
+    snapshot of the store even while a sync commits windows.
+    """
+
+    @classmethod
+    def open(cls, directory: Path, *, snapshot: bool = False) -> Reader:
+        """Open the store in ``directory`` read-only (migrating an older live store first).
+
+        A read-only copy of a store works too: when SQLite cannot create its shared-memory
+        file beside the copy, the copy is opened as immutable.
+        """
+        directory = Path(directory)
+        db = directory / DB_NAME
+        if not db.is_file():
+            raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        conn = connect_ro(db)
+        try:
+            version = schema.version_of(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{db}: cannot read the store ({exc})") from None
+        if version is None or version < schema.OLDEST_MIGRATABLE or version > schema.SCHEMA_VERSION:
+            conn.close()
+            Store.open(directory, create=False).close()  # raises the one-line reason
+            raise StoreError(f"{db}: not a reportgen store")  # pragma: no cover - open raised
+        if version < schema.SCHEMA_VERSION and not snapshot:
+            conn.close()
+            with sync_lock(directory):
+                Store.open(directory, create=False).close()  # migrates, with a backup
+            conn = connect_ro(db)
+        return cls(directory, conn)
+
+
+class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrites, Reader):
+    """One gateway account's synced logs in ``<dir>/reportgen.sqlite3``, open for writing.
+
+    Only sync, close and reconcile write, each under the folder's sync lock.
+    """
+
+    @classmethod
+    def open(cls, directory: Path, create: bool = True, *, snapshot: bool = False) -> Store:
+        directory = Path(directory)
+        db = directory / DB_NAME
+        if not db.exists() and not create:
+            raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            schema.migrate(conn, db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{db}: cannot open the store ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{db}: cannot open the store ({exc.strerror or exc})") from None
+        return cls(directory, conn)
+
+
+@contextlib.contextmanager
+def sync_lock(directory: Path) -> Iterator[None]:
+    """Hold a store folder's sync lock; a second sync on the same store is refused at once."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"{directory}: cannot take the sync lock ({exc.strerror or exc}); the store folder must be "
+            "writable to sync, close or issue packets (reading works on a read-only copy)"
+        ) from None
+    try:
+        try:
+            _lock(fd)
+        except OSError:
+            raise SyncLockedError(
+                f"another reportgen sync is running on {directory}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,0 +1,173 @@
+"""Writing windows of rows: a fetched window replaces every row of its source in its time range, atomically.
+
+A window is committed in one transaction that replaces its source's rows of the range (and
+their raw JSON), records the range as covered and rolls up the days it touches, so a window
+is either wholly in the store or not at all, and re-fetching never doubles a row.  Rows have
+no content de-duplication: two identical rows in the same second are two requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..core.records import RowBatch, UsageRecord
+from ..errors import GatewayDataError, StoreError
+from . import rollups
+from .connection import DEFAULT_SOURCE, Connected
+from .coverage import add_coverage
+from .logs import ROW_COLUMNS
+from .raw import forget_raw, keep_raw, keep_table, pack_table, unpack_table
+
+_INSERT_ROW = f"INSERT INTO logs (id, {ROW_COLUMNS}, source) VALUES ({','.join('?' * 20)})"
+#: Rows inserted by one statement of :meth:`WindowWrites.stream_window` (18 values each).
+_ROWS_PER_INSERT = 50
+
+
+class WindowWrites(Connected):
+    """Replacing a source's rows of a time range with a fetched window."""
+
+    def replace_window(
+        self,
+        start: int,
+        end: int,
+        records: Sequence[UsageRecord],
+        pages: int,
+        fetched_at: int,
+        source: str = DEFAULT_SOURCE,
+    ) -> None:
+        """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records``.
+
+        Rows of other sources in the same range are left alone: sources never merge.
+        """
+        # Oldest first, so that row ids follow time within the window.
+        ordered = sorted(records, key=lambda r: r.created_at)
+        with self._transaction() as cur:
+            first = self._clear_window(cur, start, end, source)
+            cur.executemany(
+                _INSERT_ROW,
+                [(first + i, *values, source) for i, values in enumerate(map(_record_values, ordered))],
+            )
+            if ordered:
+                keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
+            self._close_window(cur, start, end, len(records), pages, fetched_at, source)
+
+    def stream_window(
+        self, start: int, end: int, batches: Iterable[RowBatch], fetched_at: int, source: str = DEFAULT_SOURCE
+    ) -> tuple[int, int]:
+        """:meth:`replace_window` for batches that arrive oldest first (the database source).
+
+        Each batch is written as it arrives, inside the window's one transaction: the window
+        is still replaced atomically, and memory holds one batch, not a window.  Rows outside
+        ``[start, end]`` are left out.  Returns the rows written and the batches read.
+        """
+        rows = pages = 0
+        # Ids are left to SQLite: each row gets the largest id + 1, so a window's rows are the
+        # consecutive ids from the one _clear_window returns (checked below), oldest first.
+        # Rows go _ROWS_PER_INSERT to a statement: ~20 % less time than one statement per row.
+        one = f"({','.join('?' * 18)}, {_quote(source)})"
+        insert, insert_many = (
+            f"INSERT INTO logs ({ROW_COLUMNS}, source) VALUES " + ",".join([one] * n)
+            for n in (1, _ROWS_PER_INSERT)
+        )
+        with self._transaction() as cur:
+            next_id = self._clear_window(cur, start, end, source)
+            # the latency cells of the days the window holds whole, counted as the rows are written
+            latency = rollups.LatencyCounts(self._conn, start, end)
+            last = start
+            for batch in batches:
+                pages += 1
+                columns, raws, packed = batch.columns, batch.rows, batch.packed
+                stamps = columns[0]
+                if not stamps:
+                    continue
+                if stamps[0] < last or list(stamps) != sorted(stamps):
+                    raise GatewayDataError(  # the window is left as it was: the transaction rolls back
+                        f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
+                        "of that window was stored"
+                    )
+                values = batch.stored
+                if stamps[0] < start or stamps[-1] > end:
+                    keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
+                    raws = raws or (unpack_table(packed) if packed is not None else ())
+                    values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
+                    if not values:
+                        continue
+                    columns = list(zip(*values, strict=True))
+                latency.add(columns[0], columns[1], columns[2], columns[3], columns[7])
+                count = len(values)
+                last = stamps[-1]
+                whole = count - count % _ROWS_PER_INSERT
+                flat = list(itertools.chain.from_iterable(values[:whole]))
+                step = 18 * _ROWS_PER_INSERT
+                cur.executemany(insert_many, [flat[i : i + step] for i in range(0, len(flat), step)])
+                cur.executemany(insert, values[whole:])
+                if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + count - 1:
+                    raise StoreError(
+                        f"{self.directory}: row ids were not assigned in order; nothing was stored"
+                    )
+                if batch.faithful and packed is None:
+                    packed = pack_table(batch.fields, raws)
+                # without a table (values orjson cannot carry exactly): each row's text
+                keep_table(cur, next_id, count, packed, batch.fields, raws)
+                next_id += count
+                rows += count
+            self._close_window(cur, start, end, rows, pages, fetched_at, source, latency.days)
+        return rows, pages
+
+    @staticmethod
+    def prepare(batch: RowBatch) -> RowBatch:
+        """Make ``batch`` ready for :meth:`stream_window` before the store is free to write it: its
+        raw table compressed (pure, no database: the sync does it in the reading process)."""
+        if batch.faithful and batch.packed is None and batch.rows:
+            batch.packed = pack_table(batch.fields, batch.rows)
+            if batch.packed is not None:
+                batch.rows = ()  # they are in the table: not carried twice
+        return batch
+
+    def _clear_window(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> int:
+        """Delete ``source``'s rows of ``[start, end]`` and their raw JSON; the id the first new row gets."""
+        gone = [
+            int(r[0])
+            for r in cur.execute(
+                "SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
+            ).fetchall()
+        ]
+        if gone:  # only this source's rows' raw JSON: other sources' rows stay
+            forget_raw(cur, set(gone), min(gone), max(gone))
+        cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source))
+        return int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0])
+
+    def _close_window(
+        self,
+        cur: sqlite3.Cursor,
+        start: int,
+        end: int,
+        rows: int,
+        pages: int,
+        fetched_at: int,
+        source: str,
+        counted: dict[int, rollups.Cells] | None = None,
+    ) -> None:
+        """Record ``[start, end]`` as complete and roll up the days it touches (``counted``: see :func:`rollups.roll`)."""
+        add_coverage(cur, start, end, source)
+        cur.execute(
+            "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
+            (start, end, rows, pages, fetched_at, source),
+        )
+        rollups.roll(self._conn, start, end + 1, source, counted)  # this source's touched days, from its rows
+
+
+def _quote(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _record_values(r: UsageRecord) -> tuple[Any, ...]:
+    return (
+        r.created_at, r.type, r.token_name, r.model_name, r.quota, r.prompt_tokens, r.completion_tokens,
+        r.use_time_ms, int(r.is_stream), r.request_id, r.client, r.http_status, r.billing_source,
+        r.token_id, r.group, r.username, r.channel, int(r.has_price),
+    )  # fmt: skip
