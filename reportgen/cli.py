@@ -38,6 +38,7 @@ from .errors import ReportgenError, UsageError
 from .plugins import exporters as registry
 from .plugins import select_exporters
 from .read import Scope, open_period
+from .templating import wording
 
 err_console = Console(stderr=True)
 
@@ -536,7 +537,9 @@ def bridge(
     config = _config(ctx)
     result = run_bridge(config, _required_period(config, period, start, end))
     if as_json:
-        click.echo(json.dumps(bridge_json(result), ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(bridge_json(result, wording("en").group("bridge_")), ensure_ascii=False, indent=2)
+        )
     else:
         print_bridge(result, stdout_console(), config.tz)
     enforce_bridge(result, strict)

@@ -19,8 +19,9 @@ from .core.reconciliation import Reconciliation
 from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
-from .core.wallet import LABELS, Bridge, line_values, unexplained_text
+from .core.wallet import Bridge, line_values, unexplained_text
 from .render import day_ranges
+from .templating import wording
 
 BY_CHOICES = ("member", "model", "day", "key")
 
@@ -301,7 +302,7 @@ class SyncBar:
 
 def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
     """Each source's wallet bridge as a table, then what explains a residual."""
-    labels = LABELS["en"]
+    labels = wording("en").group("bridge_")
     for s in bridge.sources:
         table = Table(
             title=f"{labels['title']}: {s.source} ({terminal_text(s.account)})",
@@ -324,11 +325,11 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
             if end.snapshot_at is not None:
                 when = datetime.fromtimestamp(end.snapshot_at, tz).strftime("%Y-%m-%d %H:%M:%S")
                 console.print(
-                    f"  {labels[label]}: " + labels["snapshot"].format(when=when, rolled=end.rolled)
+                    f"  {labels[label]}: " + labels["snapshot"].format(when=when, rolled=f"{end.rolled:+,}")
                 )
         if s.closes:
             console.print(f"  [green]{labels['closes']}[/green]")
         for note in s.explanations:
-            console.print(f"  {labels['note']}: {terminal_text(note.text())}")
+            console.print(f"  {labels['note']}: {terminal_text(note.text(labels))}")
         if s.unexplained:
-            console.print(f"  [red]{terminal_text(unexplained_text(s))}[/red]")
+            console.print(f"  [red]{terminal_text(unexplained_text(s, labels))}[/red]")

@@ -2,7 +2,9 @@
 
 A template is a TOML file a finance administrator edits.  Shipped templates live in the
 ``reportgen.templates`` package (the top-level ``templates/`` folder); ``labels.toml``
-there holds every label in both languages, and a template only overrides what it wants.
+there holds every label in both languages (the documents', the terminal's, the packet's
+notes), and a template only overrides what it wants.  No wording lives in Python:
+:func:`wording` gives one language's labels to code that has no template at hand.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,10 @@ PLACEHOLDERS = (
         "count",
         *CLAIM_PLACEHOLDERS,
     ),
+    # the wallet bridge, data-quality findings, the methodology note, the month-end index
+    *("amount", "args", "cents", "charged", "close", "closed", "cny", "consumed", "credit", "currency"),
+    *("difference", "fields", "items", "logged", "missing", "net", "qpu", "range", "rates", "refunded"),
+    *("rev", "rolled", "rows", "sub", "synced", "targets", "text", "total", "tz", "url", "user", "when"),
 )
 
 
@@ -114,6 +121,40 @@ class Template:
     def section(self, name: str) -> bool:
         return self.sections.get(name, SECTIONS.get(name, True))
 
+    def wording(self, lang: str) -> Wording:
+        """This template's labels in ``lang`` (English where a label has no ``lang`` text)."""
+        return Wording(self.labels, lang)
+
+
+class Wording:
+    """One language's labels: ``wording(key, **values)`` is the label with its placeholders filled.
+
+    A label missing in the language falls back to English, then to the key itself.
+    ``group(prefix)`` is the labels whose keys start with ``prefix``, the prefix cut off
+    (``group("bridge_")["title"]`` is ``bridge_title``).
+    """
+
+    def __init__(self, labels: Mapping[str, Mapping[str, str]], lang: str) -> None:
+        self.lang = lang
+        self._labels: dict[str, str] = {**labels.get("en", {}), **labels.get(lang, {})}
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._labels.get(key, key)
+        return text.format(**values) if values else text
+
+    def group(self, prefix: str) -> dict[str, str]:
+        return {k[len(prefix) :]: v for k, v in self._labels.items() if k.startswith(prefix)}
+
+
+def wording(lang: str = "en") -> Wording:
+    """The shipped labels (``labels.toml``) in ``lang``: the wording of the terminal and the notes."""
+    return Wording(_base().labels, lang)
+
+
+@lru_cache(maxsize=1)
+def _base() -> Template:
+    return _parse(_read_shipped(BASE_LABELS), f"reportgen.templates/{BASE_LABELS}.toml", None)
+
 
 def available_templates() -> list[str]:
     """Names of the shipped templates."""
@@ -129,7 +170,7 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
     """A shipped template by name (``invoice`` by default) or a ``.toml`` file by path."""
     if lang not in LANGS:
         raise ConfigError(f"language {lang!r} is not supported (use one of: {', '.join(LANGS)})")
-    base = _parse(_read_shipped(BASE_LABELS), f"reportgen.templates/{BASE_LABELS}.toml", None)
+    base = _base()
     name_or_path = name_or_path or DEFAULT_TEMPLATE
     looks_like_path = name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
     if looks_like_path:

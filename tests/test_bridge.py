@@ -16,8 +16,11 @@ from reportgen.core.periods import parse_period, resolve_period
 from reportgen.core.wallet import CreditRow, parse_credit
 from reportgen.fakegateway import FakeGateway
 from reportgen.fakegateway.synthetic import expected_totals
+from reportgen.templating import wording
 from tests.conftest import TOKEN, fast_client, make_config
 from tests.test_one_truth import runner_for
+
+BRIDGE = wording("en").group("bridge_")
 
 QPU = Decimal(500000)
 
@@ -100,7 +103,7 @@ def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_th
         gap = run_bridge(config, parse_period("2026-04", tz))
     (s,) = missing.sources
     assert s.opening.quota is None and s.residual is None and not s.unexplained
-    assert any("opening balance" in note.text() for note in s.explanations)
+    assert any("opening balance" in note.text(BRIDGE) for note in s.explanations)
     (g,) = gap.sources
     # what the logs of [03-27, 04-01) moved the wallet by is exactly the residual, and is named
     unsynced = [r for r in team.rows if before <= r["created_at"] < team.start_ts]
@@ -109,7 +112,7 @@ def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_th
     )
     assert g.residual == moved != 0
     assert g.residual == g.closing.quota - (g.opening.quota + g.flow.change)
-    assert any("lacks the logs" in note.text() for note in g.explanations) and not g.unexplained
+    assert any("lacks the logs" in note.text(BRIDGE) for note in g.explanations) and not g.unexplained
     # a zh document words the notes in Chinese, an en one in English (the bridge's zh/en labels)
     run = runner_for(config.path)
     for lang, said, not_said in (

@@ -7,6 +7,7 @@ from ..core.periods import Period
 from ..core.wallet import Bridge, unexplained_text
 from ..errors import QualityError
 from ..read import open_period
+from ..templating import wording
 
 
 def run_bridge(config: Config, period: Period) -> Bridge:
@@ -21,4 +22,5 @@ def enforce_bridge(bridge: Bridge, strict: bool) -> None:
     """With ``strict``, a residual no recorded fact explains is a finding (exit 7)."""
     bad = [s for s in bridge.sources if s.unexplained]
     if strict and bad:
-        raise QualityError("--strict: " + "; ".join(unexplained_text(s) for s in bad))
+        labels = wording("en").group("bridge_")
+        raise QualityError("--strict: " + "; ".join(unexplained_text(s, labels) for s in bad))

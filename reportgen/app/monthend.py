@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..exporters.pdf import document_number
 from ..gateway import GatewayClient
 from ..read import Scope, open_period, spent_total
-from ..templating import load_template
+from ..templating import load_template, wording
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically
@@ -201,30 +201,26 @@ def _describe(
 
 def _index(result: MonthEnd, lang: str) -> str:
     """The folder's one-page index: what was issued, its numbers and totals (deterministic)."""
-    zh = lang == "zh"
+    t = wording(lang).group("index_")
     p = result.period
     close = result.close
     closed = ""
     if close is not None:
         c = close.closure
-        closed = (
-            f"已结账：第 {c.revision} 版，{c.generated_at:%Y-%m-%d %H:%M}，{c.rows:,} 条记录，数据指纹 {c.fingerprint[:16]}…"
-            if zh
-            else f"Closed: revision {c.revision}, {c.generated_at:%Y-%m-%d %H:%M}, {c.rows:,} rows, "
-            f"fingerprint {c.fingerprint[:16]}…"
+        closed = t["closed"].format(
+            revision=c.revision,
+            date=f"{c.generated_at:%Y-%m-%d %H:%M}",
+            rows=f"{c.rows:,}",
+            fingerprint=c.fingerprint[:16],
         )
-    head = (
-        ["范围", "文件", "单据编号", "记录数", "金额（美元）", "金额（人民币）", "SHA-256"]
-        if zh
-        else ["Scope", "File", "Document No.", "Rows", "USD", "CNY", "SHA-256"]
-    )
-    title = f"# {p.label} 月结文件索引" if zh else f"# Month-end packets of {p.label}"
+    head = [t[k] for k in ("scope", "file", "number", "rows", "usd", "cny", "sha256")]
     when = f"{p.start:%Y-%m-%d} – {(p.end - timedelta(days=1)):%Y-%m-%d} ({p.timezone})"
-    out = [title, "", when, "", closed, "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    out = [t["title"].format(label=p.label), "", when, "", closed, "", "| " + " | ".join(head) + " |"]
+    out.append("|" + " --- |" * len(head))
     for i in result.issues:
         if i.status == "differs":
             continue
-        who = ("全组" if zh else "Team") if i.scope.name is None else i.scope.name
+        who = t["team"] if i.scope.name is None else i.scope.name
         cny = "" if i.cny is None else money_text(i.cny)
         out.append(
             f"| {who} | {i.path.name} | {i.number} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
@@ -232,14 +228,5 @@ def _index(result: MonthEnd, lang: str) -> str:
         )
     team = result.issues[0]
     total = f"{money_text(team.usd)} USD" + ("" if team.cny is None else f" = {money_text(team.cny)} CNY")
-    out += [
-        "",
-        (f"本月合计：{total}（与全组报销包一致）。" if zh else f"Month total: {total} (the team packet's)."),
-    ]
-    out += [
-        "",
-        "每个报销包可用 `reportgen verify 文件名` 复核。"
-        if zh
-        else "Check any packet with `reportgen verify FILE`.",
-    ]
+    out += ["", t["total"].format(total=total), "", t["check"]]
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from ..core.records import LogType
 from ..core.wallet import Bridge
 from ..errors import QualityError
 from ..read import PeriodView
+from ..templating import wording
 
 #: Finding codes, in the order findings are reported.
 CODES = (
@@ -33,45 +34,6 @@ CODES = (
     "bridge_residual",
 )
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "unsynced": "{count} part(s) of the period were never synced: {items}. "
-        "Run `reportgen sync {args}` (parts still in the future cannot be synced yet).",
-        "days_without_data": "{count} synced day(s) of the period have no log rows at all: {items}.",
-        "unmapped_keys": "{count} key(s) with usage are not mapped to any {targets}: {items}. "
-        "Each is reported as a member named after the key.",
-        "zero_quota_with_tokens": "{count} consumption row(s) used tokens but were charged 0 quota: {items}.",
-        "unpriced": "{count} consumption row(s) have no price detail (no model ratio or price): {items}.",
-        "subscription": "{count} consumption row(s) ({quota} quota) were billed to a subscription, "
-        "not the wallet; they are shown separately: {items}.",
-        "missing_rate": "No official exchange rate in [report.rates] covers {label}; the CNY amounts use "
-        '{items}. Add a [report.rates."YYYY-MM"] entry (or one for a quarter or a year) that covers '
-        "it, with cny_per_usd, source and date.",
-        "bridge_residual": "The wallet bridge does not close and nothing recorded explains it: {items}. "
-        "See `reportgen bridge {args}`.",
-        "member_or_project": "member or project",
-        "member": "member",
-        "none": "No findings: every check passed.",
-        "title": "Data-quality check",
-    },
-    "zh": {
-        "unsynced": "本期有 {count} 段时间从未同步：{items}。"
-        "请运行 `reportgen sync {args}`（尚未到来的时间暂时无法同步）。",
-        "days_without_data": "本期有 {count} 个已同步的日期没有任何日志记录：{items}。",
-        "unmapped_keys": "{count} 个有用量的密钥未映射到任何{targets}：{items}。每个密钥按以其命名的成员列出。",
-        "zero_quota_with_tokens": "{count} 条消费记录使用了 token 但扣费额度为 0：{items}。",
-        "unpriced": "{count} 条消费记录缺少价格信息（没有模型倍率或价格）：{items}。",
-        "subscription": "{count} 条消费记录（额度 {quota}）由订阅计费而非钱包扣费，已单独列示：{items}。",
-        "missing_rate": "[report.rates] 中没有覆盖 {label} 的官方汇率；人民币金额使用的是：{items}。"
-        '请添加覆盖该期间的 [report.rates."YYYY-MM"]（或季度、年度）条目，含 cny_per_usd、source、date。',
-        "bridge_residual": "钱包余额勾稽不平且无记录可以解释：{items}。请查看 `reportgen bridge {args}`。",
-        "member_or_project": "成员或项目",
-        "member": "成员",
-        "none": "未发现问题：所有检查均通过。",
-        "title": "数据质量检查",
-    },
-}
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -83,7 +45,7 @@ class Finding:
     quota: int = 0
 
     def message(self, lang: str, period: Period, projects: bool = False) -> str:
-        text = _MESSAGES.get(lang, _MESSAGES["en"])
+        text = wording(lang).group("quality_")
         targets = text["member_or_project"] if projects else text["member"]
         return text[self.code].format(
             count=self.count,
@@ -111,7 +73,7 @@ class QualityReport:
 
     def markdown(self, lang: str) -> str:
         """The packet's quality page."""
-        text = _MESSAGES.get(lang, _MESSAGES["en"])
+        text = wording(lang).group("quality_")
         out = [f"# {text['title']}: {self.period.label}", ""]
         lines = self.lines(lang)
         out += [f"- {line}" for line in lines] if lines else [text["none"]]

@@ -12,10 +12,12 @@ much and what of the data could explain it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from .money import fixed
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +171,13 @@ class End:
 @dataclass(frozen=True, slots=True)
 class BridgeNote:
     """What could explain a residual, as a label key and its values: each document words it in
-    its own language (:data:`LABELS`, ``note_KIND``)."""
+    its own language (labels.toml's ``bridge_note_KIND``)."""
 
     kind: str
     values: tuple[tuple[str, str], ...] = ()
 
-    def text(self, lang: str = "en") -> str:
-        labels = LABELS.get(lang, LABELS["en"])
+    def text(self, labels: Mapping[str, str]) -> str:
+        """The note in ``labels``' words: the ``bridge_`` labels of one language, prefix cut off."""
         values = dict(self.values)
         if "credit" in values:  # a credit kind (topup, redemption, ...) in the document's words
             values["credit"] = labels.get(f"credit_{values['credit']}", values["credit"])
@@ -298,19 +300,19 @@ def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> So
     return replace(bridge, explanations=tuple(notes))
 
 
-def unexplained_text(bridge: SourceBridge, lang: str = "en") -> str:
-    """Why a residual is a finding, in ``lang``."""
+def unexplained_text(bridge: SourceBridge, labels: Mapping[str, str]) -> str:
+    """Why a residual is a finding, in ``labels``' words (see :meth:`BridgeNote.text`)."""
     residual = bridge.residual or 0
     kind = "unexplained_more" if residual > 0 else "unexplained_less"
-    return BridgeNote(kind, (("source", bridge.source), ("quota", str(abs(residual))))).text(lang)
+    return BridgeNote(kind, (("source", bridge.source), ("quota", str(abs(residual))))).text(labels)
 
 
-def bridge_json(bridge: Bridge) -> dict[str, Any]:
-    """The bridge as plain JSON (quota as int, money as decimal strings)."""
+def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The bridge as plain JSON (quota as int, money as decimal strings); with ``labels`` (see
+    :meth:`BridgeNote.text`) each source's notes also as text, under ``explanations``."""
 
     def usd(q: int | None) -> str | None:
-        value = bridge.usd(q)
-        return None if value is None else f"{value.quantize(Decimal('0.000001'), ROUND_HALF_UP)}"
+        return fixed(bridge.usd(q))
 
     out = []
     for s in bridge.sources:
@@ -332,7 +334,9 @@ def bridge_json(bridge: Bridge) -> dict[str, Any]:
                 "residual_usd": usd(s.residual),
                 "closes": s.closes,
                 "records": [{"kind": k, "count": c, "quota": q} for k, c, q in s.records],
-                "explanations": [note.text() for note in s.explanations],
+                **(
+                    {} if labels is None else {"explanations": [note.text(labels) for note in s.explanations]}
+                ),
                 "notes": [{"kind": note.kind, **dict(note.values)} for note in s.explanations],
                 "unexplained": s.unexplained,
             }
@@ -392,105 +396,6 @@ LINES = (
     "opening", "topup", "redemption", "admin", "system", "consumed_wallet", "refunded",
     "expected_closing", "closing", "residual", "consumed_subscription",
 )  # fmt: skip
-
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Wallet bridge",
-        "opening": "Opening balance",
-        "topup": "+ Top-ups",
-        "redemption": "+ Redemption codes",
-        "admin": "+ Admin adjustments",
-        "system": "+ System credits",
-        "consumed_wallet": "− Consumption billed to the wallet",
-        "refunded": "+ Refunds",
-        "expected_closing": "= Closing balance by the logs",
-        "closing": "Closing balance reported",
-        "residual": "Residual (reported − by the logs)",
-        "consumed_subscription": "Subscription-billed usage (not drawn from the wallet)",
-        "source": "Source",
-        "quota": "Quota",
-        "usd": "USD",
-        "unknown": "not known",
-        "closes": "closes to the quota unit",
-        "snapshot": "balance read {when}, rolled {rolled:+,} quota to the boundary",
-        "note": "Note",
-        "credit_topup": "top-up",
-        "credit_redemption": "redemption",
-        "credit_admin": "admin adjustment",
-        "credit_system": "system credit",
-        "note_text": "{text}",
-        "note_no_snapshot_opening": (
-            "no balance snapshot tells the opening balance: sync once before the period starts to record one"
-        ),
-        "note_no_snapshot_closing": (
-            "no balance snapshot tells the closing balance: sync once after the period ends to record one"
-        ),
-        "note_gap_opening": (
-            "the store lacks the logs of {range} between the opening snapshot and the period boundary: "
-            "their flows are in the residual; sync that range"
-        ),
-        "note_gap_closing": (
-            "the store lacks the logs of {range} between the closing snapshot and the period boundary: "
-            "their flows are in the residual; sync that range"
-        ),
-        "note_unreadable": "{count} credit row(s) whose amount could not be read: {rows}",
-        "note_records": (
-            "the gateway's {credit} records ({count}, {quota} quota) differ from its {credit} log rows "
-            "({logged} quota) by {difference}: a {credit} without a log row"
-        ),
-        "note_unexplained_more": (
-            "the balance of {source} ends {quota} quota more than its logs account for and no record "
-            "explains it (a top-up or adjustment with no log row, or logs removed by retention)"
-        ),
-        "note_unexplained_less": (
-            "the balance of {source} ends {quota} quota less than its logs account for and no record "
-            "explains it (a top-up or adjustment with no log row, or logs removed by retention)"
-        ),
-    },
-    "zh": {
-        "title": "钱包余额勾稽",
-        "opening": "期初余额",
-        "topup": "+ 在线充值",
-        "redemption": "+ 兑换码充值",
-        "admin": "+ 管理员调整",
-        "system": "+ 系统赠送",
-        "consumed_wallet": "− 钱包扣费消费",
-        "refunded": "+ 退款",
-        "expected_closing": "= 按日志推算的期末余额",
-        "closing": "网关报告的期末余额",
-        "residual": "差额（报告 − 推算）",
-        "consumed_subscription": "订阅计费用量（不从钱包扣除）",
-        "source": "来源",
-        "quota": "额度",
-        "usd": "美元",
-        "unknown": "未知",
-        "closes": "勾稽相符（精确到额度单位）",
-        "snapshot": "余额读取于 {when}，推算至期间边界 {rolled:+,} 额度",
-        "note": "说明",
-        "credit_topup": "在线充值",
-        "credit_redemption": "兑换码充值",
-        "credit_admin": "管理员调整",
-        "credit_system": "系统赠送",
-        "note_text": "{text}",
-        "note_no_snapshot_opening": "没有余额快照可确定期初余额：请在期间开始前同步一次以记录快照",
-        "note_no_snapshot_closing": "没有余额快照可确定期末余额：请在期间结束后同步一次以记录快照",
-        "note_gap_opening": "本地存储缺少期初快照与期间边界之间 {range} 的日志：其收支计入差额；请同步该时段",
-        "note_gap_closing": "本地存储缺少期末快照与期间边界之间 {range} 的日志：其收支计入差额；请同步该时段",
-        "note_unreadable": "{count} 条充值类日志的金额无法读取：{rows}",
-        "note_records": (
-            "网关的{credit}记录（{count} 笔，{quota} 额度）与其{credit}日志（{logged} 额度）相差 {difference}："
-            "有{credit}没有对应的日志"
-        ),
-        "note_unexplained_more": (
-            "{source} 的期末余额比日志推算多 {quota} 额度，且没有任何记录可以解释"
-            "（可能是没有日志的充值或调整，或日志已按保留期删除）"
-        ),
-        "note_unexplained_less": (
-            "{source} 的期末余额比日志推算少 {quota} 额度，且没有任何记录可以解释"
-            "（可能是没有日志的充值或调整，或日志已按保留期删除）"
-        ),
-    },
-}
 
 
 def line_values(s: SourceBridge) -> list[tuple[str, int | None]]:

@@ -25,6 +25,7 @@ from ...core.records import LogType
 from ...core.report import Report
 from ...core.text import clean_text, shorten
 from ...render.fonts import printable
+from ...templating import wording
 
 #: Series colours (colour-blind friendly, then greys for the rest).
 PALETTE = (
@@ -34,25 +35,6 @@ PALETTE = (
 MAX_SERIES = 8
 #: Bars of the per-member chart (it must fit a page); more members are summed into one "other" bar.
 MAX_BARS = 25
-
-LABELS = {
-    "en": {
-        "daily_member": "Net spend per day by member (USD)",
-        "daily_model": "Net spend per day by model (USD)",
-        "by_member": "Net spend by member (USD)",
-        "burn_down": "Budget remaining after each month ({currency})",
-        "other": "other",
-        "budget": "budget",
-    },
-    "zh": {
-        "daily_member": "每日净消费（按成员，美元）",
-        "daily_model": "每日净消费（按模型，美元）",
-        "by_member": "各成员净消费（美元）",
-        "burn_down": "各月末预算余额（{currency}）",
-        "other": "其他",
-        "budget": "预算",
-    },
-}
 
 
 class ChartDrawing(Drawing):
@@ -75,7 +57,8 @@ def _name(text: str, font: str) -> str:
 
 
 def _labels(lang: str) -> dict[str, str]:
-    return LABELS.get(lang, LABELS["en"])
+    """The charts' wording (labels.toml's ``chart_`` labels) in ``lang``."""
+    return wording(lang).group("chart_")
 
 
 def daily_values(report: Report, lang: str = "en") -> tuple[str, dict[str, dict[str, Decimal]]]:

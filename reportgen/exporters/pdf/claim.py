@@ -117,7 +117,7 @@ def signature_boxes(b: Builder) -> list[Flowable]:
     if not names:
         return []
     width = WIDTH / len(names)
-    date = f"{b.lab('signature_date')}：" if b.ctx.lang == "zh" else f"{b.lab('signature_date')}:"
+    date = b.lab("label_colon", label=b.lab("signature_date"))
     heads = [b.para(b.lab(f"sign_{name}"), b.s.claim_label) for name in names]
     dates = [b.para(date, b.s.small) for _ in names]
     table = Table(

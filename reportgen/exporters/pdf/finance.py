@@ -18,7 +18,6 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.budget import GrantLine, ProjectLine
 from ...core.money import cents_text, money_text, percent_text, printed_lines
-from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import Bridge, line_values, unexplained_text
 from ...render import day_ranges, reconciliation_text, shorten, status_key
 from .builder import NAME_LIMIT, WIDTH, Builder
@@ -73,7 +72,7 @@ def charts_section(b: Builder) -> list[Flowable]:
 
 def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
     """The wallet bridge in a few lines per source: quota and USD, the residual and its causes."""
-    text = WALLET_LABELS.get(b.ctx.lang, WALLET_LABELS["en"])
+    text = b.t.wording(b.ctx.lang).group("bridge_")
     head = [text["source"] if len(bridge.sources) > 1 else "", text["quota"], text["usd"]]
     rows: list[list[Any]] = [head]
     extra: list[tuple[Any, ...]] = [("ALIGN", (1, 0), (-1, -1), "RIGHT")]
@@ -98,9 +97,9 @@ def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
         if s.closes:
             notes.append(b.para(f"{s.source}: {text['closes']}", b.s.small))
         for note in s.explanations:
-            notes.append(b.para(f"{s.source}: {note.text(b.ctx.lang)}", b.s.small))
+            notes.append(b.para(f"{s.source}: {note.text(text)}", b.s.small))
         if s.unexplained:
-            notes.append(b.para(f"{s.source}: {unexplained_text(s, b.ctx.lang)}", b.s.small))
+            notes.append(b.para(f"{s.source}: {unexplained_text(s, text)}", b.s.small))
     table = Table(rows, colWidths=[WIDTH - 70 * mm, 38 * mm, 32 * mm])
     table.setStyle(_table_style(b, extra))
     return [Spacer(1, 4 * mm), KeepTogether([b.para(text["title"], b.s.h2), table]), *notes]

@@ -13,7 +13,6 @@ from typing import Any
 
 from ...core.budget import ProjectLine
 from ...core.reconciliation import ReconcileLine
-from ...core.wallet import LABELS as WALLET_LABELS
 from ...core.wallet import line_values, unexplained_text
 from ...render import day_ranges, reconciliation_text, status_key
 from .book import Sheet
@@ -221,7 +220,7 @@ def _bridge_sheet(w: Writer, names: SheetNames) -> None:
     """The wallet bridge: one block per source, each line in quota (exact) and USD."""
     bridge = w.report.bridge
     assert bridge is not None
-    text = WALLET_LABELS.get(w.ctx.lang, WALLET_LABELS["en"])
+    text = w.ctx.template.wording(w.ctx.lang).group("bridge_")
     ws = w.book.sheet(names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 90))
     for s in bridge.sources:
         ws.append([w.text(ws, f"{text['source']}: {s.source}"), w.text(ws, s.account)])
@@ -237,9 +236,8 @@ def _bridge_sheet(w: Writer, names: SheetNames) -> None:
             )
         if s.closes:
             ws.append([w.text(ws, text["closes"])])
-        lang = w.ctx.lang
-        unexplained = [unexplained_text(s, lang)] if s.unexplained else []
-        for note in (*(n.text(lang) for n in s.explanations), *unexplained):
+        unexplained = [unexplained_text(s, text)] if s.unexplained else []
+        for note in (*(n.text(text) for n in s.explanations), *unexplained):
             ws.append([w.text(ws, f"{text['note']}: {note}")])
         ws.append([])
     ws.close()
