@@ -1,6 +1,6 @@
 """The benchmark's deterministic data: a month of 50 members' calls, refunds and errors mixed in.
 
-Rows come from :func:`reportgen.fakegateway.synthetic.iter_rows` (consumption only) and
+Rows come from :func:`reportgen.testing.fakegateway.synthetic.iter_rows` (consumption only) and
 are turned, by a seeded rule, into ~2 % refunds, ~1 % errors and ~1 % subscription rows.
 They reach the store the way a sync writes them: parsed by the real row parser and
 committed one local day at a time through ``Store.replace_window``, never all in memory.
@@ -19,9 +19,9 @@ from reportgen.app.sync import plan_windows
 from reportgen.config import Config, GatewayConfig, Secret
 from reportgen.core.periods import Period, parse_period
 from reportgen.core.records import GatewayStatus
-from reportgen.fakegateway.synthetic import iter_rows
 from reportgen.gateway.parse import parse_key, parse_log_row
 from reportgen.store import Store
+from reportgen.testing.fakegateway.synthetic import iter_rows
 
 TZ = "Asia/Shanghai"
 PERIOD = "2026-03"

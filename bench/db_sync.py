@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reportgen.fakegateway.synthetic import iter_rows  # noqa: E402
+from reportgen.testing.fakegateway.synthetic import iter_rows  # noqa: E402
 from tests import dbservers  # noqa: E402
 
 START, END = 1772323200, 1775001600  # March 2026, UTC
@@ -109,7 +109,7 @@ def child_sync(dsn: str, store: str) -> dict[str, Any]:
 
 def child_serve(n: str) -> None:
     """The fake gateway serving ``n`` rows of March 2026 until stdin closes (its own process)."""
-    from reportgen.fakegateway import FakeGateway
+    from reportgen.testing.fakegateway import FakeGateway
 
     with FakeGateway(list(iter_rows(int(n), START, END)), [], flavor="new-api", access_token=API_TOKEN,
                      user_id=42, rate_limit=None) as gw:  # fmt: skip

@@ -341,7 +341,7 @@ def step_serve(args: dict[str, Any]) -> dict[str, Any]:
 
     Prints its URL, serves until stdin closes, then the result line.
     """
-    from reportgen.fakegateway import FakeGateway
+    from reportgen.testing.fakegateway import FakeGateway
 
     limit = args.get("limit")
     gw = FakeGateway(

@@ -12,10 +12,10 @@ from .app.sync import SyncProgress, SyncResult, run_sync
 from .config import CONFIG_NAME, load_config
 from .core.periods import parse_period, previous_month
 from .core.report import Report
-from .fakegateway import FakeGateway
-from .fakegateway.synthetic import team_month
 from .plugins import select_exporters
 from .read import open_period
+from .testing.fakegateway import FakeGateway
+from .testing.fakegateway.synthetic import team_month
 
 DEMO_YEAR, DEMO_MONTH = 2026, 4
 DEMO_TZ = "Asia/Shanghai"

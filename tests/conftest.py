@@ -9,9 +9,9 @@ import pytest
 
 from reportgen.app.signing import init_key
 from reportgen.config import Config, GatewayConfig, load_config
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import SyntheticTeam, team_month
 from reportgen.gateway import GatewayClient
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import SyntheticTeam, team_month
 
 TOKEN = "test-access-token-0123456789abcdef"
 

@@ -14,9 +14,9 @@ from reportgen.app.bridge import run_bridge
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import parse_period, resolve_period
 from reportgen.core.wallet import CreditRow, parse_credit
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.templating import wording
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests.conftest import TOKEN, fast_client, make_config
 from tests.test_one_truth import runner_for
 
@@ -149,7 +149,7 @@ def test_an_unexplained_residual_is_a_finding_under_strict(tmp_path, team):
 
 def test_database_top_ups_and_redemptions_reach_the_bridge(tmp_path, team):
     """The gateway's own top_ups and redemptions tables (SQLite source) beside its credit log rows."""
-    from reportgen.fakegateway.synthetic import CREDITS
+    from reportgen.testing.fakegateway.synthetic import CREDITS
     from tests import dbservers
     from tests.test_database_source import db_config, invoke
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import cli
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import expected_totals
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests.conftest import TOKEN, write_config
 
 

@@ -27,9 +27,9 @@ from reportgen.core.money import fixed as money
 from reportgen.core.periods import parse_period
 from reportgen.core.rates import Conversion
 from reportgen.errors import ConfigError
-from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.plugins import select_exporters
 from reportgen.read import open_period
+from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests import report_factory, test_projects
 from tests.conftest import fast_client, make_config
 from tests.report_factory import open_project_report

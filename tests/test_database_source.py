@@ -23,11 +23,11 @@ from reportgen.cli import cli
 from reportgen.config import load_config
 from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError, DatabaseSourceError
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import SyntheticTeam
 from reportgen.sources import DatabaseSource
 from reportgen.sources.schema import detect_log_schema
 from reportgen.store import Store, evidence
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import SyntheticTeam
 from tests import dbservers
 from tests.conftest import TOKEN, write_config
 from tests.dbservers import NO_RIGHTS, READER_PASSWORD, Dataset, Server

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from reportgen.fakegateway import FakeGateway, Faults, expected_totals, iter_rows, team_month
+from reportgen.testing.fakegateway import FakeGateway, Faults, expected_totals, iter_rows, team_month
 
 TOKEN = "t0k3n"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "New-Api-User": "42"}

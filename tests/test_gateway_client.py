@@ -14,8 +14,8 @@ import pytest
 from reportgen.config import GatewayConfig, Secret
 from reportgen.core.records import UsageRecord
 from reportgen.errors import AuthError, ConfigError, GatewayError
-from reportgen.fakegateway import FakeGateway, Faults, expected_totals, team_month
 from reportgen.gateway import GatewayClient
+from reportgen.testing.fakegateway import FakeGateway, Faults, expected_totals, team_month
 
 TOKEN = "t0k3n-secret-value"
 TEAM = team_month()

@@ -34,10 +34,10 @@ from reportgen.core.periods import parse_period
 from reportgen.core.records import GatewayStatus, UsageRecord
 from reportgen.demo import run_demo
 from reportgen.exporters.pdf import statement_amounts
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import team_month
 from reportgen.store import ROW_COLUMNS
 from reportgen.store.schema import SCHEMA_VERSION
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import team_month
 from tests import report_factory
 from tests.conftest import TOKEN, write_config
 

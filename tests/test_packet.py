@@ -24,11 +24,11 @@ from reportgen.app.verify import verify_packet
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
 from reportgen.errors import UsageError
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.plugins import select_exporters
 from reportgen.store import Store, find_closure
 from reportgen.store import recorded_amendments as amendments
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests.conftest import TOKEN, fast_client, make_config
 
 

@@ -34,10 +34,10 @@ from reportgen.config import load_config, parse_config
 from reportgen.console import print_summary
 from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
-from reportgen.fakegateway import FakeGateway
 from reportgen.gateway import GatewayClient
 from reportgen.plugins import select_exporters
 from reportgen.read import spent_total
+from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN
 from tests.report_factory import open_project_report, open_report
 

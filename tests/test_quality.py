@@ -12,9 +12,9 @@ from reportgen.app.quality import check_quality
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.core.periods import date_range_period, parse_period
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import UNPRICED_MODEL
 from reportgen.read import Scope, open_period
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import UNPRICED_MODEL
 from tests.conftest import TOKEN, fast_client, make_config
 
 

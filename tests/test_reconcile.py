@@ -18,8 +18,8 @@ from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
 from reportgen.errors import ReconcileError
-from reportgen.fakegateway import FakeGateway
 from reportgen.plugins import select_exporters
+from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN, fast_client, make_config
 from tests.report_factory import open_report
 

@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from reportgen.app.signing import init_key
 from reportgen.cli import cli
-from reportgen.fakegateway import FakeGateway
-from reportgen.fakegateway.synthetic import team_month
+from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.synthetic import team_month
 
 
 def _config(tmp_path, main_url, legacy_url, legacy_extra=""):

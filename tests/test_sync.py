@@ -12,10 +12,10 @@ import pytest
 from reportgen.app.sync import plan_windows, run_sync
 from reportgen.core.periods import local_days, parse_period
 from reportgen.errors import GatewayError, SyncLockedError
-from reportgen.fakegateway import FakeGateway, Faults
-from reportgen.fakegateway.synthetic import expected_totals
 from reportgen.gateway import GatewayClient
 from reportgen.store import Store, sync_lock
+from reportgen.testing.fakegateway import FakeGateway, Faults
+from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests.conftest import TOKEN, fast_client, make_config
 from tests.report_factory import open_report
 
