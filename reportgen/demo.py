@@ -131,7 +131,6 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
     with FakeGateway(
         rows=team.rows,
         tokens=team.tokens,
-        flavor="new-api",
         access_token=token,
         user_id=DEMO_USER_ID,
         status=team.status,

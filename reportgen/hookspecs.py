@@ -1,17 +1,21 @@
 """The hooks reportgen plugins implement, and the typed objects they register.
 
 Every hook here is documented in the README with its exact signature; a test fails when
-one is not.  Built-in exporters register through these same hooks (see ``plugins.py``).
+one is not.  Built-in exporters and gateway flavours register through these same hooks
+(see ``plugins.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Any
 
 import pluggy
 
+from .core.wallet import CreditRow
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -105,6 +109,100 @@ def register_exporters(register: RegisterExporter) -> None:
     """
 
 
+#: How surely what a gateway answered (``/api/status`` data, a log row) comes from a flavour:
+#: 0 is "not this one"; the registry picks the highest.
+Score = Callable[[Mapping[str, Any]], int]
+#: A credit row's kind (``topup``, ``redemption``, ``admin`` or ``system``) and the quota it
+#: added to the wallet (negative: taken away), from its text; None when the amount cannot be read.
+CreditParser = Callable[[CreditRow, Decimal], tuple[str, int] | None]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How a flavour pages a listing (``/api/log/self``, ``/api/token/``).
+
+    ``first`` is the ``p`` of the first page (1: ``p=0`` is the same page; 0: zero-based);
+    a page holds at most ``size`` rows, or always ``size`` when ``fixed`` (the requested
+    ``page_size`` is ignored); ``wrapped`` pages are ``{page, page_size, total, items}``,
+    the others a bare list.
+    """
+
+    first: int = 1
+    size: int = 100
+    fixed: bool = False
+    wrapped: bool = True
+
+
+@dataclass(frozen=True)
+class FlavorDatabase:
+    """Where a flavour's own database keeps what the database source reads.
+
+    ``score(columns)`` says how surely a logs table with these (lower-case) column names is
+    this flavour's (0: not), ``describe(columns)`` which version they show (shown to the
+    user).  Besides the columns every logs table of the family has (``id``, ``user_id``,
+    ``created_at``, ``type``, ...), ``log_columns`` are read when present, in this order;
+    ``renamed`` maps a column to the API field it arrives as; ``latency_ms`` names a column
+    of latency in milliseconds, read as the API's ``use_time`` seconds.  ``exchange_rate``
+    is the CNY per USD the gateway assumes while its ``options`` table holds none.
+    """
+
+    score: Callable[[AbstractSet[str]], int]
+    describe: Callable[[AbstractSet[str]], str]
+    logs: str = "logs"
+    tokens: str = "tokens"
+    users: str = "users"
+    options: str = "options"
+    top_ups: str = "top_ups"
+    redemptions: str = "redemptions"
+    log_columns: tuple[str, ...] = (
+        "content", "use_time", "is_stream", "channel_id", "token_id", "group", "ip", "other", "request_id",
+    )  # fmt: skip
+    renamed: tuple[tuple[str, str], ...] = (("channel_id", "channel"),)
+    latency_ms: str | None = None
+    exchange_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """A gateway flavour: how to tell it, how it pages and limits, how its credit rows read,
+    and where its database keeps things (gateway-api.md).
+
+    ``name`` is what ``gateway.flavor`` names and what a sync records.  Detection:
+    ``row_score(item)`` rates the first log row of a listing, ``status_score(data)`` the
+    ``/api/status`` data; a row's score decides, the status breaks ties, then the order
+    of registration.  ``requests_per_window`` per ``window_seconds`` is its rate limit,
+    the default of a source that names this flavour.  ``parse_credit(row, quota_per_unit)``
+    reads a credit row (types 1, 3, 4) for the wallet bridge.  ``database`` is None when
+    the flavour has no database to read (a hosted service).  ``plugin`` and ``version`` are
+    filled in by reportgen from the distribution that registered the flavour.
+    """
+
+    name: str
+    description: str
+    status_score: Score
+    row_score: Score
+    parse_credit: CreditParser
+    paging: Paging = Paging()
+    requests_per_window: int = 180
+    window_seconds: int = 180
+    database: FlavorDatabase | None = None
+    plugin: str = ""
+    version: str = ""
+
+
+RegisterFlavor = Callable[[Flavor], None]
+
+
+@hookspec
+def register_flavors(register: RegisterFlavor) -> None:
+    """Register gateway flavours by calling ``register(Flavor(...))`` once per flavour.
+
+    Called once when plugins are loaded.  Names must be unique across all plugins; two
+    flavours with the same name are an error that names both plugins.  The built-in
+    ``new-api``, ``crazyrouter`` and ``one-api`` register first, through this same hook.
+    """
+
+
 @hookspec
 def report_prepared(report: Report, context: ExportContext) -> None:
     """Called once after a report is aggregated and before any exporter writes it.
@@ -115,12 +213,19 @@ def report_prepared(report: Report, context: ExportContext) -> None:
 
 
 __all__ = [
+    "CreditParser",
     "ExportContext",
     "Exporter",
+    "Flavor",
+    "FlavorDatabase",
+    "Paging",
     "RegisterExporter",
+    "RegisterFlavor",
+    "Score",
     "WriteFunction",
     "hookimpl",
     "hookspec",
     "register_exporters",
+    "register_flavors",
     "report_prepared",
 ]

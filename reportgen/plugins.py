@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "reportgen.exporters.xlsx",
     "reportgen.exporters.pdf",
     "reportgen.exporters.focus",
+    "reportgen.flavors.builtin",
 )
 
 pm = pluggy.PluginManager("reportgen")

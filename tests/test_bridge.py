@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from reportgen.app.bridge import run_bridge
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import parse_period, resolve_period
-from reportgen.core.wallet import CreditRow, parse_credit
+from reportgen.core.wallet import CreditRow
+from reportgen.flavors.credits import credit_amount
 from reportgen.templating import wording
 from reportgen.testing.fakegateway import FakeGateway
 from reportgen.testing.fakegateway.synthetic import expected_totals
@@ -40,7 +41,7 @@ QPU = Decimal(500000)
     ],
 )
 def test_credit_amounts_are_read_from_the_text(kind, text, quota):
-    assert parse_credit(CreditRow("default", 0, kind, 0, text), QPU) == quota
+    assert credit_amount(CreditRow("default", 0, kind, 0, text), QPU) == quota
 
 
 def _gateway(team):

@@ -51,7 +51,7 @@ def test_env_overrides(tmp_path):
         ('[gateway]\nbase_url = "crazyrouter.com"\n', {}, "gateway.base_url .*http"),
         ('[gateway]\naccess_token = "x"\n', {}, "REPORTGEN_ACCESS_TOKEN"),
         ('[gateway]\nflavour = "new-api"\n', {}, "unknown setting gateway.flavour"),
-        ('[gateway]\nflavor = "newapi"\n', {}, "gateway.flavor must be one of"),
+        ("[gateway]\nflavor = 7\n", {}, "gateway.flavor must be .auto. or a flavour's name"),
         ('[report]\ntimezone = "Beijing"\n', {}, "report.timezone .*IANA"),
         ("[report]\nexchange_rate = -1\n", {}, "exchange_rate must be a positive"),
         (

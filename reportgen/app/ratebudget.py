@@ -61,7 +61,7 @@ def share(
     limiter = getattr(client, "limiter", None)
     if limiter is None:
         return
-    limiter.seed(recent_ages(store_dir, gw.base_url, gw.window_seconds))
+    limiter.seed(recent_ages(store_dir, gw.base_url, limiter.window))
     if on_wait is not None:
         client.on_wait = on_wait
 

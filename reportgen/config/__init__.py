@@ -9,7 +9,7 @@ single values every table shares; ``example`` the file ``reportgen init`` writes
 from __future__ import annotations
 
 from .example import EXAMPLE_CONFIG, write_example_config
-from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, FLAVORS, SOURCE_NAME, SOURCES
+from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, SOURCE_NAME, SOURCES
 from .load import (
     LANGS,
     default_signing_key,
@@ -29,7 +29,6 @@ __all__ = [
     "DB_PASSWORD_ENV",
     "DEFAULT_SOURCE",
     "EXAMPLE_CONFIG",
-    "FLAVORS",
     "LANGS",
     "MAX_RATE",
     "SOURCES",

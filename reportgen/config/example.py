@@ -29,8 +29,8 @@ EXAMPLE_CONFIG = """\
 [gateway]
 base_url = "https://crazyrouter.com"   # env REPORTGEN_BASE_URL overrides
 user_id = 485                          # your numeric user id; env REPORTGEN_USER_ID overrides
-# flavor = "auto"                      # auto | new-api | crazyrouter | one-api
-# requests_per_window = 180            # the gateway's rate limit (one-api: 480)
+# flavor = "auto"                      # auto | new-api | crazyrouter | one-api (or a plugin's)
+# requests_per_window = 180            # the gateway's rate limit (default: the flavour's; one-api: 480)
 # window_seconds = 180
 
 [report]

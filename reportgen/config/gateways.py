@@ -11,7 +11,6 @@ from .model import GatewayConfig, Secret
 from .safety import base_url_problem, dsn_has_password
 from .values import positive_int, positive_rate, reject_unknown, table_at
 
-FLAVORS = ("auto", "new-api", "crazyrouter", "one-api")
 SOURCES = ("api", "database")
 DB_PASSWORD_ENV = "REPORTGEN_DB_PASSWORD"
 
@@ -80,10 +79,12 @@ def parse_gateway(
         env["REPORTGEN_USER_ID"] if uid_from_env else gw.get("user_id"), where, uid_from_env, prefix
     )
     flavor = gw.get("flavor", "auto")
-    if flavor not in FLAVORS:
-        raise ConfigError(f"{where}: {prefix}flavor must be one of {', '.join(FLAVORS)}, not {flavor!r}")
-    rpw = positive_int(gw.get("requests_per_window", 180), where, f"{prefix}requests_per_window")
-    ws = positive_int(gw.get("window_seconds", 180), where, f"{prefix}window_seconds")
+    if not isinstance(flavor, str) or not flavor.strip():
+        raise ConfigError(f'{where}: {prefix}flavor must be "auto" or a flavour\'s name')
+    rpw, ws = (
+        None if gw.get(key) is None else positive_int(gw[key], where, f"{prefix}{key}")
+        for key in ("requests_per_window", "window_seconds")
+    )
     token_text = env.get(token_env, "").strip()
     if token_text[:7].lower() == "bearer ":  # pasted with its header scheme: the token is what follows
         token_text = token_text[7:].strip()

@@ -44,9 +44,11 @@ class Secret:
 class GatewayConfig:
     base_url: str = ""
     user_id: int | None = None
+    #: ``auto``, or the name of a registered flavour (``reportgen.flavors``, which checks it).
     flavor: str = "auto"
-    requests_per_window: int = 180
-    window_seconds: int = 180
+    #: The gateway's rate limit; None: the flavour's (``reportgen.flavors.rate_limit``).
+    requests_per_window: int | None = None
+    window_seconds: int | None = None
     access_token: Secret | None = field(default=None, repr=False, compare=False)
     #: ``api`` (the management API) or ``database`` (the gateway's own log database).
     source: str = "api"

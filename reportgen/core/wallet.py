@@ -4,17 +4,16 @@ Pure.  Balances are what the gateway said at sync time (``/api/user/self`` ``quo
 its users table), each "after every row logged before ``read_at``"; a balance at a period
 boundary is rolled from the nearest snapshot through the logged flows in between.
 Credits (log types 1 top-up, 3 admin, 4 system) carry their amount only in the row's
-text, so :func:`parse_credit` reads it; a row whose amount cannot be read is counted and
-named, never guessed.  Where the bridge does not close, :func:`bridge_source` says how
+text, which the flavour's ``parse_credit`` reads (``reportgen.flavors``); a row whose
+amount cannot be read is counted and named, never guessed.  Where the bridge does not close, :func:`bridge_source` says how
 much and what of the data could explain it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .money import fixed
@@ -55,60 +54,8 @@ class CreditRow:
     content: str
 
 
-_TOPUP, _MANAGE = 1, 3  # the log types (core.records.LogType), kept literal: core.report imports this module
-
 #: Credit kinds in the order the bridge lists them.
 CREDIT_KINDS = ("topup", "redemption", "admin", "system")
-
-_USD = re.compile(r"(?:[＄$]|USD\s*)\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)")
-_POINTS = re.compile(r"(-?[0-9][0-9,]*)\s*(?:点额度|点|quota points|points)")
-_NEGATIVE = re.compile(r"减少|扣除|扣减|deduct|decrease|subtract|reduce", re.IGNORECASE)
-_SET = re.compile(r"修改为|改为|\bto\b", re.IGNORECASE)
-_REDEEM = re.compile(r"兑换码|redemption|redeem", re.IGNORECASE)
-
-
-def credit_kind(row: CreditRow) -> str:
-    if row.type == _TOPUP:
-        return "redemption" if _REDEEM.search(row.content) else "topup"
-    return "admin" if row.type == _MANAGE else "system"
-
-
-def parse_credit(row: CreditRow, quota_per_unit: Decimal) -> int | None:
-    """The quota a credit row added to the wallet (negative: taken away), or None when unreadable.
-
-    new-api writes ``通过兑换码充值 ＄10.000000 额度``, ``使用在线充值成功，充值金额: ＄10.000000 额度，
-    支付金额：70.000000``, ``管理员将用户额度从 ＄1.000000 额度修改为 ＄11.000000 额度`` (a change:
-    the difference counts), or ``N 点额度`` when the quota is shown as points.
-    """
-    if row.quota:
-        return -row.quota if _NEGATIVE.search(row.content) else row.quota
-    text = row.content
-    amounts: list[Decimal] = []
-    for match in _USD.finditer(text):
-        usd = _number(match.group(1))
-        if usd is not None:
-            amounts.append(usd * quota_per_unit)
-    if not amounts:
-        amounts = [a for a in (_number(m.group(1)) for m in _POINTS.finditer(text)) if a is not None]
-    if not amounts:
-        return None
-    if row.type == _TOPUP and "支付金额" in text:
-        amounts = amounts[:1]  # the second figure is the money paid, not quota
-    if len(amounts) == 2 and _SET.search(text):
-        value = amounts[1] - amounts[0]
-    elif len(amounts) == 1:
-        value = -amounts[0] if _NEGATIVE.search(text) else amounts[0]
-    else:
-        return None
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _number(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +84,22 @@ class Flow:
 
 
 def flow_of(
-    rows: Sequence[CreditRow], consumed_wallet: int, consumed_subscription: int, refunded: int, qpu: Decimal
+    rows: Sequence[CreditRow],
+    consumed_wallet: int,
+    consumed_subscription: int,
+    refunded: int,
+    qpu: Decimal,
+    parse: Callable[[CreditRow, Decimal], tuple[str, int] | None],
 ) -> Flow:
-    """A span's :class:`Flow` from its credit rows and its consumption sums."""
+    """A span's :class:`Flow` from its credit rows (read by ``parse``) and its consumption sums."""
     sums = dict.fromkeys(CREDIT_KINDS, 0)
     unreadable = []
     for row in rows:
-        amount = parse_credit(row, qpu)
-        if amount is None:
+        credit = parse(row, qpu)
+        if credit is None:
             unreadable.append(row.content)
         else:
-            sums[credit_kind(row)] += amount
+            sums[credit[0]] += credit[1]
     return Flow(
         tuple((k, sums[k]) for k in CREDIT_KINDS),
         tuple(unreadable),

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..config import GatewayConfig, base_url_problem, plain_http_warning
+from .. import flavors
+from ..config import DEFAULT_SOURCE, GatewayConfig, base_url_problem, plain_http_warning
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
@@ -25,8 +26,6 @@ from .parse import JSONRejected, amount, loads, parse_key, show_value
 from .ratelimit import SlidingWindowLimiter
 from .transport import Limits, TransientFailure, display_url, exchange
 
-PAGE_SIZE = 100  # the cap of every flavour that honours page_size
-ONE_API_PAGE_SIZE = 10  # one-api's fixed page size, the smallest any flavour uses
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per socket operation
 RETRY_BUDGET = 120.0  # give up on a persisting fault after about two minutes
 MAX_ATTEMPTS = 10
@@ -99,17 +98,22 @@ class GatewayClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._rng = rng or random.Random()
-        self.limiter = SlidingWindowLimiter(
-            config.requests_per_window, config.window_seconds, clock=clock, sleep=sleep
+        setting = "gateway" if config.name == DEFAULT_SOURCE else f"gateways.{config.name}"
+        self._configured = flavors.named(config.flavor, f"{setting}.flavor")
+        # What the gateway said so far, to tell its flavour by (flavors.detect).
+        self._status_seen: dict[str, Any] | None = None
+        self._row_seen: dict[str, Any] | None = None
+        self._wrapped = False
+        self._page_size, self._smallest_page = flavors.page_sizes(self._configured)
+        requests, window = flavors.rate_limit(
+            self._configured, config.requests_per_window, config.window_seconds
         )
+        self.limiter = SlidingWindowLimiter(requests, window, clock=clock, sleep=sleep)
         # requests an earlier command sent within the window still count at the gateway
         self.limiter.seed(recent or [])
         self.on_wait = on_wait
         self._session = open_session()
         self._finalizer = weakref.finalize(self, self._session.close)
-        self._configured_flavor = config.flavor if config.flavor != "auto" else None
-        self._flavor: str | None = self._configured_flavor
-        self._flavor_settled = self._configured_flavor is not None
         self._authenticated = False
         self.requests_made = 0
         self.pages_fetched = 0
@@ -137,25 +141,20 @@ class GatewayClient:
     # ------------------------------------------------------------------ public API
     @property
     def flavor(self) -> str:
-        """``new-api``, ``crazyrouter`` or ``one-api``: configured, else detected lazily."""
-        if self._flavor is None:
+        """The flavour's name: configured, else told from what the gateway answered
+        (``/api/status`` is read first when nothing was)."""
+        if self._configured is not None:
+            return self._configured.name
+        if self._status_seen is None and self._row_seen is None and not self._wrapped:
             self.status()
-        assert self._flavor is not None
-        return self._flavor
+        return flavors.detect(self._status_seen, self._row_seen, self._wrapped).name
 
     def status(self) -> GatewayStatus:
         """``/api/status``: the quota unit and exchange rate in force, and when they were read."""
         data = self._get("/api/status", {}, auth=False)
         if not isinstance(data, dict):
             data = {}
-        if not self._flavor_settled:
-            if "usd_exchange_rate" in data or "quota_display_type" in data:
-                name = str(data.get("system_name") or "").lower()
-                guess = "crazyrouter" if "crazyrouter" in name else "new-api"
-                if self._flavor not in ("new-api", "crazyrouter"):
-                    self._flavor = guess
-            elif self._flavor is None:
-                self._flavor = "one-api"
+        self._status_seen = data
         qpu = _decimal(data.get("quota_per_unit"))
         if qpu is not None and qpu > _MAX_QUOTA_PER_UNIT:
             raise GatewayProtocolError(
@@ -227,7 +226,7 @@ class GatewayClient:
         try:
             for items in self._pages("/api/log/self", params, logs=True):
                 self.pages_fetched += 1
-                records = window.accept(items, PAGE_SIZE)
+                records = window.accept(items, self._page_size)
                 if records:
                     yield records
         finally:
@@ -262,13 +261,13 @@ class GatewayClient:
         bound = ListingBound(path, self._max_pages)
         while True:
             bound.before_page()
-            data = self._get(path, {"p": p, "page_size": PAGE_SIZE, **params})
+            data = self._get(path, {"p": p, "page_size": self._page_size, **params})
             if isinstance(data, dict):
                 items = data.get("items") or []
                 size = data.get("page_size")
                 page_no = data.get("page")
                 next_p = (page_no if isinstance(page_no, int) and page_no >= p else max(p, 1)) + 1
-                expected = size if isinstance(size, int) and 0 < size <= PAGE_SIZE else None
+                expected = size if isinstance(size, int) and 0 < size <= self._page_size else None
             elif isinstance(data, list) or data is None:
                 items = data or []
                 next_p = p + 1
@@ -278,10 +277,10 @@ class GatewayClient:
             if not isinstance(items, list):
                 raise GatewayError(f"{path} returned a page whose items are not a list")
             items = [item for item in items if isinstance(item, dict)]
-            bound.after_page(data, items, max(largest, len(items), ONE_API_PAGE_SIZE))
+            bound.after_page(data, items, max(largest, len(items), self._smallest_page))
             if logs or path == "/api/token/":
                 self._observe_shape(data, items, logs)
-            if items and items == previous and len(items) >= ONE_API_PAGE_SIZE:
+            if items and items == previous and len(items) >= self._smallest_page:
                 raise GatewayProtocolError(
                     f"{path} returned the same page for p={p} as before: it ignores paging; nothing from "
                     "this listing was saved"
@@ -289,28 +288,19 @@ class GatewayClient:
             previous = items
             largest = max(largest, len(items))
             if expected is None:
-                # A bare list does not say its page size: one-api fixes it at 10, old
-                # new-api honours 100.  A page as long as the longest so far may be full.
-                expected = max(ONE_API_PAGE_SIZE, largest)
+                # A bare list does not say its page size (one-api fixes it at 10, old new-api
+                # honours 100): a page as long as the longest so far may be full.
+                expected = max(self._smallest_page, largest)
             yield items
             if len(items) < expected:
                 return
             p = next_p
 
     def _observe_shape(self, data: Any, items: list[dict], logs: bool) -> None:
-        if self._flavor_settled:
-            return
-        if logs and items:
-            first = items[0]
-            if isinstance(first.get("other"), dict) or "cost_usd" in first:
-                self._flavor = "crazyrouter"
-            elif "other" not in first:
-                self._flavor = "one-api"
-            else:
-                self._flavor = "new-api"
-            self._flavor_settled = True
-        elif isinstance(data, dict) and self._flavor in (None, "one-api"):
-            self._flavor = "new-api"  # one-api never wraps pages in a dict
+        """Keep what tells the flavour: whether pages come wrapped, and the first log row."""
+        self._wrapped = self._wrapped or isinstance(data, dict)
+        if logs and items and self._row_seen is None:
+            self._row_seen = items[0]
 
     # ------------------------------------------------------------------ one request, retried
     def _headers(self) -> dict[str, str]:
@@ -370,7 +360,7 @@ class GatewayClient:
             budget = self._retry_budget
             most = self._max_attempts
             if failure.throttled:
-                budget = max(budget, self.config.window_seconds * 1.5)
+                budget = max(budget, self.limiter.window * 1.5)
                 most = max(most, 2 * MAX_ATTEMPTS)
             if attempts >= most or elapsed + delay > budget:
                 hint = (
@@ -466,7 +456,7 @@ class GatewayClient:
         if code == 404:
             raise GatewayError(
                 f"{shown} does not exist (HTTP 404): check gateway.base_url and that the gateway "
-                "is new-api, one-api or Crazyrouter"
+                f"is of a known flavour ({', '.join(flavors.registered())})"
             )
         detail = f": {message}" if message else ""
         raise GatewayError(f"{shown} answered HTTP {code}{detail}")

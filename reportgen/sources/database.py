@@ -22,11 +22,13 @@ from collections.abc import Callable, Generator, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..config import GatewayConfig
+from .. import flavors
+from ..config import DEFAULT_SOURCE, GatewayConfig
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
 from ..gateway.parse import parse_key, parse_log_rows
+from ..hookspecs import FlavorDatabase
 from .drivers import connect
 from .dsn import parse_dsn, redact
 from .prefetch import prefetched
@@ -37,8 +39,6 @@ from .schema import LogSchema, detect_log_schema, token_columns
 PAGE_ROWS = 10_000
 #: The ``options`` keys new-api and one-api keep the quota unit and exchange rate under.
 _OPTIONS = ("QuotaPerUnit", "USDExchangeRate", "general_setting.quota_display_type")
-#: new-api's built-in USDExchangeRate: its /api/status says 7.3 until an operator saves another.
-NEW_API_DEFAULT_RATE = Decimal("7.3")
 
 
 def source_account(gw: GatewayConfig) -> tuple[str, int | None]:
@@ -50,7 +50,8 @@ def source_account(gw: GatewayConfig) -> tuple[str, int | None]:
 
 
 class DatabaseSource:
-    """Reads a new-api or one-api database as if it were the management API of one or more users."""
+    """Reads a gateway's database (a flavour with ``Flavor.database``: new-api, one-api) as if it
+    were the management API of one or more users; its tables are named by that flavour."""
 
     #: The sync reads this source's pages in a second process, which builds its own instance
     #: from the class and the config (``reportgen.app.readahead``).
@@ -81,8 +82,13 @@ class DatabaseSource:
     # -- what the sync calls -----------------------------------------------------------------
     @property
     def flavor(self) -> str:
-        """``new-api`` or ``one-api``, from the ``logs`` table's columns."""
+        """The flavour's name: configured, else told from the logs table's columns."""
         return self.schema.flavor
+
+    @property
+    def tables(self) -> FlavorDatabase:
+        """Where this flavour's database keeps its logs, keys, options, users and credits."""
+        return self.schema.tables
 
     @property
     def described(self) -> str:
@@ -103,20 +109,20 @@ class DatabaseSource:
         """The quota unit and exchange rate from ``options`` (defaults where absent)."""
         conn = self._main
         values: dict[str, str] = {}
-        columns = conn.columns("options")
+        columns = conn.columns(self.tables.options)
         if columns is not None and {"key", "value"} <= {c.lower() for c in columns}:
             marks = conn.marks(len(_OPTIONS))
             with conn.snapshot():
                 rows = conn.query(
-                    f"SELECT {conn.quote('key')}, {conn.quote('value')} FROM {conn.quote('options')} "
+                    f"SELECT {conn.quote('key')}, {conn.quote('value')} FROM {conn.quote(self.tables.options)} "
                     f"WHERE {conn.quote('key')} IN ({marks})",
                     _OPTIONS,
                 )
             values = {str(k): str(v) for k, v in rows if v is not None}
         qpu = _decimal(values.get("QuotaPerUnit"))
         rate = _decimal(values.get("USDExchangeRate"))
-        if rate is None and self.schema.flavor == "new-api":
-            rate = NEW_API_DEFAULT_RATE
+        if rate is None:
+            rate = self.tables.exchange_rate  # the gateway's built-in rate (new-api's 7.3)
         return GatewayStatus(
             quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
             read_at=int(time.time()),
@@ -128,7 +134,7 @@ class DatabaseSource:
     def keys(self) -> list[KeyInfo]:
         """The selected users' API keys from ``tokens`` (soft-deleted ones left out, as the API does)."""
         conn = self._main
-        columns = conn.columns("tokens")
+        columns = conn.columns(self.tables.tokens)
         if columns is None:
             raise DatabaseSourceError(
                 f"{conn.dsn.shown}: no tokens table (the API keys); if the logs live in a separate "
@@ -139,7 +145,7 @@ class DatabaseSource:
         live = f" AND {conn.quote('deleted_at')} IS NULL" if soft_delete else ""
         with conn.snapshot():
             rows = conn.query(
-                f"SELECT {', '.join(map(conn.quote, names))} FROM {conn.quote('tokens')} "
+                f"SELECT {', '.join(map(conn.quote, names))} FROM {conn.quote(self.tables.tokens)} "
                 f"WHERE {conn.quote('user_id')} IN ({marks}){live} ORDER BY {conn.quote('id')} DESC",
                 self.user_ids,
             )
@@ -152,7 +158,7 @@ class DatabaseSource:
         q, mark = conn.quote, conn.placeholder
         users = conn.marks(len(self.user_ids))
         select = (
-            f"SELECT {', '.join(map(q, schema.columns))} FROM {q('logs')} "
+            f"SELECT {', '.join(map(q, schema.columns))} FROM {q(self.tables.logs)} "
             # "+ 0" keeps planners off the user_id index (all of a user's history) and on the
             # created_at one (one bounded window of every user), whatever their statistics say.
             f"WHERE {q('user_id')} + 0 IN ({users}) AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark}"
@@ -210,7 +216,7 @@ class DatabaseSource:
         users = conn.marks(len(self.user_ids))
         with conn.snapshot():
             rows = self._page(
-                f"SELECT {q('id')} FROM {q('logs')} WHERE {q('user_id')} + 0 IN ({users}) "
+                f"SELECT {q('id')} FROM {q(self.tables.logs)} WHERE {q('user_id')} + 0 IN ({users}) "
                 f"AND {q('created_at')} >= {mark} AND {q('created_at')} <= {mark} ORDER BY {q('id')}",
                 (*self.user_ids, start_ts, end_ts),
             )
@@ -220,15 +226,15 @@ class DatabaseSource:
         """The selected users' wallet balance (``users.quota``, summed) as the database holds it now;
         None when the users table is not there or not readable (the bridge then says so)."""
         conn = self._main
-        columns = {c.lower() for c in conn.columns("users") or ()}
-        if not {"id", "quota"} <= columns or not conn.can_select("users"):
+        columns = {c.lower() for c in conn.columns(self.tables.users) or ()}
+        if not {"id", "quota"} <= columns or not conn.can_select(self.tables.users):
             return None
         extra = [c for c in ("used_quota", "request_count") if c in columns]
         marks = conn.marks(len(self.user_ids))
         sums = ", ".join(f"SUM({conn.quote(c)})" for c in ("quota", *extra))
         with conn.snapshot():
             row = conn.query(
-                f"SELECT {sums} FROM {conn.quote('users')} WHERE {conn.quote('id')} IN ({marks})",
+                f"SELECT {sums} FROM {conn.quote(self.tables.users)} WHERE {conn.quote('id')} IN ({marks})",
                 self.user_ids,
             )[0]
         values = dict(zip(("quota", *extra), row, strict=True))
@@ -249,13 +255,13 @@ class DatabaseSource:
         users = conn.marks(len(self.user_ids))
         out: list[WalletRecord] = []
         qpu = self.status().quota_per_unit
-        top = {c.lower() for c in conn.columns("top_ups") or ()}
+        top = {c.lower() for c in conn.columns(self.tables.top_ups) or ()}
         if {"id", "user_id", "amount", "status"} <= top:
             when = "complete_time" if "complete_time" in top else "create_time"
             money = q("money") if "money" in top else "NULL"
             with conn.snapshot():
                 rows = conn.query(
-                    f"SELECT {q('id')}, {q(when)}, {q('amount')}, {money} FROM {q('top_ups')} "
+                    f"SELECT {q('id')}, {q(when)}, {q('amount')}, {money} FROM {q(self.tables.top_ups)} "
                     f"WHERE {q('user_id')} IN ({users}) AND {q('status')} = {mark} "
                     f"AND {q(when)} >= {mark} AND {q(when)} <= {mark}",
                     (*self.user_ids, "success", start_ts, end_ts),
@@ -266,11 +272,11 @@ class DatabaseSource:
                 out.append(
                     WalletRecord("topup", str(ref), int(at), quota, None if paid is None else str(paid))
                 )
-        red = {c.lower() for c in conn.columns("redemptions") or ()}
+        red = {c.lower() for c in conn.columns(self.tables.redemptions) or ()}
         if {"id", "quota", "redeemed_time"} <= red and ("used_user_id" in red):
             with conn.snapshot():
                 rows = conn.query(
-                    f"SELECT {q('id')}, {q('redeemed_time')}, {q('quota')} FROM {q('redemptions')} "
+                    f"SELECT {q('id')}, {q('redeemed_time')}, {q('quota')} FROM {q(self.tables.redemptions)} "
                     f"WHERE {q('used_user_id')} IN ({users}) AND {q('redeemed_time')} >= {mark} "
                     f"AND {q('redeemed_time')} <= {mark}",
                     (*self.user_ids, start_ts, end_ts),
@@ -300,26 +306,40 @@ class DatabaseSource:
         return self._logs.query(sql, params)
 
     def _log_schema(self) -> LogSchema:
+        """Tell the flavour (or take the configured one) from its logs table; its tables are then
+        :attr:`tables`."""
         conn = self._logs
-        columns = conn.columns("logs")
-        if columns is None:
-            raise DatabaseSourceError(
-                f"{conn.dsn.shown}: no logs table; point gateway.dsn at the gateway's log database "
-                "(its LOG_SQL_DSN, else its SQL_DSN)"
+        setting = "gateway" if self.config.name == DEFAULT_SOURCE else f"gateways.{self.config.name}"
+        configured = flavors.named(self.config.flavor, f"{setting}.flavor")
+        candidates = flavors.with_database(configured)
+        if not candidates:
+            raise ConfigError(
+                f'{setting}.flavor {self.config.flavor!r} has no database to read: use source = "api" '
+                "for it, or name the flavour of the gateway whose database this is"
             )
-        if not conn.can_select("logs"):
-            raise DatabaseSourceError(
-                f"{conn.dsn.shown}: the database user {conn.dsn.user or '(default)'!r} may not SELECT "
-                "from logs; GRANT SELECT ON logs (and tokens, options, users) to it"
-            )
-        return detect_log_schema(columns, conn.dsn.shown)
+        for table in dict.fromkeys(f.database.logs for f in candidates if f.database):
+            columns = conn.columns(table)
+            if columns is None:
+                continue
+            if not conn.can_select(table):
+                raise DatabaseSourceError(
+                    f"{conn.dsn.shown}: the database user {conn.dsn.user or '(default)'!r} may not SELECT "
+                    f"from {table}; GRANT SELECT ON {table} (and the tokens, options and users tables) to it"
+                )
+            here = [f for f in candidates if f.database and f.database.logs == table]
+            return detect_log_schema(columns, conn.dsn.shown, here, table)
+        tables = " or ".join(dict.fromkeys(f.database.logs for f in candidates if f.database))
+        raise DatabaseSourceError(
+            f"{conn.dsn.shown}: no {tables} table; point gateway.dsn at the gateway's log database "
+            "(its LOG_SQL_DSN, else its SQL_DSN)"
+        )
 
     def _user_ids(self) -> tuple[int, ...]:
         ids = [] if self.config.user_id is None else [self.config.user_id]
         wanted = self.config.usernames
         if wanted:
             conn = self._main
-            columns = conn.columns("users")
+            columns = conn.columns(self.tables.users)
             if columns is None or not {"id", "username"} <= {c.lower() for c in columns}:
                 raise DatabaseSourceError(
                     f"{conn.dsn.shown}: gateway.usernames needs the users table, which is not here; "
@@ -328,7 +348,7 @@ class DatabaseSource:
             marks = conn.marks(len(wanted))
             with conn.snapshot():
                 rows = conn.query(
-                    f"SELECT {conn.quote('id')}, {conn.quote('username')} FROM {conn.quote('users')} "
+                    f"SELECT {conn.quote('id')}, {conn.quote('username')} FROM {conn.quote(self.tables.users)} "
                     f"WHERE {conn.quote('username')} IN ({marks})",
                     wanted,
                 )

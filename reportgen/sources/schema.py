@@ -1,8 +1,9 @@
-"""Which gateway wrote this database: new-api or one-api, told from the ``logs`` table's columns.
+"""Which flavour's gateway wrote this database, told from its logs table's columns.
 
-Pure: given column names and declared types, say which flavour and version it looks like,
-which columns to read, and under which API field name each one arrives (so that a
-database row becomes exactly the dict ``/api/log/self`` would have returned).
+Pure: given column names and declared types, say which registered flavour and version it
+looks like (``Flavor.database``), which columns to read, and under which API field name
+each one arrives (so that a database row becomes exactly the dict ``/api/log/self`` would
+have returned).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import flavors
 from ..errors import DatabaseSourceError
+from ..hookspecs import Flavor, FlavorDatabase
 
-#: Columns every new-api and one-api ``logs`` table has (model/log.go of both).
+#: Columns the logs table of every flavour of the family has (model/log.go of new-api and
+#: one-api): the keyset, the filters and the figures are read from them.
 REQUIRED_LOG_COLUMNS = (
     "id",
     "user_id",
@@ -25,20 +29,6 @@ REQUIRED_LOG_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
 )
-#: Read when present, in this order; ``channel_id`` is the API's ``channel``.
-OPTIONAL_LOG_COLUMNS = (
-    "content",
-    "use_time",
-    "elapsed_time",
-    "is_stream",
-    "channel_id",
-    "token_id",
-    "group",
-    "ip",
-    "other",
-    "request_id",
-)
-_API_NAMES = {"channel_id": "channel"}
 REQUIRED_TOKEN_COLUMNS = ("id", "user_id", "name")
 OPTIONAL_TOKEN_COLUMNS = (
     "status",
@@ -55,13 +45,14 @@ _INTEGER_TYPES = ("int", "serial")  # int, integer, bigint, smallint, tinyint, i
 
 @dataclass(frozen=True)
 class LogSchema:
-    """How to read one ``logs`` table."""
+    """How to read one logs table."""
 
-    flavor: str  # "new-api" | "one-api": the same names the API client reports
+    flavor: str  # the flavour's name: the same the API client reports
     looks_like: str  # e.g. "new-api (with request_id)", shown to the user
     columns: tuple[str, ...]  # database column names, in SELECT order
     fields: tuple[str, ...]  # the API field name of each column
-    elapsed_ms: int | None  # position of one-api's elapsed_time (ms), converted to use_time (s)
+    elapsed_ms: int | None  # position of a latency column in ms (one-api's), read as use_time (s)
+    tables: FlavorDatabase  # the flavour's table names
 
     @property
     def api_fields(self) -> tuple[str, ...]:
@@ -80,47 +71,50 @@ class LogSchema:
         form ``parse_log_row`` reads; the tests hold the sync's fast path to it)."""
         fields = self.fields
         items = [dict(zip(fields, row, strict=True)) for row in rows]
-        if self.elapsed_ms is not None:
-            for item in items:
-                ms = item.get("elapsed_time")
-                # one-api's API has no use_time: derive it so both flavours share one parser.
-                item["use_time"] = None if ms is None else ms / 1000
+        at = self.elapsed_ms
+        if at is not None:
+            for item, row in zip(items, rows, strict=True):
+                # a latency in ms (one-api's API has no use_time): derive it so all share one parser.
+                item["use_time"] = None if row[at] is None else row[at] / 1000
         return items
 
 
-def detect_log_schema(columns: dict[str, str], where: str) -> LogSchema:
-    """The schema of a ``logs`` table with ``columns`` (name -> declared type); one-line errors."""
+def detect_log_schema(
+    columns: dict[str, str], where: str, candidates: list[Flavor] | None = None, table: str = "logs"
+) -> LogSchema:
+    """The schema of a logs table with ``columns`` (name -> declared type), told among
+    ``candidates`` (default: every flavour with a database); one-line errors."""
+    candidates = flavors.with_database() if candidates is None else candidates
+    known = ", ".join(f.name for f in candidates)
     names = {c.lower(): c for c in columns}
     for required in REQUIRED_LOG_COLUMNS:
         if required not in names:
             raise DatabaseSourceError(
-                f"{where}: table logs has no column {required!r}, so it is not a new-api or one-api log "
-                f"table (its columns: {', '.join(sorted(columns))[:300]})"
+                f"{where}: table {table} has no column {required!r}, so it is not the log table of a "
+                f"known flavour ({known}; its columns: {', '.join(sorted(columns))[:300]})"
             )
     created_type = columns[names["created_at"]]
     if not any(t in created_type for t in _INTEGER_TYPES):
         raise DatabaseSourceError(
-            f"{where}: logs.created_at is {created_type!r}, not Unix seconds in an integer column as "
-            "new-api and one-api write it"
+            f"{where}: {table}.created_at is {created_type!r}, not Unix seconds in an integer column as "
+            f"the gateways ({known}) write it"
         )
-    present = [c for c in (*REQUIRED_LOG_COLUMNS, *OPTIONAL_LOG_COLUMNS) if c in names]
-    if "use_time" in names or "other" in names:
-        flavor = "new-api"
-        looks_like = "new-api (with request_id)" if "request_id" in names else "new-api (before request_id)"
-    else:
-        flavor = "one-api"
-        if "elapsed_time" in names:
-            looks_like = "one-api v0.6 or later (elapsed_time in ms)"
-        else:
-            looks_like = "one-api before v0.6 (no latency column)"
-    if flavor == "new-api" and "elapsed_time" in present:
-        present.remove("elapsed_time")  # use_time is new-api's latency
+    flavor = flavors.by_columns(candidates, names.keys())
+    if flavor is None or flavor.database is None:
+        raise DatabaseSourceError(
+            f"{where}: table {table} looks like the log table of no known flavour ({known}; its columns: "
+            f"{', '.join(sorted(columns))[:300]})"
+        )
+    db = flavor.database
+    present = [c for c in (*REQUIRED_LOG_COLUMNS, *db.log_columns) if c in names]
+    renamed = dict(db.renamed)
     return LogSchema(
-        flavor=flavor,
-        looks_like=looks_like,
+        flavor=flavor.name,
+        looks_like=db.describe(names.keys()),
         columns=tuple(names[c] for c in present),
-        fields=tuple(_API_NAMES.get(c, c) for c in present),
-        elapsed_ms=present.index("elapsed_time") if "elapsed_time" in present else None,
+        fields=tuple(renamed.get(c, c) for c in present),
+        elapsed_ms=present.index(db.latency_ms) if db.latency_ms in present else None,
+        tables=db,
     )
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .. import flavors
 from ..core.wallet import (
     Balance,
     Bridge,
@@ -22,6 +23,7 @@ from ..core.wallet import (
     pick_snapshots,
     roll,
 )
+from ..hookspecs import CreditParser
 from .connection import Connected
 from .coverage import uncovered
 from .migrations import CREDIT_TYPES_SQL
@@ -81,6 +83,18 @@ class WalletReads(RollupReads):
         raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
         return [CreditRow(source, int(a), int(t), int(q), _raw_content(raws[i])) for i, a, t, q in rows]
 
+    def source_flavor(self, source: str) -> str | None:
+        """The flavour the newest finished sync of ``source`` recorded (None: none recorded): its
+        credit rows are worded that flavour's way."""
+        if not self.has_table("syncs"):
+            return None
+        by_source = " AND source = ?" if self._multi else ""
+        row = self._conn.execute(
+            f"SELECT flavor FROM syncs WHERE finished_at IS NOT NULL{by_source} ORDER BY id DESC LIMIT 1",
+            (source,) if self._multi else (),
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def wallet_records(self, source: str, lo: int, hi: int) -> list[WalletRecord]:
         """The gateway's own top-up and redemption records of ``[lo, hi)`` kept for ``source``."""
         if not self.has_table("wallet_records"):
@@ -121,11 +135,13 @@ def bridge_of(
     accounts = reader.source_accounts()
     out = []
     for source in reader.source_names():
+        # the flavour's wording of its credit rows
+        parse = flavors.credit_parser(reader.source_flavor(source))
 
-        def flow(lo: int, hi: int, source: str = source) -> Flow:
+        def flow(lo: int, hi: int, source: str = source, parse: CreditParser = parse) -> Flow:
             wallet, subscription, refunded = reader.spend_sums(source, lo, hi)
             rows = reader.credit_rows(source, lo, hi)
-            return flow_of(rows, wallet, subscription, refunded, quota_per_unit)
+            return flow_of(rows, wallet, subscription, refunded, quota_per_unit, parse)
 
         def gaps(lo: int, hi: int, source: str = source) -> list[tuple[int, int]]:
             if hi <= lo:

@@ -1,113 +1,27 @@
-"""A local gateway that speaks the management API of every flavour (gateway-api.md).
+"""A local gateway that speaks the management API of every registered flavour (gateway-api.md).
 
-It serves canonical rows (new-api shape, ``other`` as a dict) the way each flavour
-renders them, with the flavour's paging, auth rules, sliding-window rate limit and a
-deterministic plan of faults.  Used by the tests and by ``reportgen demo``.
+It serves canonical rows (new-api shape, ``other`` as a dict) the way a flavour renders
+them (:mod:`.profiles`), with the flavour's paging, auth rules, a sliding-window rate
+limit and a deterministic plan of faults (:mod:`.faults`).  Used by the tests, the
+benchmarks and ``reportgen demo``.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
-import json
-import random
 import re
 import socket
-import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FLAVORS = ("new-api", "new-api-legacy", "crazyrouter", "one-api")
-FAULT_KINDS = (
-    "429",  # rate limited: empty body, no Retry-After
-    "html502",  # CDN error pages
-    "html503",
-    "html520",
-    "500",  # JSON success:false with HTTP 500 (database error)
-    "success_false",  # HTTP 200 success:false (a transient database error)
-    "truncated",  # Content-Length promises more than is sent, then the socket closes
-    "badjson",  # an honest Content-Length around a body cut mid-JSON
-    "reset",  # the socket is closed (RST) without a response
-    "slow",  # the response comes after Faults.slow_seconds (client read timeouts)
-    "down",  # from this request on, every request gets an HTML 503
-)
-_CRAZYROUTER_ONLY = ("client", "request_id", "request_method", "http_status")
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_HTML = (
-    "<html><head><title>{code} {reason}</title></head><body><center><h1>{code} {reason}</h1>"
-    "</center><hr><center>cloudflare</center></body></html>"
-)
-
-
-@dataclass
-class Faults:
-    """A deterministic fault plan, keyed by request index (0-based, as in ``gw.requests``).
-
-    ``schedule`` maps an index to a kind from :data:`FAULT_KINDS`; ``every=N`` also
-    faults every Nth request with a kind drawn (seeded) from ``kinds``; ``down`` makes
-    every request fail that way from the start.
-    """
-
-    schedule: dict[int, str] = field(default_factory=dict)
-    every: int | None = None
-    kinds: tuple[str, ...] = ("429", "html502", "truncated", "reset")
-    seed: int = 0
-    down: str | None = None
-    slow_seconds: float = 2.0
-
-    def __post_init__(self) -> None:
-        for kind in (*self.schedule.values(), *self.kinds, *([self.down] if self.down else [])):
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)})")
-
-    def kind_for(self, index: int) -> str | None:
-        if self.down:
-            return self.down
-        if index in self.schedule:
-            return self.schedule[index]
-        if self.every and (index + 1) % self.every == 0 and self.kinds:
-            return random.Random(self.seed * 1_000_003 + index).choice(self.kinds)
-        return None
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the fake received: path, query (last value per name), status, fault."""
-
-    index: int
-    path: str
-    query: dict[str, str]
-    status: int
-    fault: str | None = None
-
-
-def default_status(flavor: str, quota_per_unit: float = 500000) -> dict[str, Any]:
-    """What ``/api/status`` says for a flavour (one-api has no exchange rate fields)."""
-    if flavor == "one-api":
-        return {
-            "version": "v0.6.10",
-            "system_name": "One API",
-            "quota_per_unit": quota_per_unit,
-            "display_in_currency": True,
-            "start_time": 1767225600,
-        }
-    return {
-        "version": "v0.9.6" if flavor != "new-api-legacy" else "v0.2.9",
-        "system_name": "Crazyrouter" if flavor == "crazyrouter" else "New API",
-        "quota_per_unit": quota_per_unit,
-        "quota_display_type": "USD",
-        "display_in_currency": True,
-        "usd_exchange_rate": 7.3,
-        "custom_currency_symbol": "¤",
-        "custom_currency_exchange_rate": 1,
-        "start_time": 1767225600,
-    }
+from .faults import Faults, RequestRecord, send_fault, status_of
+from .profiles import COMPACT, Profile, profile_for
 
 
 class _Server(ThreadingHTTPServer):
@@ -168,7 +82,7 @@ class FakeGateway:
         self,
         rows: Iterable[dict[str, Any]] = (),
         tokens: Iterable[dict[str, Any]] = (),
-        flavor: str = "new-api",
+        flavor: str | Profile | None = None,
         access_token: str = "t0k3n",
         user_id: int = 42,
         username: str = "acme",
@@ -178,14 +92,16 @@ class FakeGateway:
         quota_per_unit: float = 500000,
         wallet: tuple[int, Iterable[tuple[int, int]]] | None = None,
     ) -> None:
-        if flavor not in FLAVORS:
-            raise ValueError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
-        self.flavor = flavor
+        #: How this gateway speaks: a profile's name (``new-api``, ``new-api-legacy``, ...),
+        #: a registered flavour's name, or a :class:`~.profiles.Profile`; None: new-api.
+        self.profile = profile_for(flavor)
+        self.flavor = self.profile.name
+        self.paging = self.profile.pages()
         self.access_token = access_token
         self.user_id = user_id
         self.username = username
         self.quota_per_unit = float((status or {}).get("quota_per_unit") or quota_per_unit)
-        self.status = {**default_status(flavor, self.quota_per_unit), **(status or {})}
+        self.status = {**self.profile.status_for(self.quota_per_unit), **(status or {})}
         self.rate_limit = rate_limit
         self.faults = faults or Faults()
         self.tokens = [dict(t) for t in tokens]
@@ -291,7 +207,7 @@ class FakeGateway:
         """Another user of this same gateway (same URL, flavour and rate limit), with its own
         access token, rows, keys and wallet; returns it (its data can be changed like this one's)."""
         other = FakeGateway(
-            rows, tokens, self.flavor, access_token, user_id, username, self.status, None,
+            rows, tokens, self.profile, access_token, user_id, username, self.status, None,
             quota_per_unit=self.quota_per_unit, wallet=wallet,
         )  # fmt: skip
         other.clock = lambda: self.clock()
@@ -369,40 +285,14 @@ class FakeGateway:
         h.send(code, body)
 
     def _fault(self, h: _Handler, index: int, path: str, query: dict[str, str], kind: str) -> None:
-        code = {"429": 429, "html502": 502, "html503": 503, "html520": 520, "500": 500, "down": 503}.get(
-            kind, 200 if kind != "reset" else 0
-        )
         with self._lock:
-            self.requests.append(RequestRecord(index, path, query, code, kind))
-        if kind == "429":
-            h.send(429, b"", None)
-        elif kind.startswith("html") or kind == "down":
-            reason = {502: "Bad Gateway", 503: "Service Unavailable", 520: "Unknown Error"}[code]
-            h.send(code, _HTML.format(code=code, reason=reason).encode(), "text/html; charset=UTF-8")
-        elif kind == "500":
-            h.send(500, _envelope(False, "database error: connection pool exhausted"))
-        elif kind == "success_false":
-            h.send(200, _envelope(False, "数据库错误，请稍后重试 (database is locked)"))
-        elif kind in ("truncated", "badjson"):
+            self.requests.append(RequestRecord(index, path, query, status_of(kind), kind))
+
+        def body() -> bytes:
             with self._lock:
-                _, body = self._route(h, path, query)
-            cut = body[: max(1, len(body) // 2)]
-            if kind == "badjson":
-                h.send(200, cut)
-                return
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(cut)
-            h.wfile.flush()
-            h.close_connection = True
-            with contextlib.suppress(OSError):
-                h.connection.shutdown(socket.SHUT_WR)
-        elif kind == "reset":
-            h.close_connection = True
-            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            h.connection.close()
+                return self._route(h, path, query)[1]
+
+        send_fault(h, kind, h.send, body, _envelope)
 
     def _route(self, h: _Handler, path: str, q: dict[str, str]) -> tuple[int, bytes]:
         if path == "/api/status":
@@ -439,7 +329,7 @@ class FakeGateway:
         token = auth[7:] if auth.startswith("Bearer ") else auth
         if token != self.access_token:
             return 200, _envelope(False, "无权进行此操作，access token 无效")
-        if self.flavor == "one-api":
+        if not self.profile.user_header:
             return None  # one-api knows the user from the token alone
         uid = h.headers.get("New-Api-User")
         if not uid:
@@ -453,17 +343,11 @@ class FakeGateway:
     # ------------------------------------------------------------------ endpoints
     def _paging(self, q: dict[str, str]) -> tuple[int, int, int]:
         """(page number to report, page size honoured, offset) per the flavour's rules."""
-        p = _qint(q, "p", 0)
-        ps = _qint(q, "page_size", 0)
-        if self.flavor == "one-api":
-            p, ps = max(p, 0), 10
-            return p, ps, p * ps
-        ps = 10 if ps <= 0 else min(ps, 100)
-        if self.flavor == "new-api-legacy":
-            p = max(p, 0)
-            return p, ps, p * ps
-        p = max(p, 1)
-        return p, ps, (p - 1) * ps
+        paging = self.paging
+        p = max(_qint(q, "p", 0), paging.first)
+        asked = _qint(q, "page_size", 0)  # fixed: ignored; else capped, and 10 when absent
+        ps = paging.size if paging.fixed else min(asked if asked > 0 else 10, paging.size)
+        return p, ps, (p - paging.first) * ps
 
     def _window(self, q: dict[str, str]) -> tuple[int, int]:
         start = _qint(q, "start_timestamp", 0)
@@ -521,38 +405,19 @@ class FakeGateway:
             seq = self._keys[i][1]
             fragment = self._fragments.get(seq)
             if fragment is None:
-                fragment = self._fragments[seq] = _COMPACT(self._render(self._rows[i], seq))
-            row_id = {"one-api": 0, "new-api-legacy": seq % 1024}.get(self.flavor, k + 1)
+                fragment = self._fragments[seq] = COMPACT(self._render(self._rows[i], seq))
+            row_id = self.profile.row_id(seq, k)
             items.append(f'{{"id":{row_id},{fragment[1:]}' if len(fragment) > 2 else f'{{"id":{row_id}}}')
         joined = ",".join(items)
-        if self.flavor in ("new-api", "crazyrouter"):
+        if self.paging.wrapped:
             data = f'{{"page":{page},"page_size":{size},"total":{total},"items":[{joined}]}}'
         else:
             data = f"[{joined}]"
         return f'{{"success":true,"message":"","data":{data}}}'.encode()
 
     def _render(self, row: dict[str, Any], seq: int) -> dict[str, Any]:
-        out = {k: v for k, v in row.items() if k != "id"}
-        other = out.pop("other", None) or {}
-        use_time = out.get("use_time") or 0
-        out.pop("cost_usd", None)
-        if self.flavor in ("new-api", "new-api-legacy"):
-            kept = {k: v for k, v in other.items() if k not in _CRAZYROUTER_ONLY}
-            out["other"] = _COMPACT(kept) if kept else ("null" if seq % 2 else "")
-            out["use_time"] = int(use_time)
-        elif self.flavor == "crazyrouter":
-            kept = dict(other)
-            request_id = out.pop("request_id", None)
-            if request_id:
-                kept.setdefault("request_id", request_id)
-            out.pop("token_id", None)
-            out["use_time"] = round(float(use_time), 3)
-            out["cost_usd"] = (out.get("quota") or 0) / self.quota_per_unit
-            out["other"] = kept
-        else:
-            out.pop("request_id", None)
-            out["use_time"] = int(use_time)
-        return out
+        out = {k: v for k, v in row.items() if k not in ("id", "cost_usd")}
+        return self.profile.render(out, seq, self.quota_per_unit)
 
     def _stat(self, q: dict[str, str]) -> dict[str, int]:
         quota = 0
@@ -568,7 +433,7 @@ class FakeGateway:
         page, size, offset = self._paging(q)
         ordered = sorted(self.tokens, key=lambda t: -int(t.get("id") or 0))
         items = ordered[offset : offset + size]
-        if self.flavor in ("new-api", "crazyrouter"):
+        if self.paging.wrapped:
             data: Any = {"page": page, "page_size": size, "total": len(ordered), "items": items}
         else:
             data = items
@@ -611,7 +476,7 @@ def _envelope(success: bool, message: str, data: Any = None) -> bytes:
     body: dict[str, Any] = {"success": success, "message": message}
     if success:
         body["data"] = data
-    return _COMPACT(body).encode()
+    return COMPACT(body).encode()
 
 
 def _qint(q: dict[str, str], name: str, default: int) -> int:

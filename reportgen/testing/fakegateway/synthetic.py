@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .server import default_status
+from .profiles import default_status
 
 USERNAME = "acme"
 USER_ID = 42
@@ -212,7 +212,7 @@ def team_month(year: int = 2026, month: int = 4, tz: str = "Asia/Shanghai", seed
         rows,
         tokens,
         members,
-        default_status("new-api"),
+        default_status(),
         start_ts,
         end_ts,
         tz,
