@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import plugins
+from ..config import DEFAULT_SOURCE, GatewayConfig
 from ..errors import ConfigError, PluginError
 from ..hookspecs import CreditParser, Flavor
 
@@ -50,6 +51,12 @@ def named(name: str, setting: str = "gateway.flavor") -> Flavor | None:
     if name not in known:
         raise ConfigError(f"{setting} must be one of {', '.join((AUTO, *known))}, not {name!r}")
     return known[name]
+
+
+def configured(gw: GatewayConfig) -> Flavor | None:
+    """The flavour source ``gw`` names (None: ``auto``); an unknown name is a one-line
+    :class:`~reportgen.errors.ConfigError` naming the setting and listing the known names."""
+    return named(gw.flavor, f"{_setting(gw)}.flavor")
 
 
 def default() -> Flavor:
@@ -99,9 +106,16 @@ def detect(status: Mapping[str, Any] | None, row: Mapping[str, Any] | None, wrap
     )
 
 
-def with_database(configured: Flavor | None = None) -> list[Flavor]:
-    """The flavours whose database a source may read: the configured one, or every one that has one."""
-    return [f for f in ([configured] if configured else registered().values()) if f.database is not None]
+def with_database(gw: GatewayConfig | None = None) -> list[Flavor]:
+    """The flavours whose database source ``gw`` may read: the one it names, else every one that
+    has a database; naming one without is a one-line :class:`~reportgen.errors.ConfigError`."""
+    named_one = configured(gw) if gw is not None else None
+    if named_one is not None and named_one.database is None:
+        raise ConfigError(
+            f'{_setting(gw)}.flavor {named_one.name!r} has no database to read: use source = "api" for '
+            "it, or name the flavour of the gateway whose database this is"
+        )
+    return [f for f in ([named_one] if named_one else registered().values()) if f.database is not None]
 
 
 def by_columns(flavors: list[Flavor], columns: AbstractSet[str]) -> Flavor | None:
@@ -112,9 +126,14 @@ def by_columns(flavors: list[Flavor], columns: AbstractSet[str]) -> Flavor | Non
     return best
 
 
+def _setting(gw: GatewayConfig | None) -> str:
+    return "gateway" if gw is None or gw.name == DEFAULT_SOURCE else f"gateways.{gw.name}"
+
+
 __all__ = [
     "AUTO",
     "by_columns",
+    "configured",
     "credit_parser",
     "default",
     "detect",

@@ -16,14 +16,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import flavors
-from ..config import DEFAULT_SOURCE, GatewayConfig, base_url_problem, plain_http_warning
-from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, UsageRecord
+from ..config import GatewayConfig, base_url_problem, plain_http_warning
+from ..core.records import GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
+from .amounts import amount, show_value
 from .deadline import open_session
 from .guards import MAX_PAGES, ListingBound, WindowRows
-from .parse import JSONRejected, amount, loads, parse_key, show_value
+from .jsontext import JSONRejected, loads
+from .parse import parse_key
 from .ratelimit import SlidingWindowLimiter
+from .status import read_status
 from .transport import Limits, TransientFailure, display_url, exchange
 
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per socket operation
@@ -38,9 +41,6 @@ _AUTH_HINT = (
 )
 _TRANSIENT_HTTP = {408, 425, 429} | set(range(500, 600))
 _SECRET_FIELDS = ("access_token", "password", "key")
-#: Plausible /api/status values: anything else is a misbehaving gateway, not a rate.
-_MAX_QUOTA_PER_UNIT = Decimal(10) ** 12
-_MAX_EXCHANGE_RATE = Decimal(10) ** 9
 _Transient = TransientFailure
 
 
@@ -98,8 +98,7 @@ class GatewayClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._rng = rng or random.Random()
-        setting = "gateway" if config.name == DEFAULT_SOURCE else f"gateways.{config.name}"
-        self._configured = flavors.named(config.flavor, f"{setting}.flavor")
+        self._configured = flavors.configured(config)
         # What the gateway said so far, to tell its flavour by (flavors.detect).
         self._status_seen: dict[str, Any] | None = None
         self._row_seen: dict[str, Any] | None = None
@@ -155,30 +154,7 @@ class GatewayClient:
         if not isinstance(data, dict):
             data = {}
         self._status_seen = data
-        qpu = _decimal(data.get("quota_per_unit"))
-        if qpu is not None and qpu > _MAX_QUOTA_PER_UNIT:
-            raise GatewayProtocolError(
-                f"{self.base_url}/api/status: quota_per_unit {show_value(data.get('quota_per_unit'))} is "
-                f"not plausible (at most 10^12 quota per USD): the gateway misbehaved; amounts cannot be "
-                "converted, so nothing was synced"
-            )
-        rate = _decimal(data.get("usd_exchange_rate"))
-        raw_rate = data.get("usd_exchange_rate")
-        if (rate is None and raw_rate not in (None, "")) or (
-            rate is not None and not 0 < rate <= _MAX_EXCHANGE_RATE
-        ):
-            self._warn(
-                f"ignored the gateway's usd_exchange_rate {show_value(raw_rate)} from /api/status (not a "
-                "plausible CNY-per-USD rate); set report.exchange_rate in reportgen.toml"
-            )
-            rate = None
-        return GatewayStatus(
-            quota_per_unit=qpu if qpu is not None and qpu > 0 else DEFAULT_QUOTA_PER_UNIT,
-            read_at=int(self._wall_clock()),
-            usd_exchange_rate=rate,
-            quota_display_type=_opt_str(data.get("quota_display_type")),
-            version=_opt_str(data.get("version")),
-        )
+        return read_status(data, self.base_url, int(self._wall_clock()), self._warn)
 
     def keys(self) -> list[KeyInfo]:
         """Every API key of the caller (``/api/token/``), without the masked key itself."""
@@ -218,7 +194,7 @@ class GatewayClient:
 
         Rows a window's pages repeat (same non-zero ``id``, ``request_id`` and ``created_at``)
         are kept once and counted in ``duplicates_dropped``; genuine twins differ in ``id``.
-        A row with an impossible value, or sums past :data:`~.parse.MAX_AMOUNT`, raise a
+        A row with an impossible value, or sums past :data:`~.amounts.MAX_AMOUNT`, raise a
         :class:`~reportgen.errors.GatewayDataError` so the window is not committed.
         """
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
@@ -477,22 +453,3 @@ class GatewayClient:
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A finite status number as a Decimal (at most 17 significant digits), else None."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(float(value)))
-    except (TypeError, ValueError, InvalidOperation, OverflowError):
-        return None
-    if not number.is_finite():
-        return None
-    if number == number.to_integral_value() and number.adjusted() < 20:
-        number = number.quantize(Decimal(1))  # 500000.0 -> 500000; 1e300 would not fit the context
-    return number
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)

@@ -2,7 +2,7 @@
 
 A gateway that keeps sending full pages (ignoring ``p``, or with changing ids) would be
 paged forever; one that repeats rows across pages would have them stored twice; rows
-whose sums pass :data:`~.parse.MAX_AMOUNT` could overflow the store's aggregates.  Each
+whose sums pass :data:`~.amounts.MAX_AMOUNT` could overflow the store's aggregates.  Each
 raises a :class:`~reportgen.errors.GatewayProtocolError` subclass, so sync leaves the
 window incomplete and keeps the windows already committed.
 """
@@ -14,7 +14,8 @@ from typing import Any
 
 from ..core.records import UsageRecord
 from ..errors import GatewayDataError, GatewayProtocolError
-from .parse import MAX_AMOUNT, parse_log_row
+from .amounts import MAX_AMOUNT
+from .parse import parse_log_row
 
 #: Pages one listing (a sync window of at most a day, or the key list) may take: 500,000
 #: log rows a day at 100 a page, 50,000 at one-api's 10.  A server still sending full

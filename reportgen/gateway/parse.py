@@ -22,73 +22,19 @@ incomplete rather than storing it.  The rules:
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import operator
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..core import rawjson
 from ..core.rawjson import dumps_compact
 from ..core.rawjson import orjson as _orjson
 from ..core.records import KeyInfo, RowBatch, UsageRecord
-from ..errors import GatewayDataError
+from .amounts import MAX_AMOUNT, amount, describe_row, show_value
+from .jsontext import MAX_JSON_DEPTH, JSONRejected, loads
 
-#: The largest quota or token count accepted in one row, and for the sum over one sync
-#: window (at most a day): 2^48, about 2.8e14 quota ($563M at the default 500,000 quota per
-#: USD).  Realistic values are a million times smaller.  Sums over 32,768 such windows
-#: (90 years of daily windows) still fit SQLite's signed 64-bit integers, so no aggregate
-#: of stored rows can overflow.
-MAX_AMOUNT = 2**48
-#: Gateway JSON is at most 5 levels deep (envelope, data, items, row, other); 32 is ample.
-MAX_JSON_DEPTH = 32
 _INT64 = 2**63
-
-
-class JSONRejected(ValueError):
-    """Well-formed JSON we refuse to hold: nested too deeply, or a number with too many digits."""
-
-
-def loads(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON text (orjson when installed, else the stdlib) no deeper than ``max_depth``.
-
-    Raises :class:`json.JSONDecodeError` on malformed text and :class:`JSONRejected` on
-    text that is well-formed but refused.
-    """
-    try:
-        value = _parse(data)
-    except json.JSONDecodeError:
-        raise
-    except RecursionError:
-        raise JSONRejected(f"JSON nested deeper than {max_depth} levels") from None
-    except ValueError:  # int() refusing thousands of digits (sys.get_int_max_str_digits)
-        raise JSONRejected("a JSON number with too many digits") from None
-    brackets = (
-        data.count("{") + data.count("[") if isinstance(data, str) else data.count(b"{") + data.count(b"[")
-    )
-    if brackets > max_depth:  # fewer brackets cannot nest deeper: skip the walk
-        _check_depth(value, max_depth)
-    return value
-
-
-def _parse(data: str | bytes) -> Any:
-    if _orjson is not None:
-        try:
-            return _orjson.loads(data)  # refuses nesting past 1024 levels itself
-        except _orjson.JSONDecodeError:
-            pass  # e.g. integers wider than 64 bits: let the stdlib decide
-    return json.loads(data)
-
-
-def _check_depth(value: Any, max_depth: int) -> None:
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > max_depth:
-            raise JSONRejected(f"JSON nested deeper than {max_depth} levels")
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -120,78 +66,6 @@ def _opt_int(value: Any) -> int | None:
         return None
     result = _int_or_none(value)
     return result if result is not None and -_INT64 <= result < _INT64 else None
-
-
-def show_value(value: Any) -> str:
-    """A server value for a one-line message: bounded, with control characters escaped."""
-    if type(value) is int and value.bit_length() > 160:
-        return f"{'-' if value < 0 else ''}a {value.bit_length()}-bit integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def describe_row(item: dict[str, Any], kind: str = "row") -> str:
-    """``row id 17 (request_id …, created_at …)``: enough to find the row at the gateway."""
-    parts = []
-    for name in ("request_id", "created_at"):
-        if item.get(name) not in (None, ""):
-            parts.append(f"{name} {show_value(item.get(name))}")
-    extra = f" ({', '.join(parts)})" if parts else ""
-    return f"{kind} id {show_value(item.get('id'))}{extra}"
-
-
-def amount(
-    item: dict[str, Any],
-    name: str,
-    *,
-    money: bool = True,
-    signed: bool = False,
-    kind: str = "row",
-) -> int:
-    """A whole amount in ``0 .. MAX_AMOUNT`` (``-MAX_AMOUNT ..`` when ``signed``); see the module doc."""
-    value = item.get(name)
-    if value is None or value == "":
-        return 0
-
-    def refuse(why: str) -> GatewayDataError:
-        return GatewayDataError(f"{describe_row(item, kind)}: {name} {show_value(value)} {why}")
-
-    number: int | None = None
-    if type(value) is int:
-        number = value
-    elif isinstance(value, bool):
-        raise refuse("is a boolean, not an amount")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise refuse("is not a finite number")
-        if not value.is_integer():
-            raise refuse("is fractional: amounts are whole units, and reportgen refuses rather than rounds")
-        if abs(value) > MAX_AMOUNT:
-            raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
-        number = int(value)
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            dec = Decimal(value.strip())
-        except InvalidOperation:
-            if money:
-                raise refuse("is not a number") from None
-            return 0
-        if not dec.is_finite():
-            raise refuse("is not a finite number")
-        if dec.adjusted() > 18:
-            raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
-        if dec != dec.to_integral_value():
-            raise refuse("is fractional: amounts are whole units, and reportgen refuses rather than rounds")
-        number = int(dec)
-    elif money:
-        raise refuse("is not a number")
-    else:
-        return 0
-    if number < 0 and not signed:
-        raise refuse("is negative: the gateway never logs one (a refund is type 6 with a positive quota)")
-    if abs(number) > MAX_AMOUNT:
-        raise refuse(f"is outside the accepted range (at most 2^48 = {MAX_AMOUNT:,})")
-    return number
 
 
 def _str(value: Any) -> str:
@@ -569,3 +443,19 @@ def parse_key(item: dict[str, Any]) -> KeyInfo:
         accessed_time=_int(get("accessed_time")),
         expired_time=-1 if expired is None or expired == "" else _int(expired, -1),
     )
+
+
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_JSON_DEPTH",
+    "JSONRejected",
+    "amount",
+    "describe_row",
+    "loads",
+    "parse_key",
+    "parse_log_row",
+    "parse_log_rows",
+    "parse_other",
+    "show_value",
+    "use_time_ms",
+]

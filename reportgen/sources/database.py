@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import flavors
-from ..config import DEFAULT_SOURCE, GatewayConfig
+from ..config import GatewayConfig
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
@@ -309,14 +309,7 @@ class DatabaseSource:
         """Tell the flavour (or take the configured one) from its logs table; its tables are then
         :attr:`tables`."""
         conn = self._logs
-        setting = "gateway" if self.config.name == DEFAULT_SOURCE else f"gateways.{self.config.name}"
-        configured = flavors.named(self.config.flavor, f"{setting}.flavor")
-        candidates = flavors.with_database(configured)
-        if not candidates:
-            raise ConfigError(
-                f'{setting}.flavor {self.config.flavor!r} has no database to read: use source = "api" '
-                "for it, or name the flavour of the gateway whose database this is"
-            )
+        candidates = flavors.with_database(self.config)
         for table in dict.fromkeys(f.database.logs for f in candidates if f.database):
             columns = conn.columns(table)
             if columns is None:
