@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 TEST_HELPERS = {"testing"}
 #: Pairs of layers that may not see each other although one sits above the other.
 FORBIDDEN = {
+    ("store", "config"),  # the store takes computed values; what the config means is decided above it
     ("store", "gateway"),
     ("store", "sources"),
     ("exporters", "sources"),

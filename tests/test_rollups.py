@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reportgen.app.closing import freeze_period
 from reportgen.config import Config
 from reportgen.core.aggregate import aggregate, latency_bucket, partials_from_records
 from reportgen.core.partials import Partials
 from reportgen.core.periods import Period, date_range_period
 from reportgen.core.rates import Exchange
 from reportgen.core.records import UsageRecord
-from reportgen.store import Reader, Store, freeze, snapshot_dir
+from reportgen.store import Reader, Store, snapshot_dir
 from reportgen.store.rollups import LATENCY_BUCKET_SQL
 from reportgen.store.schema import CREDIT_TYPES_SQL
 
@@ -129,7 +130,7 @@ def test_a_closed_snapshot_carries_its_rollups(tmp_path: Path) -> None:
     ]
     with Store.open(tmp_path) as store:
         store.replace_window(period.start_ts - 3600, period.end_ts, rows, 1, 0)  # zone: UTC
-        closure = freeze(store, config, period, 1, 0)
+        closure = freeze_period(store, config, period, 1, 0)
     with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
         assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2  # local days of the period
         expected = partials_from_records([r for r in rows if period.contains(r.created_at)], period)
@@ -210,7 +211,7 @@ def test_a_closed_snapshot_carries_every_sources_rollups(tmp_path: Path) -> None
     with Store.open(tmp_path) as store:
         store.replace_window(period.start_ts - 3600, period.end_ts, rows, 1, 0)
         store.replace_window(period.start_ts, period.end_ts - 1, rows[::2], 1, 0, "b")
-        closure = freeze(store, config, period, 1, 0)
+        closure = freeze_period(store, config, period, 1, 0)
     with Reader.open(snapshot_dir(store, closure), snapshot=True) as snap:
         assert len(snap.rolled_days(period.start_ts, period.end_ts)) == 2
         both = rows + [_named("b", r) for r in rows[::2]]
@@ -247,7 +248,7 @@ def test_a_schema_6_latency_rollup_is_packed_by_migration_7(tmp_path: Path) -> N
     with Store.open(tmp_path) as store:
         store.set_rollup_zone("Asia/Shanghai")
         store.replace_window(period.start_ts, period.end_ts - 1, rows, 1, 0)
-        closure = freeze(store, config, period, 1, 0)
+        closure = freeze_period(store, config, period, 1, 0)
     expected = partials_from_records(rows, period)
     for db in (tmp_path / "reportgen.sqlite3", snapshot_dir(store, closure) / "reportgen.sqlite3"):
         _as_schema_6(db)

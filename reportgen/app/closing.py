@@ -18,6 +18,7 @@ from decimal import Decimal
 from ..config import Config
 from ..core.periods import Period, period_name
 from ..errors import UsageError
+from ..read.closed import config_changes, rows_since, source_rates_changed
 from ..store import (
     Amendment,
     Closure,
@@ -28,10 +29,10 @@ from ..store import (
     find_closure,
     freeze,
     mark_applied,
+    new_snapshot,
     pending_amendment,
     recorded_amendments,
     snapshot_dir,
-    source_rates_changed,
     sync_lock,
     uncovered,
 )
@@ -114,12 +115,12 @@ def close_period(
         if (
             existing is not None
             and pending_amendment(store, existing) is None
-            and not existing.config_changes(config)
+            and not config_changes(existing, config)
             and not _source_rates_changed(store, existing, config)
         ):
             return CloseResult(existing, unchanged=True)
         revision = 1 if existing is None else existing.revision + 1
-        closure = freeze(store, config, period, revision, at)
+        closure = freeze_period(store, config, period, revision, at)
         applied = mark_applied(store, period.label, at) if existing is not None else 0
         audit.append(
             store,
@@ -132,6 +133,30 @@ def close_period(
         )
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied
+        )
+
+
+def freeze_period(store: Store, config: Config, period: Period, revision: int, at: int) -> Closure:
+    """Freeze ``period`` as ``revision``: its snapshot, and what ``config`` computes for it recorded.
+
+    The snapshot keeps the rows the period's views read (a project's from its start, see
+    :func:`reportgen.read.closed.rows_since`); the exchange rates are those of the snapshot's
+    ``/api/status``; the wallet bridge is frozen for every configured source.
+    """
+    with new_snapshot(store, period, revision, rows_since(config, period)) as snap:
+        status = snap.latest_status()
+        return freeze(
+            store,
+            snap,
+            period,
+            revision,
+            at,
+            exchange=config.exchange(status, period.tz, period),
+            source_rates=config.source_exchanges(snap.source_statuses(), period.tz, period),
+            sources=tuple(g.name for g in config.gateways or (config.gateway,)),
+            members=config.members,
+            projects=config.projects_table if config.projects else None,
+            conversions=config.currencies,
         )
 
 

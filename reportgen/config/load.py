@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..core.projects import parse_projects
+from ..core.projects import member_notes, parse_projects
 from ..errors import ConfigError
 from .gateways import parse_gateways
 from .members import parse_members
@@ -181,7 +181,8 @@ def parse_config(
         currencies=currencies,
         signing_key=signing_key,
         rates=rates,
-        raw=data,
+        member_notes=member_notes(data.get("members")),
+        projects_table=data.get("projects"),
         warnings=insecure,
         gateways=tuple(gateways),
     )

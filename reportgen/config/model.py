@@ -83,7 +83,11 @@ class Config:
     #: The Ed25519 private key that signs packets (outside the store; see ``reportgen keys init``).
     signing_key: Path = Path("signing-key.pem")
     rates: tuple[DatedRate, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The ``justification`` of each ``[members."NAME"]`` that has one (grant documents show it).
+    member_notes: dict[str, str] = field(default_factory=dict)
+    #: The ``[projects]`` table as written (TOML values): a close keeps it, so that the closed
+    #: period's projects read as they were configured then.
+    projects_table: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: One-line notices for the user (e.g. the token would travel over plain http), each once.
     warnings: tuple[str, ...] = ()
     #: Every configured source: ``[gateway]`` (named ``default``) and each ``[gateways.NAME]``.

@@ -11,7 +11,8 @@ period inside it from its snapshot and everything else live, and says which is w
 :mod:`.view` holds what a view is (:class:`Scope`, :class:`PeriodView`); :mod:`.period`
 the read path itself; :mod:`.timeline` the live rows and closed snapshots laid end to
 end; :mod:`.report` a team or member report; :mod:`.projects` project and grant views;
-:mod:`.notices` what a view tells the user and the checks that refuse one;
+:mod:`.notices` what a view tells the user and the checks that refuse one; :mod:`.closed`
+the config a closed period is read with and what of it changed since;
 :mod:`.rowcheck` re-checking rows for verify.
 """
 

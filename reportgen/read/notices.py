@@ -11,6 +11,7 @@ from ..core.periods import Period
 from ..core.records import DEFAULT_QUOTA_PER_UNIT
 from ..errors import UsageError
 from ..store import Amendment, Closure
+from .closed import config_changes
 
 
 def closed_notice(closure: Closure, config: Config, pending: Amendment | None, rates: bool = False) -> str:
@@ -20,7 +21,7 @@ def closed_notice(closure: Closure, config: Config, pending: Amendment | None, r
         f"Notice: {label} is closed (revision {closure.revision}, {closure.generated_at:%Y-%m-%d %H:%M}): "
         "the figures are its frozen snapshot."
     )
-    changed = closure.config_changes(config)
+    changed = config_changes(closure, config)
     if rates and "exchange rate" not in changed:
         changed.append("exchange rate")
     if changed:

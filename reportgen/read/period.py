@@ -27,9 +27,9 @@ from ..store import (
     frozen_source_rates,
     pending_amendment,
     snapshot_dir,
-    source_rates_changed,
 )
 from ..store.wallet import bridge_of
+from .closed import frozen_config, rows_since, source_rates_changed
 from .notices import check_quota_unit, check_timezone, closed_notice, mixed_notice, pending_notice
 from .projects import (
     charged_days,
@@ -92,7 +92,7 @@ def open_period(
             frozen_rate = frozen_exchange(snap, exact)
             rates = frozen_source_rates(snap)
             timeline = Timeline.of_snapshot(snap, exact, period.tz)
-            effective = exact.frozen_config(config)
+            effective = frozen_config(exact, config)
             status, keys, facts = snap.latest_status(), snap.current_keys(), snap
             generated_at = exact.generated_at
             pending = pending_amendment(live, exact)
@@ -100,7 +100,7 @@ def open_period(
             if pending is not None:
                 amended.append((exact, snap))
         else:
-            span_start = min([period.start_ts, *(_midnight(p.start, period) for p in config.projects)])
+            span_start = rows_since(config, period)
             pieces = pieces_around(live, closed, span_start, period.end_ts, stack)
             timeline = Timeline(pieces, period.tz)
             effective = config
@@ -119,7 +119,7 @@ def open_period(
                 status, keys, facts = snap.latest_status(), snap.current_keys(), snap
                 generated_at = generated_at or latest.generated_at
                 if len(inside) == 1:
-                    effective = latest.frozen_config(config)
+                    effective = frozen_config(latest, config)
                     frozen_rate = frozen_exchange(snap, latest)
             # each source's rate from the same facts as the status (a closed snapshot's when wholly inside)
             rates = (
@@ -236,10 +236,6 @@ def _whole_fingerprint(
         return snap.fingerprint(period.start_ts, period.end_ts)
     finally:
         snap.use_sources(chosen)
-
-
-def _midnight(day: date, period: Period) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=period.tz).timestamp())
 
 
 def _empty_days(

@@ -15,7 +15,7 @@ from ..core.aggregate import aggregate, member_map
 from ..core.budget import GrantView, ProjectLine
 from ..core.partials import Partials
 from ..core.periods import Period, date_range_period, local_days
-from ..core.projects import Money, Project, grant_lines, member_notes, project_line
+from ..core.projects import Money, Project, grant_lines, project_line
 from ..core.records import UsageRecord
 from ..core.report import Report
 from ..errors import UsageError
@@ -125,7 +125,7 @@ def project_report(
         today=report.generated_at.astimezone(period.tz).date(),
     )
     line = _with_unsynced(line, timeline, period)
-    notes = member_notes(config.raw.get("members"))
+    notes = config.member_notes
     grant = GrantView(
         project=line,
         lines=grant_lines(project, buckets, key_to_member, money),

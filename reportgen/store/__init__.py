@@ -24,8 +24,8 @@ from .closures import (
     freeze,
     frozen_exchange,
     frozen_source_rates,
+    new_snapshot,
     snapshot_dir,
-    source_rates_changed,
 )
 from .connection import DB_NAME, qualified_key
 from .coverage import uncovered
@@ -47,11 +47,11 @@ __all__ = [
     "frozen_exchange",
     "frozen_source_rates",
     "mark_applied",
+    "new_snapshot",
     "pending_amendment",
     "qualified_key",
     "recorded_amendments",
     "snapshot_dir",
-    "source_rates_changed",
     "sync_lock",
     "uncovered",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from datetime import time as dtime
@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..config import Config
 from ..core.fingerprint import FINGERPRINT_SCHEME
 from ..core.periods import Period
-from ..core.projects import parse_projects
 from ..core.rates import Conversion, Exchange
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus
 from ..core.wallet import bridge_json
@@ -66,37 +64,6 @@ class Closure:
     def quota_per_unit(self) -> Decimal:
         return self.status.quota_per_unit if self.status is not None else Decimal(500000)
 
-    def config_changes(self, config: Config) -> list[str]:
-        """What of ``config`` that the closed documents depend on differs from how it was closed."""
-        frozen = self.frozen_config(config)
-        changed = []
-        if dict(frozen.members) != dict(config.members):
-            changed.append("members")
-        if frozen.projects != config.projects:
-            changed.append("projects")
-        if frozen.currencies != config.currencies:
-            changed.append("currencies")
-        dated = config.dated_rate(self.period)
-        rate = dated.cny_per_usd if dated is not None else config.exchange_rate
-        if rate is not None and rate != self.exchange.rate:
-            changed.append("exchange rate")
-        return changed
-
-    def frozen_config(self, config: Config) -> Config:
-        """``config`` with what the closed documents depend on put back as it was at close."""
-        return replace(
-            config,
-            timezone=self.period.timezone,
-            members=dict(self.members),
-            projects=parse_projects(
-                self.projects, self.members, f"[projects] as closed with {self.period.label}"
-            ),
-            exchange_rate=self.exchange.rate,
-            exchange_rate_source=self.exchange.source,
-            rates=(),  # the rate as closed wins over any dated rate configured since
-            currencies=self.conversions,
-        )
-
 
 def frozen_exchange(snapshot: Reader, closure: Closure) -> Exchange:
     """The rate a closed period was closed with, and the ``[report.rates]`` entry it came from."""
@@ -119,26 +86,6 @@ def frozen_source_rates(snapshot: Reader) -> dict[str, Exchange] | None:
         for name, d in json.loads(text).items()
         if chosen is None or name in chosen
     }
-
-
-def source_rates_changed(snapshot: Reader, closure: Closure, config: Config) -> bool:
-    """Whether ``config`` now converts a source of the closed period at another CNY rate than the close
-    did (a source's own ``exchange_rate``; the report-wide rate is :meth:`Closure.config_changes`')."""
-    chosen = snapshot.sources
-    snapshot.use_sources(None)
-    try:
-        frozen = frozen_source_rates(snapshot)
-        period = closure.period
-        now = {
-            n: e.rate
-            for n, e in config.source_exchanges(snapshot.source_statuses(), period.tz, period).items()
-        }
-    finally:
-        snapshot.use_sources(chosen)
-    if frozen is not None:
-        return {n: e.rate for n, e in frozen.items()} != now
-    rates = set(now.values())
-    return len(rates) > 1 or (None not in rates and rates != {closure.exchange.rate})
 
 
 def _source_rates_json(rates: dict[str, Exchange], at: datetime) -> str:
@@ -270,38 +217,58 @@ def attached(store: Store, path: Path) -> Iterator[None]:
 # -- freezing ---------------------------------------------------------------------------------
 
 
-def freeze(store: Store, config: Config, period: Period, revision: int, at: int) -> Closure:
-    name = f"{period.label}.r{revision}"
-    target = closed_dir(store) / name
+def new_snapshot(store: Store, period: Period, revision: int, since: int) -> Store:
+    """Write the snapshot of ``period``'s ``revision``, holding the rows of ``[since, period end)`` and
+    the facts that describe them, rolled up in the period's zone; return it open (the caller closes it)."""
+    target = closed_dir(store) / f"{period.label}.r{revision}"
     if (target / DB_NAME).exists():
         raise StoreError(
             f"{target}: a snapshot of revision {revision} already exists; it is never overwritten"
         )
-    # A project's budget view sums its spend since the project started: keep those rows too.
-    since = min([period.start_ts, *(_local_midnight(p.start, period) for p in config.projects)])
     _write_snapshot(store, target, period, since)
-    with Store.open(target, create=False) as snap:  # the snapshot, just written
-        snap.set_rollup_zone(period.timezone)  # it carries its own rollups
-        fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
-        rows = snap.count_rows(period.start_ts, period.end_ts)
-        status = snap.latest_status()
-        exchange = config.exchange(status, period.tz, period)
-        if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
-            snap.set_meta(_APPLIES_TO, exchange.applies_to)
-        rates = config.source_exchanges(snap.source_statuses(), period.tz, period)
-        if len({e.rate for e in rates.values()}) > 1:  # each source converts at its own rate: keep them
-            snap.set_meta(_SOURCE_RATES, _source_rates_json(rates, datetime.fromtimestamp(at, period.tz)))
-        # The wallet bridge as it stood at the close: later balance snapshots never change it.
-        store.use_sources(tuple(g.name for g in config.gateways or (config.gateway,)))
-        qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
-        bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
-        store.use_sources(None)
-        snap.set_meta(BRIDGE_META, json.dumps(bridge_json(bridge), ensure_ascii=False, sort_keys=True))
+    snap = Store.open(target, create=False)
+    snap.set_rollup_zone(period.timezone)  # it carries its own rollups
+    return snap
+
+
+def freeze(
+    store: Store,
+    snap: Store,
+    period: Period,
+    revision: int,
+    at: int,
+    *,
+    exchange: Exchange,
+    source_rates: Mapping[str, Exchange],
+    sources: Sequence[str],
+    members: Mapping[str, Sequence[str]],
+    projects: Any,
+    conversions: tuple[Conversion, ...],
+) -> Closure:
+    """Record ``snap`` (see :func:`new_snapshot`) as ``period``'s closed ``revision``, closed at ``at``.
+
+    What the close computed is given: the period's ``exchange`` rate and each source's
+    (``source_rates``, kept when they differ), the ``sources`` whose wallet bridge is frozen,
+    and the ``members``, ``projects`` (the TOML table) and ``conversions`` configured.
+    """
+    fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
+    rows = snap.count_rows(period.start_ts, period.end_ts)
+    status = snap.latest_status()
+    if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
+        snap.set_meta(_APPLIES_TO, exchange.applies_to)
+    if len({e.rate for e in source_rates.values()}) > 1:  # each source converts at its own rate: keep them
+        snap.set_meta(
+            _SOURCE_RATES, _source_rates_json(dict(source_rates), datetime.fromtimestamp(at, period.tz))
+        )
+    # The wallet bridge as it stood at the close: later balance snapshots never change it.
+    store.use_sources(tuple(sources))
+    qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
+    bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
+    store.use_sources(None)
+    snap.set_meta(BRIDGE_META, json.dumps(bridge_json(bridge), ensure_ascii=False, sort_keys=True))
     # Closed documents state the rate as of a fixed moment: the close when the config set it.
     if exchange.as_of is None and exchange.rate is not None:
         exchange = replace(exchange, as_of=datetime.fromtimestamp(at, period.tz))
-    members = {m: list(keys) for m, keys in config.members.items()}
-    projects = config.raw.get("projects") if config.projects else None
     store._conn.execute(
         "INSERT INTO closures (label, start_ts, end_ts, timezone, revision, closed_at, fingerprint, rows, "
         "status, exchange_rate, exchange_source, exchange_as_of, members, snapshot, projects, conversions) "
@@ -311,9 +278,10 @@ def freeze(store: Store, config: Config, period: Period, revision: int, at: int)
             None if status is None else _status_json(status),
             None if exchange.rate is None else str(exchange.rate), exchange.source,
             None if exchange.as_of is None else int(exchange.as_of.timestamp()),
-            json.dumps(members, ensure_ascii=False), name,
+            json.dumps({m: list(keys) for m, keys in members.items()}, ensure_ascii=False),
+            snap.directory.name,
             None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
-            _conversions_json(config.currencies),
+            _conversions_json(conversions),
         ),
     )  # fmt: skip
     closure = find_closure(store, period.label, revision)
@@ -377,10 +345,6 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
             conn.execute("ROLLBACK")
             raise
     partial.rename(target)
-
-
-def _local_midnight(day: date, period: Period) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=period.tz).timestamp())
 
 
 def _to_json(value: Any) -> Any:
