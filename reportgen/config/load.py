@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.projects import member_notes, parse_projects
 from ..errors import ConfigError
+from ..templating import LANGS
 from .gateways import parse_gateways
 from .members import parse_members
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config
 from .rates import parse_currencies, parse_rates
 from .safety import plain_http_warning
 from .values import positive_rate, reject_unknown, table_at
-
-LANGS = ("zh", "en")
 
 
 def machine_timezone() -> str:
