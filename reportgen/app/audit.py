@@ -12,7 +12,8 @@ from ..config import Config
 from ..errors import StoreError
 from ..store import DB_NAME, Reader, Store, sync_lock
 from ..store import evidence as audit
-from .signing import SigningKey, init_key, public_path, short, who
+from .signing import SigningKey, init_key, public_path, who
+from .verify.signature import short
 
 
 @dataclass(frozen=True)

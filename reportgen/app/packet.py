@@ -38,14 +38,11 @@ from ..read import PeriodView
 from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .methodology import methodology_markdown
 from .quality import QualityReport
-from .signing import ALGORITHM, SigningKey
+from .signing import SigningKey
 from .summary import basis_json, source_rates_json
+from .verify import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
+from .verify.signature import ALGORITHM
 
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.sig"
-ROWS = "rows.jsonl"
-PACKET_FORMAT = "reportgen-packet"
-PACKET_VERSION = 2
 #: The exporters a packet holds, by role; each is looked up through the plugin registry.
 PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
 #: The notes a packet holds besides the exporters' documents, by role.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import getpass
-import hashlib
 import os
 import re
 import socket
@@ -20,14 +19,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..config import Config
 from ..errors import ConfigError, UsageError
+from .verify.signature import key_fingerprint
 
-ALGORITHM = "Ed25519"
 PUBLIC_PREFIX = "reportgen-ed25519"
 _HEX = re.compile(r"[0-9a-f]{16,64}")
 
@@ -52,16 +50,6 @@ class SigningKey:
 
     def sign(self, data: bytes) -> bytes:
         return self.private.sign(data)
-
-
-def key_fingerprint(public_raw: bytes) -> str:
-    """SHA-256 (hex) of the raw public key: how a key is named everywhere."""
-    return hashlib.sha256(public_raw).hexdigest()
-
-
-def short(fingerprint: str) -> str:
-    """The first 16 hex digits in groups of four, for people: ``ab12 cd34 ef56 7890``."""
-    return " ".join(fingerprint[i : i + 4] for i in range(0, 16, 4))
 
 
 def who() -> tuple[str, str]:
@@ -143,14 +131,6 @@ def require_key(config: Config) -> SigningKey:
             "(or give --unsigned for a packet that verifies only with --allow-unsigned)"
         )
     return key
-
-
-def signature_ok(public_raw: bytes, signature: bytes, data: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, data)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def expected_key(text: str) -> str:

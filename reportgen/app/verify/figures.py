@@ -17,12 +17,12 @@ from typing import IO, Any
 
 import openpyxl
 
-from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
-from ..errors import ReportgenError
-from ..render import csv_text
-from ..templating import load_template
-from .packet import MANIFEST, ROWS
-from .packet_reading import IterReader, Limits, Verification, member_lines, stream
+from ...core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
+from ...errors import ReportgenError
+from ...render import csv_text
+from ...templating import load_template
+from .format import MANIFEST, ROWS
+from .reading import IterReader, Limits, Verification, member_lines, stream
 
 # -- the packet agrees with itself ------------------------------------------------------------
 

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .packet import MANIFEST, PACKET_FORMAT, SIGNATURE
+from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, SIGNATURE
 
 CHUNK = 1 << 16
 PACKET_NAME = "packet"
+#: The note when there is no store to compare the rows with.
+NO_STORE = "no reportgen store here: the rows were checked from the packet alone"
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,10 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
     if m.get("format", str) != PACKET_FORMAT:
         raise Malformed(MANIFEST, "not a reportgen packet manifest")
     version = m.get("format_version", int)
-    if version != 2:
-        raise Malformed(MANIFEST, f"format version {version}; this reportgen checks version 2 packets")
+    if version != PACKET_VERSION:
+        raise Malformed(
+            MANIFEST, f"format version {version}; this reportgen checks version {PACKET_VERSION} packets"
+        )
     request, rows, source = m.obj("request"), m.obj("rows"), m.obj("source")
     period = request.obj("period")
     out: dict[str, Any] = {

@@ -1,0 +1,30 @@
+"""``reportgen verify``: check a packet on any machine, a verifier that stands alone.
+
+The package reads the zip (:mod:`.reading`: limits, safe entries, the manifest's shape),
+checks the signature (:mod:`.signature`), every file's SHA-256 and the figures
+(:mod:`.figures`: the rows give the manifest's fingerprint and totals, the detail and the
+workbook agree), and names what a packet is made of (:mod:`.format`).  It imports neither
+the packet writer nor the views nor the store: only when asked to compare a packet with a
+store does :func:`verify_packet` load :mod:`.against_store`, the one module that reads it.
+"""
+
+from __future__ import annotations
+
+from .check import ok_lines, verify_packet
+from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
+from .reading import Limits, Verification
+from .signature import key_fingerprint, short
+
+__all__ = [
+    "MANIFEST",
+    "PACKET_FORMAT",
+    "PACKET_VERSION",
+    "ROWS",
+    "SIGNATURE",
+    "Limits",
+    "Verification",
+    "key_fingerprint",
+    "ok_lines",
+    "short",
+    "verify_packet",
+]

@@ -1,0 +1,192 @@
+"""Checking a packet, on any machine: signature, structure, every file, and the figures themselves.
+
+Without a store, :func:`verify_packet` checks that the zip holds exactly the manifest's
+entries (no duplicates, no ``..``, absolute, symlink or directory entries, every size
+within limits and as declared), that the manifest is signed by the key it names (and by
+the expected key when one is pinned), that every file's SHA-256 matches, and that the
+packet agrees with itself: the rows in ``rows.jsonl`` give the manifest's fingerprint,
+row count and totals, the CSV detail holds exactly those rows, and the workbook's totals
+are the same.  With the preparer's store it also checks that the store's rows (or the
+closed revision's snapshot) still give the fingerprint, and names rows that changed.
+
+Every malformed input ends as a difference with one line, never an exception; every
+member is read streaming, up to its declared size, which is checked against a limit first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import struct
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ...core.money import money_text
+from .figures import check_detail, check_rows_file, check_workbook
+from .format import MANIFEST, ROWS, SIGNATURE
+from .reading import (
+    NO_STORE,
+    PACKET_NAME,
+    Limits,
+    Malformed,
+    Verification,
+    parse_manifest,
+    precheck,
+    read_small,
+    safe_entries,
+    stream,
+)
+from .signature import check_signature, short
+
+
+def verify_packet(
+    path: Path,
+    store_dir: Path | None = None,
+    *,
+    expected_key: str | None = None,
+    allow_unsigned: bool = False,
+    limits: Limits | None = None,
+) -> Verification:
+    """Check the packet at ``path``; with ``store_dir`` holding a store, also its rows there.
+
+    ``expected_key`` is a key fingerprint (or its first 16+ hex digits) the manifest must
+    be signed with.  An unsigned packet is a difference unless ``allow_unsigned``.
+    """
+    result = Verification(path)
+    try:
+        _verify(path, store_dir, expected_key, allow_unsigned, limits or Limits(), result)
+    except Malformed as exc:
+        result.differ(exc.name, exc.message)
+    return result
+
+
+def _verify(
+    path: Path,
+    store_dir: Path | None,
+    expected_key: str | None,
+    allow_unsigned: bool,
+    limits: Limits,
+    result: Verification,
+) -> None:
+    precheck(path, limits)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error) as exc:
+        raise Malformed(PACKET_NAME, f"not a readable zip ({exc})") from None
+    with zf:
+        infos = safe_entries(zf, limits)
+        raw = read_small(zf, infos, MANIFEST, limits.manifest)
+        manifest = parse_manifest(raw)
+        _describe(manifest, result)
+        check_signature(zf, infos, raw, manifest, expected_key, allow_unsigned, limits, result)
+        good = _check_files(zf, infos, manifest, limits, result)
+        if ROWS in good:
+            derived = check_rows_file(zf, infos[ROWS], manifest, limits, result)
+            detail = _role(manifest, "detail")
+            if detail in good and derived is not None:
+                check_detail(zf, infos[detail], manifest, derived, result)
+            workbook = _role(manifest, "workbook")
+            if workbook in good:
+                check_workbook(zf, infos[workbook], manifest, limits, result)
+        elif ROWS not in {f["name"] for f in manifest["files"]}:
+            result.differ(
+                ROWS, "missing: the packet does not carry its rows, so its figures cannot be checked"
+            )
+        if store_dir is None:
+            result.notes.append(NO_STORE)
+        else:  # only now: the verifier alone loads no store (see against_store)
+            against = importlib.import_module(f"{__package__}.against_store")
+            against.check_store(
+                zf, infos.get(ROWS) if ROWS in good else None, manifest, store_dir, limits, result
+            )
+
+
+def _role(manifest: dict[str, Any], role: str) -> str | None:
+    return next((f["name"] for f in manifest["files"] if f["role"] == role), None)
+
+
+def _describe(manifest: dict[str, Any], result: Verification) -> None:
+    p = manifest["period"]
+    result.period = f"{p['label']} ({p['start'][:10]} .. {p['end'][:10]} exclusive, {p['timezone']})"
+    result.scope = ", ".join(f"{k} {v}" for k, v in manifest["filters"].items()) or "the whole account"
+    result.statement = None if manifest["statement"] is None else manifest["statement"]["number"]
+    result.rows = manifest["rows"]["count"]
+    result.totals = manifest["totals"]
+    result.exchange = manifest["source"]["cny_per_usd"]
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _check_files(
+    zf: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+    manifest: dict[str, Any],
+    limits: Limits,
+    result: Verification,
+) -> set[str]:
+    """Hash every listed file; return the names whose hash matched."""
+    good: set[str] = set()
+    listed = {f["name"]: f for f in manifest["files"]}
+    allowed = {MANIFEST, *(() if manifest["signature"] is None else (SIGNATURE,))}
+    for name in infos:
+        if name not in listed and name not in allowed and name != SIGNATURE:
+            result.differ(name, "in the packet but not listed in the manifest: it was added")
+    for name, entry in listed.items():
+        info = infos.get(name)
+        if info is None:
+            result.differ(name, "listed in the manifest but missing from the packet")
+            continue
+        if info.file_size != entry["bytes"]:
+            result.differ(
+                name,
+                f"the zip declares {info.file_size:,} bytes, the manifest {entry['bytes']:,}: the file was changed",
+            )
+            continue
+        digest = hashlib.sha256()
+        try:
+            for chunk in stream(zf, info):
+                digest.update(chunk)
+        except Malformed as exc:
+            result.differ(name, exc.message)
+            continue
+        if digest.hexdigest() != entry["sha256"]:
+            result.differ(
+                name,
+                f"SHA-256 differs (manifest {entry['sha256'][:16]}…, file {digest.hexdigest()[:16]}…): "
+                "the file was changed",
+            )
+            continue
+        good.add(name)
+        result.checked.append(f"{name}: SHA-256 matches")
+    return good
+
+
+# -- what verify prints -----------------------------------------------------------------------
+
+
+def ok_lines(result: Verification) -> list[str]:
+    """The lines a person reads when a packet checks out."""
+    t = result.totals
+    usd = t.get("cost_usd")
+    money = "" if usd is None else f"net USD {money_text(usd)}"
+    if usd is not None and result.exchange is not None:
+        money += f" (CNY {money_text(usd * Decimal(result.exchange))})"
+    signer = (
+        f"key {short(result.signer)}" + (f" ({result.signer_name})" if result.signer_name else "")
+        if result.signer
+        else "nobody: the packet is unsigned"
+    )
+    return [
+        f"OK: statement {result.statement or '(no number)'} is intact and agrees with itself",
+        f"  period     {result.period}",
+        f"  scope      {result.scope}",
+        f"  signed by  {signer}",
+        f"  rows       {result.rows:,}; {money}" if result.rows is not None else f"  totals     {money}",
+        f"  checks     {len(result.checked)} passed",
+    ]
+
+
+__all__ = ["ok_lines", "verify_packet"]
