@@ -1,22 +1,22 @@
 """The hooks reportgen plugins implement, and the typed objects they register.
 
 Every hook here is documented in the README with its exact signature; a test fails when
-one is not.  Built-in exporters and gateway flavours register through these same hooks
-(see ``plugins.py``).
+one is not.  Built-in exporters, gateway flavours and packet documents register through
+these same hooks (see ``plugins.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 from .core.wallet import CreditRow
-from .errors import UsageError
+from .errors import PluginError, UsageError
 
 if TYPE_CHECKING:
     from .core.report import Report
@@ -203,6 +203,106 @@ def register_flavors(register: RegisterFlavor) -> None:
     """
 
 
+class PacketSource(Protocol):
+    """What a packet document's ``write`` is handed: the period's one view, open while the packet is written.
+
+    Every document of a packet comes from this one view, read in one transaction, so the
+    documents agree with each other and with ``rows.jsonl`` even while a sync runs.
+    """
+
+    @property
+    def report(self) -> Report:
+        """The final figures; ``report.statement`` carries the packet's statement number."""
+
+    @property
+    def row_count(self) -> int:
+        """How many rows ``rows.jsonl`` holds."""
+
+    def canonical_rows(self) -> Iterator[tuple[bytes, str]]:
+        """Each row's SHA-256 and canonical JSON line, in digest order (what ``rows.jsonl`` holds)."""
+
+
+class PacketFile(Protocol):
+    """What a document's ``check`` is handed by ``reportgen verify``: one file whose SHA-256 matched.
+
+    Nothing in a packet is trusted: read the file through :meth:`chunks` (streamed, never
+    past its declared size) and report through :meth:`passed`, :meth:`differ` and
+    :meth:`note` rather than raising.
+    """
+
+    @property
+    def name(self) -> str:
+        """The file's name inside the packet."""
+
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        """The manifest, its shape checked (``rows``, ``totals``, ``period``, ``files``, ...)."""
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes in chunks."""
+
+    def passed(self, line: str) -> None:
+        """Record a check that passed (``verify`` counts and lists them)."""
+
+    def differ(self, message: str) -> None:
+        """Record a difference: the packet does not verify."""
+
+    def note(self, line: str) -> None:
+        """Record something the reader should know that is not a difference."""
+
+
+PacketWriter = Callable[[PacketSource, IO[bytes], ExportContext], None]
+PacketCheck = Callable[[PacketFile], None]
+
+
+@dataclass(frozen=True)
+class DocumentRole:
+    """A document the packets made at close hold, known by its ``role`` in the manifest.
+
+    The document is rendered by the registered exporter named ``exporter`` (exactly as
+    ``reportgen report`` renders it, into ``<stem><suffix>.<extension>``), or written by
+    ``write(source, fp, ctx)`` into ``filename`` as ``media_type``.  ``attachment``: the
+    statement counts it among its attachments (a claim form prints 附件 N 张); the
+    statement itself and evidence such as ``rows.jsonl`` do not.  ``check(file)`` is what
+    ``reportgen verify`` runs on the file once its SHA-256 matched (None: the hash alone);
+    ``required``: a packet without it does not verify.  ``plugin`` and ``version`` are
+    filled in by reportgen.
+
+    A packet is issued with the roles registered when its statement number was first
+    issued; re-issuing the same content later holds the same documents, byte for byte.
+    """
+
+    role: str
+    description: str
+    exporter: str | None = None
+    write: PacketWriter | None = None
+    filename: str = ""
+    media_type: str = "application/octet-stream"
+    attachment: bool = True
+    check: PacketCheck | None = None
+    required: bool = False
+    plugin: str = ""
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.exporter is None) == (self.write is None):
+            raise PluginError(f"packet document {self.role!r}: give either exporter= or write=, not both")
+        if self.write is not None and not self.filename:
+            raise PluginError(f"packet document {self.role!r}: write= needs filename=")
+
+
+RegisterDocument = Callable[[DocumentRole], None]
+
+
+@hookspec
+def register_packet_documents(register: RegisterDocument) -> None:
+    """Register the documents a packet holds by calling ``register(DocumentRole(...))`` once per role.
+
+    Called once when plugins are loaded; documents go into the packet in registration
+    order (the built-ins first).  Roles must be unique across all plugins.
+    """
+
+
 @hookspec
 def report_prepared(report: Report, context: ExportContext) -> None:
     """Called once after a report is aggregated and before any exporter writes it.
@@ -214,11 +314,17 @@ def report_prepared(report: Report, context: ExportContext) -> None:
 
 __all__ = [
     "CreditParser",
+    "DocumentRole",
     "ExportContext",
     "Exporter",
     "Flavor",
     "FlavorDatabase",
+    "PacketCheck",
+    "PacketFile",
+    "PacketSource",
+    "PacketWriter",
     "Paging",
+    "RegisterDocument",
     "RegisterExporter",
     "RegisterFlavor",
     "Score",
@@ -227,5 +333,6 @@ __all__ = [
     "hookspec",
     "register_exporters",
     "register_flavors",
+    "register_packet_documents",
     "report_prepared",
 ]

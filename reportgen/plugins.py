@@ -1,4 +1,4 @@
-"""The plugin manager: built-in plugins, entry-point plugins, and the exporter registry.
+"""The plugin manager: built-in plugins, entry-point plugins, and the exporter and packet-document registries.
 
 Built-ins are listed in :data:`DEFAULT_PLUGINS` and register through the same hooks as
 third-party plugins from the ``reportgen`` entry-point group.  Loading is lazy and
@@ -15,6 +15,7 @@ import difflib
 import importlib
 import os
 import sys
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError, UsageError
-from .hookspecs import Exporter
+from .hookspecs import DocumentRole, Exporter
 
 ENTRY_POINT_GROUP = "reportgen"
 
@@ -34,6 +35,7 @@ DEFAULT_PLUGINS = (
     "reportgen.exporters.pdf",
     "reportgen.exporters.focus",
     "reportgen.flavors.builtin",
+    "reportgen.app.packetdocs",
 )
 
 pm = pluggy.PluginManager("reportgen")
@@ -41,6 +43,7 @@ pm.add_hookspecs(hookspecs)
 
 _loaded = False
 _exporters: dict[str, Exporter] | None = None
+_documents: dict[str, DocumentRole] | None = None
 
 
 #: The distribution name on PyPI (the import package and the command are ``reportgen``).
@@ -152,7 +155,7 @@ def collect(hook: str, kind: type[T], what: str) -> list[tuple[T, str, str]]:
             continue
         for obj in registered:
             if _trace():
-                label = getattr(obj, "name", None) or repr(obj)
+                label = getattr(obj, "name", None) or getattr(obj, "role", None) or repr(obj)
                 print(f"reportgen: plugin {plugin_name!r} registered {what} {label!r}", file=sys.stderr)
             found.append((obj, plugin_name, plugin_version))  # type: ignore[arg-type]
     return found
@@ -181,9 +184,28 @@ def exporters() -> dict[str, Exporter]:
 
 
 def _with_provider(exporter: Exporter, plugin: str, plugin_version: str) -> Exporter:
-    from dataclasses import replace
-
     return replace(exporter, plugin=exporter.plugin or plugin, version=exporter.version or plugin_version)
+
+
+def packet_documents() -> dict[str, DocumentRole]:
+    """Every registered packet document by role, in registration order (the built-ins first).
+
+    A role registered twice is an error naming both plugins.
+    """
+    global _documents
+    if _documents is not None:
+        return _documents
+    found: dict[str, DocumentRole] = {}
+    for role, plugin_name, plugin_version in collect("register_packet_documents", DocumentRole, "document"):
+        role = replace(role, plugin=role.plugin or plugin_name, version=role.version or plugin_version)
+        if role.role in found:
+            other = found[role.role]
+            raise PluginError(
+                f"packet document {role.role!r} is registered by both {other.plugin!r} and {plugin_name!r}"
+            )
+        found[role.role] = role
+    _documents = found
+    return _documents
 
 
 def select_exporters(formats: str | None) -> list[Exporter]:
@@ -226,9 +248,10 @@ def check_options(chosen: list[Exporter], options: dict[str, str]) -> None:
 
 def reset_for_tests() -> None:
     """Forget loaded plugins so a test can load a different set."""
-    global _loaded, _exporters, pm
+    global _loaded, _exporters, _documents, pm
     _loaded = False
     _exporters = None
+    _documents = None
     _dist_of.clear()
     pm = pluggy.PluginManager("reportgen")
     pm.add_hookspecs(hookspecs)

@@ -415,7 +415,7 @@ def test_a_view_is_one_snapshot_even_while_a_sync_commits(served, tmp_path):
     from reportgen.app.quality import check_quality
     from reportgen.app.sync import run_sync
     from reportgen.hookspecs import ExportContext
-    from reportgen.plugins import select_exporters
+    from reportgen.plugins import packet_documents
     from reportgen.read import open_period
     from reportgen.templating import load_template
     from tests.conftest import fast_client
@@ -430,9 +430,8 @@ def test_a_view_is_one_snapshot_even_while_a_sync_commits(served, tmp_path):
         # a sync commits more April rows while the view is open
         gw.insert_rows([late_row(team, team.start_ts + d * 86400 + 60) for d in range(1, 9)])
         run_sync(config, april, refetch=True, client_factory=fast_client)
-        packet = build_packet(
-            view, check_quality(view), select_exporters("pdf,xlsx,csv"), context, tmp_path / "during"
-        )
+        documents = list(packet_documents().values())
+        packet = build_packet(view, check_quality(view), documents, context, tmp_path / "during")
     with zipfile.ZipFile(packet) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         detail = next(n for n in zf.namelist() if n.endswith(".csv"))

@@ -113,7 +113,7 @@ def test_unknown_format_suggests_and_lists(fresh_plugins):
 def test_every_hook_is_documented_with_its_exact_signature():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     hooks = [name for name in dir(hookspecs) if getattr(getattr(hookspecs, name), "reportgen_spec", None)]
-    assert hooks == ["register_exporters", "register_flavors", "report_prepared"]
+    assert hooks == ["register_exporters", "register_flavors", "register_packet_documents", "report_prepared"]
     for name in hooks:
         sig = inspect.signature(getattr(hookspecs, name))
         params = ", ".join(f"{p.name}: {p.annotation}" for p in sig.parameters.values())

@@ -17,15 +17,16 @@ from pathlib import Path
 from ..config import Config
 from ..core.periods import Period, period_args
 from ..core.report import Statement
-from ..errors import CoverageError
-from ..hookspecs import ExportContext, Exporter
-from ..plugins import check_options, load_plugins, select_exporters
+from ..errors import CoverageError, ExportError
+from ..hookspecs import DocumentRole, ExportContext, Exporter
+from ..plugins import check_options, load_plugins, packet_documents, select_exporters
 from ..read import PeriodView, Scope, open_period
 from ..store import Store, sync_lock
 from ..store import evidence as register
 from ..templating import load_template
 from .export import check_out_dir, export_report, file_sha256
-from .packet import PACKET_FORMATS, build_packet, statement_content
+from .packet import build_packet, statement_content
+from .packetdocs import FIRST_DOCUMENTS
 from .quality import QualityReport, check_quality, enforce
 from .signing import SigningKey, require_key, who
 
@@ -86,15 +87,19 @@ def write_packet(
     unsigned: bool = False,
     now: Callable[[], float] = time.time,
 ) -> Path:
-    """``reportgen packet``: one signed zip with the statement, workbook, detail, rows, notes and manifest.
+    """``reportgen packet``: one signed zip with the registered documents, the rows and a manifest.
 
     The statement number comes from the store's register (the same content keeps its
-    number); the issue is logged.  Without ``unsigned`` a missing key is an error.
+    number); the issue is logged with the roles of the documents the packet holds, and a
+    packet re-issued under that number holds those again (see :func:`issued_with`), so
+    the same content gives the same bytes even after a document was registered since.
+    Without ``unsigned`` a missing key is an error.
     """
     signer: SigningKey | None = None if unsigned else require_key(config)
     scope = Scope.of(member, project)
-    exporters = select_exporters(",".join(name for _, name in PACKET_FORMATS))
-    check_options(exporters, dict(options or {}))
+    documents = packet_documents()
+    names = [d.exporter for d in documents.values() if d.exporter is not None]
+    check_options(select_exporters(",".join(names)), dict(options or {}))
     lang = lang or config.lang
     context = ExportContext(
         lang=lang,
@@ -118,7 +123,12 @@ def write_packet(
             number = f"{context.template.number_prefix}-{seq:06d}"
             statement = Statement(number, None if signer is None else signer.fingerprint)
             view = replace(view, report=replace(view.report, statement=statement))
-            path = build_packet(view, quality, exporters, context, out_dir, signer=signer)
+            chosen = (
+                list(documents.values())
+                if new
+                else issued_with(documents, register.issued_documents(store, number))
+            )
+            path = build_packet(view, quality, chosen, context, out_dir, signer=signer)
             register.append(
                 store,
                 int(now()),
@@ -135,9 +145,29 @@ def write_packet(
                     "signing_key": None if signer is None else signer.fingerprint,
                     "packet_sha256": file_sha256(path),
                     "file": path.name,
+                    "documents": [d.role for d in chosen],
                 },
             )
         return path
+
+
+def issued_with(documents: Mapping[str, DocumentRole], roles: Sequence[str] | None) -> list[DocumentRole]:
+    """The documents of a packet issued again under its number: the roles it was first issued with.
+
+    ``roles`` is what the first packet of the number recorded in the audit log (None:
+    issued before packets recorded theirs, so with :data:`FIRST_DOCUMENTS`).  A role no
+    installed plugin registers any more is an error: the packet cannot be issued again
+    as it was.
+    """
+    if roles is None:
+        roles = FIRST_DOCUMENTS
+    missing = [role for role in roles if role not in documents]
+    if missing:
+        raise ExportError(
+            f"this statement was first issued with the {', '.join(map(repr, missing))} document(s), which no "
+            "installed plugin registers now; install the plugin to issue it again as it was"
+        )
+    return [documents[role] for role in roles]
 
 
 def _scope_text(scope: Scope) -> str:

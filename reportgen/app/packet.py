@@ -1,14 +1,15 @@
 """The reimbursement packet: one zip a finance office files and anyone can re-check later.
 
-A packet holds the PDF statement, the XLSX workbook and the CSV detail (rendered by the
-registered exporters, exactly as ``report`` renders them), a methodology note and the
-data-quality page in the chosen language, ``rows.jsonl`` (the exact rows included, in
-canonical form: see :mod:`reportgen.core.fingerprint`), ``manifest.json`` (every file's
+A packet holds the documents registered through ``register_packet_documents`` (the
+built-ins, :mod:`reportgen.app.packetdocs`: the PDF statement, the XLSX workbook and the
+CSV detail rendered by the registered exporters exactly as ``report`` renders them, a
+methodology note and the data-quality page in the chosen language, and ``rows.jsonl``,
+the exact rows included in canonical form), then ``manifest.json`` (every file's role,
 SHA-256 and size, what was asked, where the data came from, the rows' fingerprint and
 count, the totals, the statement number and the signing key) and ``manifest.sig`` (an
 Ed25519 signature over the exact manifest bytes).  Entries carry fixed timestamps
 (``report.generated_at``) in a fixed order, so the packet of a closed period is
-byte-identical every time it is issued with the same key.
+byte-identical every time it is issued with the same key and the same documents.
 
 :mod:`reportgen.app.verify` checks a packet, with or without a store.
 """
@@ -21,7 +22,7 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -33,22 +34,17 @@ from ..core.money import plain_decimal
 from ..core.report import Report
 from ..core.stats import Stats
 from ..errors import ExportError
-from ..hookspecs import ExportContext, Exporter
+from ..hookspecs import DocumentRole, ExportContext
+from ..plugins import exporters
 from ..read import PeriodView
 from .export import file_sha256, make_out_dir, output_stem, write_atomically
-from .methodology import methodology_markdown
+from .packetdocs import PacketParts, attachments
 from .quality import QualityReport
 from .signing import SigningKey
 from .summary import basis_json, source_rates_json
 from .verify import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
 from .verify.signature import ALGORITHM
 
-#: The exporters a packet holds, by role; each is looked up through the plugin registry.
-PACKET_FORMATS = (("statement", "pdf"), ("workbook", "xlsx"), ("detail", "csv"))
-#: The notes a packet holds besides the exporters' documents, by role.
-PACKET_NOTES = ("methodology", "quality")
-#: How many documents go with the statement (a claim form prints 附件 N 张): all but itself.
-ATTACHMENTS = len(PACKET_FORMATS) + len(PACKET_NOTES) - 1
 _CHUNK = 1 << 20
 
 
@@ -69,7 +65,7 @@ def packet_name(report: Report) -> str:
 def build_packet(
     view: PeriodView,
     quality: QualityReport,
-    exporters: Sequence[Exporter],
+    documents: Sequence[DocumentRole],
     context: ExportContext,
     out_dir: Path,
     *,
@@ -80,41 +76,30 @@ def build_packet(
     Every document, the manifest's row count and fingerprint come from the one view, read
     in one transaction: the packet agrees with itself even while a sync runs.
 
-    ``exporters`` are the statement, workbook and detail exporters in that order (see
-    :data:`PACKET_FORMATS`); ``context`` is the same :class:`ExportContext` ``report``
-    uses.  The caller has run the ``report_prepared`` hook and the quality check, and set
+    ``documents`` are the packet's documents in order (see
+    :func:`reportgen.plugins.packet_documents`); the statement counts those that are
+    attachments.  ``context`` is the same :class:`ExportContext` ``report`` uses.  The
+    caller has run the ``report_prepared`` hook and the quality check, and set
     ``view.report.statement`` to the register's number (None: the derived one).  Without
     ``signer`` the packet is unsigned.
     """
     report = view.report
-    context = replace(context, attachments=ATTACHMENTS)
+    context = replace(context, attachments=attachments(documents))
+    source = PacketParts(view, quality)
     make_out_dir(out_dir)
     stem = output_stem(report)
     try:
         with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
             tmp = Path(tmp_name)
             entries: list[_Entry] = []
-            for (role, _), exporter in zip(PACKET_FORMATS, exporters, strict=True):
-                name = f"{stem}{exporter.suffix}.{exporter.extension}"
-                path = tmp / f"{len(entries)}.bin"
+            for document in documents:
+                name, media_type, write = _writer(document, source, context, stem)
+                if name in {e.name for e in entries} | {MANIFEST, SIGNATURE}:
+                    raise ExportError(f"packet document {document.role!r} would be a second {name!r}")
+                path = tmp / f"{len(entries)}.part"
                 with path.open("wb") as fp:
-                    exporter.write(report, fp, context)
-                entries.append(_entry(name, role, path, exporter.media_type))
-            ext = "md"
-            for role, text in (
-                ("methodology", methodology_markdown(view, context.lang)),
-                ("quality", quality.markdown(context.lang)),
-            ):
-                path = tmp / f"{role}.{ext}"
-                path.write_text(text, encoding="utf-8")
-                entries.append(_entry(f"{role}.{ext}", role, path, "text/markdown"))
-            # what the statement says it comes with (rows.jsonl is evidence, not an attachment)
-            assert len(entries) - 1 == ATTACHMENTS
-            path = tmp / ROWS
-            with path.open("w", encoding="utf-8", newline="\n") as rows_out:
-                for _, line in view.canonical_rows():
-                    rows_out.write(line + "\n")
-            entries.append(_entry(ROWS, "rows", path, "application/x-ndjson"))
+                    write(fp)
+                entries.append(_entry(name, document.role, path, media_type))
             manifest = _manifest(view, quality, context, entries, signer)
             signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
             target = out_dir / packet_name(report)
@@ -126,6 +111,23 @@ def build_packet(
             f"{out_dir}: could not write the packet ({exc.strerror or exc}); nothing was left behind"
         ) from None
     return target
+
+
+def _writer(
+    document: DocumentRole, source: PacketParts, context: ExportContext, stem: str
+) -> tuple[str, str, Callable[[IO[bytes]], None]]:
+    """The document's name in the packet, its media type, and what writes it."""
+    if document.write is not None:
+        write = document.write
+        return document.filename, document.media_type, lambda fp: write(source, fp, context)
+    exporter = exporters().get(document.exporter or "")
+    if exporter is None:
+        raise ExportError(
+            f"packet document {document.role!r} is rendered by the {document.exporter!r} exporter, "
+            "which no installed plugin registers"
+        )
+    name = f"{stem}{exporter.suffix}.{exporter.extension}"
+    return name, exporter.media_type, lambda fp: exporter.write(source.report, fp, context)
 
 
 def totals_json(stats: Stats) -> dict[str, Any]:

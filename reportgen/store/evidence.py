@@ -75,6 +75,23 @@ def issue(store: Store, content: str, at: int, label: str, scope: str, fingerpri
     return seq, True
 
 
+def issued_documents(reader: Reader, number: str) -> tuple[str, ...] | None:
+    """The roles of the documents the first packet of statement ``number`` held, as its audit entry says.
+
+    None when no packet of that number recorded them (issued before packets did).
+    """
+    rows = reader._conn.execute(
+        "SELECT details FROM audit_log WHERE action = 'packet' AND subject LIKE ? ORDER BY seq",
+        (number + " %",),
+    )
+    for (details,) in rows:
+        data = json.loads(details)
+        if data.get("statement") == number:
+            roles = data.get("documents")
+            return tuple(roles) if isinstance(roles, list) else None
+    return None
+
+
 def append(
     store: Store,
     at: int,

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.money import money_text
-from .figures import check_detail, check_rows_file, check_workbook
+from ...plugins import BUILTIN, packet_documents
 from .format import MANIFEST, ROWS, SIGNATURE
+from .members import Packet
 from .reading import (
     NO_STORE,
     PACKET_NAME,
@@ -82,18 +83,7 @@ def _verify(
         _describe(manifest, result)
         check_signature(zf, infos, raw, manifest, expected_key, allow_unsigned, limits, result)
         good = _check_files(zf, infos, manifest, limits, result)
-        if ROWS in good:
-            derived = check_rows_file(zf, infos[ROWS], manifest, limits, result)
-            detail = _role(manifest, "detail")
-            if detail in good and derived is not None:
-                check_detail(zf, infos[detail], manifest, derived, result)
-            workbook = _role(manifest, "workbook")
-            if workbook in good:
-                check_workbook(zf, infos[workbook], manifest, limits, result)
-        elif ROWS not in {f["name"] for f in manifest["files"]}:
-            result.differ(
-                ROWS, "missing: the packet does not carry its rows, so its figures cannot be checked"
-            )
+        _check_documents(Packet(zf, infos, manifest, limits, result, good))
         if store_dir is None:
             result.notes.append(NO_STORE)
         else:  # only now: the verifier alone loads no store (see against_store)
@@ -103,8 +93,42 @@ def _verify(
             )
 
 
-def _role(manifest: dict[str, Any], role: str) -> str | None:
-    return next((f["name"] for f in manifest["files"] if f["role"] == role), None)
+def _check_documents(packet: Packet) -> None:
+    """Each file whose hash matched, by the check its role registers; a required role must be there.
+
+    Required documents (the rows) are checked first: the others are checked against them.
+    """
+    documents = packet_documents()
+    result = packet.result
+    files = packet.manifest["files"]
+    required = {role for role, document in documents.items() if document.required}
+    for entry in sorted(files, key=lambda entry: entry["role"] not in required):
+        name, role = entry["name"], entry["role"]
+        if name not in packet.good:
+            continue
+        document = documents.get(role)
+        if document is None:
+            result.notes.append(
+                f"{name}: a {role[:40]!r} document, which no installed plugin registers; only its SHA-256 was checked"
+            )
+        elif document.check is not None:
+            try:
+                document.check(packet.member(name))
+            except Malformed as exc:
+                result.differ(exc.name, exc.message)
+            except Exception as exc:
+                if document.plugin == BUILTIN:  # a built-in check that fails is a bug: keep its traceback
+                    raise
+                result.differ(
+                    name, f"the check of plugin {document.plugin!r} failed: {type(exc).__name__}: {exc}"
+                )
+    present = {entry["role"] for entry in files}
+    for document in documents.values():
+        if document.required and document.role not in present:
+            result.differ(
+                document.filename or document.role,
+                f"missing: the packet does not carry its {document.description}, so its figures cannot be checked",
+            )
 
 
 def _describe(manifest: dict[str, Any], result: Verification) -> None:

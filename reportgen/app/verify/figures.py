@@ -15,8 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
-import openpyxl
-
 from ...core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
 from ...errors import ReportgenError
 from ...render import csv_text
@@ -249,6 +247,8 @@ def _workbook_totals(fp: IO[bytes], manifest: dict[str, Any]) -> tuple[list[Any]
     except ReportgenError:
         labels = set()
     labels |= {load_template(None, lang).label("total", lang) for lang in ("en", "zh")}
+    import openpyxl  # here: loading the plugins (this module's checks are registered) stays light
+
     wb = openpyxl.load_workbook(fp, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]

@@ -1,0 +1,37 @@
+"""What ``reportgen verify`` checks in the built-in documents, as their ``DocumentRole.check``.
+
+The rows give the manifest's fingerprint, count and totals; the CSV detail holds exactly
+the rows' consumption and refund lines; the workbook states the manifest's totals (see
+:mod:`.figures`).  :mod:`reportgen.app.packetdocs` registers them with the documents.
+"""
+
+from __future__ import annotations
+
+from ...hookspecs import PacketFile
+from .figures import check_detail, check_workbook
+from .members import PacketMember
+
+
+def check_rows(file: PacketFile) -> None:
+    """``rows.jsonl`` gives the manifest's fingerprint, row count and every total."""
+    PacketMember.of(file).packet.rows()
+
+
+def check_detail_file(file: PacketFile) -> None:
+    """The CSV detail holds exactly the consumption and refund rows of ``rows.jsonl``."""
+    member = PacketMember.of(file)
+    packet = member.packet
+    derived = packet.rows()
+    if derived is not None:
+        check_detail(packet.zf, member.info, packet.manifest, derived, packet.result)
+
+
+def check_workbook_file(file: PacketFile) -> None:
+    """The workbook's Summary totals are the manifest's (checked when the rows are in the packet)."""
+    member = PacketMember.of(file)
+    packet = member.packet
+    if packet.rows_intact:
+        check_workbook(packet.zf, member.info, packet.manifest, packet.limits, packet.result)
+
+
+__all__ = ["check_detail_file", "check_rows", "check_workbook_file"]
