@@ -7,6 +7,7 @@ import io
 import sys
 import textwrap
 import zipfile
+from decimal import Decimal
 from importlib.metadata import EntryPoint
 
 import pypdf
@@ -18,11 +19,13 @@ from reportgen.app.documents import issued_with, write_packet
 from reportgen.app.monthend import run_month_end
 from reportgen.app.packet import manifest_of
 from reportgen.app.packetdocs import BUILTIN_DOCUMENTS, FIRST_DOCUMENTS, attachments
+from reportgen.app.summary import COUNTS, report_json
 from reportgen.app.sync import run_sync
 from reportgen.app.verify import verify_packet
 from reportgen.core.periods import parse_period
 from reportgen.errors import ExportError, PluginError
 from reportgen.hookspecs import DocumentRole
+from reportgen.read import Scope, open_period
 from reportgen.store import Reader
 from reportgen.store import evidence as register
 from tests.conftest import fast_client, make_config
@@ -185,3 +188,18 @@ def test_a_document_is_rendered_by_an_exporter_or_written_never_both():
         DocumentRole("x", "x")
     with pytest.raises(PluginError, match="needs filename="):
         DocumentRole("x", "x", write=lambda s, fp, c: None)
+
+
+def test_the_manifest_states_the_report_as_summary_json_does(declare, config, tmp_path):
+    """One serializer: the manifest's period, exchange rate and totals are summary --json's."""
+    path = write_packet(config, april(config), tmp_path / "out", member="张三")
+    manifest = manifest_of(path)
+    with open_period(config, april(config), Scope.of(member="张三")) as view:
+        summary = report_json(view.report)
+    assert manifest["request"]["period"] == {**summary["period"], "end_exclusive": True}
+    assert manifest["source"]["exchange_rate"] == summary["exchange_rate"]
+    counts = {k: v for k, v in summary["totals"].items() if k in COUNTS}
+    assert {k: v for k, v in manifest["totals"].items() if k != "cost_usd"} == counts
+    assert Decimal(manifest["totals"]["cost_usd"]).quantize(Decimal("0.000001")) == Decimal(
+        summary["totals"]["cost_usd"]
+    )

@@ -30,9 +30,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS
-from ..core.money import plain_decimal
 from ..core.report import Report
-from ..core.stats import Stats
 from ..errors import ExportError
 from ..hookspecs import DocumentRole, ExportContext
 from ..plugins import exporters
@@ -41,7 +39,7 @@ from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .packetdocs import PacketParts, attachments
 from .quality import QualityReport
 from .signing import SigningKey
-from .summary import basis_json, source_rates_json
+from .summary import basis_json, exchange_json, period_json, totals_json
 from .verify import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
 from .verify.signature import ALGORITHM
 
@@ -130,21 +128,6 @@ def _writer(
     return name, exporter.media_type, lambda fp: exporter.write(source.report, fp, context)
 
 
-def totals_json(stats: Stats) -> dict[str, Any]:
-    """The totals a manifest states (and a verifier re-derives from the rows)."""
-    return {
-        "requests": stats.requests,
-        "errors": stats.errors,
-        "consumed_quota": stats.consumed_quota,
-        "refunded_quota": stats.refunded_quota,
-        "subscription_quota": stats.subscription_quota,
-        "quota": stats.quota,
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-        "cost_usd": plain_decimal(stats.cost_usd),
-    }
-
-
 def statement_content(view: PeriodView) -> str:
     """What a statement number stands for: the same content always gets the same number."""
     report = view.report
@@ -175,20 +158,14 @@ def _manifest(
     signer: SigningKey | None,
 ) -> bytes:
     report, closure = view.report, view.closure
-    p, prov, ex = report.period, report.provenance, report.exchange
+    p, prov = report.period, report.provenance
     data: dict[str, Any] = {
         "format": PACKET_FORMAT,
         "format_version": PACKET_VERSION,
         "reportgen_version": __version__,
         "generated_at": report.generated_at.isoformat(),
         "request": {
-            "period": {
-                "label": p.label,
-                "start": p.start.isoformat(),
-                "end": p.end.isoformat(),
-                "end_exclusive": True,
-                "timezone": p.timezone,
-            },
+            "period": period_json(p, end_exclusive=True),
             "filters": view.scope.filters,
             "keys": None if view.token_names is None else list(view.token_names),
             "lang": context.lang,
@@ -200,13 +177,7 @@ def _manifest(
             "flavor": prov.flavor,
             "synced_at": None if prov.synced_at is None else prov.synced_at.isoformat(),
             "quota_per_unit": str(report.quota_per_unit),
-            "exchange_rate": {
-                "cny_per_usd": None if ex.rate is None else str(ex.rate),
-                "source": ex.source,
-                "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
-                "applies_to": ex.applies_to,
-                **({"per_source": source_rates_json(report)} if report.source_rates else {}),
-            },
+            "exchange_rate": exchange_json(report),
             "currencies": [
                 {"code": c.code, "per_usd": str(c.rate), "source": c.source, "as_of": c.as_of.isoformat()}
                 for c in report.conversions
@@ -294,4 +265,4 @@ def manifest_of(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["build_packet", "manifest_of", "packet_name", "statement_content", "totals_json"]
+__all__ = ["build_packet", "manifest_of", "packet_name", "statement_content"]

@@ -1,4 +1,10 @@
-"""The ``summary --json`` document: a stable shape other tools can rely on."""
+"""A report as JSON: the one serializer of ``summary --json`` and of the packet manifest's figures.
+
+``summary --json`` is :func:`report_json`, a stable shape other tools can rely on; the
+manifest (:mod:`reportgen.app.packet`) states the same period, exchange rate, totals and
+basis through the same functions (:func:`period_json`, :func:`exchange_json`,
+:func:`totals_json`, :func:`basis_json`), so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +13,39 @@ from typing import Any
 
 from ..core.budget import ProjectLine
 from ..core.corrections import correction_totals
-from ..core.money import SHARE_PLACES, usd
+from ..core.money import SHARE_PLACES, plain_decimal, usd
 from ..core.money import fixed as money
-from ..core.periods import Part
+from ..core.periods import Part, Period
 from ..core.report import Report
 from ..core.stats import Line, Stats
 
+#: The whole-number totals a report states, in order; ``cost_usd`` follows them.
+COUNTS = (
+    "requests",
+    "errors",
+    "consumed_quota",
+    "refunded_quota",
+    "subscription_quota",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+)
+
+
+def counts_json(s: Stats) -> dict[str, int]:
+    """The whole-number totals of ``s`` (see :data:`COUNTS`)."""
+    return {name: getattr(s, name) for name in COUNTS}
+
+
+def totals_json(s: Stats) -> dict[str, Any]:
+    """The totals a packet manifest states (and a verifier re-derives from the rows): USD exact."""
+    return {**counts_json(s), "cost_usd": plain_decimal(s.cost_usd)}
+
 
 def stats_json(s: Stats, report: Report) -> dict[str, Any]:
+    """A line's figures in ``summary --json``: the totals (USD to six places), CNY, latency and success."""
     return {
-        "requests": s.requests,
-        "errors": s.errors,
-        "consumed_quota": s.consumed_quota,
-        "refunded_quota": s.refunded_quota,
-        "quota": s.quota,
-        "subscription_quota": s.subscription_quota,
-        "prompt_tokens": s.prompt_tokens,
-        "completion_tokens": s.completion_tokens,
+        **counts_json(s),
         "cost_usd": money(s.cost_usd),
         "cost_cny": money(report.cny_of(s)),
         "latency_p50_ms": s.latency_p50_ms,
@@ -47,7 +69,6 @@ def basis_json(part: Part) -> dict[str, Any]:
 def report_json(report: Report) -> dict[str, Any]:
     """The report as plain JSON types; ``end`` is exclusive."""
     p = report.period
-    ex = report.exchange
     prov = report.provenance
     closed = report.closed
 
@@ -55,22 +76,11 @@ def report_json(report: Report) -> dict[str, Any]:
         return {"name": item.name, **extra, **stats_json(item.stats, report)}
 
     return {
-        "period": {
-            "label": p.label,
-            "start": p.start.isoformat(),
-            "end": p.end.isoformat(),
-            "timezone": p.timezone,
-        },
+        "period": period_json(p),
         "quota_per_unit": int(report.quota_per_unit)
         if report.quota_per_unit == report.quota_per_unit.to_integral_value()
         else str(report.quota_per_unit),
-        "exchange_rate": {
-            "cny_per_usd": None if ex.rate is None else str(ex.rate),
-            "source": ex.source,
-            "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
-            "applies_to": ex.applies_to,
-            **({"per_source": source_rates_json(report)} if report.source_rates else {}),
-        },
+        "exchange_rate": exchange_json(report),
         "currencies": [
             {
                 "code": c.code,
@@ -117,6 +127,29 @@ def report_json(report: Report) -> dict[str, Any]:
         ],
         "projects": [project_json(p) for p in report.projects],
         "corrections": corrections_json(report),
+    }
+
+
+def period_json(p: Period, *, end_exclusive: bool = False) -> dict[str, Any]:
+    """A period: label, start and end (exclusive; ``end_exclusive`` says so in the JSON), timezone."""
+    return {
+        "label": p.label,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        **({"end_exclusive": True} if end_exclusive else {}),
+        "timezone": p.timezone,
+    }
+
+
+def exchange_json(report: Report) -> dict[str, Any]:
+    """The CNY rate of a report, where it came from, and each source's when they differ."""
+    ex = report.exchange
+    return {
+        "cny_per_usd": None if ex.rate is None else str(ex.rate),
+        "source": ex.source,
+        "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
+        "applies_to": ex.applies_to,
+        **({"per_source": source_rates_json(report)} if report.source_rates else {}),
     }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..summary import COUNTS
 from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, SIGNATURE
 
 CHUNK = 1 << 16
@@ -207,8 +208,7 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in out["filters"].items()):
         raise Malformed(MANIFEST, "request.filters must map strings to strings")
     totals = m.obj("totals")
-    for name in ("requests", "errors", "consumed_quota", "refunded_quota", "subscription_quota", "quota",
-                 "prompt_tokens", "completion_tokens"):  # fmt: skip
+    for name in COUNTS:  # the totals the manifest states (summary.totals_json)
         out["totals"][name] = totals.get(name, int)
     out["totals"]["cost_usd"] = _decimal(totals.get("cost_usd", str), "totals.cost_usd")
     _decimal(out["source"]["quota_per_unit"], "source.quota_per_unit")
