@@ -36,7 +36,6 @@ from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
 from reportgen.gateway import GatewayClient
 from reportgen.plugins import select_exporters
-from reportgen.read import spent_total
 from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN
 from tests.report_factory import open_project_report, open_report
@@ -314,7 +313,7 @@ def test_a_share_prints_half_up_in_the_pdf_and_the_terminal(synced, tmp_path):
 def test_grant_closing_report_counts_only_charged_spend(synced, tmp_path):
     config = _config(synced)
     with open_project_report(config, "alpha", generated_at=datetime(2026, 7, 2, 10, 0, tzinfo=TZ)) as report:
-        assert spent_total(report) == Decimal("165.0000012")
+        assert report.grant.spent == Decimal("165.0000012")
         grant = report.grant
         assert grant is not None
         lines = {(x.month, x.member, x.model): x.cost for x in grant.lines}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.fingerprint import RECIPE, ROW_FIELDS
 from ..core.money import money_text, plain_decimal
 from ..core.periods import period_args, period_name
 from ..core.report import Report
-from ..read import PeriodView, spent_total
 from ..render import totals
 from ..templating import wording
+
+if TYPE_CHECKING:
+    from ..read import PeriodView
 
 
 def methodology_markdown(view: PeriodView, lang: str) -> str:
@@ -23,7 +27,7 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
         scope = t["scope_project"].format(
             project=view.scope.name,
             keys=", ".join(view.token_names or ()) or t["none"],
-            charged=money_text(spent_total(report)),
+            charged=money_text(report.grant.spent),
             currency=report.grant.project.currency,
         )
     elif report.member_filter is not None:

@@ -27,7 +27,7 @@ from ..core.periods import Period, parse_period, previous_month
 from ..errors import UsageError
 from ..exporters.pdf import document_number
 from ..gateway import GatewayClient
-from ..read import Scope, open_period, spent_total
+from ..read import Scope, open_period
 from ..templating import load_template, wording
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
@@ -187,7 +187,7 @@ def _describe(
         template = load_template("grant" if scope.kind == "project" else config.template, lang)
         if report.grant is not None:
             usd = sum((line.cost_usd for line in report.grant.lines), Decimal(0))
-            cny = spent_total(report) if report.grant.project.currency == "CNY" else report.cny(usd)
+            cny = report.grant.spent if report.grant.project.currency == "CNY" else report.cny(usd)
         else:
             stats = report.totals if report.member_filter is None else report.members[0].stats
             usd, cny = stats.cost_usd, report.cny_of(stats)

@@ -61,3 +61,8 @@ class GrantView:
     justification: str = ""
     member_notes: tuple[tuple[str, str], ...] = ()
     charges: tuple[str, ...] = ()
+
+    @property
+    def spent(self) -> Decimal:
+        """The charged total in the budget currency (the sum of the lines, exact)."""
+        return sum((line.cost for line in self.lines), Decimal(0))

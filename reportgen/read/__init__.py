@@ -17,7 +17,7 @@ the config a closed period is read with and what of it changed since;
 """
 
 from .period import open_period
-from .projects import charged_to, find_project, project_period, spent_total
+from .projects import charged_to, find_project, project_period
 from .rowcheck import RowCheck, check_rows, describe_changes
 from .view import PeriodView, Scope
 
@@ -31,5 +31,4 @@ __all__ = [
     "find_project",
     "open_period",
     "project_period",
-    "spent_total",
 ]

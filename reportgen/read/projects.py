@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from ..config import Config
@@ -213,9 +212,3 @@ def charged_days(
                 runs.append((day, day))
         out[key] = tuple(runs)
     return out
-
-
-def spent_total(report: Report) -> Decimal:
-    """The charged total of a grant report in its budget currency (for tests and summaries)."""
-    assert report.grant is not None
-    return sum((line.cost for line in report.grant.lines), Decimal(0))
