@@ -1,4 +1,4 @@
-"""Terminal rendering: summary tables and the sync progress bar (rich)."""
+"""Terminal rendering: summary tables, the sync progress bar (rich), the exporter list, the demo's report."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
 from .core.wallet import Bridge, line_values, unexplained_text
+from .demo import DemoResult
+from .hookspecs import Exporter
 from .render import day_ranges
 from .templating import wording
 
@@ -333,3 +335,34 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
             console.print(f"  {labels['note']}: {terminal_text(note.text(labels))}")
         if s.unexplained:
             console.print(f"  [red]{terminal_text(unexplained_text(s, labels))}[/red]")
+
+
+def exporters_json(found: dict[str, Exporter]) -> list[dict[str, str]]:
+    """The installed exporters as ``reportgen exporters --json`` lists them."""
+    return [
+        {
+            "name": e.name,
+            "extension": e.extension,
+            "description": e.description,
+            "plugin": e.plugin,
+            "version": e.version,
+        }
+        for e in found.values()
+    ]
+
+
+def print_exporters(found: dict[str, Exporter], console: Console) -> None:
+    """The installed exporters as a table: name, file name pattern, description, providing plugin."""
+    table = Table("name", "file", "description", "plugin", header_style="bold")
+    for e in found.values():
+        table.add_row(e.name, f"*{e.suffix}.{e.extension}", e.description, f"{e.plugin} {e.version}".strip())
+    console.print(table)
+
+
+def print_demo(result: DemoResult, console: Console) -> None:
+    """The demo's month per member and model, and where it wrote everything."""
+    print_summary(result.report_summary, "member", console)
+    print_summary(result.report_summary, "model", console, header=False)
+    console.print(f"\nConfig and store: {result.config_path.parent}")
+    for path in result.paths:
+        console.print(f"  wrote {path}")

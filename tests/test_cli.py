@@ -7,8 +7,11 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -222,3 +225,23 @@ def test_help_is_in_workflow_order_with_examples_and_exit_codes() -> None:
     assert "csv, csv-summary, xlsx, pdf, focus" in flat and "--allow-partial" in flat
     close = runner.invoke(cli, ["close", "-h"])
     assert "--period" in close.output and "--reopen" in close.output
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
+    for name, command in group.commands.items():
+        yield " ".join((*prefix, name)), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_every_command_and_option_is_documented() -> None:
+    """As sqlite-utils does: a command the README does not name, or without help, fails here."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    found = dict(_commands(cli))
+    assert {"sync", "summary", "report", "packet", "verify", "keys init", "month-end"} <= set(found)
+    for name, command in found.items():
+        assert command.help and command.help.strip(), f"`reportgen {name}` has no help"
+        assert f"reportgen {name}" in readme, f"the README never names `reportgen {name}`"
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                assert param.help, f"`reportgen {name} {param.opts[0]}` has no help"

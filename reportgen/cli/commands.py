@@ -1,0 +1,393 @@
+"""The commands, in the order of the work: each parses its options, makes one library call
+and prints what it returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .. import __version__
+from ..app.audit import create_key, log_lines
+from ..app.bridge import enforce_bridge, run_bridge
+from ..app.closing import close_period, list_amendments
+from ..app.documents import write_packet, write_report
+from ..app.monthend import month_period, run_month_end
+from ..app.overview import overview
+from ..app.reconcile import check, reconcile_json, run_reconcile
+from ..app.signing import expected_key
+from ..app.sync import run_sync
+from ..app.verify import ok_lines, verify_packet
+from ..config import CONFIG_NAME, write_example_config
+from ..console import (
+    BY_CHOICES,
+    SyncBar,
+    exporters_json,
+    print_bridge,
+    print_demo,
+    print_exporters,
+    print_reconciliation,
+    print_summary,
+    stdout_console,
+)
+from ..core.periods import Period, parse_period, resolve_period
+from ..core.wallet import bridge_json
+from ..demo import run_demo
+from ..errors import UsageError
+from ..plugins import exporters as registry
+from ..plugins import select_exporters
+from ..templating import wording
+from .group import EXIT_CODES, CommandGroup, notify, scrub
+from .options import (
+    config_of,
+    config_option,
+    document_options,
+    exporter_options,
+    period_options,
+    source_option,
+    store_if_any,
+)
+
+err_console = Console(stderr=True)
+
+
+@click.group(
+    cls=CommandGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
+@click.version_option(__version__, prog_name="reportgen")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Turn an LLM API gateway's usage logs into documents finance can file.
+
+    \b
+    A month, start to finish:
+      reportgen init                      # writes reportgen.toml; set base_url and user_id
+      export REPORTGEN_ACCESS_TOKEN=...   # the gateway's system access token
+      reportgen sync --period 2026-04
+      reportgen summary --period 2026-04
+      reportgen close 2026-04             # freeze it
+      reportgen packet --period 2026-04 --member 张三
+      reportgen verify reports/reportgen-2026-04-张三-packet.zip
+    """
+    ctx.ensure_object(dict)["config_path"] = config_path
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.argument("where", metavar="[DIR | FILE.toml]", default=".")
+def init(where: str, force: bool) -> None:
+    """Write a commented example reportgen.toml (in DIR, like `git init DIR`, or as FILE.toml)."""
+    target = write_example_config(Path(where), force=force)
+    click.echo(
+        f"Wrote {target}. Next: set base_url and user_id in it, export REPORTGEN_ACCESS_TOKEN=..., "
+        "then run `reportgen sync`."
+    )
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options()
+@click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
+@click.option("--strict", is_flag=True, help="Refuse to send the token over plain http to a remote host.")
+@click.pass_context
+def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool) -> None:
+    """Download the gateway's logs of a period into the local store.
+
+    Needs REPORTGEN_ACCESS_TOKEN (the gateway's system access token, not an sk- key).
+    Without a period it continues from where the last sync ended (first run: the start
+    of last month) up to a few minutes ago. Windows already in the store are skipped.
+
+    \b
+    Examples:
+      reportgen sync --period 2026-04
+      reportgen sync --from 2026-04-01 --to 2026-04-15
+      reportgen sync                      # continue from the last sync
+    """
+    with SyncBar(err_console) as bar:
+        result = run_sync(config_of(ctx), period, refetch=refetch, strict=strict, progress=bar)
+    for line in result.warnings:
+        notify(f"Warning: {line}")
+    click.echo(result.summary())
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options(required=True)
+@click.option(
+    "--by",
+    type=click.Choice(BY_CHOICES),
+    default="member",
+    show_default=True,
+    help="What each line of the table is.",
+)
+@click.option("--member", help="Only this member.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (money as decimal strings).")
+@click.pass_context
+def summary(ctx: click.Context, period: Period, by: str, member: str | None, as_json: bool) -> None:
+    """Show spend per member, model, day or key."""
+    shown = overview(config_of(ctx), period, member=member, as_json=as_json, notify=notify)
+    if shown.document is not None:
+        click.echo(json.dumps(shown.document, ensure_ascii=False, indent=2))
+    else:
+        print_summary(shown.report, by, stdout_console())
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options()
+@click.option(
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf, focus; `reportgen exporters` lists all installed), or all.",
+)
+@document_options
+@exporter_options
+@click.option(
+    "--project", help="A grant closing report of this project: its whole period, or its part in --period."
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    period: Period | None,
+    formats: str,
+    documents: dict[str, Any],
+    options: dict[str, str],
+    project: str | None,
+) -> None:
+    """Write the documents of a period (or a project) in every chosen format."""
+    exporters = select_exporters(formats)
+    paths = write_report(config_of(ctx), period, exporters, project=project, options=options, **documents)
+    click.echo("\n".join(str(path) for path in paths))
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options(required=True)
+@document_options
+@click.option("--project", help="Only this project's charged spend (statement on the grant template).")
+@click.option("--unsigned", is_flag=True, help="Write the packet without a signature (verify says so).")
+@click.pass_context
+def packet(
+    ctx: click.Context, period: Period, documents: dict[str, Any], project: str | None, unsigned: bool
+) -> None:
+    """Write one signed reimbursement zip: PDF, XLSX, CSV, rows, methodology, quality and a manifest."""
+    click.echo(str(write_packet(config_of(ctx), period, project=project, unsigned=unsigned, **documents)))
+
+
+@cli.command()
+@config_option
+@click.argument("packet_path", metavar="PACKET.zip", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--key", "key", metavar="PUBKEY", help="The expected signer: a .pub file, public key or fingerprint."
+)
+@click.option("--allow-unsigned", is_flag=True, help="Check an unsigned packet instead of refusing it.")
+@click.pass_context
+def verify(ctx: click.Context, packet_path: str, key: str | None, allow_unsigned: bool) -> None:
+    """Check a packet: signature, every file, its figures, and its rows against a store if there is one."""
+    expected = None if key is None else expected_key(key)
+    result = verify_packet(
+        Path(packet_path), store_if_any(ctx), expected_key=expected, allow_unsigned=allow_unsigned
+    )
+    for line in result.notes:
+        click.echo(f"Note: {scrub(line)}", err=True)
+    if not result.ok:
+        for line in result.differences:
+            click.echo(f"DIFFERS: {scrub(line)}")
+        ctx.exit(1)
+    click.echo("\n".join(ok_lines(result)))
+
+
+@cli.group()
+def keys() -> None:
+    """The Ed25519 key that signs packets."""
+
+
+@keys.command("init")
+@click.option("--owner", help="Whose key this is, as verify shows it (default: user@host).")
+@click.option("--force", is_flag=True, help="Replace an existing key (packets it signed still verify).")
+@click.pass_context
+def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
+    """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder)."""
+    click.echo(create_key(config_of(ctx), owner, force=force).summary())
+
+
+@cli.command("log")
+@click.option(
+    "--verify", "check", is_flag=True, help="Check the hash chain; exit 1 if an entry was edited or deleted."
+)
+@click.pass_context
+def log_command(ctx: click.Context, check: bool) -> None:
+    """Print the audit log: who synced, closed, reopened, issued packets and created keys."""
+    lines, problems = log_lines(config_of(ctx), check=check)
+    click.echo("\n".join(lines) if lines else "The audit log is empty.")
+    for line in problems:
+        click.echo(f"DIFFERS: audit log {line}")
+    if problems:
+        ctx.exit(1)
+    if check:
+        click.echo(f"OK: the audit log's {len(lines)} entries are intact")
+
+
+@cli.command()
+@config_option
+@source_option
+@click.argument("period_text", metavar="[PERIOD]", required=False)
+@click.option("--period", "period_option", metavar="PERIOD", help="The same as the PERIOD argument.")
+@click.option(
+    "--reopen", is_flag=True, help="Re-close an already closed period from the store's current rows."
+)
+@click.pass_context
+def close(ctx: click.Context, period_text: str | None, period_option: str | None, reopen: bool) -> None:
+    """Freeze a month, quarter or year for every source together: its documents stay byte-identical;
+    later changes become amendments. ``reportgen close 2026-04`` (``--source`` is refused)."""
+    config = config_of(ctx)
+    if period_text and period_option and period_text != period_option:
+        raise UsageError(
+            "give the period once: `reportgen close 2026-04` or `reportgen close --period 2026-04`"
+        )
+    text = period_text or period_option
+    if not text:
+        raise UsageError("which period? e.g. `reportgen close 2026-04` (a month, quarter or year)")
+    click.echo(close_period(config, parse_period(text, config.tz), reopen=reopen).summary())
+
+
+@cli.command("month-end")
+@source_option
+@click.option(
+    "--period", default="last-month", show_default=True, metavar="PERIOD", help="last-month or e.g. 2026-04."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="month-end",
+    show_default=True,
+    help="Folder of the month's packets and their index.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Wording of the documents (default: config).")
+@click.option(
+    "--strict", is_flag=True, help="Any data-quality finding is an error; nothing is closed or written."
+)
+@click.option("--dry-run", is_flag=True, help="List what would be issued; sync, close and write nothing.")
+@click.pass_context
+def month_end(
+    ctx: click.Context, period: str, out_dir: str, lang: str | None, strict: bool, dry_run: bool
+) -> None:
+    """Sync, check and close a month, then issue team, member and project packets into one folder."""
+    config = config_of(ctx)
+    result = run_month_end(
+        config,
+        month_period(period, config),
+        Path(out_dir),
+        dry_run=dry_run,
+        lang=lang,
+        strict=strict,
+        notify=notify,
+    )
+    click.echo(result.summary())
+    if result.differs:
+        ctx.exit(1)
+
+
+@cli.command()
+@config_option
+@source_option
+@click.option("--period", metavar="PERIOD", help="Only this closed period.")
+@click.pass_context
+def amendments(ctx: click.Context, period: str | None) -> None:
+    """List the changes found in closed periods since they were closed."""
+    config = config_of(ctx)
+    lines = list_amendments(config, resolve_period(config.tz, period))
+    click.echo("\n".join(lines) if lines else "No amendments: every closed period matches the store.")
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options(required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def reconcile(ctx: click.Context, period: Period, as_json: bool) -> None:
+    """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
+    config = config_of(ctx)
+    result = run_reconcile(config, period, notify=notify)
+    if as_json:
+        click.echo(json.dumps(reconcile_json(result, config.tz), ensure_ascii=False, indent=2))
+    else:
+        print_reconciliation(result, Console())
+    check(result)
+
+
+@cli.command()
+@config_option
+@source_option
+@period_options(required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (quota as integers).")
+@click.option("--strict", is_flag=True, help="A residual nothing recorded explains is an error (exit 7).")
+@click.pass_context
+def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool) -> None:
+    """Reconcile the wallet: opening balance + top-ups − net spend = closing balance, per source."""
+    config = config_of(ctx)
+    result = run_bridge(config, period)
+    if as_json:
+        click.echo(
+            json.dumps(bridge_json(result, wording("en").group("bridge_")), ensure_ascii=False, indent=2)
+        )
+    else:
+        print_bridge(result, stdout_console(), config.tz)
+    enforce_bridge(result, strict)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def exporters(as_json: bool) -> None:
+    """List every installed exporter and the plugin that provides it."""
+    if as_json:
+        click.echo(json.dumps(exporters_json(registry()), ensure_ascii=False, indent=2))
+    else:
+        print_exporters(registry(), Console())
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="reportgen-demo",
+    show_default=True,
+    help="Folder for the demo's config, store and documents.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Wording of the documents.",
+)
+def demo(out_dir: str, lang: str) -> None:
+    """Sync a synthetic team month from a local fake gateway and write every format (no network)."""
+    with SyncBar(err_console) as bar:
+        result = run_demo(Path(out_dir), lang=lang, progress=bar)
+    click.echo(result.sync.summary())
+    print_demo(result, stdout_console())
+
+
+def main() -> None:
+    cli(prog_name="reportgen")
