@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -42,6 +41,7 @@ from ..plugins import select_exporters
 from ..templating import wording
 from .group import EXIT_CODES, CommandGroup, notify, scrub
 from .options import (
+    DocumentOptions,
     config_of,
     config_option,
     document_options,
@@ -166,7 +166,7 @@ def report(
     ctx: click.Context,
     period: Period | None,
     formats: str,
-    documents: dict[str, Any],
+    documents: DocumentOptions,
     options: dict[str, str],
     project: str | None,
 ) -> None:
@@ -185,7 +185,7 @@ def report(
 @click.option("--unsigned", is_flag=True, help="Write the packet without a signature (verify says so).")
 @click.pass_context
 def packet(
-    ctx: click.Context, period: Period, documents: dict[str, Any], project: str | None, unsigned: bool
+    ctx: click.Context, period: Period, documents: DocumentOptions, project: str | None, unsigned: bool
 ) -> None:
     """Write one signed reimbursement zip: PDF, XLSX, CSV, rows, methodology, quality and a manifest."""
     click.echo(str(write_packet(config_of(ctx), period, project=project, unsigned=unsigned, **documents)))

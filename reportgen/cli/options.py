@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 
@@ -14,6 +14,18 @@ from ..config import CONFIG_NAME, Config, load_config, require_config
 from ..core.periods import resolve_period
 from ..errors import UsageError
 from .group import notify
+
+
+class DocumentOptions(TypedDict):
+    """What ``document_options`` hands a command: keywords ``write_report`` and ``write_packet`` both take."""
+
+    out_dir: Path
+    member: str | None
+    lang: str | None
+    template: str | None
+    strict: bool
+    allow_partial: bool
+    notify: Callable[[str], None]
 
 
 def config_of(ctx: click.Context) -> Config:
@@ -110,10 +122,16 @@ def document_options(f: Any) -> Any:
 
     @functools.wraps(f)
     def command(*args: Any, out_dir: str, **kwargs: Any) -> Any:
-        shared = {
-            name: kwargs.pop(name) for name in ("member", "lang", "template", "strict", "allow_partial")
-        }
-        return f(*args, documents={"out_dir": Path(out_dir), "notify": notify, **shared}, **kwargs)
+        documents = DocumentOptions(
+            out_dir=Path(out_dir),
+            member=kwargs.pop("member"),
+            lang=kwargs.pop("lang"),
+            template=kwargs.pop("template"),
+            strict=kwargs.pop("strict"),
+            allow_partial=kwargs.pop("allow_partial"),
+            notify=notify,
+        )
+        return f(*args, documents=documents, **kwargs)
 
     for option in reversed(
         [
