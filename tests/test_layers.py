@@ -28,6 +28,7 @@ TEST_HELPERS = {"testing"}
 #: Pairs of layers that may not see each other although one sits above the other.
 FORBIDDEN = {
     ("store", "config"),  # the store takes computed values; what the config means is decided above it
+    ("store", "plugins"),  # nor which flavour reads a credit row: the bridge is computed in read/
     ("store", "gateway"),
     ("store", "sources"),
     ("exporters", "sources"),

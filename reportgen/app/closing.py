@@ -17,8 +17,10 @@ from decimal import Decimal
 
 from ..config import Config
 from ..core.periods import Period, period_name
+from ..core.records import DEFAULT_QUOTA_PER_UNIT
 from ..errors import UsageError
 from ..read.closed import config_changes, rows_since, source_rates_changed
+from ..read.wallet import bridge_of
 from ..store import (
     Amendment,
     Closure,
@@ -145,6 +147,10 @@ def freeze_period(store: Store, config: Config, period: Period, revision: int, a
     """
     with new_snapshot(store, period, revision, rows_since(config, period)) as snap:
         status = snap.latest_status()
+        store.use_sources(tuple(g.name for g in config.gateways or (config.gateway,)))
+        qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
+        bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
+        store.use_sources(None)
         return freeze(
             store,
             snap,
@@ -153,7 +159,7 @@ def freeze_period(store: Store, config: Config, period: Period, revision: int, a
             at,
             exchange=config.exchange(status, period.tz, period),
             source_rates=config.source_exchanges(snap.source_statuses(), period.tz, period),
-            sources=tuple(g.name for g in config.gateways or (config.gateway,)),
+            bridge=bridge,
             members=config.members,
             projects=config.projects_table if config.projects else None,
             conversions=config.currencies,

@@ -28,7 +28,6 @@ from ..store import (
     pending_amendment,
     snapshot_dir,
 )
-from ..store.wallet import bridge_of
 from .closed import frozen_config, rows_since, source_rates_changed
 from .notices import check_quota_unit, check_timezone, closed_notice, mixed_notice, pending_notice
 from .projects import (
@@ -43,6 +42,7 @@ from .projects import (
 from .report import period_report
 from .timeline import Timeline, open_snapshot, pieces_around
 from .view import PeriodView, Scope
+from .wallet import bridge_of
 
 
 @contextlib.contextmanager

@@ -24,13 +24,12 @@ from zoneinfo import ZoneInfo
 from ..core.fingerprint import FINGERPRINT_SCHEME
 from ..core.periods import Period
 from ..core.rates import Conversion, Exchange
-from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus
-from ..core.wallet import bridge_json
+from ..core.records import GatewayStatus
+from ..core.wallet import Bridge, bridge_json
 from ..errors import StoreError
 from .connection import DB_NAME
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
-from .wallet import bridge_of
 
 CLOSED_DIR = "closed"
 #: Snapshot meta: the period's wallet bridge as computed at the close (JSON).
@@ -240,7 +239,7 @@ def freeze(
     *,
     exchange: Exchange,
     source_rates: Mapping[str, Exchange],
-    sources: Sequence[str],
+    bridge: Bridge,
     members: Mapping[str, Sequence[str]],
     projects: Any,
     conversions: tuple[Conversion, ...],
@@ -248,8 +247,8 @@ def freeze(
     """Record ``snap`` (see :func:`new_snapshot`) as ``period``'s closed ``revision``, closed at ``at``.
 
     What the close computed is given: the period's ``exchange`` rate and each source's
-    (``source_rates``, kept when they differ), the ``sources`` whose wallet bridge is frozen,
-    and the ``members``, ``projects`` (the TOML table) and ``conversions`` configured.
+    (``source_rates``, kept when they differ), the wallet ``bridge`` of the configured sources
+    as it stands at the close, and the ``members``, ``projects`` (the TOML table) and ``conversions`` configured.
     """
     fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
     rows = snap.count_rows(period.start_ts, period.end_ts)
@@ -261,10 +260,6 @@ def freeze(
             _SOURCE_RATES, _source_rates_json(dict(source_rates), datetime.fromtimestamp(at, period.tz))
         )
     # The wallet bridge as it stood at the close: later balance snapshots never change it.
-    store.use_sources(tuple(sources))
-    qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
-    bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
-    store.use_sources(None)
     snap.set_meta(BRIDGE_META, json.dumps(bridge_json(bridge), ensure_ascii=False, sort_keys=True))
     # Closed documents state the rate as of a fixed moment: the close when the config set it.
     if exchange.as_of is None and exchange.rate is not None:

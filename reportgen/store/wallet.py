@@ -1,31 +1,17 @@
-"""The wallet: balances read at sync, credit rows, spend, the gateway's own records, and a period's bridge."""
+"""The wallet's stored facts: balances read at sync, credit rows, spend, the gateway's own records.
+
+The bridge computed from them is :func:`reportgen.read.wallet.bridge_of` (it needs the
+flavour's wording of credit rows, which the store does not choose).
+"""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from .. import flavors
-from ..core.wallet import (
-    Balance,
-    Bridge,
-    CreditRow,
-    Flow,
-    SourceBridge,
-    WalletRecord,
-    explain,
-    flow_of,
-    pick_snapshots,
-    roll,
-)
-from ..hookspecs import CreditParser
+from ..core.wallet import Balance, CreditRow, WalletRecord
 from .connection import Connected
-from .coverage import uncovered
 from .migrations import CREDIT_TYPES_SQL
 from .partials import RollupReads
 from .raw import RawLookup
@@ -126,47 +112,6 @@ class WalletWrites(Connected):
                 "INSERT OR REPLACE INTO wallet_records VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(source, r.kind, r.ref, r.at, r.quota, r.money, r.detail) for r in records],
             )
-
-
-def bridge_of(
-    reader: WalletReads, start_ts: int, end_ts: int, quota_per_unit: Decimal, tz: ZoneInfo
-) -> Bridge:
-    """The bridge of ``[start_ts, end_ts)`` for each source ``reader`` reads."""
-    accounts = reader.source_accounts()
-    out = []
-    for source in reader.source_names():
-        # the flavour's wording of its credit rows
-        parse = flavors.credit_parser(reader.source_flavor(source))
-
-        def flow(lo: int, hi: int, source: str = source, parse: CreditParser = parse) -> Flow:
-            wallet, subscription, refunded = reader.spend_sums(source, lo, hi)
-            rows = reader.credit_rows(source, lo, hi)
-            return flow_of(rows, wallet, subscription, refunded, quota_per_unit, parse)
-
-        def gaps(lo: int, hi: int, source: str = source) -> list[tuple[int, int]]:
-            if hi <= lo:
-                return []
-            return [(a, b + 1) for a, b in uncovered(reader.source_coverage(source), lo, hi - 1)]
-
-        def when(lo: int, hi: int) -> str:
-            return f"{datetime.fromtimestamp(lo, tz):%Y-%m-%d %H:%M:%S} – {datetime.fromtimestamp(hi, tz):%Y-%m-%d %H:%M:%S}"
-
-        opening, closing = pick_snapshots(reader.balances(source), start_ts, end_ts)
-        kinds: Counter[str] = Counter()
-        counts: Counter[str] = Counter()
-        for record in reader.wallet_records(source, start_ts, end_ts):
-            kinds[record.kind] += record.quota
-            counts[record.kind] += 1
-        bridge = SourceBridge(
-            source,
-            accounts.get(source, ""),
-            roll(opening, start_ts, flow, gaps),
-            flow(start_ts, end_ts),
-            roll(closing, end_ts, flow, gaps),
-            tuple((k, counts[k], kinds[k]) for k in sorted(kinds)),
-        )
-        out.append(explain(bridge, when))
-    return Bridge(start_ts, end_ts, quota_per_unit, tuple(out))
 
 
 def _raw_content(raw: str) -> str:
