@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from .core.columns import Column, DetailColumn, Field, StatsColumn, stored
 from .core.wallet import CreditRow
 from .errors import PluginError, UsageError
 
@@ -303,6 +304,25 @@ def register_packet_documents(register: RegisterDocument) -> None:
     """
 
 
+RegisterColumn = Callable[[Column], None]
+
+
+@hookspec
+def register_columns(register: RegisterColumn) -> None:
+    """Register table columns by calling ``register(DetailColumn(...))`` or
+    ``register(StatsColumn(...))`` once per column (see :mod:`reportgen.core.columns`).
+
+    A :class:`DetailColumn` shows a :class:`Field` of each consumption or refund row (its
+    SQL over the store's ``logs`` table and its value from a record; :func:`stored` makes
+    one from a stored column) in the CSV detail and the workbook's member sheets; a
+    :class:`StatsColumn` shows ``figure(stats, report)`` of each summary line.  Columns
+    show in registration order, the built-ins (registered through this hook too) first;
+    the header is the template's label for ``label`` (the key when empty, and the label
+    key itself where no template has it).  Called once when plugins are loaded; a key
+    registered twice in one table is an error naming both plugins.
+    """
+
+
 @hookspec
 def report_prepared(report: Report, context: ExportContext) -> None:
     """Called once after a report is aggregated and before any exporter writes it.
@@ -313,10 +333,13 @@ def report_prepared(report: Report, context: ExportContext) -> None:
 
 
 __all__ = [
+    "Column",
     "CreditParser",
+    "DetailColumn",
     "DocumentRole",
     "ExportContext",
     "Exporter",
+    "Field",
     "Flavor",
     "FlavorDatabase",
     "PacketCheck",
@@ -324,15 +347,19 @@ __all__ = [
     "PacketSource",
     "PacketWriter",
     "Paging",
+    "RegisterColumn",
     "RegisterDocument",
     "RegisterExporter",
     "RegisterFlavor",
     "Score",
+    "StatsColumn",
     "WriteFunction",
     "hookimpl",
     "hookspec",
+    "register_columns",
     "register_exporters",
     "register_flavors",
     "register_packet_documents",
     "report_prepared",
+    "stored",
 ]

@@ -1,4 +1,4 @@
-"""The plugin manager: built-in plugins, entry-point plugins, and the exporter and packet-document registries.
+"""The plugin manager: built-in plugins, entry-point plugins, and the exporter, packet-document and column registries.
 
 Built-ins are listed in :data:`DEFAULT_PLUGINS` and register through the same hooks as
 third-party plugins from the ``reportgen`` entry-point group.  Loading is lazy and
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from . import hookspecs
+from .core.columns import Column, Columns, problems
 from .errors import PluginError, UsageError
 from .hookspecs import DocumentRole, Exporter
 
@@ -30,6 +31,7 @@ ENTRY_POINT_GROUP = "reportgen"
 T = TypeVar("T")
 
 DEFAULT_PLUGINS = (
+    "reportgen.exporters.columns",
     "reportgen.exporters.csv_exporter",
     "reportgen.exporters.xlsx",
     "reportgen.exporters.pdf",
@@ -44,6 +46,7 @@ pm.add_hookspecs(hookspecs)
 _loaded = False
 _exporters: dict[str, Exporter] | None = None
 _documents: dict[str, DocumentRole] | None = None
+_columns: Columns | None = None
 
 
 #: The distribution name on PyPI (the import package and the command are ``reportgen``).
@@ -183,6 +186,25 @@ def exporters() -> dict[str, Exporter]:
     return _exporters
 
 
+def columns() -> Columns:
+    """Every registered column, detail and stats, built-ins first; a key registered twice in
+    one table, or a column that clashes with another, is an error naming the plugins."""
+    global _columns
+    if _columns is not None:
+        return _columns
+    found = collect("register_columns", Column, "column")
+    first: dict[tuple[type, str], str] = {}
+    for column, plugin_name, _ in found:
+        first.setdefault((type(column), column.key), plugin_name)
+    for column, problem in problems([c for c, _, _ in found]):
+        plugin_name = next(p for c, p, _ in found if c is column)
+        if problem == "is registered twice":
+            problem += f" (first by {first[type(column), column.key]!r})"
+        raise PluginError(f"plugin {plugin_name!r}: {column!r} {problem}")
+    _columns = Columns(c for c, _, _ in found)
+    return _columns
+
+
 def _with_provider(exporter: Exporter, plugin: str, plugin_version: str) -> Exporter:
     return replace(exporter, plugin=exporter.plugin or plugin, version=exporter.version or plugin_version)
 
@@ -248,10 +270,11 @@ def check_options(chosen: list[Exporter], options: dict[str, str]) -> None:
 
 def reset_for_tests() -> None:
     """Forget loaded plugins so a test can load a different set."""
-    global _loaded, _exporters, _documents, pm
+    global _loaded, _exporters, _documents, _columns, pm
     _loaded = False
     _exporters = None
     _documents = None
+    _columns = None
     _dist_of.clear()
     pm = pluggy.PluginManager("reportgen")
     pm.add_hookspecs(hookspecs)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
+from reportgen import plugins
 from reportgen.app.signing import init_key
 from reportgen.config import Config, GatewayConfig, load_config
 from reportgen.gateway import GatewayClient
@@ -21,6 +25,27 @@ def _no_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """No test reads or writes a signing key in the real user config folder."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
     monkeypatch.delenv("REPORTGEN_SIGNING_KEY", raising=False)
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str, str], None]]:
+    """A clean plugin manager whose entry points are the ones a test declares (name, module source)."""
+    declared: list[EntryPoint] = []
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [ep for ep in declared if ep.group == group])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("REPORTGEN_PLUGINS_STRICT", raising=False)
+    monkeypatch.delenv("REPORTGEN_LOAD_PLUGINS", raising=False)
+    plugins.reset_for_tests()
+
+    def declare(name: str, source: str) -> None:
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        declared.append(EntryPoint(name=name, value=name, group="reportgen"))
+        plugins.reset_for_tests()  # a fixture set up before (the fake gateway) may have loaded the rest
+
+    yield declare
+    plugins.reset_for_tests()
+    for name in [p.stem for p in tmp_path.glob("*.py")]:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="session")

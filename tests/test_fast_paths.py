@@ -51,6 +51,58 @@ def test_quotient_text_is_plain_decimal_of_the_exact_quotient(n, divisor):
     assert QuotientText(divisor)(n) == plain_decimal(Decimal(n) / divisor)
 
 
+class _RecordsOnly:
+    """A report's source without its SQL detail path: the detail goes through the records."""
+
+    def __init__(self, source):
+        self._source = source
+
+    def iter_records(self, start_ts, end_ts, token_names=None):
+        return self._source.iter_records(start_ts, end_ts, token_names)
+
+
+def _reference_detail(report, ctx) -> bytes:
+    """The CSV detail written the plain way, from :meth:`Report.rows` (record objects)."""
+    import codecs
+    import csv
+    import io
+
+    from reportgen.render import row_type_label
+
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow([csv_text(ctx.label(c)) for c in (
+        "time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "quota", "cost_usd",
+        "latency_s", "client", "request_id", "http_status",
+    )])  # fmt: skip
+    for row in report.rows():
+        r = row.record
+        out.writerow(
+            (
+                row.local_time.isoformat(), csv_text(row.member), csv_text(r.token_name), csv_text(r.model_name),
+                csv_text(ctx.label(row_type_label(r.type))), r.prompt_tokens, r.completion_tokens,
+                row.signed_quota, plain_decimal(Decimal(row.signed_quota) / report.quota_per_unit),
+                "" if r.use_time_ms is None else plain_decimal(Decimal(r.use_time_ms) / 1000),
+                csv_text(r.client), csv_text(r.request_id), "" if r.http_status is None else r.http_status,
+            )
+        )  # fmt: skip
+    return codecs.BOM_UTF8 + buf.getvalue().encode("utf-8")
+
+
+def _same_detail_three_ways(report, ctx) -> bytes:
+    """The CSV detail from the store's SQL, from the records, and the plain reference: one set of bytes."""
+    import io
+
+    from reportgen.exporters.csv_exporter import write_detail
+
+    fast, slow = io.BytesIO(), io.BytesIO()
+    write_detail(report, fast, ctx)
+    write_detail(dataclasses.replace(report, source=_RecordsOnly(report.source)), slow, ctx)
+    assert fast.getvalue() == slow.getvalue()
+    assert fast.getvalue() == _reference_detail(report, ctx)
+    return fast.getvalue()
+
+
 _DETAIL_ROWS = st.lists(
     st.builds(
         UsageRecord,
@@ -73,12 +125,10 @@ _DETAIL_ROWS = st.lists(
 @settings(max_examples=30, deadline=None)
 @given(rows=_DETAIL_ROWS, zone=st.sampled_from(["Europe/Berlin", "Asia/Shanghai", "Asia/Kolkata"]))
 def test_the_tuple_stream_writes_the_same_bytes_as_the_record_path(tmp_path_factory, rows, zone):
-    import io
     from pathlib import Path
 
     from reportgen.config import Config
     from reportgen.core.periods import parse_period
-    from reportgen.exporters.csv_exporter import write_detail, write_detail_records
     from reportgen.read import open_period
     from tests.report_factory import context as ctx
 
@@ -90,11 +140,8 @@ def test_the_tuple_stream_writes_the_same_bytes_as_the_record_path(tmp_path_fact
     for member in (None, "张三"):
         with open_period(config, period) as view:
             report = dataclasses.replace(view.report, member_filter=member)
-            fast, slow = io.BytesIO(), io.BytesIO()
-            write_detail(report, fast, ctx())
-            write_detail_records(report, slow, ctx())
-            assert fast.getvalue() == slow.getvalue()
-            assert len(fast.getvalue().splitlines()) == 1 + sum(
+            written = _same_detail_three_ways(report, ctx())
+            assert len(written.splitlines()) == 1 + sum(
                 1 for r in rows if r.type in (2, 6) and period.contains(r.created_at)
                 and (member is None or r.token_name in ("k1", "键"))
             )  # fmt: skip
@@ -104,12 +151,10 @@ def test_the_tuple_stream_writes_the_same_bytes_as_the_record_path(tmp_path_fact
 @given(rows=_DETAIL_ROWS, other=_DETAIL_ROWS)
 def test_the_tuple_stream_names_and_filters_sources_as_the_record_path(tmp_path_factory, rows, other):
     """Two sources in one store: the tuple stream reads the same rows, keys named ``SOURCE:NAME``."""
-    import io
     from pathlib import Path
 
     from reportgen.config import Config, GatewayConfig
     from reportgen.core.periods import parse_period
-    from reportgen.exporters.csv_exporter import write_detail, write_detail_records
     from reportgen.read import open_period
     from tests.report_factory import context as ctx
 
@@ -129,11 +174,8 @@ def test_the_tuple_stream_names_and_filters_sources_as_the_record_path(tmp_path_
         for member, keys in ((None, None), ("张三", ("k1", "b:键")), ("李四", ("b:k1",))):
             with open_period(scoped, period) as view:
                 report = dataclasses.replace(view.report, member_filter=member)
-                fast, slow = io.BytesIO(), io.BytesIO()
-                write_detail(report, fast, ctx())
-                write_detail_records(report, slow, ctx())
-                assert fast.getvalue() == slow.getvalue()
-                assert len(fast.getvalue().splitlines()) == 1 + sum(
+                written = _same_detail_three_ways(report, ctx())
+                assert len(written.splitlines()) == 1 + sum(
                     1 for name, r in named if r.type in (2, 6) and period.contains(r.created_at)
                     and (keys is None or name in keys) and (only is None or name.startswith("b:"))
                 )  # fmt: skip

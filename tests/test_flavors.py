@@ -20,7 +20,6 @@ from reportgen.testing.fakegateway import PROFILES, FakeGateway, Profile
 from reportgen.testing.fakegateway.profiles import other_as_object
 from reportgen.testing.fakegateway.synthetic import CREDITS, expected_totals
 from tests.conftest import TOKEN, fast_client, make_config
-from tests.test_plugins import fresh_plugins  # noqa: F401  (the fixture)
 from tests.test_sync import assert_matches_gateway
 
 BUILTIN = ["new-api", "crazyrouter", "one-api"]

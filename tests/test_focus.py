@@ -24,7 +24,8 @@ from reportgen.core.periods import parse_period
 from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS
 from reportgen.errors import UsageError
-from reportgen.exporters.focus import EXTENSION_COLUMNS, FOCUS_COLUMNS, publisher, write_focus
+from reportgen.exporters.focus import write_focus
+from reportgen.exporters.focus_spec import EXTENSION_COLUMNS, FOCUS_COLUMNS, publisher
 from reportgen.plugins import select_exporters
 from reportgen.store import Store, recorded_amendments
 from tests import focus_validator

@@ -6,9 +6,7 @@ import os
 import subprocess
 import sys
 import sysconfig
-import textwrap
 import venv
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -17,26 +15,6 @@ from reportgen import hookspecs, plugins
 from reportgen.errors import PluginError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def fresh_plugins(monkeypatch, tmp_path):
-    """A clean plugin manager whose entry points are the ones a test declares."""
-    declared: list[EntryPoint] = []
-    monkeypatch.setattr(plugins, "entry_points", lambda group: [ep for ep in declared if ep.group == group])
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("REPORTGEN_PLUGINS_STRICT", raising=False)
-    monkeypatch.delenv("REPORTGEN_LOAD_PLUGINS", raising=False)
-    plugins.reset_for_tests()
-
-    def declare(name: str, source: str) -> None:
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        declared.append(EntryPoint(name=name, value=name, group="reportgen"))
-
-    yield declare
-    plugins.reset_for_tests()
-    for name in [p.stem for p in tmp_path.glob("*.py")]:
-        sys.modules.pop(name, None)
 
 
 GOOD = """
@@ -113,7 +91,13 @@ def test_unknown_format_suggests_and_lists(fresh_plugins):
 def test_every_hook_is_documented_with_its_exact_signature():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     hooks = [name for name in dir(hookspecs) if getattr(getattr(hookspecs, name), "reportgen_spec", None)]
-    assert hooks == ["register_exporters", "register_flavors", "register_packet_documents", "report_prepared"]
+    assert hooks == [
+        "register_columns",
+        "register_exporters",
+        "register_flavors",
+        "register_packet_documents",
+        "report_prepared",
+    ]
     for name in hooks:
         sig = inspect.signature(getattr(hookspecs, name))
         params = ", ".join(f"{p.name}: {p.annotation}" for p in sig.parameters.values())

@@ -38,20 +38,6 @@ class DetailRow:
         return -self.record.quota if self.record.type == LogType.REFUND else self.record.quota
 
 
-#: A detail row as built-in exporters stream it: ``(created_at, token_name, model_name, type,
-#: prompt_tokens, completion_tokens, signed quota, use_time_ms, client, request_id, http_status)``,
-#: consumption and refunds only, refunds negative (see :meth:`Report.detail`).
-DetailTuple = tuple[int, str, str, int, int, int, int, int | None, str | None, str | None, int | None]
-
-
-class DetailSource(Protocol):
-    """A record source that can also stream :data:`DetailTuple` rows itself (the store does, in SQL)."""
-
-    def iter_detail(
-        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
-    ) -> Iterator[DetailTuple]: ...
-
-
 class RecordSource(Protocol):
     """Streams the stored rows of ``[start_ts, end_ts)`` in time order."""
 
@@ -84,7 +70,8 @@ class Report:
     """Everything one period's documents show, already aggregated.
 
     Exporters render a ``Report``; they never aggregate.  Detail rows are streamed from
-    the store through :meth:`rows` so that memory does not grow with the row count.
+    the store through :meth:`rows` (or, as the values of registered columns, through
+    :func:`reportgen.core.columns.detail_batches`) so that memory does not grow with the row count.
     """
 
     period: Period
@@ -168,35 +155,6 @@ class Report:
             if line.name == member:
                 return line.keys
         return ()
-
-    def _detail_keys(self, member: str | None) -> tuple[str, ...] | None:
-        if member is not None:
-            return self.member_keys(member)
-        if self.member_filter is not None:
-            return self.member_keys(self.member_filter)
-        return None
-
-    def detail(self, member: str | None = None) -> Iterator[DetailTuple]:
-        """The rows of :meth:`rows` as plain tuples (:data:`DetailTuple`), for exporters that stream many.
-
-        From the store, only the needed columns are read and the type filter and sign are
-        applied in SQL; any other source goes through its records.  Same rows, same order.
-        """
-        if self.source is None:
-            return
-        keys = self._detail_keys(member)
-        start, end = self.period.start_ts, self.period.end_ts
-        fast = getattr(self.source, "iter_detail", None)
-        if fast is not None:
-            yield from fast(start, end, keys)
-            return
-        for r in self.source.iter_records(start, end, keys):
-            if r.type in (LogType.CONSUME, LogType.REFUND):
-                yield (
-                    r.created_at, r.token_name, r.model_name, r.type, r.prompt_tokens, r.completion_tokens,
-                    -r.quota if r.type == LogType.REFUND else r.quota, r.use_time_ms, r.client, r.request_id,
-                    r.http_status,
-                )  # fmt: skip
 
     def rows(self, member: str | None = None) -> Iterator[DetailRow]:
         """Consumption and refund rows of the period in time order, optionally one member's."""

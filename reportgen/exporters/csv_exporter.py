@@ -14,13 +14,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
 
+from .. import plugins
+from ..core.columns import DETAIL_CSV, SUMMARY_CSV, Converter, detail_batches, fields_of, line_of
 from ..core.money import fixed
 from ..core.report import Report
 from ..core.stats import Stats
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..render import (
-    DETAIL_COLUMNS,
-    STATS_COLUMNS,
     LocalTimes,
     QuotientText,
     banner_lines,
@@ -29,9 +29,6 @@ from ..render import (
     row_type_label,
     totals,
 )
-
-SUMMARY_COLUMNS = ("member", "model", *STATS_COLUMNS)
-_FLUSH_EVERY = 2000
 
 
 def _open(fp: IO[bytes], ctx: ExportContext) -> tuple[io.StringIO, Any]:
@@ -63,44 +60,44 @@ class _Remembered(dict[Any, str]):
 
 
 def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    """One line per consumption or refund row of the period, in time order.
+    """One line per consumption or refund row of the period, in time order: the registered
+    detail columns the CSV shows (:data:`~reportgen.core.columns.DETAIL_CSV`).
 
-    Streams :meth:`Report.detail` tuples (from the store: only the needed columns, type
-    filter and sign in SQL); :func:`write_detail_records` writes the same bytes from
-    :meth:`Report.rows`, the record path plugins use.
+    Reads batches of rows (only the fields the columns read; the type filter in SQL) and
+    writes each batch with one ``writerows`` through the compiled line function.
     """
+    columns = plugins.columns().detail(DETAIL_CSV)
+    fields = fields_of(columns)
+    line = line_of(columns, fields, _detail_cells(report, ctx))
     buf, out = _open(fp, ctx)
-    out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
-    usd = _Remembered(QuotientText(report.quota_per_unit), 20000)
-    seconds = _Remembered(QuotientText(Decimal(1000)))
-    kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
-    safe = _Remembered(csv_text)  # members, keys, models and clients repeat: make each one inert once
-    member_text = _MemberText(report, safe)
-    iso = LocalTimes(report.period.tz).iso
-    writerow = out.writerow
-    for n, (ts, key, model, kind, prompt, completion, quota, ms, client, rid, status) in enumerate(
-        report.detail(), 1
-    ):
-        writerow(
-            (
-                iso(ts),
-                member_text[key],
-                safe[key],
-                safe[model],
-                kinds[kind],
-                prompt,
-                completion,
-                quota,
-                usd[quota],
-                "" if ms is None else seconds[ms],
-                safe[client],
-                csv_text(rid),
-                "" if status is None else status,
-            )
-        )
-        if n % _FLUSH_EVERY == 0:
-            _flush(buf, fp)
+    out.writerow([csv_text(ctx.label(c.label_key)) for c in columns])
+    for batch in detail_batches(report, fields):
+        out.writerows(map(line, batch))
+        _flush(buf, fp)
     _flush(buf, fp)
+
+
+_SECONDS = QuotientText(Decimal(1000))
+
+
+def _seconds_text(ms: int | None) -> str:
+    return "" if ms is None else _SECONDS(ms)
+
+
+def _detail_cells(report: Report, ctx: ExportContext) -> dict[str, Converter]:
+    """How the CSV writes a value of each detail kind (None: as it is; csv writes None as empty)."""
+    safe = _Remembered(csv_text)  # members, keys, models and clients repeat: make each one inert once
+    return {
+        "time": LocalTimes(report.period.tz).iso,
+        "member": _MemberText(report, safe),
+        "text": safe,
+        "id": csv_text,
+        "type": _Remembered(lambda t: csv_text(ctx.label(row_type_label(t)))),
+        "int": None,
+        "code": None,
+        "usd": _Remembered(QuotientText(report.quota_per_unit), 20000),
+        "seconds": _Remembered(_seconds_text),
+    }
 
 
 class _MemberText(dict[str, str]):
@@ -116,67 +113,32 @@ class _MemberText(dict[str, str]):
         return text
 
 
-def write_detail_records(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
-    """:func:`write_detail` through :meth:`Report.rows` (record objects): the same bytes, slower."""
-    buf, out = _open(fp, ctx)
-    out.writerow([csv_text(ctx.label(c)) for c in DETAIL_COLUMNS])
-    usd = QuotientText(report.quota_per_unit)
-    seconds = QuotientText(Decimal(1000))
-    kinds = {t: csv_text(ctx.label(row_type_label(t))) for t in (2, 6)}
-    safe = _Remembered(csv_text)
-    for n, row in enumerate(report.rows(), 1):
-        r = row.record
-        quota = row.signed_quota
-        out.writerow(
-            (
-                row.local_time.isoformat(),
-                safe[row.member],
-                safe[r.token_name],
-                safe[r.model_name],
-                kinds.get(r.type) or csv_text(ctx.label(row_type_label(r.type))),
-                r.prompt_tokens,
-                r.completion_tokens,
-                quota,
-                usd(quota),
-                "" if r.use_time_ms is None else seconds(r.use_time_ms),
-                safe[r.client],
-                csv_text(r.request_id),
-                "" if r.http_status is None else r.http_status,
-            )
-        )
-        if n % _FLUSH_EVERY == 0:
-            _flush(buf, fp)
-    _flush(buf, fp)
-
-
-def _stats_cells(stats: Stats, report: Report) -> list[object]:
-    cny = report.cny_of(stats)  # each source's part at its own rate when they differ
-    return [
-        stats.requests,
-        stats.errors,
-        stats.prompt_tokens,
-        stats.completion_tokens,
-        stats.consumed_quota,
-        stats.refunded_quota,
-        stats.quota,
-        fixed(stats.cost_usd),  # six places, half-up: the same money strings as summary --json
-        "" if cny is None else fixed(cny),
-    ]
+def _figure_text(value: int | Decimal | None) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return fixed(value)  # six places, half-up: the same money strings as summary --json
+    return value
 
 
 def write_summary(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     """One line per member × model, then a totals line; empty periods say so."""
+    columns = plugins.columns().stats(SUMMARY_CSV)
+
+    def figures(stats: Stats) -> list[object]:
+        return [_figure_text(c.figure(stats, report)) for c in columns]
+
     buf, out = _open(fp, ctx)
     for banner in banner_lines(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values)):
         out.writerow([csv_text(banner)])
-    out.writerow([csv_text(ctx.label(c)) for c in SUMMARY_COLUMNS])
+    out.writerow([csv_text(ctx.label(k)) for k in ("member", "model", *(c.label_key for c in columns))])
     any_line = False
     for line in member_models(report):
         any_line = True
-        out.writerow([csv_text(line.name), csv_text(line.model or ""), *_stats_cells(line.stats, report)])
+        out.writerow([csv_text(line.name), csv_text(line.model or ""), *figures(line.stats)])
     if not any_line:
         out.writerow([csv_text(ctx.label("no_usage"))])
-    out.writerow([csv_text(ctx.label("total")), "", *_stats_cells(totals(report), report)])
+    out.writerow([csv_text(ctx.label("total")), "", *figures(totals(report))])
     _flush(buf, fp)
 
 

@@ -6,8 +6,9 @@ local day × key × model × billing source (``--option grain=day``, from the re
 rows).  Costs are in USD, exact (quota ÷ quota per unit, never a float); a refund is
 negative Usage; a subscription-billed row is billed 0 (``BilledCost``) but costs its value
 (``EffectiveCost``), like usage drawn from a prepaid commitment.  Reportgen's own fields
-are ``x_`` columns.  Rows stream from the store, so memory stays flat.  The README lists
-the mapping and the conformance gaps.
+are ``x_`` columns, and a registered detail column that names one (``DetailColumn.focus``)
+is written after them.  Rows stream from the store, so memory stays flat.  The README lists
+the mapping and the conformance gaps; :mod:`.focus_spec` the columns.
 
 Values are written as they are (control characters removed): this is a feed for cost
 tools, not a spreadsheet; ``--option safe=true`` prefixes text that a spreadsheet would
@@ -26,116 +27,26 @@ from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from .. import plugins
+from ..core.columns import DetailColumn
 from ..core.corrections import Correction
 from ..core.periods import Period
 from ..core.records import LogType
 from ..core.report import Report
-from ..errors import UsageError
+from ..errors import PluginError, UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..render import QuotientText, clean_text, csv_text, plain_decimal
-
-FOCUS_VERSION = "1.2"
-SERVICE_CATEGORY = "AI and Machine Learning"
-SERVICE_SUBCATEGORY = "Generative AI"
-PRICING_UNIT = "Quota units"
-CONSUMED_UNIT = "Tokens"
-
-#: The FOCUS columns written, in the specification's order.
-FOCUS_COLUMNS = (
-    "AvailabilityZone",
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingAccountType",
-    "BillingCurrency",
-    "BillingPeriodEnd",
-    "BillingPeriodStart",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodEnd",
-    "ChargePeriodStart",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountId",
-    "CommitmentDiscountName",
-    "CommitmentDiscountQuantity",
-    "CommitmentDiscountStatus",
-    "CommitmentDiscountType",
-    "CommitmentDiscountUnit",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "ContractedUnitPrice",
-    "EffectiveCost",
-    "InvoiceIssuerName",
-    "ListCost",
-    "ListUnitPrice",
-    "PricingCategory",
-    "PricingQuantity",
-    "PricingUnit",
-    "ProviderName",
-    "PublisherName",
-    "RegionId",
-    "RegionName",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "ServiceCategory",
-    "ServiceName",
-    "ServiceSubcategory",
-    "SkuId",
-    "SkuPriceId",
-    "SubAccountId",
-    "SubAccountName",
-    "SubAccountType",
-    "Tags",
+from .focus_spec import (
+    COLUMNS,
+    CONSUMED_UNIT,
+    PRICING_UNIT,
+    SERVICE_CATEGORY,
+    SERVICE_SUBCATEGORY,
+    publisher,
 )
-#: reportgen's own columns (FOCUS: custom columns start with ``x_``).
-EXTENSION_COLUMNS = (
-    "x_Quota",
-    "x_QuotaPerUnit",
-    "x_Requests",
-    "x_PromptTokens",
-    "x_CompletionTokens",
-    "x_RequestId",
-    "x_LogType",
-    "x_BillingSource",
-    "x_Member",
-    "x_Project",
-    "x_Fingerprint",
-    "x_Correction",
-)
-COLUMNS = FOCUS_COLUMNS + EXTENSION_COLUMNS
+
 GRAINS = ("row", "day")
 _FLUSH_EVERY = 2000
-
-# The model's maker, from the model name's first word: FOCUS's PublisherName.
-_PUBLISHERS = (
-    (("gpt", "o1", "o3", "o4", "chatgpt", "text-embedding", "dall-e", "whisper", "tts", "davinci"), "OpenAI"),
-    (("claude",), "Anthropic"),
-    (("gemini", "gemma", "imagen", "veo"), "Google"),
-    (("deepseek",), "DeepSeek"),
-    (("qwen", "qwq"), "Alibaba Cloud"),
-    (("glm", "chatglm"), "Zhipu AI"),
-    (("moonshot", "kimi"), "Moonshot AI"),
-    (("doubao",), "ByteDance"),
-    (("grok",), "xAI"),
-    (("llama",), "Meta"),
-    (("mistral", "mixtral", "codestral"), "Mistral AI"),
-    (("ernie",), "Baidu"),
-    (("hunyuan",), "Tencent"),
-    (("minimax", "abab"), "MiniMax"),
-)
-
-
-def publisher(model: str, provider: str) -> str:
-    """Who makes ``model`` (``openai/gpt-4o`` and ``gpt-4o`` are OpenAI's), else the provider."""
-    name = model.lower().rsplit("/", 1)[-1]
-    for prefixes, maker in _PUBLISHERS:
-        if name.startswith(prefixes):
-            return maker
-    return provider
 
 
 @dataclass(frozen=True)
@@ -220,6 +131,8 @@ class _Charge:
     correction: str = ""
     closed: Period | None = None
     revision: int = 0
+    #: The values of the registered columns that name a FOCUS column (empty: blank, as by day).
+    extra: tuple[object, ...] = ()
 
 
 def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
@@ -230,22 +143,42 @@ def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     text: Callable[[object], str] = csv_text if ctx.flag("safe", False) else clean_text
     shared = _shared(report)
     usd = QuotientText(report.quota_per_unit)
+    extra = focus_columns()
+    blank = ("",) * len(extra)
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow(COLUMNS)
-    charges = _rows(report) if grain == "row" else _days(report)
+    out.writerow((*COLUMNS, *(c.focus for c in extra)))
+    charges = _rows(report, extra) if grain == "row" else _days(report)
     if report.corrections is not None:
         fixes = report.corrections()
         charges = itertools.chain(
-            charges, _fixes(report, fixes) if grain == "row" else _fix_days(report, fixes)
+            charges, _fixes(report, fixes, extra) if grain == "row" else _fix_days(report, fixes)
         )
     for n, charge in enumerate(charges, 1):
-        out.writerow(_cells(charge, shared, usd, text))
+        cells = _cells(charge, shared, usd, text)
+        if extra:
+            cells = (*cells, *(_extra_cell(v, text) for v in charge.extra or blank))
+        out.writerow(cells)
         if n % _FLUSH_EVERY == 0:
             fp.write(buf.getvalue().encode("utf-8"))
             buf.seek(0)
             buf.truncate()
     fp.write(buf.getvalue().encode("utf-8"))
+
+
+def focus_columns() -> tuple[DetailColumn, ...]:
+    """The registered detail columns that name a FOCUS extension column, in order (written after ours)."""
+    extra = tuple(c for c in plugins.columns().all if isinstance(c, DetailColumn) and c.focus)
+    for c in extra:
+        if c.focus in COLUMNS:
+            raise PluginError(f"{c!r}: {c.focus} is already a column of the FOCUS file")
+    return extra
+
+
+def _extra_cell(value: object, text: Callable[[object], str]) -> object:
+    if value is None:
+        return ""
+    return text(value) if isinstance(value, str) else value
 
 
 def _project_of(report: Report) -> Callable[[str, str, date], str]:
@@ -263,7 +196,7 @@ def _project_of(report: Report) -> Callable[[str, str, date], str]:
     return project
 
 
-def _rows(report: Report) -> Iterator[_Charge]:
+def _rows(report: Report, extra: tuple[DetailColumn, ...] = ()) -> Iterator[_Charge]:
     """One charge per consumption or refund row, in time order."""
     project = _project_of(report)
     for row in report.rows():
@@ -284,6 +217,7 @@ def _rows(report: Report) -> Iterator[_Charge]:
             kind="refund" if refund else "consumption",
             request_id=r.request_id or "",
             project=project(r.token_name, row.member, row.local_time.date()),
+            extra=tuple(c.field.record(r) for c in extra),
         )
 
 
@@ -345,7 +279,9 @@ def _day_charge(
     )
 
 
-def _fixes(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charge]:
+def _fixes(
+    report: Report, corrections: Iterator[Correction], extra: tuple[DetailColumn, ...] = ()
+) -> Iterator[_Charge]:
     """One correction charge per row added to (as it is) or removed from (negated) a closed period."""
     project = _project_of(report)
     for c in corrections:
@@ -374,6 +310,7 @@ def _fixes(report: Report, corrections: Iterator[Correction]) -> Iterator[_Charg
             correction="added" if c.sign > 0 else "removed",
             closed=c.closed,
             revision=c.revision,
+            extra=tuple(col.field.record(r) for col in extra),
         )
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..core.columns import Field
 from ..core.fingerprint import fingerprint_of
 from ..core.partials import Bucket, Partials
 from ..core.periods import Part, Period
 from ..core.records import UsageRecord
-from ..core.report import DetailTuple
 from ..errors import StoreError
 from ..store import Closure, Reader, snapshot_dir, uncovered
 
@@ -86,10 +86,10 @@ class Timeline:
             yield from piece.reader.iter_records(lo, hi, token_names, raw=False)
 
     def iter_detail(
-        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
-    ) -> Iterator[DetailTuple]:
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None, fields: Sequence[Field]
+    ) -> Iterator[Sequence[tuple[Any, ...]]]:
         for piece, lo, hi in self._cut(start_ts, end_ts):
-            yield from piece.reader.iter_detail(lo, hi, token_names)
+            yield from piece.reader.iter_detail(lo, hi, token_names, fields)
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The same value one store holding all these rows would give (digests merged in order)."""

@@ -10,7 +10,7 @@ exporter's modules::
 The modules, each importable on its own:
 
 - :mod:`reportgen.render.cells`: safe text (:func:`csv_text`), :class:`LocalTimes`,
-  :class:`QuotientText`, the detail and stats column keys;
+  :class:`QuotientText`;
 - :mod:`reportgen.render.figures`: what a document shows of a report (member lines,
   totals, CNY by source, the banner, the claim amount);
 - :mod:`reportgen.render.finance`: budget status, reconciliation wording, day ranges;
@@ -28,7 +28,7 @@ from ..core.money import cents, cents_text, fixed, money_text, percent_text, pla
 from ..core.records import LogType, UsageRecord
 from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
-from .cells import DETAIL_COLUMNS, STATS_COLUMNS, LocalTimes, QuotientText, csv_text, row_type_label
+from .cells import LocalTimes, QuotientText, csv_text, row_type_label
 from .figures import banner_lines, claim_cny, member_models, members, source_cny, totals
 from .finance import day_ranges, reconciliation_text, status_key
 
@@ -65,9 +65,7 @@ def row_cost(report: Report, row: DetailRow) -> Decimal:
 
 
 __all__ = [
-    "DETAIL_COLUMNS",
     "RECORD_FIELDS",
-    "STATS_COLUMNS",
     "LocalTimes",
     "LogType",
     "QuotientText",

@@ -1,4 +1,7 @@
-"""Cells every document writes: untrusted gateway text made safe, local times, exact quotients, the column keys."""
+"""Cells every document writes: untrusted gateway text made safe, local times, exact quotients.
+
+The columns themselves are registered (:mod:`reportgen.core.columns`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,7 @@ from ..core.text import UNSAFE_RE, clean_text, shorten
 
 __all__ = [
     "CONTROL_RE",
-    "DETAIL_COLUMNS",
     "FORMULA_START",
-    "STATS_COLUMNS",
     "LocalTimes",
     "QuotientText",
     "clean_text",
@@ -27,38 +28,6 @@ __all__ = [
 CONTROL_RE = UNSAFE_RE  # controls (C0, DEL, C1) and bidi overrides: see reportgen.core.text
 # OWASP CSV injection: a cell starting with one of these may be evaluated as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-#: The columns of a detail row, in order, as label keys (CSV; XLSX member sheets omit "member").
-DETAIL_COLUMNS = (
-    "time",
-    "member",
-    "key",
-    "model",
-    "type",
-    "prompt_tokens",
-    "completion_tokens",
-    "quota",
-    "cost_usd",
-    "latency_s",
-    "client",
-    "request_id",
-    "http_status",
-)
-
-
-#: The figures of a Stats line, in order, as label keys (summary tables in CSV and XLSX).
-STATS_COLUMNS = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "consumed_quota",
-    "refunded_quota",
-    "net_quota",
-    "cost_usd",
-    "cost_cny",
-)
 
 
 def csv_text(value: object) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+from ..core.columns import Field
 from ..core.fingerprint import ROW_FIELDS
 from ..core.records import UsageRecord
-from ..core.report import DetailTuple
 from .partials import RollupReads
 from .raw import RawLookup
 
@@ -68,18 +69,19 @@ class LogReads(RollupReads):
                 )  # fmt: skip
 
     def iter_detail(
-        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
-    ) -> Iterator[DetailTuple]:
-        """Consumption and refund rows of ``[start_ts, end_ts)`` as :data:`DetailTuple`, in time order."""
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None, fields: Sequence[Field]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The values of ``fields`` (their SQL) for each consumption and refund row of ``[start_ts, end_ts)``,
+        in time order, a batch of rows at a time (see :func:`reportgen.core.columns.detail_batches`)."""
         where, args = self._filter(token_names)
+        select = ", ".join(self._line_sql(f.sql) for f in fields)
         cur = self._conn.execute(
-            f"SELECT created_at, {self._key}, model_name, type, prompt_tokens, completion_tokens, "
-            "CASE WHEN type = 6 THEN -quota ELSE quota END, use_time_ms, client, request_id, http_status "
-            f"FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} ORDER BY created_at, id",
+            f"SELECT {select} FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} "
+            "ORDER BY created_at, id",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(4096):
-            yield from batch
+            yield batch
 
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
         """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``.

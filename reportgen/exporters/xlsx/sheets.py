@@ -10,16 +10,17 @@ formula otherwise).  Totals are values taken from the Report, so every reader
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ... import plugins
+from ...core.columns import UNSUMMED, XLSX_LINES, XLSX_TOTALS, StatsColumn
 from ...core.report import Report
 from ...core.stats import Line, Stats
 from ...hookspecs import ExportContext
 from ...render import (
-    STATS_COLUMNS,
     banner_lines,
     cents,
     clean_text,
@@ -47,7 +48,7 @@ class Writer:
     def cell(self, ws: Sheet, value: Any, style: str) -> Styled:
         return Styled(value, style)
 
-    def text(self, ws: Sheet, value: object, style: str | None = None) -> Any:
+    def text(self, ws: Sheet | None, value: object, style: str | None = None) -> Any:
         """Gateway text: control characters removed, never a formula."""
         if value is None:
             return None
@@ -78,23 +79,25 @@ class Writer:
         return None if value is None else self.cell(ws, float(value), style)
 
 
-def _cents_or_none(value: Decimal | None) -> Decimal | None:
-    return None if value is None else cents(value)
+def figure_cell(w: Writer, ws: Sheet, column: StatsColumn, stats: Stats, total: bool = False) -> Any:
+    """A stats column's figure as a workbook cell, styled for its kind (a total line's when ``total``)."""
+    value = column.figure(stats, w.report)
+    if value is None:
+        return None
+    kind = column.kind
+    if kind == "share":
+        return w.cell(ws, float(value), "rg pct")
+    if kind in ("money", "cents"):
+        amount = cents(Decimal(value)) if kind == "cents" else Decimal(value)  # cents: as printed (half-up)
+        return w.money(ws, amount, "rg total money" if total else "rg money")
+    return w.cell(ws, value, "rg total int" if total else "rg int")
 
 
-def _stats_values(w: Writer, ws: Sheet, s: Stats, total: bool = False) -> list[Any]:
-    i, m = ("rg total int", "rg total money") if total else ("rg int", "rg money")
-    return [
-        w.cell(ws, s.requests, i),
-        w.cell(ws, s.errors, i),
-        w.cell(ws, s.prompt_tokens, i),
-        w.cell(ws, s.completion_tokens, i),
-        w.cell(ws, s.consumed_quota, i),
-        w.cell(ws, s.refunded_quota, i),
-        w.cell(ws, s.quota, i),
-        w.money(ws, s.cost_usd, m),
-        w.money(ws, _cents_or_none(w.report.cny_of(s)), m),  # CNY as printed (half-up cents)
-    ]
+def _stats_values(
+    w: Writer, ws: Sheet, s: Stats, columns: Sequence[StatsColumn], total: bool = False
+) -> list[Any]:
+    """The figures of ``columns``; a total line leaves the ones that do not add up empty."""
+    return [None if total and c.kind in UNSUMMED else figure_cell(w, ws, c, s, total) for c in columns]
 
 
 # -- Summary ----------------------------------------------------------------------------
@@ -113,6 +116,8 @@ class _Counter:
 
 def summary_sheet(w: Writer, ws: Sheet) -> None:
     report, ctx = w.report, w.ctx
+    registered = plugins.columns()
+    lines = registered.stats(XLSX_LINES)
     lab = w.label
     put = _Counter(ws)
     stats = totals(report)
@@ -161,9 +166,8 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
         put([w.text(ws, lab("no_usage"), "rg heading")])
     put([])
     put([w.text(ws, lab("totals"), "rg heading")])
-    for key, value in zip(STATS_COLUMNS, _stats_values(w, ws, stats), strict=True):
-        put([w.text(ws, lab(key), "rg label"), value])
-    put([w.text(ws, lab("subscription_quota"), "rg label"), w.cell(ws, stats.subscription_quota, "rg int")])
+    for column in registered.stats(XLSX_TOTALS):
+        put([w.text(ws, lab(column.label_key), "rg label"), figure_cell(w, ws, column, stats)])
     if report.conversions:  # further currencies: exact USD total x the configured rate
         put([])
         put([w.text(ws, lab("other_currencies"), "rg heading")])
@@ -182,31 +186,31 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
     # Per member: every member, zeros included.
     put([])
     put([w.text(ws, lab("by_member"), "rg heading")])
-    put(w.header(ws, ("member", *STATS_COLUMNS, "keys")))
+    put(w.header(ws, ("member", *(c.label_key for c in lines), "keys")))
     member_rows = [
         put(
             [
                 w.text(ws, line.name),
-                *_stats_values(w, ws, line.stats),
+                *_stats_values(w, ws, line.stats, lines),
                 w.text(ws, ", ".join(line.keys), "rg indent"),
             ]
         )
         for line in members(report)
     ]
-    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
+    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, lines, total=True)])
 
     # Per model.
     put([])
     put([w.text(ws, lab("by_model"), "rg heading")])
-    put(w.header(ws, ("model", *STATS_COLUMNS)))
+    put(w.header(ws, ("model", *(c.label_key for c in lines))))
     model_rows = [
-        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats)]) for line in model_lines(report)
+        put([w.text(ws, line.name), *_stats_values(w, ws, line.stats, lines)]) for line in model_lines(report)
     ]
-    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, total=True)])
+    put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, lines, total=True)])
 
     # Charts below the tables, side by side, pointing at the cost column of each table.
     if ctx.template.section("show_charts") and stats.active:
-        cost_col = 2 + STATS_COLUMNS.index("cost_usd")
+        cost_col = 2 + [c.key for c in lines].index("cost_usd")
         anchor = put([]) + 2
         if member_rows:
             title = lab("chart_cost_by_member")
@@ -230,28 +234,24 @@ def table_sheet(
     ws: Sheet,
     first_key: str,
     lines: Iterable[tuple[Any, Stats]],
-    extra: bool,
+    columns: Sequence[StatsColumn],
 ) -> None:
-    keys = (first_key, *STATS_COLUMNS) + (
-        ("latency_p50_ms", "latency_p95_ms", "success_rate") if extra else ()
-    )
+    keys = (first_key, *(c.label_key for c in columns))
     ws.append(w.header(ws, keys))
     n = 1
     for first, stats in lines:
-        values = [first, *_stats_values(w, ws, stats)]
-        if extra:
-            values += [
-                w.cell(ws, stats.latency_p50_ms, "rg int") if stats.latency_p50_ms is not None else None,
-                w.cell(ws, stats.latency_p95_ms, "rg int") if stats.latency_p95_ms is not None else None,
-                w.cell(ws, float(stats.success_rate), "rg pct") if stats.success_rate is not None else None,
-            ]
-        ws.append(values)
+        ws.append([first, *_stats_values(w, ws, stats, columns)])
         n += 1
     if n == 1:
         ws.append([w.text(ws, w.label("no_usage"))])
         n += 1
     ws.set_filter(len(keys), n)
-    ws.append([w.text(ws, w.label("total"), "rg total"), *_stats_values(w, ws, totals(w.report), total=True)])
+    ws.append(
+        [
+            w.text(ws, w.label("total"), "rg total"),
+            *_stats_values(w, ws, totals(w.report), columns, total=True),
+        ]
+    )
 
 
 def day_value(name: str) -> Any:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 from typing import IO
 
+from ... import plugins
+from ...core.columns import XLSX_BY_MODEL, XLSX_LINES
 from ...core.report import Report
 from ...errors import UsageError
 from ...hookspecs import ExportContext
@@ -15,6 +18,9 @@ from .engine_openpyxl import OpenpyxlBook
 from .finance import add_finance_sheets
 from .names import SheetNames
 from .sheets import Writer, day_value, local_naive, model_lines, summary_sheet, table_sheet
+
+#: The widths the Summary sheet's facts (label, value, rate) need in its first columns.
+_SUMMARY_FACTS = (34, 20, 12)
 
 
 def open_book(fp: IO[bytes], report: Report, ctx: ExportContext) -> Book:
@@ -44,20 +50,25 @@ def write_workbook(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     model_title = names.claim(w.label("sheet_by_model"), "By model")
     day_title = names.claim(w.label("sheet_by_day"), "By day")
 
-    ws = book.sheet(summary_title, (34, 20, 12, 14, 14, 16, 16, 16, 14, 14, 40), freeze=False)
+    registered = plugins.columns()
+    lines, by_model = registered.stats(XLSX_LINES), registered.stats(XLSX_BY_MODEL)
+    # The Summary's member table (name, figures, keys), widened where its facts above need more room.
+    table = (34, *(c.width for c in lines), 40)
+    widths = [max(a, b) for a, b in itertools.zip_longest(_SUMMARY_FACTS, table, fillvalue=0)]
+    ws = book.sheet(summary_title, widths, freeze=False)
     summary_sheet(w, ws)
     ws.close()
 
     add_finance_sheets(w, names)  # Grant, Projects, Reconciliation: only when the report has them
 
-    widths = (34, 12, 10, 14, 14, 16, 16, 16, 14, 14, 16, 16, 13)
+    widths = [34, *(c.width for c in by_model)]
     ws = book.sheet(model_title, widths)
-    table_sheet(w, ws, "model", ((w.text(ws, m.name), m.stats) for m in model_lines(report)), extra=True)
+    table_sheet(w, ws, "model", ((w.text(ws, m.name), m.stats) for m in model_lines(report)), by_model)
     ws.close()
 
-    ws = book.sheet(day_title, (14, *widths[1:]))
+    ws = book.sheet(day_title, [14, *widths[1:]])  # the By model sheet's widths: its columns line up
     day_cells = ((w.cell(ws, day_value(d.name), "rg date"), d.stats) for d in report.days)
-    table_sheet(w, ws, "day", day_cells, extra=False)
+    table_sheet(w, ws, "day", day_cells, lines)
     ws.close()
 
     member_sheets(w, names, [line for line in members(report) if line.stats.active])
