@@ -122,3 +122,31 @@ def test_the_scan_sees_what_it_forbids(tmp_path: Path) -> None:
         "from .sheets import Writer\nfrom ..pdf import builder\nbuilder.Builder\n", encoding="utf-8"
     )
     assert _problems("reportgen.exporters.xlsx.probe", path) == []
+
+
+def test_other_modules_import_an_exporter_through_its_package() -> None:
+    """Outside ``reportgen/exporters/X/``, only ``reportgen.exporters.X`` itself is imported (its
+    ``__init__`` says what is public), never one of its modules; what exporters share is in
+    :mod:`reportgen.render`."""
+    exporters = PACKAGE / "exporters"
+    packages = {p.name for p in exporters.iterdir() if (p / "__init__.py").is_file()}
+    found = []
+    for module, path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                targets = [_target(module, path, node)]
+                targets += [
+                    f"{targets[0]}.{a.name}" for a in node.names if _is_module(f"{targets[0]}.{a.name}")
+                ]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                if parts[:2] == ["reportgen", "exporters"] and len(parts) > 3 and parts[2] in packages:
+                    owner = ".".join(parts[:3])
+                    if not (module == owner or module.startswith(owner + ".")):
+                        found.append(f"{module} imports {target}")
+    assert not found, "\n".join(found)
