@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -95,14 +94,12 @@ def test_no_rate() -> None:
     assert "No exchange rate" in text and "Grand total (CNY)" not in text
 
 
-def test_long_tables_split_and_stay_fast() -> None:
+def test_long_tables_split_across_pages() -> None:
+    """(How fast a statement of many lines is, is bench/run.py's pdf-lines step.)"""
     records = sample_records(3000)
     # Many models for one member: more lines than one 40-row table holds.
     records += [replace(r, token_name="key-alice", model_name=f"m-{i}") for i, r in enumerate(records[:200])]
-    report = make_report(records)
-    start = time.perf_counter()
-    data = export("pdf", report, "en")
-    assert time.perf_counter() - start < 2
+    data = export("pdf", make_report(records), "en")
     assert "(continued)" in text_of(data)
 
 

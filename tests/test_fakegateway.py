@@ -228,10 +228,8 @@ def test_close_is_clean_with_open_keepalive_connections() -> None:
 
 
 # ---------------------------------------------------------------------------- synthetic data
-def test_team_month_is_deterministic_and_fast() -> None:
-    started = time.perf_counter()
+def test_team_month_is_deterministic() -> None:
     again = team_month()
-    assert time.perf_counter() - started < 1.0
     assert again.rows == TEAM.rows and again.tokens == TEAM.tokens
     assert team_month(seed=8).rows != TEAM.rows
     assert 1500 < len(TEAM.rows) < 6000

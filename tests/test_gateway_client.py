@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -242,14 +241,14 @@ def test_random_faults_every_few_requests() -> None:
 def test_persisting_fault_gives_up_clearly(kind: str) -> None:
     with FakeGateway(rows=TEAM.rows, access_token=TOKEN, rate_limit=None, faults=Faults(down=kind)) as gw:
         clock = FakeClock()
-        started = time.monotonic()
         with make_client(gw, clock) as client, pytest.raises(GatewayError) as info:
             fetch(client)
     message = str(info.value)
     assert "gave up after" in message and "attempts over" in message and "\n" not in message
-    # a persisting 429 is waited out over a whole rate-limit window (180 s here) before giving up
+    # a persisting 429 is waited out over a whole rate-limit window (180 s here) before giving up;
+    # every wait went through the injected sleep (the fake clock moved by exactly what was slept)
     horizon = 180 * 1.5 + 25 if kind == "429" else 130
-    assert clock.now - 1000.0 <= horizon and time.monotonic() - started < 10
+    assert clock.now - 1000.0 <= horizon and clock.now - 1000.0 == pytest.approx(sum(clock.slept))
     if kind == "429":
         assert clock.now - 1000.0 > 180
     assert TOKEN not in message
@@ -357,11 +356,15 @@ def test_user_self_and_stat(gateway: FakeGateway) -> None:
 
 def test_status_values() -> None:
     status = {"quota_per_unit": 1000000.5, "usd_exchange_rate": "7.1", "version": "v1"}
-    with FakeGateway(status=status, rate_limit=None) as gw, make_client(gw, flavor="auto") as client:
+    wall = FakeClock(1_777_000_000.0)
+    with (
+        FakeGateway(status=status, rate_limit=None) as gw,
+        make_client(gw, flavor="auto", wall_clock=wall) as client,
+    ):
         got = client.status()
         assert client.flavor == "new-api"
     assert got.quota_per_unit == Decimal("1000000.5") and got.usd_exchange_rate == Decimal("7.1")
-    assert got.version == "v1" and abs(got.read_at - time.time()) < 5
+    assert got.version == "v1" and got.read_at == 1_777_000_000  # stamped by the injected wall clock
     with FakeGateway(status={"quota_per_unit": None}, rate_limit=None) as gw, make_client(gw) as client:
         assert client.status().quota_per_unit == Decimal(500000)
 
@@ -377,19 +380,19 @@ def test_configured_flavor_is_kept() -> None:
 
 # ---------------------------------------------------------------------------- rate limit
 def test_limiter_uses_the_burst_and_never_triggers_429() -> None:
-    with FakeGateway(rate_limit=(20, 1.0)) as gw:
-        cfg = GatewayConfig(
-            base_url=gw.url, user_id=42, access_token=Secret(TOKEN), requests_per_window=20, window_seconds=1
-        )
+    """On the client's (fake) clock: a burst of 19 at once, the rest one window later, never more
+    than the window allows (so a gateway counting the same window never answers 429)."""
+    with FakeGateway(rate_limit=None) as gw:
+        clock = FakeClock()
         stamps = []
-        with GatewayClient(cfg) as client:
-            t0 = time.monotonic()
+        with make_client(gw, clock, requests_per_window=20, window_seconds=1) as client:
             for _ in range(30):
                 client.status()
-                stamps.append(time.monotonic() - t0)
-        assert gw.too_many == 0 and client.retries == 0
-        assert stamps[18] < 0.5  # the first 19 go at once
-        assert 0.9 < stamps[-1] < 2.5  # then the rest after one window, not paced evenly
+                stamps.append(clock.now - 1000.0)
+        assert client.retries == 0
+    assert stamps[:19] == [0.0] * 19  # the first 19 go at once
+    assert stamps[19] >= 1.0 and stamps[-1] == stamps[19]  # then the rest after one window, not paced evenly
+    assert all(later - first >= 1.0 for first, later in zip(stamps, stamps[19:], strict=False))
 
 
 def test_429_pauses_the_limiter() -> None:

@@ -1,10 +1,12 @@
 """Issue 12, gateway side: a hostile loopback gateway, a mode per case.
 
 Every failing case asserts the one-line message (naming what to fix), that nothing is
-printed as a traceback, that it fails fast, and that the store's completed windows and
-totals are exactly what they were before the failing window.  Limits are shrunk through
-the client's constructor (deadline 1 s, bodies 4/8 MiB, 50 pages) so the suite stays fast;
-one subprocess test proves the default limits bound memory against a 500 MB gzip bomb.
+printed as a traceback, that what retrying will not heal is neither retried nor waited
+for, and that the store's completed windows and totals are exactly what they were before
+the failing window.  Limits are shrunk through the client's constructor (deadline 1 s,
+bodies 4/8 MiB, 50 pages) so the suite stays fast; one test refuses a 500 MB gzip bomb
+under the default limits, and ``bench/bounds.py`` measures the memory and time that takes
+(nothing here asserts on the wall clock or RSS of a shared machine).
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ import contextlib
 import re
 import socket
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -49,7 +48,6 @@ DAY1 = date_range_period(date(2026, 4, 1), date(2026, 4, 1), UTC)
 BOTH = date_range_period(date(2026, 4, 1), date(2026, 4, 2), UTC)
 DAY2_START = DAY1.end_ts
 TEST_LIMITS = Limits(deadline=1.0, max_wire_bytes=4 * MIB, max_body_bytes=8 * MIB)
-FAST = 10.0  # seconds: "fails fast" for what retrying will not heal
 
 
 def write_config(directory: Path, base_url: str, extra: str = "") -> Path:
@@ -78,14 +76,16 @@ def make_config(directory: Path, base_url: str) -> Config:
 
 
 class Factory:
-    """Builds the real client with test limits and no-op sleeps; keeps the clients it made."""
+    """Builds the real client with test limits and sleeps that only note what was asked; keeps
+    the clients it made."""
 
     def __init__(self, **kw: Any) -> None:
         self.kw = {"limits": TEST_LIMITS, "max_pages": 50, "max_attempts": 2, **kw}
         self.clients: list[GatewayClient] = []
+        self.slept: list[float] = []
 
     def __call__(self, gw: GatewayConfig, on_request: Callable[[str], None] | None = None) -> GatewayClient:
-        client = GatewayClient(gw, sleep=lambda s: None, on_request=on_request, **self.kw)
+        client = GatewayClient(gw, sleep=self.slept.append, on_request=on_request, **self.kw)
         self.clients.append(client)
         return client
 
@@ -184,20 +184,17 @@ def test_a_hostile_window_is_refused_in_one_line_and_the_store_is_unchanged(
     gw.mode, gw.redirect_to = mode, other_origin.url
     error, pattern, fatal = CASES[mode]
     factory = Factory()
-    started = time.monotonic()
     with pytest.raises(error) as info:
         run_sync(config, BOTH, client_factory=factory)
-    elapsed = time.monotonic() - started
     message = str(info.value)
     assert_one_line(message)
     assert re.search(pattern, message), message
     assert message.endswith("(0 of 1 windows saved; run `reportgen sync` again to fetch the rest)")
     assert snapshot(config) == before  # day 1 kept exactly; day 2 not marked complete
-    assert elapsed < FAST
     with contextlib.closing(sqlite3.connect(config.store_dir / DB_NAME)) as conn:
         assert TOKEN not in "\n".join(conn.iterdump())  # the failed sync's message included
-    if fatal:
-        assert factory.clients[0].retries == 0
+    if fatal:  # what retrying will not heal fails at once: no retry, no wait
+        assert factory.clients[0].retries == 0 and not factory.slept
     if mode == "cross_origin_redirect":
         assert other_origin.requests == []  # neither New-Api-User nor Authorization left the origin
         assert str(other_origin.port) in message
@@ -275,40 +272,41 @@ def test_hostile_status_or_keys_stop_the_sync_before_anything_is_stored(
 
 
 # ---------------------------------------------------------------------------- what will not heal fails fast
-def _client(base_url: str, **kw: Any) -> GatewayClient:
+def _client(base_url: str, slept: list[float] | None = None, **kw: Any) -> GatewayClient:
     cfg = GatewayConfig(base_url=base_url, user_id=USER_ID, access_token=Secret(TOKEN))
-    return GatewayClient(cfg, sleep=lambda s: None, limits=TEST_LIMITS, **kw)
+    sleep = (lambda s: None) if slept is None else slept.append
+    return GatewayClient(cfg, sleep=sleep, limits=TEST_LIMITS, **kw)
 
 
 def test_an_unknown_host_fails_fast_naming_the_setting() -> None:
-    started = time.monotonic()
+    slept: list[float] = []
     with (
-        _client("http://gateway.nonexistent.invalid") as client,
+        _client("http://gateway.nonexistent.invalid", slept) as client,
         pytest.raises(GatewayUnreachableError) as info,
     ):
         client.status()
     message = str(info.value)
     assert_one_line(message)
     assert message.startswith("gateway.nonexistent.invalid: the gateway's host name does not resolve")
-    assert "gateway.base_url" in message and time.monotonic() - started < FAST
-    assert client.retries == 0
+    assert "gateway.base_url" in message
+    assert client.retries == 0 and not slept  # fails at once: no retry, no wait
 
 
 def test_tls_to_a_plain_http_port_fails_fast_naming_the_setting() -> None:
-    with HostileGateway("good") as gw:
-        started = time.monotonic()
-        with (
-            _client(f"https://127.0.0.1:{gw.port}") as client,
-            pytest.raises(GatewayUnreachableError) as info,
-        ):
-            client.status()
+    slept: list[float] = []
+    with (
+        HostileGateway("good") as gw,
+        _client(f"https://127.0.0.1:{gw.port}", slept) as client,
+        pytest.raises(GatewayUnreachableError) as info,
+    ):
+        client.status()
     message = str(info.value)
     assert_one_line(message)
     assert re.search(
         r"https://127\.0\.0\.1:\d+/api/status: the TLS handshake failed \(.+\): check gateway\.base_url",
         message,
     )
-    assert time.monotonic() - started < FAST and client.retries == 0
+    assert client.retries == 0 and not slept  # fails at once: no retry, no wait
 
 
 def test_connection_refused_is_retried_then_names_the_url_and_setting() -> None:
@@ -330,41 +328,22 @@ def test_a_base_url_with_a_password_is_refused_without_echoing_it() -> None:
 
 
 # ---------------------------------------------------------------------------- memory stays bounded
-_BOMB_SCRIPT = """
-import resource, sys, time
-from reportgen.config import GatewayConfig, Secret
-from reportgen.errors import GatewayProtocolError
-from reportgen.gateway import GatewayClient
+def test_a_gzip_bomb_is_refused_under_the_default_limits() -> None:
+    """500 MB of gzip zeros: the default 32 MiB cap stops it, in one line, without retrying.
 
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-cfg = GatewayConfig(base_url=sys.argv[1], user_id=42, access_token=Secret(sys.argv[2]))
-client = GatewayClient(cfg, sleep=lambda s: None)  # the default limits
-client.status()
-base = peak_mb()
-started = time.monotonic()
-try:
-    list(client.iter_log_pages(int(sys.argv[3]), int(sys.argv[3]) + 86399))
-except GatewayProtocolError as exc:
-    print(f"{base:.0f} {peak_mb():.0f} {time.monotonic() - started:.2f} {exc}")
-"""
-
-
-def test_a_gzip_bomb_fails_fast_with_bounded_memory_under_the_default_limits() -> None:
-    """500 MB of gzip zeros: the default 32 MiB cap stops it; peak RSS grows < 100 MB (was 1.1 GB)."""
+    How much memory and time that takes is measured by ``bench/hostile.py`` (peak RSS grows
+    < 100 MB; it was 1.1 GB before the cap), not asserted here on a shared machine's clock.
+    """
+    slept: list[float] = []
     with HostileGateway("gzip_bomb") as gw:
-        out = subprocess.run(
-            [sys.executable, "-c", _BOMB_SCRIPT, gw.url, TOKEN, str(DAY2_START)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
-    base, peak, seconds, message = out.stdout.split(" ", 3)
-    assert "the response inflates to more than 32 MiB" in message
-    assert float(peak) - float(base) < 100, out.stdout
-    assert float(seconds) < FAST
+        cfg = GatewayConfig(base_url=gw.url, user_id=USER_ID, access_token=Secret(TOKEN))
+        with GatewayClient(cfg, sleep=slept.append) as client:  # the default limits
+            client.status()
+            with pytest.raises(GatewayProtocolError) as info:
+                list(client.iter_log_pages(DAY2_START, DAY2_START + 86399))
+    assert "the response inflates to more than 32 MiB" in str(info.value)
+    assert_one_line(str(info.value))
+    assert client.retries == 0 and not slept
 
 
 def test_endless_pages_stop_at_the_page_bound_with_bounded_memory() -> None:
@@ -394,7 +373,6 @@ def test_cli_sync_prints_one_error_line_and_exits_3(
 ) -> None:
     with HostileGateway(mode, redirect_to=other_origin.url) as gw:
         path = write_config(tmp_path, gw.url)
-        started = time.monotonic()
         result = CliRunner().invoke(
             cli,
             ["--config", str(path), "sync", "--from", "2026-04-01", "--to", "2026-04-01"],
@@ -405,7 +383,8 @@ def test_cli_sync_prints_one_error_line_and_exits_3(
     assert len(lines) == 1 and re.search(pattern, lines[0]), result.output
     assert "Traceback" not in result.output and TOKEN not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert time.monotonic() - started < FAST
+    asked = [(r.path, tuple(sorted(r.query.items()))) for r in gw.requests]
+    assert len(asked) == len(set(asked)), asked  # what will not heal is not asked again
     assert other_origin.requests == []
 
 

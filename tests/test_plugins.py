@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reportgen import hookspecs, plugins
-from reportgen.errors import PluginError, UsageError
+from reportgen.errors import ExportError, PluginError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,13 +29,33 @@ def register_exporters(register):
 """
 
 
-def test_builtins_register_through_the_same_hook(fresh_plugins):
+def test_builtins_register_through_the_same_hook(fresh_plugins, monkeypatch):
+    """Each built-in exporter is registered by its module's ``register_exporters``, called through
+    the plugin manager like a third-party plugin's, and comes from nowhere else."""
     found = plugins.exporters()
-    assert {"csv", "csv-summary", "xlsx", "pdf"} <= set(found)
-    for name in ("csv", "xlsx", "pdf"):
-        assert found[name].plugin == "reportgen"
-    names = [plugins.pm.get_name(p) for p in plugins.pm.get_plugins()]
-    assert set(plugins.DEFAULT_PLUGINS) <= set(names)
+    builtin = {name for name, e in found.items() if e.plugin == plugins.BUILTIN}
+    assert builtin == {"csv", "csv-summary", "focus", "pdf", "xlsx"}
+    implementers = [plugins.pm.get_name(i.plugin) for i in plugins.pm.hook.register_exporters.get_hookimpls()]
+    assert implementers and set(implementers) <= set(
+        plugins.DEFAULT_PLUGINS
+    )  # the hook's only implementations
+    registered: list = []
+    for module_name in implementers:
+        module = sys.modules[module_name]
+        assert plugins.pm.get_plugin(module_name) is module
+        own: list = []
+        module.register_exporters(own.append)
+        for exporter in own:  # what the module registers is what the registry holds, its own writer
+            assert found[exporter.name].write is exporter.write
+            assert exporter.write.__module__.startswith(module_name)
+        registered += own
+    assert {e.name for e in registered} == builtin
+    # a built-in module not loaded as a plugin takes its exporters with it: no other way in
+    monkeypatch.setattr(
+        plugins, "DEFAULT_PLUGINS", tuple(n for n in plugins.DEFAULT_PLUGINS if not n.endswith(".pdf"))
+    )
+    plugins.reset_for_tests()
+    assert set(plugins.exporters()) == builtin - {"pdf"}
 
 
 def test_entry_point_plugin_is_found_with_its_name(fresh_plugins):
@@ -132,7 +152,7 @@ def test_report_prepared_hook_sees_the_report(fresh_plugins, tmp_path):
     export_report(report, plugins.select_exporters("csv"), tmp_path / "out", lang="en")
     assert sys.modules["rg_audit"].SEEN == [("2026-04", "en")]
     blocked = aggregate_records([], period=period, config=config, member="blocked")
-    with pytest.raises(Exception, match="audit plugin refused"):
+    with pytest.raises(ExportError, match="audit plugin refused"):
         export_report(blocked, plugins.select_exporters("csv"), tmp_path / "out2", lang="en")
     assert not list((tmp_path / "out2").glob("*")) if (tmp_path / "out2").exists() else True
 

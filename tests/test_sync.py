@@ -11,7 +11,7 @@ import pytest
 
 from reportgen.app.sync import plan_windows, run_sync
 from reportgen.core.periods import local_days, parse_period
-from reportgen.errors import GatewayError, SyncLockedError
+from reportgen.errors import GatewayError, StoreError, SyncLockedError
 from reportgen.gateway import GatewayClient
 from reportgen.store import Store, sync_lock
 from reportgen.testing.fakegateway import FakeGateway, Faults
@@ -209,7 +209,7 @@ def test_store_refuses_another_account(tmp_path, team):
     with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
         config = make_config(tmp_path, gw.url, team)
         run_sync(config, april(config), client_factory=fast_client)
-    with Store.open(config.store_dir) as store, pytest.raises(Exception, match="holds the logs of"):
+    with Store.open(config.store_dir) as store, pytest.raises(StoreError, match="holds the logs of"):
         store.bind_account("https://other.example", 9)
 
 
