@@ -16,7 +16,6 @@ member is read streaming, up to its declared size, which is checked against a li
 from __future__ import annotations
 
 import hashlib
-import importlib
 import struct
 import zipfile
 from decimal import Decimal
@@ -87,8 +86,9 @@ def _verify(
         if store_dir is None:
             result.notes.append(NO_STORE)
         else:  # only now: the verifier alone loads no store (see against_store)
-            against = importlib.import_module(f"{__package__}.against_store")
-            against.check_store(
+            from . import against_store  # lazily: see tests/test_layers.py LAZY
+
+            against_store.check_store(
                 zf, infos.get(ROWS) if ROWS in good else None, manifest, store_dir, limits, result
             )
 
