@@ -50,9 +50,13 @@ class _Server(ThreadingHTTPServer):
         pass  # clients hanging up mid-response are part of the game; bugs answer 500 instead
 
 
+#: Seconds an idle keep-alive connection is held open by the fake gateway.
+IDLE_TIMEOUT = 30
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like a real gateway
-    timeout = 30
+    timeout = IDLE_TIMEOUT
     wbufsize = 1 << 16  # headers and body leave in one segment (no Nagle/delayed-ACK stall)
     server: _Server
 
