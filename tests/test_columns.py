@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
+import zipfile
 from operator import attrgetter
 
 import openpyxl
 import pytest
 
 from reportgen import plugins
-from reportgen.app.documents import write_report
+from reportgen.app.documents import write_packet, write_report
 from reportgen.app.sync import run_sync
+from reportgen.app.verify import verify_packet
+from reportgen.app.verify.figures import read_detail, summary_totals
+from reportgen.app.verify.reading import parse_manifest
 from reportgen.core.columns import (
     BUILTIN_COLUMNS,
     DETAIL_CSV,
@@ -92,6 +97,19 @@ def test_a_column_and_its_label_are_all_a_new_column_takes(fresh_plugins, tmp_pa
     by_model = wb["By model"]
     assert [c.value for c in by_model[1]][-1] == "tokens"
 
+    # verify: the packet's documents read by their headers' keys, the new column's among them.
+    packet = write_packet(config, april, tmp_path / "packet", lang="en")
+    result = verify_packet(packet, config.store_dir)
+    assert result.ok, result.differences
+    assert any("exactly the packet's consumption and refund rows" in c for c in result.checked)
+    with zipfile.ZipFile(packet) as zf:
+        manifest = parse_manifest(zf.read("manifest.json"))
+        text = zf.read("reportgen-2026-04.csv").decode("utf-8-sig")
+        lines = list(read_detail(csv.reader(io.StringIO(text)), manifest))
+        totals = summary_totals(io.BytesIO(zf.read("reportgen-2026-04.xlsx")), manifest)
+    assert lines and {line["group"] for line in lines} <= groups and lines[0]["key"]
+    assert totals is not None and totals["tokens"] == totals["prompt_tokens"] + totals["completion_tokens"]
+
     # FOCUS: the column it names, after FOCUS's own.
     with open(by_name["reportgen-2026-04-focus.csv"], encoding="utf-8", newline="") as f:
         focus = list(csv.reader(f))
@@ -142,3 +160,17 @@ def test_readers_find_columns_by_their_header_not_their_place():
     ]
     with pytest.raises(ValueError, match="both headed"):
         header_keys(["x"], columns, lambda k: "same")
+
+
+def test_verify_reads_the_detail_by_header_whatever_the_order():
+    from tests.report_factory import export, make_report
+
+    rows = list(csv.reader(io.StringIO(export("csv", make_report(), lang="en").decode("utf-8-sig"))))
+    manifest = {"lang": "en", "template": None}
+    order = list(range(len(rows[0])))[::-1]
+    shuffled = [[row[i] for i in order] for row in rows]
+    as_written = list(read_detail(iter(rows), manifest))
+    assert as_written and as_written == list(read_detail(iter(shuffled), manifest))
+    assert as_written[0]["quota"] == rows[1][rows[0].index("Quota")]
+    with pytest.raises(ValueError, match="no quota column"):
+        list(read_detail(iter([[c for c in row if c != "Quota"] for row in rows[:1]]), manifest))

@@ -4,17 +4,22 @@ the CSV detail holds exactly those rows, and the workbook states those totals.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import hashlib
 import io
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from ... import plugins
+from ...core.columns import DETAIL_CSV, XLSX_LINES, header_keys
 from ...core.fingerprint import FINGERPRINT_SCHEME, ROW_FIELDS, parse_row
 from ...errors import ReportgenError
 from ...render import csv_text
@@ -135,6 +140,51 @@ def _detail_key(*fields: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")
 
 
+#: What the detail check reads of each line, by column key.
+_DETAIL_KEYS = ("time", "key", "model", "prompt_tokens", "completion_tokens", "quota", "request_id")
+
+
+def _wordings(manifest: dict[str, Any]) -> list[Callable[[str], str]]:
+    """How the packet's documents may word a label key: its own template's wording, then the
+    shipped wording in its language and in each other (a custom template verify cannot load)."""
+    lang = manifest["lang"]
+    templates = []
+    with contextlib.suppress(ReportgenError):
+        templates.append((load_template(manifest["template"], lang), lang))
+    templates += [(load_template(None, other), other) for other in dict.fromkeys((lang, "en", "zh"))]
+    return [functools.partial(template.label, lang=other) for template, other in templates]
+
+
+def _csv_wording(wording: Callable[[str], str], key: str) -> str:
+    return csv_text(wording(key))  # as the CSV writes a header cell
+
+
+def read_detail(
+    rows: Iterator[list[str]], manifest: dict[str, Any], need: tuple[str, ...] = _DETAIL_KEYS
+) -> Iterator[dict[str, str]]:
+    """The lines of a packet's CSV detail as ``{column key: text}``: the header is matched to the
+    registered detail columns by its wording (never by position), and must name those of ``need``.
+
+    Raises :class:`ValueError` for a header that does not, or a line of another length.
+    """
+    header = next(rows, None)
+    if header is None:
+        raise ValueError("it has no header")
+    columns = plugins.columns().detail(DETAIL_CSV)
+    keys: list[str | None] = []
+    for wording in _wordings(manifest):  # the wording that names the most of what is needed
+        found = header_keys(header, columns, functools.partial(_csv_wording, wording))
+        if sum(k in found for k in need) > sum(k in keys for k in need):
+            keys = found
+    missing = [k for k in need if k not in keys]
+    if missing:
+        raise ValueError(f"its header has no {missing[0]} column: not a reportgen CSV detail")
+    for n, row in enumerate(rows, 2):
+        if len(row) != len(header):
+            raise ValueError(f"line {n} has {len(row)} fields, not {len(header)}")
+        yield {k: text for k, text in zip(keys, row, strict=True) if k is not None}
+
+
 def check_detail(
     zf: zipfile.ZipFile,
     info: zipfile.ZipInfo,
@@ -151,33 +201,14 @@ def check_detail(
         text = io.TextIOWrapper(
             io.BufferedReader(IterReader(stream(zf, info))), encoding="utf-8-sig", newline=""
         )
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None or len(header) != 13:
-            result.differ(name, "not a reportgen CSV detail (its header has changed)")
-            return
-        for row in reader:
-            if len(row) != 13:
-                result.differ(name, f"line {lines + 2} has {len(row)} fields, not 13")
-                return
-            (
-                local,
-                _member,
-                token,
-                model,
-                _kind,
-                prompt,
-                completion,
-                quota,
-                _usd,
-                _secs,
-                _client,
-                request,
-                _st,
-            ) = row
+        for line in read_detail(csv.reader(text), manifest):
             lines += 1
-            net += int(quota)
-            total += _detail_key(local, token, model, int(prompt), int(completion), int(quota), request)
+            quota = int(line["quota"])
+            net += quota
+            total += _detail_key(
+                line["time"], line["key"], line["model"], int(line["prompt_tokens"]),
+                int(line["completion_tokens"]), quota, line["request_id"],
+            )  # fmt: skip
     except (UnicodeDecodeError, ValueError, csv.Error) as exc:
         result.differ(name, f"cannot be read as the CSV detail ({str(exc)[:100]})")
         return
@@ -213,7 +244,7 @@ def check_workbook(
                     result.differ(name, "too large inside to open: not a reportgen workbook")
                     return
             tmp.seek(0)
-            found = _workbook_totals(tmp, manifest)
+            found = summary_totals(tmp, manifest)
         except (
             zipfile.BadZipFile,
             OSError,
@@ -230,10 +261,10 @@ def check_workbook(
         result.notes.append(f"{name}: no totals line found (a custom template's wording); not compared")
         return
     t = manifest["totals"]
-    want = [t[k] for k in ("requests", "errors", "prompt_tokens", "completion_tokens", "consumed_quota",
-                           "refunded_quota", "quota")]  # fmt: skip
-    got, usd = found
-    if got != want or abs(Decimal(str(usd)) - t["cost_usd"]) > Decimal("0.000001"):
+    want = [t[_IN_MANIFEST.get(k, k)] for k in _TOTAL_KEYS]
+    got = [found.get(k) for k in _TOTAL_KEYS]
+    usd = found.get("cost_usd")
+    if got != want or usd is None or abs(Decimal(str(usd)) - t["cost_usd"]) > Decimal("0.000001"):
         result.differ(
             name, f"its totals line ({', '.join(map(str, [*got, usd]))}) is not the manifest's totals"
         )
@@ -241,22 +272,35 @@ def check_workbook(
     result.checked.append(f"{name}: the Summary totals are the manifest's")
 
 
-def _workbook_totals(fp: IO[bytes], manifest: dict[str, Any]) -> tuple[list[Any], Any] | None:
-    try:
-        labels = {load_template(manifest["template"], manifest["lang"]).label("total", manifest["lang"])}
-    except ReportgenError:
-        labels = set()
-    labels |= {load_template(None, lang).label("total", lang) for lang in ("en", "zh")}
+#: The figures of the workbook's totals line compared with the manifest's totals (besides cost_usd).
+_TOTAL_KEYS = ("requests", "errors", "prompt_tokens", "completion_tokens", "consumed_quota", "refunded_quota",
+               "net_quota")  # fmt: skip
+#: A figure's name in the manifest's totals where it differs from the column's key.
+_IN_MANIFEST = {"net_quota": "quota"}
+
+
+def summary_totals(fp: IO[bytes], manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The Summary sheet's first totals line as ``{figure key: value}``: the line headed by the
+    template's "total" after a header worded as the registered figures (the member table)."""
+    wordings = _wordings(manifest)
+    figures = plugins.columns().stats(XLSX_LINES)
     import openpyxl  # here: loading the plugins (this module's checks are registered) stays light
 
     wb = openpyxl.load_workbook(fp, read_only=True, data_only=True)
     try:
-        ws = wb.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True)):
+        keys: list[str | None] | None = None
+        total = None
+        for n, row in enumerate(wb.worksheets[0].iter_rows(values_only=True)):
             if n > 5000:
                 return None
-            if row and row[0] in labels and len(row) >= 9 and all(isinstance(v, int) for v in row[1:8]):
-                return [int(v) for v in row[1:8]], row[8]
+            if keys is not None and row and row[0] == total:
+                return {k: v for k, v in zip(keys, row[1:], strict=False) if k is not None}
+            cells = ["" if v is None else str(v) for v in row[1:]]
+            for wording in wordings:
+                found = header_keys(cells, figures, wording)
+                if all(k in found for k in (*_TOTAL_KEYS, "cost_usd")):
+                    keys, total = found, wording("total")
+                    break
         return None
     finally:
         wb.close()
