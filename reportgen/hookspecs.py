@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import pluggy
 
 from .core.columns import Column, DetailColumn, Field, StatsColumn, stored
-from .core.wallet import CreditRow
+from .core.wallet import Credit, CreditRow
 from .errors import PluginError, UsageError
 
 if TYPE_CHECKING:
@@ -113,9 +113,12 @@ def register_exporters(register: RegisterExporter) -> None:
 #: How surely what a gateway answered (``/api/status`` data, a log row) comes from a flavour:
 #: 0 is "not this one"; the registry picks the highest.
 Score = Callable[[Mapping[str, Any]], int]
-#: A credit row's kind (``topup``, ``redemption``, ``admin`` or ``system``) and the quota it
-#: added to the wallet (negative: taken away), from its text; None when the amount cannot be read.
-CreditParser = Callable[[CreditRow, Decimal], tuple[str, int] | None]
+#: What a credit row (log types 1, 3, 4) did to the wallet, read from its text given the quota
+#: per unit: a :class:`~reportgen.core.wallet.Credit` (its kind: ``topup``, ``redemption``,
+#: ``admin``, ``system``, ``subscription``, or ``none`` for a row that moves no wallet quota;
+#: the quota added, negative when taken away; how the amount was shown), or the older
+#: ``(kind, quota)``; None when the amount cannot be read (the bridge lists the row).
+CreditParser = Callable[[CreditRow, Decimal], Credit | tuple[str, int] | None]
 
 
 @dataclass(frozen=True)
@@ -334,6 +337,7 @@ def report_prepared(report: Report, context: ExportContext) -> None:
 
 __all__ = [
     "Column",
+    "Credit",
     "CreditParser",
     "DetailColumn",
     "DocumentRole",

@@ -75,6 +75,7 @@ def test_the_bridge_closes_to_the_quota_unit_with_snapshots_at_both_ends(tmp_pat
         "redemption": 100_000_000,
         "admin": 12_750_000,
         "system": 1_000_000,
+        "subscription": 0,
     }
     assert s.flow.consumed_wallet == totals.consumed - totals.subscription_quota
     assert s.flow.consumed_subscription == totals.subscription_quota > 0

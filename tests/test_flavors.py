@@ -217,6 +217,7 @@ def test_a_new_flavour_registered_through_the_hook_syncs_from_the_fake_serving_i
         "redemption": 100_000_000,
         "admin": 12_750_000,
         "system": 1_000_000,
+        "subscription": 0,
     }
     assert not s.flow.unreadable and s.flow.refunded == want.refunded
     assert s.closing.quota == closing and s.residual == 0

@@ -45,17 +45,43 @@ class WalletRecord:
 
 @dataclass(frozen=True, slots=True)
 class CreditRow:
-    """A log row of type 1, 3 or 4 as stored (its amount is in ``content``)."""
+    """A log row of type 1, 3 or 4 as stored (its amount is in ``content``).
+
+    ``cny_per_usd`` is the gateway's display rate when the row was written (``/api/status``
+    ``usd_exchange_rate``, the rate new-api prints a ``¥`` amount at); None when not known.
+    """
 
     source: str
     created_at: int
     type: int
     quota: int
     content: str
+    cny_per_usd: Decimal | None = None
 
 
-#: Credit kinds in the order the bridge lists them.
-CREDIT_KINDS = ("topup", "redemption", "admin", "system")
+#: Credit kinds in the order the bridge lists them (``subscription``: a subscription bought
+#: with the wallet's balance, a negative amount).
+CREDIT_KINDS = ("topup", "redemption", "admin", "system", "subscription")
+#: What a credit row that moves no wallet quota reads as (a subscription bought by card, a
+#: system notice without an amount): counted, never summed.
+NO_WALLET = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """What a flavour's credit parser read from one credit row.
+
+    ``kind`` is one of :data:`CREDIT_KINDS` or :data:`NO_WALLET`; ``quota`` what the row added
+    to the wallet (negative: taken away); ``unit`` how the text showed it (``usd``, ``cny``,
+    ``points`` or ``quota``); ``cny_per_usd`` the display rate a ``¥`` amount was read at;
+    ``paid`` the money paid as the text states it (``支付金额``), when it does.
+    """
+
+    kind: str
+    quota: int
+    unit: str = "usd"
+    cny_per_usd: Decimal | None = None
+    paid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +93,8 @@ class Flow:
     consumed_wallet: int = 0
     consumed_subscription: int = 0
     refunded: int = 0
+    no_wallet: int = 0  # credit rows that move no wallet quota (a subscription bought by card)
+    cny_rates: tuple[str, ...] = ()  # the display rates ``¥`` amounts were read at (CNY per USD)
 
     @property
     def credited(self) -> int:
@@ -83,29 +111,48 @@ class Flow:
         return self.credited - self.net_wallet
 
 
+def as_credit(read: Credit | tuple[str, int] | None) -> Credit | None:
+    """A parser's answer as a :class:`Credit` (a plugin's parser may answer ``(kind, quota)``);
+    None for an unreadable row, or an answer naming no known kind."""
+    if read is None:
+        return None
+    credit = read if isinstance(read, Credit) else Credit(read[0], int(read[1]), "quota")
+    if credit.kind not in (*CREDIT_KINDS, NO_WALLET):
+        return None
+    return credit
+
+
 def flow_of(
     rows: Sequence[CreditRow],
     consumed_wallet: int,
     consumed_subscription: int,
     refunded: int,
     qpu: Decimal,
-    parse: Callable[[CreditRow, Decimal], tuple[str, int] | None],
+    parse: Callable[[CreditRow, Decimal], Credit | tuple[str, int] | None],
 ) -> Flow:
     """A span's :class:`Flow` from its credit rows (read by ``parse``) and its consumption sums."""
     sums = dict.fromkeys(CREDIT_KINDS, 0)
     unreadable = []
+    no_wallet = 0
+    rates: set[Decimal] = set()
     for row in rows:
-        credit = parse(row, qpu)
+        credit = as_credit(parse(row, qpu))
         if credit is None:
             unreadable.append(row.content)
+        elif credit.kind == NO_WALLET:
+            no_wallet += 1
         else:
-            sums[credit[0]] += credit[1]
+            sums[credit.kind] += credit.quota
+            if credit.cny_per_usd is not None:
+                rates.add(credit.cny_per_usd)
     return Flow(
         tuple((k, sums[k]) for k in CREDIT_KINDS),
         tuple(unreadable),
         consumed_wallet,
         consumed_subscription,
         refunded,
+        no_wallet,
+        tuple(str(r) for r in sorted(rates)),
     )
 
 
@@ -118,6 +165,10 @@ class End:
     snapshot_quota: int | None = None
     rolled: int = 0  # quota added to the snapshot's balance to reach the boundary
     gaps: tuple[tuple[int, int], ...] = ()  # [start, end) between snapshot and boundary not in the store
+
+
+#: Notes that state how a figure was read, not what could explain a residual.
+STATED = frozenset({"display_rate"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +201,8 @@ class SourceBridge:
 
     @property
     def expected_closing(self) -> int | None:
-        if self.opening.quota is None:
+        """Opening + credits − net wallet spend; None when the opening or a credit's amount is not known."""
+        if self.opening.quota is None or self.flow.unreadable:
             return None
         return self.opening.quota + self.flow.change
 
@@ -169,7 +221,7 @@ class SourceBridge:
     @property
     def unexplained(self) -> bool:
         """A residual that no known cause accounts for (``--strict`` makes it a finding)."""
-        return bool(self.residual) and not self.explanations
+        return bool(self.residual) and not any(n.kind not in STATED for n in self.explanations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +291,8 @@ def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> So
     if bridge.flow.unreadable:
         shown = "; ".join(repr(t[:60]) for t in bridge.flow.unreadable[:3])
         notes.append(BridgeNote("unreadable", (("count", str(len(bridge.flow.unreadable))), ("rows", shown))))
+    if bridge.flow.cny_rates:
+        notes.append(BridgeNote("display_rate", (("rate", ", ".join(bridge.flow.cny_rates)),)))
     logged = {k: q for k, q in bridge.flow.credits}
     for kind, count, quota in bridge.records:
         if quota != logged.get(kind, 0):
@@ -247,8 +301,6 @@ def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> So
                 ("logged", str(logged.get(kind, 0))), ("difference", str(quota - logged.get(kind, 0))),
             )  # fmt: skip
             notes.append(BridgeNote("records", values))
-    if bridge.residual is not None and bridge.residual != 0 and not notes:
-        return replace(bridge, explanations=())
     return replace(bridge, explanations=tuple(notes))
 
 
@@ -276,6 +328,8 @@ def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict
                 "credits": {k: q for k, q in s.flow.credits},
                 "credited": s.flow.credited,
                 "unreadable_credit_rows": list(s.flow.unreadable),
+                "no_wallet_credit_rows": s.flow.no_wallet,
+                "cny_rates": list(s.flow.cny_rates),
                 "consumed_wallet": s.flow.consumed_wallet,
                 "consumed_subscription": s.flow.consumed_subscription,
                 "refunded": s.flow.refunded,
@@ -318,6 +372,8 @@ def bridge_from_json(data: dict[str, Any]) -> Bridge:
             s["consumed_wallet"],
             s["consumed_subscription"],
             s["refunded"],
+            s.get("no_wallet_credit_rows", 0),
+            tuple(s.get("cny_rates", ())),
         )
         sources.append(
             SourceBridge(
@@ -345,20 +401,24 @@ def _notes(data: dict[str, Any]) -> tuple[BridgeNote, ...]:
 
 #: The bridge's lines, in order: (key, sign shown, is a subtotal).
 LINES = (
-    "opening", "topup", "redemption", "admin", "system", "consumed_wallet", "refunded",
+    "opening", "topup", "redemption", "admin", "system", "subscription", "consumed_wallet", "refunded",
     "expected_closing", "closing", "residual", "consumed_subscription",
 )  # fmt: skip
 
 
 def line_values(s: SourceBridge) -> list[tuple[str, int | None]]:
-    """``(line key, quota)`` of one source's bridge, signed as it adds up (None: not known)."""
+    """``(line key, quota)`` of one source's bridge, signed as it adds up (None: not known).
+
+    The ``subscription`` line (subscriptions bought with the balance) only when there were any."""
     credits = dict(s.flow.credits)
+    bought = [("subscription", credits["subscription"])] if credits.get("subscription") else []
     return [
         ("opening", s.opening.quota),
         ("topup", credits.get("topup", 0)),
         ("redemption", credits.get("redemption", 0)),
         ("admin", credits.get("admin", 0)),
         ("system", credits.get("system", 0)),
+        *bought,
         ("consumed_wallet", -s.flow.consumed_wallet),
         ("refunded", s.flow.refunded),
         ("expected_closing", s.expected_closing),

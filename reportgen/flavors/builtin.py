@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..hookspecs import Flavor, FlavorDatabase, Paging, RegisterFlavor, hookimpl
-from .credits import parse_credit
+from . import credits
 
 #: /api/status fields only new-api (and Crazyrouter) send.
 _NEW_API_STATUS = ("usd_exchange_rate", "quota_display_type")
@@ -42,7 +42,7 @@ NEW_API = Flavor(
     description="new-api (2024-08 and later: 1-based pages of up to 100)",
     status_score=lambda data: int(_new_api_status(data)),
     row_score=lambda row: int("other" in row),  # ``other`` as JSON text, "null" or ""
-    parse_credit=parse_credit,
+    parse_credit=credits.NEW_API,
     database=FlavorDatabase(score=_new_api_columns, describe=_new_api_version, exchange_rate=Decimal("7.3")),
 )
 
@@ -53,7 +53,7 @@ CRAZYROUTER = Flavor(
         2 * (_new_api_status(data) and "crazyrouter" in str(data.get("system_name") or "").lower())
     ),
     row_score=lambda row: 2 * (isinstance(row.get("other"), dict) or "cost_usd" in row),
-    parse_credit=parse_credit,
+    parse_credit=credits.NEW_API,
 )
 
 ONE_API = Flavor(
@@ -61,7 +61,7 @@ ONE_API = Flavor(
     description="one-api (0-based pages of a fixed 10, no other, 480 requests per 180 s)",
     status_score=lambda data: int(not _new_api_status(data)),
     row_score=lambda row: int("other" not in row),
-    parse_credit=parse_credit,
+    parse_credit=credits.ONE_API,
     paging=Paging(first=0, size=10, fixed=True, wrapped=False),
     requests_per_window=480,
     database=FlavorDatabase(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from .. import flavors
-from ..core.wallet import Bridge, Flow, SourceBridge, explain, flow_of, pick_snapshots, roll
+from ..core.wallet import Bridge, CreditRow, Flow, SourceBridge, explain, flow_of, pick_snapshots, roll
 from ..hookspecs import CreditParser
 from ..store.coverage import uncovered
 from ..store.wallet import WalletReads
+
+#: A display rate as read: (read_at, CNY per USD).
+Rate = tuple[int, Decimal]
 
 
 def bridge_of(
@@ -24,9 +29,13 @@ def bridge_of(
         # the flavour's wording of its credit rows
         parse = flavors.credit_parser(reader.source_flavor(source))
 
-        def flow(lo: int, hi: int, source: str = source, parse: CreditParser = parse) -> Flow:
+        rates = reader.display_rates(source)
+
+        def flow(
+            lo: int, hi: int, source: str = source, parse: CreditParser = parse, rates: list[Rate] = rates
+        ) -> Flow:
             wallet, subscription, refunded = reader.spend_sums(source, lo, hi)
-            rows = reader.credit_rows(source, lo, hi)
+            rows = [with_rate(row, rates) for row in reader.credit_rows(source, lo, hi)]
             return flow_of(rows, wallet, subscription, refunded, quota_per_unit, parse)
 
         def gaps(lo: int, hi: int, source: str = source) -> list[tuple[int, int]]:
@@ -53,3 +62,12 @@ def bridge_of(
         )
         out.append(explain(bridge, when))
     return Bridge(start_ts, end_ts, quota_per_unit, tuple(out))
+
+
+def with_rate(row: CreditRow, rates: list[Rate]) -> CreditRow:
+    """``row`` with the display rate in force when it was written: the last ``/api/status`` read at
+    or before it, else the first after (``rates``: ``(read_at, rate)``, oldest first)."""
+    if not rates:
+        return row
+    at = bisect_right(rates, row.created_at, key=lambda r: r[0])
+    return replace(row, cny_per_usd=rates[max(at - 1, 0)][1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from ..core.wallet import Balance, CreditRow, WalletRecord
@@ -68,6 +69,17 @@ class WalletReads(RollupReads):
         ).fetchall()
         raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
         return [CreditRow(source, int(a), int(t), int(q), _raw_content(raws[i])) for i, a, t, q in rows]
+
+    def display_rates(self, source: str) -> list[tuple[int, Decimal]]:
+        """``(read_at, CNY per USD)`` of every ``/api/status`` read of ``source`` that stated a
+        ``usd_exchange_rate`` (the rate new-api prints ``¥`` amounts at), oldest first."""
+        by_source = " AND source = ?" if self._multi else ""
+        rows = self._conn.execute(
+            "SELECT read_at, usd_exchange_rate FROM status_snapshots "
+            f"WHERE usd_exchange_rate IS NOT NULL{by_source} ORDER BY read_at, rowid",
+            (source,) if self._multi else (),
+        )
+        return [(int(r[0]), Decimal(r[1])) for r in rows]
 
     def source_flavor(self, source: str) -> str | None:
         """The flavour the newest finished sync of ``source`` recorded (None: none recorded): its

@@ -236,12 +236,12 @@ def _add_credits(rows: list[dict[str, Any]], start_ts: int) -> list[tuple[int, i
     """A redemption, an online top-up, an admin adjustment and a system credit (types 1, 1, 3, 4)."""
     credits = []
     for offset, kind, text, quota in CREDITS:
-        rows.append(_credit_row(start_ts + offset, kind, text))
+        rows.append(credit_row(start_ts + offset, kind, text))
         credits.append((start_ts + offset, quota))
     return credits
 
 
-def _credit_row(ts: int, kind: int, text: str) -> dict[str, Any]:
+def credit_row(ts: int, kind: int, text: str) -> dict[str, Any]:
     return {
         "user_id": USER_ID,
         "created_at": ts,
