@@ -177,8 +177,12 @@ class Flavor:
     of registration.  ``requests_per_window`` per ``window_seconds`` is its rate limit,
     the default of a source that names this flavour.  ``parse_credit(row, quota_per_unit)``
     reads a credit row (types 1, 3, 4) for the wallet bridge.  ``database`` is None when
-    the flavour has no database to read (a hosted service).  ``plugin`` and ``version`` are
-    filled in by reportgen from the distribution that registered the flavour.
+    the flavour has no database to read (a hosted service).  ``row_ids`` says what the ``id``
+    of a ``/api/log/self`` row is, which tells a row the pages repeated from a genuine twin
+    (same content): ``"position"`` its place in the listing (new-api: it moves when rows are
+    added during a crawl), ``"stable"`` the row's own id, ``"none"`` no id at all (one-api's 0).
+    ``plugin`` and ``version`` are filled in by reportgen from the distribution that
+    registered the flavour.
     """
 
     name: str
@@ -190,6 +194,7 @@ class Flavor:
     requests_per_window: int = 180
     window_seconds: int = 180
     database: FlavorDatabase | None = None
+    row_ids: str = "position"
     plugin: str = ""
     version: str = ""
 

@@ -53,6 +53,11 @@ MODES = (
     "status_rate_1e300",  # /api/status usd_exchange_rate 1e300
     "status_rate_nan",  # /api/status usd_exchange_rate NaN (a bare NaN literal)
     "status_qpu_1e300",  # /api/status quota_per_unit 1e300
+    "iso_time",  # every row's created_at an ISO 8601 string
+    "bad_times",  # three rows of the window dated -1, "yesterday" and a month later
+    "repeat_no_rid",  # no request ids; page 2 repeats 50 of page 1's rows, ids and all
+    "shifted",  # no request ids; a row is written at the top of the list between page 1 and 2
+    "twins",  # no request ids; rows 4 and 5 alike in everything but their place (two requests)
     "endless_tokens",  # /api/token/ full pages forever
     "key_quota_1e30",  # a key's used_quota = 10**30
 )
@@ -294,7 +299,18 @@ class HostileGateway:
             items = _render(window_rows(start, end, PAGE), p0 * PAGE, f"p{p0}")
             return h.reply(200, _envelope(True, "", items))
         rows = window_rows(start, end)
-        if mode == "huge_quota":
+        if mode in ("repeat_no_rid", "shifted", "twins"):
+            for row in rows:
+                del row["request_id"]
+        if mode == "iso_time":
+            for row in rows:
+                row["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created_at"]))
+        elif mode == "bad_times":
+            rows[3]["created_at"], rows[60]["created_at"] = -1, "yesterday"
+            rows[120]["created_at"] = end + 30 * 86400
+        elif mode == "twins":
+            rows[5] = {**rows[4]}
+        elif mode == "huge_quota":
             rows[3]["quota"] = 10**30
         elif mode == "int64_quota":
             rows[3]["quota"] = rows[4]["quota"] = 2**63 - 1
@@ -310,9 +326,14 @@ class HostileGateway:
             items = _render(window_rows(start, end, PAGE), (p - 1) * PAGE, f"p{p}")
         elif mode == "ignore_p":
             items = _render(rows[:PAGE], 0)
-        elif mode == "duplicates" and p == 2:
+        elif mode in ("duplicates", "repeat_no_rid") and p == 2:
             items = _render(rows[:50], 0)  # page 1's first 50 rows again, ids and all
             total = PAGE + 50
+        elif mode == "shifted" and p >= 2:  # the list grew by one row at the top since page 1
+            late = {**rows[0], "created_at": end, "quota": 7, "model_name": "late-row"}
+            grown = [late, *rows]
+            items = _render(grown[(p - 1) * PAGE : p * PAGE], (p - 1) * PAGE)
+            total += 1
         else:
             items = _render(rows[(p - 1) * PAGE : p * PAGE], (p - 1) * PAGE)
         data = {"page": p, "page_size": PAGE, "total": total, "items": items}

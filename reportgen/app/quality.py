@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..config import Config
+from ..core.findings import WindowFinding
 from ..core.partials import Bucket
 from ..core.periods import Coverage, Period, period_args
 from ..core.records import LogType
@@ -25,6 +26,8 @@ from ..templating import wording
 #: Finding codes, in the order findings are reported.
 CODES = (
     "unsynced",
+    "left_out",
+    "repeated",
     "days_without_data",
     "unmapped_keys",
     "zero_quota_with_tokens",
@@ -95,6 +98,7 @@ def check_quality(view: PeriodView) -> QualityReport:
         used &= set(view.token_names)
     found = [
         _unsynced(view.coverage, period),
+        *_left_out(view.report.left_out, period),
         Finding("days_without_data", len(view.empty_days), tuple(_day_ranges(list(view.empty_days))))
         if view.empty_days
         else None,
@@ -135,9 +139,28 @@ def _unsynced(coverage: Coverage, period: Period) -> Finding | None:
 
 
 def unsynced_lines(view: PeriodView) -> list[str]:
-    """What a summary should say when parts of its period were never synced (English, stderr)."""
-    finding = _unsynced(view.coverage, view.report.period)
-    return [] if finding is None else [f"Data quality: {finding.message('en', view.report.period)}"]
+    """What a summary should say when parts of its period were never synced, or rows the gateway
+    served are in no figure or were repeated (English, stderr)."""
+    period = view.report.period
+    found = [_unsynced(view.coverage, period), *_left_out(view.report.left_out, period)]
+    return [f"Data quality: {f.message('en', period)}" for f in found if f is not None]
+
+
+def _left_out(left_out: Iterable[WindowFinding], period: Period) -> list[Finding]:
+    """The rows the period's windows left out: in no figure (their days incomplete), and repeats."""
+    out = []
+    for code, chosen in (
+        ("left_out", [f for f in left_out if f.unexplained]),
+        ("repeated", [f for f in left_out if not f.unexplained]),
+    ):
+        if chosen:
+            days = sorted({datetime.fromtimestamp(f.start_ts, period.tz).date() for f in chosen})
+            out.append(
+                Finding(
+                    code, sum(f.rows for f in chosen), tuple(_day_ranges(days)), sum(f.quota for f in chosen)
+                )
+            )
+    return out
 
 
 def _day_ranges(days: list[date]) -> Iterable[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core.budget import ProjectLine
 from ..core.corrections import correction_totals
+from ..core.findings import by_reason
 from ..core.money import SHARE_PLACES, plain_decimal, usd
 from ..core.money import fixed as money
 from ..core.periods import Part, Period
@@ -102,6 +103,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 for a, b in report.coverage.missing
             ],
         },
+        **({"left_out": left_out_json(report)} if report.left_out else {}),
         "closed": None
         if closed is None
         else {
@@ -150,6 +152,27 @@ def exchange_json(report: Report) -> dict[str, Any]:
         "as_of": None if ex.as_of is None else ex.as_of.isoformat(),
         "applies_to": ex.applies_to,
         **({"per_source": source_rates_json(report)} if report.source_rates else {}),
+    }
+
+
+def left_out_json(report: Report) -> dict[str, Any]:
+    """The rows the gateway served for the period that are not stored as rows: how many, why, where."""
+    tz = report.period.tz
+    return {
+        "rows": sum(f.rows for f in report.left_out if f.unexplained),
+        "repeated": sum(f.rows for f in report.left_out if not f.unexplained),
+        "by_reason": by_reason(report.left_out),
+        "windows": [
+            {
+                "start": datetime.fromtimestamp(f.start_ts, tz).isoformat(),
+                "end": datetime.fromtimestamp(f.end_ts + 1, tz).isoformat(),
+                "reason": f.reason,
+                "rows": f.rows,
+                "quota": f.quota,
+                "example": f.example,
+            }
+            for f in report.left_out
+        ],
     }
 
 

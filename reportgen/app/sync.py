@@ -13,9 +13,10 @@ from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from ..config import Config, GatewayConfig
+from ..core.findings import DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
 from ..core.periods import Period, previous_month, zone_days
 from ..core.records import RowBatch, UsageRecord
-from ..errors import ConfigError, GatewayError, StoreError, UsageError
+from ..errors import ConfigError, GatewayDataError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
 from ..store import evidence as audit
@@ -70,8 +71,11 @@ class SyncResult:
     amended: tuple[str, ...] = ()
     #: What was read, when not the API ("the new-api (with request_id) database postgresql://...").
     source: str = ""
-    #: Rows a window's pages repeated (same id, request id and time), kept once.
+    #: Rows a window's pages repeated (same content; ids as the flavour tells them), kept once.
     duplicates: int = 0
+    #: The rows served for a window but in no figure (dated outside it, unreadably dated): each
+    #: such window is stored without coverage.
+    findings: tuple[WindowFinding, ...] = ()
     #: What the user should hear: plain-http tokens, implausible gateway values.
     warnings: tuple[str, ...] = ()
     #: The source's name (``default`` for ``[gateway]``).
@@ -97,6 +101,7 @@ class SyncResult:
                 if self.duplicates
                 else ""
             )
+            + (f"; {self.unplaced_text()}" if self.findings else "")
             + (
                 f"; {_plural(self.reread, 'window')} read again: rows were committed there after it was read"
                 if self.reread
@@ -109,6 +114,33 @@ class SyncResult:
                 else ""
             )
         )
+
+    def unplaced_text(self) -> str:
+        """``86 rows not stored (86 rows with an unreadable created_at (e.g. '…')) in 2026-04-10: …``."""
+        days = sorted({f.start_ts for f in self.findings})
+        shown = ", ".join(
+            datetime.fromtimestamp(d, UTC).strftime("%Y-%m-%d %H:%M") + " UTC" for d in days[:3]
+        ) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
+        whys = []
+        for reason in REASONS:
+            mine = [f for f in self.findings if f.reason == reason]
+            if mine:
+                example = next((f.example for f in mine if f.example), "")
+                whys.append(replace(mine[0], rows=sum(f.rows for f in mine), example=example).describe())
+        count = unexplained(self.findings)
+        return (
+            f"{_plural(count, 'row')} the gateway served could not be placed ({'; '.join(whys)}): not stored, "
+            f"and the {_plural(len(days), 'window')} from {shown} left incomplete"
+        )
+
+    def check(self) -> None:
+        """Raise when rows were left out of the figures (the summary was shown): a one-line
+        :class:`~reportgen.errors.GatewayDataError`, so a scheduled sync does not pass it by."""
+        if self.findings:
+            raise GatewayDataError(
+                f"{self.unplaced_text()}; the figures of those days miss them: run `reportgen sync` "
+                "again once the gateway serves them readably dated"
+            )
 
 
 def _plural(n: int, word: str) -> str:
@@ -223,6 +255,7 @@ def run_sync(
         name="+".join(r.name for r in results),
         parts=tuple(results),
         duplicates=sum(r.duplicates for r in results),
+        findings=tuple(f for r in results for f in r.findings),
         warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
         reread=sum(r.reread for r in results),
     )
@@ -249,23 +282,47 @@ def _check_source(config: Config, gw: GatewayConfig) -> None:
 
 
 def _store_window(
-    store: Store, lo: int, hi: int, read: Iterable[Sequence[UsageRecord]], fetched_at: int, name: str
-) -> tuple[int, int]:
-    """Replace ``[lo, hi]`` of source ``name`` with the rows of ``read``'s pages: rows, pages."""
+    store: Store,
+    client: LogSource,
+    lo: int,
+    hi: int,
+    read: Iterable[Sequence[UsageRecord]],
+    fetched_at: int,
+    name: str,
+) -> tuple[int, int, tuple[WindowFinding, ...]]:
+    """Replace ``[lo, hi]`` of source ``name`` with the rows of ``read``'s pages: rows, pages, and the
+    rows served but not stored, by reason (the window is not complete when some are in no figure)."""
+    tally = WindowTally(lo, hi)
     pages = iter(read)
     first = next(pages, None)
     if isinstance(first, RowBatch):  # oldest first, parsed to stored values: written as they come
         batches = cast(Iterator[RowBatch], itertools.chain([first], pages))
-        return store.stream_window(lo, hi, batches, fetched_at, name)
+        rows, window_pages = store.stream_window(lo, hi, batches, fetched_at, name, tally)
+        return rows, window_pages, tally.findings()
     fetched: list[UsageRecord] = []
     window_pages = 0
     for page in itertools.chain([] if first is None else [first], pages):
         # A row outside the window would escape the window's atomic replace and be
-        # stored twice by the sync of its own window: the store keeps only [lo, hi].
-        fetched.extend(r for r in page if lo <= r.created_at <= hi)
+        # stored twice by the sync of its own window: the store keeps only [lo, hi], and
+        # counts the others (a source that does not count them itself).
+        for record in page:
+            if lo <= record.created_at <= hi:
+                fetched.append(record)
+            else:
+                tally.add(OUTSIDE, record.quota, str(record.created_at))
         window_pages += 1
-    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name)
-    return len(fetched), window_pages
+    counted = getattr(client, "window_findings", None)  # what the source left out itself
+    findings = _merged(tally, counted if isinstance(counted, WindowTally) else None)
+    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name, findings)
+    return len(fetched), window_pages, findings
+
+
+def _merged(mine: WindowTally, theirs: WindowTally | None) -> tuple[WindowFinding, ...]:
+    if theirs is None:
+        return mine.findings()
+    for f in mine.findings():
+        theirs.add(f.reason, f.quota, f.example, rows=f.rows)
+    return theirs.findings()
 
 
 def _sync_locked(
@@ -306,6 +363,7 @@ def _sync_locked(
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
+    findings: list[WindowFinding] = []
     state, message = "failed", ""
     runs = SyncDigests(qualified_key(name, ""))
     try:
@@ -318,7 +376,10 @@ def _sync_locked(
                     if ahead is not None
                     else client.iter_log_pages(lo, hi)
                 )
-                window_rows, window_pages = _store_window(store, lo, hi, read, int(now()), name)
+                window_rows, window_pages, left_out = _store_window(
+                    store, client, lo, hi, read, int(now()), name
+                )
+                findings.extend(left_out)
                 done += 1
                 rows += window_rows
                 pages += window_pages
@@ -377,7 +438,8 @@ def _sync_locked(
         keys=len(keys),
         amended=tuple(a.label for a in amended),
         source=getattr(client, "described", ""),  # only the database source describes itself
-        duplicates=getattr(client, "duplicates_dropped", 0),
+        duplicates=sum(f.rows for f in findings if f.reason == DUPLICATE),
+        findings=tuple(f for f in findings if f.reason != DUPLICATE),
         warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
         name=name,
         reread=len(late),

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .budget import GrantView, ProjectLine
 from .corrections import Correction
+from .findings import WindowFinding
 from .money import convert
 from .partials import Partials
 from .periods import Coverage, Part, Period
@@ -97,6 +98,9 @@ class Report:
     conversions: tuple[Conversion, ...] = ()
     #: Which parts of the period the store holds (documents print a banner when incomplete).
     coverage: Coverage = field(default_factory=Coverage)
+    #: Rows the gateway served for the period's windows that the store did not keep as rows, by
+    #: window and reason (documents name their count; see :mod:`reportgen.core.findings`).
+    left_out: tuple[WindowFinding, ...] = ()
     #: Where each part of the period comes from: frozen (a closed period's snapshot) or live.
     basis: tuple[Part, ...] = ()
     #: The statement number and signing key of a packet (None: documents outside a packet).

@@ -64,6 +64,7 @@ ONE_API = Flavor(
     parse_credit=credits.ONE_API,
     paging=Paging(first=0, size=10, fixed=True, wrapped=False),
     requests_per_window=480,
+    row_ids="none",
     database=FlavorDatabase(
         score=lambda columns: int(not _new_api_columns(columns)),
         describe=_one_api_version,

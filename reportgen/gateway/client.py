@@ -13,10 +13,11 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import flavors
 from ..config import GatewayConfig, base_url_problem, plain_http_warning
+from ..core.findings import WindowTally
 from ..core.records import GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
@@ -42,6 +43,13 @@ _AUTH_HINT = (
 _TRANSIENT_HTTP = {408, 425, 429} | set(range(500, 600))
 _SECRET_FIELDS = ("access_token", "password", "key")
 _Transient = TransientFailure
+
+
+class Page(NamedTuple):
+    """One page of a listing: its items, and the listing's ``data.total`` as it said (None: not said)."""
+
+    items: list[dict[str, Any]]
+    total: int | None
 
 
 class GatewayClient:
@@ -118,6 +126,8 @@ class GatewayClient:
         self.pages_fetched = 0
         self.retries = 0
         self.duplicates_dropped = 0
+        #: The last window's rows not stored, by reason (see :meth:`iter_log_pages`).
+        self.window_findings: WindowTally | None = None
 
     def recent_requests(self) -> list[float]:
         """Seconds since each request still inside the rate-limit window (for the next command)."""
@@ -159,7 +169,7 @@ class GatewayClient:
     def keys(self) -> list[KeyInfo]:
         """Every API key of the caller (``/api/token/``), without the masked key itself."""
         try:
-            return [parse_key(item) for page in self._pages("/api/token/", {}) for item in page]
+            return [parse_key(item) for page in self._pages("/api/token/", {}) for item in page.items]
         except GatewayDataError as exc:
             raise GatewayDataError(
                 f"/api/token/: {exc}: the gateway misbehaved; nothing was synced"
@@ -192,17 +202,21 @@ class GatewayClient:
         Both bounds are inclusive, as the API defines them.  Pages come newest first and
         end at the first short page; fetch only closed windows (see gateway-api.md §5).
 
-        Rows a window's pages repeat (same non-zero ``id``, ``request_id`` and ``created_at``)
-        are kept once and counted in ``duplicates_dropped``; genuine twins differ in ``id``.
+        Every other row served is counted by reason in ``window_findings`` once the window's
+        pages are read (:class:`~.guards.WindowRows`): dated outside the window, an unreadable
+        ``created_at``, or repeated by the pages (kept once, also in ``duplicates_dropped``;
+        genuine twins are kept, as the flavour's ``row_ids`` tells them apart).
         A row with an impossible value, or sums past :data:`~.amounts.MAX_AMOUNT`, raise a
         :class:`~reportgen.errors.GatewayDataError` so the window is not committed.
         """
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
         window = WindowRows(start_ts, end_ts)
+        self.window_findings = window.tally
         try:
-            for items in self._pages("/api/log/self", params, logs=True):
+            for page in self._pages("/api/log/self", params, logs=True):
                 self.pages_fetched += 1
-                records = window.accept(items, self._page_size)
+                window.identity.row_ids = self._row_ids()
+                records = window.accept(page.items, self._page_size, page.total)
                 if records:
                     yield records
         finally:
@@ -226,7 +240,13 @@ class GatewayClient:
             ) from None
 
     # ------------------------------------------------------------------ paging
-    def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[list[dict]]:
+    def _row_ids(self) -> str:
+        """What a log row's ``id`` is, as the flavour (configured, else told so far) says."""
+        if self._configured is not None:
+            return self._configured.row_ids
+        return flavors.detect(self._status_seen, self._row_seen, self._wrapped).row_ids
+
+    def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[Page]:
         """Raw items page by page until a short page, whatever the flavour's paging.
 
         Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).
@@ -267,7 +287,8 @@ class GatewayClient:
                 # A bare list does not say its page size (one-api fixes it at 10, old new-api
                 # honours 100): a page as long as the longest so far may be full.
                 expected = max(self._smallest_page, largest)
-            yield items
+            total = data.get("total") if isinstance(data, dict) else None
+            yield Page(items, total if type(total) is int else None)
             if len(items) < expected:
                 return
             p = next_p

@@ -2,6 +2,7 @@
 
 A gateway that keeps sending full pages (ignoring ``p``, or with changing ids) would be
 paged forever; one that repeats rows across pages would have them stored twice; rows
+dated outside the window, or not readably dated, would be dropped without a word; rows
 whose sums pass :data:`~.amounts.MAX_AMOUNT` could overflow the store's aggregates.  Each
 raises a :class:`~reportgen.errors.GatewayProtocolError` subclass, so sync leaves the
 window incomplete and keeps the windows already committed.
@@ -9,13 +10,16 @@ window incomplete and keeps the windows already committed.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from ..core.findings import DUPLICATE, OUTSIDE, UNREADABLE, WindowTally
+from ..core.rawjson import dumps_row
 from ..core.records import UsageRecord
 from ..errors import GatewayDataError, GatewayProtocolError
-from .amounts import MAX_AMOUNT
-from .parse import parse_log_row
+from .amounts import MAX_AMOUNT, amount, show_value
+from .parse import created_at_of, parse_log_row
 
 #: Pages one listing (a sync window of at most a day, or the key list) may take: 500,000
 #: log rows a day at 100 a page, 50,000 at one-api's 10.  A server still sending full
@@ -60,31 +64,44 @@ class ListingBound:
 
 
 class WindowRows:
-    """Parses one window's rows, each once: repeats dropped and counted, sums bounded.
+    """Parses one window's rows: each stored row once, every other row counted by reason, sums bounded.
 
-    A row is a repeat when its non-zero ``id``, ``request_id`` and ``created_at`` match a
-    row already received in this window.  new-api's ``id`` is the row's position (db id %
-    1024 on older builds, 0 on one-api), so it is never trusted alone; two genuine twin
-    rows differ in position and are both kept.
+    A row whose ``created_at`` cannot be read, or lies outside the window, is counted (see
+    :mod:`reportgen.core.findings`), never parsed into the window.  A row the pages repeat is
+    counted and kept once (:class:`RowIdentity`).
     """
 
-    def __init__(self, start_ts: int, end_ts: int) -> None:
+    def __init__(self, start_ts: int, end_ts: int, row_ids: str = "position") -> None:
+        self.start_ts, self.end_ts = start_ts, end_ts
         self.label = f"/api/log/self window {utc(start_ts)} .. {utc(end_ts)} UTC"
-        self.duplicates = 0
-        self._seen: set[tuple[int, str, Any]] = set()
+        self.tally = WindowTally(start_ts, end_ts)
+        self.identity = RowIdentity(row_ids)
         self._sums = [0, 0, 0]
 
-    def accept(self, items: list[dict], full_page: int) -> list[UsageRecord]:
-        """The page's new rows as records; raises on an impossible value or a page of repeats."""
+    @property
+    def duplicates(self) -> int:
+        return self.tally.count(DUPLICATE)
+
+    def accept(self, items: list[dict], full_page: int, total: int | None = None) -> list[UsageRecord]:
+        """The page's rows to store; raises on an impossible value or a page of repeats.
+
+        ``total`` is the listing's ``data.total`` as this page gave it (None: not given).
+        """
         records: list[UsageRecord] = []
         repeats = 0
+        self.identity.next_page(total)
         for item in items:
-            key = row_key(item)
-            if key is not None:
-                if key in self._seen:
-                    repeats += 1
-                    continue
-                self._seen.add(key)
+            if self.identity.repeat(item):
+                repeats += 1
+                self.tally.add(DUPLICATE, _quota(item))
+                continue
+            stamp = created_at_of(item.get("created_at"))
+            if stamp is None:
+                self.tally.add(UNREADABLE, _quota(item), show_value(item.get("created_at")))
+                continue
+            if not self.start_ts <= stamp <= self.end_ts:
+                self.tally.add(OUTSIDE, _quota(item), f"{utc(stamp)} UTC")
+                continue
             try:
                 record = parse_log_row(item)
             except GatewayDataError as exc:
@@ -95,7 +112,6 @@ class WindowRows:
             self._sums[1] += record.prompt_tokens
             self._sums[2] += record.completion_tokens
             records.append(record)
-        self.duplicates += repeats
         if repeats == len(items) >= full_page:  # a full page of repeats: paging would go on
             raise GatewayProtocolError(
                 f"{self.label}: a full page repeated only rows already received: the gateway ignores "
@@ -109,12 +125,68 @@ class WindowRows:
         return records
 
 
-def row_key(item: dict[str, Any]) -> tuple[int, str, Any] | None:
-    """What makes a row the same row on two pages of one window, or None if nothing can."""
-    row_id, request_id, created = item.get("id"), item.get("request_id"), item.get("created_at")
-    if type(row_id) is not int or row_id == 0 or not isinstance(request_id, str) or not request_id:
-        return None
-    return row_id, request_id, created if isinstance(created, int | str) else None
+class RowIdentity:
+    """Which rows of one window's listing are repeats of rows already received, by full content.
+
+    Two rows are the same row only when everything but ``id`` is equal, and then ``id``
+    decides, as the flavour's ``row_ids`` says what it is:
+
+    - ``"position"`` (new-api): the row's place in the listing.  The same place again is a
+      repeat.  Offset paging over a list that grew moves every row down: a row of an earlier
+      page comes again up to as many places further as ``data.total`` grew since, and is a
+      repeat; anywhere else it is a genuine twin (two requests logged alike), kept.
+    - ``"stable"``: the row's own id; the same id again is a repeat, another id a twin.
+    - ``"none"`` (one-api's ``0``, or a row without an id): rows alike on one page are twins
+      (one query never lists a row twice); a row like one of an earlier page is taken as that
+      row again (each earlier row stands for one repeat).  Twins split by a page boundary
+      cannot be told from a repeat there: without ids nothing can tell them.
+    """
+
+    def __init__(self, row_ids: str = "position") -> None:
+        self.row_ids = row_ids
+        self._page = 0
+        self._total: int | None = None
+        # content digest -> [place id, the listing's total then, page, still stands for a repeat]
+        self._seen: dict[bytes, list[list[Any]]] = {}
+
+    def next_page(self, total: int | None) -> None:
+        self._page += 1
+        self._total = total if type(total) is int and total > 0 else None
+
+    def repeat(self, item: dict[str, Any]) -> bool:
+        """True when ``item`` is a row already received (it is then remembered as it is now)."""
+        content = dumps_row({k: v for k, v in item.items() if k != "id"})
+        digest = hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        row_id = item.get("id")
+        if type(row_id) is not int or row_id == 0 or self.row_ids == "none":
+            row_id = None
+        earlier = self._seen.get(digest)
+        entry = [row_id, self._total, self._page, True]
+        if earlier is None:
+            self._seen[digest] = [entry]
+            return False
+        for seen in earlier:
+            if row_id is None or seen[0] is None:
+                if row_id is None and seen[0] is None and seen[2] < self._page and seen[3]:
+                    seen[3] = False
+                    return True
+                continue
+            if seen[0] == row_id:
+                return True
+            grown = self._total - seen[1] if self._total is not None and seen[1] is not None else 0
+            if self.row_ids == "position" and 0 < row_id - seen[0] <= grown:
+                seen[0], seen[1] = row_id, self._total  # the row, where it is listed now
+                return True
+        earlier.append(entry)
+        return False
+
+
+def _quota(item: dict[str, Any]) -> int:
+    """A row's quota where it reads as one (else 0): what a row left out would have counted."""
+    try:
+        return amount(item, "quota")
+    except GatewayDataError:
+        return 0
 
 
 def utc(ts: int) -> str:

@@ -61,6 +61,15 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def created_at_of(value: Any) -> int | None:
+    """A row's ``created_at`` as Unix seconds, or None when it cannot be read as one: absent, not a
+    number (an ISO string, ``"yesterday"``), zero or negative, or past 64 bits."""
+    if isinstance(value, bool):
+        return None
+    stamp = _int_or_none(value)
+    return stamp if stamp is not None and 0 < stamp < _INT64 else None
+
+
 def _opt_int(value: Any) -> int | None:
     if value is None or value == "":
         return None
@@ -450,6 +459,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "JSONRejected",
     "amount",
+    "created_at_of",
     "describe_row",
     "loads",
     "parse_key",

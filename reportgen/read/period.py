@@ -145,13 +145,16 @@ def open_period(
             )
             report = with_projects(report, timeline, effective)
         missing = timeline.missing(period.start_ts, period.end_ts)
+        left_out = tuple(facts.window_findings(period.start_ts, period.end_ts))
         coverage = Coverage(
-            tuple(missing),
-            synced_any=not (len(missing) == 1 and missing[0] == (period.start_ts, period.end_ts)),
+            tuple(missing),  # a window fetched with rows it could not place was synced, incompletely
+            synced_any=bool(left_out)
+            or not (len(missing) == 1 and missing[0] == (period.start_ts, period.end_ts)),
         )
         report = replace(
             report,
             coverage=coverage,
+            left_out=left_out,
             basis=timeline.basis(period),
             source_accounts=tuple(sorted(facts.source_accounts().items())),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..core.money import cents
@@ -55,6 +55,13 @@ def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
     out = []
     if not report.coverage.complete:
         out.append(label("incomplete", ranges=", ".join(report.coverage.ranges(p.tz))))
+    lost = [f for f in report.left_out if f.unexplained]
+    if lost:
+        days = sorted({datetime.fromtimestamp(f.start_ts, p.tz).date().isoformat() for f in lost})
+        out.append(label("left_out", count=f"{sum(f.rows for f in lost):,}", ranges=", ".join(days)))
+    repeated = sum(f.rows for f in report.left_out if not f.unexplained)
+    if repeated:
+        out.append(label("repeated", count=f"{repeated:,}"))
     if any(part.frozen for part in report.basis):
         day = "%Y-%m-%d"
         parts = []

@@ -330,6 +330,11 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
                 (since, period.end_ts - 1, since, period.end_ts - 1),
             )
+            conn.execute(  # what the windows of those rows left out (rows repeated by the pages)
+                "INSERT INTO frozen.window_findings SELECT * FROM main.window_findings "
+                "WHERE start_ts < ? AND end_ts >= ?",
+                (period.end_ts, since),
+            )
             conn.execute(  # the period's last reconciliation, as the documents show it
                 "INSERT INTO frozen.reconciliations SELECT * FROM main.reconciliations "
                 "WHERE start_ts = ? AND end_ts = ?",

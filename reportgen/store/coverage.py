@@ -1,10 +1,11 @@
-"""Coverage: the time ranges of each source that the store holds completely."""
+"""Coverage: the time ranges of each source that the store holds completely, and what its windows left out."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
+from ..core.findings import WindowFinding
 from .connection import DEFAULT_SOURCE, Connected
 
 
@@ -46,6 +47,19 @@ class CoverageReads(Connected):
                 "SELECT start_ts, end_ts FROM coverage WHERE source = ? ORDER BY 1", (source,)
             )
         ]
+
+    def window_findings(self, start_ts: int, end_ts: int) -> list[WindowFinding]:
+        """The findings of the sources' windows that touch ``[start_ts, end_ts)``: rows served
+        but not kept as rows (see :mod:`reportgen.core.findings`), oldest window first."""
+        if not self.has_table("window_findings"):  # a snapshot closed before schema 9
+            return []
+        where, args = self._src()
+        rows = self._conn.execute(
+            "SELECT start_ts, end_ts, reason, rows, quota, example FROM window_findings "
+            f"WHERE start_ts < ? AND end_ts >= ?{where} ORDER BY start_ts, source, reason",
+            (end_ts, start_ts, *args),
+        )
+        return [WindowFinding(int(a), int(b), str(r), int(n), int(q), str(e)) for a, b, r, n, q, e in rows]
 
 
 def add_coverage(cur: sqlite3.Cursor, start: int, end: int, source: str) -> None:

@@ -2,8 +2,10 @@
 
 A window is committed in one transaction that replaces its source's rows of the range (and
 their raw JSON), records the range as covered and rolls up the days it touches, so a window
-is either wholly in the store or not at all, and re-fetching never doubles a row.  Rows have
-no content de-duplication: two identical rows in the same second are two requests.
+is either wholly in the store or not at all, and re-fetching never doubles a row.  The rows
+the source served but the window does not keep (see :mod:`reportgen.core.findings`) are
+recorded with it in ``window_findings``; a window with rows in no figure is stored without
+coverage, so it reads as not synced and the next sync fetches it again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
 from ..core.records import RowBatch, UsageRecord
 from ..errors import GatewayDataError, StoreError
 from . import rollups
@@ -37,10 +40,13 @@ class WindowWrites(Connected):
         pages: int,
         fetched_at: int,
         source: str = DEFAULT_SOURCE,
+        findings: Sequence[WindowFinding] = (),
     ) -> None:
         """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records``.
 
         Rows of other sources in the same range are left alone: sources never merge.
+        ``findings`` (the rows served but not kept as rows) replace the window's; with rows
+        in no figure among them the window is not recorded as complete.
         """
         # Oldest first, so that row ids follow time within the window.
         ordered = sorted(records, key=lambda r: r.created_at)
@@ -52,17 +58,25 @@ class WindowWrites(Connected):
             )
             if ordered:
                 keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
-            self._close_window(cur, start, end, len(records), pages, fetched_at, source)
+            self._close_window(cur, start, end, len(records), pages, fetched_at, source, findings=findings)
 
     def stream_window(
-        self, start: int, end: int, batches: Iterable[RowBatch], fetched_at: int, source: str = DEFAULT_SOURCE
+        self,
+        start: int,
+        end: int,
+        batches: Iterable[RowBatch],
+        fetched_at: int,
+        source: str = DEFAULT_SOURCE,
+        tally: WindowTally | None = None,
     ) -> tuple[int, int]:
         """:meth:`replace_window` for batches that arrive oldest first (the database source).
 
         Each batch is written as it arrives, inside the window's one transaction: the window
         is still replaced atomically, and memory holds one batch, not a window.  Rows outside
-        ``[start, end]`` are left out.  Returns the rows written and the batches read.
+        ``[start, end]`` are left out and counted in ``tally`` (the window then is not
+        complete).  Returns the rows written and the batches read.
         """
+        tally = tally or WindowTally(start, end)
         rows = pages = 0
         # Ids are left to SQLite: each row gets the largest id + 1, so a window's rows are the
         # consecutive ids from the one _clear_window returns (checked below), oldest first.
@@ -91,6 +105,8 @@ class WindowWrites(Connected):
                 values = batch.stored
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
+                    outside = [ts for ts in stamps if not start <= ts <= end]
+                    tally.add(OUTSIDE, 0, str(outside[0]), rows=len(outside))
                     raws = raws or (unpack_table(packed) if packed is not None else ())
                     values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
                     if not values:
@@ -114,7 +130,9 @@ class WindowWrites(Connected):
                 keep_table(cur, next_id, count, packed, batch.fields, raws)
                 next_id += count
                 rows += count
-            self._close_window(cur, start, end, rows, pages, fetched_at, source, latency.days)
+            self._close_window(
+                cur, start, end, rows, pages, fetched_at, source, latency.days, tally.findings()
+            )
         return rows, pages
 
     @staticmethod
@@ -138,6 +156,10 @@ class WindowWrites(Connected):
         if gone:  # only this source's rows' raw JSON: other sources' rows stay
             forget_raw(cur, set(gone), min(gone), max(gone))
         cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source))
+        cur.execute(
+            "DELETE FROM window_findings WHERE source = ? AND start_ts <= ? AND end_ts >= ?",
+            (source, end, start),
+        )
         return int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0])
 
     def _close_window(
@@ -150,9 +172,17 @@ class WindowWrites(Connected):
         fetched_at: int,
         source: str,
         counted: dict[int, rollups.Cells] | None = None,
+        findings: Sequence[WindowFinding] = (),
     ) -> None:
-        """Record ``[start, end]`` as complete and roll up the days it touches (``counted``: see :func:`rollups.roll`)."""
-        add_coverage(cur, start, end, source)
+        """Record ``[start, end]`` as complete (unless ``findings`` hold rows in no figure), keep its
+        findings and roll up the days it touches (``counted``: see :func:`rollups.roll`)."""
+        if not unexplained(findings):
+            add_coverage(cur, start, end, source)
+        cur.executemany(
+            "INSERT INTO window_findings (source, start_ts, end_ts, reason, rows, quota, example, found_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source, start, end, f.reason, f.rows, f.quota, f.example, fetched_at) for f in findings],
+        )
         cur.execute(
             "INSERT INTO windows (start_ts, end_ts, rows, pages, fetched_at, source) VALUES (?, ?, ?, ?, ?, ?)",
             (start, end, rows, pages, fetched_at, source),

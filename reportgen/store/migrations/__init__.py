@@ -20,6 +20,7 @@ from . import (
     m06_rollups,
     m07_histograms,
     m08_credit_index,
+    m09_window_findings,
 )
 from .m08_credit_index import CREDIT_TYPES_SQL
 
@@ -32,6 +33,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     6: m06_rollups.to_6,
     7: m07_histograms.to_7,
     8: m08_credit_index.to_8,
+    9: m09_window_findings.to_9,
 }
 
 __all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]
