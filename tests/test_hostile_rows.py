@@ -27,7 +27,7 @@ from reportgen.cli import cli
 from reportgen.config import Config, load_config
 from reportgen.core.periods import date_range_period
 from reportgen.errors import GatewayDataError
-from reportgen.gateway.guards import RowIdentity
+from reportgen.gateway.guards import RowIdentity, content_digest
 from reportgen.store import DB_NAME, Store
 from reportgen.testing.fakegateway import FakeGateway
 
@@ -237,9 +237,11 @@ def test_one_api_twins_on_one_page_both_count(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row_ids", "pages", "repeats"),
     [
-        # one-api: alike on one page are twins; alike on a later page, the row again (once each)
-        ("none", [([{"a": 1, "id": 0}, {"a": 1, "id": 0}], None), ([{"a": 1, "id": 0}], None)], [0, 0, 1]),
-        ("none", [([{"a": 1}], None), ([{"a": 1}, {"a": 1}], None)], [0, 1, 0]),
+        # one-api: alike on one page are twins; a page starting as the one before ended cannot tell
+        # (None: read that page again); alike a row elsewhere on an earlier page, the row again
+        ("none", [([{"a": 1, "id": 0}, {"a": 1, "id": 0}], None), ([{"a": 1, "id": 0}], None)], [0, 0, None]),
+        ("none", [([{"a": 1}, {"b": 1}], None), ([{"a": 1}, {"c": 1}], None)], [0, 0, 1, 0]),
+        ("none", [([{"a": 1}], None), ([{"b": 1}], None), ([{"a": 1}, {"a": 1}], None)], [0, 0, 1, 0]),
         # new-api: the same place again is a repeat; a place further on is a twin unless the list grew
         ("position", [([{"a": 1, "id": 1}, {"a": 1, "id": 2}], 2), ([{"a": 1, "id": 1}], 2)], [0, 0, 1]),
         ("position", [([{"a": 1, "id": 2}], 5), ([{"a": 1, "id": 3}], 5)], [0, 0]),
@@ -250,11 +252,14 @@ def test_one_api_twins_on_one_page_both_count(tmp_path: Path) -> None:
     ],
 )
 def test_what_identifies_a_row_follows_the_flavours_ids(
-    row_ids: str, pages: list[tuple[list[dict[str, Any]], int | None]], repeats: list[int]
+    row_ids: str, pages: list[tuple[list[dict[str, Any]], int | None]], repeats: list[int | None]
 ) -> None:
     identity = RowIdentity(row_ids)
     seen = []
     for items, total in pages:
-        identity.next_page(total)
-        seen += [int(identity.repeat(item)) for item in items]
+        digests = [content_digest(item) for item in items]
+        run = identity.next_page(total, digests)
+        seen += [
+            identity.repeat(item, d, i < run) for i, (item, d) in enumerate(zip(items, digests, strict=True))
+        ]
     assert seen == repeats

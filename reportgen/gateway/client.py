@@ -50,6 +50,8 @@ class Page(NamedTuple):
 
     items: list[dict[str, Any]]
     total: int | None
+    #: The ``p`` it was asked for.
+    p: int = 0
 
 
 class GatewayClient:
@@ -212,11 +214,16 @@ class GatewayClient:
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
         window = WindowRows(start_ts, end_ts)
         self.window_findings = window.tally
+        before: Page | None = None
         try:
             for page in self._pages("/api/log/self", params, logs=True):
                 self.pages_fetched += 1
                 window.identity.row_ids = self._row_ids()
                 records = window.accept(page.items, self._page_size, page.total)
+                if window.undecided and before is not None:  # twins across the boundary, or pushed down?
+                    again = self._pages("/api/log/self", {**params, "p": before.p}, logs=True, once=True)
+                    records += window.settle(moved=next(again).items != before.items)
+                before = page
                 if records:
                     yield records
         finally:
@@ -246,12 +253,17 @@ class GatewayClient:
             return self._configured.row_ids
         return flavors.detect(self._status_seen, self._row_seen, self._wrapped).row_ids
 
-    def _pages(self, path: str, params: dict[str, Any], *, logs: bool = False) -> Iterator[Page]:
+    def _pages(
+        self, path: str, params: dict[str, Any], *, logs: bool = False, once: bool = False
+    ) -> Iterator[Page]:
         """Raw items page by page until a short page, whatever the flavour's paging.
 
-        Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).
+        Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).  ``once``:
+        only the page ``params["p"]`` names, read again.
         """
-        p = 0  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
+        p = (
+            params.pop("p", 0) if once else 0
+        )  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
         largest = 0
         previous: list[dict] | None = None
         bound = ListingBound(path, self._max_pages)
@@ -288,8 +300,8 @@ class GatewayClient:
                 # honours 100): a page as long as the longest so far may be full.
                 expected = max(self._smallest_page, largest)
             total = data.get("total") if isinstance(data, dict) else None
-            yield Page(items, total if type(total) is int else None)
-            if len(items) < expected:
+            yield Page(items, total if type(total) is int else None, p)
+            if once or len(items) < expected:
                 return
             p = next_p
 

@@ -86,43 +86,71 @@ class WindowRows:
         """The page's rows to store; raises on an impossible value or a page of repeats.
 
         ``total`` is the listing's ``data.total`` as this page gave it (None: not given).
+        Rows that may be repeats or twins (no ids: alike a row of the page before) are held
+        in ``undecided`` until :meth:`settle` is told whether the listing moved.
         """
         records: list[UsageRecord] = []
         repeats = 0
-        self.identity.next_page(total)
-        for item in items:
-            if self.identity.repeat(item):
+        digests = [content_digest(item) for item in items]
+        run = self.identity.next_page(total, digests)
+        self.undecided: list[dict[str, Any]] = []
+        for i, (item, digest) in enumerate(zip(items, digests, strict=True)):
+            seen = self.identity.repeat(item, digest, boundary=i < run)
+            if seen is None:
+                self.undecided.append(item)
+                continue
+            if seen:
                 repeats += 1
                 self.tally.add(DUPLICATE, _quota(item))
                 continue
-            stamp = created_at_of(item.get("created_at"))
-            if stamp is None:
-                self.tally.add(UNREADABLE, _quota(item), show_value(item.get("created_at")))
-                continue
-            if not self.start_ts <= stamp <= self.end_ts:
-                self.tally.add(OUTSIDE, _quota(item), f"{utc(stamp)} UTC")
-                continue
-            try:
-                record = parse_log_row(item)
-            except GatewayDataError as exc:
-                raise GatewayDataError(
-                    f"{self.label}: {exc}: the gateway misbehaved; window not saved"
-                ) from None
-            self._sums[0] += record.quota
-            self._sums[1] += record.prompt_tokens
-            self._sums[2] += record.completion_tokens
-            records.append(record)
-        if repeats == len(items) >= full_page:  # a full page of repeats: paging would go on
-            raise GatewayProtocolError(
+            record = self._placed(item)
+            if record is not None:
+                records.append(record)
+        if repeats + len(self.undecided) == len(items) >= full_page and repeats:
+            raise GatewayProtocolError(  # a full page of repeats: paging would go on
                 f"{self.label}: a full page repeated only rows already received: the gateway ignores "
                 "paging; window not saved"
             )
+        self._check_sums()
+        return records
+
+    def settle(self, moved: bool) -> list[UsageRecord]:
+        """The undecided rows of the last page: repeats when the listing ``moved`` (re-read, the page
+        before differs: rows were pushed onto this one), else genuine twins, stored."""
+        records = []
+        for item in self.undecided:
+            if moved:
+                self.tally.add(DUPLICATE, _quota(item))
+            elif (record := self._placed(item)) is not None:
+                records.append(record)
+        self.undecided = []
+        self._check_sums()
+        return records
+
+    def _placed(self, item: dict[str, Any]) -> UsageRecord | None:
+        """``item`` as a record when its time places it in the window, else counted and None."""
+        stamp = created_at_of(item.get("created_at"))
+        if stamp is None:
+            self.tally.add(UNREADABLE, _quota(item), show_value(item.get("created_at")))
+            return None
+        if not self.start_ts <= stamp <= self.end_ts:
+            self.tally.add(OUTSIDE, _quota(item), f"{utc(stamp)} UTC")
+            return None
+        try:
+            record = parse_log_row(item)
+        except GatewayDataError as exc:
+            raise GatewayDataError(f"{self.label}: {exc}: the gateway misbehaved; window not saved") from None
+        self._sums[0] += record.quota
+        self._sums[1] += record.prompt_tokens
+        self._sums[2] += record.completion_tokens
+        return record
+
+    def _check_sums(self) -> None:
         if max(self._sums) > MAX_AMOUNT:
             raise GatewayDataError(
                 f"{self.label}: the rows sum to more than 2^48 = {MAX_AMOUNT:,} quota or tokens: the "
                 "gateway misbehaved; window not saved"
             )
-        return records
 
 
 class RowIdentity:
@@ -137,9 +165,10 @@ class RowIdentity:
       repeat; anywhere else it is a genuine twin (two requests logged alike), kept.
     - ``"stable"``: the row's own id; the same id again is a repeat, another id a twin.
     - ``"none"`` (one-api's ``0``, or a row without an id): rows alike on one page are twins
-      (one query never lists a row twice); a row like one of an earlier page is taken as that
-      row again (each earlier row stands for one repeat).  Twins split by a page boundary
-      cannot be told from a repeat there: without ids nothing can tell them.
+      (one query never lists a row twice), and a row alike one of an earlier page is that row
+      again, except at the boundary: when a page starts with the rows the page before ended
+      with, they are twins split by the boundary or rows a growing list pushed down, and are
+      undecided (None) until the caller reads the page before again (:meth:`WindowRows.settle`).
     """
 
     def __init__(self, row_ids: str = "position") -> None:
@@ -148,15 +177,23 @@ class RowIdentity:
         self._total: int | None = None
         # content digest -> [place id, the listing's total then, page, still stands for a repeat]
         self._seen: dict[bytes, list[list[Any]]] = {}
+        self._last: list[bytes] = []
 
-    def next_page(self, total: int | None) -> None:
+    def next_page(self, total: int | None, digests: list[bytes]) -> int:
+        """Start the next page (its rows' :func:`content_digest`); returns how many of its first
+        rows are, in order, the last rows of the page before."""
         self._page += 1
         self._total = total if type(total) is int and total > 0 else None
+        last, self._last = self._last, digests
+        for run in range(min(len(last), len(digests)), 0, -1):
+            if digests[:run] == last[-run:]:
+                return run
+        return 0
 
-    def repeat(self, item: dict[str, Any]) -> bool:
-        """True when ``item`` is a row already received (it is then remembered as it is now)."""
-        content = dumps_row({k: v for k, v in item.items() if k != "id"})
-        digest = hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    def repeat(self, item: dict[str, Any], digest: bytes, boundary: bool = False) -> bool | None:
+        """True when ``item`` is a row already received, False when it is new, None when only
+        re-reading the page before can tell (``boundary``: it is one of this page's first rows
+        that the page before ended with); it is remembered either way."""
         row_id = item.get("id")
         if type(row_id) is not int or row_id == 0 or self.row_ids == "none":
             row_id = None
@@ -169,6 +206,9 @@ class RowIdentity:
             if row_id is None or seen[0] is None:
                 if row_id is None and seen[0] is None and seen[2] < self._page and seen[3]:
                     seen[3] = False
+                    if boundary and seen[2] == self._page - 1:
+                        earlier.append(entry)  # a twin, if the page before reads the same again
+                        return None
                     return True
                 continue
             if seen[0] == row_id:
@@ -179,6 +219,12 @@ class RowIdentity:
                 return True
         earlier.append(entry)
         return False
+
+
+def content_digest(item: dict[str, Any]) -> bytes:
+    """What a row says, but for its ``id``, as 16 bytes: rows alike have the same digest."""
+    content = dumps_row({k: v for k, v in item.items() if k != "id"})
+    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _quota(item: dict[str, Any]) -> int:
