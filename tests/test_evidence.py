@@ -23,7 +23,7 @@ from reportgen.app.closing import close_period
 from reportgen.app.documents import write_packet
 from reportgen.app.packet import manifest_of
 from reportgen.app.sync import run_sync
-from reportgen.app.verify import verify_packet
+from reportgen.app.verify import Limits, verify_packet
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
 from reportgen.store import DB_NAME, Store, find_closure
@@ -338,6 +338,47 @@ def test_a_bomb_and_a_huge_manifest_are_refused_without_being_read(packet, tmp_p
         _big_member(zf, csv_name, 1 << 30, b"\0")
     result = verify_packet(listed, None, allow_unsigned=True)
     assert [d.split(":")[0] for d in result.differences] == [csv_name]
+
+
+def test_a_listed_and_hashed_zero_filled_csv_is_one_line_read_within_the_line_bound(packet, tmp_path):
+    """The bomb with its true size and hash: the CSV check reads it, and refuses it after one
+    line's worth of bytes (``Limits.line``, lowered here so the test is fast), never a line
+    of the whole member's length (the 1 GiB case is ``bench/bounds.py``'s verify-hashed-bomb).
+    """
+    files = items(packet)
+    csv_name = next(i.filename for i, _ in files if i.filename.endswith(".csv"))
+    size, limits = 16 << 20, Limits(line=1 << 16)
+    zeros = hashlib.sha256()
+    for _ in range(size >> 22):
+        zeros.update(b"\0" * (1 << 22))
+
+    def list_bomb(m):
+        entry = next(f for f in m["files"] if f["name"] == csv_name)
+        entry["bytes"], entry["sha256"] = size, zeros.hexdigest()
+
+    forged(packet, tmp_path / "base.zip", list_bomb, unsigned=True)
+    hashed = tmp_path / "hashed.zip"
+    with (
+        zipfile.ZipFile(tmp_path / "base.zip") as src,
+        zipfile.ZipFile(hashed, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        for info in src.infolist():
+            if info.filename != csv_name:
+                zf.writestr(info, src.read(info))
+        _big_member(zf, csv_name, size, b"\0")
+    result = verify_packet(hashed, None, allow_unsigned=True, limits=limits)
+    assert result.differences == [f"{csv_name}: a line longer than 65,536 bytes: not the CSV detail"]
+    assert f"{csv_name}: SHA-256 matches" in result.checked
+
+    # a record may not grow past the bound across lines either (a quoted field left open)
+    def open_quote(data: bytes) -> bytes:
+        return data + b'"' + b"x" * 1000 + (b"\n" + b"y" * 1000) * 100
+
+    grown = forged(
+        packet, tmp_path / "grown.zip", lambda m: None, edit_files={csv_name: open_quote}, unsigned=True
+    )
+    result = verify_packet(grown, None, allow_unsigned=True, limits=Limits(line=1 << 16))
+    assert result.differences == [f"{csv_name}: a record longer than 65,536 bytes: not the CSV detail"]
 
 
 # -- content-bound fingerprint -----------------------------------------------------------------

@@ -8,7 +8,6 @@ import contextlib
 import csv
 import functools
 import hashlib
-import io
 import tempfile
 import zipfile
 import zlib
@@ -25,7 +24,7 @@ from ...errors import ReportgenError
 from ...render import csv_text
 from ...templating import load_template
 from .format import MANIFEST, ROWS
-from .reading import IterReader, Limits, Verification, member_lines, stream
+from .reading import CsvLines, Limits, Verification, member_lines, stream
 
 # -- the packet agrees with itself ------------------------------------------------------------
 
@@ -190,6 +189,7 @@ def check_detail(
     info: zipfile.ZipInfo,
     manifest: dict[str, Any],
     derived: Derived,
+    limits: Limits,
     result: Verification,
 ) -> None:
     """The CSV detail holds exactly the consumption and refund rows of rows.jsonl."""
@@ -198,10 +198,7 @@ def check_detail(
     total = 0
     net = 0
     try:
-        text = io.TextIOWrapper(
-            io.BufferedReader(IterReader(stream(zf, info))), encoding="utf-8-sig", newline=""
-        )
-        for line in read_detail(csv.reader(text), manifest):
+        for line in read_detail(CsvLines(zf, info, limits.line, "the CSV detail").rows(), manifest):
             lines += 1
             quota = int(line["quota"])
             net += quota

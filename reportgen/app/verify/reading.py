@@ -7,7 +7,7 @@ read, every member is streamed up to its declared size, and a wrong manifest sha
 
 from __future__ import annotations
 
-import io
+import csv
 import json
 import stat
 import struct
@@ -305,39 +305,65 @@ def _charged(table: dict[str, Any] | None) -> dict[str, list[tuple[date, date]]]
     return out
 
 
-def member_lines(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> Iterator[bytes]:
-    """The member's lines (without newline), each at most ``limit`` bytes."""
+def member_lines(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    limit: int,
+    *,
+    what: str = "canonical rows",
+    keepends: bool = False,
+) -> Iterator[bytes]:
+    """The member's lines, each at most ``limit`` bytes: a longer one is refused once ``limit``
+    bytes have been read without a newline, so memory stays bounded whatever the member holds.
+
+    ``keepends``: the lines keep their newline and the last may lack one (as a CSV reader
+    wants them); otherwise the newline is dropped and a last line without one is refused.
+    """
     pending = b""
     for chunk in stream(zf, info):
         pending += chunk
         *whole, pending = pending.split(b"\n")
-        yield from whole
+        yield from ((line + b"\n" for line in whole) if keepends else whole)
         if len(pending) > limit:
-            raise Malformed(info.filename, f"a line longer than {limit:,} bytes: not canonical rows")
-    if pending:
+            raise Malformed(info.filename, f"a line longer than {limit:,} bytes: not {what}")
+    if pending and keepends:
+        yield pending
+    elif pending:
         raise Malformed(info.filename, "the last line has no newline: the file was cut short")
 
 
-class IterReader(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks."""
+class CsvLines:
+    """A member's text lines for :func:`csv.reader`, bounded: no line, and no record (a quoted
+    field may span lines), longer than ``limit`` bytes; :meth:`rows` reads the records.
+    """
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
+    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, what: str) -> None:
+        self._lines = member_lines(zf, info, limit, what=what, keepends=True)
+        self._name = info.filename
+        self._limit = limit
+        self._what = what
+        self._record = 0
+        self._first = True
 
-    def readable(self) -> bool:
-        return True
+    def __iter__(self) -> CsvLines:
+        return self
 
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._buffer = chunk
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._record += len(line)
+        if self._record > self._limit:
+            raise Malformed(self._name, f"a record longer than {self._limit:,} bytes: not {self._what}")
+        text = line.decode("utf-8")
+        if self._first:
+            self._first = False
+            text = text.removeprefix("\ufeff")
+        return text
+
+    def rows(self) -> Iterator[list[str]]:
+        """The CSV records, each bounded."""
+        for row in csv.reader(self):
+            self._record = 0
+            yield row
 
 
 @dataclass

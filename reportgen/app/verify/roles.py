@@ -23,7 +23,7 @@ def check_detail_file(file: PacketFile) -> None:
     packet = member.packet
     derived = packet.rows()
     if derived is not None:
-        check_detail(packet.zf, member.info, packet.manifest, derived, packet.result)
+        check_detail(packet.zf, member.info, packet.manifest, derived, packet.limits, packet.result)
 
 
 def check_workbook_file(file: PacketFile) -> None:
