@@ -60,7 +60,16 @@ def write_zip(path: Path, entries) -> Path:
     return path
 
 
-def forged(packet: Path, out: Path, edit_manifest, *, edit_files=None, key=None, unsigned=False) -> Path:
+def forged(
+    packet: Path,
+    out: Path,
+    edit_manifest,
+    *,
+    edit_files=None,
+    key=None,
+    unsigned=False,
+    signer="Test Preparer",
+) -> Path:
     """A copy of ``packet`` with its files and manifest edited, re-signed with ``key`` (or unsigned)."""
     files = {info.filename: data for info, data in items(packet)}
     manifest = json.loads(files.pop("manifest.json"))
@@ -78,7 +87,7 @@ def forged(packet: Path, out: Path, edit_manifest, *, edit_files=None, key=None,
         public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         manifest["signature"]["public_key"] = base64.b64encode(public).decode()
         manifest["signature"]["key_fingerprint"] = hashlib.sha256(public).hexdigest()
-        manifest["signature"]["signer"] = "Test Preparer"  # claims to be the preparer
+        manifest["signature"]["signer"] = signer  # claims to be the preparer
     raw = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
     entries.append(("manifest.json", raw))
     if not unsigned and key is not None:
@@ -221,7 +230,8 @@ def test_a_self_signed_forgery_of_the_totals_or_rows_is_caught_by_the_figures(pa
 def test_a_packet_re_signed_with_another_key_differs_when_the_key_is_pinned(packet, config, tmp_path):
     other = Ed25519PrivateKey.generate()
     path = forged(packet, tmp_path / "x.zip", lambda m: None, key=other)
-    assert cli_verify(path).exit_code == 0  # it is internally sound, and says whose key signed it
+    untrusted = cli_verify(path)  # internally sound, but the key is not one the reader trusts
+    assert untrusted.exit_code == 11 and untrusted.stdout.startswith("UNTRUSTED: statement RG-000001")
     for pin in (
         str(config.signing_key.with_suffix(".pub")),
         manifest_of(packet)["signature"]["key_fingerprint"][:16],
@@ -229,6 +239,64 @@ def test_a_packet_re_signed_with_another_key_differs_when_the_key_is_pinned(pack
         line = one_line_differs(path, "--key", pin)
         assert line.startswith("DIFFERS: manifest.sig: signed by key") and "not the expected key" in line
     assert cli_verify(packet, "--key", str(config.signing_key.with_suffix(".pub"))).exit_code == 0
+
+
+def test_only_keys_the_reader_trusts_verify_ok_and_keys_trust_list_untrust(
+    packet, config, tmp_path, tmp_path_factory
+):
+    """The finance office: a fresh user config folder, no store. An attacker's re-signed packet
+    that calls itself the preparer is its own outcome (exit 11), never OK; after trusting the
+    preparer's key (out of band), the genuine packet is OK and the forgery still is not."""
+    finance = {"REPORTGEN_CONFIG": "", "XDG_CONFIG_HOME": str(tmp_path / "finance-config")}
+    runner = CliRunner()
+    office = tmp_path_factory.mktemp("office")  # not below the preparer's folder and its config
+
+    def verify(path: Path, *args: str):
+        with contextlib.chdir(office):
+            return runner.invoke(cli, ["verify", str(path), *args], env=finance)
+
+    attacker = Ed25519PrivateKey.generate()
+
+    claims = "Zhang San, Finance\u202e\x1b[2J"
+    forgery = forged(packet, tmp_path / "forged.zip", lambda m: None, key=attacker, signer=claims)
+    fingerprint = hashlib.sha256(
+        attacker.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).hexdigest()
+    for path in (packet, forgery):  # nothing trusted yet: neither is OK
+        result = verify(path)
+        assert result.exit_code == 11, result.output
+        assert result.stdout.startswith("UNTRUSTED: statement RG-000001 is signed by an unknown key")
+        assert "OK" not in result.stdout.split()
+    line = verify(forgery).stdout.splitlines()[0]
+    assert line.endswith("(self-named 'Zhang San, Finance[2J'): not trusted"), line  # ESC and RLO gone
+    assert "\u202e" not in verify(forgery).stdout and "\x1b" not in verify(forgery).stdout
+    assert fingerprint in verify(forgery).stdout
+
+    pub = config.signing_key.with_suffix(".pub")
+    with contextlib.chdir(office):
+        added = runner.invoke(cli, ["keys", "trust", str(pub), "--name", "Li Si (preparer)"], env=finance)
+        assert added.exit_code == 0, added.output
+        listed = runner.invoke(cli, ["keys", "list"], env=finance)
+    preparer = manifest_of(packet)["signature"]["key_fingerprint"]
+    assert listed.stdout == f"{preparer}  Li Si (preparer)\n"
+    assert (tmp_path / "finance-config" / "reportgen" / "trusted-keys").is_file()
+    ok = verify(packet)
+    assert ok.exit_code == 0 and ok.stdout.startswith("OK: statement RG-000001")
+    assert (
+        "trusted as Li Si (preparer) (self-named 'Test Preparer')" in ok.stdout
+        or "trusted as Li Si" in ok.stdout
+    )
+    assert verify(forgery).exit_code == 11
+    with contextlib.chdir(office):  # trusting the attacker by its fingerprint alone needs a name
+        nameless = runner.invoke(cli, ["keys", "trust", fingerprint], env=finance)
+        assert nameless.exit_code == 2 and "--name" in nameless.stderr
+        gone = runner.invoke(cli, ["keys", "untrust", preparer[:16]], env=finance)
+        assert gone.exit_code == 0 and "Li Si" in gone.stdout
+    assert verify(packet).exit_code == 11
+    # on the preparer's own machine (their signing key in its folder) their packets are trusted
+    with contextlib.chdir(tmp_path):  # the preparer's folder: their config names their key
+        own = runner.invoke(cli, ["verify", str(packet)], env={"REPORTGEN_CONFIG": ""})
+    assert own.exit_code == 0 and "trusted as your own key (self-named 'Test Preparer')" in own.stdout
 
 
 def test_duplicate_unsafe_and_link_entries_are_refused(packet, tmp_path):

@@ -10,10 +10,8 @@ known by its fingerprint: the SHA-256 (hex) of its 32 raw public-key bytes.
 from __future__ import annotations
 
 import base64
-import binascii
 import getpass
 import os
-import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -25,9 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ..config import Config
 from ..errors import ConfigError, UsageError
 from .verify.signature import key_fingerprint
-
-PUBLIC_PREFIX = "reportgen-ed25519"
-_HEX = re.compile(r"[0-9a-f]{16,64}")
+from .verify.trust import PUBLIC_PREFIX, read_public_key
 
 
 @dataclass(frozen=True)
@@ -135,25 +131,4 @@ def require_key(config: Config) -> SigningKey:
 
 def expected_key(text: str) -> str:
     """The fingerprint ``--key`` names: a ``.pub`` file, a public-key line or base64, or a fingerprint."""
-    candidate = text.strip()
-    path = Path(candidate)
-    if len(candidate) < 4096 and path.is_file():
-        try:
-            candidate = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--key {text}: cannot read it ({exc})") from None
-    compact = candidate.replace(" ", "").replace(":", "").lower()
-    if _HEX.fullmatch(compact):
-        return compact
-    parts = candidate.split()
-    encoded = parts[1] if len(parts) >= 2 and parts[0] == PUBLIC_PREFIX else candidate
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
-        raise UsageError(
-            f"--key {text[:80]}: give the signer's .pub file, its public key, or its fingerprint "
-            "(16 to 64 hex digits)"
-        )
-    return key_fingerprint(raw)
+    return read_public_key(text, "--key").fingerprint

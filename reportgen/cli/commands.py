@@ -19,7 +19,17 @@ from ..app.overview import overview
 from ..app.reconcile import check, reconcile_json, run_reconcile
 from ..app.signing import expected_key
 from ..app.sync import run_sync
-from ..app.verify import ok_lines, verify_packet
+from ..app.verify import (
+    load_trusted,
+    ok_lines,
+    reader_trust,
+    short,
+    trust,
+    trust_path,
+    untrust,
+    untrusted_lines,
+    verify_packet,
+)
 from ..config import CONFIG_NAME, write_example_config
 from ..console import (
     BY_CHOICES,
@@ -39,13 +49,14 @@ from ..errors import UsageError
 from ..plugins import exporters as registry
 from ..plugins import select_exporters
 from ..templating import wording
-from .group import EXIT_CODES, CommandGroup, notify, scrub
+from .group import EXIT_CODES, UNTRUSTED_EXIT, CommandGroup, notify, scrub
 from .options import (
     DocumentOptions,
     config_of,
     config_option,
     document_options,
     exporter_options,
+    own_signing_key,
     period_options,
     source_option,
     store_if_any,
@@ -203,21 +214,53 @@ def packet(
 def verify(ctx: click.Context, packet_path: str, key: str | None, allow_unsigned: bool) -> None:
     """Check a packet: signature, every file, its figures, and its rows against a store if there is one."""
     expected = None if key is None else expected_key(key)
+    trusted = reader_trust(own_signing_key(ctx))
     result = verify_packet(
-        Path(packet_path), store_if_any(ctx), expected_key=expected, allow_unsigned=allow_unsigned
+        Path(packet_path),
+        store_if_any(ctx),
+        expected_key=expected,
+        trusted=trusted,
+        allow_unsigned=allow_unsigned,
     )
     for line in result.notes:
         click.echo(f"Note: {scrub(line)}", err=True)
-    if not result.ok:
+    if not result.intact:
         for line in result.differences:
             click.echo(f"DIFFERS: {scrub(line)}")
         ctx.exit(1)
+    if result.untrusted:
+        click.echo("\n".join(untrusted_lines(result)))
+        ctx.exit(UNTRUSTED_EXIT)
     click.echo("\n".join(ok_lines(result)))
 
 
 @cli.group()
 def keys() -> None:
-    """The Ed25519 key that signs packets."""
+    """The Ed25519 key that signs packets, and the signers' keys verify trusts."""
+
+
+@keys.command("trust")
+@click.argument("public_key", metavar="PUBKEY")
+@click.option("--name", help="Whose key this is, as you know them (default: the name the .pub claims).")
+def keys_trust(public_key: str, name: str | None) -> None:
+    """Trust a signer's key: verify says OK for packets it signed (.pub file, key line or fingerprint)."""
+    fingerprint, label = trust(public_key, name)
+    click.echo(f"trusted key {short(fingerprint)} as {label} ({fingerprint}) in {trust_path()}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """The keys verify trusts here besides your own (added with `keys trust`)."""
+    for fingerprint, label in load_trusted().items():
+        click.echo(f"{fingerprint}  {label}")
+
+
+@keys.command("untrust")
+@click.argument("public_key", metavar="PUBKEY")
+def keys_untrust(public_key: str) -> None:
+    """Stop trusting a key (its .pub file, key line, or a fingerprint prefix of 16+ hex digits)."""
+    fingerprint, label = untrust(public_key)
+    click.echo(f"no longer trusted: key {short(fingerprint)} ({label})")
 
 
 @keys.command("init")

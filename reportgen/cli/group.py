@@ -23,8 +23,12 @@ Exit codes:
   0  done           1  verify found a difference   2  bad config or usage
   3  gateway        4  store                        5  plugin
   6  export         7  data-quality (--strict)      8  packet
-  9  reconcile      10 period not (fully) synced    130 interrupted
+  9  reconcile      10 period not (fully) synced    11 verify: signed by a key not trusted
+  130 interrupted
 """
+
+#: ``verify``: the packet is intact but signed by a key the reader does not trust.
+UNTRUSTED_EXIT = 11
 
 
 class CommandGroup(click.Group):

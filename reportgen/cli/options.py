@@ -54,6 +54,11 @@ def store_if_any(ctx: click.Context) -> Path | None:
     return config.store_dir if config.found else None
 
 
+def own_signing_key(ctx: click.Context) -> Path:
+    """Where this user's signing key is (the config's, $REPORTGEN_SIGNING_KEY, or the default)."""
+    return load_config(ctx.ensure_object(dict).get("config_path")).signing_key
+
+
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
     """An option callback that keeps the value for later commands' helpers (``ctx.obj[key]``)."""
 

@@ -18,6 +18,7 @@ from .load import (
     machine_timezone,
     parse_config,
     require_config,
+    user_config_dir,
 )
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config, GatewayConfig, Secret
 from .rates import parse_currencies, parse_rates
@@ -48,4 +49,5 @@ __all__ = [
     "plain_http_warning",
     "require_config",
     "write_example_config",
+    "user_config_dir",
 ]

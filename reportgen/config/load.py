@@ -187,15 +187,20 @@ def parse_config(
     )
 
 
-def default_signing_key(env: Mapping[str, str]) -> Path:
-    """``<user config dir>/reportgen/signing-key.pem``: outside every store and project folder."""
+def user_config_dir(env: Mapping[str, str]) -> Path:
+    """``<user config dir>/reportgen``: the user's own keys, outside every store and project folder."""
     if sys.platform == "win32" and env.get("APPDATA"):
         base = Path(env["APPDATA"])
     elif env.get("XDG_CONFIG_HOME"):
         base = Path(env["XDG_CONFIG_HOME"])
     else:
         base = Path(env.get("HOME") or Path.home()) / ".config"
-    return base / "reportgen" / "signing-key.pem"
+    return base / "reportgen"
+
+
+def default_signing_key(env: Mapping[str, str]) -> Path:
+    """``<user config dir>/reportgen/signing-key.pem``: outside every store and project folder."""
+    return user_config_dir(env) / "signing-key.pem"
 
 
 def _user_path(text: str, env: Mapping[str, str], base_dir: Path) -> Path:

@@ -10,10 +10,11 @@ store does :func:`verify_packet` load :mod:`.against_store`, the one module that
 
 from __future__ import annotations
 
-from .check import ok_lines, verify_packet
+from .check import ok_lines, untrusted_lines, verify_packet
 from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
 from .reading import Limits, Verification
 from .signature import key_fingerprint, short
+from .trust import load_trusted, reader_trust, trust, trust_path, untrust
 
 __all__ = [
     "MANIFEST",
@@ -24,7 +25,13 @@ __all__ = [
     "Limits",
     "Verification",
     "key_fingerprint",
+    "load_trusted",
     "ok_lines",
+    "reader_trust",
     "short",
+    "trust",
+    "trust_path",
+    "untrust",
+    "untrusted_lines",
     "verify_packet",
 ]

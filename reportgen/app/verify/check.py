@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zipfile
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from .reading import (
     safe_entries,
     stream,
 )
-from .signature import check_signature, short
+from .signature import check_signature, one_line, short
 
 
 def verify_packet(
@@ -46,17 +47,22 @@ def verify_packet(
     store_dir: Path | None = None,
     *,
     expected_key: str | None = None,
+    trusted: Mapping[str, str] | None = None,
     allow_unsigned: bool = False,
     limits: Limits | None = None,
 ) -> Verification:
     """Check the packet at ``path``; with ``store_dir`` holding a store, also its rows there.
 
     ``expected_key`` is a key fingerprint (or its first 16+ hex digits) the manifest must
-    be signed with.  An unsigned packet is a difference unless ``allow_unsigned``.
+    be signed with.  Without it, given ``trusted`` (fingerprint -> the reader's name for it;
+    ``reportgen verify`` hands on :func:`.trust.reader_trust`), the signer must be one of those:
+    a valid signature by another key leaves the result intact but not ``ok`` (``untrusted``).
+    With neither, whose key signed is not judged: the caller reads ``result.signer``.
+    An unsigned packet is a difference unless ``allow_unsigned``.
     """
     result = Verification(path)
     try:
-        _verify(path, store_dir, expected_key, allow_unsigned, limits or Limits(), result)
+        _verify(path, store_dir, expected_key, trusted, allow_unsigned, limits or Limits(), result)
     except Malformed as exc:
         result.differ(exc.name, exc.message)
     return result
@@ -66,6 +72,7 @@ def _verify(
     path: Path,
     store_dir: Path | None,
     expected_key: str | None,
+    trusted: Mapping[str, str] | None,
     allow_unsigned: bool,
     limits: Limits,
     result: Verification,
@@ -80,7 +87,7 @@ def _verify(
         raw = read_small(zf, infos, MANIFEST, limits.manifest)
         manifest = parse_manifest(raw)
         _describe(manifest, result)
-        check_signature(zf, infos, raw, manifest, expected_key, allow_unsigned, limits, result)
+        check_signature(zf, infos, raw, manifest, expected_key, trusted, allow_unsigned, limits, result)
         good = _check_files(zf, infos, manifest, limits, result)
         _check_documents(Packet(zf, infos, manifest, limits, result, good))
         if store_dir is None:
@@ -198,11 +205,14 @@ def ok_lines(result: Verification) -> list[str]:
     money = "" if usd is None else f"net USD {money_text(usd)}"
     if usd is not None and result.exchange is not None:
         money += f" (CNY {money_text(usd * Decimal(result.exchange))})"
-    signer = (
-        f"key {short(result.signer)}" + (f" ({result.signer_name})" if result.signer_name else "")
-        if result.signer
-        else "nobody: the packet is unsigned"
-    )
+    if not result.signer:
+        signer = "nobody: the packet is unsigned"
+    elif result.trusted_as:
+        signer = f"key {short(result.signer)}, trusted as {result.trusted_as}"
+        if result.signer_name and result.signer_name != result.trusted_as:
+            signer += f" (self-named {result.signer_name!r})"
+    else:
+        signer = f"key {short(result.signer)}" + (f" ({result.signer_name})" if result.signer_name else "")
     return [
         f"OK: statement {result.statement or '(no number)'} is intact and agrees with itself",
         f"  period     {result.period}",
@@ -213,4 +223,19 @@ def ok_lines(result: Verification) -> list[str]:
     ]
 
 
-__all__ = ["ok_lines", "verify_packet"]
+def untrusted_lines(result: Verification) -> list[str]:
+    """The lines a person reads when an intact packet is signed by a key they do not trust."""
+    fingerprint = result.signer or ""
+    named = f" (self-named {result.signer_name!r})" if result.signer_name else ""
+    return [
+        f"UNTRUSTED: statement {one_line(result.statement or '(no number)', 40)} is signed by an unknown key "
+        f"{short(fingerprint)}{named}: not trusted",
+        "  The packet is intact and agrees with itself, but anyone can make a key and call it anything.",
+        f"  Its fingerprint: {fingerprint}",
+        "  Compare it with the one the preparer gave you out of band (read aloud, in person); if they",
+        "  match, trust the key once:  reportgen keys trust THEIR.pub --name 'Their name'",
+        "  (or verify with --key THEIR.pub).",
+    ]
+
+
+__all__ = ["ok_lines", "untrusted_lines", "verify_packet"]

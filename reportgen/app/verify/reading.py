@@ -378,14 +378,22 @@ class Verification:
     period: str = ""
     scope: str = ""
     signer: str | None = None  # key fingerprint
-    signer_name: str = ""
+    signer_name: str = ""  # the name the manifest claims: untrusted text
+    trusted_as: str | None = None  # the reader's name for the key ("" for a key pinned by --key)
+    untrusted: bool = False  # a valid signature by a key the reader does not trust
     rows: int | None = None
     totals: dict[str, Any] = field(default_factory=dict)
     exchange: str | None = None
 
     @property
-    def ok(self) -> bool:
+    def intact(self) -> bool:
+        """Nothing differs: the packet is what its manifest says, whoever signed it."""
         return not self.differences
+
+    @property
+    def ok(self) -> bool:
+        """Intact, and signed by a key the reader trusts (or pinned), or unsigned and allowed."""
+        return not self.differences and not self.untrusted
 
     def differ(self, name: str, message: str) -> None:
         """Record the first difference of a file (later ones of the same file add nothing)."""

@@ -10,11 +10,13 @@ import base64
 import binascii
 import hashlib
 import zipfile
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ...core.text import clean_text
 from .format import MANIFEST, SIGNATURE
 from .reading import Limits, Malformed, Verification, read_small
 
@@ -45,10 +47,15 @@ def check_signature(
     raw: bytes,
     manifest: dict[str, Any],
     expected: str | None,
+    trusted: Mapping[str, str] | None,
     allow_unsigned: bool,
     limits: Limits,
     result: Verification,
 ) -> None:
+    """The signature is the named key's over the exact manifest bytes; the key is ``expected``
+    (a pinned fingerprint prefix) or, when none is pinned, one of ``trusted`` (fingerprint ->
+    the reader's name for it); a valid signature by any other key sets ``result.untrusted``
+    (``trusted`` None: not judged)."""
     sig = manifest["signature"]
     if sig is None:
         if SIGNATURE in infos:
@@ -102,9 +109,24 @@ def check_signature(
             "someone else signed (or re-signed) this packet",
         )
         return
-    result.signer, result.signer_name = fingerprint, sig["signer"]
-    pinned = " (the expected key)" if expected is not None else ""
-    result.checked.append(f"{MANIFEST}: signed by key {short(fingerprint)}{pinned}")
+    result.signer, result.signer_name = fingerprint, one_line(sig["signer"])
+    if expected is not None:
+        result.trusted_as = ""
+        result.checked.append(f"{MANIFEST}: signed by key {short(fingerprint)} (the expected key)")
+    elif trusted is None:
+        result.checked.append(f"{MANIFEST}: signed by key {short(fingerprint)}")
+    elif fingerprint in trusted:
+        result.trusted_as = trusted[fingerprint]
+        result.checked.append(
+            f"{MANIFEST}: signed by key {short(fingerprint)}, trusted as {trusted[fingerprint]}"
+        )
+    else:
+        result.untrusted = True
 
 
-__all__ = ["ALGORITHM", "check_signature", "key_fingerprint", "short", "signature_ok"]
+def one_line(text: str, limit: int = 200) -> str:
+    """Untrusted text made safe to show: no control or bidi characters, one line, bounded."""
+    return " ".join(clean_text(text).split())[:limit]
+
+
+__all__ = ["ALGORITHM", "check_signature", "key_fingerprint", "one_line", "short", "signature_ok"]
