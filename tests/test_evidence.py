@@ -299,6 +299,26 @@ def test_only_keys_the_reader_trusts_verify_ok_and_keys_trust_list_untrust(
     assert own.exit_code == 0 and "trusted as your own key (self-named 'Test Preparer')" in own.stdout
 
 
+def test_an_incomplete_packet_says_incomplete_and_the_missing_ranges_on_its_first_line(
+    packet, config, tmp_path
+):
+    pub = str(config.signing_key.with_suffix(".pub"))
+    assert cli_verify(packet, "--key", pub).stdout.startswith("OK: statement RG-000001 is intact")
+
+    def gap(m):
+        m["coverage"] = {"complete": False, "missing": ["2026-04-16 – 2026-04-30", "2026-04-03\u202e"]}
+
+    path = forged(packet, tmp_path / "gap.zip", gap, unsigned=True)
+    first = cli_verify(path, "--allow-unsigned").stdout.splitlines()[0]
+    assert first == (
+        "OK INCOMPLETE (missing 2026-04-16 – 2026-04-30, 2026-04-03): statement RG-000001 is intact "
+        "and agrees with itself"
+    )
+    for wrong in ({"complete": "no", "missing": []}, {"complete": False, "missing": [1]}):
+        bad = forged(packet, tmp_path / "bad.zip", lambda m, w=wrong: m.update(coverage=w), unsigned=True)
+        assert one_line_differs(bad, "--allow-unsigned").startswith("DIFFERS: manifest.json: coverage.")
+
+
 def test_duplicate_unsafe_and_link_entries_are_refused(packet, tmp_path):
     files = items(packet)
     csv_info, csv_data = next((i, d) for i, d in files if i.filename.endswith(".csv"))

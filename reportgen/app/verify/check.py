@@ -144,6 +144,7 @@ def _describe(manifest: dict[str, Any], result: Verification) -> None:
     result.scope = ", ".join(f"{k} {v}" for k, v in manifest["filters"].items()) or "the whole account"
     result.statement = None if manifest["statement"] is None else manifest["statement"]["number"]
     result.rows = manifest["rows"]["count"]
+    result.missing = manifest["missing"]
     result.totals = manifest["totals"]
     result.exchange = manifest["source"]["cny_per_usd"]
 
@@ -214,7 +215,7 @@ def ok_lines(result: Verification) -> list[str]:
     else:
         signer = f"key {short(result.signer)}" + (f" ({result.signer_name})" if result.signer_name else "")
     return [
-        f"OK: statement {result.statement or '(no number)'} is intact and agrees with itself",
+        f"OK{incomplete(result)}: statement {result.statement or '(no number)'} is intact and agrees with itself",
         f"  period     {result.period}",
         f"  scope      {result.scope}",
         f"  signed by  {signer}",
@@ -223,12 +224,19 @@ def ok_lines(result: Verification) -> list[str]:
     ]
 
 
+def incomplete(result: Verification) -> str:
+    """`` INCOMPLETE (missing …)`` for a packet whose store did not hold the whole period."""
+    if result.missing is None:
+        return ""
+    return f" INCOMPLETE (missing {', '.join(result.missing)})"
+
+
 def untrusted_lines(result: Verification) -> list[str]:
     """The lines a person reads when an intact packet is signed by a key they do not trust."""
     fingerprint = result.signer or ""
     named = f" (self-named {result.signer_name!r})" if result.signer_name else ""
     return [
-        f"UNTRUSTED: statement {one_line(result.statement or '(no number)', 40)} is signed by an unknown key "
+        f"UNTRUSTED{incomplete(result)}: statement {one_line(result.statement or '(no number)', 40)} is signed by an unknown key "
         f"{short(fingerprint)}{named}: not trusted",
         "  The packet is intact and agrees with itself, but anyone can make a key and call it anything.",
         f"  Its fingerprint: {fingerprint}",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ...core.text import clean_text
 from ..summary import COUNTS
 from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, SIGNATURE
 
@@ -157,6 +158,11 @@ def read_small(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: str
     return b"".join(stream(zf, info))
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Untrusted text made safe to show: no control or bidi characters, one line, bounded."""
+    return " ".join(clean_text(text).split())[:limit]
+
+
 # -- the manifest ------------------------------------------------------------------------------
 
 
@@ -216,6 +222,14 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
         raise Malformed(MANIFEST, "source.quota_per_unit must be positive")
     if out["source"]["cny_per_usd"] is not None:
         _decimal(out["source"]["cny_per_usd"], "source.exchange_rate.cny_per_usd")
+    out["missing"] = None  # the ranges the store did not hold when the packet was made
+    if "coverage" in m.data:
+        coverage = m.obj("coverage")
+        missing = coverage.get("missing", list)
+        if not all(isinstance(r, str) for r in missing):
+            raise Malformed(MANIFEST, "coverage.missing must be a list of ranges")
+        if not coverage.get("complete", bool) or missing:
+            out["missing"] = [one_line(r, 60) for r in missing[:20]] or ["(ranges not stated)"]
     closed = m.obj("closed", nullable=True)
     if closed is not None:
         out["closed"] = {"revision": closed.get("revision", int), "closed_at": closed.get("closed_at", str)}
@@ -264,7 +278,7 @@ class _Shape:
         value = self.data[key]
         if value is None and nullable:
             return None
-        if isinstance(value, bool) or not isinstance(value, kind):
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
             raise Malformed(MANIFEST, f"{self._name(key)} must be {_KINDS.get(kind, kind.__name__)}")
         return value
 
@@ -276,7 +290,7 @@ class _Shape:
         return f"{self.where}.{key}" if self.where else key
 
 
-_KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+_KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
 
 
 def _decimal(text: str, name: str) -> Decimal:
@@ -382,6 +396,7 @@ class Verification:
     trusted_as: str | None = None  # the reader's name for the key ("" for a key pinned by --key)
     untrusted: bool = False  # a valid signature by a key the reader does not trust
     rows: int | None = None
+    missing: list[str] | None = None  # an incomplete packet: the ranges its store did not hold
     totals: dict[str, Any] = field(default_factory=dict)
     exchange: str | None = None
 

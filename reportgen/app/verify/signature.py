@@ -16,9 +16,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ...core.text import clean_text
 from .format import MANIFEST, SIGNATURE
-from .reading import Limits, Malformed, Verification, read_small
+from .reading import Limits, Malformed, Verification, one_line, read_small
 
 ALGORITHM = "Ed25519"
 
@@ -122,11 +121,6 @@ def check_signature(
         )
     else:
         result.untrusted = True
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Untrusted text made safe to show: no control or bidi characters, one line, bounded."""
-    return " ".join(clean_text(text).split())[:limit]
 
 
 __all__ = ["ALGORITHM", "check_signature", "key_fingerprint", "one_line", "short", "signature_ok"]
