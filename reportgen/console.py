@@ -324,7 +324,7 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
             )
         console.print(table)
         for label, end in (("opening", s.opening), ("closing", s.closing)):
-            if end.snapshot_at is not None:
+            if end.quota is not None and end.snapshot_at is not None:
                 when = datetime.fromtimestamp(end.snapshot_at, tz).strftime("%Y-%m-%d %H:%M:%S")
                 console.print(
                     f"  {labels[label]}: " + labels["snapshot"].format(when=when, rolled=f"{end.rolled:+,}")
@@ -335,6 +335,10 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
             console.print(f"  {labels['note']}: {terminal_text(note.text(labels))}")
         if s.unexplained:
             console.print(f"  [red]{terminal_text(unexplained_text(s, labels))}[/red]")
+    if bridge.frozen:
+        console.print(f"  ({labels['frozen']})")
+    elif any(end.quota is None and end.gaps for s in bridge.sources for end in (s.opening, s.closing)):
+        console.print(f"  {labels['sync_hint']}")
 
 
 def exporters_json(found: dict[str, Exporter]) -> list[dict[str, str]]:

@@ -84,6 +84,13 @@ class PacketError(ReportgenError):
     exit_code = 8
 
 
+class BridgeError(ReportgenError):
+    """``bridge --strict``: the wallet bridge does not close (an end or the residual not known,
+    or a residual nothing recorded explains)."""
+
+    exit_code = 12
+
+
 class CoverageError(ReportgenError):
     """A document was asked of a period the store does not wholly hold."""
 

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from reportgen.app.bridge import run_bridge
+from reportgen.app.bridge import bridge_with_sync, run_bridge
 from reportgen.app.sync import run_sync
-from reportgen.core.periods import parse_period, resolve_period
+from reportgen.core.periods import Period, parse_period
 from reportgen.core.wallet import CreditRow
 from reportgen.flavors.credits import credit_amount
 from reportgen.templating import wording
 from reportgen.testing.fakegateway import FakeGateway
 from reportgen.testing.fakegateway.synthetic import expected_totals
 from tests.conftest import TOKEN, fast_client, make_config
-from tests.test_one_truth import runner_for
+from tests.test_one_truth import late_row, quarter, runner_for, served  # noqa: F401
 
 BRIDGE = wording("en").group("bridge_")
 
@@ -91,35 +93,55 @@ def test_the_bridge_closes_to_the_quota_unit_with_snapshots_at_both_ends(tmp_pat
     assert "closes to the quota unit" in text and f"{closing:,}" in text
 
 
-def test_a_missing_snapshot_is_said_and_a_snapshot_across_unsynced_logs_gives_the_exact_residual(
+def test_a_balance_read_far_after_the_period_is_rolled_or_the_end_is_unknown_and_the_gap_named(
     tmp_path, team
 ):
-    before = team.start_ts - 5 * 86400  # a snapshot read on 03-27, the days up to 04-01 never synced
+    """A store synced once, months later: the late balance is never printed as the month's
+    closing; with the logs since stored but for two hours, both ends are unknown and the two
+    hours are named; ``bridge --sync`` fetches them and the late read, rolled back through every
+    stored row, tells both ends (said to be one read)."""
+    late = team.end_ts + 200 * 86400  # 2026-11-17
+    april = parse_period("2026-04", ZoneInfo("Asia/Shanghai"))
     with _gateway(team) as gw:
         config = make_config(tmp_path, gw.url, team)
-        tz = config.tz
-        _sync_at(config, gw, parse_period("2026-04", tz), team.end_ts + 3600)
-        _sync_at(config, gw, resolve_period(tz, None, "2026-05-01", "2026-05-01"), team.end_ts + 2 * 86400)
-        missing = run_bridge(config, parse_period("2026-04", tz))
-        _sync_at(config, gw, parse_period("2026-03", tz), before)
-        gap = run_bridge(config, parse_period("2026-04", tz))
-    (s,) = missing.sources
-    assert s.opening.quota is None and s.residual is None and not s.unexplained
-    assert any("opening balance" in note.text(BRIDGE) for note in s.explanations)
+        _sync_at(config, gw, april, late)  # April's rows and the balance of November
+        once = run_bridge(config, april)
+        since = Period("since", april.end, datetime.fromtimestamp(late - 7200, april.tz))
+        _sync_at(config, gw, since, late + 60)  # every log since, but for the two hours before the read
+        gap = run_bridge(config, april)
+        run = runner_for(config.path)
+        strict = run("bridge", "--period", "2026-04", "--strict")
+        fetched = bridge_with_sync(config, april, client_factory=fast_client, now=lambda: late + 3600)
+        opening, closing = gw.balance_at(team.start_ts), gw.balance_at(team.end_ts)
+    (s,) = once.sources
+    assert s.opening.quota is None and s.closing.quota is None and s.residual is None
+    assert s.closing.snapshot_quota == gw.balance_at(late) and s.closing.gaps == ((team.end_ts, late),)
     (g,) = gap.sources
-    # what the logs of [03-27, 04-01) moved the wallet by is exactly the residual, and is named
-    unsynced = [r for r in team.rows if before <= r["created_at"] < team.start_ts]
-    moved = -sum(r["quota"] for r in unsynced if r["type"] == 2) + sum(
-        r["quota"] for r in unsynced if r["type"] == 6
+    assert (g.opening.quota, g.closing.quota) == (None, None) and not g.unexplained
+    assert g.closing.gaps == ((late - 7200, late),) and g.opening.gaps == ((late - 7200, late),)
+    texts = [note.text(BRIDGE) for note in g.explanations]
+    assert any(
+        "opening and closing balances are not known" in t and "2026-11-16 22:00:00 – 2026-11-17 00:00:00" in t
+        for t in texts
     )
-    assert g.residual == moved != 0
-    assert g.residual == g.closing.quota - (g.opening.quota + g.flow.change)
-    assert any("lacks the logs" in note.text(BRIDGE) for note in g.explanations) and not g.unexplained
-    # a zh document words the notes in Chinese, an en one in English (the bridge's zh/en labels)
+    assert strict.exit_code == 12 and "opening and closing balance not known" in strict.output
+    (f,) = fetched.bridge.sources
+    assert [r.target for r in fetched.synced] == [(late - 7200, late - 1)]
+    assert (f.opening.quota, f.closing.quota, f.residual) == (opening, closing, 0)
+    assert f.one_read and any("one balance read" in n.text(BRIDGE) for n in f.explanations)
+    assert f.closing.snapshot_at == late and f.closing.rolled == closing - gw.balance_at(late)
+
+
+def test_an_unknown_end_is_worded_in_the_documents_language(tmp_path, team):
+    with _gateway(team) as gw:
+        config = make_config(tmp_path, gw.url, team)
+        _sync_at(
+            config, gw, parse_period("2026-04", config.tz), team.end_ts + 3600
+        )  # May 1 00:00–01:00 lacking
     run = runner_for(config.path)
     for lang, said, not_said in (
-        ("zh", "本地存储缺少期初快照", "lacks the logs"),
-        ("en", "lacks the logs", "本地"),
+        ("zh", "本地存储缺少这些日志", "which the store lacks"),
+        ("en", "which the store lacks", "本地"),
     ):
         out = tmp_path / lang
         done = run("report", "--period", "2026-04", "--format", "xlsx,pdf", "--lang", lang, "--out", str(out))
@@ -144,7 +166,7 @@ def test_an_unexplained_residual_is_a_finding_under_strict(tmp_path, team):
     result = run("bridge", "--period", "2026-04", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["residual"] == 4321
     strict = run("bridge", "--period", "2026-04", "--strict")
-    assert strict.exit_code == 7 and "4321 quota more than its logs" in strict.output
+    assert strict.exit_code == 12 and "4321 quota more than its logs" in strict.output
     report = run("report", "--period", "2026-04", "--format", "csv", "--strict", "--out", str(tmp_path / "r"))
     assert report.exit_code == 7 and "wallet bridge does not close" in report.output
 
@@ -208,3 +230,35 @@ def test_database_top_ups_and_redemptions_reach_the_bridge(tmp_path, team):
     sheet = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)["余额勾稽"]
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
     assert any("网关的在线充值记录（2 笔，25500000 额度）" in c and "相差 500000" in c for c in cells)
+
+
+def test_a_quarter_prints_its_closed_months_bridge_as_frozen_in_every_document(served, tmp_path):  # noqa: F811
+    """April closed, then a late April row synced (an amendment): the quarter's bridge takes
+    April's figures from the frozen snapshot, in ``bridge`` and in the XLSX and PDF."""
+    team, gw, path = served
+    run = runner_for(path)
+    assert run("sync", "--period", "2026-Q2").exit_code == 0
+    assert run("close", "2026-04").exit_code == 0
+    frozen = json.loads(run("bridge", "--period", "2026-04", "--json").stdout)["sources"][0]
+    gw.insert_rows([late_row(team, team.start_ts + 12 * 86400 + 3600)])
+    assert run("sync", "--period", "2026-Q2", "--refetch").exit_code == 0
+
+    def bridge(*period: str) -> dict:
+        result = run("bridge", *period, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["sources"][0]
+
+    assert bridge("--period", "2026-04")["consumed_wallet"] == frozen["consumed_wallet"]
+    may_june = bridge("--from", "2026-05-01", "--to", "2026-06-30")
+    q2 = bridge("--period", "2026-Q2")
+    consumed = frozen["consumed_wallet"] + may_june["consumed_wallet"]
+    assert q2["consumed_wallet"] == consumed  # not the live April's, 777,777 more
+    assert q2["opening"] == frozen["opening"] and q2["closing"] == may_june["closing"]
+    out = tmp_path / "q2"
+    done = run("report", "--period", "2026-Q2", "--format", "xlsx,pdf", "--lang", "en", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    sheet = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)["Bridge"]
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row]
+    assert -consumed in values and -(consumed + 777_777) not in values
+    text = "".join(page.extract_text() for page in PdfReader(next(out.glob("*.pdf"))).pages)
+    assert f"{consumed:,}" in text and f"{consumed + 777_777:,}" not in text

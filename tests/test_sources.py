@@ -196,6 +196,11 @@ def test_a_closed_period_of_several_sources_takes_a_late_row_on_one_as_an_amendm
         frozen_legacy = json.loads(
             run("summary", "--period", "2026-04", "--json", "--source", "legacy").stdout
         )
+        # the closed period's bridge, frozen, of the one source asked for
+        legacy_bridge = json.loads(
+            run("bridge", "--period", "2026-04", "--json", "--source", "legacy").stdout
+        )
+        assert [s["source"] for s in legacy_bridge["sources"]] == ["legacy"]
         first = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p1"))
         assert first.exit_code == 0, first.output
 

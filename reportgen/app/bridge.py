@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from ..config import Config
 from ..core.periods import Period
-from ..core.wallet import Bridge, unexplained_text
-from ..errors import QualityError
+from ..core.wallet import Bridge, SourceBridge, unexplained_text
+from ..errors import BridgeError
 from ..read import open_period
 from ..templating import wording
+from .sync import SAFETY_MARGIN_SECONDS, SyncResult, run_sync
+
+
+@dataclass(frozen=True)
+class BridgeRun:
+    """A period's bridge, and the syncs ``--sync`` ran to tell its ends."""
+
+    bridge: Bridge
+    synced: tuple[SyncResult, ...] = ()
 
 
 def run_bridge(config: Config, period: Period) -> Bridge:
@@ -18,9 +33,63 @@ def run_bridge(config: Config, period: Period) -> Bridge:
     return bridge
 
 
+def bridge_with_sync(
+    config: Config,
+    period: Period,
+    *,
+    client_factory: Callable[..., Any] | None = None,
+    now: Callable[[], float] = time.time,
+) -> BridgeRun:
+    """The period's bridge after syncing the spans that keep an end from being known: the
+    logs between a balance read and the period's ends that the store lacks (each source's
+    rate limit respected, as in any sync)."""
+    bridge = run_bridge(config, period)
+    synced = []
+    for s in bridge.sources:
+        for lo, hi in missing_spans(s):
+            if lo > now() - SAFETY_MARGIN_SECONDS:
+                continue  # not fetched yet by any sync: rows may still be arriving there
+            span = Period(
+                "the logs an end needs",
+                datetime.fromtimestamp(lo, period.tz),
+                datetime.fromtimestamp(hi, period.tz),
+            )
+            synced.append(
+                run_sync(config.with_source(s.source), span, client_factory=client_factory, now=now)
+            )
+    return BridgeRun(run_bridge(config, period) if synced else bridge, tuple(synced))
+
+
+def missing_spans(s: SourceBridge) -> list[tuple[int, int]]:
+    """The ``[lo, hi)`` spans the store lacks between a balance read and an end it cannot tell, merged."""
+    spans = sorted({gap for end in (s.opening, s.closing) if end.quota is None for gap in end.gaps})
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def enforce_bridge(bridge: Bridge, strict: bool) -> None:
-    """With ``strict``, a residual no recorded fact explains is a finding (exit 7)."""
-    bad = [s for s in bridge.sources if s.unexplained]
-    if strict and bad:
-        labels = wording("en").group("bridge_")
-        raise QualityError("--strict: " + "; ".join(unexplained_text(s, labels) for s in bad))
+    """With ``strict``, a bridge that does not close is an error (exit 12): an end not known, a
+    residual not known (a credit's amount unreadable), or a residual no recorded fact explains."""
+    if not strict:
+        return
+    labels = wording("en").group("bridge_")
+    problems = []
+    for s in bridge.sources:
+        unknown = [
+            label for label, end in (("opening", s.opening), ("closing", s.closing)) if end.quota is None
+        ]
+        if unknown:
+            problems.append(f"{s.source}: the {' and '.join(unknown)} balance not known")
+        elif s.residual is None:
+            problems.append(
+                f"{s.source}: the residual is not known (credit rows whose amount cannot be read)"
+            )
+        elif s.unexplained:
+            problems.append(unexplained_text(s, labels))
+    if problems:
+        raise BridgeError("--strict: the wallet bridge does not close: " + "; ".join(problems))

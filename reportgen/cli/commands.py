@@ -11,7 +11,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..app.audit import create_key, log_lines
-from ..app.bridge import enforce_bridge, run_bridge
+from ..app.bridge import bridge_with_sync, enforce_bridge, run_bridge
 from ..app.closing import close_period, list_amendments
 from ..app.documents import write_packet, write_report
 from ..app.monthend import month_period, run_month_end
@@ -384,12 +384,30 @@ def reconcile(ctx: click.Context, period: Period, as_json: bool) -> None:
 @source_option
 @period_options(required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (quota as integers).")
-@click.option("--strict", is_flag=True, help="A residual nothing recorded explains is an error (exit 7).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="A bridge that does not close is an error (exit 12): an end or the residual not known, "
+    "or a residual nothing recorded explains.",
+)
+@click.option(
+    "--sync",
+    "sync_gaps",
+    is_flag=True,
+    help="First sync the logs an end needs: those between a balance read and the period's ends "
+    "that the store lacks.",
+)
 @click.pass_context
-def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool) -> None:
+def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool, sync_gaps: bool) -> None:
     """Reconcile the wallet: opening balance + top-ups − net spend = closing balance, per source."""
     config = config_of(ctx)
-    result = run_bridge(config, period)
+    if sync_gaps:
+        run = bridge_with_sync(config, period)
+        for done in run.synced:
+            click.echo(f"synced {done.name}: {done.rows:,} rows in {done.windows} windows", err=True)
+        result = run.bridge
+    else:
+        result = run_bridge(config, period)
     if as_json:
         click.echo(
             json.dumps(bridge_json(result, wording("en").group("bridge_")), ensure_ascii=False, indent=2)

@@ -24,6 +24,7 @@ Exit codes:
   3  gateway        4  store                        5  plugin
   6  export         7  data-quality (--strict)      8  packet
   9  reconcile      10 period not (fully) synced    11 verify: signed by a key not trusted
+  12 bridge does not close (--strict)
   130 interrupted
 """
 

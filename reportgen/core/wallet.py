@@ -2,15 +2,16 @@
 
 Pure.  Balances are what the gateway said at sync time (``/api/user/self`` ``quota``, or
 its users table), each "after every row logged before ``read_at``"; a balance at a period
-boundary is rolled from the nearest snapshot through the logged flows in between.
-Credits (log types 1 top-up, 3 admin, 4 system) carry their amount only in the row's
-text, which the flavour's ``parse_credit`` reads (``reportgen.flavors``); a row whose
-amount cannot be read is counted and named, never guessed.  Where the bridge does not close, :func:`bridge_source` says how
-much and what of the data could explain it.
+boundary is a read rolled through the stored rows in between, or not known
+(:mod:`.balances`).  Credits (log types 1 top-up, 3 admin, 4 system) carry their amount
+only in the row's text, which the flavour's ``parse_credit`` reads (``reportgen.flavors``);
+a row whose amount cannot be read is named, never guessed.  Where the bridge does not
+close, :func:`explain` says what of the data could account for it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
@@ -158,17 +159,19 @@ def flow_of(
 
 @dataclass(frozen=True, slots=True)
 class End:
-    """A balance at a period boundary: observed through a snapshot (rolled to the boundary), or not."""
+    """A balance at a period boundary: a balance read rolled through the stored rows to it
+    (:mod:`.balances`), or not known (``quota`` None) with the nearest read and the spans
+    ``gaps`` the store lacks between it and the boundary."""
 
-    quota: int | None  # None: no snapshot to tell it
+    quota: int | None  # None: no read reaches the boundary
     snapshot_at: int | None = None
     snapshot_quota: int | None = None
-    rolled: int = 0  # quota added to the snapshot's balance to reach the boundary
-    gaps: tuple[tuple[int, int], ...] = ()  # [start, end) between snapshot and boundary not in the store
+    rolled: int = 0  # quota added to the read's balance to reach the boundary
+    gaps: tuple[tuple[int, int], ...] = ()  # [start, end) between the read and the boundary not in the store
 
 
 #: Notes that state how a figure was read, not what could explain a residual.
-STATED = frozenset({"display_rate"})
+STATED = frozenset({"display_rate", "one_read"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,7 @@ class SourceBridge:
     closing: End
     records: tuple[tuple[str, int, int], ...] = ()  # (kind, count, quota) of the gateway's own records
     explanations: tuple[BridgeNote, ...] = ()
+    one_read: bool = False  # both ends told by one balance read (the residual is 0 by construction)
 
     @property
     def expected_closing(self) -> int | None:
@@ -237,57 +241,35 @@ class Bridge:
         values = [getter(s) for s in self.sources]
         return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
+    frozen: bool = False  # read as frozen at a period's close (not serialised: the reader sets it)
+
     def usd(self, quota: int | None) -> Decimal | None:
         return None if quota is None else Decimal(quota) / self.quota_per_unit
 
 
-def pick_snapshots(
-    balances: Sequence[Balance], start: int, end: int
-) -> tuple[Balance | None, Balance | None]:
-    """The snapshots that tell the opening and the closing balance: the nearest to each end,
-    never one snapshot for both (that would close by construction and prove nothing)."""
-    ordered = sorted(balances, key=lambda b: b.read_at)
-    before = [b for b in ordered if b.read_at <= start]
-    after = [b for b in ordered if b.read_at >= end]
-    inside = [b for b in ordered if start < b.read_at < end]
-    opening = before[-1] if before else (inside[0] if inside else None)
-    closing = after[0] if after else (inside[-1] if inside else None)
-    if opening is not None and opening is closing:
-        # one mid-period snapshot: it tells the end it is nearer to
-        if opening.read_at - start <= end - opening.read_at:
-            closing = None
-        else:
-            opening = None
-    return opening, closing
-
-
-def roll(
-    snapshot: Balance | None,
-    boundary: int,
-    flow_between: Callable[[int, int], Flow],
-    gaps_between: Callable[[int, int], list[tuple[int, int]]],
-) -> End:
-    """The balance at ``boundary`` told by ``snapshot``, rolled through the logged flows between."""
-    if snapshot is None:
-        return End(None)
-    at = snapshot.read_at
-    if at <= boundary:
-        moved = flow_between(at, boundary).change
-        gaps = gaps_between(at, boundary)
-    else:
-        moved = -flow_between(boundary, at).change
-        gaps = gaps_between(boundary, at)
-    return End(snapshot.quota + moved, at, snapshot.quota, moved, tuple(gaps))
-
-
-def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> SourceBridge:
-    """Name what could account for the bridge's residual (or for an end that cannot be told)."""
+def explain(
+    bridge: SourceBridge, describe_gap: Callable[[int, int], str], describe_time: Callable[[int], str]
+) -> SourceBridge:
+    """Name what keeps an end from being known, what could account for the residual, and how a
+    figure was read."""
     notes: list[BridgeNote] = []
-    for label, end in (("opening", bridge.opening), ("closing", bridge.closing)):
-        if end.quota is None:
+    ends = [("opening", bridge.opening), ("closing", bridge.closing)]
+    o, c = bridge.opening, bridge.closing
+    if o.quota is None and c.quota is None and o.gaps and (o.snapshot_at, o.gaps) == (c.snapshot_at, c.gaps):
+        ends = [("both", o)]  # one read, one span the store lacks: said once
+    for label, end in ends:
+        if end.quota is not None:
+            continue
+        if end.snapshot_at is None:
             notes.append(BridgeNote(f"no_snapshot_{label}"))
+            continue
+        when = ("when", describe_time(end.snapshot_at))
         for lo, hi in end.gaps:
-            notes.append(BridgeNote(f"gap_{label}", (("range", describe_gap(lo, hi)),)))
+            notes.append(BridgeNote(f"gap_{label}", (when, ("range", describe_gap(lo, hi)))))
+        if not end.gaps:  # credit rows between the read and the boundary could not be read
+            notes.append(BridgeNote(f"unrolled_{label}", (when,)))
+    if bridge.one_read and bridge.closing.snapshot_at is not None:
+        notes.append(BridgeNote("one_read", (("when", describe_time(bridge.closing.snapshot_at)),)))
     if bridge.flow.unreadable:
         shown = "; ".join(repr(t[:60]) for t in bridge.flow.unreadable[:3])
         notes.append(BridgeNote("unreadable", (("count", str(len(bridge.flow.unreadable))), ("rows", shown))))
@@ -302,6 +284,49 @@ def explain(bridge: SourceBridge, describe_gap: Callable[[int, int], str]) -> So
             )  # fmt: skip
             notes.append(BridgeNote("records", values))
     return replace(bridge, explanations=tuple(notes))
+
+
+def chain(
+    parts: Sequence[Bridge], describe_gap: Callable[[int, int], str], describe_time: Callable[[int], str]
+) -> Bridge:
+    """The bridges of consecutive spans as one (a quarter of closed and live months): each
+    source's opening from the first span, its closing from the last, the flows and the
+    gateway's records summed, the notes said again for the whole (see :func:`explain`)."""
+    first, last = parts[0], parts[-1]
+    out = []
+    for name in dict.fromkeys(s.source for b in parts for s in b.sources):
+        mine = [s for b in parts for s in b.sources if s.source == name]
+        credits: Counter[str] = Counter()
+        records: dict[str, tuple[int, int]] = {}
+        for s in mine:
+            credits.update(dict(s.flow.credits))
+            for kind, count, quota in s.records:
+                had = records.get(kind, (0, 0))
+                records[kind] = (had[0] + count, had[1] + quota)
+        flow = Flow(
+            tuple((k, credits[k]) for k in CREDIT_KINDS),
+            tuple(t for s in mine for t in s.flow.unreadable),
+            sum(s.flow.consumed_wallet for s in mine),
+            sum(s.flow.consumed_subscription for s in mine),
+            sum(s.flow.refunded for s in mine),
+            sum(s.flow.no_wallet for s in mine),
+            tuple(sorted({r for s in mine for r in s.flow.cny_rates}, key=Decimal)),
+        )
+        opening = next((s.opening for s in first.sources if s.source == name), End(None))
+        closing = next((s.closing for s in last.sources if s.source == name), End(None))
+        one = (
+            opening.quota is not None
+            and closing.quota is not None
+            and opening.snapshot_at == closing.snapshot_at
+        )
+        bridge = SourceBridge(
+            name, mine[0].account, opening, flow, closing,
+            tuple((k, c, q) for k, (c, q) in sorted(records.items())), one_read=one,
+        )  # fmt: skip
+        out.append(explain(bridge, describe_gap, describe_time))
+    return Bridge(
+        first.start_ts, last.end_ts, first.quota_per_unit, tuple(out), frozen=all(b.frozen for b in parts)
+    )
 
 
 def unexplained_text(bridge: SourceBridge, labels: Mapping[str, str]) -> str:
@@ -345,6 +370,7 @@ def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict
                 ),
                 "notes": [{"kind": note.kind, **dict(note.values)} for note in s.explanations],
                 "unexplained": s.unexplained,
+                "one_read": s.one_read,
             }
         )
     return {
@@ -384,6 +410,7 @@ def bridge_from_json(data: dict[str, Any]) -> Bridge:
                 end(s["closing"]),
                 tuple((r["kind"], r["count"], r["quota"]) for r in s["records"]),
                 _notes(s),
+                s.get("one_read", False),
             )
         )
     return Bridge(data["start_ts"], data["end_ts"], Decimal(data["quota_per_unit"]), tuple(sources))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,10 +15,8 @@ from ..core.periods import Coverage, Period, local_days
 from ..core.rates import Exchange
 from ..core.records import UsageRecord
 from ..core.report import Report
-from ..core.wallet import Bridge, bridge_from_json
 from ..errors import StoreError, UsageError
 from ..store import (
-    BRIDGE_META,
     Closure,
     Reader,
     closures,
@@ -42,7 +39,7 @@ from .projects import (
 from .report import period_report
 from .timeline import Timeline, open_snapshot, pieces_around
 from .view import PeriodView, Scope
-from .wallet import bridge_of
+from .wallet import period_bridge
 
 
 @contextlib.contextmanager
@@ -159,7 +156,11 @@ def open_period(
             source_accounts=tuple(sorted(facts.source_accounts().items())),
         )
         if scope.kind == "team":
-            report = replace(report, bridge=_bridge(live, facts if exact is not None else None, report))
+            p = report.period
+            bridge = period_bridge(
+                timeline, p.start_ts, p.end_ts, report.quota_per_unit, p.tz, config.source_names()
+            )
+            report = replace(report, bridge=bridge)
         if frozen_rate is not None and not report.source_rates:  # the rate as frozen, with its frozen date
             report = replace(report, exchange=frozen_rate)
         if amended:
@@ -191,15 +192,6 @@ def open_period(
             charged=None if project is None else charged_days(project, effective, period, token_names or ()),
             timeline=timeline,
         )
-
-
-def _bridge(live: Reader, closed: Reader | None, report: Report) -> Bridge | None:
-    """The period's wallet bridge: as frozen at the close for a closed period, else from the live store."""
-    if closed is not None:
-        text = closed.get_meta(BRIDGE_META)
-        return None if text is None else bridge_from_json(json.loads(text))
-    p = report.period
-    return bridge_of(live, p.start_ts, p.end_ts, report.quota_per_unit, p.tz)
 
 
 def _corrections(

@@ -48,6 +48,10 @@ class Timeline:
         """A closed period's snapshot alone, read for all time."""
         return cls([Piece(-FAR, FAR, snap, closure)], tz)
 
+    def cut(self, start: int, end: int) -> Iterator[tuple[Piece, int, int]]:
+        """Each piece's part of ``[start, end)``, in order."""
+        return self._cut(start, end)
+
     def _cut(self, start: int, end: int) -> Iterator[tuple[Piece, int, int]]:
         for piece in self._pieces:
             lo, hi = max(start, piece.start_ts), min(end, piece.end_ts)
