@@ -187,6 +187,8 @@ class HostileGateway:
         self.redirect_to = redirect_to
         self.drip_seconds = drip_seconds
         self.requests: list[Seen] = []
+        #: What /api/status says besides its defaults (a test changes it between syncs).
+        self.status: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -250,7 +252,7 @@ class HostileGateway:
             data["quota_per_unit"] = 1e300
         elif self.mode == "status_rate_nan":
             data["usd_exchange_rate"] = float("nan")  # json.dumps writes a bare NaN
-        h.reply(200, _envelope(True, "", data))
+        h.reply(200, _envelope(True, "", {**data, **self.status}))
 
     def _tokens(self, h: _Handler, q: dict[str, str]) -> None:
         p = max(1, int(q.get("p", "1")))

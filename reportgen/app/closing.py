@@ -146,7 +146,7 @@ def freeze_period(store: Store, config: Config, period: Period, revision: int, a
     ``/api/status``; the wallet bridge is frozen for every configured source.
     """
     with new_snapshot(store, period, revision, rows_since(config, period)) as snap:
-        status = snap.latest_status()
+        status = snap.priced_status(period.start_ts, period.end_ts)
         store.use_sources(tuple(g.name for g in config.gateways or (config.gateway,)))
         qpu = status.quota_per_unit if status is not None else DEFAULT_QUOTA_PER_UNIT
         bridge = bridge_of(store, period.start_ts, period.end_ts, qpu, period.tz)
@@ -158,7 +158,9 @@ def freeze_period(store: Store, config: Config, period: Period, revision: int, a
             revision,
             at,
             exchange=config.exchange(status, period.tz, period),
-            source_rates=config.source_exchanges(snap.source_statuses(), period.tz, period),
+            source_rates=config.source_exchanges(
+                snap.priced_statuses(period.start_ts, period.end_ts), period.tz, period
+            ),
             bridge=bridge,
             members=config.members,
             projects=config.projects_table if config.projects else None,

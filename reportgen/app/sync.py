@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from ..config import Config, GatewayConfig
 from ..core.findings import DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
 from ..core.periods import Period, previous_month, zone_days
-from ..core.records import RowBatch, UsageRecord
+from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..errors import ConfigError, GatewayDataError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
 from ..store import evidence as audit
 from . import ratebudget
+from .pricing import Pricing
 from .readahead import ReadAhead
 from .signing import who
 from .syncdigests import SyncDigests
@@ -195,6 +196,7 @@ def run_sync(
     *,
     refetch: bool = False,
     strict: bool = False,
+    reprice: bool = False,
     progress: SyncProgress | None = None,
     client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
@@ -204,7 +206,9 @@ def run_sync(
     Every completed window is committed before the next starts; if the gateway fails or
     the user interrupts, completed windows stay and the next run fetches only the rest.
     Each source (``[gateway]``, ``[gateways.NAME]``; ``--source`` picks one) is synced in
-    turn into its own rows, reading the management API or the gateway's database.
+    turn into its own rows, reading the management API or the gateway's database.  Each
+    window is priced as its month was first synced (:mod:`.pricing`); ``reprice`` prices
+    the months synced at what ``/api/status`` says now.
     """
     sources = config.sources()
     for gw in sources:
@@ -232,7 +236,9 @@ def run_sync(
             )
             try:
                 results.append(
-                    _sync_locked(store, client, ahead, gw, config, period, refetch, progress, now, started)
+                    _sync_locked(
+                        store, client, ahead, gw, config, period, (refetch, reprice), progress, now, started
+                    )
                 )
             finally:
                 if ahead is not None:
@@ -284,20 +290,21 @@ def _check_source(config: Config, gw: GatewayConfig) -> None:
 def _store_window(
     store: Store,
     client: LogSource,
-    lo: int,
-    hi: int,
+    window: tuple[int, int],
     read: Iterable[Sequence[UsageRecord]],
     fetched_at: int,
     name: str,
+    price: GatewayStatus,
 ) -> tuple[int, int, tuple[WindowFinding, ...]]:
     """Replace ``[lo, hi]`` of source ``name`` with the rows of ``read``'s pages: rows, pages, and the
     rows served but not stored, by reason (the window is not complete when some are in no figure)."""
+    lo, hi = window
     tally = WindowTally(lo, hi)
     pages = iter(read)
     first = next(pages, None)
     if isinstance(first, RowBatch):  # oldest first, parsed to stored values: written as they come
         batches = cast(Iterator[RowBatch], itertools.chain([first], pages))
-        rows, window_pages = store.stream_window(lo, hi, batches, fetched_at, name, tally)
+        rows, window_pages = store.stream_window(lo, hi, batches, fetched_at, name, tally, price)
         return rows, window_pages, tally.findings()
     fetched: list[UsageRecord] = []
     window_pages = 0
@@ -313,7 +320,7 @@ def _store_window(
         window_pages += 1
     counted = getattr(client, "window_findings", None)  # what the source left out itself
     findings = _merged(tally, counted if isinstance(counted, WindowTally) else None)
-    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name, findings)
+    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name, findings, price)
     return len(fetched), window_pages, findings
 
 
@@ -332,11 +339,12 @@ def _sync_locked(
     gw: GatewayConfig,
     config: Config,
     period: Period | None,
-    refetch: bool,
+    how: tuple[bool, bool],
     progress: SyncProgress,
     now: Callable[[], float],
     started: float,
 ) -> SyncResult:
+    refetch, reprice = how
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     name = gw.name
@@ -344,6 +352,7 @@ def _sync_locked(
     store.bind_account(*source_account(gw), source=name, at=int(now()))
     store.set_rollup_zone(config.timezone)  # rollups per local day of the report timezone
     store.save_status(status, name)
+    pricing = Pricing.of(store, name, status, config.tz, reprice)
     store.save_keys(keys, int(now()), name)
     # The wallet balance now: it holds every row logged before this second (the bridge rolls it).
     balance = client.balance(int(now()))
@@ -360,6 +369,9 @@ def _sync_locked(
     late = _look_back(store, client, name, windows, config.tz)
     windows = late + windows  # older first, as a sync reads
     span = (min([target[0], *(lo for lo, _ in late)]), max([target[1], *(hi for _, hi in late)]))
+    changed = pricing.notice(span)
+    if reprice:
+        store.reprice(name, target[0], target[1], pricing.now)
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
@@ -377,7 +389,7 @@ def _sync_locked(
                     else client.iter_log_pages(lo, hi)
                 )
                 window_rows, window_pages, left_out = _store_window(
-                    store, client, lo, hi, read, int(now()), name
+                    store, client, (lo, hi), read, int(now()), name, pricing.price(lo)
                 )
                 findings.extend(left_out)
                 done += 1
@@ -412,6 +424,7 @@ def _sync_locked(
         store.save_wallet_records(name, wallet_records(target[0], target[1]))
     store.use_sources(None)  # a closed period holds every source's rows
     amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
+    repriced = pricing.amend_closed(span, int(now()), sync_id)
     store.use_sources((name,))
     fingerprint = merged or store.fingerprint(span[0], span[1] + 1)
     audit.append(
@@ -436,11 +449,15 @@ def _sync_locked(
         seconds=time.monotonic() - started,
         flavor=client.flavor,
         keys=len(keys),
-        amended=tuple(a.label for a in amended),
+        amended=tuple(dict.fromkeys([*(a.label for a in amended), *repriced])),
         source=getattr(client, "described", ""),  # only the database source describes itself
         duplicates=sum(f.rows for f in findings if f.reason == DUPLICATE),
         findings=tuple(f for f in findings if f.reason != DUPLICATE),
-        warnings=tuple(dict.fromkeys([*config.warnings, *getattr(client, "warnings", ())])),
+        warnings=tuple(
+            dict.fromkeys(
+                [*config.warnings, *getattr(client, "warnings", ()), *([changed] if changed else [])]
+            )
+        ),
         name=name,
         reread=len(late),
     )

@@ -112,8 +112,13 @@ def init(where: str, force: bool) -> None:
 @period_options()
 @click.option("--refetch", is_flag=True, help="Download windows the store already has again.")
 @click.option("--strict", is_flag=True, help="Refuse to send the token over plain http to a remote host.")
+@click.option(
+    "--reprice",
+    is_flag=True,
+    help="Price the period at the quota per USD and exchange rate the gateway states now (closed months: an amendment).",
+)
 @click.pass_context
-def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool) -> None:
+def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool, reprice: bool) -> None:
     """Download the gateway's logs of a period into the local store.
 
     Needs REPORTGEN_ACCESS_TOKEN (the gateway's system access token, not an sk- key).
@@ -127,7 +132,9 @@ def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool)
       reportgen sync                      # continue from the last sync
     """
     with SyncBar(err_console) as bar:
-        result = run_sync(config_of(ctx), period, refetch=refetch, strict=strict, progress=bar)
+        result = run_sync(
+            config_of(ctx), period, refetch=refetch, strict=strict, reprice=reprice, progress=bar
+        )
     for line in result.warnings:
         notify(f"Warning: {line}")
     click.echo(result.summary())

@@ -59,7 +59,9 @@ def source_rates_changed(snapshot: Reader, closure: Closure, config: Config) -> 
         period = closure.period
         now = {
             n: e.rate
-            for n, e in config.source_exchanges(snapshot.source_statuses(), period.tz, period).items()
+            for n, e in config.source_exchanges(
+                snapshot.priced_statuses(period.start_ts, period.end_ts), period.tz, period
+            ).items()
         }
     finally:
         snapshot.use_sources(chosen)

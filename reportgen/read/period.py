@@ -73,6 +73,7 @@ def open_period(
             period = whole if period is None else project_part(whole, period, project)
         elif period is None:
             raise UsageError("give --period (e.g. 2026-04, 2026-Q2, 2026) or --from/--to")
+        span = (period.start_ts, period.end_ts)  # priced as its rows were when synced (store.prices)
         closed = closures(live)
         check_timezone(closed, period)
         exact = next(
@@ -90,7 +91,7 @@ def open_period(
             rates = frozen_source_rates(snap)
             timeline = Timeline.of_snapshot(snap, exact, period.tz)
             effective = frozen_config(exact, config)
-            status, keys, facts = snap.latest_status(), snap.current_keys(), snap
+            status, keys, facts = snap.priced_status(*span), snap.current_keys(), snap
             generated_at = exact.generated_at
             pending = pending_amendment(live, exact)
             notices.append(closed_notice(exact, config, pending, source_rates_changed(snap, exact, config)))
@@ -101,7 +102,7 @@ def open_period(
             pieces = pieces_around(live, closed, span_start, period.end_ts, stack)
             timeline = Timeline(pieces, period.tz)
             effective = config
-            status, keys, facts = live.latest_status(), live.current_keys(), live
+            status, keys, facts = live.priced_status(*span), live.current_keys(), live
             frozen = [p.closure for p in pieces if p.closure is not None]
             check_quota_unit(frozen, status)
             inside = [
@@ -113,7 +114,7 @@ def open_period(
                 # rebuilt documents are identical whatever later syncs do.
                 latest = max(inside, key=lambda c: c.closed_at)
                 snap = next(p.reader for p in pieces if p.closure is latest)
-                status, keys, facts = snap.latest_status(), snap.current_keys(), snap
+                status, keys, facts = snap.priced_status(*span), snap.current_keys(), snap
                 generated_at = generated_at or latest.generated_at
                 if len(inside) == 1:
                     effective = frozen_config(latest, config)
@@ -122,7 +123,7 @@ def open_period(
             rates = (
                 frozen_source_rates(facts)
                 if frozen_rate is not None
-                else config.source_exchanges(facts.source_statuses(), period.tz, period)
+                else config.source_exchanges(facts.priced_statuses(*span), period.tz, period)
             )
             if inside:
                 notices.append(mixed_notice(period, inside))

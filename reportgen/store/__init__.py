@@ -14,6 +14,7 @@ from .amendments import (
     detect_amendments,
     mark_applied,
     pending_amendment,
+    record_repricing,
     recorded_amendments,
 )
 from .closures import (
@@ -42,6 +43,7 @@ __all__ = [
     "Store",
     "closures",
     "detect_amendments",
+    "record_repricing",
     "find_closure",
     "freeze",
     "frozen_exchange",

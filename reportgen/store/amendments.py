@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..core.records import GatewayStatus
 from ..errors import StoreError
 from .closures import Closure, attached, closures, snapshot_dir
 from .connection import DB_NAME
@@ -34,6 +35,9 @@ class Amendment:
     fingerprint: str
     applied_at: int | None = None
     sync_id: int | None = None
+    #: When the period was re-priced (``sync --reprice``): the quota per USD and exchange rate now.
+    quota_per_unit: Decimal | None = None
+    usd_exchange_rate: Decimal | None = None
 
     @property
     def quota_delta(self) -> int:
@@ -45,6 +49,8 @@ class Amendment:
         return self.applied_at is None
 
     def describe(self, quota_per_unit: Decimal) -> str:
+        if self.quota_per_unit is not None and not (self.rows_added or self.rows_removed):
+            return self.repriced(quota_per_unit)
         usd = Decimal(self.quota_delta) / quota_per_unit
         return (
             f"+{self.rows_added} / -{self.rows_removed} rows ({self.rows_then} closed, {self.rows_now} now), "
@@ -52,18 +58,27 @@ class Amendment:
             f"refunded {self.refunded_delta:+d})"
         )
 
+    def repriced(self, quota_per_unit: Decimal) -> str:
+        """``re-priced at 250000 quota per USD (closed at 500000)``, and the rate when it is stated."""
+        rate = "" if self.usd_exchange_rate is None else f", {self.usd_exchange_rate} CNY per USD"
+        return f"re-priced at {self.quota_per_unit} quota per USD{rate} (closed at {quota_per_unit})"
+
 
 def recorded_amendments(store: Reader, label: str | None = None) -> list[Amendment]:
     """Recorded amendments, oldest first (of one period when ``label`` is given)."""
     sql = (
         "SELECT id, label, revision, detected_at, rows_then, rows_now, rows_added, rows_removed, "
-        "consumed_delta, refunded_delta, fingerprint, applied_at, sync_id FROM amendments"
+        "consumed_delta, refunded_delta, fingerprint, applied_at, sync_id, quota_per_unit, usd_exchange_rate "
+        "FROM amendments"
     )
     args: tuple[str, ...] = ()
     if label is not None:
         sql += " WHERE label = ?"
         args = (label,)
-    return [Amendment(*r) for r in store._conn.execute(sql + " ORDER BY id", args)]
+    return [
+        Amendment(*r[:13], *(None if v is None else Decimal(v) for v in r[13:]))
+        for r in store._conn.execute(sql + " ORDER BY id", args)
+    ]
 
 
 def pending_amendment(store: Reader, closure: Closure) -> Amendment | None:
@@ -73,9 +88,36 @@ def pending_amendment(store: Reader, closure: Closure) -> Amendment | None:
         for a in recorded_amendments(store, closure.period.label)
         if a.revision == closure.revision and a.pending
     ]
-    if not latest or latest[-1].fingerprint == closure.fingerprint:
+    if not latest:
+        return None
+    if latest[-1].fingerprint == closure.fingerprint and not any(
+        a.quota_per_unit is not None and a.quota_per_unit != closure.quota_per_unit for a in latest
+    ):
         return None
     return latest[-1]
+
+
+def record_repricing(
+    store: Store, closure: Closure, status: GatewayStatus, at: int, sync_id: int | None
+) -> Amendment:
+    """Record that ``closure``'s period is now priced at ``status`` (``sync --reprice``): pending until
+    the period is closed again, its documents unchanged till then."""
+    live = store.fingerprint(closure.period.start_ts, closure.period.end_ts)
+    rows_now = store.count_rows(closure.period.start_ts, closure.period.end_ts)
+    rate = None if status.usd_exchange_rate is None else str(status.usd_exchange_rate)
+    cur = store._conn.execute(
+        "INSERT INTO amendments (label, revision, detected_at, sync_id, rows_then, rows_now, rows_added, "
+        "rows_removed, consumed_delta, refunded_delta, fingerprint, quota_per_unit, usd_exchange_rate) "
+        "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?)",
+        (
+            closure.period.label, closure.revision, at, sync_id, closure.rows, rows_now, live,
+            str(status.quota_per_unit), rate,
+        ),
+    )  # fmt: skip
+    return Amendment(
+        int(cur.lastrowid or 0), closure.period.label, closure.revision, at, closure.rows, rows_now,
+        0, 0, 0, 0, live, None, sync_id, status.quota_per_unit, status.usd_exchange_rate,
+    )  # fmt: skip
 
 
 def detect_amendments(

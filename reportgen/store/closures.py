@@ -252,7 +252,7 @@ def freeze(
     """
     fingerprint = snap.fingerprint(period.start_ts, period.end_ts)
     rows = snap.count_rows(period.start_ts, period.end_ts)
-    status = snap.latest_status()
+    status = snap.priced_status(period.start_ts, period.end_ts)
     if exchange.applies_to is not None:  # which [report.rates] entry: kept with the snapshot
         snap.set_meta(_APPLIES_TO, exchange.applies_to)
     if len({e.rate for e in source_rates.values()}) > 1:  # each source converts at its own rate: keep them
@@ -329,6 +329,10 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT MAX(start_ts, ?), MIN(end_ts, ?), "
                 "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
                 (since, period.end_ts - 1, since, period.end_ts - 1),
+            )
+            conn.execute(  # the prices those rows were synced at (the statuses they were read from: above)
+                "INSERT INTO frozen.window_prices SELECT * FROM main.window_prices WHERE start_ts < ? AND end_ts >= ?",
+                (period.end_ts, since),
             )
             conn.execute(  # what the windows of those rows left out (rows repeated by the pages)
                 "INSERT INTO frozen.window_findings SELECT * FROM main.window_findings "

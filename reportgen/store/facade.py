@@ -21,6 +21,7 @@ from . import schema
 from .connection import DB_NAME, connect_ro
 from .facts import FactWrites
 from .logs import LogReads
+from .prices import PriceReads, PriceWrites
 from .reconcile import ReconcileReads, ReconcileWrites
 from .rollups import RollupWrites
 from .wallet import WalletReads, WalletWrites
@@ -29,7 +30,7 @@ from .windows import WindowWrites
 LOCK_NAME = "sync.lock"
 
 
-class Reader(LogReads, WalletReads, ReconcileReads):
+class Reader(LogReads, WalletReads, ReconcileReads, PriceReads):
     """Read access to a store folder's database, inside one read transaction once :meth:`begin` ran.
 
     Every query a period's figures need is a method here, so a view that reads totals,
@@ -66,7 +67,7 @@ class Reader(LogReads, WalletReads, ReconcileReads):
         return cls(directory, conn)
 
 
-class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrites, Reader):
+class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrites, PriceWrites, Reader):
     """One gateway account's synced logs in ``<dir>/reportgen.sqlite3``, open for writing.
 
     Only sync, close and reconcile write, each under the folder's sync lock.

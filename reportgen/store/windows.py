@@ -16,12 +16,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
-from ..core.records import RowBatch, UsageRecord
+from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..errors import GatewayDataError, StoreError
 from . import rollups
 from .connection import DEFAULT_SOURCE, Connected
 from .coverage import add_coverage
 from .logs import ROW_COLUMNS
+from .prices import pin_window
 from .raw import forget_raw, keep_raw, keep_table, pack_table, unpack_table
 
 _INSERT_ROW = f"INSERT INTO logs (id, {ROW_COLUMNS}, source) VALUES ({','.join('?' * 20)})"
@@ -41,12 +42,14 @@ class WindowWrites(Connected):
         fetched_at: int,
         source: str = DEFAULT_SOURCE,
         findings: Sequence[WindowFinding] = (),
+        price: GatewayStatus | None = None,
     ) -> None:
         """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records``.
 
         Rows of other sources in the same range are left alone: sources never merge.
         ``findings`` (the rows served but not kept as rows) replace the window's; with rows
-        in no figure among them the window is not recorded as complete.
+        in no figure among them the window is not recorded as complete.  ``price`` is the
+        ``/api/status`` the window is priced by (see :mod:`.prices`).
         """
         # Oldest first, so that row ids follow time within the window.
         ordered = sorted(records, key=lambda r: r.created_at)
@@ -58,7 +61,9 @@ class WindowWrites(Connected):
             )
             if ordered:
                 keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
-            self._close_window(cur, start, end, len(records), pages, fetched_at, source, findings=findings)
+            self._close_window(
+                cur, start, end, len(records), pages, fetched_at, source, findings=findings, price=price
+            )
 
     def stream_window(
         self,
@@ -68,6 +73,7 @@ class WindowWrites(Connected):
         fetched_at: int,
         source: str = DEFAULT_SOURCE,
         tally: WindowTally | None = None,
+        price: GatewayStatus | None = None,
     ) -> tuple[int, int]:
         """:meth:`replace_window` for batches that arrive oldest first (the database source).
 
@@ -131,7 +137,7 @@ class WindowWrites(Connected):
                 next_id += count
                 rows += count
             self._close_window(
-                cur, start, end, rows, pages, fetched_at, source, latency.days, tally.findings()
+                cur, start, end, rows, pages, fetched_at, source, latency.days, tally.findings(), price
             )
         return rows, pages
 
@@ -156,10 +162,11 @@ class WindowWrites(Connected):
         if gone:  # only this source's rows' raw JSON: other sources' rows stay
             forget_raw(cur, set(gone), min(gone), max(gone))
         cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source))
-        cur.execute(
-            "DELETE FROM window_findings WHERE source = ? AND start_ts <= ? AND end_ts >= ?",
-            (source, end, start),
-        )
+        for table in ("window_findings", "window_prices"):
+            cur.execute(
+                f"DELETE FROM {table} WHERE source = ? AND start_ts <= ? AND end_ts >= ?",
+                (source, end, start),
+            )
         return int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM logs").fetchone()[0])
 
     def _close_window(
@@ -173,11 +180,14 @@ class WindowWrites(Connected):
         source: str,
         counted: dict[int, rollups.Cells] | None = None,
         findings: Sequence[WindowFinding] = (),
+        price: GatewayStatus | None = None,
     ) -> None:
         """Record ``[start, end]`` as complete (unless ``findings`` hold rows in no figure), keep its
         findings and roll up the days it touches (``counted``: see :func:`rollups.roll`)."""
         if not unexplained(findings):
             add_coverage(cur, start, end, source)
+        if price is not None:
+            pin_window(cur, start, end, source, price)
         cur.executemany(
             "INSERT INTO window_findings (source, start_ts, end_ts, reason, rows, quota, example, found_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

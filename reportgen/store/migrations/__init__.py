@@ -21,6 +21,7 @@ from . import (
     m07_histograms,
     m08_credit_index,
     m09_window_findings,
+    m10_window_prices,
 )
 from .m08_credit_index import CREDIT_TYPES_SQL
 
@@ -34,6 +35,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     7: m07_histograms.to_7,
     8: m08_credit_index.to_8,
     9: m09_window_findings.to_9,
+    10: m10_window_prices.to_10,
 }
 
 __all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]
