@@ -19,7 +19,7 @@ from .core.reconciliation import Reconciliation
 from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
-from .core.wallet import Bridge, line_values, unexplained_text
+from .core.wallet import Bridge, printed_bridge, unexplained_text
 from .demo import DemoResult
 from .hookspecs import Exporter
 from .render import day_ranges
@@ -314,11 +314,10 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
         table.add_column("", no_wrap=False)
         table.add_column(labels["quota"], justify="right")
         table.add_column(labels["usd"], justify="right")
-        for key, quota in line_values(s):
-            usd = bridge.usd(quota)
+        for key, quota, usd in printed_bridge(bridge, s):
             table.add_row(
                 labels[key],
-                labels["unknown"] if quota is None else f"{quota:,}",
+                "" if key == "rounding" else labels["unknown"] if quota is None else f"{quota:,}",
                 "" if usd is None else _usd(usd),
                 style="bold" if key in ("expected_closing", "residual") else None,
             )

@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from reportgen.app.bridge import bridge_with_sync, run_bridge
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import Period, parse_period
-from reportgen.core.wallet import CreditRow
+from reportgen.core.wallet import Bridge, CreditRow, End, Flow, SourceBridge, printed_bridge
 from reportgen.flavors.credits import credit_amount
 from reportgen.templating import wording
 from reportgen.testing.fakegateway import FakeGateway
@@ -91,6 +93,9 @@ def test_the_bridge_closes_to_the_quota_unit_with_snapshots_at_both_ends(tmp_pat
     assert data["residual"] == 0 and data["sources"][0]["closing"]["quota"] == closing
     text = run("bridge", "--period", "2026-04").stdout
     assert "closes to the quota unit" in text and f"{closing:,}" in text
+    # one sign per figure, and the USD column foots: 360.93 by its lines, 360.92 printed
+    assert "Consumption billed to the wallet" in text and "− Consumption" not in text
+    assert "Rounding difference (USD)" in text and "-0.01" in text
 
 
 def test_a_balance_read_far_after_the_period_is_rolled_or_the_end_is_unknown_and_the_gap_named(
@@ -262,3 +267,34 @@ def test_a_quarter_prints_its_closed_months_bridge_as_frozen_in_every_document(s
     assert -consumed in values and -(consumed + 777_777) not in values
     text = "".join(page.extract_text() for page in PdfReader(next(out.glob("*.pdf"))).pages)
     assert f"{consumed:,}" in text and f"{consumed + 777_777:,}" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    opening=st.integers(min_value=0, max_value=10**12),
+    flows=st.lists(st.integers(min_value=0, max_value=10**11), min_size=6, max_size=6),
+    closing=st.integers(min_value=0, max_value=10**12),
+)
+def test_the_printed_usd_column_foots_with_its_rounding_lines(opening, flows, closing):
+    topup, redemption, admin, system, consumed, refunded = flows
+    credits = (("topup", topup), ("redemption", redemption), ("admin", admin), ("system", system))
+    s = SourceBridge(
+        "default", "", End(opening, 0, opening), Flow(credits, (), consumed, 0, refunded), End(closing)
+    )
+    bridge = Bridge(0, 1, QPU, (s,))
+    printed = printed_bridge(bridge, s)
+    keys = [key for key, _, _ in printed]
+    cents = [value for _, _, value in printed]
+    at = keys.index("expected_closing")
+    assert sum(cents[:at], Decimal(0)) == cents[at]  # the lines above, a rounding line among them, foot
+    residual = keys.index("residual")
+    before = cents[residual - 1] if keys[residual - 1] == "rounding" else Decimal(0)
+    assert cents[keys.index("closing")] - cents[at] + before == cents[residual]
+    assert all(quota is None for key, quota, _ in printed if key == "rounding")
+
+
+def test_each_figure_has_one_sign():
+    for lang in ("en", "zh"):
+        labels = wording(lang).group("bridge_")
+        for key in ("topup", "redemption", "admin", "system", "subscription", "consumed_wallet", "refunded"):
+            assert labels[key][0] not in "+−-", (lang, key, labels[key])

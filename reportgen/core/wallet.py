@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from .money import fixed
+from .money import cents, fixed, printed_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,3 +453,29 @@ def line_values(s: SourceBridge) -> list[tuple[str, int | None]]:
         ("residual", s.residual),
         ("consumed_subscription", s.flow.consumed_subscription),
     ]
+
+
+def printed_bridge(bridge: Bridge, s: SourceBridge) -> list[tuple[str, int | None, Decimal | None]]:
+    """``(line key, quota, USD in cents)`` of one source's bridge as printed: each figure signed as
+    it adds up (one sign), and a ``rounding`` line (USD only) before a subtotal its lines' cents
+    do not add up to: the closing by the logs, and the residual."""
+    rows = line_values(s)
+    out: list[tuple[str, int | None, Decimal | None]] = []
+    usd = {key: bridge.usd(quota) for key, quota in rows}
+    flows = [key for key, _ in rows[: [k for k, _ in rows].index("expected_closing")]]
+    for key, quota in rows:
+        rounding = Decimal(0)
+        total = usd[key]
+        if key == "expected_closing" and total is not None:
+            rounding = printed_lines([usd[k] or Decimal(0) for k in flows], total).rounding
+        elif (
+            key == "residual"
+            and total is not None
+            and usd["closing"] is not None
+            and usd["expected_closing"] is not None
+        ):
+            rounding = printed_lines([usd["closing"], -usd["expected_closing"]], total).rounding
+        if rounding:
+            out.append(("rounding", None, rounding))
+        out.append((key, quota, None if total is None else cents(total)))
+    return out

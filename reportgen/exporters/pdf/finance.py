@@ -18,7 +18,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.budget import GrantLine, ProjectLine
 from ...core.money import cents_text, money_text, percent_text, printed_lines
-from ...core.wallet import Bridge, line_values, unexplained_text
+from ...core.wallet import Bridge, printed_bridge, unexplained_text
 from ...render import day_ranges, reconciliation_text, shorten, status_key
 from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart, daily_chart, member_chart
@@ -81,14 +81,13 @@ def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
         if len(bridge.sources) > 1:
             rows.append([b.para(f"{s.source} ({s.account})", b.s.cell), "", ""])
             extra.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), SUB_BG))
-        for key, quota in line_values(s):
+        for key, quota, usd in printed_bridge(bridge, s):
             if key in ("topup", "redemption", "admin", "system") and not quota:
                 continue
-            usd = bridge.usd(quota)
             rows.append(
                 [
                     b.para(text[key], b.s.cell),
-                    text["unknown"] if quota is None else f"{quota:,}",
+                    "" if key == "rounding" else text["unknown"] if quota is None else f"{quota:,}",
                     "" if usd is None else money_text(usd),
                 ]
             )
