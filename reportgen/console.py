@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from .core.reconciliation import Reconciliation
 from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
-from .core.wallet import Bridge, printed_bridge, unexplained_text
+from .core.wallet import Bridge, Payment, printed_bridge, unexplained_text
 from .demo import DemoResult
 from .hookspecs import Exporter
 from .render import day_ranges
@@ -334,10 +335,30 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
             console.print(f"  {labels['note']}: {terminal_text(note.text(labels))}")
         if s.unexplained:
             console.print(f"  [red]{terminal_text(unexplained_text(s, labels))}[/red]")
+        if s.payments:
+            console.print(payments_table(s.payments, labels, tz))
     if bridge.frozen:
         console.print(f"  ({labels['frozen']})")
     elif any(end.quota is None and end.gaps for s in bridge.sources for end in (s.opening, s.closing)):
         console.print(f"  {labels['sync_hint']}")
+
+
+def payments_table(payments: Sequence[Payment], labels: Mapping[str, str], tz: Any) -> Table:
+    """The top-ups as payments: when, what, paid how much how, for how much quota."""
+    table = Table(title=labels["payments"], box=box.SIMPLE_HEAD, title_justify="left")
+    for key in ("date", "kind", "paid", "currency", "quota", "ref", "method"):
+        table.add_column(labels[f"payment_{key}"], justify="right" if key in ("paid", "quota") else "left")
+    for p in payments:
+        table.add_row(
+            datetime.fromtimestamp(p.at, tz).strftime("%Y-%m-%d %H:%M"),
+            labels.get(f"payment_{p.kind}", p.kind),
+            terminal_text(p.paid or labels["payment_not_stated"]),
+            p.currency or "",
+            "" if p.quota is None else f"{p.quota:,}",
+            terminal_text(p.ref or ""),
+            terminal_text(p.method or ""),
+        )
+    return table
 
 
 def exporters_json(found: dict[str, Exporter]) -> list[dict[str, str]]:

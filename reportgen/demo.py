@@ -136,6 +136,7 @@ def run_demo(out_dir: Path, *, lang: str = "zh", progress: SyncProgress | None =
         status=team.status,
         rate_limit=None,
         wallet=team.wallet,
+        topups=team.topups,
     ) as gateway:
         config_path.write_text(
             demo_config_text(gateway.url, team.members, lang, template_path), encoding="utf-8"

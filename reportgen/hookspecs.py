@@ -181,6 +181,8 @@ class Flavor:
     of a ``/api/log/self`` row is, which tells a row the pages repeated from a genuine twin
     (same content): ``"position"`` its place in the listing (new-api: it moves when rows are
     added during a crawl), ``"stable"`` the row's own id, ``"none"`` no id at all (one-api's 0).
+    ``topups`` is the path of the caller's own top-up records (new-api's
+    ``/api/user/topup/self``; None: the flavour keeps none), read for the payments list.
     ``plugin`` and ``version`` are filled in by reportgen from the distribution that
     registered the flavour.
     """
@@ -195,6 +197,7 @@ class Flavor:
     window_seconds: int = 180
     database: FlavorDatabase | None = None
     row_ids: str = "position"
+    topups: str | None = None
     plugin: str = ""
     version: str = ""
 

@@ -221,6 +221,10 @@ def test_database_top_ups_and_redemptions_reach_the_bridge(tmp_path, team):
     assert s["credits"]["topup"] == 25_000_000 and s["credits"]["redemption"] == 100_000_000
     # the top-up without a log row is named, the redemption agrees (users has no balance here: no snapshot)
     assert {n["kind"] for n in s["notes"]} == {"records", "no_snapshot_opening", "no_snapshot_closing"}
+    # the payments: the logged top-up with its trade number, the one without a log row from its record
+    pays = {p["ref"]: p for p in s["payments"] if p["kind"] == "topup"}
+    assert pays["T1"]["text"].startswith("使用在线充值成功") and pays["T1"]["paid"] == "365.0"
+    assert pays["T2"]["text"] == "" and pays["T2"]["quota"] == 500_000 and pays["T2"]["paid"] == "7.3"
     (note,) = [n for n in s["notes"] if n["kind"] == "records"]
     assert note == {
         "kind": "records", "credit": "topup", "count": "2", "quota": "25500000",

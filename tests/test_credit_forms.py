@@ -8,22 +8,27 @@ The texts are the gateways' own (``controller/user.go``, ``model/topup.go``,
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reportgen.app.bridge import run_bridge
 from reportgen.app.sync import run_sync
+from reportgen.core.payments import payments_of
 from reportgen.core.periods import parse_period
-from reportgen.core.wallet import NO_WALLET, Credit, CreditRow, as_credit
+from reportgen.core.wallet import NO_WALLET, Credit, CreditRow, WalletRecord, as_credit
 from reportgen.flavors.credits import MAX_TEXT, NEW_API, ONE_API
 from reportgen.templating import wording
 from reportgen.testing.fakegateway import FakeGateway
 from reportgen.testing.fakegateway.credits import credit_month, format_quota, log_quota, one_api_quota
+from reportgen.testing.fakegateway.synthetic import team_month
 from tests.conftest import TOKEN, fast_client, make_config
+from tests.test_one_truth import runner_for
 
 QPU = Decimal(500000)
 RATE = Decimal("7.3")
@@ -226,3 +231,67 @@ def test_an_unreadable_credit_makes_the_balance_by_the_logs_unknown_and_names_th
     assert s.expected_closing is None and s.residual is None and not s.closes
     (note,) = [n for n in s.explanations if n.kind == "unreadable"]
     assert strange in note.text(BRIDGE)
+
+
+def test_the_payments_list_matches_the_top_ups_the_gateway_served(tmp_path):
+    """The demo month: its 易支付 top-up as new-api records it (paid CNY 365.00 by Alipay, its
+    trade number) beside the log row, the redemption code from its log row alone, the order
+    never paid left out; the list in ``bridge --json`` and in the workbook's Payments sheet."""
+    team = team_month(2026, 4)
+    with FakeGateway(
+        team.rows, team.tokens, status=team.status, access_token=TOKEN, user_id=team.user_id,
+        rate_limit=None, wallet=team.wallet, topups=team.topups,
+    ) as gw:  # fmt: skip
+        config = make_config(tmp_path, gw.url, team)
+        _sync_at(config, gw, parse_period("2026-04", config.tz), team.end_ts + 3600)
+    run = runner_for(config.path)
+    result = run("bridge", "--period", "2026-04", "--json")
+    assert result.exit_code == 0, result.output
+    (s,) = json.loads(result.stdout)["sources"]
+    paid, _pending = team.topups
+    redemption, topup = s["payments"]
+    assert topup == {
+        "at": paid["complete_time"], "kind": "topup", "quota": 25_000_000, "paid": "365.00", "currency": "CNY",
+        "method": "alipay", "ref": paid["trade_no"],
+        "text": "使用在线充值成功，充值金额: ＄50.000000 额度，支付金额：365.000000",
+    }  # fmt: skip
+    assert (redemption["kind"], redemption["quota"], redemption["ref"]) == ("redemption", 100_000_000, None)
+    assert not any(n["kind"] == "records" for n in s["notes"])  # the record agrees with the logged top-up
+    out = tmp_path / "docs"
+    done = run("report", "--period", "2026-04", "--format", "xlsx", "--lang", "en", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    sheet = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)["Payments"]
+    lines = [row for row in sheet.iter_rows(values_only=True)]
+    assert lines[0][:4] == ("Source", "Date", "Kind", "Paid")
+    assert ("default", "top-up", "365.00", "CNY", 25_000_000, paid["trade_no"], "alipay") == (
+        lines[2][0], *lines[2][2:8],
+    )  # fmt: skip
+
+
+def test_a_payment_is_matched_to_its_record_by_time_or_code_id():
+    rows = [
+        (
+            CreditRow("d", 1000, 1, 0, "使用在线充值成功，充值金额: ＄10.000000，支付金额：10"),
+            Credit("topup", 5_000_000, paid="10"),
+        ),
+        (
+            CreditRow("d", 2000, 1, 0, "通过兑换码充值 ＄1.000000 额度，兑换码ID 9"),
+            Credit("redemption", 500_000),
+        ),
+        (
+            CreditRow("d", 3000, 1, 0, "订阅购买成功，套餐: Pro，支付金额: 9.99，支付方式: stripe"),
+            Credit(NO_WALLET, 0, paid="9.99"),
+        ),
+    ]
+    records = [
+        WalletRecord("topup", "T-far", 1000 + 3600, 5_000_000, "10"),  # an hour off: another payment
+        WalletRecord("topup", "T-1", 1003, 5_000_000, "10", '{"method": "stripe", "trade_no": "T-1"}'),
+        WalletRecord("redemption", "9", 2000, 500_000),
+    ]
+    got = payments_of(rows, records)
+    assert [(p.kind, p.ref, p.quota, p.paid, p.method) for p in got] == [
+        ("topup", "T-1", 5_000_000, "10", "stripe"),
+        ("redemption", "9", 500_000, None, None),
+        ("subscription", None, None, "9.99", None),
+        ("topup", "T-far", 5_000_000, "10", None),
+    ]

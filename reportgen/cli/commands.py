@@ -43,7 +43,7 @@ from ..console import (
     stdout_console,
 )
 from ..core.periods import Period, parse_period, resolve_period
-from ..core.wallet import bridge_json
+from ..core.walletjson import bridge_json
 from ..demo import run_demo
 from ..errors import UsageError
 from ..plugins import exporters as registry

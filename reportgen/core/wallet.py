@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
 
-from .money import cents, fixed, printed_lines
+from .money import cents, printed_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +41,24 @@ class WalletRecord:
     quota: int
     money: str | None = None  # what was paid, as the gateway stored it
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One payment of a period (:mod:`.payments`): ``kind`` ``topup``, ``redemption`` or
+    ``subscription`` (bought by card); ``quota`` credited to the wallet (None: none); ``paid``
+    the money paid as the gateway states it, in ``currency`` when the method tells it; ``ref``
+    the trade number or the redemption code's id; ``text`` the log row's (empty: only the
+    gateway's record has it)."""
+
+    at: int
+    kind: str
+    quota: int | None
+    paid: str | None = None
+    currency: str | None = None
+    method: str | None = None
+    ref: str | None = None
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +219,7 @@ class SourceBridge:
     records: tuple[tuple[str, int, int], ...] = ()  # (kind, count, quota) of the gateway's own records
     explanations: tuple[BridgeNote, ...] = ()
     one_read: bool = False  # both ends told by one balance read (the residual is 0 by construction)
+    payments: tuple[Payment, ...] = ()  # the top-ups as the payments they are (see .payments)
 
     @property
     def expected_closing(self) -> int | None:
@@ -322,6 +340,7 @@ def chain(
         bridge = SourceBridge(
             name, mine[0].account, opening, flow, closing,
             tuple((k, c, q) for k, (c, q) in sorted(records.items())), one_read=one,
+            payments=tuple(p for s in mine for p in s.payments),
         )  # fmt: skip
         out.append(explain(bridge, describe_gap, describe_time))
     return Bridge(
@@ -334,96 +353,6 @@ def unexplained_text(bridge: SourceBridge, labels: Mapping[str, str]) -> str:
     residual = bridge.residual or 0
     kind = "unexplained_more" if residual > 0 else "unexplained_less"
     return BridgeNote(kind, (("source", bridge.source), ("quota", str(abs(residual))))).text(labels)
-
-
-def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The bridge as plain JSON (quota as int, money as decimal strings); with ``labels`` (see
-    :meth:`BridgeNote.text`) each source's notes also as text, under ``explanations``."""
-
-    def usd(q: int | None) -> str | None:
-        return fixed(bridge.usd(q))
-
-    out = []
-    for s in bridge.sources:
-        out.append(
-            {
-                "source": s.source,
-                "account": s.account,
-                "opening": {**asdict(s.opening), "usd": usd(s.opening.quota)},
-                "credits": {k: q for k, q in s.flow.credits},
-                "credited": s.flow.credited,
-                "unreadable_credit_rows": list(s.flow.unreadable),
-                "no_wallet_credit_rows": s.flow.no_wallet,
-                "cny_rates": list(s.flow.cny_rates),
-                "consumed_wallet": s.flow.consumed_wallet,
-                "consumed_subscription": s.flow.consumed_subscription,
-                "refunded": s.flow.refunded,
-                "net_wallet": s.flow.net_wallet,
-                "expected_closing": s.expected_closing,
-                "closing": {**asdict(s.closing), "usd": usd(s.closing.quota)},
-                "residual": s.residual,
-                "residual_usd": usd(s.residual),
-                "closes": s.closes,
-                "records": [{"kind": k, "count": c, "quota": q} for k, c, q in s.records],
-                **(
-                    {} if labels is None else {"explanations": [note.text(labels) for note in s.explanations]}
-                ),
-                "notes": [{"kind": note.kind, **dict(note.values)} for note in s.explanations],
-                "unexplained": s.unexplained,
-                "one_read": s.one_read,
-            }
-        )
-    return {
-        "start_ts": bridge.start_ts,
-        "end_ts": bridge.end_ts,
-        "quota_per_unit": str(bridge.quota_per_unit),
-        "sources": out,
-        "residual": bridge.total(lambda s: s.residual),
-    }
-
-
-def bridge_from_json(data: dict[str, Any]) -> Bridge:
-    """The inverse of :func:`bridge_json` (a closed period keeps its bridge as JSON)."""
-
-    def end(d: dict[str, Any]) -> End:
-        return End(
-            d["quota"], d["snapshot_at"], d["snapshot_quota"], d["rolled"], tuple(tuple(g) for g in d["gaps"])
-        )
-
-    sources = []
-    for s in data["sources"]:
-        flow = Flow(
-            tuple((k, int(q)) for k, q in s["credits"].items()),
-            tuple(s["unreadable_credit_rows"]),
-            s["consumed_wallet"],
-            s["consumed_subscription"],
-            s["refunded"],
-            s.get("no_wallet_credit_rows", 0),
-            tuple(s.get("cny_rates", ())),
-        )
-        sources.append(
-            SourceBridge(
-                s["source"],
-                s["account"],
-                end(s["opening"]),
-                flow,
-                end(s["closing"]),
-                tuple((r["kind"], r["count"], r["quota"]) for r in s["records"]),
-                _notes(s),
-                s.get("one_read", False),
-            )
-        )
-    return Bridge(data["start_ts"], data["end_ts"], Decimal(data["quota_per_unit"]), tuple(sources))
-
-
-def _notes(data: dict[str, Any]) -> tuple[BridgeNote, ...]:
-    if "notes" in data:
-        return tuple(
-            BridgeNote(n["kind"], tuple((k, str(v)) for k, v in n.items() if k != "kind"))
-            for n in data["notes"]
-        )
-    # kept before notes were worded per language: the English text as it was
-    return tuple(BridgeNote("text", (("text", text),)) for text in data["explanations"])
 
 
 #: The bridge's lines, in order: (key, sign shown, is a subtotal).

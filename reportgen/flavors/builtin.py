@@ -44,6 +44,7 @@ NEW_API = Flavor(
     row_score=lambda row: int("other" in row),  # ``other`` as JSON text, "null" or ""
     parse_credit=credits.NEW_API,
     database=FlavorDatabase(score=_new_api_columns, describe=_new_api_version, exchange_rate=Decimal("7.3")),
+    topups="/api/user/topup/self",
 )
 
 CRAZYROUTER = Flavor(

@@ -19,8 +19,9 @@ from .. import flavors
 from ..config import GatewayConfig, base_url_problem, plain_http_warning
 from ..core.findings import WindowTally
 from ..core.records import GatewayStatus, KeyInfo, UsageRecord
-from ..core.wallet import Balance
+from ..core.wallet import Balance, WalletRecord
 from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, GatewayProtocolError
+from . import topups
 from .amounts import amount, show_value
 from .deadline import open_session
 from .guards import MAX_PAGES, ListingBound, WindowRows
@@ -152,8 +153,7 @@ class GatewayClient:
     # ------------------------------------------------------------------ public API
     @property
     def flavor(self) -> str:
-        """The flavour's name: configured, else told from what the gateway answered
-        (``/api/status`` is read first when nothing was)."""
+        """The flavour's name: configured, else told from the gateway's answers (``/api/status`` first)."""
         if self._configured is not None:
             return self._configured.name
         if self._status_seen is None and self._row_seen is None and not self._wrapped:
@@ -197,6 +197,18 @@ class GatewayClient:
             )
         except GatewayDataError as exc:
             raise GatewayDataError(f"/api/user/self: {exc}") from None
+
+    def wallet_records(self, start_ts: int, end_ts: int) -> list[WalletRecord]:
+        """The caller's completed top-ups of ``[start_ts, end_ts]`` from the flavour's own listing, if any."""
+        path = flavors.registered()[self.flavor].topups
+        try:
+            items = [item for page in self._pages(path, {}) for item in page.items] if path else []
+        except GatewayError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            self._warn(f"{path}: {exc}: the payments list names no trade numbers")
+            return []
+        return topups.wallet_records(items, start_ts, end_ts, self.status().quota_per_unit)
 
     def iter_log_pages(self, start_ts: int, end_ts: int) -> Iterator[list[UsageRecord]]:
         """Each non-empty page of ``/api/log/self`` rows with ``start_ts <= created_at <= end_ts``.

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from .. import flavors
 from ..core.balances import tell_ends
-from ..core.wallet import Bridge, CreditRow, Flow, SourceBridge, bridge_from_json, chain, explain, flow_of
+from ..core.payments import payments_of
+from ..core.wallet import Bridge, CreditRow, Flow, SourceBridge, as_credit, chain, explain, flow_of
+from ..core.walletjson import bridge_from_json
 from ..hookspecs import CreditParser
 from ..store import BRIDGE_META
 from ..store.coverage import uncovered
@@ -51,9 +53,15 @@ def bridge_of(
         opening, closing, one_read = tell_ends(reader.balances(source), start_ts, end_ts, flow, gaps)
         kinds: Counter[str] = Counter()
         counts: Counter[str] = Counter()
-        for record in reader.wallet_records(source, start_ts, end_ts):
+        records = reader.wallet_records(source, start_ts, end_ts)
+        for record in records:
             kinds[record.kind] += record.quota
             counts[record.kind] += 1
+        read = []  # the top-up rows with what they credited: the payments
+        for row in reader.credit_rows(source, start_ts, end_ts):
+            credit = as_credit(parse(with_rate(row, rates), quota_per_unit)) if row.type == 1 else None
+            if credit is not None:
+                read.append((row, credit))
         bridge = SourceBridge(
             source,
             accounts.get(source, ""),
@@ -62,6 +70,7 @@ def bridge_of(
             closing,
             tuple((k, counts[k], kinds[k]) for k in sorted(kinds)),
             one_read=one_read,
+            payments=payments_of(read, records),
         )
         out.append(explain(bridge, *_describe(tz)))
     return Bridge(start_ts, end_ts, quota_per_unit, tuple(out))

@@ -16,6 +16,7 @@ inside a bounded ``created_at`` range, in the order of the gateway's ``idx_creat
 from __future__ import annotations
 
 import itertools
+import json
 import operator
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -258,19 +259,30 @@ class DatabaseSource:
         top = {c.lower() for c in conn.columns(self.tables.top_ups) or ()}
         if {"id", "user_id", "amount", "status"} <= top:
             when = "complete_time" if "complete_time" in top else "create_time"
-            money = q("money") if "money" in top else "NULL"
+            money, trade, method = (
+                q(c) if c in top else "NULL" for c in ("money", "trade_no", "payment_method")
+            )
             with conn.snapshot():
                 rows = conn.query(
-                    f"SELECT {q('id')}, {q(when)}, {q('amount')}, {money} FROM {q(self.tables.top_ups)} "
+                    f"SELECT {q('id')}, {q(when)}, {q('amount')}, {money}, {trade}, {method} "
+                    f"FROM {q(self.tables.top_ups)} "
                     f"WHERE {q('user_id')} IN ({users}) AND {q('status')} = {mark} "
                     f"AND {q(when)} >= {mark} AND {q(when)} <= {mark}",
                     (*self.user_ids, "success", start_ts, end_ts),
                 )
-            for ref, at, units, paid in rows:
+            for ref, at, units, paid, trade_no, paid_by in rows:
                 # new-api's top_ups.amount counts units of the display currency: quota = amount × QuotaPerUnit
                 quota = int(Decimal(units or 0) * qpu)
+                detail = {"trade_no": str(trade_no or "")[:200], "method": str(paid_by or "")[:50]}
                 out.append(
-                    WalletRecord("topup", str(ref), int(at), quota, None if paid is None else str(paid))
+                    WalletRecord(
+                        "topup",
+                        str(ref),
+                        int(at),
+                        quota,
+                        None if paid is None else str(paid),
+                        json.dumps(detail, ensure_ascii=False) if trade_no or paid_by else "",
+                    )  # fmt: skip
                 )
         red = {c.lower() for c in conn.columns(self.tables.redemptions) or ()}
         if {"id", "quota", "redeemed_time"} <= red and ("used_user_id" in red):

@@ -25,7 +25,8 @@ from ..core.fingerprint import FINGERPRINT_SCHEME
 from ..core.periods import Period
 from ..core.rates import Conversion, Exchange
 from ..core.records import GatewayStatus
-from ..core.wallet import Bridge, bridge_json
+from ..core.wallet import Bridge
+from ..core.walletjson import bridge_json
 from ..errors import StoreError
 from .connection import DB_NAME
 from .facade import Reader, Store

@@ -7,7 +7,7 @@ unexplained reconciliation lines get a red fill.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,8 @@ def add_finance_sheets(w: Writer, names: SheetNames) -> None:
     report = w.report
     if report.bridge is not None and report.bridge.sources:
         _bridge_sheet(w, names)
+        if any(s.payments for s in report.bridge.sources):
+            _payments_sheet(w, names)
     if not (report.grant or report.projects or report.reconciliation):
         return
     if report.grant is not None:
@@ -240,4 +242,36 @@ def _bridge_sheet(w: Writer, names: SheetNames) -> None:
         for note in (*(n.text(text) for n in s.explanations), *unexplained):
             ws.append([w.text(ws, f"{text['note']}: {note}")])
         ws.append([])
+    ws.close()
+
+
+def _payments_sheet(w: Writer, names: SheetNames) -> None:
+    """The top-ups as payments, one line each, to be matched to invoices (发票)."""
+    bridge = w.report.bridge
+    assert bridge is not None
+    text = w.ctx.template.wording(w.ctx.lang).group("bridge_")
+    ws = w.book.sheet(
+        names.claim(w.label("sheet_payments"), "Payments"), (14, 20, 26, 14, 10, 18, 30, 14, 60)
+    )
+    keys = ("date", "kind", "paid", "currency", "quota", "ref", "method", "text")
+    ws.append([w.text(ws, text["source"]), *(w.text(ws, text[f"payment_{k}"]) for k in keys)])
+    for s in bridge.sources:
+        for p in s.payments:
+            ws.append(
+                [
+                    w.text(ws, s.source),
+                    w.cell(
+                        ws,
+                        datetime.fromtimestamp(p.at, w.report.period.tz).replace(tzinfo=None),
+                        "rg datetime",
+                    ),
+                    w.text(ws, text.get(f"payment_{p.kind}", p.kind)),
+                    w.text(ws, p.paid or text["payment_not_stated"]),
+                    w.text(ws, p.currency or ""),
+                    p.quota,
+                    w.text(ws, p.ref or ""),
+                    w.text(ws, p.method or ""),
+                    w.text(ws, p.text),
+                ]
+            )
     ws.close()

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .faults import Faults, RequestRecord, send_fault, status_of
 from .profiles import COMPACT, Profile, profile_for
+from .wallet import balance_at, topup_page, user_self
 
 
 class _Server(ThreadingHTTPServer):
@@ -95,6 +96,7 @@ class FakeGateway:
         faults: Faults | None = None,
         quota_per_unit: float = 500000,
         wallet: tuple[int, Iterable[tuple[int, int]]] | None = None,
+        topups: Iterable[dict[str, Any]] = (),
     ) -> None:
         #: How this gateway speaks: a profile's name (``new-api``, ``new-api-legacy``, ...),
         #: a registered flavour's name, or a :class:`~.profiles.Profile`; None: new-api.
@@ -125,6 +127,7 @@ class FakeGateway:
         self.wallet = (
             None if wallet is None else (int(wallet[0]), sorted((int(a), int(q)) for a, q in wallet[1]))
         )
+        self.topups = [dict(t) for t in topups]  # the caller's own top-up records (new-api)
         self.clock: Any = time.time
         self.accounts: dict[str, FakeGateway] = {}  # further users of this gateway, by access token
         self._lock = threading.RLock()
@@ -318,7 +321,12 @@ class FakeGateway:
         if path in ("/api/token/", "/api/token"):
             return 200, self._tokens(q)
         if path == "/api/user/self":
-            return 200, _envelope(True, "", self._user_self())
+            data = user_self(self._rows, self.user_id, self.username, self.balance_at(int(self.clock())))
+            return 200, _envelope(True, "", data)
+        if path == "/api/user/topup/self" and self.profile.flavor == "new-api":
+            return 200, _envelope(
+                True, "", topup_page(self.topups, _qint(q, "p", 1), _qint(q, "page_size", 10))
+            )
         if path == "/api/user/token":
             # Regenerates the access token in the real gateways: the client must never call it.
             self.user_token_calls += 1
@@ -445,35 +453,7 @@ class FakeGateway:
 
     def balance_at(self, ts: int) -> int:
         """The wallet balance after every row logged before ``ts`` (what /api/user/self says then)."""
-        if self.wallet is None:
-            return 50_000_000
-        opening, credits = self.wallet
-        balance = opening + sum(q for at, q in credits if at < ts)
-        for row in self._rows:
-            if int(row.get("created_at") or 0) >= ts:
-                continue
-            kind, quota = row.get("type"), int(row.get("quota") or 0)
-            if kind == 2 and (row.get("other") or {}).get("billing_source") != "subscription":
-                balance -= quota
-            elif kind == 6:
-                balance += quota
-        return balance
-
-    def _user_self(self) -> dict[str, Any]:
-        used = sum(int(r.get("quota") or 0) for r in self._rows if r.get("type") == 2)
-        count = sum(1 for r in self._rows if r.get("type") == 2)
-        return {
-            "id": self.user_id,
-            "username": self.username,
-            "display_name": self.username,
-            "role": 1,
-            "status": 1,
-            "email": "",
-            "group": "default",
-            "quota": self.balance_at(int(self.clock())),
-            "used_quota": used,
-            "request_count": count,
-        }
+        return balance_at(self._rows, self.wallet, ts)
 
 
 def _envelope(success: bool, message: str, data: Any = None) -> bytes:

@@ -61,6 +61,8 @@ class SyntheticTeam:
     user_id: int = USER_ID
     #: The wallet to serve: (balance before the first row, [(created_at, quota credited)]).
     wallet: tuple[int, list[tuple[int, int]]] = (0, [])
+    #: The caller's top-up records new-api keeps (``/api/user/topup/self``).
+    topups: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -217,6 +219,7 @@ def team_month(year: int = 2026, month: int = 4, tz: str = "Asia/Shanghai", seed
         end_ts,
         tz,
         wallet=(OPENING_QUOTA, credits),
+        topups=topup_records(start_ts),
     )
 
 
@@ -230,6 +233,20 @@ CREDITS = (
     (15 * 86400 + 39600, 3, "管理员将用户额度从 ＄150.000000 额度修改为 ＄175.500000 额度", 12_750_000),
     (20 * 86400 + 3600, 4, "邀请用户赠送 ＄2.000000 额度", 1_000_000),
 )
+
+
+def topup_records(start_ts: int) -> tuple[dict[str, Any], ...]:
+    """new-api's record of the month's online top-up (the 易支付 row of :data:`CREDITS`): paid CNY
+    365.00 by Alipay for USD 50, and an order never paid (pending: not a payment)."""
+    at = start_ts + CREDITS[1][0]
+    paid = {
+        "id": 7, "user_id": USER_ID, "amount": 50, "money": 365.0, "trade_no": "USR42NO1775869140ab12",
+        "payment_method": "alipay", "payment_provider": "epay", "create_time": at - 60,
+        "complete_time": at, "status": "success",
+    }  # fmt: skip
+    pending = {**paid, "id": 8, "trade_no": "USR42NO1775869900cd34", "create_time": at + 700, "complete_time": 0,
+               "status": "pending"}  # fmt: skip
+    return (paid, pending)
 
 
 def _add_credits(rows: list[dict[str, Any]], start_ts: int) -> list[tuple[int, int]]:
