@@ -71,7 +71,7 @@ def test_the_workbook_has_a_bridge_sheet_that_closes(demo):
     (s,) = bridge.sources
     assert rows["Residual (reported − by the logs)"] == 0 == s.residual
     assert rows["Closing balance reported"] == s.closing.quota
-    assert rows["+ Redemption codes"] == 100_000_000
+    assert rows["Redemption codes"] == 100_000_000
 
 
 def _config(demo):
