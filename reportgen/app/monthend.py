@@ -130,7 +130,10 @@ def run_month_end(
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z})")
     refuse_partial_close(config, period)  # it closes the month: every source, before syncing any
     folder = out_dir / period.label
-    sync = None if dry_run else run_sync(config, period, client_factory=client_factory, now=now)
+    # the month, and (as a plain sync does) the last days and recently closed periods again for late rows
+    sync = (
+        None if dry_run else run_sync(config, period, look_back=True, client_factory=client_factory, now=now)
+    )
     with open_period(config, period, fingerprint=False) as view:  # each packet's own view hashes its rows
         check_view(view, strict, False, notify)
         members = tuple(line.name for line in view.report.members if line.stats.active)

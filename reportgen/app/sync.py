@@ -10,17 +10,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, cast
-from zoneinfo import ZoneInfo
 
 from ..config import Config, GatewayConfig
 from ..core.findings import DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
-from ..core.periods import Period, previous_month, zone_days
+from ..core.periods import Period, previous_month
 from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..errors import ConfigError, GatewayDataError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
-from ..store import Store, detect_amendments, qualified_key, sync_lock, uncovered
+from ..store import Store, detect_amendments, qualified_key, sync_lock
 from ..store import evidence as audit
 from . import ratebudget
+from .lookback import late_windows, plan_windows, reread_windows
 from .pricing import Pricing
 from .readahead import ReadAhead
 from .signing import who
@@ -29,11 +29,6 @@ from .syncdigests import SyncDigests
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
 SAFETY_MARGIN_SECONDS = 300
-#: Each sync of a source with real row ids (the database) compares the ids of the last this
-#: many seconds it holds with the source's, and reads that range again when they differ:
-#: a row committed up to this long (plus the safety margin) after its ``created_at`` is
-#: still caught.  An older late row needs ``sync --period ... --refetch``.
-LOOKBACK_SECONDS = 3600
 
 
 class SyncProgress(Protocol):
@@ -85,6 +80,8 @@ class SyncResult:
     parts: tuple[SyncResult, ...] = ()
     #: Windows read again by the look-back: rows were committed there after they were read.
     reread: int = 0
+    #: Windows of the last days and of recently closed periods read again for late rows.
+    looked_back: int = 0
 
     def summary(self) -> str:
         if self.parts:
@@ -106,6 +103,11 @@ class SyncResult:
             + (
                 f"; {_plural(self.reread, 'window')} read again: rows were committed there after it was read"
                 if self.reread
+                else ""
+            )
+            + (
+                f"; {_plural(self.looked_back, 'window')} looked back at for late rows"
+                if self.looked_back
                 else ""
             )
             + (
@@ -148,33 +150,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-_UTC = ZoneInfo("UTC")
-
-
-def plan_windows(
-    start: int, end: int, covered: list[tuple[int, int]], refetch: bool = False, tz: ZoneInfo = _UTC
-) -> tuple[list[tuple[int, int]], int]:
-    """The inclusive windows to fetch so that ``[start, end]`` is covered, and how many days are skipped.
-
-    Consecutive windows are ``[a, b-1]``, ``[b, c-1]``: inclusive bounds never count a row
-    twice.  Windows are cut at the local midnights of ``tz`` and never exceed a local day:
-    with the report timezone, which the store rolls up days in, each window's close rolls
-    up whole days, each once (cut at UTC midnights, a day of UTC+8 was rolled up twice,
-    from its first hours and then whole).  A DST change gives a 23- or 25-hour window.
-    """
-    if end < start:
-        return [], 0
-    gaps = [(start, end)] if refetch else uncovered(covered, start, end)
-    windows: list[tuple[int, int]] = []
-    days: set[int] = set()
-    for lo, hi in gaps:
-        for day, day_end in zone_days(tz, lo, hi + 1):
-            windows.append((max(lo, day), min(hi, day_end - 1)))
-            days.add(day)
-    skipped = len(zone_days(tz, start, end + 1)) - len(days)
-    return windows, max(0, skipped)
-
-
 def sync_target(
     store: Store, config: Config, period: Period | None, now: int, source: str = "default"
 ) -> tuple[int, int]:
@@ -197,6 +172,7 @@ def run_sync(
     refetch: bool = False,
     strict: bool = False,
     reprice: bool = False,
+    look_back: bool | None = None,
     progress: SyncProgress | None = None,
     client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
@@ -208,7 +184,9 @@ def run_sync(
     Each source (``[gateway]``, ``[gateways.NAME]``; ``--source`` picks one) is synced in
     turn into its own rows, reading the management API or the gateway's database.  Each
     window is priced as its month was first synced (:mod:`.pricing`); ``reprice`` prices
-    the months synced at what ``/api/status`` says now.
+    the months synced at what ``/api/status`` says now.  ``look_back`` (by default: when no
+    period is given) reads again the last days and the recently closed periods for rows the
+    gateway logged late (:mod:`.lookback`).
     """
     sources = config.sources()
     for gw in sources:
@@ -237,7 +215,16 @@ def run_sync(
             try:
                 results.append(
                     _sync_locked(
-                        store, client, ahead, gw, config, period, (refetch, reprice), progress, now, started
+                        store,
+                        client,
+                        ahead,
+                        gw,
+                        config,
+                        period,
+                        (refetch, reprice, period is None if look_back is None else look_back),
+                        progress,
+                        now,
+                        started,
                     )
                 )
             finally:
@@ -264,6 +251,7 @@ def run_sync(
         findings=tuple(f for r in results for f in r.findings),
         warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
         reread=sum(r.reread for r in results),
+        looked_back=sum(r.looked_back for r in results),
     )
 
 
@@ -339,12 +327,12 @@ def _sync_locked(
     gw: GatewayConfig,
     config: Config,
     period: Period | None,
-    how: tuple[bool, bool],
+    how: tuple[bool, bool, bool],
     progress: SyncProgress,
     now: Callable[[], float],
     started: float,
 ) -> SyncResult:
-    refetch, reprice = how
+    refetch, reprice, look_back = how
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     name = gw.name
@@ -366,7 +354,9 @@ def _sync_locked(
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
     windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch, config.tz)
-    late = _look_back(store, client, name, windows, config.tz)
+    late = reread_windows(store, client, name, windows, config.tz)
+    again = [] if refetch or not look_back else late_windows(store, config, name, int(now()), windows + late)
+    late = sorted(late + again)
     windows = late + windows  # older first, as a sync reads
     span = (min([target[0], *(lo for lo, _ in late)]), max([target[1], *(hi for _, hi in late)]))
     changed = pricing.notice(span)
@@ -437,7 +427,8 @@ def _sync_locked(
         + ("" if name == "default" else f" source {name}"),
         fingerprint,
         {"windows": done, "skipped": skipped, "rows": rows, "amended": [a.label for a in amended]}
-        | ({"read_again": len(late)} if late else {}),
+        | ({"read_again": len(late) - len(again)} if len(late) > len(again) else {})
+        | ({"looked_back": len(again)} if again else {}),
     )
     return SyncResult(
         target=target,
@@ -459,7 +450,8 @@ def _sync_locked(
             )
         ),
         name=name,
-        reread=len(late),
+        reread=len(late) - len(again),
+        looked_back=len(again),
     )
 
 
@@ -468,26 +460,3 @@ def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[Row
     for page in pages:
         progress.request("logs")
         yield page
-
-
-def _look_back(
-    store: Store, client: LogSource, name: str, planned: list[tuple[int, int]], tz: ZoneInfo
-) -> list[tuple[int, int]]:
-    """The windows to read again because the source now holds other rows there than the store.
-
-    Only a source that knows its rows' real ids (the database: ``window_ids``) is checked,
-    over the last :data:`LOOKBACK_SECONDS` the store holds of it: a row committed after
-    its window was read (its ``created_at`` older than the commit) shows as an id the
-    store lacks.  The range is then replaced atomically like any window.
-    """
-    window_ids = getattr(client, "window_ids", None)
-    covered = store.source_coverage(name)
-    if window_ids is None or not covered:
-        return []
-    end = covered[-1][1]
-    start = max(covered[-1][0], end - LOOKBACK_SECONDS + 1)
-    if any(lo <= end and hi >= start for lo, hi in planned):  # read again anyway (--refetch)
-        return []
-    if window_ids(start, end) == store.gateway_ids(start, end, name):
-        return []
-    return plan_windows(start, end, [], refetch=True, tz=tz)[0]

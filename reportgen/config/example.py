@@ -56,6 +56,10 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 # [store]
 # path = ".reportgen"                  # where synced logs are kept (next to this file)
 
+# [sync]
+# lookback_days = 3                    # `sync` without a period reads these last days again (late rows)
+# closed_horizon_days = 35             # ...and every closed period that ended this recently
+
 # [signing]
 # key = "~/.config/reportgen/signing-key.pem"   # packets are signed with it (`reportgen keys init`);
 #                                                # env REPORTGEN_SIGNING_KEY overrides

@@ -19,7 +19,7 @@ from .members import parse_members
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config
 from .rates import parse_currencies, parse_rates
 from .safety import plain_http_warning
-from .values import positive_rate, reject_unknown, table_at
+from .values import positive_rate, reject_unknown, table_at, whole_days
 
 
 def machine_timezone() -> str:
@@ -108,7 +108,7 @@ def parse_config(
 ) -> Config:
     where = str(path or CONFIG_NAME)
     reject_unknown(
-        data, {"gateway", "gateways", "report", "members", "store", "projects", "signing"}, where, ""
+        data, {"gateway", "gateways", "report", "members", "store", "projects", "signing", "sync"}, where, ""
     )
     base = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
     gateways = parse_gateways(data, where, env, base)
@@ -166,6 +166,12 @@ def parse_config(
     signing_key = (
         default_signing_key(env) if key_text is None else _user_path(key_text.strip(), env, base_dir)
     )
+    sync = table_at(data, "sync", where)
+    reject_unknown(sync, {"lookback_days", "closed_horizon_days"}, where, "sync.")
+    lookback_days, horizon_days = (
+        whole_days(sync.get(key, default), where, f"sync.{key}")
+        for key, default in (("lookback_days", 3), ("closed_horizon_days", 35))
+    )
     return Config(
         path=path,
         gateway=gateway,
@@ -184,6 +190,8 @@ def parse_config(
         projects_table=data.get("projects"),
         warnings=insecure,
         gateways=tuple(gateways),
+        lookback_days=lookback_days,
+        closed_horizon_days=horizon_days,
     )
 
 

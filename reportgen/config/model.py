@@ -94,6 +94,10 @@ class Config:
     gateways: tuple[GatewayConfig, ...] = ()
     #: The sources a command works on (``--source``); None: every configured source.
     only: tuple[str, ...] | None = None
+    #: ``[sync]``: a sync without a period reads again the days before the newest synced window,
+    #: and every closed period that ended within the horizon, for rows the gateway logged late.
+    lookback_days: int = 3
+    closed_horizon_days: int = 35
 
     def sources(self) -> tuple[GatewayConfig, ...]:
         """The sources this command reads or syncs: ``--source`` if given, else all configured."""

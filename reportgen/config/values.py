@@ -43,6 +43,13 @@ def reject_unknown(table: dict[str, Any], known: set[str], where: str, prefix: s
             raise ConfigError(f"{where}: unknown setting {prefix}{key} (known: {hint})")
 
 
+def whole_days(value: Any, where: str, key: str) -> int:
+    """A number of days from 0 (off) to 3,660."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3660:
+        raise ConfigError(f"{where}: {key} must be a whole number of days from 0 (off) to 3660")
+    return value
+
+
 def positive_int(value: Any, where: str, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{where}: {key} must be a positive whole number")
