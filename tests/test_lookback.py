@@ -3,9 +3,12 @@ its newest window and every closed period that ended within the horizon (``[sync
 
 from __future__ import annotations
 
+import pytest
+
 from reportgen.app.closing import close_period
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import parse_period
+from reportgen.errors import ConfigError
 from reportgen.store import Reader
 from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN, fast_client, make_config
@@ -65,3 +68,13 @@ def test_a_closed_month_beyond_the_horizon_is_not_read_again(tmp_path, team):
         gw.insert_rows([late_row(team, team.start_ts + 9 * DAY)])
         found = _sync(config, gw, None, team.end_ts + 40 * DAY)  # April ended 40 days ago: past 35
     assert found.amended == ()
+
+
+def test_the_look_back_settings_are_checked(tmp_path, team):
+    for text, said in (
+        ("lookback_days = -1", "sync.lookback_days must be a whole number of days from 0 (off) to 3660"),
+        ('closed_horizon_days = "35"', "sync.closed_horizon_days must be a whole number"),
+        ("look_back = 3", "unknown setting sync.look_back"),
+    ):
+        with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")):
+            make_config(tmp_path, "http://127.0.0.1:9", team, extra=f"\n[sync]\n{text}\n")
