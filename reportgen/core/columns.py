@@ -137,7 +137,7 @@ class DetailColumn(Column):
         if self.total is not None and self.kind not in ("int", "usd"):
             raise ValueError(f"column {self.key!r}: only int and usd columns have a total, not {self.kind}")
         if self.focus is not None and not self.focus.startswith("x_"):
-            raise PluginError(
+            raise ValueError(
                 f"column {self.key!r}: a FOCUS extension column is named x_..., not {self.focus!r}"
             )
 
