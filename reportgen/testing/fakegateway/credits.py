@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .profiles import default_status
+from .profiles import profile_for
 from .synthetic import CREDITS, OPENING_QUOTA, SyntheticTeam, credit_row, team_month
 
 #: new-api's ``quota_display_type`` values this module writes (``CUSTOM`` cannot be read back).
@@ -66,14 +66,15 @@ def credit_month(
     year: int = 2026,
     month: int = 4,
 ) -> SyntheticTeam:
-    """The team month with one credit row of every form ``flavor`` writes in ``display``.
+    """The team month with one credit row of every form ``flavor`` (a profile's name) writes in ``display``.
 
     new-api's override sets the balance from what it was (``override_from`` quota just
     before it, ＄359.480372 by default: the opening balance is chosen so) to ＄500.
     """
     base = team_month(year, month)
     texts = {text for _, _, text, _ in CREDITS}
-    one_api = flavor == "one-api"
+    profile = profile_for(flavor)
+    one_api = profile.credit_forms == "legacy"  # one-api's few forms, and no subscriptions
     rows = [r for r in base.rows if r["content"] not in texts or r["type"] not in (1, 3, 4)]
     if one_api:  # one-api has no subscriptions: every consumption row is billed to the wallet
         rows = [
@@ -142,7 +143,7 @@ def credit_month(
             credits.append((ts, quota))
     rows.sort(key=lambda r: r["created_at"])
     if one_api:
-        status = {**default_status("one-api"), "display_in_currency": display != "TOKENS"}
+        status = {**profile.status_for(500000), "display_in_currency": display != "TOKENS"}
     else:
         status = {**base.status, "quota_display_type": display, "usd_exchange_rate": rate}
     return replace(base, rows=rows, status=status, wallet=(opening, credits))

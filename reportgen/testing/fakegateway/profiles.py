@@ -69,7 +69,9 @@ class Profile:
     ``status`` is the ``/api/status`` data (its ``quota_per_unit`` set by the fake);
     ``paging`` None pages as the flavour does; ``user_header`` checks ``New-Api-User``;
     ``render`` shapes each row and ``row_id(seq, k)`` says its ``id`` (``seq``: insert
-    order, ``k``: position in the listing from 0).
+    order, ``k``: position in the listing from 0).  ``credit_forms`` is which credit texts the
+    gateway writes: ``"current"`` (new-api's: payments, subscriptions, check-ins, the admin
+    add/subtract/override since 2026-04-09) or ``"legacy"`` (one-api's few forms).
     """
 
     flavor: str
@@ -79,6 +81,7 @@ class Profile:
     user_header: bool = True
     render: Render = other_as_text
     row_id: Callable[[int, int], int] = position
+    credit_forms: str = "current"
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -90,6 +93,11 @@ class Profile:
     def pages(self) -> Paging:
         """How this profile pages: its own rule, else its flavour's."""
         return self.paging or registered()[self.flavor].paging
+
+    @property
+    def topups(self) -> str | None:
+        """The path of the caller's own top-up records, when its flavour serves one."""
+        return registered()[self.flavor].topups
 
 
 _NEW_API_STATUS = {
@@ -131,6 +139,7 @@ PROFILES: dict[str, Profile] = {
             user_header=False,
             render=no_other,
             row_id=lambda seq, k: 0,
+            credit_forms="legacy",
         ),
     )
 }

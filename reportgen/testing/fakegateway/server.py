@@ -323,7 +323,7 @@ class FakeGateway:
         if path == "/api/user/self":
             data = user_self(self._rows, self.user_id, self.username, self.balance_at(int(self.clock())))
             return 200, _envelope(True, "", data)
-        if path == "/api/user/topup/self" and self.profile.flavor == "new-api":
+        if path == self.profile.topups:
             return 200, _envelope(
                 True, "", topup_page(self.topups, _qint(q, "p", 1), _qint(q, "page_size", 10))
             )
