@@ -180,3 +180,21 @@ def test_sql_runs_only_in_the_store() -> None:
 def test_only_the_store_package_touches_the_private_connection() -> None:
     users = [name for name, path in _modules() if "._conn" in path.read_text(encoding="utf-8")]
     assert users and all(_top(name) == "store" for name in users), users
+
+
+def test_every_package_is_listed_for_a_normal_install() -> None:
+    """pyproject.toml lists the packages a wheel holds: one left out installs a broken tool
+    (``pip install .`` then fails to import it), though an editable install hides it."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {
+        ".".join(("reportgen", *init.parent.relative_to(PACKAGE).parts))
+        for init in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found <= listed, sorted(found - listed)
