@@ -11,6 +11,21 @@ from ..errors import StoreError
 from .connection import DEFAULT_SOURCE, KEY_SQL, Connected
 
 
+def one_status(found: Sequence[tuple[str, GatewayStatus]]) -> GatewayStatus | None:
+    """Of several sources' statuses (by name), the first that states an exchange rate, else the
+    first; sources that count quota per USD differently cannot be summed: that is refused."""
+    if not found:
+        return None
+    units = {st.quota_per_unit for _, st in found}
+    if len(units) > 1:
+        shown = ", ".join(f"{n} {st.quota_per_unit}" for n, st in found)
+        raise StoreError(
+            f"the sources count quota per USD differently ({shown}): their quota cannot be summed; "
+            "report each with --source NAME"
+        )
+    return next((st for _, st in found if st.usd_exchange_rate is not None), found[0][1])
+
+
 class FactReads(Connected):
     """What the store knows about the gateways it read: accounts, status, keys, syncs."""
 
@@ -60,17 +75,9 @@ class FactReads(Connected):
         """
         if not self._multi:
             return self._status_of(None, before)
-        found = [(n, st) for n in self.source_names() if (st := self._status_of(n, before)) is not None]
-        if not found:
-            return None
-        units = {st.quota_per_unit for _, st in found}
-        if len(units) > 1:
-            shown = ", ".join(f"{n} {st.quota_per_unit}" for n, st in found)
-            raise StoreError(
-                f"the sources count quota per USD differently ({shown}): their quota cannot be summed; "
-                "report each with --source NAME"
-            )
-        return next((st for _, st in found if st.usd_exchange_rate is not None), found[0][1])
+        return one_status(
+            [(n, st) for n in self.source_names() if (st := self._status_of(n, before)) is not None]
+        )
 
     def source_statuses(self) -> dict[str, GatewayStatus | None]:
         """Each source read and its newest ``/api/status`` (None: never read), by name."""

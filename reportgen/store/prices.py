@@ -16,7 +16,7 @@ from decimal import Decimal
 from ..core.records import GatewayStatus
 from ..errors import StoreError
 from .connection import DEFAULT_SOURCE
-from .facts import FactReads
+from .facts import FactReads, one_status
 
 _COLUMNS = "read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version"
 
@@ -60,19 +60,9 @@ class PriceReads(FactReads):
         sources the first one's (by name) that states an exchange rate, as :meth:`latest_status`."""
         if not self.window_prices(start_ts, end_ts):
             return self.latest_status()
-        found = [
-            (n, st) for n, st in sorted(self.priced_statuses(start_ts, end_ts).items()) if st is not None
-        ]
-        if not found:
-            return None
-        units = {st.quota_per_unit for _, st in found}
-        if len(units) > 1:
-            shown = ", ".join(f"{n} {st.quota_per_unit}" for n, st in found)
-            raise StoreError(
-                f"the sources count quota per USD differently ({shown}): their quota cannot be summed; "
-                "report each with --source NAME"
-            )
-        return next((st for _, st in found if st.usd_exchange_rate is not None), found[0][1])
+        return one_status(
+            [(n, st) for n, st in sorted(self.priced_statuses(start_ts, end_ts).items()) if st is not None]
+        )
 
 
 class PriceWrites(PriceReads):
