@@ -100,7 +100,7 @@ def look_back_spans(
             for c in closures(store)
             if c.period.end_ts >= horizon and _held(covered, c.period.start_ts, c.period.end_ts - 1)
         ]
-    return _without(_merged(spans), planned)
+    return [gap for lo, hi in _merged(spans) for gap in uncovered(sorted(planned), lo, hi)]
 
 
 def _held(covered: list[tuple[int, int]], lo: int, hi: int) -> bool:
@@ -114,19 +114,5 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if out and lo <= out[-1][1] + 1:
             out[-1] = (out[-1][0], max(hi, out[-1][1]))
         else:
-            out.append((lo, hi))
-    return out
-
-
-def _without(spans: list[tuple[int, int]], planned: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = []
-    for lo, hi in spans:
-        for a, b in sorted(planned):
-            if b < lo or a > hi:
-                continue
-            if a > lo:
-                out.append((lo, a - 1))
-            lo = max(lo, b + 1)
-        if lo <= hi:
             out.append((lo, hi))
     return out

@@ -40,7 +40,7 @@ from ..core.reconciliation import reconciliation_json as to_json
 from ..core.records import KeyInfo
 from ..errors import GatewayError, ReconcileError
 from ..gateway import GatewayClient
-from ..store import Store, qualified_key, sync_lock
+from ..store import Store, qualified_key, sync_lock, uncovered
 from . import ratebudget
 
 
@@ -150,7 +150,7 @@ def reconcile(
     lo, hi = period.start_ts, period.end_ts - 1  # the stat's bounds are inclusive
     coverage = store.coverage()
     covered = [(max(a, lo), min(b, hi)) for a, b in coverage if a <= hi and b >= lo]
-    missing = _gaps(covered, lo, hi)
+    missing = uncovered(sorted(covered), lo, hi)
     # the store names a key as reports do (work:key-a), the gateway by its own name (key-a)
     gateway_name = {qualified_key(source, k.name): k.name for k in keys if k.name}
     sums = _store_sums(store, lo, hi, username)
@@ -278,18 +278,6 @@ def _store_sums(store: Store, lo: int, hi: int, username: str) -> dict[str, _Sum
 
 def _other_usernames(store: Store, lo: int, hi: int, username: str) -> list[str]:
     return [repr(name) for name in store.other_usernames(lo, hi, username)]
-
-
-def _gaps(covered: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    gaps = []
-    at = lo
-    for a, b in sorted(covered):
-        if a > at:
-            gaps.append((at, a - 1))
-        at = max(at, b + 1)
-    if at <= hi:
-        gaps.append((at, hi))
-    return gaps
 
 
 def _ranges(ranges: list[tuple[int, int]], period: Period) -> str:
