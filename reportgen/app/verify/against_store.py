@@ -30,17 +30,6 @@ def check_store(
     if not (store_dir / DB_NAME).is_file():
         result.notes.append(NO_STORE)
         return
-    _check_store(zf, rows_info, manifest, store_dir, limits, result)
-
-
-def _check_store(
-    zf: zipfile.ZipFile,
-    rows_info: zipfile.ZipInfo | None,
-    manifest: dict[str, Any],
-    store_dir: Path,
-    limits: Limits,
-    result: Verification,
-) -> None:
     label = manifest["period"]["label"]
     closed = manifest["closed"]
     packet_rows = None if rows_info is None else _digest_lines(zf, rows_info, limits)
