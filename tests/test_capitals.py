@@ -13,7 +13,7 @@ from reportgen.core.money import cents
 
 GOLDEN = [
     # the issue's and the PBoC's examples
-    ("1409.50", "人民币壹仟肆佰零玖元伍角"),
+    ("1409.50", "人民币壹仟肆佰零玖元伍角整"),
     ("206000.75", "人民币贰拾万陆仟元零柒角伍分"),
     ("100.00", "人民币壹佰元整"),
     ("0.05", "人民币伍分"),
@@ -22,6 +22,9 @@ GOLDEN = [
     ("107000.53", "人民币壹拾万柒仟元零伍角叁分"),
     ("16409.02", "人民币壹万陆仟肆佰零玖元零贰分"),
     ("325.04", "人民币叁佰贰拾伍元零肆分"),
+    # art. 52 (三): 整 after 角 (issue 23)
+    ("3.10", "人民币叁元壹角整"),
+    ("1000000.10", "人民币壹佰万元零壹角整"),
     # edge cases
     ("10.00", "人民币壹拾元整"),
     ("15.00", "人民币壹拾伍元整"),
@@ -29,17 +32,17 @@ GOLDEN = [
     ("100000.00", "人民币壹拾万元整"),
     ("1000000.01", "人民币壹佰万元零壹分"),
     ("0.00", "人民币零元整"),
-    ("0.50", "人民币伍角"),
+    ("0.50", "人民币伍角整"),
     ("0.15", "人民币壹角伍分"),
     ("1.00", "人民币壹元整"),
     ("1000.05", "人民币壹仟元零伍分"),
     ("100100.00", "人民币壹拾万零壹佰元整"),
-    ("10010.10", "人民币壹万零壹拾元零壹角"),
+    ("10010.10", "人民币壹万零壹拾元零壹角整"),
     ("101000.00", "人民币壹拾万壹仟元整"),
     ("10000.00", "人民币壹万元整"),
-    ("20.20", "人民币贰拾元零贰角"),
+    ("20.20", "人民币贰拾元零贰角整"),
     ("20.02", "人民币贰拾元零贰分"),
-    ("21.20", "人民币贰拾壹元贰角"),
+    ("21.20", "人民币贰拾壹元贰角整"),
     # the 亿 range
     ("100000000.00", "人民币壹亿元整"),
     ("100010000.00", "人民币壹亿零壹万元整"),
@@ -66,12 +69,12 @@ def test_refused(amount):
 
 def test_a_money_policy_amount_is_accepted_as_is():
     # cents() gives 1409.50 from an exact amount; trailing zeros or not, the words are the same
-    assert rmb_capitals(cents(Decimal("1409.4950001"))) == "人民币壹仟肆佰零玖元伍角"
+    assert rmb_capitals(cents(Decimal("1409.4950001"))) == "人民币壹仟肆佰零玖元伍角整"
     assert rmb_capitals(Decimal("100")) == rmb_capitals(Decimal("100.00"))
 
 
 def test_prefix_can_be_dropped():
-    assert rmb_capitals(Decimal("3.10"), prefix="") == "叁元壹角"
+    assert rmb_capitals(Decimal("3.10"), prefix="") == "叁元壹角整"
 
 
 _ALLOWED = set("人民币零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整")
@@ -117,7 +120,7 @@ def test_round_trip_and_form(n):
     assert _parse(words) == n
     assert "零零" not in words
     assert not words.endswith("分整")  # never 整 after 分
-    assert words.endswith("整") == (n % 100 == 0)  # 整 after 元 exactly when no 角 and 分
+    assert words.endswith("整") == (n % 10 == 0)  # 整 after 元 or 角 exactly when no 分
     if n % 100 and n >= 100 and n % 100 < 10:
         assert "元零" in words  # 角 is 0, 分 is not: 零 after 元
     assert not words[3:].startswith("零") or n == 0

@@ -11,9 +11,11 @@ for filling in bills and settlement vouchers (《支付结算办法》 annex):
 - when 角 is 0 and 分 is not, 零 follows 元 (325.04: 叁佰贰拾伍元零肆分); when the 元 digit is
   0 and 角 is not, the rules allow 零 or nothing, and we always write it (206000.75:
   贰拾万陆仟元零柒角伍分, the form in the PBoC's own example);
-- 整 follows 元 when there are no 角 and 分 (100.00: 壹佰元整); it is optional after 角 and
-  we leave it out (1409.50: 壹仟肆佰零玖元伍角); it never follows 分;
-- an amount under one yuan has no 元 and no leading 零 (0.05: 伍分); nothing at all is 零元整.
+- 整 follows 元 or 角 when the amount ends there (100.00: 壹佰元整; 1409.50: 壹仟肆佰零玖元伍角整;
+  art. 52 (三): "大写金额数字到元或者角为止的，在'元'或者'角'字之后应当写'整'（或'正'）字");
+  it never follows 分;
+- an amount under one yuan has no 元 and no leading 零 (0.05: 伍分; 0.50: 伍角整); nothing at
+  all is 零元整.
 
 Negative amounts have no capital form on a bill and are refused, as are amounts that
 are not whole cents (round with :func:`reportgen.core.money.cents` first).
@@ -33,7 +35,7 @@ MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
 def rmb_capitals(amount: Decimal, *, prefix: str = "人民币") -> str:
-    """``amount`` yuan in capitals, e.g. ``Decimal("1409.50")`` → ``人民币壹仟肆佰零玖元伍角``.
+    """``amount`` yuan in capitals, e.g. ``Decimal("1409.50")`` → ``人民币壹仟肆佰零玖元伍角整``.
 
     Raises ``ValueError`` for a negative amount, one that is not whole cents, or one
     above :data:`MAX_AMOUNT`.
@@ -60,7 +62,7 @@ def rmb_capitals(amount: Decimal, *, prefix: str = "人民币") -> str:
         out.append(_DIGITS[jiao] + "角")
     if fen:
         out.append(_DIGITS[fen] + "分")
-    elif not jiao:
+    else:  # the amount ends at 元 or 角: 整 after it (art. 52 (三))
         out.append("整")
     return prefix + "".join(out)
 
