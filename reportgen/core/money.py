@@ -9,6 +9,12 @@ shares: exporters, the terminal and the notes print through them.  Each printed 
 amount rounded; a printed total is the exact total rounded; when the printed lines do
 not add up to the printed total, the difference is printed as an explicit rounding line
 (:func:`printed_lines`) — never hidden by nudging one line.
+
+A converted amount (CNY, or a ``[report.currencies]`` currency) is the exact USD times
+the rate, rounded once.  So that it can be recomputed from the page, it is printed with
+the USD and the rate it came from (:func:`convert_for_print`): printed USD × printed rate,
+rounded half-up to the cent, equals the printed amount, or a printed conversion
+difference (折算差额) makes up the cent or two that the USD's own rounding moved.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 #: The rounding of every presented amount.
 ROUNDING = ROUND_HALF_UP
@@ -25,6 +32,11 @@ MICRO = Decimal("0.000001")
 #: Places of a share (0..1, e.g. a success rate or a budget used) in JSON.
 SHARE_PLACES = Decimal("0.0001")
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
+#: A rate prints with at least this many decimals (7.1000, not 7.1) ...
+RATE_MIN_PLACES = 4
+#: ... and at most this many (a longer rate prints rounded half-up; the conversion
+#: difference then covers what the shorter rate moves).
+RATE_MAX_PLACES = 6
 
 
 def usd(quota: int, quota_per_unit: Decimal) -> Decimal:
@@ -100,3 +112,66 @@ def printed_lines(amounts: Sequence[Decimal], total: Decimal) -> Printed:
     lines = tuple(cents(a) for a in amounts)
     printed_total = cents(total)
     return Printed(lines, printed_total, printed_total - sum(lines, Decimal(0)))
+
+
+def printed_rate(rate: Decimal) -> Decimal:
+    """``rate`` as printed: its own decimals, at least 4 and at most 6 (half-up)."""
+    exponent = rate.as_tuple().exponent
+    places = min(max(-exponent if isinstance(exponent, int) else 0, RATE_MIN_PLACES), RATE_MAX_PLACES)
+    return rate.quantize(Decimal(1).scaleb(-places), rounding=ROUNDING)
+
+
+def rate_text(rate: Decimal) -> str:
+    """A rate as printed: ``7.1053``, ``7.1000`` (never ``7.1``), ``6.123457``; no grouping."""
+    return f"{printed_rate(rate):f}"
+
+
+class PrintedConversion(NamedTuple):
+    """A conversion as printed: ``usd`` × ``rate`` (rounded half-up to the cent) + ``difference`` = ``amount``.
+
+    ``usd`` and ``amount`` are in cents, ``rate`` as :func:`rate_text` prints it; ``amount``
+    is the exact USD times the exact rate, rounded once, so it is the same figure whatever
+    the USD's own rounding did.  ``difference`` (the 折算差额 line) is 0 when the printed
+    figures multiply out.
+    """
+
+    usd: Decimal
+    rate: Decimal
+    amount: Decimal
+    difference: Decimal
+
+    @property
+    def product(self) -> Decimal:
+        """Printed USD × printed rate, rounded half-up to the cent (what a reviewer recomputes)."""
+        return cents(self.usd * self.rate)
+
+    @property
+    def has_difference(self) -> bool:
+        return self.difference != 0
+
+
+def convert_for_print(usd_exact: Decimal, rate: Decimal) -> PrintedConversion:
+    """``usd_exact`` at ``rate``, as the page prints it: ``(usd, rate, amount, difference)``.
+
+    ``amount`` = cents(usd_exact × rate); ``difference`` = amount − cents(usd × rate)
+    with the printed ``usd`` and ``rate``.  Unpacks as the tuple
+    ``usd_printed, rate_printed, amount_printed, difference``.
+    """
+    usd_printed = cents(usd_exact)
+    rate_printed = printed_rate(rate)
+    amount = cents(convert(usd_exact, rate))
+    return PrintedConversion(usd_printed, rate_printed, amount, amount - cents(usd_printed * rate_printed))
+
+
+def convert_parts_for_print(
+    parts: Sequence[tuple[Decimal, Decimal]],
+) -> tuple[tuple[PrintedConversion, ...], Printed]:
+    """Several USD amounts each at its own rate (sources at different rates), as printed.
+
+    Returns each part's :class:`PrintedConversion` and the converted amounts footed
+    (:func:`printed_lines`): the parts' amounts plus the rounding line equal the printed
+    total, which is the exact sum of the exact conversions rounded once.
+    """
+    conversions = tuple(convert_for_print(u, r) for u, r in parts)
+    total = sum((convert(u, r) for u, r in parts), Decimal(0))
+    return conversions, printed_lines([convert(u, r) for u, r in parts], total)

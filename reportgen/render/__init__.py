@@ -24,7 +24,20 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from ..core.money import cents, cents_text, fixed, money_text, percent_text, plain_decimal, printed_lines, usd
+from ..core.money import (
+    PrintedConversion,
+    cents,
+    cents_text,
+    convert_for_print,
+    convert_parts_for_print,
+    fixed,
+    money_text,
+    percent_text,
+    plain_decimal,
+    printed_lines,
+    rate_text,
+    usd,
+)
 from ..core.records import LogType, UsageRecord
 from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
@@ -68,12 +81,15 @@ __all__ = [
     "RECORD_FIELDS",
     "LocalTimes",
     "LogType",
+    "PrintedConversion",
     "QuotientText",
     "banner_lines",
     "cents",
     "cents_text",
     "claim_cny",
     "clean_text",
+    "convert_for_print",
+    "convert_parts_for_print",
     "csv_cell",
     "csv_text",
     "day_ranges",
@@ -84,6 +100,7 @@ __all__ = [
     "percent_text",
     "plain_decimal",
     "printed_lines",
+    "rate_text",
     "reconciliation_text",
     "row_cost",
     "row_fields",
