@@ -9,6 +9,9 @@ and the bound it was built to stay under:
 - ``gzip-bomb``: the API client, default limits, reads a window from the hostile gateway
   that answers 500 MB of gzip zeros; the 32 MiB cap stops it (peak RSS grew 1.1 GB before
   the cap). Measured: the growth of peak RSS over the client's own, and the seconds.
+- ``empty-objects``: the same client meets a gzip page inflating to just under 32 MiB of
+  ``[{},{},…]``: it passes both size caps and was parsed for 157 s to 3.5 GB; the count of its
+  values (``jsontext.MAX_JSON_VALUES``) refuses it before parsing.
 - ``verify-bomb``: ``reportgen verify`` of a packet whose CSV is 1 GiB of zeros (~1 MB
   compressed): refused from the zip's directory before anything is inflated.
 - ``verify-huge-manifest``: a 600 MiB ``manifest.json``: refused by its size.
@@ -53,6 +56,7 @@ from tests.hostile_server import TOKEN, HostileGateway  # noqa: E402
 #: A case's bounds: seconds and MB of peak RSS (the growth over the client's own for the bomb).
 BOUNDS = {
     "gzip-bomb": (10.0, 100),
+    "empty-objects": (10.0, 150),
     "verify-bomb": (10.0, 100),
     "verify-huge-manifest": (10.0, 100),
     "verify-listed-bomb": (30.0, 100),
@@ -106,8 +110,9 @@ def run(script: str, *args: str, cwd: Path) -> dict[str, Any]:
     return result
 
 
-def gzip_bomb(home: Path) -> dict[str, Any]:
-    with HostileGateway("gzip_bomb") as gw:
+def hostile_window(home: Path, mode: str) -> dict[str, Any]:
+    """The API client reading one window from the hostile gateway in ``mode``."""
+    with HostileGateway(mode) as gw:
         return run(_BOMB_CLIENT, gw.url, TOKEN, str(BOMB_DAY), cwd=home)
 
 
@@ -187,8 +192,9 @@ def main() -> int:
         home = workdir / "home"
         home.mkdir(exist_ok=True)
         results: dict[str, dict[str, Any]] = {}
-        log("gzip-bomb ...")
-        results["gzip-bomb"] = gzip_bomb(home)
+        for name in ("gzip-bomb", "empty-objects"):
+            log(f"{name} ...")
+            results[name] = hostile_window(home, name.replace("-", "_"))
         for name, (path, extra) in hostile_packets(demo_packet(workdir), workdir).items():
             log(f"{name} ...")
             results[name] = run(_VERIFY, str(path), *extra, cwd=home)

@@ -8,6 +8,7 @@ recorded with its headers, so a test can prove what was (not) sent where.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import struct
@@ -36,6 +37,7 @@ MODES = (
     "endless_total",  # full pages forever while data.total says 150
     "ignore_p",  # every p answers page 1
     "gzip_bomb",  # 509 KB of gzip inflating to 500 MB
+    "empty_objects",  # gzip inflating to just under 32 MiB of a page of items [{},{},…]
     "oversize",  # an honest but 20 MB identity body
     "drip",  # headers, then the body one byte every drip_seconds
     "drip_headers",  # the status line and headers one byte every drip_seconds
@@ -90,6 +92,15 @@ def gzip_bomb(mib: int = 500) -> bytes:
         crc = zlib.crc32(zeros, crc)
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     return header + segment * mib + tail + struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF)
+
+
+@cache
+def empty_objects(mib: int = 32) -> bytes:
+    """A gzip page just under ``mib`` MiB inflated: ``data.items`` is ``[{},{},…]`` (~11 million)."""
+    head = b'{"success":true,"message":"","data":{"page":1,"page_size":100,"total":0,"items":['
+    tail = b"{}]}}"
+    n = ((mib << 20) - len(head) - len(tail) - 1024) // 3
+    return gzip.compress(head + b"{}," * n + tail, 6, mtime=0)
 
 
 def window_rows(start: int, end: int, n: int = ROWS_PER_WINDOW) -> list[dict[str, Any]]:
@@ -288,6 +299,8 @@ class HostileGateway:
             return h.reply(403, b"<html>Access denied by the firewall</html>", "text/html")
         if mode == "gzip_bomb":
             return h.reply(200, gzip_bomb(), headers={"Content-Encoding": "gzip", "Connection": "close"})
+        if mode == "empty_objects":
+            return h.reply(200, empty_objects(), headers={"Content-Encoding": "gzip"})
         if mode == "oversize":
             filler = b'{"success":true,"message":"' + b"x" * (20 << 20) + b'","data":[]}'
             return h.reply(200, filler, headers={"Connection": "close"})

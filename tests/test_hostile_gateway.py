@@ -346,6 +346,24 @@ def test_a_gzip_bomb_is_refused_under_the_default_limits() -> None:
     assert client.retries == 0 and not slept
 
 
+def test_a_page_of_millions_of_empty_objects_is_refused_before_parsing() -> None:
+    """Gzip inflating to just under the default 32 MiB cap, ``items`` ``[{},{},…]``: it passes both
+    size caps and was parsed for 157 s to 3.5 GB; the count of its values refuses it unparsed
+    (``bench/bounds.py``'s ``empty-objects`` measures the time and memory)."""
+    slept: list[float] = []
+    with HostileGateway("empty_objects") as gw:
+        cfg = GatewayConfig(base_url=gw.url, user_id=USER_ID, access_token=Secret(TOKEN))
+        with (
+            GatewayClient(cfg, sleep=slept.append) as client,  # the default limits
+            pytest.raises(GatewayProtocolError) as info,
+        ):
+            list(client.iter_log_pages(DAY2_START, DAY2_START + 86399))
+    message = str(info.value)
+    assert_one_line(message)
+    assert re.search(r"/api/log/self\S*: the response holds more than 500,000 JSON values", message), message
+    assert client.retries == 0 and not slept
+
+
 def test_endless_pages_stop_at_the_page_bound_with_bounded_memory() -> None:
     """The listing holds at most max_pages pages: 50 here, 5,000 by default (~0.5 GB at most)."""
     with HostileGateway("endless") as gw, _client(gw.url, max_pages=50) as client:
