@@ -5,11 +5,34 @@ The names below are the public API for plugins and scripts; everything else may 
 
 __version__ = "0.1.0"
 
-from .core.periods import Period  # noqa: E402
-from .core.records import UsageRecord  # noqa: E402
-from .core.report import DetailRow, Report  # noqa: E402
-from .core.stats import Line, Stats  # noqa: E402
-from .hookspecs import ExportContext, Exporter, hookimpl  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core.periods import Period
+    from .core.records import UsageRecord
+    from .core.report import DetailRow, Report
+    from .core.stats import Line, Stats
+    from .hookspecs import ExportContext, Exporter, hookimpl
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first use: ``reportgen --version`` and a command that needs
+    little import little (issue 27's start-up)."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .core.periods import Period
+    from .core.records import UsageRecord
+    from .core.report import DetailRow, Report
+    from .core.stats import Line, Stats
+    from .hookspecs import ExportContext, Exporter, hookimpl
+
+    public = {
+        "DetailRow": DetailRow, "ExportContext": ExportContext, "Exporter": Exporter, "Line": Line,
+        "Period": Period, "Report": Report, "Stats": Stats, "UsageRecord": UsageRecord, "hookimpl": hookimpl,
+    }  # fmt: skip
+    globals().update(public)
+    return public[name]
+
 
 __all__ = [
     "DetailRow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -21,12 +21,17 @@ from .core.report import Report
 from .core.stats import Line
 from .core.text import clean_text
 from .core.wallet import Bridge, Payment, printed_bridge, unexplained_text
-from .demo import DemoResult
 from .hookspecs import Exporter
 from .render import day_ranges
 from .templating import wording
 
-BY_CHOICES = ("member", "model", "day", "key")
+if TYPE_CHECKING:
+    from .demo import DemoResult  # the demo's fake gateway is imported by `reportgen demo` alone
+
+
+def err_console() -> Console:
+    """A console on stderr: progress bars, so that stdout stays the command's output."""
+    return Console(stderr=True)
 
 
 def stdout_console() -> Console:

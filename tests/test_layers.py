@@ -33,6 +33,10 @@ LAZY = {
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
     ("exporters.xlsx.workbook", "exporters.xlsx.engine_xlsxwriter"),
 }
+#: Modules whose functions may import anything their layer may: each CLI command imports the
+#: library it calls when it runs, so ``--version``, ``--help`` and one command import only
+#: what they need (issue 27's start-up); the package's public names are imported on first use.
+LAZY_MODULES = {"cli.commands", "__init__"}
 #: Pairs of layers that may not see each other although one sits above the other.
 FORBIDDEN = {
     ("store", "config"),  # the store takes computed values; what the config means is decided above it
@@ -110,7 +114,7 @@ def test_every_module_imports_only_its_own_layer_and_the_layers_below() -> None:
             if other in TEST_HELPERS and top not in TEST_HELPERS | {"demo"}:
                 problems.append(f"{name} imports the fake gateway")
                 continue
-            if nested and (name, target) not in LAZY:
+            if nested and (name, target) not in LAZY and name not in LAZY_MODULES:
                 problems.append(f"{name} imports reportgen.{target} inside a function")
             mine, theirs = _layer(top), _layer(other)
             if theirs > mine:

@@ -5,52 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from .. import __version__
-from ..app.audit import create_key, log_lines
-from ..app.bridge import bridge_with_sync, enforce_bridge, run_bridge
-from ..app.closing import close_period, list_amendments
-from ..app.documents import write_packet, write_report
-from ..app.monthend import month_period, run_month_end
-from ..app.overview import overview
-from ..app.reconcile import check, reconcile_json, run_reconcile
-from ..app.signing import expected_key
-from ..app.sync import run_sync
-from ..app.verify import (
-    load_trusted,
-    ok_lines,
-    reader_trust,
-    short,
-    trust,
-    trust_path,
-    untrust,
-    untrusted_lines,
-    verify_packet,
-)
-from ..config import CONFIG_NAME, write_example_config
-from ..console import (
-    BY_CHOICES,
-    SyncBar,
-    exporters_json,
-    print_bridge,
-    print_demo,
-    print_exporters,
-    print_reconciliation,
-    print_summary,
-    stdout_console,
-)
-from ..core.periods import Period, parse_period, resolve_period
-from ..core.walletjson import bridge_json
-from ..demo import run_demo
-from ..errors import UsageError
-from ..plugins import exporters as registry
-from ..plugins import select_exporters
-from ..templating import wording
 from .group import EXIT_CODES, UNTRUSTED_EXIT, CommandGroup, notify, scrub
 from .options import (
+    BY_CHOICES,
+    CONFIG_HELP,
     DocumentOptions,
     config_of,
     config_option,
@@ -62,7 +25,11 @@ from .options import (
     store_if_any,
 )
 
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from ..core.periods import Period
+
+# Each command imports the library it calls when it runs (issue 27's start-up): `--version`,
+# `--help` and a command import only what that command needs, not every exporter and store.
 
 
 @click.group(
@@ -75,7 +42,7 @@ err_console = Console(stderr=True)
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
+    help=CONFIG_HELP,
 )
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
@@ -99,6 +66,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @click.argument("where", metavar="[DIR | FILE.toml]", default=".")
 def init(where: str, force: bool) -> None:
     """Write a commented example reportgen.toml (in DIR, like `git init DIR`, or as FILE.toml)."""
+    from ..config import write_example_config
+
     target = write_example_config(Path(where), force=force)
     click.echo(
         f"Wrote {target}. Next: set base_url and user_id in it, export REPORTGEN_ACCESS_TOKEN=..., "
@@ -131,7 +100,10 @@ def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool,
       reportgen sync --from 2026-04-01 --to 2026-04-15
       reportgen sync                      # continue from the last sync
     """
-    with SyncBar(err_console) as bar:
+    from ..app.sync import run_sync
+    from ..console import SyncBar, err_console
+
+    with SyncBar(err_console()) as bar:
         result = run_sync(
             config_of(ctx), period, refetch=refetch, strict=strict, reprice=reprice, progress=bar
         )
@@ -157,6 +129,9 @@ def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool,
 @click.pass_context
 def summary(ctx: click.Context, period: Period, by: str, member: str | None, as_json: bool) -> None:
     """Show spend per member, model, day or key."""
+    from ..app.overview import overview
+    from ..console import print_summary, stdout_console
+
     shown = overview(config_of(ctx), period, member=member, as_json=as_json, notify=notify)
     if shown.document is not None:
         click.echo(json.dumps(shown.document, ensure_ascii=False, indent=2))
@@ -190,6 +165,9 @@ def report(
     project: str | None,
 ) -> None:
     """Write the documents of a period (or a project) in every chosen format."""
+    from ..app.documents import write_report
+    from ..plugins import select_exporters
+
     exporters = select_exporters(formats)
     paths = write_report(config_of(ctx), period, exporters, project=project, options=options, **documents)
     click.echo("\n".join(str(path) for path in paths))
@@ -207,6 +185,8 @@ def packet(
     ctx: click.Context, period: Period, documents: DocumentOptions, project: str | None, unsigned: bool
 ) -> None:
     """Write one signed reimbursement zip: PDF, XLSX, CSV, rows, methodology, quality and a manifest."""
+    from ..app.documents import write_packet
+
     click.echo(str(write_packet(config_of(ctx), period, project=project, unsigned=unsigned, **documents)))
 
 
@@ -220,6 +200,9 @@ def packet(
 @click.pass_context
 def verify(ctx: click.Context, packet_path: str, key: str | None, allow_unsigned: bool) -> None:
     """Check a packet: signature, every file, its figures, and its rows against a store if there is one."""
+    from ..app.signing import expected_key
+    from ..app.verify import ok_lines, reader_trust, untrusted_lines, verify_packet
+
     expected = None if key is None else expected_key(key)
     trusted = reader_trust(own_signing_key(ctx))
     result = verify_packet(
@@ -251,6 +234,8 @@ def keys() -> None:
 @click.option("--name", help="Whose key this is, as you know them (default: the name the .pub claims).")
 def keys_trust(public_key: str, name: str | None) -> None:
     """Trust a signer's key: verify says OK for packets it signed (.pub file, key line or fingerprint)."""
+    from ..app.verify import short, trust, trust_path
+
     fingerprint, label = trust(public_key, name)
     click.echo(f"trusted key {short(fingerprint)} as {label} ({fingerprint}) in {trust_path()}")
 
@@ -258,6 +243,8 @@ def keys_trust(public_key: str, name: str | None) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """The keys verify trusts here besides your own (added with `keys trust`)."""
+    from ..app.verify import load_trusted
+
     for fingerprint, label in load_trusted().items():
         click.echo(f"{fingerprint}  {label}")
 
@@ -266,6 +253,8 @@ def keys_list() -> None:
 @click.argument("public_key", metavar="PUBKEY")
 def keys_untrust(public_key: str) -> None:
     """Stop trusting a key (its .pub file, key line, or a fingerprint prefix of 16+ hex digits)."""
+    from ..app.verify import short, untrust
+
     fingerprint, label = untrust(public_key)
     click.echo(f"no longer trusted: key {short(fingerprint)} ({label})")
 
@@ -276,6 +265,8 @@ def keys_untrust(public_key: str) -> None:
 @click.pass_context
 def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
     """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder)."""
+    from ..app.audit import create_key
+
     click.echo(create_key(config_of(ctx), owner, force=force).summary())
 
 
@@ -286,6 +277,8 @@ def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
 @click.pass_context
 def log_command(ctx: click.Context, check: bool) -> None:
     """Print the audit log: who synced, closed, reopened, issued packets and created keys."""
+    from ..app.audit import log_lines
+
     lines, problems = log_lines(config_of(ctx), check=check)
     click.echo("\n".join(lines) if lines else "The audit log is empty.")
     for line in problems:
@@ -308,6 +301,10 @@ def log_command(ctx: click.Context, check: bool) -> None:
 def close(ctx: click.Context, period_text: str | None, period_option: str | None, reopen: bool) -> None:
     """Freeze a month, quarter or year for every source together: its documents stay byte-identical;
     later changes become amendments. ``reportgen close 2026-04`` (``--source`` is refused)."""
+    from ..app.closing import close_period
+    from ..core.periods import parse_period
+    from ..errors import UsageError
+
     config = config_of(ctx)
     if period_text and period_option and period_text != period_option:
         raise UsageError(
@@ -342,6 +339,8 @@ def month_end(
     ctx: click.Context, period: str, out_dir: str, lang: str | None, strict: bool, dry_run: bool
 ) -> None:
     """Sync, check and close a month, then issue team, member and project packets into one folder."""
+    from ..app.monthend import month_period, run_month_end
+
     config = config_of(ctx)
     result = run_month_end(
         config,
@@ -364,6 +363,9 @@ def month_end(
 @click.pass_context
 def amendments(ctx: click.Context, period: str | None) -> None:
     """List the changes found in closed periods since they were closed."""
+    from ..app.closing import list_amendments
+    from ..core.periods import resolve_period
+
     config = config_of(ctx)
     lines = list_amendments(config, resolve_period(config.tz, period))
     click.echo("\n".join(lines) if lines else "No amendments: every closed period matches the store.")
@@ -377,6 +379,11 @@ def amendments(ctx: click.Context, period: str | None) -> None:
 @click.pass_context
 def reconcile(ctx: click.Context, period: Period, as_json: bool) -> None:
     """Compare the store with the gateway's own stat and key usage; non-zero exit if unexplained."""
+    from rich.console import Console
+
+    from ..app.reconcile import check, reconcile_json, run_reconcile
+    from ..console import print_reconciliation
+
     config = config_of(ctx)
     result = run_reconcile(config, period, notify=notify)
     if as_json:
@@ -407,6 +414,11 @@ def reconcile(ctx: click.Context, period: Period, as_json: bool) -> None:
 @click.pass_context
 def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool, sync_gaps: bool) -> None:
     """Reconcile the wallet: opening balance + top-ups − net spend = closing balance, per source."""
+    from ..app.bridge import bridge_with_sync, enforce_bridge, run_bridge
+    from ..console import print_bridge, stdout_console
+    from ..core.walletjson import bridge_json
+    from ..templating import wording
+
     config = config_of(ctx)
     if sync_gaps:
         run = bridge_with_sync(config, period)
@@ -428,6 +440,11 @@ def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool, sync
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def exporters(as_json: bool) -> None:
     """List every installed exporter and the plugin that provides it."""
+    from rich.console import Console
+
+    from ..console import exporters_json, print_exporters
+    from ..plugins import exporters as registry
+
     if as_json:
         click.echo(json.dumps(exporters_json(registry()), ensure_ascii=False, indent=2))
     else:
@@ -452,7 +469,10 @@ def exporters(as_json: bool) -> None:
 )
 def demo(out_dir: str, lang: str) -> None:
     """Sync a synthetic team month from a local fake gateway and write every format (no network)."""
-    with SyncBar(err_console) as bar:
+    from ..console import SyncBar, err_console, print_demo, stdout_console
+    from ..demo import run_demo
+
+    with SyncBar(err_console()) as bar:
         result = run_demo(Path(out_dir), lang=lang, progress=bar)
     click.echo(result.sync.summary())
     print_demo(result, stdout_console())

@@ -15,6 +15,10 @@ from ..core.periods import resolve_period
 from ..errors import UsageError
 from .group import notify
 
+#: What each line of ``summary --by`` can be.
+BY_CHOICES = ("member", "model", "day", "key")
+CONFIG_HELP = f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above)."
+
 
 class DocumentOptions(TypedDict):
     """What ``document_options`` hands a command: keywords ``write_report`` and ``write_packet`` both take."""
@@ -79,7 +83,7 @@ def config_option(f: Any) -> Any:
         expose_value=False,
         is_eager=True,
         callback=_remember("config_path"),
-        help=f"Config file (default: $REPORTGEN_CONFIG, or {CONFIG_NAME} here or in a folder above).",
+        help=CONFIG_HELP,
     )(f)
 
 
