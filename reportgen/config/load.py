@@ -6,12 +6,13 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.projects import member_notes, parse_projects
+from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
 from ..templating import LANGS
 from .gateways import parse_gateways
@@ -118,7 +119,17 @@ def parse_config(
     report = table_at(data, "report", where)
     reject_unknown(
         report,
-        {"timezone", "template", "lang", "exchange_rate", "exchange_rate_source", "currencies", "rates"},
+        {
+            "timezone",
+            "template",
+            "lang",
+            "exchange_rate",
+            "exchange_rate_source",
+            "exchange_rate_date",
+            "claim_base",
+            "currencies",
+            "rates",
+        },
         where,
         "report.",
     )
@@ -140,6 +151,17 @@ def parse_config(
     if source_text is not None and not isinstance(source_text, str):
         raise ConfigError(
             f"{where}: report.exchange_rate_source must be a string (where the rate comes from)"
+        )
+    rate_date = report.get("exchange_rate_date")
+    if rate_date is not None and (isinstance(rate_date, datetime) or not isinstance(rate_date, date)):
+        raise ConfigError(
+            f"{where}: report.exchange_rate_date must be the rate's date as a TOML date (2026-04-30)"
+        )
+    claim_base = report.get("claim_base", DEFAULT_CLAIM_BASE)
+    if claim_base not in CLAIM_BASES:
+        raise ConfigError(
+            f"{where}: report.claim_base must be one of {', '.join(map(repr, CLAIM_BASES))} "
+            f"(what a claim is for: wallet-paid spend, or all of it), not {claim_base!r}"
         )
     template = report.get("template")
     if template is not None and not isinstance(template, str):
@@ -182,6 +204,8 @@ def parse_config(
         lang=lang,
         exchange_rate=exchange_rate,
         exchange_rate_source=source_text,
+        exchange_rate_date=rate_date,
+        claim_base=claim_base,
         projects=projects,
         currencies=currencies,
         signing_key=signing_key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from ..core.periods import Period, parse_period
 from ..core.projects import Project
 from ..core.rates import Conversion, DatedRate, Exchange
 from ..core.records import GatewayStatus
+from ..core.split import DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
 
 CONFIG_NAME = "reportgen.toml"
@@ -78,6 +79,10 @@ class Config:
     lang: str = "zh"
     exchange_rate: Decimal | None = None
     exchange_rate_source: str | None = None
+    #: The date ``exchange_rate`` was quoted on (``[report] exchange_rate_date``); None: not given.
+    exchange_rate_date: date | None = None
+    #: What a claim is for: ``wallet`` (net wallet-paid spend) or ``all`` (``[report] claim_base``).
+    claim_base: str = DEFAULT_CLAIM_BASE
     projects: tuple[Project, ...] = ()
     currencies: tuple[Conversion, ...] = ()
     #: The Ed25519 private key that signs packets (outside the store; see ``reportgen keys init``).

@@ -39,6 +39,9 @@ class Settings(Protocol):
     @property
     def currencies(self) -> tuple[Conversion, ...]: ...
 
+    @property
+    def claim_base(self) -> str: ...
+
     def key_to_member(self) -> dict[str, str]: ...
 
     def exchange(self, status: GatewayStatus | None, tz: ZoneInfo, period: Period | None = None) -> Exchange:
@@ -120,6 +123,7 @@ class _Acc:
     consumed: int = 0
     refunded: int = 0
     subscription: int = 0
+    subscription_refunded: int = 0
     prompt: int = 0
     completion: int = 0
     status_known: int = 0
@@ -141,6 +145,8 @@ class _Acc:
             self.errors += b.rows
         elif b.type == LogType.REFUND:
             self.refunded += b.quota
+            if b.subscription:
+                self.subscription_refunded += b.quota
         self.status_known += b.status_known
         self.status_ok += b.status_ok
 
@@ -154,6 +160,7 @@ class _Acc:
         self.consumed += other.consumed
         self.refunded += other.refunded
         self.subscription += other.subscription
+        self.subscription_refunded += other.subscription_refunded
         self.prompt += other.prompt
         self.completion += other.completion
         self.status_known += other.status_known
@@ -173,6 +180,7 @@ class _Acc:
             consumed_quota=self.consumed,
             refunded_quota=self.refunded,
             subscription_quota=self.subscription,
+            subscription_refunded_quota=self.subscription_refunded,
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
             cost_usd=net_usd,
@@ -342,6 +350,7 @@ def aggregate(
         partials=partials,
         conversions=config.currencies,
         source_rates=source_rates,
+        claim_base=config.claim_base,
     )
 
 

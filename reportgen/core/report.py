@@ -15,12 +15,13 @@ from typing import Protocol
 from .budget import GrantView, ProjectLine
 from .corrections import Correction
 from .findings import WindowFinding
-from .money import convert
+from .money import convert, usd
 from .partials import Partials
 from .periods import Coverage, Part, Period
 from .rates import Conversion, Exchange
 from .reconciliation import Reconciliation
 from .records import LogType, UsageRecord
+from .split import DEFAULT_CLAIM_BASE, ClaimAmount, ClaimPart, MoneySplit, base_quota, money_split
 from .stats import Line, Stats
 from .wallet import Bridge
 
@@ -119,6 +120,37 @@ class Report:
     #: Rows of closed periods inside this one that changed since their close (pending
     #: amendments), streamed while the view is open; None when there are none.
     corrections: Callable[[], Iterator[Correction]] | None = field(default=None, repr=False, compare=False)
+    #: What a claim is for (``[report] claim_base``): ``wallet`` (net wallet-paid spend, the
+    #: default) or ``all`` (all net spend, subscription-billed usage included).
+    claim_base: str = DEFAULT_CLAIM_BASE
+
+    def split(self, stats: Stats) -> MoneySplit:
+        """``stats`` in USD: consumption, refunds, net, wallet-paid and subscription-billed."""
+        return money_split(stats, self.quota_per_unit)
+
+    def claim_amount(self, member: str | None = None) -> ClaimAmount:
+        """What a claim for the team (or ``member``; default: the report's member filter) is for,
+        on :attr:`claim_base`: its USD, each source's part at its own rate when they differ."""
+        member = member if member is not None else self.member_filter
+        keys = set(self.member_keys(member)) if member is not None else None
+        lines = [line for line in self.keys if keys is None or line.name in keys]
+        if not lines and member is None:  # a report without key lines: its totals
+            lines = [Line("", self.totals)]
+        claimed = {name: 0 for name, _ in self.source_rates} if self.source_rates else {"": 0}
+        net = 0
+        for line in lines:
+            source = self.source_of(line.name) if self.source_rates else ""
+            claimed[source] += base_quota(line.stats, self.claim_base)
+            net += line.stats.quota
+        by_source = dict(self.source_rates)
+        parts = tuple(
+            ClaimPart(source, usd(quota, self.quota_per_unit), by_source.get(source, self.exchange))
+            for source, quota in claimed.items()
+        )
+        total = sum(claimed.values())
+        return ClaimAmount(
+            self.claim_base, usd(total, self.quota_per_unit), parts, usd(net - total, self.quota_per_unit)
+        )
 
     def source_of(self, key: str) -> str:
         """The source a key (as reports name it, ``NAME:key`` off the default source) belongs to."""

@@ -14,6 +14,7 @@ class Stats:
     errors: int = 0
     consumed_quota: int = 0
     refunded_quota: int = 0
+    #: Consumption billed to a subscription (never charged to the wallet), and the refunds of it.
     subscription_quota: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -25,11 +26,22 @@ class Stats:
     #: Net spend in CNY, exact, when the report converts each source at its own rate
     #: (:attr:`Report.source_rates`); None when one rate converts every amount.
     cost_cny: Decimal | None = None
+    subscription_refunded_quota: int = 0
 
     @property
     def quota(self) -> int:
         """Net quota: consumption minus refunds."""
         return self.consumed_quota - self.refunded_quota
+
+    @property
+    def subscription_net_quota(self) -> int:
+        """Net quota billed to a subscription: its consumption minus its refunds."""
+        return self.subscription_quota - self.subscription_refunded_quota
+
+    @property
+    def wallet_quota(self) -> int:
+        """Net quota paid from the wallet: the net quota less what a subscription billed."""
+        return self.quota - self.subscription_net_quota
 
     @property
     def success_rate(self) -> Decimal | None:
