@@ -12,6 +12,7 @@ import pytest
 
 from reportgen import plugins
 from reportgen.app.signing import init_key
+from reportgen.app.verify import trust
 from reportgen.config import Config, GatewayConfig, load_config
 from reportgen.gateway import GatewayClient
 from reportgen.testing.fakegateway import FakeGateway
@@ -94,6 +95,10 @@ def write_config(
     ]
     if not (directory / "signing-key.pem").exists():
         init_key(directory / "signing-key.pem", "Test Preparer")
+    # the test's reader (its own user config folder) trusts the preparer's key, as a finance
+    # office does once it has compared the fingerprint out of band
+    if (directory / "signing-key.pub").is_file():
+        trust(str(directory / "signing-key.pub"), "Test Preparer")
     for name, keys in team.members.items():
         lines += [f'[members."{name}"]', "keys = [" + ", ".join(f'"{k}"' for k in keys) + "]", ""]
     path = directory / "reportgen.toml"

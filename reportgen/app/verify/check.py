@@ -40,6 +40,7 @@ from .reading import (
     stream,
 )
 from .signature import check_signature, one_line, short
+from .trust import reader_trust
 
 
 def verify_packet(
@@ -54,13 +55,16 @@ def verify_packet(
     """Check the packet at ``path``; with ``store_dir`` holding a store, also its rows there.
 
     ``expected_key`` is a key fingerprint (or its first 16+ hex digits) the manifest must
-    be signed with.  Without it, given ``trusted`` (fingerprint -> the reader's name for it;
-    ``reportgen verify`` hands on :func:`.trust.reader_trust`), the signer must be one of those:
-    a valid signature by another key leaves the result intact but not ``ok`` (``untrusted``).
-    With neither, whose key signed is not judged: the caller reads ``result.signer``.
-    An unsigned packet is a difference unless ``allow_unsigned``.
+    be signed with.  Without it the signer must be one of ``trusted`` (fingerprint -> the
+    reader's name for it; by default :func:`.trust.reader_trust`: the reader's trusted keys
+    and their own signing key, as ``reportgen verify`` judges): a valid signature by another
+    key leaves the result intact but not ``ok`` (``untrusted``).  There is no "any signer"
+    mode: a caller who trusts a key says so.  An unsigned packet is a difference unless
+    ``allow_unsigned``.
     """
     result = Verification(path)
+    if trusted is None:
+        trusted = {} if expected_key is not None else reader_trust()
     try:
         _verify(path, store_dir, expected_key, trusted, allow_unsigned, limits or Limits(), result)
     except Malformed as exc:
@@ -72,7 +76,7 @@ def _verify(
     path: Path,
     store_dir: Path | None,
     expected_key: str | None,
-    trusted: Mapping[str, str] | None,
+    trusted: Mapping[str, str],
     allow_unsigned: bool,
     limits: Limits,
     result: Verification,

@@ -46,15 +46,14 @@ def check_signature(
     raw: bytes,
     manifest: dict[str, Any],
     expected: str | None,
-    trusted: Mapping[str, str] | None,
+    trusted: Mapping[str, str],
     allow_unsigned: bool,
     limits: Limits,
     result: Verification,
 ) -> None:
     """The signature is the named key's over the exact manifest bytes; the key is ``expected``
     (a pinned fingerprint prefix) or, when none is pinned, one of ``trusted`` (fingerprint ->
-    the reader's name for it); a valid signature by any other key sets ``result.untrusted``
-    (``trusted`` None: not judged)."""
+    the reader's name for it); a valid signature by any other key sets ``result.untrusted``."""
     sig = manifest["signature"]
     if sig is None:
         if SIGNATURE in infos:
@@ -112,8 +111,6 @@ def check_signature(
     if expected is not None:
         result.trusted_as = ""
         result.checked.append(f"{MANIFEST}: signed by key {short(fingerprint)} (the expected key)")
-    elif trusted is None:
-        result.checked.append(f"{MANIFEST}: signed by key {short(fingerprint)}")
     elif fingerprint in trusted:
         result.trusted_as = trusted[fingerprint]
         result.checked.append(
