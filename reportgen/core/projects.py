@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -284,29 +284,37 @@ def _net(b: Bucket) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Money:
-    """Converts charged quota to USD and to a budget currency, exactly."""
+    """Converts charged quota to USD and to a budget currency, exactly.
+
+    ``rate_of`` gives a key's own CNY rate when the sources read convert at different rates
+    (:meth:`reportgen.core.report.Report.rate_of`); ``cny_per_usd`` is the one rate otherwise.
+    """
 
     quota_per_unit: Decimal
     cny_per_usd: Decimal | None
+    rate_of: Callable[[str], Decimal | None] | None = None
 
     def usd(self, quota: Decimal) -> Decimal:
         return quota / self.quota_per_unit
 
-    def convert(self, usd: Decimal, currency: str, project: str) -> Decimal:
+    def factor(self, key: str, currency: str, project: str) -> Decimal:
+        """What one quota unit of ``key``'s spend weighs in ``currency``, as quota: 1 for USD, the key's rate for CNY."""
         if currency == "USD":
-            return usd
-        if self.cny_per_usd is None:
+            return Decimal(1)
+        rate = self.rate_of(key) if self.rate_of is not None else self.cny_per_usd
+        if rate is None:
             raise ConfigError(
                 f"projects.{project}: budget_currency CNY needs an exchange rate; set [report] exchange_rate "
                 "(the gateway reported none)"
             )
-        return usd * self.cny_per_usd
+        return rate
 
 
 def charged_by_day(
-    project: Project, buckets: Iterable[Bucket], key_to_member: Mapping[str, str]
+    project: Project, buckets: Iterable[Bucket], key_to_member: Mapping[str, str], money: Money
 ) -> tuple[dict[date, Decimal], dict[date, Decimal]]:
-    """Charged quota per day inside the project's dates, and flagged quota per day outside them."""
+    """Charged quota per day inside the project's dates, and flagged quota per day outside them,
+    each weighed in the budget currency (:meth:`Money.factor`: a CNY budget's quota carries its key's rate)."""
     inside: dict[date, Decimal] = defaultdict(Decimal)
     outside: dict[date, Decimal] = defaultdict(Decimal)
     for b in buckets:
@@ -316,9 +324,12 @@ def charged_by_day(
         member = key_to_member.get(b.token_name, b.token_name)
         share = project.share(b.token_name, member, b.day)
         if share:
-            inside[b.day] += Decimal(net) * share / HUNDRED
+            inside[b.day] += (
+                Decimal(net) * share / HUNDRED * money.factor(b.token_name, project.currency, project.name)
+            )
         elif project.outside(b.token_name, member, b.day):
-            outside[b.day] += Decimal(net) * project.matching(b.token_name, member, b.day) / HUNDRED
+            weight = money.factor(b.token_name, project.currency, project.name)
+            outside[b.day] += Decimal(net) * project.matching(b.token_name, member, b.day) / HUNDRED * weight
     return inside, outside
 
 
@@ -339,13 +350,13 @@ def project_line(
     has, else as-of + ⌈remaining ÷ burn rate⌉ days at the current rate.
     """
     first, last = period_days
-    inside, outside = charged_by_day(project, buckets, key_to_member)
+    inside, outside = charged_by_day(project, buckets, key_to_member, money)
     as_of: date | None = min(last, project.end, today)
     if as_of is not None and as_of < project.start:
         as_of = None
 
-    def cost(quota: Decimal) -> Decimal:
-        return money.convert(money.usd(quota), project.currency, project.name)
+    def cost(weighed: Decimal) -> Decimal:
+        return money.usd(weighed)  # weighed quota is in the budget currency already
 
     spent = period_spent = Decimal(0)
     run_out: date | None = None
@@ -391,17 +402,17 @@ def grant_lines(
     project: Project, buckets: Iterable[Bucket], key_to_member: Mapping[str, str], money: Money
 ) -> tuple[GrantLine, ...]:
     """Charged spend by month × member × model, months in order, then members and models by name."""
-    sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    sums: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for b in buckets:
         net = _net(b)
         member = key_to_member.get(b.token_name, b.token_name)
         share = project.share(b.token_name, member, b.day) if net else Decimal(0)
         if share:
-            sums[(f"{b.day:%Y-%m}", member, b.model_name)] += Decimal(net) * share / HUNDRED
-    lines = []
-    for (month, member, model), quota in sorted(sums.items()):
-        usd = money.usd(quota)
-        lines.append(
-            GrantLine(month, member, model, quota, usd, money.convert(usd, project.currency, project.name))
-        )
-    return tuple(lines)
+            charged = Decimal(net) * share / HUNDRED
+            acc = sums[(f"{b.day:%Y-%m}", member, b.model_name)]
+            acc[0] += charged
+            acc[1] += charged * money.factor(b.token_name, project.currency, project.name)
+    return tuple(
+        GrantLine(month, member, model, quota, money.usd(quota), money.usd(weighed))
+        for (month, member, model), (quota, weighed) in sorted(sums.items())
+    )

@@ -155,7 +155,7 @@ class Report:
     def source_of(self, key: str) -> str:
         """The source a key (as reports name it, ``NAME:key`` off the default source) belongs to."""
         head, sep, _ = key.partition(":")
-        if sep and any(name == head for name, _ in self.source_accounts):
+        if sep and any(name == head for name, _ in (*self.source_accounts, *self.source_rates)):
             return head
         return "default"
 

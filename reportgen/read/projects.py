@@ -4,7 +4,7 @@ per-project lines a team report carries."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from ..core.budget import GrantView, ProjectLine
 from ..core.partials import Partials
 from ..core.periods import Period, date_range_period, local_days
 from ..core.projects import Money, Project, grant_lines, project_line
+from ..core.rates import Exchange
 from ..core.records import UsageRecord
 from ..core.report import Report
 from ..errors import UsageError
@@ -85,6 +86,7 @@ def project_report(
     status: Any,
     generated_at: datetime | None,
     fingerprint: bool = True,
+    rates: Mapping[str, Exchange] | None = None,
 ) -> tuple[Report, tuple[str, ...]]:
     """The grant closing report of ``project`` over ``period``.
 
@@ -113,8 +115,9 @@ def project_report(
         source=_ChargedSource(timeline, project, key_to_member, period),
         generated_at=generated_at,
         provenance=provenance(facts, timeline, period, keys, fingerprint),
+        rates=rates,  # each source's spend at its own rate, as in the team's statement
     )
-    money = Money(report.quota_per_unit, report.exchange.rate)
+    money = _money(report)
     line = project_line(
         project,
         buckets,
@@ -146,7 +149,7 @@ def with_projects(report: Report, timeline: Timeline, config: Config) -> Report:
     span = date_range_period(span_start, last, report.period.tz)
     buckets = timeline.partials(span, tuple(keys)).buckets
     key_to_member, _ = member_map(config, {b.token_name for b in buckets})
-    money = Money(report.quota_per_unit, report.exchange.rate)
+    money = _money(report)
     today = report.generated_at.astimezone(report.period.tz).date()
     lines = tuple(
         project_line(
@@ -159,6 +162,11 @@ def with_projects(report: Report, timeline: Timeline, config: Config) -> Report:
         projects=tuple(_with_unsynced(line, timeline, report.period) for line in lines),
         charged_to=charged_to(config.projects),
     )
+
+
+def _money(report: Report) -> Money:
+    """Charged quota to money at the report's rate, or each key's source's when the sources' rates differ."""
+    return Money(report.quota_per_unit, report.exchange.rate, report.rate_of if report.source_rates else None)
 
 
 def _with_unsynced(line: ProjectLine, timeline: Timeline, period: Period) -> ProjectLine:
