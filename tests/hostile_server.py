@@ -26,6 +26,8 @@ USER_ID = 42
 ROWS_PER_WINDOW = 150  # two pages of 100: a full page, then a short one
 ROW_QUOTA = 1000
 PAGE = 100
+#: A key name of 10 MB (mode ``long_name``).
+LONG_NAME = "k" * (10 << 20)
 
 #: The hostile modes, each a case of issue 12 (``good`` is an honest new-api gateway).
 MODES = (
@@ -60,6 +62,9 @@ MODES = (
     "repeat_no_rid",  # no request ids; page 2 repeats 50 of page 1's rows, ids and all
     "shifted",  # no request ids; a row is written at the top of the list between page 1 and 2
     "twins",  # no request ids; rows 4 and 5 alike in everything but their place (two requests)
+    "long_name",  # one row's token_name 10 MB long
+    "huge_credit",  # a redemption row whose text names ＄10^23
+    "long_credit",  # a redemption row whose text is 100,000 digits
     "endless_tokens",  # /api/token/ full pages forever
     "key_quota_1e30",  # a key's used_quota = 10**30
 )
@@ -325,6 +330,11 @@ class HostileGateway:
             rows[120]["created_at"] = end + 30 * 86400
         elif mode == "twins":
             rows[5] = {**rows[4]}
+        elif mode == "long_name":
+            rows[3]["token_name"] = LONG_NAME
+        elif mode in ("huge_credit", "long_credit"):
+            amount = "1" + "0" * 23 + ".000000" if mode == "huge_credit" else "1" * 100_000
+            rows[3] |= {"type": 1, "quota": 0, "token_name": "", "content": f"通过兑换码充值 ＄{amount} 额度"}
         elif mode == "huge_quota":
             rows[3]["quota"] = 10**30
         elif mode == "int64_quota":

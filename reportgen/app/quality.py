@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..config import Config
-from ..core.findings import WindowFinding
+from ..core.findings import CUT, DUPLICATE, WindowFinding
 from ..core.partials import Bucket
 from ..core.periods import Coverage, Period, period_args
 from ..core.records import LogType
@@ -28,6 +28,7 @@ CODES = (
     "unsynced",
     "left_out",
     "repeated",
+    "cut",
     "days_without_data",
     "unmapped_keys",
     "zero_quota_with_tokens",
@@ -147,11 +148,13 @@ def unsynced_lines(view: PeriodView) -> list[str]:
 
 
 def _left_out(left_out: Iterable[WindowFinding], period: Period) -> list[Finding]:
-    """The rows the period's windows left out: in no figure (their days incomplete), and repeats."""
+    """The rows the period's windows left out: in no figure (their days incomplete), repeats, and rows
+    stored with a name cut."""
     out = []
     for code, chosen in (
         ("left_out", [f for f in left_out if f.unexplained]),
-        ("repeated", [f for f in left_out if not f.unexplained]),
+        ("repeated", [f for f in left_out if f.reason == DUPLICATE]),
+        ("cut", [f for f in left_out if f.reason == CUT]),
     ):
         if chosen:
             days = sorted({datetime.fromtimestamp(f.start_ts, period.tz).date() for f in chosen})

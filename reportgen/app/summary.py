@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.budget import ProjectLine
 from ..core.corrections import correction_totals
-from ..core.findings import by_reason
+from ..core.findings import CUT, DUPLICATE, by_reason
 from ..core.money import SHARE_PLACES, plain_decimal, usd
 from ..core.money import fixed as money
 from ..core.periods import Part, Period
@@ -160,7 +160,8 @@ def left_out_json(report: Report) -> dict[str, Any]:
     tz = report.period.tz
     return {
         "rows": sum(f.rows for f in report.left_out if f.unexplained),
-        "repeated": sum(f.rows for f in report.left_out if not f.unexplained),
+        "repeated": sum(f.rows for f in report.left_out if f.reason == DUPLICATE),
+        "cut": sum(f.rows for f in report.left_out if f.reason == CUT),
         "by_reason": by_reason(report.left_out),
         "windows": [
             {

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
-from ..core.findings import DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
+from ..core.findings import CUT, DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
+from ..core.fingerprint import ROW_FIELDS
 from ..core.periods import Period, previous_month
 from ..core.records import GatewayStatus, RowBatch, UsageRecord
+from ..core.text import cut_rows
 from ..errors import ConfigError, GatewayDataError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock
@@ -25,6 +27,12 @@ from .pricing import Pricing
 from .readahead import ReadAhead
 from .signing import who
 from .syncdigests import SyncDigests
+
+#: The stored fields that hold a gateway's text (a name cut to MAX_NAME is counted in them).
+_TEXTS = tuple(
+    ROW_FIELDS.index(f)
+    for f in ("token_name", "model_name", "request_id", "client", "billing_source", "group", "username")
+)
 
 #: Only windows that ended at least this long ago are fetched: the gateway's log list is
 #: newest-first with offset paging, so rows still being written shift the pages.
@@ -69,6 +77,8 @@ class SyncResult:
     source: str = ""
     #: Rows a window's pages repeated (same content; ids as the flavour tells them), kept once.
     duplicates: int = 0
+    #: Rows stored with a name longer than MAX_NAME cut (whole in the raw row).
+    cut: int = 0
     #: The rows served for a window but in no figure (dated outside it, unreadably dated): each
     #: such window is stored without coverage.
     findings: tuple[WindowFinding, ...] = ()
@@ -97,6 +107,12 @@ class SyncResult:
             + (
                 f"; {_plural(self.duplicates, 'row')} repeated across pages kept once"
                 if self.duplicates
+                else ""
+            )
+            + (
+                f"; {_plural(self.cut, 'row')} with a name longer than 1,024 characters stored with the name "
+                "cut (whole in the raw row)"
+                if self.cut
                 else ""
             )
             + (f"; {self.unplaced_text()}" if self.findings else "")
@@ -248,6 +264,7 @@ def run_sync(
         name="+".join(r.name for r in results),
         parts=tuple(results),
         duplicates=sum(r.duplicates for r in results),
+        cut=sum(r.cut for r in results),
         findings=tuple(f for r in results for f in r.findings),
         warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
         reread=sum(r.reread for r in results),
@@ -292,7 +309,9 @@ def _store_window(
     first = next(pages, None)
     if isinstance(first, RowBatch):  # oldest first, parsed to stored values: written as they come
         batches = cast(Iterator[RowBatch], itertools.chain([first], pages))
-        rows, window_pages = store.stream_window(lo, hi, batches, fetched_at, name, tally, price)
+        rows, window_pages = store.stream_window(
+            lo, hi, _cuts(batches, tally), fetched_at, name, tally, price
+        )
         return rows, window_pages, tally.findings()
     fetched: list[UsageRecord] = []
     window_pages = 0
@@ -310,6 +329,16 @@ def _store_window(
     findings = _merged(tally, counted if isinstance(counted, WindowTally) else None)
     store.replace_window(lo, hi, fetched, window_pages, fetched_at, name, findings, price)
     return len(fetched), window_pages, findings
+
+
+def _cuts(batches: Iterator[RowBatch], tally: WindowTally) -> Iterator[RowBatch]:
+    """``batches``, their rows with a cut name counted in ``tally``."""
+    for batch in batches:
+        if len(batch):
+            cut = cut_rows([batch.columns[i] for i in _TEXTS])
+            if cut:
+                tally.add(CUT, rows=cut)
+        yield batch
 
 
 def _merged(mine: WindowTally, theirs: WindowTally | None) -> tuple[WindowFinding, ...]:
@@ -443,7 +472,8 @@ def _sync_locked(
         amended=tuple(dict.fromkeys([*(a.label for a in amended), *repriced])),
         source=getattr(client, "described", ""),  # only the database source describes itself
         duplicates=sum(f.rows for f in findings if f.reason == DUPLICATE),
-        findings=tuple(f for f in findings if f.reason != DUPLICATE),
+        cut=sum(f.rows for f in findings if f.reason == CUT),
+        findings=tuple(f for f in findings if f.unexplained),
         warnings=tuple(
             dict.fromkeys(
                 [*config.warnings, *getattr(client, "warnings", ()), *([changed] if changed else [])]

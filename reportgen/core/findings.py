@@ -6,6 +6,8 @@ to, and the window it names may hold it too), a row whose ``created_at`` cannot 
 (an ISO string, ``-1``, ``"yesterday"``), or a row the pages repeated (stored once).  A
 repeat is explained: the window still holds every row.  The other two are not: the
 window's figures miss rows nobody can place, so the window is stored but not complete.
+A row with a name longer than :data:`~reportgen.core.text.MAX_NAME` is stored with the name
+cut (the raw row keeps it whole) and counted too: it is in every figure.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ OUTSIDE = "outside"
 UNREADABLE = "unreadable"
 #: Rows the pages repeated, stored once.
 DUPLICATE = "duplicate"
+#: Rows stored with a name cut to MAX_NAME characters (whole in the raw row).
+CUT = "cut"
 #: Every reason, in the order they are told.
-REASONS = (UNREADABLE, OUTSIDE, DUPLICATE)
+REASONS = (UNREADABLE, OUTSIDE, DUPLICATE, CUT)
 #: The reasons that leave a window incomplete: rows that are in no figure.
 UNEXPLAINED = frozenset({UNREADABLE, OUTSIDE})
 #: How long an example value may be (it is shown to the user and stored).
@@ -30,6 +34,7 @@ _WORDS = {
     UNREADABLE: "with an unreadable created_at",
     OUTSIDE: "dated outside the window",
     DUPLICATE: "repeated across pages, kept once",
+    CUT: "with a name longer than 1,024 characters, stored cut (whole in the raw row)",
 }
 
 
@@ -53,7 +58,7 @@ class WindowFinding:
     def describe(self) -> str:
         """``86 rows with an unreadable created_at (e.g. '2026-04-10T08:00:00Z')``."""
         text = f"{self.rows:,} row{'' if self.rows == 1 else 's'} {_WORDS.get(self.reason, self.reason)}"
-        return text + (f" (e.g. {self.example})" if self.example and self.reason != DUPLICATE else "")
+        return text + (f" (e.g. {self.example})" if self.example and self.reason in UNEXPLAINED else "")
 
 
 @dataclass

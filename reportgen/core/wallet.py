@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .money import cents, printed_lines
+from .text import shorten
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,9 @@ CREDIT_KINDS = ("topup", "redemption", "admin", "system", "subscription")
 #: What a credit row that moves no wallet quota reads as (a subscription bought by card, a
 #: system notice without an amount): counted, never summed.
 NO_WALLET = "none"
+#: Characters of an unreadable credit row's text the bridge keeps to show (a row of 100,000 digits
+#: is listed by its start).
+SHOWN_TEXT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,7 @@ def flow_of(
     for row in rows:
         credit = as_credit(parse(row, qpu))
         if credit is None:
-            unreadable.append(row.content)
+            unreadable.append(shorten(row.content, SHOWN_TEXT))
         elif credit.kind == NO_WALLET:
             no_wallet += 1
         else:

@@ -14,9 +14,10 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.findings import DUPLICATE, OUTSIDE, UNREADABLE, WindowTally
+from ..core.findings import CUT, DUPLICATE, OUTSIDE, UNREADABLE, WindowTally
 from ..core.rawjson import dumps_row
 from ..core.records import UsageRecord
+from ..core.text import was_cut
 from ..errors import GatewayDataError, GatewayProtocolError
 from .amounts import MAX_AMOUNT, amount, show_value
 from .parse import created_at_of, parse_log_row
@@ -76,7 +77,7 @@ class WindowRows:
         self.label = f"/api/log/self window {utc(start_ts)} .. {utc(end_ts)} UTC"
         self.tally = WindowTally(start_ts, end_ts)
         self.identity = RowIdentity(row_ids)
-        self._sums = [0, 0, 0]
+        self.sums = WindowSums(self.label)
 
     @property
     def duplicates(self) -> int:
@@ -111,7 +112,7 @@ class WindowRows:
                 f"{self.label}: a full page repeated only rows already received: the gateway ignores "
                 "paging; window not saved"
             )
-        self._check_sums()
+        self.sums.check()
         return records
 
     def settle(self, moved: bool) -> list[UsageRecord]:
@@ -124,7 +125,7 @@ class WindowRows:
             elif (record := self._placed(item)) is not None:
                 records.append(record)
         self.undecided = []
-        self._check_sums()
+        self.sums.check()
         return records
 
     def _placed(self, item: dict[str, Any]) -> UsageRecord | None:
@@ -140,13 +141,30 @@ class WindowRows:
             record = parse_log_row(item)
         except GatewayDataError as exc:
             raise GatewayDataError(f"{self.label}: {exc}: the gateway misbehaved; window not saved") from None
-        self._sums[0] += record.quota
-        self._sums[1] += record.prompt_tokens
-        self._sums[2] += record.completion_tokens
+        self.sums.add(record.quota, record.prompt_tokens, record.completion_tokens)
+        r = record
+        if any(map(was_cut, (r.token_name, r.model_name, r.request_id, r.client, r.billing_source, r.group,
+                             r.username))):  # fmt: skip
+            self.tally.add(CUT, record.quota)
         return record
 
-    def _check_sums(self) -> None:
-        if max(self._sums) > MAX_AMOUNT:
+
+class WindowSums:
+    """The sums of one window's quota and token counts, bounded by :data:`~.amounts.MAX_AMOUNT` so that
+    no aggregate of stored rows can overflow the store's 64-bit integers (both sources)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.quota = self.prompt = self.completion = 0
+
+    def add(self, quota: int, prompt: int, completion: int) -> None:
+        self.quota += quota
+        self.prompt += prompt
+        self.completion += completion
+
+    def check(self) -> None:
+        """Raise :class:`~reportgen.errors.GatewayDataError` once a sum passes the bound."""
+        if max(self.quota, self.prompt, self.completion) > MAX_AMOUNT:
             raise GatewayDataError(
                 f"{self.label}: the rows sum to more than 2^48 = {MAX_AMOUNT:,} quota or tokens: the "
                 "gateway misbehaved; window not saved"

@@ -17,6 +17,9 @@ incomplete rather than storing it.  The rules:
 - Other integers (ids, timestamps, status) that do not fit a signed 64-bit integer are
   read as absent (their default), so no value can overflow the store.
 - JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused (no ``RecursionError``).
+- Names and other texts (key, model, group, user, request id, client) longer than
+  :data:`~reportgen.core.text.MAX_NAME` are cut with a marker (:func:`~reportgen.core.text.cut_name`);
+  the raw row keeps them whole, and sync counts such rows.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..core import rawjson
 from ..core.rawjson import dumps_compact
 from ..core.rawjson import orjson as _orjson
 from ..core.records import KeyInfo, RowBatch, UsageRecord
+from ..core.text import MAX_NAME, cut_name
 from .amounts import MAX_AMOUNT, amount, describe_row, show_value
 from .jsontext import MAX_JSON_DEPTH, JSONRejected, loads
 
@@ -80,13 +84,14 @@ def _opt_int(value: Any) -> int | None:
 def _str(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_NAME else cut_name(text)
 
 
 def _opt_str(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    return value if isinstance(value, str) else str(value)
+    return _str(value)
 
 
 def _bool(value: Any) -> bool:
@@ -293,7 +298,7 @@ def _stream(v: Any) -> bool:
 
 
 def _text(v: Any) -> str:
-    return v if type(v) is str else _str(v)
+    return v if type(v) is str and len(v) <= MAX_NAME else _str(v)
 
 
 def _ints(
@@ -308,14 +313,19 @@ def _ints(
 
 
 def _texts(values: Sequence[Any], kind: set[type]) -> Sequence[Any]:
-    return values if kind == {str} else list(map(_text, values))
+    return values if kind == {str} and _short(values) else list(map(_text, values))
 
 
 def _opt_texts(values: Sequence[Any], kind: set[type]) -> Sequence[Any]:
     """An optional text column as :func:`_opt_str` reads it (``""`` is None)."""
-    if kind <= {str, type(None)} and "" not in values:
+    if kind <= {str, type(None)} and "" not in values and _short(filter(None, values)):
         return values
     return list(map(_opt_str, values))
+
+
+def _short(texts: Iterable[str]) -> bool:
+    """True when no text is longer than MAX_NAME (none to cut)."""
+    return max(map(len, texts), default=0) <= MAX_NAME
 
 
 def _others(values: Sequence[Any]) -> list[dict[str, Any] | None]:
@@ -415,7 +425,7 @@ def _parse_each(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[
         v = row[i_stream]
         stream = v if type(v) is bool else _bool(v)
         v = row[i_request]
-        request_id = v if type(v) is str and v else _opt_str(v)
+        request_id = v if type(v) is str and v and len(v) <= MAX_NAME else _opt_str(v)
         other = parse_other(row[i_other]) if other_present else None
         request_id, client, http_status, billing_source = _other_fields(other, request_id)
         v = row[i_token_id]
@@ -424,9 +434,8 @@ def _parse_each(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[
         channel = v if type(v) is int and -big <= v < big else _opt_int(v)
         v, w, x, y = row[i_token], row[i_model], row[i_group], row[i_user]
         values.append((
-            created_at, kind, v if type(v) is str else _str(v), w if type(w) is str else _str(w), quota, prompt,
-            completion, use_ms, stream, request_id, client, http_status, billing_source, token_id,
-            x if type(x) is str else _str(x), y if type(y) is str else _str(y), channel,
+            created_at, kind, _text(v), _text(w), quota, prompt, completion, use_ms, stream, request_id, client,
+            http_status, billing_source, token_id, _text(x), _text(y), channel,
             _has_price(other, other_present),
         ))  # fmt: skip
     return values

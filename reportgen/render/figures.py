@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ..core.findings import CUT, DUPLICATE
 from ..core.money import cents
 from ..core.report import Report
 from ..core.stats import Line, Stats
@@ -59,9 +60,12 @@ def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
     if lost:
         days = sorted({datetime.fromtimestamp(f.start_ts, p.tz).date().isoformat() for f in lost})
         out.append(label("left_out", count=f"{sum(f.rows for f in lost):,}", ranges=", ".join(days)))
-    repeated = sum(f.rows for f in report.left_out if not f.unexplained)
+    repeated = sum(f.rows for f in report.left_out if f.reason == DUPLICATE)
     if repeated:
         out.append(label("repeated", count=f"{repeated:,}"))
+    cut = sum(f.rows for f in report.left_out if f.reason == CUT)
+    if cut:
+        out.append(label("cut", count=f"{cut:,}"))
     if any(part.frozen for part in report.basis):
         day = "%Y-%m-%d"
         parts = []

@@ -25,9 +25,11 @@ from typing import Any
 
 from .. import flavors
 from ..config import GatewayConfig
+from ..core.fingerprint import ROW_FIELDS
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
 from ..errors import ConfigError, DatabaseSourceError
+from ..gateway.guards import WindowSums, utc
 from ..gateway.parse import parse_key, parse_log_rows
 from ..hookspecs import FlavorDatabase
 from .drivers import connect
@@ -38,6 +40,8 @@ from .schema import LogSchema, detect_log_schema, token_columns
 #: Rows per keyset page: large enough that per-query overhead vanishes, small enough to
 #: keep memory flat and each query short on the gateway.
 PAGE_ROWS = 10_000
+#: A batch's columns of quota and token counts: their sums per window are bounded as the API path's.
+_AMOUNTS = tuple(ROW_FIELDS.index(f) for f in ("quota", "prompt_tokens", "completion_tokens"))
 #: The ``options`` keys new-api and one-api keep the quota unit and exchange rate under.
 _OPTIONS = ("QuotaPerUnit", "USDExchangeRate", "general_setting.quota_display_type")
 
@@ -204,9 +208,14 @@ class DatabaseSource:
         # SQLite, whose every row step gives up the GIL and would wait for the parser's time
         # slice, nor PyMySQL (pure Python: nothing to overlap).
         fetched = prefetched(pages()) if conn.driver in ("psycopg", "mysqlconnector") else pages()
+        sums = WindowSums(f"{self.dsn.shown} window {utc(start_ts)} .. {utc(end_ts)} UTC")
         try:
             for rows in fetched:
-                yield parse_log_rows(fields, schema.api_rows(rows))
+                batch = parse_log_rows(fields, schema.api_rows(rows))
+                if len(batch):
+                    sums.add(*(sum(batch.columns[i]) for i in _AMOUNTS))
+                    sums.check()
+                yield batch
         finally:
             fetched.close()  # ends the window's snapshot now, whoever stops reading
 
