@@ -37,7 +37,8 @@ def test_member_names_and_grand_total_extract(lang: str) -> None:
     assert cents_text(amounts.grand_cents) in text
     assert cents_text(int(cents(report.totals.cost_usd * report.exchange.rate) * 100)) in text
     assert "张三" in text
-    assert document_number(report) in text
+    assert document_number(report) is None  # outside a packet: a draft, never an invented number
+    assert ("草稿（未编号）" in text) if lang == "zh" else ("Draft (unnumbered)" in text)
     assert report.provenance.fingerprint in text
     assert ("第 1 页，共" in text) if lang == "zh" else ("Page 1 of" in text)
 

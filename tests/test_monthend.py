@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from reportgen.app.monthend import INDEX, month_period, run_month_end
 from reportgen.app.packet import manifest_of
@@ -68,6 +72,7 @@ def test_month_end_issues_every_packet_once(config, tmp_path, team):
     index = (folder / INDEX).read_text(encoding="utf-8")
     for issue in first.issues:
         assert issue.path.name in index and issue.number in index
+    assert_one_number(folder, index)
     team_issue = first.issues[0]
     assert f"{team_issue.usd:,.2f}" in index
     assert any(line.startswith("Data quality:") for line in said)
@@ -79,6 +84,24 @@ def test_month_end_issues_every_packet_once(config, tmp_path, team):
     assert second.close is not None and second.close.already_closed
     assert "Nothing new" in second.summary()
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()} == before
+
+
+def assert_one_number(folder: Path, index: str) -> None:
+    """index.md, every PDF's footer and the manifest name the register's one number per packet."""
+    table = (line.split(" | ") for line in index.splitlines())
+    rows = {cells[1]: cells[2] for cells in table if len(cells) > 3 and cells[1].endswith(".zip")}
+    numbers = set()
+    for path in sorted(folder.glob("*.zip")):
+        number = manifest_of(path)["statement"]["number"]
+        assert re.fullmatch(r"[A-Z]+-\d{6}", number) and rows[path.name] == number
+        numbers.add(number)
+        with zipfile.ZipFile(path) as zf:
+            pdfs = [n for n in zf.namelist() if n.endswith(".pdf")]
+            assert pdfs
+            for name in pdfs:
+                pages = PdfReader(io.BytesIO(zf.read(name))).pages
+                assert all(number in page.extract_text() for page in pages), (path.name, name)
+    assert len(numbers) == len(rows)
 
 
 def test_cli_exit_codes_fit_cron(config, tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,14 +26,13 @@ from ..config import Config
 from ..core.money import money_text
 from ..core.periods import Period, parse_period, previous_month
 from ..errors import UsageError
-from ..exporters.pdf import document_number
 from ..gateway import GatewayClient
 from ..read import Scope, open_period
-from ..templating import load_template, wording
+from ..templating import wording
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically
-from .packet import packet_name
+from .packet import manifest_of, packet_name
 from .sync import SyncResult, run_sync
 
 INDEX = "index.md"
@@ -187,7 +187,6 @@ def _describe(
     """The packet's name, statement number, row count and totals, from the period's view."""
     with open_period(config, period, scope) as view:
         report = view.report
-        template = load_template("grant" if scope.kind == "project" else config.template, lang)
         if report.grant is not None:
             usd = sum((line.cost_usd for line in report.grant.lines), Decimal(0))
             cny = report.grant.spent if report.grant.project.currency == "CNY" else report.cny(usd)
@@ -197,9 +196,17 @@ def _describe(
         path = folder / packet_name(report)
         if status is None:
             status = "already issued" if path.exists() else "would issue"
-        return Issue(
-            scope, path, status, document_number(report, template.number_prefix), view.row_count, usd, cny
-        )
+        return Issue(scope, path, status, _issued_number(path), view.row_count, usd, cny)
+
+
+def _issued_number(path: Path) -> str:
+    """The register's number the packet at ``path`` was issued under, as its manifest states it
+    ("" before it is issued): the index names exactly what the packet and its PDFs print."""
+    try:
+        statement = manifest_of(path).get("statement")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):  # not issued, or not a packet of ours
+        return ""
+    return "" if not isinstance(statement, dict) else str(statement.get("number") or "")
 
 
 def _index(result: MonthEnd, lang: str) -> str:
@@ -226,7 +233,7 @@ def _index(result: MonthEnd, lang: str) -> str:
         who = t["team"] if i.scope.name is None else i.scope.name
         cny = "" if i.cny is None else money_text(i.cny)
         out.append(
-            f"| {who} | {i.path.name} | {i.number} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
+            f"| {who} | {i.path.name} | {i.number or t['unnumbered']} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
             f"{file_sha256(i.path)[:16]}… |"
         )
     team = result.issues[0]

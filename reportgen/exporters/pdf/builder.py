@@ -11,7 +11,6 @@ same report gives the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,23 +106,13 @@ def _cents(value: Decimal) -> int:
     return int(value * 100)
 
 
-def document_number(report: Report, prefix: str = "RG") -> str:
-    """The packet's statement number, or one derived from the period, fingerprint and filter."""
-    if report.statement is not None:
-        return report.statement.number
-    t = totals(report)
-    parts = [
-        report.period.label,
-        report.period.start.isoformat(),
-        report.period.end.isoformat(),
-        report.provenance.fingerprint,
-        report.member_filter or "",
-        str(t.consumed_quota),
-        str(t.refunded_quota),
-        str(t.requests),
-    ]
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8].upper()
-    return f"{prefix}-{report.period.label}-{digest}"
+def document_number(report: Report) -> str | None:
+    """The document's number: the register's, given to a packet's documents when it is issued.
+
+    Outside a packet a document has no number (it prints "draft (unnumbered)"): a number
+    is never derived, so index.md, the PDF footers and the manifests name one number each.
+    """
+    return None if report.statement is None else report.statement.number
 
 
 def _int(value: int) -> str:
@@ -168,7 +157,7 @@ class Builder:
         self.t = ctx.template
         self.font = cjk_font()
         self.s = _Styles(self.font)
-        self.number = document_number(report, self.t.number_prefix)
+        self.number = document_number(report) or self.lab("draft_unnumbered")
         self._lines: dict[tuple[str, float, float], tuple[str, ...]] = {}
 
     def lab(self, key: str, **values: object) -> str:
