@@ -83,3 +83,31 @@ def dumps_table(table: Any) -> bytes | None:
 
 
 _PLAIN = {int, str, type(None), bool, float}
+
+
+def content_text(value: Any) -> str:
+    """A row's ``content`` value as the wallet bridge reads it: text as is, a number or ``true``
+    as written, another JSON value as compact JSON, nothing as ``""`` (what the raw JSON keeps)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    value = json.loads(dumps_compact(value))  # the value as the raw JSON keeps it
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def raw_content(raw: str) -> str:
+    """The :func:`content_text` of a raw row's ``content`` (``""`` when the raw JSON is unreadable)."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return ""
+    return content_text(value.get("content")) if isinstance(value, dict) else ""

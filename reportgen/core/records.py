@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, overload
 
-from .rawjson import dumps_row
+from .rawjson import content_text, dumps_row
 
 
 class LogType(enum.IntEnum):
@@ -24,6 +24,10 @@ class LogType(enum.IntEnum):
     SYSTEM = 4
     ERROR = 5
     REFUND = 6
+
+
+#: The credit rows: top-ups, admin changes and system credits (their amount is in their text).
+CREDIT_TYPES = frozenset({LogType.TOPUP, LogType.MANAGE, LogType.SYSTEM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +74,13 @@ class RowBatch(Sequence[UsageRecord]):
     ``packed`` is where the store may put that table, made ready before it writes
     (``Store.prepare``, which then drops ``rows``: a prepared batch is for the store alone).
     ``stored``, built once on demand, is each row's tuple as the store writes it and the
-    fingerprint reads it.  Read as a sequence the batch yields the same records (built on
-    demand).
+    fingerprint reads it.  ``credits`` are the credit rows' texts (``(i, content)`` of each
+    top-up, admin and system row), which the store keeps beside their rows for the wallet
+    bridge; taken from ``rows`` on demand, or set before ``rows`` are dropped.  Read as a
+    sequence the batch yields the same records (built on demand).
     """
 
-    __slots__ = ("_stored", "columns", "faithful", "fields", "packed", "rows")
+    __slots__ = ("_credits", "_stored", "columns", "faithful", "fields", "packed", "rows")
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class RowBatch(Sequence[UsageRecord]):
         self.faithful = faithful
         self.packed: bytes | None = None
         self._stored: list[tuple[Any, ...]] | None = None
+        self._credits: list[tuple[int, str]] | None = None
 
     @classmethod
     def of_rows(
@@ -110,6 +117,19 @@ class RowBatch(Sequence[UsageRecord]):
             c = self.columns
             self._stored = list(zip(*c[:8], map(int, c[8]), *c[9:17], map(int, c[17]), strict=True))
         return self._stored
+
+    @property
+    def credits(self) -> list[tuple[int, str]]:
+        """``(i, content text)`` of each credit row (types 1, 3 and 4) of the batch."""
+        if self._credits is None:
+            at = [i for i, t in enumerate(self.columns[1]) if t in CREDIT_TYPES]
+            where = self.fields.index("content") if at and "content" in self.fields else None
+            self._credits = [(i, "" if where is None else content_text(self.rows[i][where])) for i in at]
+        return self._credits
+
+    @credits.setter
+    def credits(self, value: list[tuple[int, str]]) -> None:
+        self._credits = value
 
     @property
     def raws(self) -> list[str]:

@@ -306,6 +306,9 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
                 "INSERT INTO frozen.raw_blobs SELECT * FROM main.raw_blobs "
                 "WHERE last_id >= (SELECT MIN(id) FROM frozen.logs) AND first_id <= (SELECT MAX(id) FROM frozen.logs)"
             )
+            conn.execute(  # the copied credit rows' texts (the wallet bridge reads them)
+                "INSERT INTO frozen.credit_texts SELECT c.* FROM main.credit_texts c JOIN frozen.logs USING (id)"
+            )
             conn.execute(
                 "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
                 "WHERE key IN ('account', 'keys_seen_at')"

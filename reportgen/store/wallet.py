@@ -6,7 +6,6 @@ flavour's wording of credit rows, which the store does not choose).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,6 @@ from ..core.wallet import Balance, CreditRow, WalletRecord
 from .connection import Connected
 from .migrations import CREDIT_TYPES_SQL
 from .partials import RollupReads
-from .raw import RawLookup
 
 
 class WalletReads(RollupReads):
@@ -62,13 +60,12 @@ class WalletReads(RollupReads):
     def credit_rows(self, source: str, lo: int, hi: int) -> list[CreditRow]:
         """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
         src = " AND source = ?" if self._multi else ""
-        rows = self._conn.execute(
-            "SELECT id, created_at, type, quota FROM logs "
+        rows = self._conn.execute(  # the text kept beside the row at sync (schema 11), never its raw blob
+            "SELECT created_at, type, quota, IFNULL(c.content, '') FROM logs LEFT JOIN credit_texts c USING (id) "
             f"WHERE created_at >= ? AND created_at < ? AND {CREDIT_TYPES_SQL}{src} ORDER BY created_at, id",
             (lo, hi, *([source] if self._multi else [])),
         ).fetchall()
-        raws = RawLookup(self._conn)  # the text is the raw row's "content" (kept compressed)
-        return [CreditRow(source, int(a), int(t), int(q), _raw_content(raws[i])) for i, a, t, q in rows]
+        return [CreditRow(source, int(a), int(t), int(q), str(text)) for a, t, q, text in rows]
 
     def display_rates(self, source: str) -> list[tuple[int, Decimal]]:
         """``(read_at, CNY per USD)`` of every ``/api/status`` read of ``source`` that stated a
@@ -124,21 +121,3 @@ class WalletWrites(Connected):
                 "INSERT OR REPLACE INTO wallet_records VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(source, r.kind, r.ref, r.at, r.quota, r.money, r.detail) for r in records],
             )
-
-
-def _raw_content(raw: str) -> str:
-    """A raw row's ``content`` as text, as ``IFNULL(json_extract(raw, '$.content'), '')`` gave it."""
-    try:
-        value = json.loads(raw) if raw else None
-    except ValueError:
-        return ""
-    content = value.get("content") if isinstance(value, dict) else None
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, bool):
-        return str(int(content))
-    if isinstance(content, int | float):
-        return str(content)
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))

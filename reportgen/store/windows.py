@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
-from ..core.records import GatewayStatus, RowBatch, UsageRecord
+from ..core.rawjson import raw_content
+from ..core.records import CREDIT_TYPES, GatewayStatus, RowBatch, UsageRecord
 from ..errors import GatewayDataError, StoreError
 from . import rollups
 from .connection import DEFAULT_SOURCE, Connected
 from .coverage import add_coverage
 from .logs import ROW_COLUMNS
+from .migrations import CREDIT_TYPES_SQL
 from .prices import pin_window
 from .raw import forget_raw, keep_raw, keep_table, pack_table, unpack_table
 
@@ -61,6 +63,10 @@ class WindowWrites(Connected):
             )
             if ordered:
                 keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
+            _keep_credits(
+                cur,
+                [(first + i, raw_content(r.raw)) for i, r in enumerate(ordered) if r.type in CREDIT_TYPES],
+            )
             self._close_window(
                 cur, start, end, len(records), pages, fetched_at, source, findings=findings, price=price
             )
@@ -108,13 +114,15 @@ class WindowWrites(Connected):
                         f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
                         "of that window was stored"
                     )
-                values = batch.stored
+                values, credits = batch.stored, batch.credits
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     outside = [ts for ts in stamps if not start <= ts <= end]
                     tally.add(OUTSIDE, 0, str(outside[0]), rows=len(outside))
                     raws = raws or (unpack_table(packed) if packed is not None else ())
                     values, raws, packed = [values[i] for i in keep], [raws[i] for i in keep], None
+                    kept = {old: new for new, old in enumerate(keep)}
+                    credits = [(kept[i], text) for i, text in credits if i in kept]
                     if not values:
                         continue
                     columns = list(zip(*values, strict=True))
@@ -134,6 +142,7 @@ class WindowWrites(Connected):
                     packed = pack_table(batch.fields, raws)
                 # without a table (values orjson cannot carry exactly): each row's text
                 keep_table(cur, next_id, count, packed, batch.fields, raws)
+                _keep_credits(cur, [(next_id + i, text) for i, text in credits])
                 next_id += count
                 rows += count
             self._close_window(
@@ -148,6 +157,7 @@ class WindowWrites(Connected):
         if batch.faithful and batch.packed is None and batch.rows:
             batch.packed = pack_table(batch.fields, batch.rows)
             if batch.packed is not None:
+                batch.credits = batch.credits  # read from the rows while they are here
                 batch.rows = ()  # they are in the table: not carried twice
         return batch
 
@@ -159,8 +169,13 @@ class WindowWrites(Connected):
                 "SELECT id FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source)
             ).fetchall()
         ]
-        if gone:  # only this source's rows' raw JSON: other sources' rows stay
+        if gone:  # only this source's rows' raw JSON and credit texts: other sources' rows stay
             forget_raw(cur, set(gone), min(gone), max(gone))
+            cur.execute(
+                f"DELETE FROM credit_texts WHERE id IN (SELECT id FROM logs WHERE created_at BETWEEN ? AND ? "
+                f"AND source = ? AND {CREDIT_TYPES_SQL})",
+                (start, end, source),
+            )
         cur.execute("DELETE FROM logs WHERE created_at BETWEEN ? AND ? AND source = ?", (start, end, source))
         for table in ("window_findings", "window_prices"):
             cur.execute(
@@ -198,6 +213,12 @@ class WindowWrites(Connected):
             (start, end, rows, pages, fetched_at, source),
         )
         rollups.roll(self._conn, start, end + 1, source, counted)  # this source's touched days, from its rows
+
+
+def _keep_credits(cur: sqlite3.Cursor, texts: list[tuple[int, str]]) -> None:
+    """Keep the credit rows' texts ``(id, content)`` beside their rows (the wallet bridge reads them)."""
+    if texts:
+        cur.executemany("INSERT INTO credit_texts (id, content) VALUES (?, ?)", texts)
 
 
 def _quote(text: str) -> str:

@@ -22,6 +22,7 @@ from . import (
     m08_credit_index,
     m09_window_findings,
     m10_window_prices,
+    m11_credit_texts,
 )
 from .m08_credit_index import CREDIT_TYPES_SQL
 
@@ -36,6 +37,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     8: m08_credit_index.to_8,
     9: m09_window_findings.to_9,
     10: m10_window_prices.to_10,
+    11: m11_credit_texts.to_11,
 }
 
 __all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]
