@@ -25,7 +25,8 @@ from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS
 from reportgen.errors import UsageError
 from reportgen.exporters.focus import write_focus
-from reportgen.exporters.focus_spec import EXTENSION_COLUMNS, FOCUS_COLUMNS, publisher
+from reportgen.exporters.focus_accounts import accounts
+from reportgen.exporters.focus_spec import EXTENSION_COLUMNS, FOCUS_1_3_COLUMNS, FOCUS_COLUMNS, publisher
 from reportgen.plugins import select_exporters
 from reportgen.store import Store, recorded_amendments
 from tests import focus_validator
@@ -83,15 +84,35 @@ def total(rows: list[dict[str, str]], column: str) -> Decimal:
     return sum((Decimal(r[column]) for r in rows), Decimal(0))
 
 
+#: FOCUS-defined SkuPriceDetails keys (1.2) a gateway's prices could use; any other key starts with x_.
+_SKU_PRICE_PROPERTIES = frozenset({"CoreCount", "DiskMaxIops", "DiskSpace", "DiskType", "GpuCount"})
+
+
+def _key_values(text: str) -> dict:
+    """A FOCUS KeyValueFormat cell: a JSON object of unique keys with primitive values."""
+    found = json.loads(text, object_pairs_hook=_unique)
+    assert isinstance(found, dict), text
+    assert all(v is None or isinstance(v, str | int | float | bool) for v in found.values()), text
+    return found
+
+
+def _unique(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+
+
 def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -> None:
-    """What FOCUS 1.2 asks beyond the validator's 1.0 rules, and reportgen's mapping.
+    """What FOCUS 1.2 and 1.3 ask beyond the validator's 1.0 rules, and reportgen's mapping.
 
     The totals are the documented relation: the report's own rows sum to ``totals``, the
     ``ChargeClass = Correction`` rows to ``corrections``, each cost exactly.
     """
     assert header[: len(FOCUS_COLUMNS)] == list(FOCUS_COLUMNS)
+    assert set(FOCUS_1_3_COLUMNS) < set(FOCUS_COLUMNS) and {"ProviderName", "PublisherName"} < set(header)
     assert all(c.startswith("x_") for c in header[len(FOCUS_COLUMNS) :])  # custom columns: x_ prefix
     bps, bpe = "2026-03-31T16:00:00Z", "2026-04-30T16:00:00Z"  # 2026-04 in Asia/Shanghai, in UTC
+    qpu = Decimal(data["quota_per_unit"])
     for r in rows:
         assert (r["BillingPeriodStart"], r["BillingPeriodEnd"]) == (
             bps,
@@ -106,15 +127,37 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         assert r["ServiceCategory"] == "AI and Machine Learning"
         assert r["ServiceSubcategory"] == "Generative AI"  # a 1.1+ allowed value
         assert r["BillingCurrency"] == "USD" and r["BillingAccountId"] and r["BillingAccountType"]
-        assert r["SubAccountType"] == "Member" and r["SubAccountId"] == r["x_Member"]
+        assert r["SubAccountType"] == "Member" and r["SubAccountId"] == r["SubAccountName"]
+        # 1.3: the service provider and host provider are the gateway, never null
+        assert r["ServiceProviderName"] == r["HostProviderName"] == r["ProviderName"] != ""
+        assert r["InvoiceIssuerName"] == r["ProviderName"] and not r["InvoiceId"]
+        assert not r["CapacityReservationId"] and not r["CapacityReservationStatus"]
+        # 1.2: SkuMeter and SkuPriceDetails go with SkuId / SkuPriceId; details keys FOCUS's or x_
+        assert r["SkuId"] and r["SkuMeter"] and r["SkuPriceId"]
+        details = _key_values(r["SkuPriceDetails"])
+        assert all(k in _SKU_PRICE_PROPERTIES or k.startswith("x_") for k in details)
+        tags = _key_values(r["Tags"])
+        assert tags["member"] == r["SubAccountId"] and tags["key"] == r["ResourceId"]
+        assert tags["source"] == r["x_Source"]
         # ListCost = ListUnitPrice × PricingQuantity, exactly; no discount: contracted = list
         assert Decimal(r["ListUnitPrice"]) * Decimal(r["PricingQuantity"]) == Decimal(r["ListCost"])
+        assert Decimal(r["ContractedUnitPrice"]) * Decimal(r["PricingQuantity"]) == Decimal(
+            r["ContractedCost"]
+        )
         assert r["ContractedCost"] == r["ListCost"] == r["EffectiveCost"]
-        assert Decimal(r["PricingQuantity"]) == int(r["x_Quota"])
+        assert r["ContractedUnitPrice"] == r["ListUnitPrice"]
+        # 1.2 pricing currency: the gateway's quota, a virtual currency, at the period's quota per unit
+        assert r["PricingCurrency"] == "Quota" and Decimal(r["x_QuotaPerUnit"]) == qpu
+        assert Decimal(r["PricingCurrencyEffectiveCost"]) / qpu == Decimal(r["EffectiveCost"])
+        assert Decimal(r["PricingCurrencyListUnitPrice"]) / qpu == Decimal(r["ListUnitPrice"])
+        assert r["PricingCurrencyContractedUnitPrice"] == r["PricingCurrencyListUnitPrice"]
         if r["x_BillingSource"] == "subscription":
             assert Decimal(r["BilledCost"]) == 0
             assert r["PricingCategory"] == "Committed" and r["CommitmentDiscountStatus"] == "Used"
             assert r["CommitmentDiscountId"] and r["CommitmentDiscountCategory"] == "Spend"
+            assert (
+                r["CommitmentDiscountQuantity"] == r["EffectiveCost"] and r["CommitmentDiscountUnit"] == "USD"
+            )
             if r["x_LogType"] == "consumption":
                 assert Decimal(r["EffectiveCost"]) > 0
         else:
@@ -124,7 +167,6 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         if r["x_LogType"] == "refund" and r["x_BillingSource"] == "wallet":
             assert (Decimal(r["BilledCost"]) < 0) != negated  # negative usage
             assert (Decimal(r["PricingQuantity"]) < 0) != negated
-    qpu = Decimal(data["quota_per_unit"])
     own = [r for r in rows if not r["x_Correction"]]
     fixes = [r for r in rows if r["x_Correction"]]
     for part, figures in ((own, data["totals"]), (fixes, data["corrections"] or dict.fromkeys(_SUMS, 0))):
@@ -132,6 +174,10 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         assert total(part, "EffectiveCost") == Decimal(figures["quota"]) / qpu
         billed = Decimal(figures["quota"] - figures["subscription_quota"]) / qpu
         assert total(part, "BilledCost") == billed  # the wallet-billed part of the same total
+        # reconciled through the subscription rows: billed + the commitment drawn = the cost
+        drawn = total([r for r in part if r["CommitmentDiscountStatus"] == "Used"], "EffectiveCost")
+        assert total(part, "BilledCost") + drawn == total(part, "EffectiveCost")
+        assert drawn == Decimal(figures["subscription_quota"]) / qpu
     assert total(own, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
 
 
@@ -154,24 +200,35 @@ def test_demo_month_validates_and_adds_up(config, tmp_path, validator):
     _, by_day = read(tmp_path / "day" / "reportgen-2026-04-focus.csv")
     assert len(by_row) == data["totals"]["requests"] + sum(1 for r in by_row if r["x_LogType"] == "refund")
     assert len(by_day) < len(by_row)
-    for column in ("BilledCost", "EffectiveCost", "x_Quota", "x_PromptTokens", "x_Requests"):
+    for column in (
+        "BilledCost",
+        "EffectiveCost",
+        "PricingCurrencyEffectiveCost",
+        "x_PromptTokens",
+        "x_Requests",
+    ):
         assert total(by_row, column) == total(by_day, column), column
 
 
 def test_rows_carry_member_project_key_and_request(config, tmp_path):
     _, rows = read(focus_file(config, tmp_path / "m", member="张三"))
-    assert rows and {r["x_Member"] for r in rows} == {"张三"}
-    assert {r["x_Project"] for r in rows} == {"nlp-grant=100%"}
+    assert rows and {r["SubAccountId"] for r in rows} == {"张三"}
+    # allocation in Tags, as FOCUS defines it: one JSON object per row
+    tags = {r["Tags"] for r in rows if r["ResourceId"] == "key-zhangsan"}
+    assert tags == {
+        '{"member":"张三","key":"key-zhangsan","source":"default","project":"nlp-grant","project:nlp-grant":100}'
+    }
     fingerprint = summary(config, "--member", "张三")["source"]["fingerprint"]
     assert all(r["x_RequestId"] and r["x_Fingerprint"] == fingerprint for r in rows)
     assert {r["ResourceType"] for r in rows} == {"API key"}
     _, rows = read(focus_file(config, tmp_path / "t"))
-    ci = {
-        r["x_Project"]
+    ci = [
+        json.loads(r["Tags"])
         for r in rows
         if r["ResourceId"] == "ci-pipeline" and r["ChargePeriodStart"] < "2026-04-19"
-    }
-    assert ci == {"nlp-grant=60%; platform=40%"}
+    ]
+    assert ci and all(t["project:nlp-grant"] == 60 and t["project:platform"] == 40 for t in ci)
+    assert not any("project" in t for t in ci)  # a split names no one project
     assert {r["PublisherName"] for r in rows if r["SkuId"].startswith("claude")} == {"Anthropic"}
     data = summary(config, "--member", "张三")
     _, mine = read(tmp_path / "m" / "reportgen-2026-04-张三-focus.csv")
@@ -218,7 +275,9 @@ def test_a_closed_month_with_amendments_exports_them_as_corrections(
     assert added["ResourceId"] == "key-alice" and added["x_RequestId"] == base["request_id"]
     assert "Correction to closed 2026-04 (revision 1)" in added["ChargeDescription"]
     removed = [r for r in fixes if r["x_Correction"] == "removed" and r["x_LogType"] == "consumption"]
-    assert removed and all(int(r["x_Quota"]) <= 0 and int(r["x_Requests"]) == -1 for r in removed)
+    assert removed and all(
+        Decimal(r["PricingCurrencyEffectiveCost"]) <= 0 and int(r["x_Requests"]) == -1 for r in removed
+    )
     assert {r["x_Correction"] for r in by_grain["day"] if r["ChargeClass"]} == {"net"}
     # the exact relation to summary --json: frozen totals + corrections = what a re-close shows
     run = CliRunner().invoke(cli, ["--config", str(config.path), "close", "2026-04", "--reopen"])
@@ -229,7 +288,7 @@ def test_a_closed_month_with_amendments_exports_them_as_corrections(
         assert live["totals"][field] == frozen["totals"][field] + fix[field], field
     _, again = read(focus_file(config, tmp_path / "reclosed"))
     assert not any(r["ChargeClass"] for r in again)
-    for column in ("BilledCost", "EffectiveCost", "x_Quota", "x_Requests"):
+    for column in ("BilledCost", "EffectiveCost", "PricingCurrencyEffectiveCost", "x_Requests"):
         assert total(again, column) == total(by_grain["row"], column) == total(by_grain["day"], column)
 
 
@@ -324,6 +383,33 @@ def test_a_project_file_carries_the_corrections_of_its_charged_days_only(config,
     assert (
         fix["ResourceId"] == "key-bob" and fix["ChargePeriodStart"] == "2026-04-19T19:00:00Z"
     )  # 04-20 03:00 in Shanghai
-    assert fix["x_Project"] == "nlp-grant=100%" and fix["x_Correction"] == "added"
+    assert json.loads(fix["Tags"])["project"] == "nlp-grant" and fix["x_Correction"] == "added"
     _, team_rows = read(focus_file(config, tmp_path / "t"))
     assert sum(1 for r in team_rows if r["ChargeClass"] == "Correction") == 2
+
+
+def test_each_source_is_its_own_billing_account_and_service():
+    """The port and path stay, a database source names its server and database (never a password),
+    and two sources reading one account stay two accounts."""
+    bound = (
+        ("a", "http://gw.example:3000#1"),
+        ("b", "http://gw.example:3001#1"),
+        ("c", "https://gw.example/newapi/#1"),
+        ("d", "https://gw.example/newapi/#1"),
+        ("db", "postgresql://reader:***@db.internal:5432/newapi?usernames=alice,bob#None"),
+        ("file", "sqlite:///srv/one-api.db#7"),
+    )
+    found = accounts(replace(make_report(), source_accounts=bound))
+    assert {n: a.account_id for n, a in found.items()} == {
+        "a": "gw.example:3000#1",
+        "b": "gw.example:3001#1",
+        "c": "gw.example/newapi#1@c",
+        "d": "gw.example/newapi#1@d",
+        "db": "db.internal:5432/newapi#usernames=alice,bob",
+        "file": "/srv/one-api.db#7",
+    }
+    assert len({a.service for a in found.values()}) == len(bound)
+    assert found["a"].service == "gw.example:3000 LLM API (a)" and found["a"].provider == "gw.example"
+    assert all("***" not in a.account_name and "reader" not in a.account_id for a in found.values())
+    (lone,) = accounts(replace(make_report(), source_accounts=(("default", "http://gw:8080#42"),))).values()
+    assert (lone.account_id, lone.service, lone.source) == ("gw:8080#42", "gw:8080 LLM API", "default")

@@ -9,6 +9,7 @@ import json
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openpyxl
 from click.testing import CliRunner
@@ -170,11 +171,17 @@ def test_each_source_reconciles_with_its_own_account_and_bills_its_own_rows(tmp_
         assert "not kept for the documents" in one.stderr
         served["legacy"][0].stat_adjust = {}
 
-        # FOCUS: every row billed to the account of its own source
+        # FOCUS: every row billed to the account of its own source, its port kept; one service per source
         rows = _focus(run, tmp_path / "focus")
-        accounts = {(r["ResourceId"].split(":")[0], r["BillingAccountId"]) for r in rows}
-        host = "127.0.0.1"
-        assert accounts == {("main", f"{host}#42"), ("second", f"{host}#77"), ("legacy", f"{host}#9")}
+        accounts = {(r["x_Source"], r["BillingAccountId"], r["ServiceName"]) for r in rows}
+        main_at, legacy_at = (urlsplit(served[name][0].url).netloc for name in ("main", "legacy"))
+        assert accounts == {
+            ("main", f"{main_at}#42", f"{main_at} LLM API (main)"),
+            ("second", f"{main_at}#77", f"{main_at} LLM API (second)"),
+            ("legacy", f"{legacy_at}#9", f"{legacy_at} LLM API (legacy)"),
+        }
+        assert all(r["ResourceId"].startswith(r["x_Source"] + ":") for r in rows)
+        assert {json.loads(r["Tags"])["source"] for r in rows} == {"main", "second", "legacy"}
         totals = {name: Decimal(0) for name in served}
         for r in rows:
             totals[r["ResourceId"].split(":")[0]] += Decimal(r["EffectiveCost"])
@@ -232,7 +239,8 @@ def test_a_closed_period_of_several_sources_takes_a_late_row_on_one_as_an_amendm
 
         rows = _focus(run, tmp_path / "focus")
         (added,) = [r for r in rows if r["ChargeClass"] == "Correction"]
-        assert added["ResourceId"] == "legacy:key-alice" and added["BillingAccountId"] == "127.0.0.1#9"
+        legacy_at = urlsplit(served["legacy"][0].url).netloc
+        assert added["ResourceId"] == "legacy:key-alice" and added["BillingAccountId"] == f"{legacy_at}#9"
 
         second = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p2"))
         assert second.exit_code == 0, second.output

@@ -106,9 +106,12 @@ class Report:
     basis: tuple[Part, ...] = ()
     #: The statement number and signing key of a packet (None: documents outside a packet).
     statement: Statement | None = None
-    #: The projects a key's spend on a day is charged to, ``(key, member, day) -> "alpha=60%; beta=40%"``
-    #: ("" for none); None when no project is configured.
-    charged_to: Callable[[str, str, date], str] | None = field(default=None, repr=False, compare=False)
+    #: The projects a key's spend on a day is charged to, each with its percent,
+    #: ``(key, member, day) -> (("alpha", 60), ("beta", 40))`` (empty for none); None when no
+    #: project is configured.
+    charged_to: Callable[[str, str, date], tuple[tuple[str, Decimal], ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
     #: The wallet bridge of the period (team views only; None for a member or project).
     bridge: Bridge | None = None
     #: ``(source name, "URL#USER")`` of every source read, in name order (one: ``default``).

@@ -1,15 +1,24 @@
-"""What FOCUS 1.2 names, as the ``focus`` exporter writes it: the columns in the specification's
-order, reportgen's own ``x_`` columns, and the makers of the models (FOCUS's PublisherName)."""
+"""What FOCUS names, as the ``focus`` exporter writes it: the columns of FOCUS 1.2 in the
+specification's order with the two that 1.3 adds (``HostProviderName``, ``ServiceProviderName``;
+1.3 deprecates but keeps ``ProviderName`` and ``PublisherName``, so both are written),
+reportgen's own ``x_`` columns, and the makers of the models (FOCUS's PublisherName)."""
 
 from __future__ import annotations
 
 FOCUS_VERSION = "1.2"
+#: The columns of FOCUS 1.3 written beside 1.2's (additive: a 1.2 reader ignores them).
+FOCUS_1_3_COLUMNS = ("HostProviderName", "ServiceProviderName")
 SERVICE_CATEGORY = "AI and Machine Learning"
 SERVICE_SUBCATEGORY = "Generative AI"
-PRICING_UNIT = "Quota units"
-CONSUMED_UNIT = "Tokens"
+#: The gateway prices in its own quota (a virtual currency, FOCUS's PricingCurrency) and bills
+#: in USD at the period's quota per unit.
+PRICING_CURRENCY = "Quota"
+#: A row whose cost the gateway's logged ratios do not explain is priced as the gateway bills
+#: it: quota units, one row per request.
+QUOTA_UNIT = "Quota units"
+REQUESTS = "Requests"
 
-#: The FOCUS columns written, in the specification's order.
+#: The FOCUS columns written, in the specification's order (alphabetical by column name).
 FOCUS_COLUMNS = (
     "AvailabilityZone",
     "BilledCost",
@@ -19,6 +28,8 @@ FOCUS_COLUMNS = (
     "BillingCurrency",
     "BillingPeriodEnd",
     "BillingPeriodStart",
+    "CapacityReservationId",
+    "CapacityReservationStatus",
     "ChargeCategory",
     "ChargeClass",
     "ChargeDescription",
@@ -37,10 +48,16 @@ FOCUS_COLUMNS = (
     "ContractedCost",
     "ContractedUnitPrice",
     "EffectiveCost",
+    "HostProviderName",
+    "InvoiceId",
     "InvoiceIssuerName",
     "ListCost",
     "ListUnitPrice",
     "PricingCategory",
+    "PricingCurrency",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
     "PricingQuantity",
     "PricingUnit",
     "ProviderName",
@@ -52,8 +69,11 @@ FOCUS_COLUMNS = (
     "ResourceType",
     "ServiceCategory",
     "ServiceName",
+    "ServiceProviderName",
     "ServiceSubcategory",
     "SkuId",
+    "SkuMeter",
+    "SkuPriceDetails",
     "SkuPriceId",
     "SubAccountId",
     "SubAccountName",
@@ -62,7 +82,6 @@ FOCUS_COLUMNS = (
 )
 #: reportgen's own columns (FOCUS: custom columns start with ``x_``).
 EXTENSION_COLUMNS = (
-    "x_Quota",
     "x_QuotaPerUnit",
     "x_Requests",
     "x_PromptTokens",
@@ -70,8 +89,7 @@ EXTENSION_COLUMNS = (
     "x_RequestId",
     "x_LogType",
     "x_BillingSource",
-    "x_Member",
-    "x_Project",
+    "x_Source",
     "x_Fingerprint",
     "x_Correction",
 )

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from ..config import Config
@@ -179,13 +180,14 @@ def _with_unsynced(line: ProjectLine, timeline: Timeline, period: Period) -> Pro
     return replace(line, unsynced_days=count) if count else line
 
 
-def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], str]:
-    """``(key, member, day) -> "alpha=60%; beta=40%"``: the projects charged on that day, with shares."""
+def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], tuple[tuple[str, Decimal], ...]]:
+    """``(key, member, day) -> (("alpha", 60), ("beta", 40))``: the projects charged on that day,
+    each with its percent of the key's spend."""
     projects = tuple(projects)
 
-    def charged(key: str, member: str, day: date) -> str:
+    def charged(key: str, member: str, day: date) -> tuple[tuple[str, Decimal], ...]:
         shares = ((p.name, p.share(key, member, day)) for p in projects)
-        return "; ".join(f"{name}={share.normalize():f}%" for name, share in shares if share)
+        return tuple((name, share) for name, share in shares if share)
 
     return charged
 
