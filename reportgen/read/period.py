@@ -51,6 +51,7 @@ def open_period(
     generated_at: datetime | None = None,
     now: Callable[[], float] = time.time,
     fingerprint: bool = True,
+    with_bridge: bool = True,
 ) -> Iterator[PeriodView]:
     """The view of ``period`` (for a project: its whole period, or its part inside ``period``).
 
@@ -58,7 +59,8 @@ def open_period(
     leaves ``report.provenance.fingerprint`` empty: it hashes every row of the period (the
     one cost that grows with rows once figures come from rollups), and a terminal summary
     or a CSV does not show it.  A closed period's snapshot is checked against its fingerprint
-    anyway.
+    anyway.  ``with_bridge=False`` leaves ``report.bridge`` None: ``summary`` prints no wallet
+    bridge (documents do, and the data-quality check of every document run reads it).
     """
     scope = scope or Scope()
     with contextlib.ExitStack() as stack:
@@ -156,7 +158,7 @@ def open_period(
             basis=timeline.basis(period),
             source_accounts=tuple(sorted(facts.source_accounts().items())),
         )
-        if scope.kind == "team":
+        if scope.kind == "team" and with_bridge:
             p = report.period
             bridge = period_bridge(
                 timeline, p.start_ts, p.end_ts, report.quota_per_unit, p.tz, config.source_names()
