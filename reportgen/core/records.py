@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, overload
 
 from .rawjson import content_text, dumps_row
+from .tokens import TokenUsage
 
 
 class LogType(enum.IntEnum):
@@ -53,6 +54,8 @@ class UsageRecord:
     channel: int | None = None
     has_price: bool = True
     raw: str = ""
+    #: Token types and the pricing inputs the row logs (None: not read).
+    usage: TokenUsage | None = None
 
     @property
     def subscription(self) -> bool:
@@ -80,7 +83,7 @@ class RowBatch(Sequence[UsageRecord]):
     sequence the batch yields the same records (built on demand).
     """
 
-    __slots__ = ("_credits", "_stored", "columns", "faithful", "fields", "packed", "rows")
+    __slots__ = ("_credits", "_stored", "columns", "faithful", "fields", "packed", "rows", "usage")
 
     def __init__(
         self,
@@ -88,21 +91,28 @@ class RowBatch(Sequence[UsageRecord]):
         fields: tuple[str, ...],
         rows: Sequence[Sequence[Any]],
         faithful: bool = False,
+        usage: Sequence[TokenUsage] = (),
     ) -> None:
         self.columns = columns
         self.fields = fields
         self.rows = rows
         self.faithful = faithful
+        #: Each row's token types and pricing inputs (``usage[i]`` of row ``i``).
+        self.usage = usage
         self.packed: bytes | None = None
         self._stored: list[tuple[Any, ...]] | None = None
         self._credits: list[tuple[int, str]] | None = None
 
     @classmethod
     def of_rows(
-        cls, values: Sequence[Sequence[Any]], fields: tuple[str, ...], rows: Sequence[Sequence[Any]]
+        cls,
+        values: Sequence[Sequence[Any]],
+        fields: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+        usage: Sequence[TokenUsage] = (),
     ) -> RowBatch:
         """A batch of row tuples (each of ``ROW_FIELDS``)."""
-        return cls(list(zip(*values, strict=True)) if values else [()] * 18, fields, rows)
+        return cls(list(zip(*values, strict=True)) if values else [()] * 18, fields, rows, usage=usage)
 
     @property
     def values(self) -> list[tuple[Any, ...]]:
@@ -146,13 +156,18 @@ class RowBatch(Sequence[UsageRecord]):
     def __getitem__(self, index: slice) -> list[UsageRecord]: ...
     def __getitem__(self, index: int | slice) -> UsageRecord | list[UsageRecord]:
         raws = self.raws
+        usage: Sequence[TokenUsage | None] = self.usage or [None] * len(raws)
         if isinstance(index, slice):
-            return [UsageRecord(*(*v, raw)) for v, raw in zip(self.values[index], raws[index], strict=True)]
-        return UsageRecord(*(*self.values[index], raws[index]))
+            return [
+                UsageRecord(*(*v, raw, u))
+                for v, raw, u in zip(self.values[index], raws[index], usage[index], strict=True)
+            ]
+        return UsageRecord(*(*self.values[index], raws[index], usage[index]))
 
     def __iter__(self) -> Iterator[UsageRecord]:
-        for values, raw in zip(self.values, self.raws, strict=True):
-            yield UsageRecord(*(*values, raw))
+        usage: Sequence[TokenUsage | None] = self.usage or [None] * len(self)
+        for values, raw, u in zip(self.values, self.raws, usage, strict=True):
+            yield UsageRecord(*(*values, raw, u))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ from ..core.rawjson import dumps_compact
 from ..core.rawjson import orjson as _orjson
 from ..core.records import KeyInfo, RowBatch, UsageRecord
 from ..core.text import MAX_NAME, cut_name
+from ..core.tokens import TokenUsage
+from ..core.unitprice import row_usage
 from .amounts import MAX_AMOUNT, amount, describe_row, show_value
 from .jsontext import MAX_JSON_DEPTH, JSONRejected, loads
 
@@ -166,14 +168,17 @@ def parse_log_row(item: dict[str, Any]) -> UsageRecord:
     other_present = "other" in item
     other = parse_other(get("other")) if other_present else None
     request_id, client, http_status, billing_source = _other_fields(other, _opt_str(get("request_id")))
+    quota = amount(item, "quota")
+    prompt = amount(item, "prompt_tokens", money=False)
+    completion = amount(item, "completion_tokens", money=False)
     return UsageRecord(
         created_at=_int(get("created_at")),
         type=_int(get("type")),
         token_name=_str(get("token_name")),
         model_name=_str(get("model_name")),
-        quota=amount(item, "quota"),
-        prompt_tokens=amount(item, "prompt_tokens", money=False),
-        completion_tokens=amount(item, "completion_tokens", money=False),
+        quota=quota,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
         use_time_ms=use_time_ms(get("use_time")),
         is_stream=_bool(get("is_stream")),
         request_id=request_id,
@@ -186,6 +191,7 @@ def parse_log_row(item: dict[str, Any]) -> UsageRecord:
         channel=_opt_int(get("channel")),
         has_price=_has_price(other, other_present),
         raw=dumps_compact(item),
+        usage=row_usage(other, other_present, prompt, completion, quota),
     )
 
 
@@ -203,7 +209,8 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
     fields = tuple(fields)
     width = len(fields)
     if not rows or any(n != width for n in set(map(len, rows))):
-        return RowBatch.of_rows(_parse_each(fields, rows), fields, rows)
+        parsed, each = _parse_each(fields, rows)
+        return RowBatch.of_rows(parsed, fields, rows, each)
     columns = list(zip(*rows, strict=True))
     kinds = [set(map(type, c)) for c in columns]
     faithful = rawjson.faithful(columns, kinds)
@@ -221,7 +228,8 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
         values, kind = column(name)
         if kind != {int} or min(values) < 0 or max(values) > MAX_AMOUNT:
             # row by row: it raises what parse_log_row raises, or reads the odd amounts
-            batch = RowBatch.of_rows(_parse_each(fields, rows), fields, rows)
+            parsed, each = _parse_each(fields, rows)
+            batch = RowBatch.of_rows(parsed, fields, rows, each)
             batch.faithful = faithful
             return batch
         amounts.append(values)
@@ -244,9 +252,11 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
         others = _others(column("other")[0])
         request_id, client, status, billing = _other_columns(others, request_id)
         priced: Sequence[bool] = list(map(_has_price, others, itertools.repeat(True)))
+        usage = list(map(row_usage, others, itertools.repeat(True), amounts[1], amounts[2], amounts[0]))
     else:  # one-api rows carry no pricing detail at all: nothing to flag
         client = status = billing = absent
         priced = (True,) * n
+        usage = list(map(row_usage, absent, itertools.repeat(False), amounts[1], amounts[2], amounts[0]))
     # A page names few keys, models, groups, users, clients: one object each, not one per row
     # (a driver makes a new str per value), so the page pickles to the store ~7x faster.
     token, model, client, billing, group, user = map(_shared, (token, model, client, billing, group, user))
@@ -272,6 +282,7 @@ def parse_log_rows(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> RowB
         fields,
         rows,
         faithful,
+        usage,
     )
 
 
@@ -387,9 +398,12 @@ def _price_ok(price: Any) -> bool:
         return False
 
 
-def _parse_each(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+def _parse_each(
+    fields: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> tuple[list[tuple[Any, ...]], list[TokenUsage]]:
     """Rows parsed one by one, each value through its rule (the path of any batch holding an
-    odd value: it raises what :func:`parse_log_row` raises, for the first row that fails)."""
+    odd value: it raises what :func:`parse_log_row` raises, for the first row that fails), and
+    each row's token usage."""
     width = len(fields)
 
     def at(name: str) -> int:  # a missing field reads as None, as item.get() does
@@ -404,6 +418,7 @@ def _parse_each(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[
                                    i_stream, i_request, i_token_id, i_group, i_user, i_channel, i_other))  # fmt: skip
     big, most = _INT64, MAX_AMOUNT
     values: list[tuple[Any, ...]] = []
+    usage: list[TokenUsage] = []
     for row in rows:
         item = dict(zip(fields, row, strict=True))
         if pad:
@@ -438,7 +453,8 @@ def _parse_each(fields: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[
             http_status, billing_source, token_id, _text(x), _text(y), channel,
             _has_price(other, other_present),
         ))  # fmt: skip
-    return values
+        usage.append(row_usage(other, other_present, prompt, completion, quota))
+    return values, usage
 
 
 def parse_key(item: dict[str, Any]) -> KeyInfo:

@@ -31,6 +31,7 @@ from ..errors import StoreError
 from .connection import DB_NAME
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
+from .pricerollup import USAGE_SQL
 
 CLOSED_DIR = "closed"
 #: Snapshot meta: the period's wallet bridge as computed at the close (JSON).
@@ -297,7 +298,8 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, source) SELECT id, {ROW_COLUMNS}, source "
+                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, {USAGE_SQL}, source) "
+                f"SELECT id, {ROW_COLUMNS}, {USAGE_SQL}, source "
                 "FROM main.logs "
                 "WHERE created_at >= ? AND created_at < ?",
                 span,

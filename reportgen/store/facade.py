@@ -24,13 +24,14 @@ from .logs import LogReads
 from .prices import PriceReads, PriceWrites
 from .reconcile import ReconcileReads, ReconcileWrites
 from .rollups import RollupWrites
+from .usage import UsageReads
 from .wallet import WalletReads, WalletWrites
 from .windows import WindowWrites
 
 LOCK_NAME = "sync.lock"
 
 
-class Reader(LogReads, WalletReads, ReconcileReads, PriceReads):
+class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
     """Read access to a store folder's database, inside one read transaction once :meth:`begin` ran.
 
     Every query a period's figures need is a method here, so a view that reads totals,

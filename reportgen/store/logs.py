@@ -14,7 +14,9 @@ from typing import Any
 from ..core.columns import Field
 from ..core.fingerprint import ROW_FIELDS
 from ..core.records import UsageRecord
+from ..core.tokens import TokenUsage
 from .partials import RollupReads
+from .pricerollup import USAGE_SQL
 from .raw import RawLookup
 
 #: The parsed columns of a stored row, in the order of :data:`reportgen.core.fingerprint.ROW_FIELDS`.
@@ -22,6 +24,8 @@ ROW_COLUMNS = (
     "created_at, type, token_name, model_name, quota, prompt_tokens, completion_tokens, use_time_ms, "
     "is_stream, request_id, client, http_status, billing_source, token_id, grp, username, channel, has_price"
 )
+#: The usage columns of a row written without any (read back as None, as it was written).
+_NO_USAGE = tuple(TokenUsage())
 _TEXT_FIELDS = {"token_name", "model_name", "request_id", "client", "billing_source", "group", "username"}
 _NULLABLE = {"use_time_ms", "http_status", "token_id", "channel"}
 #: True when no column of INTEGER affinity holds a REAL (a TEXT column stores a number as
@@ -55,18 +59,25 @@ class LogReads(RollupReads):
         """
         where, args = self._filter(token_names)
         cols = ROW_COLUMNS.replace("token_name", f"{self._key} AS tk", 1)
+        usage = self._has_usage()
         cur = self._conn.execute(
-            f"SELECT id, {cols} FROM logs WHERE created_at >= ? AND created_at < ?{where} "
-            "ORDER BY created_at, id",
+            f"SELECT id, {cols}{', ' + USAGE_SQL if usage else ''} FROM logs "
+            f"WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
             [start_ts, end_ts, *args],
         )
         raws = RawLookup(self._conn) if raw else None
+        new = tuple.__new__
         while batch := cur.fetchmany(2000):
             for r in batch:
                 yield UsageRecord(
                     r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
                     r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
+                    new(TokenUsage, r[19:]) if usage and r[19:] != _NO_USAGE else None,
                 )  # fmt: skip
+
+    def _has_usage(self) -> bool:
+        """Whether the rows keep their token usage (a snapshot of an older schema, not migrated, does not)."""
+        return "price_note" in {str(c[1]) for c in self._conn.execute("PRAGMA table_info(logs)")}
 
     def iter_detail(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None, fields: Sequence[Field]

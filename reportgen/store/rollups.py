@@ -35,6 +35,7 @@ from ..core.aggregate import latency_bucket
 from ..core.periods import zone_days
 from .connection import DEFAULT_SOURCE
 from .facts import FactReads
+from .pricerollup import roll_prices
 
 #: The zone rollups are kept in until a sync sets one (meta ``rollup_zone``).
 DEFAULT_ZONE = "UTC"
@@ -200,6 +201,14 @@ def _has_source(conn: sqlite3.Connection, table: str) -> bool:
 Cells = Counter[tuple[str, str, int]]
 
 
+def _has_prices(conn: sqlite3.Connection) -> bool:
+    """Whether the store keeps the price rollup (schema 12; the migrations before it roll up without)."""
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_prices'").fetchone()
+        is not None
+    )
+
+
 def roll(
     conn: sqlite3.Connection,
     lo: int,
@@ -217,6 +226,7 @@ def roll(
         where, args = " AND source = ?", [source]
     else:  # every row is the default source's
         where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
+    prices = _has_prices(conn)
     for start, end in zone_days(tz, lo, hi):
         conn.execute("DELETE FROM rollups WHERE day = ? AND source = ?", (start, source))
         conn.execute("DELETE FROM rollup_histograms WHERE day = ? AND source = ?", (start, source))
@@ -237,6 +247,8 @@ def roll(
         else:
             counts = ((key, model, bucket_ms, n) for (key, model, bucket_ms), n in cells.items())
         save_histograms(conn, start, source, counts)
+        if prices:
+            roll_prices(conn, start, end, source, where, args)
         conn.execute(
             "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
         )
@@ -300,7 +312,12 @@ class LatencyCounts:
 def rebuild(conn: sqlite3.Connection, zone: str) -> None:
     """Drop every rollup and roll up, source by source, every day holding its rows or coverage again, in ``zone``."""
     ZoneInfo(zone)  # a bad name fails before anything is dropped
-    for table in ("rollups", "rollup_histograms", "rollup_days"):
+    for table in (
+        "rollups",
+        "rollup_histograms",
+        "rollup_days",
+        *(("rollup_prices",) if _has_prices(conn) else ()),
+    ):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rollup_zone', ?)", (zone,))
     spans: dict[str, tuple[int, int]] = {}
@@ -318,6 +335,17 @@ def rebuild(conn: sqlite3.Connection, zone: str) -> None:
         )
     for source, (lo, hi) in sorted(spans.items()):
         roll(conn, lo, hi, source)
+
+
+def roll_prices_again(conn: sqlite3.Connection) -> None:
+    """Recompute the price rollup of every rolled-up day, from its rows (migration 12)."""
+    has_source = _has_source(conn, "logs")
+    for day, source, end in conn.execute("SELECT day, source, end_ts FROM rollup_days").fetchall():
+        if has_source:
+            where, args = " AND source = ?", [source]
+        else:
+            where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
+        roll_prices(conn, int(day), int(end), str(source), where, args)
 
 
 def save_histograms(

@@ -18,18 +18,25 @@ from typing import Any
 from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
 from ..core.rawjson import raw_content
 from ..core.records import CREDIT_TYPES, GatewayStatus, RowBatch, UsageRecord
+from ..core.tokens import USAGE_COLUMNS, TokenUsage
 from ..errors import GatewayDataError, StoreError
 from . import rollups
 from .connection import DEFAULT_SOURCE, Connected
 from .coverage import add_coverage
 from .logs import ROW_COLUMNS
 from .migrations import CREDIT_TYPES_SQL
+from .pricerollup import USAGE_SQL
 from .prices import pin_window
 from .raw import forget_raw, keep_raw, keep_table, pack_table, unpack_table
 
-_INSERT_ROW = f"INSERT INTO logs (id, {ROW_COLUMNS}, source) VALUES ({','.join('?' * 20)})"
-#: Rows inserted by one statement of :meth:`WindowWrites.stream_window` (18 values each).
+#: Values a row is written with: its parsed fields and its token usage.
+_WIDTH = 18 + len(USAGE_COLUMNS)
+_INSERT_ROW = (
+    f"INSERT INTO logs (id, {ROW_COLUMNS}, {USAGE_SQL}, source) VALUES ({','.join('?' * (_WIDTH + 2))})"
+)
+#: Rows inserted by one statement of :meth:`WindowWrites.stream_window` (_WIDTH values each).
 _ROWS_PER_INSERT = 50
+_NO_USAGE = TokenUsage()
 
 
 class WindowWrites(Connected):
@@ -93,9 +100,9 @@ class WindowWrites(Connected):
         # Ids are left to SQLite: each row gets the largest id + 1, so a window's rows are the
         # consecutive ids from the one _clear_window returns (checked below), oldest first.
         # Rows go _ROWS_PER_INSERT to a statement: ~20 % less time than one statement per row.
-        one = f"({','.join('?' * 18)}, {_quote(source)})"
+        one = f"({','.join('?' * _WIDTH)}, {_quote(source)})"
         insert, insert_many = (
-            f"INSERT INTO logs ({ROW_COLUMNS}, source) VALUES " + ",".join([one] * n)
+            f"INSERT INTO logs ({ROW_COLUMNS}, {USAGE_SQL}, source) VALUES " + ",".join([one] * n)
             for n in (1, _ROWS_PER_INSERT)
         )
         with self._transaction() as cur:
@@ -115,6 +122,8 @@ class WindowWrites(Connected):
                         "of that window was stored"
                     )
                 values, credits = batch.stored, batch.credits
+                usage = batch.usage or [_NO_USAGE] * len(values)
+                values = [v + u for v, u in zip(values, usage, strict=True)]
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     outside = [ts for ts in stamps if not start <= ts <= end]
@@ -131,7 +140,7 @@ class WindowWrites(Connected):
                 last = stamps[-1]
                 whole = count - count % _ROWS_PER_INSERT
                 flat = list(itertools.chain.from_iterable(values[:whole]))
-                step = 18 * _ROWS_PER_INSERT
+                step = _WIDTH * _ROWS_PER_INSERT
                 cur.executemany(insert_many, [flat[i : i + step] for i in range(0, len(flat), step)])
                 cur.executemany(insert, values[whole:])
                 if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + count - 1:
@@ -230,5 +239,5 @@ def _record_values(r: UsageRecord) -> tuple[Any, ...]:
     return (
         r.created_at, r.type, r.token_name, r.model_name, r.quota, r.prompt_tokens, r.completion_tokens,
         r.use_time_ms, int(r.is_stream), r.request_id, r.client, r.http_status, r.billing_source,
-        r.token_id, r.group, r.username, r.channel, int(r.has_price),
+        r.token_id, r.group, r.username, r.channel, int(r.has_price), *(r.usage or _NO_USAGE),
     )  # fmt: skip

@@ -23,6 +23,7 @@ from . import (
     m09_window_findings,
     m10_window_prices,
     m11_credit_texts,
+    m12_token_usage,
 )
 from .m08_credit_index import CREDIT_TYPES_SQL
 
@@ -38,6 +39,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     9: m09_window_findings.to_9,
     10: m10_window_prices.to_10,
     11: m11_credit_texts.to_11,
+    12: m12_token_usage.to_12,
 }
 
 __all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]

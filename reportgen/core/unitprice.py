@@ -1,0 +1,183 @@
+"""Unit prices from the ratios a row logs, and whether they explain the row's quota.  Pure, Decimal.
+
+new-api prices a ratio-billed row (``service/text_quota.go``) as::
+
+    quota = round_half_away((input + cache_read × cache_ratio + image × image_ratio
+                             + cache_write × cache_creation_ratio  [or the 5m / 1h split at theirs]
+                             + output × completion_ratio) × model_ratio × group_ratio)
+
+at least 1 when ``model_ratio × group_ratio`` is not 0, and 0 when the row has no tokens;
+a per-call row (``model_price`` ≥ 0, ratios 0) as ``round_half_away(model_price ×
+quota_per_unit × group_ratio)``.  One quota unit is USD 1 / ``quota_per_unit`` (500,000 by
+default, so model ratio 1 is USD 2 per 1M tokens); the period's pinned ``quota_per_unit`` is used.
+
+A row is *explained* when that formula, from its logged ratios, gives its quota exactly;
+otherwise :func:`explain` names why (see :data:`reportgen.core.tokens.PRICE_NOTES`):
+expression (tiered) pricing, no pricing logged (one-api), ratios missing, a tool or audio
+surcharge, or a mismatch (an admin-priced model, a ratio changed mid-request, other ratios).
+Per-call rows depend on the quota per unit, so they are checked where the period's is known
+(:func:`per_call_quota`).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from .tokens import TokenUsage, usage_of
+
+MILLION = Decimal(1_000_000)
+#: Places a unit price is shown with at most (USD per 1M tokens, or per call).
+PRICE_PLACES = 8
+
+
+def dec(text: str | None) -> Decimal | None:
+    """Stored decimal text as a Decimal (None stays None)."""
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def round_half_away(value: Decimal) -> int:
+    """new-api's ``decimal.Round(0)``: half away from zero."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _ratio(text: str | None, tokens: int | None) -> Decimal | None:
+    """The ratio pricing ``tokens``; 0 when there are none to price (a ratio then does not matter)."""
+    if not tokens:
+        return Decimal(0)
+    return dec(text)
+
+
+def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -> int | None:
+    """The quota new-api's ratio formula gives for ``usage``; None when a ratio it needs is not logged."""
+    mr, gr = dec(usage.model_ratio), dec(usage.group_ratio)
+    if mr is None or gr is None:
+        return None
+    if prompt_tokens + completion_tokens == 0:
+        return 0
+    anthropic = usage.usage_semantic == "anthropic"
+    w5, w1 = usage.cache_write_5m_tokens or 0, usage.cache_write_1h_tokens or 0
+    parts: list[tuple[int, Decimal | None]] = [
+        (usage.input_tokens or 0, Decimal(1)),
+        (usage.cache_read_tokens or 0, _ratio(usage.cache_ratio, usage.cache_read_tokens)),
+        (usage.image_tokens or 0, _ratio(usage.image_ratio, usage.image_tokens)),
+        (completion_tokens, _ratio(usage.completion_ratio, completion_tokens)),
+    ]
+    if anthropic:
+        parts += [
+            (
+                usage.cache_write_base_tokens or 0,
+                _ratio(usage.cache_write_ratio, usage.cache_write_base_tokens),
+            ),
+            (w5, _ratio(usage.cache_write_5m_ratio, w5)),
+            (w1, _ratio(usage.cache_write_1h_ratio, w1)),
+        ]
+    else:
+        parts.append(
+            (usage.cache_write_tokens or 0, _ratio(usage.cache_write_ratio, usage.cache_write_tokens))
+        )
+    total = Decimal(0)
+    for tokens, ratio in parts:
+        if ratio is None:
+            return None
+        total += tokens * ratio
+    ratio = mr * gr
+    value = total * ratio
+    if ratio != 0 and value <= 0:
+        value = Decimal(1)
+    quota = round_half_away(value)
+    return 1 if ratio != 0 and quota == 0 else quota
+
+
+def per_call(usage: TokenUsage) -> bool:
+    """True for a per-call row: a model price (≥ 0) and no model ratio to price tokens by."""
+    price = dec(usage.model_price)
+    ratio = dec(usage.model_ratio)
+    return price is not None and price >= 0 and not ratio
+
+
+def explain(usage: TokenUsage, prompt_tokens: int, completion_tokens: int, quota: int) -> str | None:
+    """None when the row's ratios give its ``quota`` exactly; else why not (``per_call``: checked
+    against the period's quota per unit when read)."""
+    if usage.price_note is not None:
+        return usage.price_note
+    if usage.billing_mode == "tiered_expr":
+        return "tiered"
+    if usage.audio_input_tokens is not None or usage.audio_output_tokens is not None:
+        return "audio"
+    if per_call(usage):
+        return "per_call"
+    expected = ratio_quota(usage, prompt_tokens, completion_tokens)
+    if expected is None:
+        return "no_ratios"
+    return None if expected == quota else "mismatch"
+
+
+def row_usage(
+    other: dict[str, Any] | None, present: bool, prompt_tokens: int, completion_tokens: int, quota: int
+) -> TokenUsage:
+    """A row's :class:`TokenUsage` with its ``price_note`` decided: from its ``other`` (None when
+    absent or unreadable; ``present``: whether the row had the field at all, as one-api's do not)."""
+    usage = usage_of(other if present else None, prompt_tokens)
+    return usage._replace(price_note=explain(usage, prompt_tokens, completion_tokens, quota))
+
+
+def per_call_quota(model_price: Decimal, group_ratio: Decimal, quota_per_unit: Decimal) -> int:
+    """The quota of one call of a per-call model: ``round_half_away(price × quota_per_unit × group_ratio)``."""
+    return round_half_away(model_price * quota_per_unit * group_ratio)
+
+
+def shown(price: Decimal) -> Decimal:
+    """A unit price as it is printed: exact, or at :data:`PRICE_PLACES` places when it has more."""
+    exact = price.normalize()
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -PRICE_PLACES:
+        exact = price.quantize(Decimal(1).scaleb(-PRICE_PLACES), rounding=ROUND_HALF_UP).normalize()
+    return exact if exact != 0 else Decimal(0)
+
+
+#: Which ratio (beside model and group ratio) prices each token type.
+TYPE_RATIO = {
+    "input": None,
+    "output": "completion_ratio",
+    "cache_read": "cache_ratio",
+    "cache_write": "cache_write_ratio",
+    "cache_write_5m": "cache_write_5m_ratio",
+    "cache_write_1h": "cache_write_1h_ratio",
+    "image": "image_ratio",
+}
+
+
+def token_price(
+    model_ratio: Decimal, group_ratio: Decimal, type_ratio: Decimal | None, quota_per_unit: Decimal
+) -> Decimal:
+    """USD per 1M tokens of a type priced at ``model_ratio × type_ratio × group_ratio`` quota a token."""
+    ratio = model_ratio * group_ratio * (Decimal(1) if type_ratio is None else type_ratio)
+    return shown(ratio * MILLION / quota_per_unit)
+
+
+def call_price(quota_per_call: int, quota_per_unit: Decimal) -> Decimal:
+    """USD per call of a per-call model."""
+    return shown(Decimal(quota_per_call) / quota_per_unit)
+
+
+__all__ = [
+    "MILLION",
+    "PRICE_PLACES",
+    "TYPE_RATIO",
+    "call_price",
+    "dec",
+    "explain",
+    "per_call",
+    "per_call_quota",
+    "ratio_quota",
+    "round_half_away",
+    "row_usage",
+    "shown",
+    "token_price",
+]
