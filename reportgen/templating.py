@@ -63,6 +63,8 @@ PLACEHOLDERS = (
     *("amount", "args", "cents", "charged", "close", "closed", "cny", "consumed", "credit", "currency"),
     *("difference", "fields", "items", "logged", "missing", "net", "qpu", "range", "rates", "refunded"),
     *("rev", "rolled", "rows", "sub", "synced", "targets", "text", "total", "tz", "url", "user", "when"),
+    # dates as finance writes them, and the grant report
+    *("first", "last", "kind", "budget", "spent", "over"),
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from ..config import Config
@@ -146,6 +147,7 @@ def write_packet(
                     "packet_sha256": file_sha256(path),
                     "file": path.name,
                     "documents": [d.role for d in chosen],
+                    **_claimed(view),
                 },
             )
         return path
@@ -168,6 +170,19 @@ def issued_with(documents: Mapping[str, DocumentRole], roles: Sequence[str] | No
             "installed plugin registers now; install the plugin to issue it again as it was"
         )
     return [documents[role] for role in roles]
+
+
+def _claimed(view: PeriodView) -> dict[str, object]:
+    """What a packet claims, for the register's list of a project's claims (the grant report lists them)."""
+    report = view.report
+    first, last = report.period.start.date(), (report.period.end - timedelta(days=1)).date()
+    out: dict[str, object] = {
+        "scope": _scope_text(view.scope),
+        "period": [first.isoformat(), last.isoformat()],
+    }
+    if report.grant is not None:
+        out |= {"charged": str(report.grant.spent), "currency": report.grant.project.currency}
+    return out
 
 
 def _scope_text(scope: Scope) -> str:

@@ -21,6 +21,7 @@ from .load import (
     user_config_dir,
 )
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config, GatewayConfig, Secret
+from .projects import parse_projects
 from .rates import parse_currencies, parse_rates
 from .safety import base_url_problem, plain_http_warning
 from .values import MAX_RATE
@@ -45,6 +46,7 @@ __all__ = [
     "machine_timezone",
     "parse_config",
     "parse_currencies",
+    "parse_projects",
     "parse_rates",
     "plain_http_warning",
     "require_config",

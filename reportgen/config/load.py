@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..core.projects import member_notes, parse_projects
 from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
 from ..templating import LANGS
 from .gateways import parse_gateways
 from .members import parse_members
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config
+from .projects import member_notes, parse_projects
 from .rates import parse_currencies, parse_rates
 from .safety import plain_http_warning
 from .values import positive_rate, reject_unknown, table_at, whole_days

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from ..config import Config
+from ..config import Config, parse_projects
 from ..core.periods import Period
-from ..core.projects import parse_projects
 from ..store import Closure, Reader, frozen_source_rates
 
 

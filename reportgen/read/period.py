@@ -137,7 +137,16 @@ def open_period(
         token_names: tuple[str, ...] | None
         if project is not None:
             report, token_names = project_report(
-                timeline, facts, effective, project, period, status, generated_at, fingerprint, rates
+                timeline,
+                facts,
+                effective,
+                project,
+                period,
+                status,
+                generated_at,
+                fingerprint,
+                rates,
+                register=live,
             )
         else:
             report, token_names = period_report(

@@ -3,24 +3,25 @@ per-project lines a team report carries."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import Config
 from ..core.aggregate import aggregate, member_map
-from ..core.budget import GrantView, ProjectLine
-from ..core.partials import Partials
+from ..core.budget import GrantView, IssuedClaim, ProjectLine
+from ..core.partials import Bucket, Partials
 from ..core.periods import Period, date_range_period, local_days
-from ..core.projects import Money, Project, grant_lines, project_line
+from ..core.projects import Money, Project, daily_spend, grant_kind, grant_lines, project_line
 from ..core.rates import Exchange
 from ..core.records import UsageRecord
 from ..core.report import Report
 from ..errors import UsageError
-from ..store import Reader
+from ..store import Reader, evidence
 from .report import provenance
 from .timeline import Timeline
 
@@ -88,16 +89,27 @@ def project_report(
     generated_at: datetime | None,
     fingerprint: bool = True,
     rates: Mapping[str, Exchange] | None = None,
+    register: Reader | None = None,
 ) -> tuple[Report, tuple[str, ...]]:
-    """The grant closing report of ``project`` over ``period``.
+    """The grant report of ``project`` over ``period`` (a month of it, a quarter, or all of it).
 
     The usual breakdowns (members, models, days, detail rows) cover the project's keys on
     the days they are charged to it, in full; ``report.grant`` holds the charged amounts,
-    where a key split by percentage counts only at its share.
+    where a key split by percentage counts only at its share: the period's lines, and the
+    budget position per category since the project's start (read from the timeline, so
+    closed months from their snapshots).  ``register`` is the store whose issue register
+    lists the project's claims issued before this report.
     """
     keys = tuple(project.keys(config.members))
     partials = timeline.partials(period, keys)
+    first, last = local_days(period)[0][0], local_days(period)[-1][0]
+    earlier: tuple[Bucket, ...] = ()
+    if project.start < first:
+        earlier = timeline.partials(
+            date_range_period(project.start, first - timedelta(days=1), period.tz), keys
+        ).buckets
     key_to_member, members = member_map(config, {b.token_name for b in partials.buckets} | set(keys))
+    key_to_member, _ = member_map(config, {b.token_name for b in earlier} | set(key_to_member))
 
     def charged(token: str, day: date) -> bool:
         return bool(project.share(token, key_to_member.get(token, token), day))
@@ -119,12 +131,13 @@ def project_report(
         rates=rates,  # each source's spend at its own rate, as in the team's statement
     )
     money = _money(report)
+    since_start = (*(b for b in earlier if charged(b.token_name, b.day)), *buckets)
     line = project_line(
         project,
-        buckets,
+        since_start,
         key_to_member=key_to_member,
         money=money,
-        period_days=(project.start, project.end),
+        period_days=(first, last),
         today=report.generated_at.astimezone(period.tz).date(),
     )
     line = _with_unsynced(line, timeline, period)
@@ -134,9 +147,43 @@ def project_report(
         lines=grant_lines(project, buckets, key_to_member, money),
         justification=project.justification,
         member_notes=tuple((m.name, notes[m.name]) for m in report.members if m.name in notes),
-        charges=tuple(c.describe() for c in project.charges),
+        charges=project.charges,
+        kind=grant_kind(project, first, last),
+        daily=()
+        if line.as_of is None
+        else daily_spend(project, since_start, key_to_member, money, line.as_of),
+        claims=() if register is None else issued_claims(register, project, period, report.generated_at),
     )
     return replace(report, projects=(line,), grant=grant, charged_to=charged_to([project])), keys
+
+
+def issued_claims(
+    register: Reader, project: Project, period: Period, before: datetime
+) -> tuple[IssuedClaim, ...]:
+    """The project's claims (packets) issued up to ``before`` for periods ending by ``period``'s end,
+    other than ``period`` itself, from the audit log's packet entries, one per number, oldest first."""
+    scope = f"project {project.name}"
+    first, last = local_days(period)[0][0], local_days(period)[-1][0]
+    out: dict[str, IssuedClaim] = {}
+    for entry in evidence.entries(register):
+        if entry.action != "packet" or entry.at > before.timestamp():
+            continue
+        try:
+            details = json.loads(entry.details)
+            if details.get("scope") != scope:
+                continue
+            lo, hi = (date.fromisoformat(d) for d in details["period"])
+            amount = None if details.get("charged") is None else Decimal(details["charged"])
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            continue  # an entry from before packets recorded their period and amount
+        number = str(details.get("statement", ""))
+        if hi > last or (lo, hi) == (first, last) or not number or number in out:
+            continue
+        issued = datetime.fromtimestamp(entry.at, period.tz).date()
+        out[number] = IssuedClaim(
+            number, lo, hi, issued, amount, str(details.get("currency", project.currency))
+        )
+    return tuple(sorted(out.values(), key=lambda c: (c.first, c.issued, c.number)))
 
 
 def with_projects(report: Report, timeline: Timeline, config: Config) -> Report:
@@ -171,13 +218,21 @@ def _money(report: Report) -> Money:
 
 
 def _with_unsynced(line: ProjectLine, timeline: Timeline, period: Period) -> ProjectLine:
-    """Count the project's days up to its as-of day that the store does not wholly hold."""
+    """Name the project's days up to its as-of day that the store does not wholly hold (spent is a floor)."""
     if line.as_of is None:
         return line
     span = date_range_period(line.start, line.as_of, period.tz)
     missing = timeline.missing(span.start_ts, span.end_ts)
-    count = sum(1 for _, lo, hi in local_days(span) if any(a < hi and b > lo for a, b in missing))
-    return replace(line, unsynced_days=count) if count else line
+    days = [day for day, lo, hi in local_days(span) if any(a < hi and b > lo for a, b in missing)]
+    if not days:
+        return line
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and (day - runs[-1][1]).days == 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return replace(line, unsynced_days=len(days), unsynced=tuple(runs))
 
 
 def charged_to(projects: Iterable[Project]) -> Callable[[str, str, date], tuple[tuple[str, Decimal], ...]]:

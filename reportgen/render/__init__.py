@@ -13,7 +13,8 @@ The modules, each importable on its own:
   :class:`QuotientText`;
 - :mod:`reportgen.render.figures`: what a document shows of a report (member lines,
   totals, CNY by source, the banner, the claim amount);
-- :mod:`reportgen.render.finance`: budget status, reconciliation wording, day ranges;
+- :mod:`reportgen.render.finance`: budget status, reconciliation wording, day ranges, charges;
+- :mod:`reportgen.render.dates`: dates and date ranges as finance writes them;
 - :mod:`reportgen.render.fonts`: the CJK font PDFs embed (imports reportlab, so it is
   not re-exported here).
 """
@@ -42,8 +43,9 @@ from ..core.records import LogType, UsageRecord
 from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
 from .cells import LocalTimes, QuotientText, csv_text, row_type_label
+from .dates import date_range_text, day_text
 from .figures import banner_lines, claim_cny, member_models, members, source_cny, totals
-from .finance import day_ranges, reconciliation_text, status_key
+from .finance import charge_text, charges_text, day_ranges, reconciliation_text, status_key
 
 csv_cell = csv_text  # the name plugins have used since render's first release
 
@@ -92,7 +94,11 @@ __all__ = [
     "convert_parts_for_print",
     "csv_cell",
     "csv_text",
+    "charge_text",
+    "charges_text",
+    "date_range_text",
     "day_ranges",
+    "day_text",
     "fixed",
     "member_models",
     "members",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from ..core.budget import ProjectLine
+from ..core.budget import Charge, ProjectLine
 from ..core.report import Report
+from .dates import day_text
 
 
 def status_key(line: ProjectLine) -> str:
@@ -43,3 +44,20 @@ def day_ranges(days: Sequence[date]) -> str:
         else:
             runs.append([day, day])
     return ", ".join(a.isoformat() if a == b else f"{a.isoformat()} – {b.isoformat()}" for a, b in runs)
+
+
+def charge_text(charge: Charge, label: Callable[..., str], lang: str) -> str:
+    """``张三 60%，自2026年4月16日起`` / ``key-bob 60% from 2026-04-16``: a charge in the document's words."""
+    text = charge.member if charge.member is not None else charge.key or ""
+    if charge.share != 100:
+        text += f" {format(charge.share.normalize(), 'f')}%"
+    if charge.start is not None:
+        text += label("charge_from", date=day_text(charge.start, lang))
+    if charge.end is not None:
+        text += label("charge_to", date=day_text(charge.end, lang))
+    return text
+
+
+def charges_text(charges: Sequence[Charge], label: Callable[..., str], lang: str) -> str:
+    """Every charge of a project, joined as the language punctuates (``；`` in zh)."""
+    return label("list_separator").join(charge_text(c, label, lang) for c in charges)

@@ -19,7 +19,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from ...core.budget import GrantLine, ProjectLine
 from ...core.money import cents_text, money_text, percent_text, printed_lines
 from ...core.wallet import Bridge, printed_bridge, unexplained_text
-from ...render import day_ranges, reconciliation_text, shorten, status_key
+from ...render import charges_text, day_ranges, reconciliation_text, shorten, status_key
 from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart, daily_chart, member_chart
 from .claim import claim_form
@@ -189,7 +189,7 @@ def grant_story(b: Builder) -> list[Flowable]:
         (lab("project"), f"{p.name}: {p.title}"),
         (lab("project_code"), p.code or "-"),
         (lab("project_dates"), f"{p.start.isoformat()} – {p.end.isoformat()} ({b.report.period.timezone})"),
-        (lab("charges"), "; ".join(grant.charges)),
+        (lab("charges"), charges_text(grant.charges, lab, b.ctx.lang)),
         *b.signing_facts(),
     ]
     story.append(b.facts_table(facts))
@@ -250,7 +250,8 @@ def _breakdown(b: Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[F
     head = [b.para(lab(k), b.s.cell) for k in ("month", "member", "model")] + [b.para(amount, b.s.cell_right)]
     body: list[list[Any]] = []
     subtotal_rows: list[int] = []
-    months, rounding = grant_amounts(lines, p.spent)
+    spent = sum((x.cost for x in lines), Decimal(0))
+    months, rounding = grant_amounts(lines, spent)
     for month, month_cents, items, month_rounding in months:
         for line, c in items:
             body.append(
@@ -267,7 +268,7 @@ def _breakdown(b: Builder, lines: Sequence[GrantLine], p: ProjectLine) -> list[F
         body.append([b.para(f"{month} {lab('subtotal')}", b.s.cell), "", "", cents_text(month_cents)])
     if rounding:
         body.append([b.para(lab("rounding"), b.s.cell), "", "", cents_text(rounding)])
-    body.append([b.para(lab("total"), b.s.cell), "", "", money_text(p.spent)])
+    body.append([b.para(lab("total"), b.s.cell), "", "", money_text(spent)])
     widths = [22 * mm, (WIDTH - 52 * mm) / 2, (WIDTH - 52 * mm) / 2, 30 * mm]
     out: list[Flowable] = [b.para(lab("grant_breakdown"), b.s.h2)]
     if not lines:

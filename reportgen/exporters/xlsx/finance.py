@@ -14,7 +14,7 @@ from typing import Any
 from ...core.budget import ProjectLine
 from ...core.reconciliation import ReconcileLine
 from ...core.wallet import line_values, unexplained_text
-from ...render import day_ranges, reconciliation_text, status_key
+from ...render import charges_text, day_ranges, reconciliation_text, status_key
 from .book import Sheet
 from .names import SheetNames
 from .sheets import Writer
@@ -144,7 +144,7 @@ def _grant_sheet(w: Writer, names: SheetNames) -> None:
         ("remaining", _money(w, ws, p.remaining, over)),
         ("share_used", None if p.share_used is None else w.cell(ws, float(p.share_used), "rg pct")),
         ("status", w.text(ws, project_status(w, p), "rg alert" if over else None)),
-        ("charges", w.text(ws, "; ".join(grant.charges))),
+        ("charges", w.text(ws, charges_text(grant.charges, w.text_of, w.ctx.lang))),
     ]
     for key, value in facts:
         ws.append([w.text(ws, lab(key), "rg label"), value])
@@ -178,7 +178,7 @@ def _grant_sheet(w: Writer, names: SheetNames) -> None:
             None,
             w.cell(ws, float(sum((x.quota for x in grant.lines), Decimal(0))), "rg total int"),
             w.money(ws, sum((x.cost_usd for x in grant.lines), Decimal(0)), "rg total usd6"),
-            w.money(ws, p.spent, "rg total money"),
+            w.money(ws, grant.spent, "rg total money"),
         ]
     )
     ws.close()

@@ -72,6 +72,10 @@ class Writer:
     def label(self, key: str) -> str:
         return self.ctx.label(key)
 
+    def text_of(self, key: str, **values: object) -> str:
+        """The wording of ``key`` with its ``{placeholders}`` filled."""
+        return self.ctx.template.text(key, self.ctx.lang, **values)
+
     def header(self, ws: Sheet, keys: Iterable[str]) -> list[Any]:
         return [self.text(ws, self.label(k), "rg header") for k in keys]
 
