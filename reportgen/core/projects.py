@@ -145,11 +145,12 @@ def charged_by_day(
         member = key_to_member.get(b.token_name, b.token_name)
         share = project.share(b.token_name, member, b.day)
         if share:
-            inside[(b.day, project.category(b.token_name, member, b.model_name))] += (
-                Decimal(net) * share / HUNDRED
-            )
+            category = project.category(b.token_name, member, b.model_name)
+            weight = money.factor(b.token_name, project.currency, project.name)
+            inside[(b.day, category)] += Decimal(net) * share / HUNDRED * weight
         elif project.outside(b.token_name, member, b.day):
-            outside[b.day] += Decimal(net) * project.matching(b.token_name, member, b.day) / HUNDRED
+            weight = money.factor(b.token_name, project.currency, project.name)
+            outside[b.day] += Decimal(net) * project.matching(b.token_name, member, b.day) / HUNDRED * weight
     return inside, outside
 
 
