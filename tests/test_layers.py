@@ -31,7 +31,6 @@ TEST_HELPERS = {"testing"}
 LAZY = {
     ("app.verify.check", "app.verify.against_store"),
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
-    ("exporters.xlsx.workbook", "exporters.xlsx.engine_xlsxwriter"),
 }
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only

@@ -35,7 +35,7 @@ def register_exporters(register: RegisterExporter) -> None:
             name="xlsx",
             extension="xlsx",
             description="Excel workbook: summary with charts, one sheet per member, by model, by day "
-            "(option engine=openpyxl|xlsxwriter)",
+            "(option engine=xlsxwriter|openpyxl)",
             write=write_xlsx,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             options=("engine",),

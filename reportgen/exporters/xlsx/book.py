@@ -2,10 +2,9 @@
 
 The sheet code (:mod:`.sheets`, :mod:`.detail`, :mod:`.finance`) appends rows of plain
 values (str, int, float, date, datetime, None) and :class:`Styled` values to a
-:class:`Sheet` that a :class:`Book` makes.  Two engines implement them: openpyxl
-(:mod:`.engine_openpyxl`, the default) and XlsxWriter (:mod:`.engine_xlsxwriter`, about
-twice as fast on detail rows, an optional extra).  Styles are named here once, in terms
-both engines translate.
+:class:`Sheet` that a :class:`Book` makes.  Two engines implement them: XlsxWriter
+(:mod:`.engine_xlsxwriter`, the default: about twice as fast on detail rows) and openpyxl
+(:mod:`.engine_openpyxl`).  Styles are named here once, in terms both engines translate.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-ENGINES = ("openpyxl", "xlsxwriter")
+ENGINES = ("xlsxwriter", "openpyxl")
 FONT = "Calibri"  # the workbook default; a style without a font name falls back to a serif in LibreOffice
 
 

@@ -14,30 +14,27 @@ from ...render import clean_text, members
 from .book import ENGINES, Book
 from .detail import member_sheets
 from .engine_openpyxl import OpenpyxlBook
+from .engine_xlsxwriter import XlsxWriterBook
 from .finance import add_finance_sheets
 from .names import SheetNames
 from .sheets import Writer, day_value, local_naive, model_lines, summary_sheet, table_sheet
 
+#: The engine a workbook is written with unless ``--option engine=`` names the other.
+DEFAULT_ENGINE = "xlsxwriter"
 #: The widths the Summary sheet's facts (label, value, rate) need in its first columns.
 _SUMMARY_FACTS = (34, 20, 12)
 
 
 def open_book(fp: IO[bytes], report: Report, ctx: ExportContext) -> Book:
-    """The workbook of the engine ``--option engine=`` names (openpyxl by default)."""
-    engine = (ctx.option("engine", "openpyxl") or "openpyxl").strip().lower()
+    """The workbook of the engine ``--option engine=`` names: XlsxWriter by default, which writes
+    the same sheets, cells, styles and charts as openpyxl ~1.7x faster (issue 27)."""
+    engine = (ctx.option("engine", DEFAULT_ENGINE) or DEFAULT_ENGINE).strip().lower()
     title = clean_text(ctx.template.title_for(ctx.lang))
     local = local_naive(report.generated_at, report)
     if engine == "openpyxl":
         return OpenpyxlBook(fp, title, report.generated_at, local)
     if engine == "xlsxwriter":
-        try:  # an optional extra (one of the layer test's LAZY imports)
-            from . import engine_xlsxwriter
-        except ImportError:
-            raise UsageError(
-                "--option engine=xlsxwriter needs XlsxWriter: pip install 'llm-gateway-reportgen[xlsxwriter]'"
-            ) from None
-        book: Book = engine_xlsxwriter.XlsxWriterBook(fp, title, report.generated_at, local)
-        return book
+        return XlsxWriterBook(fp, title, report.generated_at, local)
     raise UsageError(f"--option engine={engine}: the XLSX engines are {', '.join(ENGINES)}")
 
 
