@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from reportgen.app.closing import close_period
 from reportgen.app.documents import write_report
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
+from reportgen.core.money import cents, usd
 from reportgen.core.periods import parse_period
 from reportgen.core.records import LogType, UsageRecord
 from reportgen.demo import DEMO_PROJECTS
@@ -28,6 +30,7 @@ from reportgen.exporters.focus import write_focus
 from reportgen.exporters.focus_accounts import accounts
 from reportgen.exporters.focus_spec import EXTENSION_COLUMNS, FOCUS_1_3_COLUMNS, FOCUS_COLUMNS, publisher
 from reportgen.plugins import select_exporters
+from reportgen.read import open_period
 from reportgen.store import Store, recorded_amendments
 from tests import focus_validator
 from tests.conftest import TOKEN, fast_client, make_config
@@ -172,12 +175,13 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
     for part, figures in ((own, data["totals"]), (fixes, data["corrections"] or dict.fromkeys(_SUMS, 0))):
         # summary --json prints six places; the FOCUS amounts are exact
         assert total(part, "EffectiveCost") == Decimal(figures["quota"]) / qpu
-        billed = Decimal(figures["quota"] - figures["subscription_quota"]) / qpu
+        subscription = figures["subscription_quota"] - figures.get("subscription_refunded_quota", 0)
+        billed = Decimal(figures["quota"] - subscription) / qpu
         assert total(part, "BilledCost") == billed  # the wallet-billed part of the same total
         # reconciled through the subscription rows: billed + the commitment drawn = the cost
         drawn = total([r for r in part if r["CommitmentDiscountStatus"] == "Used"], "EffectiveCost")
         assert total(part, "BilledCost") + drawn == total(part, "EffectiveCost")
-        assert drawn == Decimal(figures["subscription_quota"]) / qpu
+        assert drawn == Decimal(subscription) / qpu
     assert total(own, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
 
 
@@ -413,3 +417,44 @@ def test_each_source_is_its_own_billing_account_and_service():
     assert all("***" not in a.account_name and "reader" not in a.account_id for a in found.values())
     (lone,) = accounts(replace(make_report(), source_accounts=(("default", "http://gw:8080#42"),))).values()
     assert (lone.account_id, lone.service, lone.source) == ("gw:8080#42", "gw:8080 LLM API", "default")
+
+
+def test_the_file_reconciles_to_the_statement_through_its_subscription_rows(config, team, gateway, tmp_path):
+    """Σ EffectiveCost = the statement's net total; Σ BilledCost = its wallet-paid part; the rows
+    drawn from the subscription (refunds of subscription-billed rows included) = its subscription part."""
+    april = parse_period("2026-04", config.tz)
+    billed = next(
+        r for r in team.rows if r["type"] == 2 and r["other"].get("billing_source") == "subscription"
+    )
+    refund = {
+        **billed,
+        "type": 6,
+        "content": "task failed, refunded",
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "other": {"billing_source": "subscription"},
+        "created_at": billed["created_at"] + 60,
+    }
+    gateway.insert_rows([refund])
+    run_sync(config, april, refetch=True, client_factory=fast_client)
+    with open_period(config, april) as view:
+        report = view.report
+        split = report.split(report.totals)
+    assert split.subscription < usd(report.totals.subscription_quota, report.quota_per_unit)  # the refund
+    for grain in ("row", "day"):
+        _, rows = read(focus_file(config, tmp_path / grain, f"grain={grain}"))
+        drawn = [r for r in rows if r["CommitmentDiscountStatus"] == "Used"]
+        assert total(rows, "EffectiveCost") == split.net
+        assert total(rows, "BilledCost") == split.wallet
+        assert total(drawn, "EffectiveCost") == split.subscription
+        assert total(rows, "BilledCost") + total(drawn, "EffectiveCost") == total(rows, "EffectiveCost")
+        if grain == "row":
+            assert (
+                total([r for r in rows if r["x_LogType"] == "consumption"], "EffectiveCost")
+                == split.consumption
+            )
+            assert total([r for r in rows if r["x_LogType"] == "refund"], "EffectiveCost") == -split.refunds
+    # the printed statement: its total, at the cent, is the file's
+    (pdf,) = write_report(config, april, select_exporters("pdf"), tmp_path / "pdf", lang="en")
+    printed = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert f"{cents(split.net):,}" in printed
