@@ -12,6 +12,12 @@ and the bound it was built to stay under:
 - ``empty-objects``: the same client meets a gzip page inflating to just under 32 MiB of
   ``[{},{},…]``: it passes both size caps and was parsed for 157 s to 3.5 GB; the count of its
   values (``jsontext.MAX_JSON_VALUES``) refuses it before parsing.
+- ``endless-pages``: a whole sync of one day from a gateway sending full pages with
+  ``data.total`` 0 forever, with the default bounds but time (loopback pages take
+  milliseconds): it stops at the 5,000-page bound with the window spooled to the store, not
+  held (it held the window: 262 s and 512 MB before; measured 77 s and +152 MB, the rows'
+  identities that tell repeats).  At the default rate limit the 30-minute bound of a listing
+  without a total stops it first.
 - ``verify-bomb``: ``reportgen verify`` of a packet whose CSV is 1 GiB of zeros (~1 MB
   compressed): refused from the zip's directory before anything is inflated.
 - ``verify-huge-manifest``: a 600 MiB ``manifest.json``: refused by its size.
@@ -57,6 +63,7 @@ from tests.hostile_server import TOKEN, HostileGateway  # noqa: E402
 BOUNDS = {
     "gzip-bomb": (10.0, 100),
     "empty-objects": (10.0, 150),
+    "endless-pages": (150.0, 250),
     "verify-bomb": (10.0, 100),
     "verify-huge-manifest": (10.0, 100),
     "verify-listed-bomb": (30.0, 100),
@@ -84,6 +91,35 @@ try:
 except GatewayProtocolError as exc:
     print(json.dumps({"seconds": time.monotonic() - started, "mb": peak_mb() - base, "message": str(exc)}))
 """.replace("import resource, sys, time", "import json, resource, sys, time")
+
+_ENDLESS_SYNC = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+from reportgen.app.sync import run_sync
+from reportgen.core.periods import date_range_period
+from reportgen.config import load_config
+from reportgen.errors import GatewayProtocolError
+from reportgen.gateway import GatewayClient
+from datetime import date
+from zoneinfo import ZoneInfo
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+folder = Path(tempfile.mkdtemp())
+lines = ["[gateway]", f'base_url = "{sys.argv[1]}"', "user_id = 42", 'flavor = "new-api"',
+         "requests_per_window = 100000", "[report]", 'timezone = "UTC"']
+(folder / "reportgen.toml").write_text(chr(10).join(lines) + chr(10), encoding="utf-8")
+config = load_config(folder / "reportgen.toml", env={"REPORTGEN_ACCESS_TOKEN": sys.argv[2]})
+day = date_range_period(date(2026, 4, 2), date(2026, 4, 2), ZoneInfo("UTC"))
+factory = lambda gw, on_request=None: GatewayClient(gw, sleep=lambda s: None, max_listing_seconds=1e9)
+base = peak_mb()
+started = time.monotonic()
+try:
+    run_sync(config, day, client_factory=factory)
+except GatewayProtocolError as exc:
+    print(json.dumps({"seconds": time.monotonic() - started, "mb": peak_mb() - base, "message": str(exc)}))
+"""
 
 _VERIFY = """
 import json, resource, subprocess, sys, time
@@ -195,6 +231,9 @@ def main() -> int:
         for name in ("gzip-bomb", "empty-objects"):
             log(f"{name} ...")
             results[name] = hostile_window(home, name.replace("-", "_"))
+        log("endless-pages ...")
+        with HostileGateway("endless_total0") as gw:
+            results["endless-pages"] = run(_ENDLESS_SYNC, gw.url, TOKEN, cwd=home)
         for name, (path, extra) in hostile_packets(demo_packet(workdir), workdir).items():
             log(f"{name} ...")
             results[name] = run(_VERIFY, str(path), *extra, cwd=home)

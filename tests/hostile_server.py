@@ -37,6 +37,7 @@ MODES = (
     "same_origin_redirect",  # 302 to another path on the same origin: followed
     "endless",  # full pages forever with changing ids, no data.total (bare list)
     "endless_total",  # full pages forever while data.total says 150
+    "endless_total0",  # full pages forever with data.total 0 (a known bug of some releases)
     "ignore_p",  # every p answers page 1
     "gzip_bomb",  # 509 KB of gzip inflating to 500 MB
     "empty_objects",  # gzip inflating to just under 32 MiB of a page of items [{},{},…]
@@ -318,6 +319,11 @@ class HostileGateway:
             p0 = int(q.get("p", "0"))
             items = _render(window_rows(start, end, PAGE), p0 * PAGE, f"p{p0}")
             return h.reply(200, _envelope(True, "", items))
+        if mode == "endless_total0":
+            items = _render(window_rows(start, end, PAGE), (p - 1) * PAGE, f"p{p}")
+            return h.reply(
+                200, _envelope(True, "", {"page": p, "page_size": PAGE, "total": 0, "items": items})
+            )
         rows = window_rows(start, end)
         if mode in ("repeat_no_rid", "shifted", "twins"):
             for row in rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.core.text import MAX_NAME, was_cut
+from reportgen.errors import GatewayProtocolError
 from reportgen.gateway.parse import parse_key
 from reportgen.gateway.transport import Limits
 from reportgen.store import DB_NAME, Store
@@ -134,3 +136,47 @@ def test_the_database_path_bounds_a_windows_sums_as_the_api_path(tmp_path: Path,
     assert "3 of 30 windows saved" in line and dbservers.READER_PASSWORD not in line
     summary = invoke(path, "summary", "--period", "2026-04", env=ENV)
     assert summary.exit_code == 0 and "Traceback" not in summary.output
+
+
+# ---------------------------------------------------------------------------- listings without a total
+class Ticking:
+    """A clock that moves ``step`` seconds each time it is read: paging that takes time, instantly."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize(("mode", "path"), [("endless", "/api/log/self"), ("endless_total0", "/api/log/self"),
+                                            ("endless_tokens", "/api/token/")])  # fmt: skip
+def test_full_pages_without_a_total_stop_at_the_time_bound(tmp_path: Path, mode: str, path: str) -> None:
+    """Full pages with ``data.total`` 0 or absent stopped only at the 5,000-page bound: 262 s and
+    512 MB for one day here, about 83 minutes at the default rate limit."""
+    with HostileGateway("good") as gw:
+        config = make_config(tmp_path, gw.url)
+        run_sync(config, DAY1, client_factory=Factory())
+        before = snapshot(config)
+        gw.mode = mode
+        factory = Factory(max_pages=5000, clock=Ticking(1.0), max_listing_seconds=120)
+        with pytest.raises(GatewayProtocolError) as info:
+            run_sync(config, DAY1, client_factory=factory, refetch=True)
+        asked = len(gw.requests)
+    message = str(info.value)
+    assert "\n" not in message and TOKEN not in message
+    assert re.search(rf"{re.escape(path)}: still full pages after \d+ s \([\d,]+ pages, [\d,]+ rows\) without a "
+                     r"data\.total that bounds them", message), message  # fmt: skip
+    assert asked < 200  # minutes of paging, not 5,000 pages
+    assert snapshot(config) == before
+
+
+def test_a_window_is_spooled_to_the_store_not_held(tmp_path: Path) -> None:
+    """The API path's pages go to the store's spool as they come (oldest first once written)."""
+    with HostileGateway("good") as gw:
+        config = make_config(tmp_path, gw.url)
+        run_sync(config, DAY1, client_factory=Factory())
+    with contextlib.closing(sqlite3.connect(config.store_dir / DB_NAME)) as conn:
+        stamps = [r[0] for r in conn.execute("SELECT created_at FROM logs ORDER BY id")]
+    assert len(stamps) == ROWS_PER_WINDOW and stamps == sorted(stamps)

@@ -313,22 +313,23 @@ def _store_window(
             lo, hi, _cuts(batches, tally), fetched_at, name, tally, price
         )
         return rows, window_pages, tally.findings()
-    fetched: list[UsageRecord] = []
     window_pages = 0
-    for page in itertools.chain([] if first is None else [first], pages):
-        # A row outside the window would escape the window's atomic replace and be
-        # stored twice by the sync of its own window: the store keeps only [lo, hi], and
-        # counts the others (a source that does not count them itself).
-        for record in page:
-            if lo <= record.created_at <= hi:
-                fetched.append(record)
-            else:
-                tally.add(OUTSIDE, record.quota, str(record.created_at))
-        window_pages += 1
-    counted = getattr(client, "window_findings", None)  # what the source left out itself
-    findings = _merged(tally, counted if isinstance(counted, WindowTally) else None)
-    store.replace_window(lo, hi, fetched, window_pages, fetched_at, name, findings, price)
-    return len(fetched), window_pages, findings
+    with store.spool() as spool:  # pages come newest first: spooled, not held, till the window ends
+        for page in itertools.chain([] if first is None else [first], pages):
+            # A row outside the window would escape the window's atomic replace and be
+            # stored twice by the sync of its own window: the store keeps only [lo, hi], and
+            # counts the others (a source that does not count them itself).
+            inside = [r for r in page if lo <= r.created_at <= hi]
+            for record in page:
+                if not lo <= record.created_at <= hi:
+                    tally.add(OUTSIDE, record.quota, str(record.created_at))
+            spool.add(inside)
+            window_pages += 1
+        counted = getattr(client, "window_findings", None)  # what the source left out itself
+        findings = _merged(tally, counted if isinstance(counted, WindowTally) else None)
+        rows = spool.rows
+        store.replace_window(lo, hi, spool, window_pages, fetched_at, name, findings, price)
+    return rows, window_pages, findings
 
 
 def _cuts(batches: Iterator[RowBatch], tally: WindowTally) -> Iterator[RowBatch]:

@@ -24,7 +24,7 @@ from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, Gat
 from . import topups
 from .amounts import amount, show_value
 from .deadline import open_session
-from .guards import MAX_PAGES, ListingBound, WindowRows
+from .guards import MAX_LISTING_SECONDS, MAX_PAGES, ListingBound, WindowRows
 from .jsontext import JSONRejected, loads
 from .parse import parse_key
 from .ratelimit import SlidingWindowLimiter
@@ -60,8 +60,8 @@ class GatewayClient:
 
     ``sleep`` and ``clock`` are injectable so tests run retries and rate limiting
     instantly; ``on_request(path)`` is called once per HTTP request (for a progress bar).
-    ``limits`` bounds each request (overall deadline, body sizes, redirects) and
-    ``max_pages`` each listing; tests shrink both.
+    ``limits`` bounds each request (deadline, body sizes, redirects), ``max_pages`` each listing
+    and ``max_listing_seconds`` one without a ``data.total`` that bounds it; tests shrink them.
     Counters: ``requests_made`` (HTTP requests, retries included), ``pages_fetched``
     (``/api/log/self`` pages received, the final short one included), ``retries`` and
     ``duplicates_dropped`` (rows a window's pages repeated, kept once).  ``warnings`` holds
@@ -84,6 +84,7 @@ class GatewayClient:
         rng: random.Random | None = None,
         limits: Limits | None = None,
         max_pages: int = MAX_PAGES,
+        max_listing_seconds: float = MAX_LISTING_SECONDS,
         recent: list[float] | None = None,
         on_wait: Callable[[float, str], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -100,6 +101,7 @@ class GatewayClient:
             self.warnings.append(insecure)
         self._limits = limits or Limits()
         self._max_pages = max(1, max_pages)
+        self._max_listing_seconds = max_listing_seconds
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
@@ -272,12 +274,11 @@ class GatewayClient:
         Bounded by :class:`~.guards.ListingBound` (``data.total`` and ``max_pages``).  ``once``:
         only the page ``params["p"]`` names, read again.
         """
-        p = (
-            params.pop("p", 0) if once else 0
-        )  # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
+        # 1-based servers treat p=0 as p=1 and say so in data.page; 0-based start here
+        p = params.pop("p", 0) if once else 0
         largest = 0
         previous: list[dict] | None = None
-        bound = ListingBound(path, self._max_pages)
+        bound = ListingBound(path, self._max_pages, self._clock, self._max_listing_seconds)
         while True:
             bound.before_page()
             data = self._get(path, {"p": p, "page_size": self._page_size, **params})

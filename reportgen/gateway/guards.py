@@ -11,6 +11,8 @@ window incomplete and keeps the windows already committed.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +28,10 @@ from .parse import created_at_of, parse_log_row
 #: log rows a day at 100 a page, 50,000 at one-api's 10.  A server still sending full
 #: pages past this ignores paging; the window is refused rather than paged forever.
 MAX_PAGES = 5000
+#: Seconds one listing may page on without a ``data.total`` that bounds it (absent, or 0 beside
+#: rows): 1,800 pages at the default rate limit.  Full pages for longer are a gateway that
+#: ignores paging, refused rather than paged for 83 minutes up to MAX_PAGES.
+MAX_LISTING_SECONDS = 1800.0
 _SAVED = "nothing from this listing was saved"
 
 
@@ -37,17 +43,33 @@ class ListingBound:
     rows is a known bug of some releases and bounds nothing.
     """
 
-    def __init__(self, path: str, max_pages: int = MAX_PAGES) -> None:
+    def __init__(
+        self,
+        path: str,
+        max_pages: int = MAX_PAGES,
+        clock: Callable[[], float] = time.monotonic,
+        max_seconds: float = MAX_LISTING_SECONDS,
+    ) -> None:
         self.path = path
         self.max_pages = max(1, max_pages)
         self.pages = self.rows = 0
         self.total: int | None = None
+        self._clock = clock
+        self._started = clock()
+        self.max_seconds = max_seconds
 
     def before_page(self) -> None:
         if self.pages >= self.max_pages:
             raise GatewayProtocolError(
                 f"{self.path}: still full pages after {self.pages:,} pages ({self.rows:,} rows) for one "
                 f"listing: the gateway ignores paging or misreports page sizes; {_SAVED}"
+            )
+        elapsed = self._clock() - self._started
+        if self.total is None and self.pages and elapsed > self.max_seconds:
+            raise GatewayProtocolError(
+                f"{self.path}: still full pages after {elapsed:,.0f} s ({self.pages:,} pages, {self.rows:,} "
+                "rows) without a data.total that bounds them: the gateway ignores paging or misreports "
+                f"page sizes; {_SAVED}"
             )
 
     def after_page(self, data: Any, items: list[dict], page_size: int) -> None:

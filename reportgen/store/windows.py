@@ -6,13 +6,18 @@ is either wholly in the store or not at all, and re-fetching never doubles a row
 the source served but the window does not keep (see :mod:`reportgen.core.findings`) are
 recorded with it in ``window_findings``; a window with rows in no figure is stored without
 coverage, so it reads as not synced and the next sync fetches it again.
+
+The API path's rows arrive newest first, page by page: they are spooled to a temporary table
+of the store's connection (:class:`WindowSpool`, on disk once large), not held in memory, and
+written oldest first when the window is complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
@@ -31,9 +36,8 @@ from .raw import forget_raw, keep_raw, keep_table, pack_table, unpack_table
 
 #: Values a row is written with: its parsed fields and its token usage.
 _WIDTH = 18 + len(USAGE_COLUMNS)
-_INSERT_ROW = (
-    f"INSERT INTO logs (id, {ROW_COLUMNS}, {USAGE_SQL}, source) VALUES ({','.join('?' * (_WIDTH + 2))})"
-)
+#: Rows whose raw JSON is kept as one compressed blob (a window of more is kept in several).
+_RAW_ROWS = 10_000
 #: Rows inserted by one statement of :meth:`WindowWrites.stream_window` (_WIDTH values each).
 _ROWS_PER_INSERT = 50
 _NO_USAGE = TokenUsage()
@@ -42,40 +46,44 @@ _NO_USAGE = TokenUsage()
 class WindowWrites(Connected):
     """Replacing a source's rows of a time range with a fetched window."""
 
+    @contextlib.contextmanager
+    def spool(self) -> Iterator[WindowSpool]:
+        """A :class:`WindowSpool` for one window's rows, emptied when the block ends."""
+        spool = WindowSpool(self._conn)
+        try:
+            yield spool
+        finally:
+            spool.clear()
+
     def replace_window(
         self,
         start: int,
         end: int,
-        records: Sequence[UsageRecord],
+        records: Iterable[UsageRecord] | WindowSpool,
         pages: int,
         fetched_at: int,
         source: str = DEFAULT_SOURCE,
         findings: Sequence[WindowFinding] = (),
         price: GatewayStatus | None = None,
     ) -> None:
-        """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records``.
+        """Atomically make ``[start, end]`` (inclusive) of ``source`` hold exactly ``records`` (or
+        the rows of a :meth:`spool`).
 
         Rows of other sources in the same range are left alone: sources never merge.
         ``findings`` (the rows served but not kept as rows) replace the window's; with rows
         in no figure among them the window is not recorded as complete.  ``price`` is the
         ``/api/status`` the window is priced by (see :mod:`.prices`).
         """
-        # Oldest first, so that row ids follow time within the window.
-        ordered = sorted(records, key=lambda r: r.created_at)
+        if not isinstance(records, WindowSpool):
+            with self.spool() as spool:
+                spool.add(records)
+                self.replace_window(start, end, spool, pages, fetched_at, source, findings, price)
+            return
         with self._transaction() as cur:
             first = self._clear_window(cur, start, end, source)
-            cur.executemany(
-                _INSERT_ROW,
-                [(first + i, *values, source) for i, values in enumerate(map(_record_values, ordered))],
-            )
-            if ordered:
-                keep_raw(cur, [(first + i, r.raw) for i, r in enumerate(ordered)])
-            _keep_credits(
-                cur,
-                [(first + i, raw_content(r.raw)) for i, r in enumerate(ordered) if r.type in CREDIT_TYPES],
-            )
+            rows = records.write(cur, first, source)
             self._close_window(
-                cur, start, end, len(records), pages, fetched_at, source, findings=findings, price=price
+                cur, start, end, rows, pages, fetched_at, source, findings=findings, price=price
             )
 
     def stream_window(
@@ -222,6 +230,51 @@ class WindowWrites(Connected):
             (start, end, rows, pages, fetched_at, source),
         )
         rollups.roll(self._conn, start, end + 1, source, counted)  # this source's touched days, from its rows
+
+
+class WindowSpool:
+    """One window's rows in any order, in a temporary table of the store's connection (SQLite moves
+    it to a file once it outgrows its cache): a window of any size costs the sync no memory."""
+
+    _COLUMNS = f"{ROW_COLUMNS}, {USAGE_SQL}"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, {self._COLUMNS}, raw)")
+        conn.execute("DELETE FROM temp.spool")
+        self.rows = 0
+
+    def add(self, records: Iterable[UsageRecord]) -> None:
+        """Keep ``records`` (a page) until the window is written."""
+        values = [(*_record_values(r), r.raw) for r in records]
+        self._conn.executemany(
+            f"INSERT INTO temp.spool ({self._COLUMNS}, raw) VALUES ({','.join('?' * (_WIDTH + 1))})", values
+        )
+        self.rows += len(values)
+
+    def write(self, cur: sqlite3.Cursor, first: int, source: str) -> int:
+        """Insert the rows oldest first (ties in the order received) as ids ``first, first + 1, …`` of
+        ``source``, their raw JSON and credit texts beside them; returns how many."""
+        order = "ORDER BY created_at, seq"
+        cur.execute(
+            f"INSERT INTO logs (id, {self._COLUMNS}, source) "
+            f"SELECT ? + row_number() OVER ({order}) - 1, {self._COLUMNS}, ? FROM temp.spool {order}",
+            (first, source),
+        )
+        raws = self._conn.execute(f"SELECT type, raw FROM temp.spool {order}")
+        at = first
+        while chunk := raws.fetchmany(_RAW_ROWS):
+            keep_raw(cur, [(at + i, raw) for i, (_type, raw) in enumerate(chunk)])
+            _keep_credits(
+                cur,
+                [(at + i, raw_content(raw)) for i, (kind, raw) in enumerate(chunk) if kind in CREDIT_TYPES],
+            )
+            at += len(chunk)
+        return at - first
+
+    def clear(self) -> None:
+        self._conn.execute("DELETE FROM temp.spool")
+        self.rows = 0
 
 
 def _keep_credits(cur: sqlite3.Cursor, texts: list[tuple[int, str]]) -> None:
