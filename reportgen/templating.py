@@ -33,7 +33,11 @@ SECTIONS: dict[str, bool] = {
     "show_signature": True,
     "show_charts": True,
     "show_claim": False,
+    "show_seal": True,
 }
+#: The stamp and signature boxes under a grant report by default (each a ``seal_NAME`` label):
+#: the organisation's seal (单位公章) and its head of finance (财务负责人).
+SEAL_BOXES = ("unit_seal", "finance_head")
 #: The header fields a claim form (报销单) may show, in their default order.
 CLAIM_FIELDS = ("department", "claimant", "purpose", "project_code", "project_lead")
 #: The signature rows of a claim form by default (each a ``sign_NAME`` label).
@@ -101,6 +105,8 @@ class Template:
     sections: Mapping[str, bool] = field(default_factory=lambda: dict(SECTIONS))
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     claim: Claim = field(default_factory=Claim)
+    #: ``[seal] boxes``: the stamp/signature boxes a grant report ends with (``seal_NAME`` labels).
+    seal: tuple[str, ...] = ()
 
     def label(self, key: str, lang: str) -> str:
         for lng in (lang, "en"):
@@ -113,8 +119,10 @@ class Template:
         """A label with its ``{placeholders}`` filled in."""
         return self.label(key, lang).format(**values)
 
-    def title_for(self, lang: str) -> str:
-        return self.title.get(lang) or self.title.get("en") or self.label("title", lang)
+    def title_for(self, lang: str, kind: str = "") -> str:
+        """The title in ``lang``; ``{kind}`` in it becomes ``kind`` (a grant report's 月度报告, 结题报告 …)."""
+        title = self.title.get(lang) or self.title.get("en") or self.label("title", lang)
+        return title.replace("{kind}", kind)
 
     def letterhead_field(self, name: str, lang: str) -> str:
         values = self.letterhead.get(name, {})
@@ -210,6 +218,7 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
         sections={**SECTIONS, **data.sections},
         labels=labels,
         claim=_check_signatures(data.claim, labels, source),
+        seal=_check_seal(data.seal, labels, source),
     )
 
 
@@ -225,7 +234,7 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
         raise ConfigError(f"{where}: not valid TOML ({exc})") from None
     except RecursionError:
         raise ConfigError(f"{where}: nested too deeply to be a template") from None
-    _known(data, {"template", "title", "letterhead", "sections", "labels", "claim"}, where, "")
+    _known(data, {"template", "title", "letterhead", "sections", "labels", "claim", "seal"}, where, "")
     meta = _table(data, "template", where, "")
     _known(meta, {"kind", "number_prefix", "name"}, where, "template.")
     kind = meta.get("kind", "invoice")
@@ -268,6 +277,11 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
             _check_placeholders(value, where, f"labels.{lng}.{key}")
         labels[lng] = dict(table)
     claim = _claim(_table(data, "claim", where, ""), where, kind)
+    seal_in = _table(data, "seal", where, "")
+    _known(seal_in, {"boxes"}, where, "seal.")
+    seal = seal_in.get("boxes", list(SEAL_BOXES) if kind == "grant" else [])
+    if not isinstance(seal, list) or not all(isinstance(n, str) and n for n in seal):
+        raise ConfigError(f'{where}: seal.boxes must be a list of names, e.g. ["unit_seal", "finance_head"]')
     return Template(
         name="",
         source=where,
@@ -279,6 +293,7 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
         sections=sections_in,
         labels=labels,
         claim=claim,
+        seal=tuple(seal),
     )
 
 
@@ -316,6 +331,18 @@ def _check_signatures(claim: Claim, labels: Mapping[str, Mapping[str, str]], whe
                 "[labels.zh] and [labels.en]"
             )
     return claim
+
+
+def _check_seal(
+    boxes: tuple[str, ...], labels: Mapping[str, Mapping[str, str]], where: str
+) -> tuple[str, ...]:
+    """Every seal box needs its ``seal_NAME`` label (shipped, or added under [labels])."""
+    for name in boxes:
+        if not any(f"seal_{name}" in table for table in labels.values()):
+            raise ConfigError(
+                f'{where}: seal.boxes: {name!r} has no label; add seal_{name} = "..." under [labels.zh] and [labels.en]'
+            )
+    return boxes
 
 
 def _check_placeholders(text: str, where: str, key: str, known: tuple[str, ...] = PLACEHOLDERS) -> None:

@@ -21,13 +21,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 
 from reportgen.app.documents import write_packet
+from reportgen.app.export import export_report
 from reportgen.app.sync import run_sync
 from reportgen.config import load_config, parse_config
 from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
 from reportgen.gateway import GatewayClient
+from reportgen.plugins import select_exporters
 from reportgen.read import Scope, open_period
 from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN
@@ -221,3 +224,33 @@ def test_over_budget_project(synced):
     p = tight.project
     assert p.over_budget and p.overrun == p.spent - 50 and p.run_out is not None and p.run_out < p.end
     assert tight.kind == "final"
+
+
+def _pdf_text(path: Path, period: str | None, project: str, lang: str, out: Path) -> str:
+    config = load_config(path, env={})
+    chosen = None if period is None else parse_period(period, config.tz)
+    with open_period(config, chosen, Scope.of(project=project), generated_at=JULY_2) as view:
+        (pdf,) = export_report(view.report, select_exporters("pdf"), out, lang=lang, template="grant")
+    return "".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+def test_the_pdf_is_titled_by_its_period_and_prints_categories_claims_and_run_out(synced, tmp_path):
+    config = load_config(synced, env={})
+    write_packet(
+        config, parse_period("2026-04", config.tz), tmp_path / "p", project="omega", unsigned=True,
+        now=lambda: JULY_2.timestamp() - 60,
+    )  # fmt: skip
+    june = _grant(synced, "2026-06")
+    zh = _pdf_text(synced, "2026-06", "omega", "zh", tmp_path / "zh")
+    assert "科研经费 API 使用月度报告" in zh and "结题报告" not in zh
+    assert "2026年6月1日至6月30日" in zh and "from" not in zh
+    for c in june.project.categories:
+        assert c.name in zh and f"{c.spent:,.2f}" in zh
+    assert "执行率" in zh and "结余" in zh and "单位公章" in zh and "财务负责人" in zh
+    assert june.claims[0].number in zh and "本项目已开具的报销" in zh
+    assert june.project.run_out is not None
+    assert f"{june.project.run_out.year}年{june.project.run_out.month}月{june.project.run_out.day}日" in zh
+    en = _pdf_text(synced, "2026-06", "omega", "en", tmp_path / "en")
+    assert "Grant Monthly Report" in en and "Budget by category (CNY)" in en
+    tight = _pdf_text(synced, "2026-06", "tight", "zh", tmp_path / "tight")
+    assert "超出预算" in tight and "超支 CNY 4.00" in tight and "结题报告" in tight

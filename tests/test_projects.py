@@ -372,7 +372,7 @@ def test_cli_report_project_writes_the_grant_documents(synced, tmp_path):
     paths = [line for line in result.output.split() if line.endswith((".xlsx", ".pdf"))]
     assert [p.rsplit(".", 1)[1] for p in paths] == ["xlsx", "pdf"]
     text = "".join(page.extract_text() for page in PdfReader(paths[1]).pages)
-    assert "Grant Closing Report" in text and "Over budget" in text and "-5.00" in text
+    assert "Grant Final Report" in text and "Over budget" in text and "-5.00" in text
     result = runner.invoke(cli, [*args, "--period", "2026-04"], env={})  # the project's part of April
     assert result.exit_code == 0, result.output
     assert "reportgen-beta_2026-04.pdf" in result.output

@@ -1,7 +1,8 @@
 """PDF statement: an invoice-style summary per member and model that a finance office files.
 
 :mod:`.builder` draws the parts (letterhead, facts, amount tables, totals, notes,
-signatures) and :mod:`.finance` the project, grant and reconciliation parts; this module
+signatures), :mod:`.finance` the project and reconciliation parts and :mod:`.grant` the
+grant report; this module
 puts a statement or a grant closing report together and registers the exporter.
 """
 
@@ -27,7 +28,8 @@ from .builder import (
     statement_amounts,
 )
 from .claim import claim_form
-from .finance import charts_section, finance_sections, grant_story
+from .finance import charts_section, finance_sections
+from .grant import grant_story
 
 __all__ = ["document_number", "register_exporters", "statement_amounts", "write_pdf"]
 

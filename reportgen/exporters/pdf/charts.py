@@ -9,11 +9,12 @@ so a test can read them back and compare them with the tables.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
@@ -155,35 +156,96 @@ def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDra
     return drawing
 
 
-def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> ChartDrawing:
-    """The budget left after each month of the grant report (its monthly table's figures)."""
+def burn_down_values(grant: GrantView) -> dict[str, dict[str, Decimal]]:
+    """``remaining`` after each day from the project's start through its as-of day (one point per day),
+    ``spent`` each day's charged spend, and ``projection`` from the as-of day at the current rate to
+    the run-out date or the project's end, whichever comes first (exact, budget currency)."""
     p = grant.project
-    spent: dict[str, Decimal] = defaultdict(Decimal)
-    for line in grant.lines:
-        spent[line.month] += line.cost
-    months = sorted(spent)
     remaining: dict[str, Decimal] = {}
     left = p.budget
-    for month in months:
-        left -= spent[month]
-        remaining[month] = left
-    drawing = ChartDrawing(width, 55 * mm)
-    chart = HorizontalLineChart()
-    chart.x, chart.y, chart.width, chart.height = 18 * mm, 10 * mm, width - 30 * mm, 36 * mm
-    chart.data = [
-        [float(p.budget), *(float(remaining[m]) for m in months)],
-        [float(p.budget)] * (len(months) + 1),
+    for day, spent in grant.daily:
+        left -= spent
+        remaining[day.isoformat()] = left
+    projection: dict[str, Decimal] = {}
+    if grant.daily and p.as_of is not None and p.burn_per_day and p.as_of < p.end:
+        stop = p.end if p.run_out is None or p.run_out <= p.as_of else min(p.run_out, p.end)
+        days = (stop - p.as_of).days
+        projection = {p.as_of.isoformat(): left, stop.isoformat(): left - p.burn_per_day * days}
+    return {
+        "remaining": remaining,
+        "spent": {d.isoformat(): v for d, v in grant.daily},
+        "projection": projection,
+    }
+
+
+def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> ChartDrawing:
+    """The budget left after each day of the project (one point per day), the budget line (the
+    budget spent evenly to the end), the zero line where it is used up, and the projection at
+    the current rate; the x axis stays at the bottom when the budget is overrun."""
+    p = grant.project
+    labels = _labels(lang)
+    values = burn_down_values(grant)
+    start = p.start.toordinal()
+
+    def x(iso: str) -> int:
+        return date.fromisoformat(iso).toordinal() - start + 1
+
+    span = (p.end.toordinal() - start) + 1
+    actual = [(0, float(p.budget))] + [(x(d), float(v)) for d, v in values["remaining"].items()]
+    plan = [(0, float(p.budget)), (span, 0.0)]
+    zero = [(0, 0.0), (span, 0.0)]
+    series = [actual, plan, zero]
+    projected = [(x(d), float(v)) for d, v in values["projection"].items()]
+    if projected:
+        series.append(projected)
+    drawing = ChartDrawing(width, 66 * mm)
+    chart = LinePlot()
+    chart.x, chart.y, chart.width, chart.height = 20 * mm, 18 * mm, width - 30 * mm, 38 * mm
+    chart.data = series
+    styles = [
+        (PALETTE[0], 1.5, None),
+        ("#9AA5B1", 0.8, (1, 2)),
+        ("#B00020", 0.6, None),
+        (PALETTE[1], 1.2, (3, 2)),
     ]
-    chart.categoryAxis.categoryNames = [_labels(lang)["budget"], *months]
-    _axes(chart, font, 6.5)
-    chart.lines[0].strokeColor = colors.HexColor(PALETTE[0])
-    chart.lines[0].strokeWidth = 1.5
-    chart.lines[1].strokeColor = colors.HexColor("#9AA5B1")
-    chart.lines[1].strokeDashArray = (2, 2)
+    for i, (colour, stroke, dash) in enumerate(styles[: len(series)]):
+        chart.lines[i].strokeColor = colors.HexColor(colour)
+        chart.lines[i].strokeWidth = stroke
+        chart.lines[i].strokeDashArray = dash
+        chart.lines[i].symbol = None
+    chart.xValueAxis.valueMin, chart.xValueAxis.valueMax = 0, span
+    chart.xValueAxis.joinAxisMode = "bottom"  # never across the plot on the zero line when over budget
+    step = max(1, span // 6)
+    chart.xValueAxis.valueSteps = list(range(0, span + 1, step))
+    chart.xValueAxis.labelTextFormat = lambda v: date.fromordinal(start + int(v)).strftime(
+        "%m-%d"
+    )  # day starts
+    chart.xValueAxis.labels.fontName = font
+    chart.xValueAxis.labels.fontSize = 6
+    chart.yValueAxis.labels.fontName = font
+    chart.yValueAxis.labels.fontSize = 6
+    chart.yValueAxis.forceZero = True
     drawing.add(chart)
-    title = _labels(lang)["burn_down"].format(currency=p.currency)
-    drawing.add(String(0, 51 * mm, title, fontName=font, fontSize=8.5))
-    drawing.source_values = {"remaining": remaining, "spent": dict(spent)}
+    names = [
+        labels["remaining"],
+        f"{labels['plan']} ({p.currency} {money_text(p.budget)})",
+        labels["used_up"],
+    ]
+    if projected:
+        names.append(labels["projection"])
+    pairs = [(colors.HexColor(c), n) for (c, _, _), n in zip(styles, names, strict=False)]
+    legend = Legend()
+    legend.x, legend.y = 20 * mm, 8 * mm
+    legend.fontName, legend.fontSize = font, 6.5
+    legend.alignment = "right"
+    legend.columnMaximum = 1
+    legend.deltax = (width - 30 * mm) / 4
+    legend.dx = legend.dy = 6
+    legend.colorNamePairs = pairs
+    drawing.add(legend)
+    title = labels["burn_down"].format(currency=p.currency)
+    drawing.add(String(0, 62 * mm, title, fontName=font, fontSize=8.5))
+    drawing.source_values = values
     drawing.kind = "burn_down"
     return drawing
 
@@ -201,9 +263,7 @@ def _legend(names: list[str], font: str, x: float, y: float) -> Legend:
     return legend
 
 
-def _axes(
-    chart: HorizontalBarChart | VerticalBarChart | HorizontalLineChart, font: str, category_size: float
-) -> None:
+def _axes(chart: HorizontalBarChart | VerticalBarChart, font: str, category_size: float) -> None:
     """The axis labels every chart shares: the document's font, values from zero."""
     chart.categoryAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = category_size
