@@ -35,6 +35,7 @@ from ..errors import ExportError
 from ..hookspecs import DocumentRole, ExportContext
 from ..plugins import exporters
 from ..read import PeriodView
+from ..render import members
 from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .packetdocs import PacketParts, attachments
 from .quality import QualityReport
@@ -202,6 +203,7 @@ def _manifest(
             "on its charged days (local dates, inclusive).",
         },
         "totals": totals_json(report.totals),
+        "members": [{"name": line.name, "keys": list(line.keys)} for line in members(report)],
         "closed": None
         if closure is None
         else {"revision": closure.revision, "closed_at": closure.generated_at.isoformat()},

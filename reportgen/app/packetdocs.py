@@ -19,7 +19,7 @@ from ..core.report import Report
 from ..hookspecs import DocumentRole, ExportContext, PacketSource, RegisterDocument, hookimpl
 from .methodology import methodology_markdown
 from .verify.format import ROWS
-from .verify.roles import check_detail_file, check_rows, check_workbook_file
+from .verify.roles import check_detail_file, check_rows, check_statement_file, check_workbook_file
 
 if TYPE_CHECKING:
     from ..read import PeriodView
@@ -76,7 +76,9 @@ def write_rows(source: PacketSource, fp: IO[bytes], ctx: ExportContext) -> None:
 
 
 BUILTIN_DOCUMENTS = (
-    DocumentRole("statement", "statement (PDF)", exporter="pdf", attachment=False),
+    DocumentRole(
+        "statement", "statement (PDF)", exporter="pdf", attachment=False, check=check_statement_file
+    ),
     DocumentRole("workbook", "workbook (XLSX)", exporter="xlsx", check=check_workbook_file),
     DocumentRole("detail", "CSV detail", exporter="csv", check=check_detail_file),
     DocumentRole(

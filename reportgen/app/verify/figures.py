@@ -38,6 +38,9 @@ class Derived:
     totals: dict[str, Any] = field(default_factory=dict)
     detail_lines: int = 0
     detail_hash: int = 0
+    #: (key, model) -> [requests, errors, prompt tokens, completion tokens, net quota, refunded
+    #: quota]: what a statement's member and model lines add up from
+    by_key_model: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 def check_rows_file(
@@ -92,6 +95,15 @@ def check_rows_file(
             return None
         if charged is not None and not any(a <= day <= b for a, b in charged.get(token, ())):
             continue
+        if kind in (2, 5, 6):
+            figures = derived.by_key_model.setdefault((token, model), [0, 0, 0, 0, 0, 0])
+            if kind == 2:
+                figures[0] += 1
+                figures[2] += values[5]
+                figures[3] += values[6]
+            figures[1] += kind == 5
+            figures[4] += quota if kind == 2 else -quota if kind == 6 else 0
+            figures[5] += quota if kind == 6 else 0
         if kind == 2:
             t["requests"] += 1
             t["consumed_quota"] += quota
@@ -143,7 +155,7 @@ def _detail_key(*fields: object) -> int:
 _DETAIL_KEYS = ("time", "key", "model", "prompt_tokens", "completion_tokens", "quota", "request_id")
 
 
-def _wordings(manifest: dict[str, Any]) -> list[Callable[[str], str]]:
+def wordings(manifest: dict[str, Any]) -> list[Callable[[str], str]]:
     """How the packet's documents may word a label key: its own template's wording, then the
     shipped wording in its language and in each other (a custom template verify cannot load)."""
     lang = manifest["lang"]
@@ -171,7 +183,7 @@ def read_detail(
         raise ValueError("it has no header")
     columns = plugins.columns().detail(DETAIL_CSV)
     keys: list[str | None] = []
-    for wording in _wordings(manifest):  # the wording that names the most of what is needed
+    for wording in wordings(manifest):  # the wording that names the most of what is needed
         found = header_keys(header, columns, functools.partial(_csv_wording, wording))
         if sum(k in found for k in need) > sum(k in keys for k in need):
             keys = found
@@ -279,7 +291,7 @@ _IN_MANIFEST = {"net_quota": "quota"}
 def summary_totals(fp: IO[bytes], manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The Summary sheet's first totals line as ``{figure key: value}``: the line headed by the
     template's "total" after a header worded as the registered figures (the member table)."""
-    wordings = _wordings(manifest)
+    worded = wordings(manifest)
     figures = plugins.columns().stats(XLSX_LINES)
     import openpyxl  # here: loading the plugins (this module's checks are registered) stays light
 
@@ -293,7 +305,7 @@ def summary_totals(fp: IO[bytes], manifest: dict[str, Any]) -> dict[str, Any] | 
             if keys is not None and row and row[0] == total:
                 return {k: v for k, v in zip(keys, row[1:], strict=False) if k is not None}
             cells = ["" if v is None else str(v) for v in row[1:]]
-            for wording in wordings:
+            for wording in worded:
                 found = header_keys(cells, figures, wording)
                 if all(k in found for k in (*_TOTAL_KEYS, "cost_usd")):
                     keys, total = found, wording("total")

@@ -195,6 +195,7 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
             "user_id": source.get("user_id", int, nullable=True),
             "quota_per_unit": source.get("quota_per_unit", str),
             "cny_per_usd": source.obj("exchange_rate").get("cny_per_usd", str, nullable=True),
+            "per_source": "per_source" in source.obj("exchange_rate").data,
         },
         "rows": {
             "fingerprint": rows.get("fingerprint", str),
@@ -230,6 +231,15 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
             raise Malformed(MANIFEST, "coverage.missing must be a list of ranges")
         if not coverage.get("complete", bool) or missing:
             out["missing"] = [one_line(r, 60) for r in missing[:20]] or ["(ranges not stated)"]
+    out["members"] = None  # who a statement's tables show (packets before it was recorded: not compared)
+    if "members" in m.data:
+        out["members"] = []
+        for i, item in enumerate(m.get("members", list)):
+            member = _Shape(item, f"{MANIFEST}: members[{i}]")
+            keys = member.get("keys", list)
+            if not all(isinstance(k, str) for k in keys):
+                raise Malformed(MANIFEST, f"members[{i}].keys must be a list of key names")
+            out["members"].append({"name": member.get("name", str), "keys": keys})
     closed = m.obj("closed", nullable=True)
     if closed is not None:
         out["closed"] = {"revision": closed.get("revision", int), "closed_at": closed.get("closed_at", str)}

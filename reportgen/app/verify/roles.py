@@ -2,7 +2,7 @@
 
 The rows give the manifest's fingerprint, count and totals; the CSV detail holds exactly
 the rows' consumption and refund lines; the workbook states the manifest's totals (see
-:mod:`.figures`).  :mod:`reportgen.app.packetdocs` registers them with the documents.
+:mod:`.figures`); the PDF prints the rows' figures (see :mod:`.statement`).  :mod:`reportgen.app.packetdocs` registers them with the documents.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from ...hookspecs import PacketFile
 from .figures import check_detail, check_workbook
 from .members import PacketMember
+from .pdftext import pdf_pages
+from .statement import check_pdf
 
 
 def check_rows(file: PacketFile) -> None:
@@ -34,4 +36,14 @@ def check_workbook_file(file: PacketFile) -> None:
         check_workbook(packet.zf, member.info, packet.manifest, packet.limits, packet.result)
 
 
-__all__ = ["check_detail_file", "check_rows", "check_workbook_file"]
+def check_statement_file(file: PacketFile) -> None:
+    """The PDF prints the rows' figures: its member and model lines, totals, rate, 大写 and fingerprint."""
+    member = PacketMember.of(file)
+    packet = member.packet
+    derived = packet.rows()
+    if derived is not None:
+        pages = pdf_pages(member.name, member.chunks())
+        check_pdf(member.name, pages, packet.manifest, derived, member.differ, member.passed)
+
+
+__all__ = ["check_detail_file", "check_rows", "check_statement_file", "check_workbook_file"]
