@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from pypdf import PdfReader
 
@@ -254,3 +255,25 @@ def test_the_pdf_is_titled_by_its_period_and_prints_categories_claims_and_run_ou
     assert "Grant Monthly Report" in en and "Budget by category (CNY)" in en
     tight = _pdf_text(synced, "2026-06", "tight", "zh", tmp_path / "tight")
     assert "超出预算" in tight and "超支 CNY 4.00" in tight and "结题报告" in tight
+
+
+def test_the_workbook_opens_on_the_charged_figures(synced, tmp_path):
+    config = load_config(synced, env={})
+    with open_period(
+        config, parse_period("2026-06", config.tz), Scope.of(project="omega"), generated_at=JULY_2
+    ) as view:
+        grant = view.report.grant
+        (xlsx,) = export_report(view.report, select_exporters("xlsx"), tmp_path, lang="zh", template="grant")
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames[0] == "经费" and wb.active.title == "经费"
+    rows = [[c for c in row if c is not None] for row in wb["经费"].iter_rows(values_only=True)]
+    cells = [c for row in rows for c in row]
+    assert "科研经费 API 使用月度报告" in cells and "预算执行情况（CNY）" in cells
+    for c in grant.project.categories:
+        assert [c.name, float(c.budget), float(c.period_spent), float(c.spent)] == [
+            pytest.approx(v) if isinstance(v, float) else v
+            for v in next(r for r in rows if r and r[0] == c.name)[:4]
+        ]
+    assert rows[-1][-1] == pytest.approx(float(grant.spent))  # the claim's figure closes the sheet
+    summary = [c for row in wb["汇总"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(c.startswith("非报销金额") for c in summary)

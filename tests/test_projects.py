@@ -332,7 +332,7 @@ def test_grant_closing_report_counts_only_charged_spend(synced, tmp_path):
         paths = export_report(report, select_exporters("xlsx,pdf"), tmp_path, lang="zh", template="grant")
     assert paths[0].name.startswith("reportgen-alpha_2026-04-01_2026-06-30")
     wb = openpyxl.load_workbook(paths[0])
-    assert wb.sheetnames[:2] == ["汇总", "经费"]
+    assert wb.sheetnames[:2] == ["经费", "汇总"]  # the charged figures first
     cells = [c for row in wb["经费"].iter_rows(values_only=True) for c in row if c is not None]
     assert "Benchmarking LLMs for the alpha study" in cells
     assert pytest.approx(165.0000012) in cells

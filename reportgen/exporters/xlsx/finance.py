@@ -1,4 +1,4 @@
-"""Workbook sheets for the finance views a Report may carry: grant, projects, reconciliation.
+"""Workbook sheets for the finance views a Report may carry: bridge, projects, reconciliation.
 
 Called by :func:`reportgen.exporters.xlsx.write_xlsx` after the summary sheet;
 each sheet appears only when the report carries its data.  Over-budget projects and
@@ -14,30 +14,27 @@ from typing import Any
 from ...core.budget import ProjectLine
 from ...core.reconciliation import ReconcileLine
 from ...core.wallet import line_values, unexplained_text
-from ...render import charges_text, day_ranges, reconciliation_text, status_key
+from ...render import day_ranges, reconciliation_text, status_key
 from .book import Sheet
 from .names import SheetNames
 from .sheets import Writer
 
 
 def add_finance_sheets(w: Writer, names: SheetNames) -> None:
-    """The Bridge, Grant, Projects and Reconciliation sheets, each when the report has its data."""
+    """The Bridge, Projects and Reconciliation sheets, each when the report has its data (a grant
+    report's Grant sheet comes first in the workbook: :func:`reportgen.exporters.xlsx.grant.grant_sheet`)."""
     report = w.report
     if report.bridge is not None and report.bridge.sources:
         _bridge_sheet(w, names)
         if any(s.payments for s in report.bridge.sources):
             _payments_sheet(w, names)
-    if not (report.grant or report.projects or report.reconciliation):
-        return
-    if report.grant is not None:
-        _grant_sheet(w, names)
     if report.projects:
         _projects_sheet(w, names)
     if report.reconciliation is not None:
         _reconciliation_sheet(w, names)
 
 
-def _money(w: Writer, ws: Sheet, value: Decimal | None, alert: bool = False) -> Any:
+def money_cell(w: Writer, ws: Sheet, value: Decimal | None, alert: bool = False) -> Any:
     return w.money(ws, value, "rg alert money" if alert else "rg money")
 
 
@@ -69,7 +66,7 @@ def project_status(w: Writer, line: ProjectLine) -> str:
     return w.label(status_key(line))
 
 
-def _width(text: str) -> float:
+def header_width(text: str) -> float:
     """Column width that fits a header on one line (CJK characters are two columns wide)."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 3
 
@@ -86,24 +83,24 @@ def _project_row(w: Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
         w.text(ws, line.title),
         w.text(ws, line.code),
         line.currency,
-        _money(w, ws, line.budget),
-        _money(w, ws, line.period_spent),
-        _money(w, ws, line.spent, over),
-        _money(w, ws, line.remaining, over),
+        money_cell(w, ws, line.budget),
+        money_cell(w, ws, line.period_spent),
+        money_cell(w, ws, line.spent, over),
+        money_cell(w, ws, line.remaining, over),
         share,
-        _money(w, ws, line.burn_per_day),
+        money_cell(w, ws, line.burn_per_day),
         _day(w, ws, line.run_out, over or (line.run_out is not None and line.run_out <= line.end)),
         _day(w, ws, line.start),
         _day(w, ws, line.end),
         _day(w, ws, line.as_of),
         w.text(ws, project_status(w, line), "rg alert" if over else None),
-        _money(w, ws, line.outside, line.outside != 0) if line.outside_days else None,
+        money_cell(w, ws, line.outside, line.outside != 0) if line.outside_days else None,
     ]
 
 
 def _projects_sheet(w: Writer, names: SheetNames) -> None:
     base = (16, 26, 14, 9, 12, 12, 12, 12, 9, 12, 12, 12, 12, 12, 14, 14)
-    widths = [max(b, _width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
+    widths = [max(b, header_width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
     ws = w.book.sheet(names.claim(w.label("sheet_projects"), "Projects"), widths)
     ws.append(w.header(ws, _PROJECT_KEYS))
     for line in w.report.projects:
@@ -124,63 +121,6 @@ def _projects_sheet(w: Writer, names: SheetNames) -> None:
                 end=line.as_of.isoformat(),
             )
             ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, note)])
-    ws.close()
-
-
-def _grant_sheet(w: Writer, names: SheetNames) -> None:
-    grant = w.report.grant
-    assert grant is not None
-    p = grant.project
-    ws = w.book.sheet(names.claim(w.label("sheet_grant"), "Grant"), (22, 28, 28, 16, 16, 18), freeze=False)
-    lab = w.label
-    over = p.over_budget
-    facts: list[tuple[str, Any]] = [
-        ("project", w.text(ws, f"{p.name}: {p.title}")),
-        ("project_code", w.text(ws, p.code)),
-        ("project_dates", w.text(ws, f"{p.start.isoformat()} – {p.end.isoformat()}")),
-        ("currency", p.currency),
-        ("budget", _money(w, ws, p.budget)),
-        ("spent", _money(w, ws, p.spent, over)),
-        ("remaining", _money(w, ws, p.remaining, over)),
-        ("share_used", None if p.share_used is None else w.cell(ws, float(p.share_used), "rg pct")),
-        ("status", w.text(ws, project_status(w, p), "rg alert" if over else None)),
-        ("charges", w.text(ws, charges_text(grant.charges, w.text_of, w.ctx.lang))),
-    ]
-    for key, value in facts:
-        ws.append([w.text(ws, lab(key), "rg label"), value])
-    if grant.justification:
-        ws.append([w.text(ws, lab("justification"), "rg label"), w.text(ws, grant.justification)])
-    for member, note in grant.member_notes:
-        ws.append([w.text(ws, lab("member_justification"), "rg label"), w.text(ws, f"{member}: {note}")])
-    ws.append([])
-    ws.append([w.text(ws, lab("grant_split_note"))])
-    ws.append([])
-    amount = lab("amount_in").format(name=p.currency)
-    ws.append(
-        w.header(ws, ("month", "member", "model", "charged_quota", "cost_usd"))
-        + [w.text(ws, amount, "rg header")]
-    )
-    for line in grant.lines:
-        ws.append(
-            [
-                w.text(ws, line.month),
-                w.text(ws, line.member),
-                w.text(ws, line.model),
-                w.cell(ws, float(line.quota), "rg int"),
-                w.money(ws, line.cost_usd, "rg usd6"),
-                w.money(ws, line.cost),
-            ]
-        )
-    ws.append(
-        [
-            w.text(ws, lab("total"), "rg total"),
-            None,
-            None,
-            w.cell(ws, float(sum((x.quota for x in grant.lines), Decimal(0))), "rg total int"),
-            w.money(ws, sum((x.cost_usd for x in grant.lines), Decimal(0)), "rg total usd6"),
-            w.money(ws, grant.spent, "rg total money"),
-        ]
-    )
     ws.close()
 
 
@@ -206,7 +146,9 @@ def _reconciliation_sheet(w: Writer, names: SheetNames) -> None:
     rec = w.report.reconciliation
     assert rec is not None
     base = (24, 14, 14, 14, 16, 14, 14, 90)
-    widths = [max(b, _width(w.label(k))) for b, k in zip(base, (*_REC_KEYS, "status", "notes"), strict=True)]
+    widths = [
+        max(b, header_width(w.label(k))) for b, k in zip(base, (*_REC_KEYS, "status", "notes"), strict=True)
+    ]
     ws = w.book.sheet(names.claim(w.label("sheet_reconciliation"), "Reconciliation"), widths)
     ws.append(w.header(ws, (*_REC_KEYS, "status", "notes")))
     for line in (*rec.keys, rec.total):
@@ -233,7 +175,7 @@ def _bridge_sheet(w: Writer, names: SheetNames) -> None:
                 [
                     w.text(ws, text[key]),
                     w.text(ws, text["unknown"]) if quota is None else quota,
-                    None if usd is None else _money(w, ws, usd, alert=key == "residual" and bool(quota)),
+                    None if usd is None else money_cell(w, ws, usd, alert=key == "residual" and bool(quota)),
                 ]
             )
         if s.closes:

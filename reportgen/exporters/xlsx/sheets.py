@@ -131,6 +131,8 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
     put([w.text(ws, org)] if org else [])
     for line in banner_lines(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values)):
         put([w.text(ws, line, "rg heading")])
+    if report.grant is not None:  # the full usage of the charged keys, not the charged figures
+        put([w.text(ws, lab("grant_full_view"), "rg alert")])
     put([])
     rng = ctx.template.text(
         "period_range",

@@ -1,4 +1,5 @@
-"""The workbook assembled: summary, finance sheets, by model, by day, members; saved reproducibly."""
+"""The workbook assembled: (a grant report's Grant sheet,) summary, finance sheets, by model, by day,
+members; saved reproducibly."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .detail import member_sheets
 from .engine_openpyxl import OpenpyxlBook
 from .engine_xlsxwriter import XlsxWriterBook
 from .finance import add_finance_sheets
+from .grant import grant_sheet
 from .names import SheetNames
 from .sheets import Writer, day_value, local_naive, model_lines, summary_sheet, table_sheet
 
@@ -42,6 +44,8 @@ def write_workbook(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     book = open_book(fp, report, ctx)
     w = Writer(book, report, ctx)
     names = SheetNames()
+    if report.grant is not None:  # a grant report opens on the charged figures: one total
+        grant_sheet(w, names)
     summary_title = names.claim(w.label("sheet_summary"), "Summary")
     model_title = names.claim(w.label("sheet_by_model"), "By model")
     day_title = names.claim(w.label("sheet_by_day"), "By day")
@@ -55,7 +59,7 @@ def write_workbook(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     summary_sheet(w, ws)
     ws.close()
 
-    add_finance_sheets(w, names)  # Grant, Projects, Reconciliation: only when the report has them
+    add_finance_sheets(w, names)  # Bridge, Projects, Reconciliation: only when the report has them
 
     widths = [34, *(c.width for c in by_model)]
     ws = book.sheet(model_title, widths)
