@@ -21,7 +21,7 @@ from reportgen.core.periods import Period, parse_period
 from reportgen.core.records import GatewayStatus
 from reportgen.gateway.parse import parse_key, parse_log_row
 from reportgen.store import Store
-from reportgen.testing.fakegateway.synthetic import iter_rows
+from reportgen.testing.fakegateway.synthetic import CREDITS, credit_row, iter_rows
 
 TZ = "Asia/Shanghai"
 PERIOD = "2026-03"
@@ -72,6 +72,11 @@ def period(text: str = PERIOD) -> Period:
     return parse_period(text, config(Path(".")).tz)
 
 
+#: A realistic month (issue 27): one credit row (top-up, redemption, admin change, invitation
+#: bonus) per this many rows, as a busy new-api account has them (~40 per 1M rows).
+CREDIT_EVERY = 25_000
+
+
 def rows(
     n: int,
     seed: int = SEED,
@@ -79,12 +84,20 @@ def rows(
     models: int = MODELS,
     every_line: bool = False,
     text: str = PERIOD,
+    realistic: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """``n`` canonical gateway rows of period ``text``, oldest first: consumption, refunds, errors.
 
     ``every_line``: row *i* goes to member × model line *i* mod (members × models), so every
     line of the statement exists (the many-lines PDF case) instead of a random member and model.
+    ``realistic``: shaped like a real new-api month (issue 27): every :data:`CREDIT_EVERY`-th row
+    a credit row (the demo's four texts in turn, quota 0, the amount only in the text), and
+    ``other`` as new-api writes it (cache tokens and ratios, the channel's admin info, the
+    mapped model).
     """
+    if realistic:
+        yield from _realistic(rows(n, seed, members, models, every_line, text), seed)
+        return
     p = period(text)
     rng = random.Random(seed)
     for i, row in enumerate(iter_rows(n, p.start_ts, p.end_ts, members=members, models=models, seed=seed)):
@@ -106,6 +119,29 @@ def rows(
         yield row
 
 
+def _realistic(stream: Iterator[dict[str, Any]], seed: int) -> Iterator[dict[str, Any]]:
+    rng = random.Random(seed + 1)
+    for i, row in enumerate(stream):
+        if i % CREDIT_EVERY == CREDIT_EVERY // 2:
+            _, kind, content, _ = CREDITS[(i // CREDIT_EVERY) % len(CREDITS)]
+            yield credit_row(row["created_at"], kind, content)
+            continue
+        other = row["other"]
+        if row["type"] == 2:
+            cached = rng.randrange(0, row["prompt_tokens"]) if rng.random() < 0.4 else 0
+            other.update(
+                cache_tokens=cached,
+                cache_ratio=0.1,
+                cache_creation_tokens=0,
+                cache_creation_ratio=1.25,
+                user_group_ratio=-1,
+                is_model_mapped=False,
+                admin_info={"use_channel": ["7"], "is_multi_key": False, "multi_key_index": 0},
+                request_path="/v1/chat/completions",
+            )
+        yield row
+
+
 def tokens(members: int = MEMBERS) -> list[dict[str, Any]]:
     return [
         {"id": 1000 + i, "name": key_name(i), "key": "sk-" + "*" * 40, "status": 1, "group": "default",
@@ -116,7 +152,12 @@ def tokens(members: int = MEMBERS) -> list[dict[str, Any]]:
 
 
 def build_store(
-    directory: Path, n: int, members: int = MEMBERS, models: int = MODELS, text: str = PERIOD
+    directory: Path,
+    n: int,
+    members: int = MEMBERS,
+    models: int = MODELS,
+    text: str = PERIOD,
+    realistic: bool = False,
 ) -> dict[str, Any]:
     """Write ``n`` rows of period ``text`` into a fresh store at ``directory``, one local-day window per transaction.
 
@@ -133,7 +174,9 @@ def build_store(
         store.save_status(GatewayStatus(Decimal(QUOTA_PER_UNIT), p.end_ts, Decimal("7.3"), "USD", "v0.9.6"))
         store.save_keys([parse_key(t) for t in tokens(members)], seen_at=p.end_ts)
         sync_id = store.start_sync(p.end_ts, "new-api", (p.start_ts, p.end_ts - 1))
-        stream = rows(n, members=members, models=models, every_line=every_line, text=text)
+        stream = rows(
+            n, members=members, models=models, every_line=every_line, text=text, realistic=realistic
+        )
         pending = next(stream, None)
         written = 0
         for lo, hi in windows:
@@ -151,13 +194,19 @@ def build_store(
         "timezone": TZ,
         "members": members,
         "models": models,
+        "realistic": realistic,
     }
     (directory / "bench.json").write_text(json.dumps(info))
     return info
 
 
 def store_ready(
-    directory: Path, n: int, members: int = MEMBERS, models: int = MODELS, text: str = PERIOD
+    directory: Path,
+    n: int,
+    members: int = MEMBERS,
+    models: int = MODELS,
+    text: str = PERIOD,
+    realistic: bool = False,
 ) -> bool:
     marker = directory / "bench.json"
     if not marker.exists():
@@ -166,9 +215,27 @@ def store_ready(
     shape = (info.get("members", MEMBERS), info.get("models", MODELS))
     return bool(
         info.get("rows") == n and info.get("seed") == SEED and info.get("period") == text
-        and shape == (members, models)
+        and shape == (members, models) and bool(info.get("realistic")) == realistic
     )  # fmt: skip
 
 
 def stored_rows(directory: Path) -> int:
     return int(json.loads((directory / "bench.json").read_text())["rows"])
+
+
+def write_config(store_dir: Path, where: Path) -> Path:
+    """The bench's :func:`config` as a ``reportgen.toml`` at ``where``: for whole-process runs of the CLI."""
+    lines = [
+        "[gateway]",
+        f'base_url = "{BASE_URL}"',
+        f"user_id = {USER_ID}",
+        'flavor = "new-api"',
+        "[report]",
+        f'timezone = "{TZ}"',
+        "[store]",
+        f"path = {json.dumps(str(store_dir))}",
+    ]
+    for i in range(MEMBERS):
+        lines += [f"[members.{json.dumps(member_name(i), ensure_ascii=False)}]", f'keys = ["{key_name(i)}"]']
+    where.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return where
