@@ -30,8 +30,8 @@ def check_store(
     if not (store_dir / DB_NAME).is_file():
         result.notes.append(NO_STORE)
         return
-    label = manifest["period"]["label"]
     closed = manifest["closed"]
+    label = manifest["period"]["label"] if closed is None else closed["label"]
     packet_rows = None if rows_info is None else _digest_lines(zf, rows_info, limits)
     try:
         check = check_rows(

@@ -242,7 +242,11 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
             out["members"].append({"name": member.get("name", str), "keys": keys})
     closed = m.obj("closed", nullable=True)
     if closed is not None:
-        out["closed"] = {"revision": closed.get("revision", int), "closed_at": closed.get("closed_at", str)}
+        out["closed"] = {
+            "revision": closed.get("revision", int),
+            "closed_at": closed.get("closed_at", str),
+            "label": _closed_label(m, out["period"]["label"]),
+        }
     statement = m.obj("statement", nullable=True)
     if statement is not None:
         out["statement"] = {"number": statement.get("number", str)}
@@ -269,6 +273,18 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
     except (ZoneInfoNotFoundError, ValueError, TypeError, OverflowError, OSError) as exc:
         raise Malformed(MANIFEST, f"the period is malformed ({str(exc)[:120]})") from None
     return out
+
+
+def _closed_label(m: _Shape, label: str) -> str:
+    """The closed period a packet was read from: its basis names it (a project's packet is
+    labelled by the project, ``alpha_2026-04``, but reads the team's closed ``2026-04``)."""
+    if "basis" not in m.data:
+        return label
+    for i, item in enumerate(m.get("basis", list)):
+        part = _Shape(item, f"{MANIFEST}: basis[{i}]")
+        if "closed_period" in part.data and part.get("closed_period", str, nullable=True) is not None:
+            return str(part.get("closed_period", str))
+    return label
 
 
 class _Shape:
