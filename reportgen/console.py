@@ -206,19 +206,17 @@ def _projects_table(report: Report) -> Table:
         "runs out",
     ):
         table.add_column(name, justify="left" if name in ("project", "code") else "right")
-    for p in report.projects:
+    for p in report.projects:  # every amount with its currency: projects budget in USD or CNY
         share = "" if p.share_used is None else percent_text(p.share_used)
-        burn = "" if p.burn_per_day is None else f"{money_text(p.burn_per_day)}"
+        burn = "" if p.burn_per_day is None else f"{p.currency} {money_text(p.burn_per_day)}"
+        run_out = "" if p.run_out is None else p.run_out.isoformat()
         table.add_row(
             f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else ""),
             p.code,
-            f"{p.currency} {money_text(p.budget)}",
-            f"{money_text(p.period_spent)}",
-            f"{money_text(p.spent)}",
-            f"{money_text(p.remaining)}",
+            *(f"{p.currency} {money_text(v)}" for v in (p.budget, p.period_spent, p.spent, p.remaining)),
             share,
             burn,
-            "" if p.run_out is None else p.run_out.isoformat(),
+            run_out + (" (after the end)" if p.run_out_after_end else ""),
             style="bold red" if p.over_budget else None,
         )
     return table
@@ -227,9 +225,10 @@ def _projects_table(report: Report) -> Table:
 def _print_projects(report: Report, console: Console) -> None:
     console.print(_projects_table(report))
     for p in report.projects:
-        if p.unsynced_days:
+        if p.unsynced:
+            spans = ", ".join(str(a) if a == z else f"{a} – {z}" for a, z in p.unsynced)
             console.print(
-                f"[yellow]{p.name}: {p.unsynced_days} day(s) from {p.start} to {p.as_of} are not synced; "
+                f"[yellow]{p.name}: {p.unsynced_days} day(s) are not synced ({spans}); "
                 "spent and the burn rate are understated until they are[/yellow]"
             )
         if p.outside_days:

@@ -117,3 +117,21 @@ def test_member_bars_are_labelled_as_the_tables_print_their_amounts() -> None:
     drawing = member_chart(report, "en", builder.font, 170 * 2.83)
     chart = next(c for c in drawing.contents if hasattr(c, "barLabelArray"))
     assert chart.barLabelArray == [[money_text(Decimal("0.125"))]] == [["0.13"]]
+
+
+def test_the_team_statement_prints_one_currency_per_column_and_a_run_out_after_the_end(demo, tmp_path):
+    from pypdf import PdfReader
+
+    from reportgen.app.export import export_report
+    from reportgen.plugins import select_exporters
+
+    report = demo.report_summary
+    (pdf,) = export_report(report, select_exporters("pdf"), tmp_path, lang="zh")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "预算（USD）" in text and "预算（CNY）" in text  # a table per budget currency
+    assert (
+        "USD 60.00" not in text and "CNY 120.00" not in text
+    )  # no currency-prefixed cells mixed in a column
+    nlp = next(p for p in report.projects if p.name == "nlp-grant")
+    assert nlp.run_out_after_end and nlp.run_out is not None
+    assert f"{nlp.run_out.isoformat()}（晚于结束日）" in text.replace("\n", "")  # wrapped in its cell

@@ -13,7 +13,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from ...core.budget import ProjectLine
 from ...core.money import money_text, percent_text
 from ...core.wallet import Bridge, printed_bridge, unexplained_text
-from ...render import day_ranges, reconciliation_text, status_key
+from ...render import day_ranges, day_text, reconciliation_text, status_key
 from .builder import WIDTH, Builder
 from .charts import daily_chart, member_chart
 from .rows import HEAD_BG, RULE, SUB_BG
@@ -98,41 +98,62 @@ def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
 
 
 def projects_section(b: Builder, lines: Sequence[ProjectLine]) -> list[Flowable]:
+    """The projects' budget positions: one table per budget currency, so no column mixes two;
+    a run-out date after a project's end says so."""
     lab = b.lab
-    head = [lab(k) for k in ("project", "budget", "spent", "remaining", "share_used", "run_out", "status")]
+    out: list[Flowable] = [Spacer(1, 4 * mm)]
+    as_of = max((p.as_of for p in lines if p.as_of is not None), default=None)
+    heading = lab("projects") + (lab("as_of_day", date=day_text(as_of, b.ctx.lang)) if as_of else "")
+    currencies = list(dict.fromkeys(p.currency for p in lines))
+    for n, currency in enumerate(currencies):
+        group = [p for p in lines if p.currency == currency]
+        table = _projects_table(b, group, currency)
+        out.append(KeepTogether([b.para(heading, b.s.h2), table]) if n == 0 else table)
+        if n + 1 < len(currencies):
+            out.append(Spacer(1, 2 * mm))
+    for p in lines:
+        if p.unsynced and p.as_of is not None:
+            ranges = ", ".join(
+                f"{a.isoformat()} – {z.isoformat()}" if a != z else a.isoformat() for a, z in p.unsynced
+            )
+            out.append(b.para(lab("unsynced_spans", name=p.name, ranges=ranges), b.s.small))
+        if p.outside_days:
+            days = day_ranges(p.outside_days)
+            text = lab(
+                "name_text", name=lab("outside_dates"), text=f"{p.currency} {money_text(p.outside)} ({days})"
+            )
+            out.append(b.para(lab("name_text", name=p.name, text=text), b.s.small))
+    return out
+
+
+def _projects_table(b: Builder, lines: Sequence[ProjectLine], currency: str) -> Table:
+    lab = b.lab
+    money = ("budget", "spent", "remaining")
+    head = [lab("project")]
+    head += [lab("amount_of", name=lab(k), currency=currency) for k in money]
+    head += [lab(k) for k in ("share_used", "run_out", "status")]
     rows: list[list[Any]] = [[b.para(h, b.s.cell) for h in head]]
     extra: list[tuple[Any, ...]] = [("ALIGN", (1, 1), (-2, -1), "RIGHT")]
-    notes: list[Flowable] = []
     for i, p in enumerate(lines, 1):
         status = lab(status_key(p))
         if p.over_budget:
             status = status.upper()
             extra += [("TEXTCOLOR", (0, i), (-1, i), RED), ("BACKGROUND", (0, i), (-1, i), RED_BG)]
+        run_out = "" if p.run_out is None else p.run_out.isoformat()
+        if p.run_out_after_end:
+            run_out = lab("run_out_after_end_cell", date=run_out)
         rows.append(
             [
                 b.para(f"{p.name}: {p.title}" + (f" ({p.code})" if p.code else ""), b.s.cell),
-                f"{p.currency} {money_text(p.budget)}",
+                money_text(p.budget),
                 money_text(p.spent),
                 money_text(p.remaining),
                 "" if p.share_used is None else percent_text(p.share_used),
-                "" if p.run_out is None else p.run_out.isoformat(),
+                b.para(run_out, b.s.cell),
                 status,
             ]
         )
-        if p.unsynced_days and p.as_of is not None:
-            text = lab("unsynced_note", name=p.name, start=p.start.isoformat(), end=p.as_of.isoformat())
-            notes.append(b.para(text, b.s.small))
-        if p.outside_days:
-            days = day_ranges(p.outside_days)
-            notes.append(
-                b.para(
-                    f"{p.name}: {lab('outside_dates')}: {p.currency} {money_text(p.outside)} ({days})",
-                    b.s.small,
-                )
-            )
     widths = [WIDTH - 6 * 22 * mm, 26 * mm, 22 * mm, 22 * mm, 16 * mm, 22 * mm, 24 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(table_style(b, extra))
-    as_of = max((p.as_of for p in lines if p.as_of is not None), default=None)
-    heading = lab("projects") + (f" ({lab('as_of')}: {as_of.isoformat()})" if as_of else "")
-    return [Spacer(1, 4 * mm), KeepTogether([b.para(heading, b.s.h2), table]), *notes]
+    return table

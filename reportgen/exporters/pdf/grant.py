@@ -215,10 +215,11 @@ def budget_block(b: Builder, p: ProjectLine) -> list[Flowable]:
         ranges = ", ".join(date_range_text(a, z, b.ctx.lang) for a, z in p.unsynced)
         out.append(b.para(lab("unsynced_spans", name=p.name, ranges=ranges), b.s.small))
     if p.outside_days:
+        days = day_ranges(p.outside_days)
         text = lab(
-            "name_text", name=p.name, text=f"{lab('outside_dates')}: {p.currency} {money_text(p.outside)}"
+            "name_text", name=lab("outside_dates"), text=f"{p.currency} {money_text(p.outside)} ({days})"
         )
-        out.append(b.para(f"{text} ({day_ranges(p.outside_days)})", b.s.small))
+        out.append(b.para(lab("name_text", name=p.name, text=text), b.s.small))
     return out
 
 

@@ -98,29 +98,49 @@ def _project_row(w: Writer, ws: Sheet, line: ProjectLine) -> list[Any]:
     ]
 
 
+_MONEY_KEYS = {"budget", "period_spent", "spent", "remaining", "burn_rate", "outside_amount"}
+
+
 def _projects_sheet(w: Writer, names: SheetNames) -> None:
+    """One block per budget currency, its amount headers naming it: no column mixes two currencies."""
     base = (16, 26, 14, 9, 12, 12, 12, 12, 9, 12, 12, 12, 12, 12, 14, 14)
-    widths = [max(b, header_width(w.label(k))) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
+    widths = [max(b, header_width(w.label(k)) + 6) for b, k in zip(base, _PROJECT_KEYS, strict=True)]
     ws = w.book.sheet(names.claim(w.label("sheet_projects"), "Projects"), widths)
-    ws.append(w.header(ws, _PROJECT_KEYS))
-    for line in w.report.projects:
-        ws.append(_project_row(w, ws, line))
-    flagged = [line for line in w.report.projects if line.outside_days or line.unsynced_days]
+    lines = w.report.projects
+    for n, currency in enumerate(dict.fromkeys(line.currency for line in lines)):
+        if n:
+            ws.append([])
+        ws.append(
+            [
+                w.text(
+                    ws,
+                    w.text_of("amount_of", name=w.label(k), currency=currency)
+                    if k in _MONEY_KEYS
+                    else w.label(k),
+                    "rg header",
+                )
+                for k in _PROJECT_KEYS
+            ]
+        )
+        for line in lines:
+            if line.currency == currency:
+                ws.append(_project_row(w, ws, line))
+    flagged = [line for line in lines if line.outside_days or line.unsynced or line.run_out_after_end]
     if flagged:
         ws.append([])
     for line in flagged:
         if line.outside_days:
             days = day_ranges(line.outside_days)
             ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, f"{w.label('outside_dates')}: {days}")])
-        if line.unsynced_days and line.as_of is not None:
-            note = w.ctx.template.text(
-                "unsynced_note",
-                w.ctx.lang,
-                name=line.name,
-                start=line.start.isoformat(),
-                end=line.as_of.isoformat(),
+        if line.unsynced:
+            ranges = ", ".join(
+                a.isoformat() if a == z else f"{a.isoformat()} – {z.isoformat()}" for a, z in line.unsynced
             )
+            note = w.text_of("unsynced_spans", name=line.name, ranges=ranges)
             ws.append([w.text(ws, line.name, "rg alert"), w.text(ws, note)])
+        if line.run_out_after_end and line.run_out is not None:
+            note = w.text_of("run_out_after_end_cell", date=line.run_out.isoformat())
+            ws.append([w.text(ws, line.name), w.text(ws, f"{w.label('run_out')}: {note}")])
     ws.close()
 
 
