@@ -176,6 +176,13 @@ def available_templates() -> list[str]:
     )
 
 
+#: The largest config or template file read (a real one is a few KB).
+MAX_FILE_BYTES = 4 * 2**20
+#: The largest logo printed: bytes, and pixels of a PNG (a small file may inflate to a huge image).
+MAX_LOGO_BYTES = 4 * 2**20
+MAX_LOGO_PIXELS = 16_000_000
+
+
 def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template:
     """A shipped template by name (``invoice`` by default) or a ``.toml`` file by path."""
     if lang not in LANGS:
@@ -187,11 +194,7 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
         path = Path(name_or_path).expanduser()
         if not path.is_file():
             raise ConfigError(f"{path}: no such template file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot be read ({exc})") from None
-        data = _parse(text, str(path), path.parent)
+        data = _parse(read_toml_text(path), str(path), path.parent)
         name, source = path.stem, str(path)
         if not data.title:  # a template that sets no title keeps its kind's shipped one
             shipped = _parse(_read_shipped(data.kind), f"reportgen.templates/{data.kind}.toml", None)
@@ -220,6 +223,46 @@ def load_template(name_or_path: str | None = None, lang: str = "zh") -> Template
         claim=_check_signatures(data.claim, labels, source),
         seal=_check_seal(data.seal, labels, source),
     )
+
+
+def read_toml_text(path: Path) -> str:
+    """A user's TOML file (config, template) as text; a byte-order mark (Notepad starts UTF-8 files
+    with one, TOML allows none) is dropped, as every file reportgen reads from a user is read."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{path}: {path.stat().st_size:,} bytes, more than a config or template holds "
+                f"({MAX_FILE_BYTES // 2**20} MiB at most)"
+            )
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+
+
+def _check_logo(logo: Path, where: str) -> None:
+    """Refuse a logo that is no PNG or JPEG, or too large to print (a letterhead of 50 MB took 200 s)."""
+    try:
+        size = logo.stat().st_size
+        with logo.open("rb") as fp:
+            head = fp.read(24)
+    except OSError as exc:
+        raise ConfigError(
+            f"{where}: letterhead.logo {logo}: cannot be read ({exc.strerror or exc})"
+        ) from None
+    if not head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        raise ConfigError(f"{where}: letterhead.logo {logo}: not a PNG or JPEG image")
+    if size > MAX_LOGO_BYTES:
+        raise ConfigError(
+            f"{where}: letterhead.logo {logo}: {size:,} bytes; a logo of at most {MAX_LOGO_BYTES // 2**20} MiB "
+            "prints (scale it down)"
+        )
+    if head.startswith(b"\x89PNG"):
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        if width * height > MAX_LOGO_PIXELS:
+            raise ConfigError(
+                f"{where}: letterhead.logo {logo}: {width:,} × {height:,} pixels; a logo of at most "
+                f"{MAX_LOGO_PIXELS:,} pixels prints (scale it down)"
+            )
 
 
 def _read_shipped(name: str) -> str:
@@ -258,6 +301,7 @@ def _parse(text: str, where: str, base_dir: Path | None) -> Template:
             logo = base_dir / logo
         if not logo.is_file():
             raise ConfigError(f"{where}: letterhead.logo {logo_text!r}: no such file ({logo})")
+        _check_logo(logo, where)
 
     sections_in = _table(data, "sections", where, "")
     _known(sections_in, set(SECTIONS), where, "sections.")

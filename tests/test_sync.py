@@ -150,7 +150,9 @@ def test_second_sync_at_once_is_refused(tmp_path, team):
         config = make_config(tmp_path, gw.url, team)
         with (
             sync_lock(config.store_dir),
-            pytest.raises(SyncLockedError, match="another reportgen sync is running"),
+            pytest.raises(
+                SyncLockedError, match=r"another reportgen command \(reportgen sync \(pid \d+\)\) is writing"
+            ),
         ):
             run_sync(config, april(config), client_factory=fast_client)
 

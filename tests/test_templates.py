@@ -28,7 +28,8 @@ def test_zh_and_en_labels_cover_the_same_keys() -> None:
 
 def test_custom_template_overrides_and_falls_back(tmp_path: Path) -> None:
     logo = tmp_path / "logo.png"
-    logo.write_bytes(b"")  # only its existence is checked at load time
+    # only its header is read at load time: a PNG of 1 x 1 pixels
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01")
     path = tmp_path / "mine.toml"
     path.write_text(
         """

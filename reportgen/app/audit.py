@@ -42,7 +42,7 @@ def create_key(
     key = init_key(config.signing_key, owner, force=force)
     if not (config.store_dir / DB_NAME).is_file():
         return NewKey(key, False)
-    with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:
         audit.append(store, int(now()), who(), "key", key.owner, key.fingerprint, {"path": str(key.path)})
     return NewKey(key, True)
 

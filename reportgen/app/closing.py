@@ -89,7 +89,10 @@ def close_period(
     at = int(now())
     if period.end_ts > at:
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z}); close it after")
-    with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
+    with (
+        sync_lock(config.store_dir, f"close {period.label}"),
+        Store.open(config.store_dir, create=False) as store,
+    ):
         existing = find_closure(store, period.label)
         if existing is not None and existing.period.timezone != period.timezone:
             raise UsageError(

@@ -109,7 +109,7 @@ def write_packet(
     )
     check_out_dir(out_dir)
     with (
-        sync_lock(config.store_dir),
+        sync_lock(config.store_dir, f"packet {period.label}"),
         Store.open(config.store_dir, create=False) as store,
         open_period(config, period, scope) as view,
     ):

@@ -109,7 +109,12 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None], what: str) 
     The file gets the permissions any new file gets here (mkstemp's are owner-only), so a
     finance colleague on a shared folder can open it.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:  # a folder that takes no new file (/proc, a read-only mount) fails here
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(
+            f"{path}: could not write the {what} file ({exc.strerror or exc}); choose another --out"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fp:
             write(fp)

@@ -33,7 +33,7 @@ from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically
 from .packet import manifest_of, packet_name
-from .sync import SyncResult, run_sync
+from .sync import SyncResult, refuse_insecure, run_sync
 
 INDEX = "index.md"
 
@@ -129,10 +129,13 @@ def run_month_end(
     if period.end_ts > now():
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z})")
     refuse_partial_close(config, period)  # it closes the month: every source, before syncing any
+    refuse_insecure(config, strict and not dry_run)  # --strict: no token over plain http, before any request
     folder = out_dir / period.label
     # the month, and (as a plain sync does) the last days and recently closed periods again for late rows
     sync = (
-        None if dry_run else run_sync(config, period, look_back=True, client_factory=client_factory, now=now)
+        None
+        if dry_run
+        else run_sync(config, period, strict=strict, look_back=True, client_factory=client_factory, now=now)
     )
     with open_period(config, period, fingerprint=False) as view:  # each packet's own view hashes its rows
         check_view(view, strict, False, notify)

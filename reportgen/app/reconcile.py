@@ -42,6 +42,7 @@ from ..errors import GatewayError, ReconcileError
 from ..gateway import GatewayClient
 from ..store import Store, qualified_key, sync_lock, uncovered
 from . import ratebudget
+from .sync import refuse_insecure
 
 
 @dataclass
@@ -63,12 +64,15 @@ def run_reconcile(
     client_factory: Callable[..., Any] | None = None,
     now: Callable[[], float] = time.time,
     notify: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> Reconciliation:
     """Compare ``period`` in the store with each source's gateway, keep the result, return it.
 
     Every source chosen (``--source``, else all) is compared with its own account; the
-    result is kept for the documents only when it covers every configured source.
+    result is kept for the documents only when it covers every configured source.  ``strict``
+    refuses to send the token over plain http.
     """
+    refuse_insecure(config, strict)
     sources = config.sources()
     database = [g.name for g in sources if g.source == "database"]
     if database:
@@ -84,7 +88,7 @@ def run_reconcile(
                 + ("" if gw.name == "default" else f" of source {gw.name!r}")
             )
     checked_at = int(now())
-    with sync_lock(config.store_dir), Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store_dir, "reconcile"), Store.open(config.store_dir, create=False) as store:
         parts = []
         for gw in sources:
             client = (client_factory or GatewayClient)(gw)

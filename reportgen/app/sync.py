@@ -207,8 +207,7 @@ def run_sync(
     sources = config.sources()
     for gw in sources:
         _check_source(config, gw)
-    if strict and config.warnings:  # e.g. the token would cross the network over plain http
-        raise UsageError(f"--strict: {config.warnings[0]}")
+    refuse_insecure(config, strict)
     progress = progress or _Silent()
     results = []
     with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
@@ -270,6 +269,13 @@ def run_sync(
         reread=sum(r.reread for r in results),
         looked_back=sum(r.looked_back for r in results),
     )
+
+
+def refuse_insecure(config: Config, strict: bool) -> None:
+    """With ``strict``, refuse before any request what the config warns of (the token would cross
+    the network over plain http): sync, reconcile and month-end alike."""
+    if strict and config.warnings:
+        raise UsageError(f"--strict: {config.warnings[0]}")
 
 
 def _span(targets: Iterable[tuple[int, int]]) -> tuple[int, int]:

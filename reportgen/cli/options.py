@@ -41,6 +41,15 @@ def config_of(ctx: click.Context) -> Config:
     return config
 
 
+def network_config(ctx: click.Context) -> Config:
+    """:func:`config_of` for a command that sends the token: what the config warns of (plain http)
+    is said first, before any request, however the command ends."""
+    config = config_of(ctx)
+    for line in config.warnings:
+        notify(f"Warning: {line}")
+    return config
+
+
 def _name_values(ctx: click.Context, param: click.Parameter, options: tuple[str, ...]) -> dict[str, str]:
     """``--option NAME=VALUE`` given any number of times, as a mapping."""
     parsed = {}

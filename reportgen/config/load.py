@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
-from ..templating import LANGS
+from ..templating import LANGS, read_toml_text
 from .gateways import parse_gateways
 from .members import parse_members
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config
@@ -93,14 +93,11 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            # utf-8-sig: Notepad starts UTF-8 files with a byte-order mark TOML does not allow
-            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+            data = tomllib.loads(read_toml_text(path))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         except RecursionError:
             raise ConfigError(f"{path}: nested too deeply to be a reportgen config") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot be read ({exc})") from None
     return parse_config(data, path, env, cwd)
 
 
@@ -188,6 +185,11 @@ def parse_config(
     signing_key = (
         default_signing_key(env) if key_text is None else _user_path(key_text.strip(), env, base_dir)
     )
+    if signing_key.resolve().is_relative_to(store_dir.resolve()):  # the store travels with its data
+        raise ConfigError(
+            f"{where}: signing.key {signing_key} lies inside the store {store_dir}: keep the private key "
+            'outside every store (e.g. "~/.config/reportgen/signing-key.pem", the default)'
+        )
     sync = table_at(data, "sync", where)
     reject_unknown(sync, {"lookback_days", "closed_horizon_days"}, where, "sync.")
     lookback_days, horizon_days = (

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import parse_qs, urlsplit
+import re
+from urllib.parse import urlsplit
 
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+#: A query parameter holding a password, however it is spelt (``PASSWORD``, ``passwd``, ``pwd``,
+#: ``sslpassword``) or separated (``&`` or ``;``): its name and ``=``, the value after it.
+_SECRET_PARAM = re.compile(r"(?i)((?:^|[&;])\s*(?:(?:ssl)?pass(?:word|wd)?|pwd)\s*=)[^&;]*")
 
 
 def base_url_problem(url: str) -> str | None:
@@ -62,10 +66,15 @@ def _quote(url: str) -> str:
 
 
 def dsn_has_password(dsn: str) -> bool:
-    """Whether ``scheme://user:password@host`` (or ``?password=``) carries a password."""
+    """Whether ``scheme://user:password@host`` (or a password parameter) carries a password."""
     try:
         parts = urlsplit(dsn)
         has_password = parts.password is not None
     except ValueError:
         return False  # malformed: the database source reports it, naming the problem
-    return has_password or "password" in parse_qs(parts.query)
+    return has_password or _SECRET_PARAM.search(parts.query) is not None
+
+
+def redact_query(query: str) -> str:
+    """A URL's query with every password parameter's value replaced by ``***``."""
+    return _SECRET_PARAM.sub(r"\1***", query)

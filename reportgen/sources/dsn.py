@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+from ..config.safety import redact_query
 from ..errors import ConfigError
 
 _DIALECTS = {
@@ -84,16 +85,16 @@ def parse_dsn(text: str, base_dir: Path | None = None, setting: str = "gateway.d
 
 
 def redact(text: str) -> str:
-    """The URL with any password (in the user part or ``?password=``) replaced by ``***``."""
+    """The URL with any password (in the user part or a password parameter) replaced by ``***``."""
     try:
         parts = urlsplit(text)
-        if parts.password is None and "password" not in dict(parse_qsl(parts.query)):
+        query = redact_query(parts.query)
+        if parts.password is None and query == parts.query:
             return text
         netloc = parts.netloc
         if parts.password is not None:
             userinfo, _, hostport = netloc.rpartition("@")
             netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
-        query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*")
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<the configured DSN>"

@@ -145,11 +145,25 @@ def check_chain(reader: Reader) -> list[str]:
     head = reader.get_meta("audit_head")
     last = f"{found[-1].seq}:{found[-1].hash}" if found else None
     if head != last:
-        problems.append(
-            f"the log ends at entry {found[-1].seq if found else 0} but it had reached entry "
-            f"{(head or '0:').split(':')[0]}: entries at the end were deleted"
-        )
+        problems.append(_head_problem(head, found[-1].seq if found else 0))
     return problems
+
+
+def _head_problem(head: str | None, ends: int) -> str:
+    """Why the log's last entry is not the head recorded with it: which, not one guess for all."""
+    seq_text = (head or "0:").split(":")[0]
+    reached = int(seq_text) if seq_text.isdigit() else -1
+    if reached > ends:
+        return f"the log ends at entry {ends} but it had reached entry {reached}: entries at the end were deleted"
+    if reached == ends:
+        return (
+            f"entry {ends}, the last, is not the one the log recorded as its head: the log was rewritten "
+            "(its entries replaced and chained anew)"
+        )
+    return (
+        f"the log ends at entry {ends} but its recorded head is entry {seq_text or '?'}: entries were "
+        "written to it by something other than reportgen"
+    )
 
 
 def statements(reader: Reader) -> list[tuple[str, int, int, str, str, str]]:

@@ -62,7 +62,7 @@ class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
             raise StoreError(f"{db}: not a reportgen store")  # pragma: no cover - open raised
         if version < schema.SCHEMA_VERSION and not snapshot:
             conn.close()
-            with sync_lock(directory):
+            with sync_lock(directory, "store migration"):
                 Store.open(directory, create=False).close()  # migrates, with a backup
             conn = connect_ro(db)
         return cls(directory, conn)
@@ -95,8 +95,9 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
 
 
 @contextlib.contextmanager
-def sync_lock(directory: Path) -> Iterator[None]:
-    """Hold a store folder's sync lock; a second sync on the same store is refused at once."""
+def sync_lock(directory: Path, holder: str = "sync") -> Iterator[None]:
+    """Hold a store folder's write lock for ``holder`` (``sync``, ``packet 2026-04``, …); another
+    command that writes the store is refused at once, told which command holds it."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
@@ -110,11 +111,27 @@ def sync_lock(directory: Path) -> Iterator[None]:
             _lock(fd)
         except OSError:
             raise SyncLockedError(
-                f"another reportgen sync is running on {directory}; wait for it to finish"
+                f"another reportgen command ({_holder(fd)}) is writing {directory}; wait for it to finish"
             ) from None
+        with contextlib.suppress(OSError):  # who holds it, for the command refused (the lock is the fd's)
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"reportgen {holder} (pid {os.getpid()})".encode())
+            os.lseek(fd, 0, os.SEEK_SET)
         yield
     finally:
         os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    """What the lock's holder wrote in it (``reportgen packet 2026-04 (pid 4242)``), printable."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 200).decode("utf-8", "replace")
+    except OSError:  # Windows locks the byte it would read
+        text = ""
+    shown = "".join(c for c in text if c.isprintable()).strip()
+    return shown or "reportgen sync, close, reconcile or packet"
 
 
 def _lock(fd: int) -> None:
