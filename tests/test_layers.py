@@ -27,10 +27,12 @@ LAYERS: list[tuple[str, set[str]]] = [
 TEST_HELPERS = {"testing"}
 #: The only imports allowed inside a function, each for a reason: the verifier alone loads
 #: no store (its comparison with the preparer's store is loaded when one is given); openpyxl
-#: is imported only when a workbook is written; XlsxWriter is an optional extra.
+#: is imported only when a workbook is written, reportlab only when a PDF is.
 LAZY = {
     ("app.verify.check", "app.verify.against_store"),
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
+    ("exporters.pdf.__init__", "exporters.pdf.document"),
+    ("exporters.pdf.__init__", "exporters.pdf.builder"),
 }
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only
