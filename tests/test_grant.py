@@ -277,3 +277,46 @@ def test_the_workbook_opens_on_the_charged_figures(synced, tmp_path):
     assert rows[-1][-1] == pytest.approx(float(grant.spent))  # the claim's figure closes the sheet
     summary = [c for row in wb["汇总"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert any(c.startswith("非报销金额") for c in summary)
+
+
+def test_closed_months_are_read_as_closed_in_a_later_closed_month(tmp_path):
+    """June closed after a late April row arrived: June's cumulative takes April as April was closed."""
+    from reportgen.app.closing import close_period
+
+    late = _row(date(2026, 4, 15), "key-crawl", Decimal(100), "deepseek-v3")
+    late["request_id"] = "late-april"
+    clock = JULY_2.timestamp()
+    path = tmp_path / "reportgen.toml"
+
+    gw = FakeGateway(quarter_rows(), access_token=TOKEN, user_id=42, rate_limit=None).start()
+
+    def sync(period: str) -> None:
+        config = load_config(path, env={"REPORTGEN_ACCESS_TOKEN": TOKEN})
+        run_sync(
+            config,
+            parse_period(period, config.tz),
+            refetch=True,
+            client_factory=lambda g, on_request=None: GatewayClient(
+                g, sleep=lambda s: None, on_request=on_request
+            ),
+            now=lambda: clock,
+        )
+
+    path.write_text(f'[gateway]\nbase_url = "{gw.url}"\nuser_id = 42\n' + PROJECTS, encoding="utf-8")
+    try:
+        sync("2026-Q2")
+        config = load_config(path, env={})
+        close_period(config, parse_period("2026-04", config.tz), now=lambda: clock)
+        april = _grant(path, "2026-04")
+        gw.insert_rows([late])
+        sync("2026-04")  # a late row: April's close is amended, not changed
+        for month in ("2026-05", "2026-06"):
+            close_period(config, parse_period(month, config.tz), now=lambda: clock)
+    finally:
+        gw.close()
+    months = [april, _grant(path, "2026-05"), _grant(path, "2026-06")]
+    assert _grant(path, "2026-04").project.period_spent == april.project.period_spent  # April as closed
+    june = months[-1].project
+    assert june.spent == sum((g.project.period_spent for g in months), Decimal(0))
+    crawl = next(c for c in june.categories if c.name == "数据采集费")
+    assert crawl.spent == Decimal(182) * Decimal("7.2")  # without the late $100 in April

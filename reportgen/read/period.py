@@ -37,7 +37,7 @@ from .projects import (
     with_projects,
 )
 from .report import period_report
-from .timeline import Timeline, open_snapshot, pieces_around
+from .timeline import Timeline, frozen_history, open_snapshot, pieces_around
 from .view import PeriodView, Scope
 from .wallet import period_bridge
 
@@ -91,7 +91,11 @@ def open_period(
             snap = stack.enter_context(open_snapshot(live, exact))
             frozen_rate = frozen_exchange(snap, exact)
             rates = frozen_source_rates(snap)
-            timeline = Timeline.of_snapshot(snap, exact, period.tz)
+            timeline = (
+                Timeline.of_snapshot(snap, exact, period.tz)
+                if project is None  # a project's spend since its start: earlier closed months as closed
+                else Timeline(frozen_history(live, closed, exact, snap, stack), period.tz)
+            )
             effective = frozen_config(exact, config)
             status, keys, facts = snap.priced_status(*span), snap.current_keys(), snap
             generated_at = exact.generated_at

@@ -173,6 +173,27 @@ def pieces_around(
     return pieces
 
 
+def frozen_history(
+    live: Reader, closed: list[Closure], closure: Closure, snap: Reader, stack: contextlib.ExitStack
+) -> list[Piece]:
+    """A closed period with the days before it, as a project's figures since its start read them:
+    each earlier closed period from its own snapshot, the days between and the period itself
+    from ``closure``'s snapshot ``snap`` (as frozen with it)."""
+    pieces = []
+    at = -FAR
+    for c in closed:
+        if c.period.end_ts > closure.period.start_ts:
+            continue
+        if c.period.start_ts > at:
+            pieces.append(Piece(at, c.period.start_ts, snap, closure))
+        pieces.append(
+            Piece(c.period.start_ts, c.period.end_ts, stack.enter_context(open_snapshot(live, c)), c)
+        )
+        at = c.period.end_ts
+    pieces.append(Piece(at, FAR, snap, closure))
+    return pieces
+
+
 @contextlib.contextmanager
 def open_snapshot(live: Reader, closure: Closure) -> Iterator[Reader]:
     """The snapshot of ``closure``, reading the live store's sources, in one read transaction."""
