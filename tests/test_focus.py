@@ -24,6 +24,7 @@ from reportgen.cli import cli
 from reportgen.core.money import cents, usd
 from reportgen.core.periods import parse_period
 from reportgen.core.records import LogType, UsageRecord
+from reportgen.core.unitprice import row_usage
 from reportgen.demo import DEMO_PROJECTS
 from reportgen.errors import UsageError
 from reportgen.exporters.focus import write_focus
@@ -84,7 +85,7 @@ def summary(config, *args: str) -> dict:
 
 
 def total(rows: list[dict[str, str]], column: str) -> Decimal:
-    return sum((Decimal(r[column]) for r in rows), Decimal(0))
+    return sum((Decimal(r[column]) for r in rows if r[column]), Decimal(0))
 
 
 #: FOCUS-defined SkuPriceDetails keys (1.2) a gateway's prices could use; any other key starts with x_.
@@ -103,6 +104,63 @@ def _unique(pairs: list) -> dict:
     keys = [k for k, _ in pairs]
     assert len(keys) == len(set(keys)), keys
     return dict(pairs)
+
+
+#: SkuMeter of each token type a row is split into when its ratios explain its cost.
+METERS = {
+    "input": "Input Tokens",
+    "output": "Output Tokens",
+    "cache_read": "Cache Read Input Tokens",
+    "cache_write": "Cache Write Input Tokens",
+    "cache_write_5m": "Cache Write Input Tokens (5m)",
+    "cache_write_1h": "Cache Write Input Tokens (1h)",
+    "image": "Image Input Tokens",
+}
+#: The x_ token column each token type counts in.
+TOKEN_COLUMN = {
+    "input": "x_InputTokens",
+    "output": "x_OutputTokens",
+    "cache_read": "x_CacheReadTokens",
+    "cache_write": "x_CacheWriteTokens",
+    "cache_write_5m": "x_CacheWriteTokens",
+    "cache_write_1h": "x_CacheWriteTokens",
+    "image": "x_ImageTokens",
+}
+TOKEN_COLUMNS = (
+    "x_InputTokens",
+    "x_OutputTokens",
+    "x_CacheReadTokens",
+    "x_CacheWriteTokens",
+    "x_ImageTokens",
+    "x_AudioInputTokens",
+    "x_AudioOutputTokens",
+)
+
+
+def check_meter(r: dict[str, str]) -> None:
+    """A row's meter, units and SKU: per token type (1M tokens), per call, or billed in quota units."""
+    details = _key_values(r["SkuPriceDetails"])
+    model = details["x_ModelId"]
+    kind = details.get("x_TokenType")
+    assert r["SkuPriceId"] in (r["SkuId"], f"{r['SkuId']}@{details.get('x_UserGroup')}")
+    if kind in METERS:  # one token type of a row its ratios explain
+        assert r["SkuMeter"] == METERS[kind] and r["SkuId"] == f"{model}:{kind}"
+        assert (r["ConsumedUnit"], r["PricingUnit"]) == ("Tokens", "1000000 Tokens")
+        assert Decimal(r["PricingQuantity"]) * 1_000_000 == Decimal(r["ConsumedQuantity"]) != 0
+        assert Decimal(r[TOKEN_COLUMN[kind]]) == Decimal(r["ConsumedQuantity"])
+        assert not any(r[c] for c in TOKEN_COLUMNS if c != TOKEN_COLUMN[kind])
+        assert not r["x_PriceNote"] and r["x_LogType"] == "consumption"
+        assert f"at USD {r['ListUnitPrice']} per 1M tokens" in r["ChargeDescription"]
+    elif kind == "call":  # a per-call model at its price
+        assert (r["SkuMeter"], r["ConsumedUnit"], r["PricingUnit"]) == ("Requests", "Requests", "Requests")
+        assert r["SkuId"] == f"{model}:call" and r["PricingQuantity"] == r["ConsumedQuantity"]
+        assert not r["x_PriceNote"]
+    else:  # the cost on one row, as the gateway billed it, and why
+        assert kind is None and r["SkuId"] == model and r["x_PriceNote"]
+        assert (r["SkuMeter"], r["ConsumedUnit"], r["PricingUnit"]) == ("Requests", "Requests", "Quota units")
+        assert Decimal(r["PricingCurrencyListUnitPrice"]) == 1
+        assert Decimal(r["PricingQuantity"]) == Decimal(r["PricingCurrencyEffectiveCost"])
+        assert (r["x_PriceNote"] == "refund") == (r["x_LogType"] == "refund")
 
 
 def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -> None:
@@ -147,8 +205,12 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         assert Decimal(r["ContractedUnitPrice"]) * Decimal(r["PricingQuantity"]) == Decimal(
             r["ContractedCost"]
         )
-        assert r["ContractedCost"] == r["ListCost"] == r["EffectiveCost"]
-        assert r["ContractedUnitPrice"] == r["ListUnitPrice"]
+        assert r["ContractedCost"] == r["ListCost"] and r["ContractedUnitPrice"] == r["ListUnitPrice"]
+        # what was charged: the list cost and, on one part of a row, new-api's rounding to a whole quota
+        rounding = (Decimal(r["EffectiveCost"]) - Decimal(r["ListCost"])) * qpu
+        assert rounding == 0 or r["SkuMeter"].endswith("Tokens"), r
+        assert abs(rounding) <= 1 or not r["x_RequestId"]  # a day's line carries its rows' roundings
+        check_meter(r)
         # 1.2 pricing currency: the gateway's quota, a virtual currency, at the period's quota per unit
         assert r["PricingCurrency"] == "Quota" and Decimal(r["x_QuotaPerUnit"]) == qpu
         assert Decimal(r["PricingCurrencyEffectiveCost"]) / qpu == Decimal(r["EffectiveCost"])
@@ -170,6 +232,19 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         if r["x_LogType"] == "refund" and r["x_BillingSource"] == "wallet":
             assert (Decimal(r["BilledCost"]) < 0) != negated  # negative usage
             assert (Decimal(r["PricingQuantity"]) < 0) != negated
+    # each row's parts add up to a whole quota (the row's; twins alike add up to twice theirs)
+    charged: dict[tuple[str, ...], Decimal] = {}
+    for r in rows:
+        if r["x_RequestId"]:
+            at = (
+                r["ChargePeriodStart"],
+                r["ResourceId"],
+                r["x_RequestId"],
+                r["x_Correction"],
+                r["x_LogType"],
+            )
+            charged[at] = charged.get(at, Decimal(0)) + Decimal(r["PricingCurrencyEffectiveCost"])
+    assert all(q == q.to_integral_value() for q in charged.values())
     own = [r for r in rows if not r["x_Correction"]]
     fixes = [r for r in rows if r["x_Correction"]]
     for part, figures in ((own, data["totals"]), (fixes, data["corrections"] or dict.fromkeys(_SUMS, 0))):
@@ -197,21 +272,26 @@ def test_demo_month_validates_and_adds_up(config, tmp_path, validator):
         assert result.skipped == len(focus_validator.OVERRIDES)
         header, rows = read(path)
         check_focus_1_2(header, rows, data)
-        kinds = {r["x_LogType"] for r in rows}
-        assert kinds == ({"consumption", "refund"} if grain == "row" else {"net"})
+        assert {r["x_LogType"] for r in rows} == {"consumption", "refund"}
+        assert {r["SkuMeter"] for r in rows} >= {"Input Tokens", "Output Tokens", "Requests"}
         assert any(r["x_BillingSource"] == "subscription" for r in rows)
     _, by_row = read(tmp_path / "row" / "reportgen-2026-04-focus.csv")
     _, by_day = read(tmp_path / "day" / "reportgen-2026-04-focus.csv")
-    assert len(by_row) == data["totals"]["requests"] + sum(1 for r in by_row if r["x_LogType"] == "refund")
+    assert total(by_row, "x_Requests") == data["totals"]["requests"]
     assert len(by_day) < len(by_row)
     for column in (
         "BilledCost",
         "EffectiveCost",
+        "ListCost",
         "PricingCurrencyEffectiveCost",
-        "x_PromptTokens",
         "x_Requests",
+        *TOKEN_COLUMNS,
     ):
         assert total(by_row, column) == total(by_day, column), column
+    for meter in ("Input Tokens", "Output Tokens", "Requests"):
+        assert total([r for r in by_row if r["SkuMeter"] == meter], "ConsumedQuantity") == total(
+            [r for r in by_day if r["SkuMeter"] == meter], "ConsumedQuantity"
+        )
 
 
 def test_rows_carry_member_project_key_and_request(config, tmp_path):
@@ -273,15 +353,15 @@ def test_a_closed_month_with_amendments_exports_them_as_corrections(
         check_focus_1_2(header, rows, data)
         by_grain[grain] = rows
     fixes = [r for r in by_grain["row"] if r["ChargeClass"] == "Correction"]
-    assert len(fixes) == 1 + sum(1 for r in dropped if r["type"] in (2, 6))
-    (added,) = [r for r in fixes if r["x_Correction"] == "added"]
-    assert Decimal(added["BilledCost"]) == Decimal(base["quota"]) / Decimal(data["quota_per_unit"]) > 0
-    assert added["ResourceId"] == "key-alice" and added["x_RequestId"] == base["request_id"]
-    assert "Correction to closed 2026-04 (revision 1)" in added["ChargeDescription"]
+    assert total(fixes, "x_Requests") == 1 - sum(1 for r in dropped if r["type"] == 2)
+    added = [r for r in fixes if r["x_Correction"] == "added"]
+    assert total(added, "BilledCost") == Decimal(base["quota"]) / Decimal(data["quota_per_unit"]) > 0
+    assert {(r["ResourceId"], r["x_RequestId"]) for r in added} == {("key-alice", base["request_id"])}
+    assert all("Correction to closed 2026-04 (revision 1)" in r["ChargeDescription"] for r in added)
     removed = [r for r in fixes if r["x_Correction"] == "removed" and r["x_LogType"] == "consumption"]
-    assert removed and all(
-        Decimal(r["PricingCurrencyEffectiveCost"]) <= 0 and int(r["x_Requests"]) == -1 for r in removed
-    )
+    assert removed and all(Decimal(r["PricingCurrencyEffectiveCost"]) <= 0 for r in removed)
+    assert all(int(r["x_Requests"]) in (-1, 0) for r in removed)
+    assert total(removed, "x_Requests") == -sum(1 for r in dropped if r["type"] == 2)
     assert {r["x_Correction"] for r in by_grain["day"] if r["ChargeClass"]} == {"net"}
     # the exact relation to summary --json: frozen totals + corrections = what a re-close shows
     run = CliRunner().invoke(cli, ["--config", str(config.path), "close", "2026-04", "--reopen"])
@@ -292,7 +372,13 @@ def test_a_closed_month_with_amendments_exports_them_as_corrections(
         assert live["totals"][field] == frozen["totals"][field] + fix[field], field
     _, again = read(focus_file(config, tmp_path / "reclosed"))
     assert not any(r["ChargeClass"] for r in again)
-    for column in ("BilledCost", "EffectiveCost", "PricingCurrencyEffectiveCost", "x_Requests"):
+    for column in (
+        "BilledCost",
+        "EffectiveCost",
+        "PricingCurrencyEffectiveCost",
+        "x_Requests",
+        *TOKEN_COLUMNS,
+    ):
         assert total(again, column) == total(by_grain["row"], column) == total(by_grain["day"], column)
 
 
@@ -458,3 +544,42 @@ def test_the_file_reconciles_to_the_statement_through_its_subscription_rows(conf
     (pdf,) = write_report(config, april, select_exporters("pdf"), tmp_path / "pdf", lang="en")
     printed = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert f"{cents(split.net):,}" in printed
+
+
+def test_token_quantities_equal_the_detail_token_sums(config, team, tmp_path):
+    """Per model, the x_ token columns add up to the month's token types as the rows log them, and
+    the Input/Output/Cache meters to those of the rows their ratios explain (the rest on one row)."""
+    april = parse_period("2026-04", config.tz)
+    logged: dict[str, dict[str, int]] = {}
+    metered: dict[str, dict[str, int]] = {}
+    for row in team.rows:
+        if row["type"] != 2 or not april.start_ts <= row["created_at"] < april.end_ts:
+            continue
+        other = row.get("other")
+        other = json.loads(other) if isinstance(other, str) and other else other or None
+        usage = row_usage(other, "other" in row, row["prompt_tokens"], row["completion_tokens"], row["quota"])
+        counts = {
+            "x_InputTokens": usage.input_tokens or 0,
+            "x_OutputTokens": row["completion_tokens"],
+            "x_CacheReadTokens": usage.cache_read_tokens or 0,
+            "x_CacheWriteTokens": usage.cache_write_tokens or 0,
+        }
+        for column, n in counts.items():
+            mine = logged.setdefault(row["model_name"], {})
+            mine[column] = mine.get(column, 0) + n
+        if usage.price_note is None:
+            for meter, column in (("Input Tokens", "x_InputTokens"), ("Output Tokens", "x_OutputTokens"),
+                                  ("Cache Read Input Tokens", "x_CacheReadTokens")):  # fmt: skip
+                mine = metered.setdefault(row["model_name"], {})
+                mine[meter] = mine.get(meter, 0) + counts[column]
+    for grain in ("row", "day"):
+        _, rows = read(focus_file(config, tmp_path / grain, f"grain={grain}"))
+        used = [r for r in rows if r["x_LogType"] == "consumption"]
+        for model, columns in logged.items():
+            mine = [r for r in used if _key_values(r["SkuPriceDetails"])["x_ModelId"] == model]
+            assert {c: int(total(mine, c)) for c in columns} == columns, (grain, model)
+            for meter, n in metered.get(model, {}).items():
+                assert total([r for r in mine if r["SkuMeter"] == meter], "ConsumedQuantity") == n, (
+                    model,
+                    meter,
+                )

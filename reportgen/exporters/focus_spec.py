@@ -14,9 +14,11 @@ SERVICE_SUBCATEGORY = "Generative AI"
 #: in USD at the period's quota per unit.
 PRICING_CURRENCY = "Quota"
 #: A row whose cost the gateway's logged ratios do not explain is priced as the gateway bills
-#: it: quota units, one row per request.
+#: it: quota units, one row per request; a per-call model per request; tokens per million.
 QUOTA_UNIT = "Quota units"
 REQUESTS = "Requests"
+TOKENS = "Tokens"
+MILLION_TOKENS = "1000000 Tokens"
 
 #: The FOCUS columns written, in the specification's order (alphabetical by column name).
 FOCUS_COLUMNS = (
@@ -84,8 +86,14 @@ FOCUS_COLUMNS = (
 EXTENSION_COLUMNS = (
     "x_QuotaPerUnit",
     "x_Requests",
-    "x_PromptTokens",
-    "x_CompletionTokens",
+    "x_InputTokens",
+    "x_OutputTokens",
+    "x_CacheReadTokens",
+    "x_CacheWriteTokens",
+    "x_ImageTokens",
+    "x_AudioInputTokens",
+    "x_AudioOutputTokens",
+    "x_PriceNote",
     "x_RequestId",
     "x_LogType",
     "x_BillingSource",
