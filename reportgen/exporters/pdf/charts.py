@@ -200,7 +200,7 @@ def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> Cha
         series.append(projected)
     drawing = ChartDrawing(width, 66 * mm)
     chart = LinePlot()
-    chart.x, chart.y, chart.width, chart.height = 20 * mm, 18 * mm, width - 30 * mm, 38 * mm
+    chart.x, chart.y, chart.width, chart.height = 20 * mm, 22 * mm, width - 30 * mm, 34 * mm
     chart.data = series
     styles = [
         (PALETTE[0], 1.5, None),
@@ -235,11 +235,13 @@ def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> Cha
         names.append(labels["projection"])
     pairs = [(colors.HexColor(c), n) for (c, _, _), n in zip(styles, names, strict=False)]
     legend = Legend()
-    legend.x, legend.y = 20 * mm, 8 * mm
+    legend.x, legend.y = 20 * mm, 12 * mm
+    legend.boxAnchor = "nw"
     legend.fontName, legend.fontSize = font, 6.5
     legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.deltax = (width - 30 * mm) / 4
+    legend.columnMaximum = 2  # two rows of two: the longest names fit the page
+    legend.deltax = (width - 30 * mm) / 2
+    legend.deltay = 9
     legend.dx = legend.dy = 6
     legend.colorNamePairs = pairs
     drawing.add(legend)
