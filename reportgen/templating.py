@@ -69,6 +69,8 @@ PLACEHOLDERS = (
     *("rev", "rolled", "rows", "sub", "synced", "targets", "text", "total", "tz", "url", "user", "when"),
     # dates as finance writes them, and the grant report
     *("first", "last", "kind", "budget", "spent", "over"),
+    # the money policy: the claim base, printed USD × rate
+    *("base", "left_out", "product"),
 )
 
 

@@ -48,7 +48,8 @@ def render(report, lang="zh", template="reimbursement", attachments=None) -> str
 def test_zh_claim_form_shows_figure_capitals_fields_and_signatures():
     report = make_report()
     amount = claim_cny(report)
-    assert amount == cents(report.totals.cost_usd * report.exchange.rate)  # the one CNY total
+    wallet = report.split(report.totals).wallet  # the claim base: wallet-paid spend by default
+    assert amount == cents(wallet * report.exchange.rate) and wallet < report.totals.cost_usd
     text = render(report)
     assert f"¥{amount:,.2f}" in text
     assert rmb_capitals(amount) in text.replace("\n", "")
@@ -66,8 +67,9 @@ def test_zh_claim_form_shows_figure_capitals_fields_and_signatures():
         assert label in text, label
     assert "API 调用费用（2026-04）" in text  # the purpose, {period} filled in
     assert "____ 张" in text  # outside a packet: a blank to fill in
-    # the same figure as the statement's own CNY grand total
-    assert f"{amount:,.2f}" in text.split("总计（人民币）", 1)[1]
+    # the statement's CNY grand total is all net spend; the claim is its wallet-paid part
+    total = cents(report.totals.cost_usd * report.exchange.rate)
+    assert f"{total:,.2f}" in text.split("总计（人民币）", 1)[1] and total > amount
 
 
 def test_attachments_and_member_as_claimant():

@@ -162,9 +162,9 @@ def pdf_text(data: bytes) -> str:
         (
             "en",
             "Grand total (EUR)",
-            "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30.",
+            "Exchange rate: 1 USD = 0.9200 EUR. Source: ECB reference rate. Rate date: 2026-04-30.",
         ),
-        ("zh", "总计（EUR）", "汇率：1 美元 = 0.92 EUR。来源：ECB reference rate。日期：2026-04-30。"),
+        ("zh", "总计（EUR）", "汇率：1 美元 = 0.9200 EUR。来源：ECB reference rate。汇率日期：2026-04-30。"),
     ],
 )
 def test_pdf_states_each_converted_total_with_its_rate_source_and_date(lang, total, rate):
@@ -228,4 +228,4 @@ def test_the_grant_report_states_each_currency_rate(synced_projects, tmp_path):
         assert report.conversions == (EUR_RATE,)
         (path,) = export_report(report, select_exporters("pdf"), tmp_path, lang="en", template="grant")
     flat = " ".join(pdf_text(path.read_bytes()).split())
-    assert "Exchange rate: 1 USD = 0.92 EUR. Source: ECB reference rate. As of: 2026-04-30." in flat
+    assert "Exchange rate: 1 USD = 0.9200 EUR. Source: ECB reference rate. Rate date: 2026-04-30." in flat

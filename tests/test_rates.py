@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -131,22 +132,25 @@ def test_april_uses_its_official_rate_and_every_document_says_so(april_config, t
         pdf = zf.read("reportgen-2026-04.pdf")
         xlsx = zf.read("reportgen-2026-04.xlsx")
         methodology = zf.read("methodology.md").decode()
-    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).replace("\n", "")
-    assert "2026-04 官方汇率（[report.rates]）：1 美元 = 7.1053 人民币" in text
+    lines = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    # one unbroken line (no break between the rate and 人民币), no config syntax
+    assert re.search("2026-04 官方汇率：1[ \xa0]美元[ \xa0]=[ \xa0]7\\.1053[ \xa0]人民币", lines)
+    text = lines.replace("\n", "")
+    assert "[report" not in text
     assert "来源：PBoC central parity" in text and "汇率日期：2026-04-30" in text
     rows = {
         r[0]: r[1]
         for r in openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0].iter_rows(values_only=True)
         if r
     }
-    assert rows["官方汇率期间"] == "2026-04（[report.rates]）"
+    assert rows["官方汇率期间"] == "2026-04"
     assert rows["汇率（人民币/美元）"] == pytest.approx(7.1053)
     assert rows["汇率来源"] == "PBoC central parity"
-    assert "[report.rates]" in methodology and "2026-04" in methodology
+    assert "配置中为 2026-04 设定的官方汇率" in methodology and "[report" not in methodology
 
     paths = write_report(april_config, april, select_exporters("xlsx"), tmp_path / "en", lang="en")
     rows = {r[0]: r[1] for r in openpyxl.load_workbook(paths[0])["Summary"].iter_rows(values_only=True) if r}
-    assert rows["Official rate for"] == "2026-04 ([report.rates])"
+    assert rows["Official rate for"] == "2026-04"
 
 
 def test_a_period_without_an_official_rate_is_a_finding(tmp_path, team, gateway):

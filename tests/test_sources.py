@@ -309,17 +309,30 @@ def test_each_source_converts_at_its_own_rate_and_the_statement_says_which(tmp_p
         assert done.exit_code == 0, done.output
         text = "".join(page.extract_text() for page in PdfReader(next(out.glob("*.pdf"))).pages)
         flat = " ".join(text.split())
-        assert "Exchange rate for source legacy: 1 USD = 7.1 CNY. Source: Legacy contract rate." in flat
-        assert "Exchange rate for source main: 1 USD = 7.3 CNY" in flat
+        assert (
+            "Exchange rate for source legacy: 1 USD = 7.1000 CNY. Source: Legacy contract rate. "
+            "Rate date: not stated." in flat
+        )
+        assert "Exchange rate for source main: 1 USD = 7.3000 CNY" in flat
         block = flat.split("Grand total (USD) ", 1)[1].split("Exchange rate for source", 1)[0]
-        printed = {}
-        for name, rate in (("legacy", "7.1"), ("main", "7.3"), ("second", "7.3")):
-            line = f"CNY, source {name} at {rate} "
-            printed[name] = Decimal(block.split(line, 1)[1].split()[0].replace(",", ""))
+        products = Decimal(0)
+        for name, rate in (("legacy", "7.1000"), ("main", "7.3000"), ("second", "7.3000")):
+            usd, _, _, _, product = block.split(f"CNY, source {name}: ", 1)[1].split()[:5]
+            usd_printed = Decimal(usd.replace(",", ""))
+            assert usd_printed == Decimal(parts[name]["totals"]["cost_usd"]).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
+            # printed USD × printed rate, to the cent, is the line's figure
+            assert Decimal(product.replace(",", "")) == (usd_printed * Decimal(rate)).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
+            products += Decimal(product.replace(",", ""))
         grand = Decimal(block.split("Grand total (CNY) ", 1)[1].split()[0].replace(",", ""))
         assert grand == exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
-        rounding = block.split("Rounding difference ", 1)[1].split()[0] if "Rounding" in block else "0"
-        assert sum(printed.values()) + Decimal(rounding) == grand  # the lines add up, a rounding line if not
+        difference = (
+            block.split("Conversion difference (CNY) ", 1)[1].split()[0] if "difference" in block else "0"
+        )
+        assert products + Decimal(difference) == grand  # the lines add up, a conversion difference if not
         book = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)
         cells = [
             str(c) for ws in book.worksheets[:1] for row in ws.iter_rows(values_only=True) for c in row if c

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..core.fingerprint import RECIPE, ROW_FIELDS
-from ..core.money import money_text, plain_decimal
+from ..core.money import convert_for_print, money_text, plain_decimal, rate_text
 from ..core.periods import period_args, period_name
+from ..core.rates import Exchange
 from ..core.report import Report
 from ..render import totals
 from ..templating import wording
@@ -61,15 +63,11 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
         t["subscription"].format(sub=f"{s.subscription_quota:,}")
         if s.subscription_quota
         else t["no_subscription"],
+        _claim_text(report, t),
         t["other_types"],
         _source_rates_text(report, t)
         if report.source_rates
-        else t["cny"].format(
-            rate=plain_decimal(ex.rate),
-            source=ex.source,
-            date=ex.as_of.date().isoformat() if ex.as_of else t["none"],
-            cny=money_text(s.cost_usd * ex.rate),
-        )
+        else _cny_text(s.cost_usd, ex, t)
         + ("" if ex.applies_to is None else t["dated"].format(label=ex.applies_to))
         if ex.rate is not None
         else t["no_cny"].format(source=ex.source),
@@ -113,6 +111,33 @@ def methodology_markdown(view: PeriodView, lang: str) -> str:
         f"```python\n{RECIPE}\n```",
     ]
     return "\n\n".join(paragraphs) + "\n"
+
+
+def _cny_text(usd: Decimal, ex: Exchange, t: dict[str, str]) -> str:
+    """How the CNY total is computed, with the printed USD × rate and the 折算差额 the statement shows."""
+    assert ex.rate is not None
+    c = convert_for_print(usd, ex.rate)
+    return t["cny"].format(
+        rate=rate_text(ex.rate),
+        source=ex.source,
+        date=ex.as_of.date().isoformat() if ex.as_of else t["none"],
+        cny=money_text(c.amount),
+        usd=money_text(c.usd),
+        product=money_text(c.product),
+        difference=money_text(c.difference),
+    )
+
+
+def _claim_text(report: Report, t: dict[str, str]) -> str:
+    """Which base a claim is for (wallet-paid by default), and its amount."""
+    claim = report.claim_amount()
+    cny = claim.cny
+    return t["claim_base"].format(
+        base=t[f"base_{claim.base}"],
+        usd=money_text(claim.usd),
+        cny=t["none"] if cny is None else money_text(cny),
+        left_out=money_text(claim.left_out),
+    )
 
 
 def _source_rates_text(report: Report, t: dict[str, str]) -> str:

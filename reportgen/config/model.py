@@ -147,9 +147,10 @@ class Config:
             )
         if self.exchange_rate is not None:
             source = self.exchange_rate_source or f"{self.path or 'reportgen.toml'} [report] exchange_rate"
-            as_of: datetime | None = None
-            if self.path is not None and self.path.exists():
-                as_of = datetime.fromtimestamp(int(self.path.stat().st_mtime), tz)
+            as_of: datetime | None = None  # the rate's own date, when the config gives it; never the file's
+            if self.exchange_rate_date is not None:
+                day = self.exchange_rate_date
+                as_of = datetime(day.year, day.month, day.day, tzinfo=tz)
             return Exchange(self.exchange_rate, source, as_of)
         if status is not None and status.usd_exchange_rate is not None:
             as_of = datetime.fromtimestamp(status.read_at, tz)
@@ -173,10 +174,7 @@ class Config:
             if gw is not None and gw.exchange_rate is not None:
                 table = "gateway" if name == "default" else f"gateways.{name}"
                 where = gw.exchange_rate_source or f"{self.path or 'reportgen.toml'} [{table}] exchange_rate"
-                as_of = None
-                if self.path is not None and self.path.exists():
-                    as_of = datetime.fromtimestamp(int(self.path.stat().st_mtime), tz)
-                out[name] = Exchange(gw.exchange_rate, where, as_of)
+                out[name] = Exchange(gw.exchange_rate, where)  # its date is not configured: never the file's
             else:
                 own = status if status is not None and status.usd_exchange_rate is not None else stated
                 out[name] = self.exchange(own, tz, period)

@@ -44,7 +44,7 @@ from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
 from .cells import LocalTimes, QuotientText, csv_text, row_type_label
 from .dates import date_range_text, day_text
-from .figures import banner_lines, claim_cny, member_models, members, source_cny, totals
+from .figures import banner_lines, claim_cny, member_models, members, source_cny, source_usd, totals
 from .finance import charge_text, charges_text, day_ranges, reconciliation_text, status_key
 
 csv_cell = csv_text  # the name plugins have used since render's first release
@@ -113,6 +113,7 @@ __all__ = [
     "row_type_label",
     "shorten",
     "source_cny",
+    "source_usd",
     "status_key",
     "totals",
 ]

@@ -11,7 +11,7 @@ from ..core.money import cents
 from ..core.report import Report
 from ..core.stats import Line, Stats
 
-__all__ = ["banner_lines", "claim_cny", "member_models", "members", "source_cny", "totals"]
+__all__ = ["banner_lines", "claim_cny", "member_models", "members", "source_cny", "source_usd", "totals"]
 
 
 def members(report: Report) -> tuple[Line, ...]:
@@ -36,9 +36,9 @@ def totals(report: Report) -> Stats:
     return report.totals
 
 
-def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
-    """``(source, rate, exact CNY)`` of each source's part of the totals, when the sources convert
-    at different rates (their sum is the CNY total exactly); empty otherwise or without every rate."""
+def source_usd(report: Report) -> list[tuple[str, Decimal, Decimal]]:
+    """``(source, rate, exact USD)`` of each source's part of the totals, when the sources convert
+    at different rates; empty otherwise or without every rate."""
     if not report.source_rates or any(e.rate is None for _, e in report.source_rates):
         return []
     keys = report.member_keys(report.member_filter) if report.member_filter is not None else None
@@ -46,7 +46,13 @@ def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
     for line in report.keys:
         if keys is None or line.name in keys:
             usd[report.source_of(line.name)] += line.stats.cost_usd
-    return [(name, e.rate, usd[name] * e.rate) for name, e in report.source_rates if e.rate is not None]
+    return [(name, e.rate, usd[name]) for name, e in report.source_rates if e.rate is not None]
+
+
+def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
+    """``(source, rate, exact CNY)`` of each source's part of the totals, when the sources convert
+    at different rates (their sum is the CNY total exactly); empty otherwise or without every rate."""
+    return [(name, rate, usd * rate) for name, rate, usd in source_usd(report)]
 
 
 def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
@@ -90,8 +96,9 @@ def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
 def claim_cny(report: Report) -> Decimal | None:
     """The CNY amount a claim form is for, rounded half-up to the cent; None without a CNY rate.
 
-    The same figure the statement prints as its CNY total: the exact USD total (a grant's
-    charged total) times the rate, rounded once.
+    A grant's claim is its charged total; any other claim is on the report's claim base
+    (:meth:`~reportgen.core.report.Report.claim_amount`: wallet-paid spend by default),
+    each source's part at its own rate, the exact sum rounded once.
     """
     if report.grant is not None:
         lines = report.grant.lines
@@ -100,5 +107,5 @@ def claim_cny(report: Report) -> Decimal | None:
         usd = sum((line.cost_usd for line in lines), Decimal(0))
         cny = report.cny(usd)
     else:
-        cny = report.cny_of(totals(report))  # each source's part at its own rate when they differ
+        cny = report.claim_amount().cny
     return None if cny is None else cents(cny)

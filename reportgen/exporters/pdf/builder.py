@@ -34,11 +34,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ...core.money import cents_text, money_text, plain_decimal, printed_lines
+from ...core.money import cents_text, money_text, printed_lines
 from ...core.report import Report
 from ...core.stats import Line
 from ...hookspecs import ExportContext
-from ...render import banner_lines, clean_text, member_models, members, shorten, source_cny, totals
+from ...render import banner_lines, clean_text, member_models, members, shorten, totals
 from ...render.fonts import cjk_font, printable
 from .rows import AmountRows, Row, wrap
 
@@ -315,80 +315,6 @@ class Builder:
 
     def _figures_stats(self, s: Any, value_cents: int) -> list[str]:
         return [_int(s.requests), _int(s.prompt_tokens), _int(s.completion_tokens), cents_text(value_cents)]
-
-    def grand_total(self, amounts: StatementAmounts) -> list[Flowable]:
-        ex = self.report.exchange
-        rows: list[list[Any]] = []
-        if amounts.rounding_cents and self.t.section("show_models_table"):
-            rows.append([self.lab("rounding"), cents_text(amounts.rounding_cents)])
-        rows.append([self.lab("grand_total_usd"), cents_text(amounts.grand_cents)])
-        total_cny = self.report.cny_of(totals(self.report))
-        parts = source_cny(self.report)
-        if total_cny is not None and parts:  # each source at its own rate; the lines add up to the total
-            printed = printed_lines([cny for _, _, cny in parts], total_cny)
-            for (name, rate, _), line in zip(parts, printed.lines, strict=True):
-                rows.append(
-                    [self.lab("total_cny_source", name=name, rate=plain_decimal(rate)), money_text(line)]
-                )
-            if printed.has_rounding:
-                rows.append([self.lab("rounding"), money_text(printed.rounding)])
-        if total_cny is not None:
-            rows.append([self.lab("grand_total_cny"), money_text(total_cny)])
-        if self.report.source_rates:  # each source's spend at its own rate: say which applied to which
-            rate_texts = [self.source_rate_text(name, rate) for name, rate in self.report.source_rates]
-        elif ex.rate is not None:
-            as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-            rate_texts = [self.rate_text(ex.rate, ex.source, as_of, ex.applies_to)]
-        else:
-            rate_texts = [self.lab("no_rate_line", source=ex.source)]
-        for c in self.report.conversions:
-            converted = c.convert(totals(self.report).cost_usd)
-            rows.append([self.lab("grand_total_in", code=c.code), money_text(converted)])
-            rate_texts.append(
-                self.lab(
-                    "rate_line_in",
-                    rate=plain_decimal(c.rate),
-                    code=c.code,
-                    source=c.source,
-                    date=c.as_of.isoformat(),
-                )
-            )
-        table = Table(rows, colWidths=[WIDTH - 45 * mm, 45 * mm])
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), self.font, 12),
-                    ("TEXTCOLOR", (0, 0), (-1, -1), _INK),
-                    ("ALIGN", (0, 0), (0, -1), "RIGHT"),
-                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                    ("LINEABOVE", (0, 0), (-1, 0), 1.2, _INK),
-                    ("LINEBELOW", (0, -1), (-1, -1), 1.2, _INK),
-                    ("TOPPADDING", (0, 0), (-1, -1), 4),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ]
-            )
-        )
-        return [
-            Spacer(1, 5 * mm),
-            KeepTogether([table, Spacer(1, 1.5 * mm), *(self.para(t, self.s.small) for t in rate_texts)]),
-        ]
-
-    def source_rate_text(self, name: str, ex: Any) -> str:
-        """One source's CNY rate line (when the sources convert at different rates)."""
-        if ex.rate is None:
-            return self.lab("source_no_rate_line", name=name, source=ex.source)
-        as_of = ex.as_of.astimezone(self.report.period.tz).date().isoformat() if ex.as_of else "-"
-        return self.lab(
-            "source_rate_line", name=name, rate=plain_decimal(ex.rate), source=ex.source, date=as_of
-        )
-
-    def rate_text(self, rate: Decimal, source: str, as_of: str, applies_to: str | None) -> str:
-        """The CNY rate line; a dated official rate says which period's entry it is."""
-        if applies_to is not None:
-            return self.lab(
-                "rate_line_dated", label=applies_to, rate=plain_decimal(rate), source=source, date=as_of
-            )
-        return self.lab("rate_line", rate=plain_decimal(rate), source=source, date=as_of)
 
     def notes(self) -> list[Flowable]:
         r = self.report

@@ -23,6 +23,7 @@ from .builder import (
 from .claim import claim_form
 from .finance import charts_section, finance_sections
 from .grant import grant_story
+from .totals import grand_total, split_table
 
 
 def _story(self: Builder) -> list[Flowable]:
@@ -47,7 +48,8 @@ def _story(self: Builder) -> list[Flowable]:
             Spacer(1, 3 * mm),
             self.para(self.lab("members_without_usage", names=names), self.s.body),
         ]
-    story += self.grand_total(amounts)
+    story += grand_total(self, amounts)
+    story += split_table(self)
     if self.t.section("show_charts"):
         story += charts_section(self)
     story += finance_sections(self)

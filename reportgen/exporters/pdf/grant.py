@@ -29,6 +29,7 @@ from .charts import burn_down_chart
 from .claim import claim_form
 from .finance import RED, RED_BG, ROWS_PER_TABLE, table_style
 from .rows import SUB_BG
+from .totals import conversion_text, exchange_text
 
 
 def grant_amounts(
@@ -363,11 +364,8 @@ def _grant_notes(b: Builder) -> list[Flowable]:
     ]
     items.append(b.lab("note_grant_rounding"))
     if ex.rate is not None:
-        as_of = ex.as_of.astimezone(r.period.tz).date().isoformat() if ex.as_of else "-"
-        items.append(b.rate_text(ex.rate, ex.source, as_of, ex.applies_to))
-    for c in r.conversions:
-        rate = format(c.rate.normalize(), "f")
-        items.append(b.lab("rate_line_in", rate=rate, code=c.code, source=c.source, date=c.as_of.isoformat()))
+        items.append(exchange_text(b, ex))
+    items += [conversion_text(b, c) for c in r.conversions]
     out: list[Flowable] = [Spacer(1, 4 * mm), b.para(b.lab("notes"), b.s.h2)]
     out += [b.para(f"{i}. {text}", b.s.note) for i, text in enumerate(items, 1)]
     return out
