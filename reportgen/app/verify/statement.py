@@ -93,7 +93,7 @@ def _labels(manifest: dict[str, Any], key: str) -> list[str]:
 def _rate_patterns(manifest: dict[str, Any]) -> list[re.Pattern[str]]:
     """The rate lines' wording up to the rate, the rate, and the currency word after it."""
     out = []
-    for key in ("rate_line", "rate_line_dated"):
+    for key in ("rate_equation", "rate_line", "rate_line_dated"):
         for text in _labels(manifest, key):
             before, sep, after = text.partition("{rate}")
             if not sep:
