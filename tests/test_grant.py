@@ -320,3 +320,13 @@ def test_closed_months_are_read_as_closed_in_a_later_closed_month(tmp_path):
     assert june.spent == sum((g.project.period_spent for g in months), Decimal(0))
     crawl = next(c for c in june.categories if c.name == "数据采集费")
     assert crawl.spent == Decimal(182) * Decimal("7.2")  # without the late $100 in April
+
+
+def test_summary_json_gives_each_category(synced):
+    from reportgen.app.summary import project_json
+
+    june = _grant(synced, "2026-06").project
+    data = project_json(june)
+    assert [c["category"] for c in data["categories"]] == ["测试化验加工费", "数据采集费", "其他费用"]
+    assert data["categories"][1]["spent"] == f"{Decimal(182) * Decimal('7.2'):.6f}"
+    assert data["run_out_after_end"] is False and data["unsynced"] == []

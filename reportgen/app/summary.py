@@ -233,7 +233,21 @@ def project_json(p: ProjectLine) -> dict[str, Any]:
         "share_used": money(p.share_used, SHARE_PLACES),
         "burn_per_day": money(p.burn_per_day),
         "run_out": None if p.run_out is None else p.run_out.isoformat(),
+        "run_out_after_end": p.run_out_after_end,
         "over_budget": p.over_budget,
         "outside_dates": {"amount": money(p.outside), "days": [d.isoformat() for d in p.outside_days]},
         "unsynced_days": p.unsynced_days,
+        "unsynced": [[a.isoformat(), z.isoformat()] for a, z in p.unsynced],
+        "categories": [
+            {
+                "category": c.name,  # "" for a single budget amount or the unassigned line
+                "assigned": c.assigned,
+                "budget": money(c.budget),
+                "period_spent": money(c.period_spent),
+                "spent": money(c.spent),
+                "remaining": money(c.remaining),
+                "share_used": money(c.share_used, SHARE_PLACES),
+            }
+            for c in p.categories
+        ],
     }
