@@ -38,7 +38,7 @@ from ..errors import PluginError, UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
 from ..render import clean_text, csv_text, plain_decimal
 from .focus_accounts import Account, accounts, tags
-from .focus_charges import Line, lines
+from .focus_charges import Charge, Line, lines
 from .focus_meters import CALL, METERS
 from .focus_spec import (
     COLUMNS,
@@ -101,8 +101,9 @@ def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow((*COLUMNS, *(c.focus for c in extra)))
+    cells_of = _Cells(shared, text)
     for n, line in enumerate(lines(report, grain, extra), 1):
-        cells = _cells(line, shared, text)
+        cells = cells_of(line)
         if extra:
             cells = (*cells, *(_extra_cell(v, text) for v in line.charge.extra or blank))
         out.writerow(cells)
@@ -170,102 +171,197 @@ def _json(values: dict[str, str]) -> str:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
-def _cells(line: Line, s: _Shared, text: Callable[[object], str]) -> tuple[object, ...]:
-    c, p = line.charge, line.part
-    qpu = s.qpu
-    list_cost = plain_decimal(p.list_quota / qpu)
-    cost = plain_decimal(p.quota / qpu)
-    unit_price = plain_decimal(p.price / qpu)
-    if p.kind == CALL:
-        consumed_unit, pricing_unit, sku = REQUESTS, REQUESTS, f"{c.model}:{CALL}"
-    elif p.kind:
-        consumed_unit, pricing_unit, sku = TOKENS, MILLION_TOKENS, f"{c.model}:{p.kind}"
-    else:
-        consumed_unit, pricing_unit, sku = REQUESTS, QUOTA_UNIT, c.model
-    price_id = f"{sku}@{c.group}" if c.group else sku
-    details = {"x_ModelId": text(c.model)}
-    if p.kind:
-        details["x_TokenType"] = p.kind
-    if c.group:
-        details["x_UserGroup"] = text(c.group)
-    key, member = text(c.key), text(c.member)
-    sub = c.subscription
-    a = s.account(c.key)
-    period_start, period_end = s.period_start, s.period_end
-    if c.closed is not None:  # a correction is billed in the closed period it corrects
-        period_start, period_end = _utc(c.closed.start), _utc(c.closed.end)
-    provider, account_id = text(a.provider), text(a.account_id)
-    return (
-        "",  # AvailabilityZone
-        "0" if sub else cost,  # BilledCost: a subscription's usage is paid for by the subscription
-        account_id,
-        text(a.account_name),
-        "Gateway user",  # BillingAccountType
-        "USD",
-        period_end,
-        period_start,
-        "",  # CapacityReservationId
-        "",  # CapacityReservationStatus
-        "Usage",  # ChargeCategory: refunds are negative usage
-        "Correction" if c.closed is not None else "",  # ChargeClass
-        text(_describe(line, unit_price)),
-        "Usage-Based",
-        _utc(c.end),
-        _utc(c.start),
-        "Spend" if sub else "",  # CommitmentDiscountCategory
-        f"{account_id}#subscription" if sub else "",  # CommitmentDiscountId
-        "Gateway subscription" if sub else "",
-        cost if sub else "",  # CommitmentDiscountQuantity: the amount of the commitment drawn
-        "Used" if sub else "",
-        "Subscription" if sub else "",
-        "USD" if sub else "",  # CommitmentDiscountUnit
-        _decimal(p.consumed),  # ConsumedQuantity
-        consumed_unit,
-        list_cost,  # ContractedCost: no negotiated discount, so the list cost
-        unit_price,  # ContractedUnitPrice
-        cost,  # EffectiveCost: what was charged (the list cost and its row's rounding to a whole quota)
-        provider,  # HostProviderName (1.3): the gateway runs the service it sells
-        "",  # InvoiceId: the gateway issues no invoice
-        provider,  # InvoiceIssuerName
-        list_cost,  # ListCost = ListUnitPrice × PricingQuantity
-        unit_price,  # ListUnitPrice
-        "Committed" if sub else "Standard",
-        PRICING_CURRENCY,
-        _decimal(p.price),  # PricingCurrencyContractedUnitPrice
-        _decimal(p.quota),  # PricingCurrencyEffectiveCost
-        _decimal(p.price),  # PricingCurrencyListUnitPrice
-        _decimal(p.pricing),  # PricingQuantity
-        pricing_unit,
-        provider,  # ProviderName (deprecated in 1.3 for ServiceProviderName, kept)
-        text(publisher(c.model, a.provider)),
-        "",  # RegionId
-        "",  # RegionName
-        key,  # ResourceId
-        key,
-        "API key",
-        SERVICE_CATEGORY,
-        text(a.service),
-        provider,  # ServiceProviderName (1.3)
-        SERVICE_SUBCATEGORY,
-        text(sku),  # SkuId: a model's token type (or its calls; the model itself when billed in quota)
-        METERS[p.kind],  # SkuMeter
-        _json(details),  # SkuPriceDetails
-        text(price_id),  # SkuPriceId: the SKU in the user group that prices it
-        member,  # SubAccountId
-        member,
-        "Member",
-        tags(c.member, c.key, a.source, c.shares, text),
-        s.qpu_text,
-        line.requests,
-        *(_count(n) for n in p.tokens),
-        p.note,
-        text(c.request_id),
-        c.kind,
-        "subscription" if sub else "wallet",
-        text(a.source),
-        s.fingerprint,
-        c.correction,
-    )
+@dataclass(frozen=True)
+class _Sku:
+    """What a model's part kind in a user group writes: units, SKU and price ids, details, meter."""
+
+    consumed_unit: str
+    pricing_unit: str
+    sku: str
+    price_id: str
+    details: str
+    meter: str
+    publisher: str
+
+
+@dataclass(frozen=True)
+class _Who:
+    """What every line of one charge writes alike: when, whose, billed to which account."""
+
+    period_start: str
+    period_end: str
+    start: str
+    end: str
+    key: str
+    member: str
+    account_id: str
+    account_name: str
+    provider: str
+    service: str
+    source: str
+    tags: str
+    request_id: str
+    commitment: str
+
+
+class _Cells:
+    """A line's cells; what lines share (a charge's parts, a model's SKUs, a price) is made once."""
+
+    def __init__(self, s: _Shared, text: Callable[[object], str]) -> None:
+        self.s, self.text = s, text
+        self._skus: dict[tuple[str, str, str, str], _Sku] = {}
+        self._prices: dict[Decimal, str] = {}
+        self._tags: dict[tuple[str, str, str, tuple[tuple[str, Decimal], ...]], str] = {}
+        self._charge: Charge | None = None
+        self._who: _Who | None = None
+
+    def sku(self, model: str, kind: str, group: str, provider: str) -> _Sku:
+        found = self._skus.get((model, kind, group, provider))
+        if found is not None:
+            return found
+        text = self.text
+        if kind == CALL:
+            consumed_unit, pricing_unit, sku = REQUESTS, REQUESTS, f"{model}:{CALL}"
+        elif kind:
+            consumed_unit, pricing_unit, sku = TOKENS, MILLION_TOKENS, f"{model}:{kind}"
+        else:
+            consumed_unit, pricing_unit, sku = REQUESTS, QUOTA_UNIT, model
+        details = {"x_ModelId": text(model)}
+        if kind:
+            details["x_TokenType"] = kind
+        if group:
+            details["x_UserGroup"] = text(group)
+        found = self._skus[(model, kind, group, provider)] = _Sku(
+            consumed_unit,
+            pricing_unit,
+            text(sku),
+            text(f"{sku}@{group}" if group else sku),
+            _json(details),
+            METERS[kind],
+            text(publisher(model, provider)),
+        )
+        return found
+
+    def tags(self, member: str, key: str, source: str, shares: tuple[tuple[str, Decimal], ...]) -> str:
+        found = self._tags.get((member, key, source, shares))
+        if found is None:
+            found = self._tags[(member, key, source, shares)] = tags(member, key, source, shares, self.text)
+        return found
+
+    def price(self, quota_price: Decimal) -> str:
+        found = self._prices.get(quota_price)
+        if found is None:
+            found = self._prices[quota_price] = plain_decimal(quota_price / self.s.qpu)
+        return found
+
+    def who(self, c: Charge) -> _Who:
+        if c is self._charge and self._who is not None:
+            return self._who
+        s, text = self.s, self.text
+        a = s.account(c.key)
+        period_start, period_end = s.period_start, s.period_end
+        if c.closed is not None:  # a correction is billed in the closed period it corrects
+            period_start, period_end = _utc(c.closed.start), _utc(c.closed.end)
+        account_id = text(a.account_id)
+        self._charge = c
+        self._who = _Who(
+            period_start=period_start,
+            period_end=period_end,
+            start=_utc(c.start),
+            end=_utc(c.end),
+            key=text(c.key),
+            member=text(c.member),
+            account_id=account_id,
+            account_name=text(a.account_name),
+            provider=text(a.provider),
+            service=text(a.service),
+            source=text(a.source),
+            tags=self.tags(c.member, c.key, a.source, c.shares),
+            request_id=text(c.request_id),
+            commitment=f"{account_id}#subscription",
+        )
+        return self._who
+
+    def __call__(self, line: Line) -> tuple[object, ...]:
+        c, p, w = line.charge, line.part, self.who(line.charge)
+        qpu = self.s.qpu
+        k = self.sku(c.model, p.kind, c.group, w.provider)
+        list_cost = plain_decimal(p.list_quota / qpu)
+        cost = list_cost if p.quota == p.list_quota else plain_decimal(p.quota / qpu)
+        unit_price = self.price(p.price)
+        sub = c.subscription
+        quota_price = _decimal(p.price)
+        return (
+            "",  # AvailabilityZone
+            "0" if sub else cost,  # BilledCost: a subscription's usage is paid for by the subscription
+            w.account_id,
+            w.account_name,
+            "Gateway user",  # BillingAccountType
+            "USD",
+            w.period_end,
+            w.period_start,
+            "",  # CapacityReservationId
+            "",  # CapacityReservationStatus
+            "Usage",  # ChargeCategory: refunds are negative usage
+            "Correction" if c.closed is not None else "",  # ChargeClass
+            self.text(_describe(line, unit_price)),
+            "Usage-Based",
+            w.end,
+            w.start,
+            "Spend" if sub else "",  # CommitmentDiscountCategory
+            w.commitment if sub else "",  # CommitmentDiscountId
+            "Gateway subscription" if sub else "",
+            cost if sub else "",  # CommitmentDiscountQuantity: the amount of the commitment drawn
+            "Used" if sub else "",
+            "Subscription" if sub else "",
+            "USD" if sub else "",  # CommitmentDiscountUnit
+            _decimal(p.consumed),  # ConsumedQuantity
+            k.consumed_unit,
+            list_cost,  # ContractedCost: no negotiated discount, so the list cost
+            unit_price,  # ContractedUnitPrice
+            cost,  # EffectiveCost: what was charged (the list cost and its row's rounding to a whole quota)
+            w.provider,  # HostProviderName (1.3): the gateway runs the service it sells
+            "",  # InvoiceId: the gateway issues no invoice
+            w.provider,  # InvoiceIssuerName
+            list_cost,  # ListCost = ListUnitPrice × PricingQuantity
+            unit_price,  # ListUnitPrice
+            "Committed" if sub else "Standard",
+            PRICING_CURRENCY,
+            quota_price,  # PricingCurrencyContractedUnitPrice
+            _decimal(p.quota),  # PricingCurrencyEffectiveCost
+            quota_price,  # PricingCurrencyListUnitPrice
+            _decimal(p.pricing),  # PricingQuantity
+            k.pricing_unit,
+            w.provider,  # ProviderName (deprecated in 1.3 for ServiceProviderName, kept)
+            k.publisher,
+            "",  # RegionId
+            "",  # RegionName
+            w.key,  # ResourceId
+            w.key,
+            "API key",
+            SERVICE_CATEGORY,
+            w.service,
+            w.provider,  # ServiceProviderName (1.3)
+            SERVICE_SUBCATEGORY,
+            k.sku,  # SkuId: a model's token type (or its calls; the model itself when billed in quota)
+            k.meter,  # SkuMeter
+            k.details,  # SkuPriceDetails
+            k.price_id,  # SkuPriceId: the SKU in the user group that prices it
+            w.member,  # SubAccountId
+            w.member,
+            "Member",
+            w.tags,
+            self.s.qpu_text,
+            line.requests,
+            *(_count(n) for n in p.tokens),
+            p.note,
+            w.request_id,
+            c.kind,
+            "subscription" if sub else "wallet",
+            w.source,
+            self.s.fingerprint,
+            c.correction,
+        )
 
 
 @hookimpl
