@@ -395,17 +395,18 @@ def test_extension_columns_are_x_prefixed_and_publishers_map():
     assert publisher("my-finetune", "gw") == "gw"
 
 
-def test_hostile_text_is_kept_exact_unless_safe_is_asked():
+def test_hostile_text_is_made_inert_unless_raw_is_asked():
+    """Safe by default (issue 26): a file meant for spreadsheet-based FinOps tools evaluates nothing."""
     report = make_report()
     raw = io.BytesIO()
-    write_focus(report, raw, context("en"))
+    write_focus(report, raw, context("en", safe="false"))
     text = raw.getvalue().decode("utf-8")
     assert "\ufeff" not in text[:1]
     rows = list(csv.DictReader(io.StringIO(text)))
     assert any(r["ResourceId"].startswith("=HYPERLINK") for r in rows)
     assert not any(re.search(r"[\x00-\x1f]", v) for r in rows for v in r.values() if v)
     safe = io.BytesIO()
-    write_focus(report, safe, context("en", safe="true"))
+    write_focus(report, safe, context("en"))
     rows = list(csv.DictReader(io.StringIO(safe.getvalue().decode("utf-8"))))
     assert not any(r["ResourceId"].startswith(("=", "+", "-", "@")) for r in rows)
 

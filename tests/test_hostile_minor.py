@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
@@ -24,6 +25,7 @@ from reportgen.sources.dsn import redact
 from reportgen.store import DB_NAME, Store, evidence, sync_lock
 
 from .hostile_server import TOKEN, HostileGateway
+from .test_evidence import cli_verify, config, forged, packet  # noqa: F401 - fixtures
 from .test_hostile_gateway import DAY1, Factory, make_config, write_config
 
 DAY = ["--from", "2026-04-01", "--to", "2026-04-01"]
@@ -187,3 +189,35 @@ def test_an_audit_log_rewritten_under_its_old_head_is_said_to_be_rewritten(tmp_p
         "entry 2, the last, is not the one the log recorded as its head: the log was rewritten "
         "(its entries replaced and chained anew)"
     ]
+
+
+# ---------------------------------------------------------------------------- verify shows a packet's text safely
+HOSTILE_TEXT = "Evil\x1b]52;c;cm0gLXJmIH4=\x07 Corp\u202egpj.exe\x9b31m"
+
+
+@pytest.mark.parametrize("what", ["signer", "scope"])
+def test_verify_prints_no_escape_or_bidi_character_from_a_packet(
+    request: pytest.FixtureRequest, tmp_path: Path, what: str
+) -> None:
+    """An OSC 52 clipboard write and a bidi override in the signer's self-given name or the member
+    scope reached the terminal raw."""
+
+    def edit(manifest: dict[str, Any]) -> None:
+        if what == "scope":
+            manifest["request"]["filters"] = {"member": HOSTILE_TEXT}
+
+    key = Ed25519PrivateKey.generate() if what == "signer" else None
+    bad = forged(
+        request.getfixturevalue("packet"),
+        tmp_path / "f.zip",
+        edit,
+        key=key,
+        signer=HOSTILE_TEXT,
+        unsigned=what == "scope",
+    )
+    result = cli_verify(bad, "--allow-unsigned")
+    assert result.exit_code in (0, 1, 11) and "Traceback" not in result.output
+    assert not re.search(
+        "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", result.output
+    )
+    assert "Evil" in result.output

@@ -15,9 +15,10 @@ Reportgen's own fields are ``x_`` columns, and a registered detail column that n
 flat (by day: the day sums).  The README lists the mapping and the conformance gaps;
 :mod:`.focus_spec` the columns.
 
-Values are written as they are (control characters removed): this is a feed for cost
-tools, not a spreadsheet; ``--option safe=true`` prefixes text that a spreadsheet would
-evaluate, as the ``csv`` exporter always does.
+Text that a spreadsheet would evaluate (``=HYPERLINK(…)``, ``+``, ``-``, ``@``) is prefixed
+as the ``csv`` exporter does, since FinOps tools built on spreadsheets read this file too;
+``--option safe=false`` writes text as it is (control characters removed) for a tool that
+wants the exact names.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     grain = (ctx.option("grain", "row") or "row").strip().lower()
     if grain not in GRAINS:
         raise UsageError(f"--option grain={grain!r}: the FOCUS exporter writes grain=row or grain=day")
-    text: Callable[[object], str] = csv_text if ctx.flag("safe", False) else clean_text
+    text: Callable[[object], str] = csv_text if ctx.flag("safe", True) else clean_text
     shared = _shared(report)
     extra = focus_columns()
     blank = ("",) * len(extra)

@@ -144,9 +144,16 @@ def _check_documents(packet: Packet) -> None:
 
 def _describe(manifest: dict[str, Any], result: Verification) -> None:
     p = manifest["period"]
-    result.period = f"{p['label']} ({p['start'][:10]} .. {p['end'][:10]} exclusive, {p['timezone']})"
-    result.scope = ", ".join(f"{k} {v}" for k, v in manifest["filters"].items()) or "the whole account"
-    result.statement = None if manifest["statement"] is None else manifest["statement"]["number"]
+    # what the packet says of itself is shown as untrusted text (no OSC or bidi escapes reach the terminal)
+    result.period = one_line(
+        f"{p['label']} ({p['start'][:10]} .. {p['end'][:10]} exclusive, {p['timezone']})"
+    )
+    result.scope = (
+        one_line(", ".join(f"{k} {v}" for k, v in manifest["filters"].items())) or "the whole account"
+    )
+    result.statement = (
+        None if manifest["statement"] is None else one_line(manifest["statement"]["number"], 60)
+    )
     result.rows = manifest["rows"]["count"]
     result.missing = manifest["missing"]
     result.totals = manifest["totals"]
