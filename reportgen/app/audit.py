@@ -10,7 +10,8 @@ from datetime import datetime
 
 from ..config import Config
 from ..errors import StoreError
-from ..store import DB_NAME, Reader, Store, sync_lock
+from ..read import check_rows
+from ..store import DB_NAME, Reader, Store, closures, snapshot_dir, sync_lock
 from ..store import evidence as audit
 from .signing import SigningKey, init_key, public_path, who
 from .verify.signature import short
@@ -47,11 +48,13 @@ def create_key(
     return NewKey(key, True)
 
 
-def log_lines(config: Config, *, check: bool = False) -> tuple[list[str], list[str]]:
-    """The audit log as lines, and (with ``check``) what breaks its hash chain."""
-    if not (config.store_dir / DB_NAME).is_file():
-        raise StoreError(f"{config.store_dir}: no store yet; run `reportgen sync` first")
-    with Reader.open(config.store_dir) as reader:
+def log_lines(
+    config: Config, *, check: bool = False, anchor: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The audit log as lines, and (with ``check``) what breaks its hash chain, which closed
+    snapshot no longer gives the fingerprint the log recorded, and (with ``anchor``, a head
+    kept outside the store) whether the log still holds that head."""
+    with Reader.open(config.store_dir) as reader:  # no store, or a damaged one: one line
         reader.begin()
         lines = []
         for e in audit.entries(reader):
@@ -60,5 +63,79 @@ def log_lines(config: Config, *, check: bool = False) -> tuple[list[str], list[s
             details = json.loads(e.details) if e.details else {}
             extra = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, [], ""))
             lines.append(f"#{e.seq}  {when}  {e.user}@{e.host}  {e.action:<6}  {e.subject}{fp}  ({extra})")
-        problems = audit.check_chain(reader) if check else []
+        problems = [*audit.check_chain(reader), *closure_problems(config, reader)] if check else []
+        if check and anchor is not None:
+            problems += [p for p in [audit.anchored(reader, anchor)] if p is not None]
     return lines, problems
+
+
+def closure_problems(config: Config, reader: Reader) -> list[str]:
+    """Each closed revision's recorded fingerprint against the audit log's record of its close, and
+    its snapshot's rows against that fingerprint (a snapshot edited with its fingerprint shows here)."""
+    problems = []
+    recorded = audit.recorded_closes(reader)
+    for closure in closures(reader):
+        subject = f"{closure.period.label} revision {closure.revision}"
+        entry = recorded.get(subject)
+        if entry is not None and entry[1] != closure.fingerprint:
+            problems.append(
+                f"{subject}: the store records fingerprint {closure.fingerprint[:16]}…, entry {entry[0]} "
+                f"recorded {entry[1][:16]}… when it was closed: the closed snapshot was edited"
+            )
+            continue
+        try:
+            rows = check_rows(
+                config.store_dir, closure.period.start_ts, closure.period.end_ts, None,
+                closed=(closure.period.label, closure.revision),
+            )  # fmt: skip
+        except StoreError as exc:
+            problems.append(f"{subject}: {exc}")
+            continue
+        if rows.fingerprint != closure.fingerprint:
+            problems.append(
+                f"{subject}: its snapshot's rows give fingerprint {rows.fingerprint[:16]}…, the recorded one is "
+                f"{closure.fingerprint[:16]}…: the closed snapshot was edited"
+            )
+    return problems
+
+
+def log_anchor(config: Config) -> str:
+    """The audit log's head (``seq:hash``) to keep outside the store: ``log --verify --anchor`` checks it."""
+    with Reader.open(config.store_dir) as reader:
+        reader.begin()
+        head = audit.head(reader)
+    if head is None:
+        raise StoreError(f"{config.store_dir}: the audit log is empty; nothing to anchor yet")
+    return head
+
+
+def store_check(config: Config) -> tuple[list[str], list[str]]:
+    """``store check``: SQLite's integrity check of the store and every closed snapshot, then the
+    evidence checks of ``log --verify``; returns (what passed, what is wrong)."""
+    passed: list[str] = []
+    try:
+        with Reader.open(config.store_dir) as reader:
+            reader.begin()
+            found = [f"{config.store_dir / DB_NAME}: {p}" for p in audit.integrity(reader)]
+            for closure in closures(reader):
+                snapshot = snapshot_dir(reader, closure)
+                try:
+                    with Reader.open(snapshot, snapshot=True) as snap:
+                        found += [f"{snapshot / DB_NAME}: {p}" for p in audit.integrity(snap)]
+                except StoreError as exc:
+                    found.append(str(exc))
+            if not found:
+                passed.append(
+                    f"SQLite integrity check: the store and {len(closures(reader))} closed snapshot(s) are sound"
+                )
+            chain = audit.check_chain(reader)
+            found += [f"audit log {p}" for p in chain]
+            if not chain:
+                passed.append(f"audit log: {len(audit.entries(reader))} entries, the hash chain is intact")
+            closed = closure_problems(config, reader)
+            found += closed
+            if not closed:
+                passed.append("closed periods: every snapshot gives the fingerprint recorded at its close")
+    except StoreError as exc:
+        return passed, [str(exc)]
+    return passed, found

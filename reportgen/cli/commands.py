@@ -273,14 +273,29 @@ def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
 
 @cli.command("log")
 @click.option(
-    "--verify", "check", is_flag=True, help="Check the hash chain; exit 1 if an entry was edited or deleted."
+    "--verify",
+    "check",
+    is_flag=True,
+    help="Check the hash chain and every closed snapshot against it; exit 1 if anything was edited or deleted.",
 )
+@click.option(
+    "--anchor", "anchor", metavar="HEAD|FILE", default=None, is_flag=False, flag_value="",
+    help="Alone: print the log's head to keep outside the store. With --verify: check the log still holds "
+    "that head (the text or a file holding it).",
+)  # fmt: skip
 @click.pass_context
-def log_command(ctx: click.Context, check: bool) -> None:
+def log_command(ctx: click.Context, check: bool, anchor: str | None) -> None:
     """Print the audit log: who synced, closed, reopened, issued packets and created keys."""
-    from ..app.audit import log_lines
+    from ..app.audit import log_anchor, log_lines
 
-    lines, problems = log_lines(config_of(ctx), check=check)
+    config = config_of(ctx)
+    if anchor == "" and not check:
+        click.echo(log_anchor(config))
+        return
+    if anchor:
+        path = Path(anchor)
+        anchor = path.read_text(encoding="utf-8").strip()[:200] if path.is_file() else anchor
+    lines, problems = log_lines(config, check=check, anchor=anchor or None)
     click.echo("\n".join(lines) if lines else "The audit log is empty.")
     for line in problems:
         click.echo(f"DIFFERS: audit log {line}")
@@ -288,6 +303,27 @@ def log_command(ctx: click.Context, check: bool) -> None:
         ctx.exit(1)
     if check:
         click.echo(f"OK: the audit log's {len(lines)} entries are intact")
+
+
+@cli.group()
+def store() -> None:
+    """The store itself: check it after a crash, a copy or a restore."""
+
+
+@store.command("check")
+@click.pass_context
+def store_check_command(ctx: click.Context) -> None:
+    """SQLite's integrity check of the store and its closed snapshots, the audit chain, every closed
+    snapshot's fingerprint; exit 4 if anything is wrong."""
+    from ..app.audit import store_check
+
+    passed, problems = store_check(config_of(ctx))
+    for line in passed:
+        click.echo(f"OK: {line}")
+    for line in problems:
+        click.echo(f"DAMAGED: {scrub(line)}")
+    if problems:
+        ctx.exit(4)
 
 
 @cli.command()

@@ -15,7 +15,7 @@ from ..errors import ReportgenError
 #: Commands in the order of the work, not alphabetically.
 WORKFLOW = (
     "init", "keys", "sync", "summary", "bridge", "report", "packet", "verify", "close", "amendments",
-    "reconcile", "month-end", "log", "exporters", "demo",
+    "reconcile", "month-end", "log", "store", "exporters", "demo",
 )  # fmt: skip
 
 EXIT_CODES = """\b

@@ -20,6 +20,7 @@ from ..store import (
     Closure,
     Reader,
     closures,
+    evidence,
     frozen_exchange,
     frozen_source_rates,
     pending_amendment,
@@ -88,6 +89,7 @@ def open_period(
         amended: list[tuple[Closure, Reader]] = []  # closed periods with pending amendments
         frozen_rate: Exchange | None = None
         if exact is not None:
+            evidence.check_on_record(live, exact)
             snap = stack.enter_context(open_snapshot(live, exact))
             frozen_rate = frozen_exchange(snap, exact)
             rates = frozen_source_rates(snap)

@@ -133,15 +133,38 @@ _IO_CODES = {
 }
 
 
+#: SQLite's result codes that mean the file in the store's place is damaged or not a database.
+_DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def damaged(db: Path, what: str) -> StoreError:
+    """The one line for a damaged store file: what is wrong, and the ways back."""
+    backups = sorted(db.parent.glob(f"{db.name}.schema*.bak")) if db.parent.is_dir() else []
+    restore = f"restore {backups[-1].name} (the copy a migration left) or" if backups else "restore"
+    return StoreError(
+        f"{db}: {what}: the store is damaged; run `reportgen store check` to see what is wrong, "
+        f"{restore} your own backup of {db.name}, or move {db.parent} aside and run `reportgen sync` "
+        "again (the gateway still has the logs)"
+    )
+
+
 def _io_error(exc: sqlite3.Error, db: Path) -> StoreError | None:
-    """A one-line :class:`StoreError` for a failure of the disk or folder (None: a bug, keep it)."""
+    """A one-line :class:`StoreError` for a failure of the disk or folder or a damaged file
+    (None: a bug, keep it)."""
     code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DAMAGE_CODES:
+        return damaged(db, str(exc))
     what = None if code is None else _IO_CODES.get(code & 0xFF)
     if what is None:
         return None
     return StoreError(
         f"{db}: {what} ({exc}); nothing half-written was kept: every window saved before is intact"
     )
+
+
+def store_error(exc: sqlite3.Error, db: Path, doing: str) -> StoreError:
+    """Any SQLite failure while opening ``db`` as one line (damage with its ways back)."""
+    return _io_error(exc, db) or StoreError(f"{db}: cannot {doing} the store ({exc})")
 
 
 class Guarded:
@@ -168,6 +191,29 @@ class Guarded:
     def cursor(self) -> Guarded:
         return Guarded(self._raw.cursor(), self._db)
 
+    # Rows are read lazily: a damaged page is found while fetching, not only on execute.
+    def fetchone(self) -> Any:
+        return self._call(self._raw.fetchone)
+
+    def fetchall(self) -> Any:
+        return self._call(self._raw.fetchall)
+
+    def fetchmany(self, size: int = 1) -> Any:
+        return self._call(self._raw.fetchmany, size)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            batch = self._call(self._raw.fetchmany, 256)
+            if not batch:
+                return
+            yield from batch
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except sqlite3.Error as exc:
+            raise _io_error(exc, self._db) or exc from None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
 
@@ -175,6 +221,8 @@ class Guarded:
 def connect_ro(db: Path) -> sqlite3.Connection:
     """``db`` opened read-only (as immutable when SQLite cannot share its memory beside it)."""
     uri = db.resolve().as_uri()
+    if db.stat().st_size == 0:
+        raise damaged(db, "the file is empty (truncated)")
     try:
         conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -183,8 +231,12 @@ def connect_ro(db: Path) -> sqlite3.Connection:
         # A WAL database in a folder we cannot write (a read-only copy): SQLite cannot make
         # its shared-memory file there, and no writer can exist, so read it as immutable.
         try:
-            return sqlite3.connect(
+            conn = sqlite3.connect(
                 uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
             )
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
         except sqlite3.Error as exc:
-            raise StoreError(f"{db}: cannot read the store ({exc})") from None
+            raise store_error(exc, db, "read") from None
+    except sqlite3.Error as exc:  # not a database, or a damaged one
+        raise store_error(exc, db, "read") from None

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import StoreError
+from .closures import Closure
 from .facade import Reader, Store
 
 GENESIS = "0" * 64
@@ -175,3 +177,60 @@ def statements(reader: Reader) -> list[tuple[str, int, int, str, str, str]]:
             "SELECT account, seq, issued_at, label, scope, fingerprint FROM statements ORDER BY account, seq"
         )
     )
+
+
+def recorded_closes(reader: Reader) -> dict[str, tuple[int, str]]:
+    """``"LABEL revision N"`` -> (entry, fingerprint) the audit log recorded when that revision was closed.
+
+    A closure's own row can be rewritten with a snapshot; the chained log entry cannot without
+    breaking the chain, so it is what a closure's recorded fingerprint is held against.
+    """
+    return {
+        e.subject: (e.seq, e.fingerprint)
+        for e in entries(reader)
+        if e.action in ("close", "reopen") and e.fingerprint
+    }
+
+
+def check_on_record(reader: Reader, closure: Closure) -> None:
+    """Refuse a closure whose recorded fingerprint is not the one the audit log recorded at its close
+    (its snapshot and its fingerprint were edited together)."""
+    subject = f"{closure.period.label} revision {closure.revision}"
+    found = recorded_closes(reader).get(subject)
+    if found is not None and found[1] != closure.fingerprint:
+        raise StoreError(
+            f"{subject}: the store records fingerprint {closure.fingerprint[:16]}… for the closed snapshot, "
+            f"the audit log recorded {found[1][:16]}… when it was closed (entry {found[0]}): the store was "
+            "edited; restore it from a backup (`reportgen log --verify` shows what else changed)"
+        )
+
+
+def integrity(reader: Reader) -> list[str]:
+    """What SQLite's integrity check finds wrong in the database (empty: nothing)."""
+    rows = reader._conn.execute("PRAGMA integrity_check(20)").fetchall()
+    return [] if [tuple(r) for r in rows] == [("ok",)] else [str(r[0]) for r in rows]
+
+
+def head(reader: Reader) -> str | None:
+    """``seq:hash`` of the log's last entry (the anchor a reader keeps outside the store)."""
+    found = entries(reader)
+    return f"{found[-1].seq}:{found[-1].hash}" if found else None
+
+
+def anchored(reader: Reader, anchor: str) -> str | None:
+    """Why the log no longer holds ``anchor`` (``seq:hash`` kept outside the store), or None."""
+    seq_text, _, digest = anchor.strip().partition(":")
+    if not seq_text.isdigit() or len(digest) != 64:
+        return (
+            f"the anchor {anchor[:80]!r} is not '<entry>:<64-hex hash>' as `reportgen log --anchor` prints it"
+        )
+    seq = int(seq_text)
+    entry = next((e for e in entries(reader) if e.seq == seq), None)
+    if entry is None:
+        return f"entry {seq} of the anchor kept outside the store is gone: the log was cut or rewritten"
+    if entry.hash != digest:
+        return (
+            f"entry {seq} no longer has the hash the anchor kept outside the store recorded "
+            f"({digest[:16]}…, now {entry.hash[:16]}…): the log was rewritten from there or before"
+        )
+    return None

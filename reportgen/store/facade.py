@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import StoreError, SyncLockedError
 from . import schema
-from .connection import DB_NAME, connect_ro
+from .connection import DB_NAME, connect_ro, damaged, store_error
 from .facts import FactWrites
 from .logs import LogReads
 from .prices import PriceReads, PriceWrites
@@ -49,13 +49,15 @@ class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
         directory = Path(directory)
         db = directory / DB_NAME
         if not db.is_file():
+            if db.exists():
+                raise damaged(db, "not a file (a folder or device is in the store's place)")
             raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
         conn = connect_ro(db)
         try:
             version = schema.version_of(conn)
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"{db}: cannot read the store ({exc})") from None
+            raise store_error(exc, db, "read") from None
         if version is None or version < schema.OLDEST_MIGRATABLE or version > schema.SCHEMA_VERSION:
             conn.close()
             Store.open(directory, create=False).close()  # raises the one-line reason
@@ -80,6 +82,8 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
         db = directory / DB_NAME
         if not db.exists() and not create:
             raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+        if db.exists() and (not db.is_file() or db.stat().st_size == 0):
+            raise damaged(db, "not a file" if not db.is_file() else "the file is empty (truncated)")
         try:
             directory.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(db, isolation_level=None, timeout=30)
@@ -88,7 +92,7 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
             conn.execute("PRAGMA synchronous=NORMAL")
             schema.migrate(conn, db)
         except sqlite3.Error as exc:
-            raise StoreError(f"{db}: cannot open the store ({exc})") from None
+            raise store_error(exc, db, "open") from None
         except OSError as exc:
             raise StoreError(f"{db}: cannot open the store ({exc.strerror or exc})") from None
         return cls(directory, conn)

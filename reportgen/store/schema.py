@@ -34,6 +34,13 @@ def version_of(conn: sqlite3.Connection) -> int | None:
 def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
     """Bring the store in ``db`` up to :data:`SCHEMA_VERSION`; return the version it had (None: new)."""
     version = version_of(conn)
+    if version is None:
+        foreign = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")]
+        if foreign:  # another program's database: never add our tables to it
+            raise StoreError(
+                f"{db}: not a reportgen store (it holds tables {', '.join(foreign)}); move it aside, "
+                "or point [store] elsewhere, and run `reportgen sync`"
+            )
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(
             f"{db}: store schema {version} was written by a newer reportgen (this one reads up to "
