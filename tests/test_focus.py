@@ -584,3 +584,85 @@ def test_token_quantities_equal_the_detail_token_sums(config, team, tmp_path):
                     model,
                     meter,
                 )
+
+
+def test_cache_tokens_claude_writes_per_call_and_tiered_rows_as_the_gateway_logs_them(
+    config, team, gateway, tmp_path, validator
+):
+    """Rows as new-api writes them, through sync and the store: each split by token type at the
+    unit price its ratios give, multiplying out exactly; the ones the ratios do not explain on one row."""
+    april = parse_period("2026-04", config.tz)
+    base = next(r for r in team.rows if r["type"] == 2 and r["token_name"] == "key-alice" and r["quota"] > 0)
+    at = team.start_ts + 5 * 86400 + 3600
+
+    def row(n: int, model: str, prompt: int, completion: int, quota: int, **other) -> dict:
+        return {**base, "created_at": at + n, "model_name": model, "prompt_tokens": prompt,
+                "completion_tokens": completion, "quota": quota, "request_id": f"req-focus-{n}",
+                "other": other}  # fmt: skip
+
+    gateway.insert_rows([
+        # OpenAI usage: prompt 5000 includes 2000 cached; (3000 + 2000 × 0.1 + 300 × 8) × 1.25 = 7000
+        row(1, "gpt-5", 5000, 300, 7000, model_ratio=1.25, completion_ratio=8, cache_ratio=0.1,
+            cache_tokens=2000, group_ratio=1, model_price=-1),
+        # Claude: prompt excludes the cache; (2000 + 500 × 0.1 + 600 × 1.25 + 400 × 2 + 100 × 5) × 1.5
+        row(2, "claude-opus-4-1", 2000, 100, 6150, model_ratio=1.5, completion_ratio=5, cache_ratio=0.1,
+            cache_tokens=500, cache_creation_tokens=1000, cache_creation_ratio=1.25,
+            cache_creation_tokens_5m=600, cache_creation_ratio_5m=1.25, cache_creation_tokens_1h=400,
+            cache_creation_ratio_1h=2, usage_semantic="anthropic", group_ratio=1, model_price=-1),
+        # per call: USD 0.5 × 500,000 × group ratio 1
+        row(3, "sora-2-pro", 0, 0, 250000, model_ratio=0, completion_ratio=0, group_ratio=1, model_price=0.5),
+        # expression pricing: the quota is not the ratios'
+        row(4, "gpt-5-tiered", 4000, 200, 9999, billing_mode="tiered_expr", expr_b64="eA==",
+            model_ratio=0, group_ratio=1, model_price=0),
+        # the same OpenAI row billed to a subscription
+        {**row(5, "gpt-5", 5000, 300, 7000, model_ratio=1.25, completion_ratio=8, cache_ratio=0.1,
+               cache_tokens=2000, group_ratio=1, model_price=-1, billing_source="subscription")},
+    ])  # fmt: skip
+    run_sync(config, april, refetch=True, client_factory=fast_client)
+    data = summary(config)
+    for grain in ("row", "day"):
+        path = focus_file(config, tmp_path / grain, f"grain={grain}")
+        result = focus_validator.validate(*validator, path, tmp_path / grain)
+        assert result.ok, result.output
+        header, rows = read(path)
+        check_focus_1_2(header, rows, data)
+    _, rows = read(tmp_path / "row" / "reportgen-2026-04-focus.csv")
+    mine = {n: [r for r in rows if r["x_RequestId"] == f"req-focus-{n}"] for n in range(1, 6)}
+
+    def lines(n: int) -> dict[str, tuple[str, str, str, str]]:
+        return {r["SkuMeter"]: (r["ConsumedQuantity"], r["ListUnitPrice"], r["ListCost"], r["EffectiveCost"])
+                for r in mine[n]}  # fmt: skip
+
+    assert lines(1) == {
+        "Input Tokens": ("3000.0", "2.5", "0.0075", "0.0075"),
+        "Output Tokens": ("300.0", "20", "0.006", "0.006"),
+        "Cache Read Input Tokens": ("2000.0", "0.25", "0.0005", "0.0005"),
+    }
+    assert {r["PricingUnit"] for r in mine[1]} == {"1000000 Tokens"}
+    assert {r["SkuId"] for r in mine[1]} == {"gpt-5:input", "gpt-5:output", "gpt-5:cache_read"}
+    assert lines(2) == {
+        "Input Tokens": ("2000.0", "3", "0.006", "0.006"),
+        "Output Tokens": ("100.0", "15", "0.0015", "0.0015"),
+        "Cache Read Input Tokens": ("500.0", "0.3", "0.00015", "0.00015"),
+        "Cache Write Input Tokens (5m)": ("600.0", "3.75", "0.00225", "0.00225"),
+        "Cache Write Input Tokens (1h)": ("400.0", "6", "0.0024", "0.0024"),
+    }
+    assert total(mine[2], "x_CacheWriteTokens") == 1000
+    assert lines(3) == {"Requests": ("1.0", "0.5", "0.5", "0.5")}
+    assert mine[3][0]["SkuId"] == "sora-2-pro:call" and not mine[3][0]["x_PriceNote"]
+    ((tiered,),) = [mine[4]]
+    assert (tiered["SkuId"], tiered["PricingUnit"], tiered["x_PriceNote"]) == (
+        "gpt-5-tiered",
+        "Quota units",
+        "tiered",
+    )
+    assert (tiered["EffectiveCost"], tiered["x_InputTokens"], tiered["x_OutputTokens"]) == (
+        "0.019998",
+        "4000",
+        "200",
+    )
+    assert lines(5) == lines(1) and {r["BilledCost"] for r in mine[5]} == {"0"}
+    assert {r["CommitmentDiscountStatus"] for r in mine[5]} == {"Used"}
+    for n, quota in ((1, 7000), (2, 6150), (3, 250000), (4, 9999), (5, 7000)):
+        assert total(mine[n], "PricingCurrencyEffectiveCost") == quota
+        assert total(mine[n], "x_Requests") == 1
