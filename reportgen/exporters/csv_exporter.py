@@ -24,6 +24,7 @@ from ..render import (
     LocalTimes,
     QuotientText,
     banner_lines,
+    coverage_marker,
     csv_text,
     member_models,
     row_type_label,
@@ -70,11 +71,26 @@ def write_detail(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     fields = fields_of(columns)
     line = line_of(columns, fields, _detail_cells(report, ctx))
     buf, out = _open(fp, ctx)
-    out.writerow([csv_text(ctx.label(c.label_key)) for c in columns])
+    marker = coverage_marker(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values))
+    header = [csv_text(ctx.label(c.label_key)) for c in columns]
+    out.writerow(header if marker is None else [*header, csv_text(ctx.label("coverage"))])
+    if marker is not None:  # an incomplete period: every line says so in a last column
+        line = _with_cell(line, csv_text(marker))
     for batch in detail_batches(report, fields):
         out.writerows(map(line, batch))
         _flush(buf, fp)
     _flush(buf, fp)
+
+
+def _with_cell(
+    line: Callable[[tuple[Any, ...]], tuple[Any, ...]], cell: str
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """The compiled line with one more cell at its end."""
+
+    def marked(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (*line(row), cell)
+
+    return marked
 
 
 _SECONDS = QuotientText(Decimal(1000))

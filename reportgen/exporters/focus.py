@@ -37,7 +37,7 @@ from ..core.columns import DetailColumn
 from ..core.report import Report
 from ..errors import PluginError, UsageError
 from ..hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ..render import clean_text, csv_text, plain_decimal
+from ..render import FOCUS_COVERAGE, clean_text, coverage_marker, csv_text, plain_decimal
 from .focus_accounts import Account, accounts, tags
 from .focus_charges import Charge, Line, lines
 from .focus_meters import CALL, METERS
@@ -101,13 +101,15 @@ def write_focus(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     blank = ("",) * len(extra)
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow((*COLUMNS, *(c.focus for c in extra)))
+    marker = coverage_marker(report, lambda key, **values: ctx.template.text(key, ctx.lang, **values))
+    coverage = () if marker is None else (text(marker),)  # an incomplete period: every line says so
+    out.writerow((*COLUMNS, *(c.focus for c in extra), *(() if marker is None else (FOCUS_COVERAGE,))))
     cells_of = _Cells(shared, text)
     for n, line in enumerate(lines(report, grain, extra), 1):
         cells = cells_of(line)
         if extra:
             cells = (*cells, *(_extra_cell(v, text) for v in line.charge.extra or blank))
-        out.writerow(cells)
+        out.writerow((*cells, *coverage) if coverage else cells)
         if n % _FLUSH_EVERY == 0:
             fp.write(buf.getvalue().encode("utf-8"))
             buf.seek(0)

@@ -44,7 +44,17 @@ from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
 from .cells import LocalTimes, QuotientText, csv_text, row_type_label
 from .dates import date_range_text, day_text
-from .figures import banner_lines, claim_cny, member_models, members, source_cny, source_usd, totals
+from .figures import (
+    FOCUS_COVERAGE,
+    banner_lines,
+    claim_cny,
+    coverage_marker,
+    member_models,
+    members,
+    source_cny,
+    source_usd,
+    totals,
+)
 from .finance import charge_text, charges_text, day_ranges, reconciliation_text, status_key
 
 csv_cell = csv_text  # the name plugins have used since render's first release
@@ -102,6 +112,8 @@ __all__ = [
     "fixed",
     "member_models",
     "members",
+    "coverage_marker",
+    "FOCUS_COVERAGE",
     "money_text",
     "percent_text",
     "plain_decimal",

@@ -11,7 +11,20 @@ from ..core.money import cents
 from ..core.report import Report
 from ..core.stats import Line, Stats
 
-__all__ = ["banner_lines", "claim_cny", "member_models", "members", "source_cny", "source_usd", "totals"]
+__all__ = [
+    "FOCUS_COVERAGE",
+    "banner_lines",
+    "claim_cny",
+    "coverage_marker",
+    "member_models",
+    "members",
+    "source_cny",
+    "source_usd",
+    "totals",
+]
+
+#: The FOCUS extension column an incomplete period's lines carry (see :func:`coverage_marker`).
+FOCUS_COVERAGE = "x_Coverage"
 
 
 def members(report: Report) -> tuple[Line, ...]:
@@ -53,6 +66,17 @@ def source_cny(report: Report) -> list[tuple[str, Decimal, Decimal]]:
     """``(source, rate, exact CNY)`` of each source's part of the totals, when the sources convert
     at different rates (their sum is the CNY total exactly); empty otherwise or without every rate."""
     return [(name, rate, usd * rate) for name, rate, usd in source_usd(report)]
+
+
+def coverage_marker(report: Report, label: Callable[..., str]) -> str | None:
+    """What each line of a CSV of an incomplete period carries in its last column (None: complete).
+
+    A column, not a comment line: spreadsheet tools and ``csv`` readers take it as one more
+    field, and a line copied out of the file keeps it.
+    """
+    if report.coverage.complete:
+        return None
+    return label("incomplete", ranges=", ".join(report.coverage.ranges(report.period.tz)))
 
 
 def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
