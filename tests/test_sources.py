@@ -337,7 +337,7 @@ def test_each_source_converts_at_its_own_rate_and_the_statement_says_which(tmp_p
         cells = [
             str(c) for ws in book.worksheets[:1] for row in ws.iter_rows(values_only=True) for c in row if c
         ]
-        assert any(c.startswith("legacy: 1 USD = 7.1 CNY (Legacy contract rate") for c in cells)
+        assert any(c.startswith("legacy: 1 USD = 7.1000 CNY (Legacy contract rate") for c in cells)
 
         packet = run("packet", "--period", "2026-04", "--out", str(tmp_path / "p"))
         assert packet.exit_code == 0, packet.output

@@ -56,6 +56,7 @@ from .figures import (
     totals,
 )
 from .finance import charge_text, charges_text, day_ranges, reconciliation_text, status_key
+from .rates import rate_source_text
 
 csv_cell = csv_text  # the name plugins have used since render's first release
 
@@ -118,6 +119,7 @@ __all__ = [
     "percent_text",
     "plain_decimal",
     "printed_lines",
+    "rate_source_text",
     "rate_text",
     "reconciliation_text",
     "row_cost",

@@ -18,23 +18,16 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.money import convert_for_print, convert_parts_for_print, money_text, printed_lines, rate_text
 from ...core.rates import Conversion, Exchange
-from ...render import members, shorten, source_usd, totals
+from ...render import members, rate_source_text, shorten, source_usd, totals
 from .builder import NAME_LIMIT, WIDTH, Builder, StatementAmounts
 from .rows import HEAD_BG, INK, RULE
 
-#: The source text ``[report] exchange_rate`` carries when no ``exchange_rate_source`` is set.
-_CONFIG_SUFFIX = "] exchange_rate"
-_GATEWAY_SOURCE = "gateway /api/status usd_exchange_rate"
 _NBSP = "\u00a0"
 
 
 def source_words(b: Builder, ex: Exchange) -> str:
     """Where a rate comes from, in words: never a config key or an API path on a document."""
-    if ex.source == _GATEWAY_SOURCE:
-        return b.lab("rate_source_gateway")
-    if ex.source.endswith(_CONFIG_SUFFIX):
-        return b.lab("rate_source_config")
-    return ex.source
+    return rate_source_text(ex, b.lab)
 
 
 def _date(b: Builder, ex: Exchange) -> str:

@@ -25,6 +25,9 @@ from ...render import (
     cents,
     clean_text,
     members,
+    printed_lines,
+    rate_source_text,
+    rate_text,
     totals,
 )
 from .book import Book, Sheet, Styled
@@ -104,6 +107,26 @@ def _stats_values(
     return [None if total and c.kind in UNSUMMED else figure_cell(w, ws, c, s, total) for c in columns]
 
 
+def rounding_row(
+    w: Writer, ws: Sheet, parts: Sequence[Stats], total: Stats, columns: Sequence[StatsColumn]
+) -> list[Any] | None:
+    """A 舍入差额 row where a column's cells are printed amounts (cents) that do not add up to its
+    printed total, so the column's SUM equals the total (:func:`~reportgen.core.money.printed_lines`);
+    None when every column adds up."""
+    values: list[Any] = []
+    for c in columns:
+        figure = c.figure(total, w.report) if c.kind == "cents" else None
+        lines = [c.figure(s, w.report) for s in parts] if figure is not None else []
+        if figure is None or any(x is None for x in lines):
+            values.append(None)
+            continue
+        rounding = printed_lines([Decimal(x) for x in lines if x is not None], Decimal(figure)).rounding
+        values.append(w.money(ws, rounding) if rounding else None)
+    if all(v is None for v in values):
+        return None
+    return [w.text(ws, w.label("rounding"), "rg label"), *values]
+
+
 # -- Summary ----------------------------------------------------------------------------
 class _Counter:
     """Appends rows and remembers how many, so charts can point at table cells."""
@@ -152,12 +175,14 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
     facts += [
         ("quota_per_unit", w.cell(ws, float(report.quota_per_unit), "rg int")),
         ("exchange_rate", w.cell(ws, float(ex.rate), "rg rate") if ex.rate is not None else na),
-        ("exchange_source", w.text(ws, ex.source)),
+        ("exchange_source", w.text(ws, rate_source_text(ex, lab))),
         ("exchange_date", w.cell(ws, local_naive(ex.as_of, report), "rg datetime") if ex.as_of else na),
     ]
     for name, rate in report.source_rates:  # each source's spend converted at its own rate
         when = "" if rate.as_of is None else f", {local_naive(rate.as_of, report):%Y-%m-%d}"
-        facts.append(("exchange_rate", w.text(ws, f"{name}: 1 USD = {rate.rate} CNY ({rate.source}{when})")))
+        words = rate_source_text(rate, lab)
+        shown = na if rate.rate is None else rate_text(rate.rate)
+        facts.append(("exchange_rate", w.text(ws, f"{name}: 1 USD = {shown} CNY ({words}{when})")))
     if ex.applies_to is not None:  # a dated official rate: say which [report.rates] entry
         dated = ctx.template.text("exchange_dated", ctx.lang, label=ex.applies_to)
         facts.append(("exchange_applies_to", w.text(ws, dated)))
@@ -203,6 +228,9 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
         )
         for line in members(report)
     ]
+    footing = rounding_row(w, ws, [line.stats for line in members(report)], stats, lines)
+    if footing is not None:
+        put(footing)
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, lines, total=True)])
 
     # Per model.
@@ -212,6 +240,9 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
     model_rows = [
         put([w.text(ws, line.name), *_stats_values(w, ws, line.stats, lines)]) for line in model_lines(report)
     ]
+    footing = rounding_row(w, ws, [line.stats for line in model_lines(report)], stats, lines)
+    if footing is not None:
+        put(footing)
     put([w.text(ws, lab("total"), "rg total"), *_stats_values(w, ws, stats, lines, total=True)])
 
     # Charts below the tables, side by side, pointing at the cost column of each table.
@@ -245,13 +276,18 @@ def table_sheet(
     keys = (first_key, *(c.label_key for c in columns))
     ws.append(w.header(ws, keys))
     n = 1
+    shown: list[Stats] = []
     for first, stats in lines:
         ws.append([first, *_stats_values(w, ws, stats, columns)])
+        shown.append(stats)
         n += 1
     if n == 1:
         ws.append([w.text(ws, w.label("no_usage"))])
         n += 1
     ws.set_filter(len(keys), n)
+    footing = rounding_row(w, ws, shown, totals(w.report), columns) if shown else None
+    if footing is not None:
+        ws.append(footing)
     ws.append(
         [
             w.text(ws, w.label("total"), "rg total"),
