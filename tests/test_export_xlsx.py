@@ -152,7 +152,7 @@ def test_by_model_and_by_day_totals(engine: str) -> None:
     report = make_report()
     wb = load(export("xlsx", report, "en", engine=engine))
     for title, n in (("By model", len([m for m in report.models if m.stats.active])), ("By day", 30)):
-        rows = list(wb[title].iter_rows(values_only=True))
+        rows = [r for r in wb[title].iter_rows(values_only=True) if r[0] != "Rounding difference"]
         assert len(rows) == n + 2
         net = rows[0].index("Net quota")
         assert rows[-1][net] == report.totals.quota == sum(r[net] for r in rows[1:-1])

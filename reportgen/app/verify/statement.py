@@ -107,6 +107,8 @@ def _rate_patterns(manifest: dict[str, Any]) -> list[re.Pattern[str]]:
 
 def _rates(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
     rate = manifest["source"]["cny_per_usd"]
+    if manifest["source"]["per_source"]:  # each source's rate is printed; the manifest states none of them
+        return []
     patterns = _rate_patterns(manifest)
     for page in doc:
         text = " ".join(page.lines)
