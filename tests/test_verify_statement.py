@@ -3,6 +3,7 @@ are the rows', and a swapped or doctored statement fails, naming the PDF, the pa
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from decimal import Decimal
@@ -168,3 +169,35 @@ def test_a_pdf_that_is_not_a_pdf_is_one_difference_line(team_packet, tmp_path):
     assert line.startswith(f"DIFFERS: {name}: ") and ("cannot be read as a PDF" in line or "page" in line), (
         line
     )
+
+
+def _rezipped(data: bytes, name: str, content: bytes) -> bytes:
+    """The workbook ``data`` with its part ``name`` replaced (or added)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != name:
+                dst.writestr(info, src.read(info))
+        dst.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("part", "size", "expected"),
+    [
+        ("xl/worksheets/sheet1.xml", 65 << 20, "its first sheet (xl/worksheets/sheet1.xml) is"),
+        ("xl/sharedStrings.xml", 257 << 20, "its xl/sharedStrings.xml is"),
+        ("xl/styles.xml", 17 << 20, "its xl/styles.xml is"),
+    ],
+)
+def test_a_workbook_whose_xml_inflates_past_its_bounds_is_one_line_before_openpyxl_reads_it(
+    team_packet, tmp_path, part, size, expected
+):
+    with zipfile.ZipFile(team_packet) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".xlsx"))
+    padding = b"<x>" + b" " * size + b"</x>"
+    path = forged(team_packet, tmp_path / "bloated.zip", lambda m: None,
+                  edit_files={name: lambda data: _rezipped(data, part, padding)}, key=Ed25519PrivateKey.generate())  # fmt: skip
+    line = one_line_differs(path)
+    assert line.startswith(f"DIFFERS: {name}: {expected}"), line
+    assert verify_packet(team_packet).ok  # the genuine workbook is well within them

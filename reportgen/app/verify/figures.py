@@ -25,6 +25,7 @@ from ...render import csv_text
 from ...templating import load_template
 from .format import MANIFEST, ROWS
 from .reading import CsvLines, Limits, Verification, member_lines, stream
+from .xlsxparts import oversized
 
 # -- the packet agrees with itself ------------------------------------------------------------
 
@@ -251,6 +252,10 @@ def check_workbook(
                     or sum(i.file_size for i in inner.infolist()) > limits.workbook_xml
                 ):
                     result.differ(name, "too large inside to open: not a reportgen workbook")
+                    return
+                too_large = oversized(inner)  # the parts openpyxl reads whole, and the Summary
+                if too_large is not None:
+                    result.differ(name, too_large)
                     return
             tmp.seek(0)
             found = summary_totals(tmp, manifest)
