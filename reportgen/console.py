@@ -191,39 +191,72 @@ def _print_totals(report: Report, console: Console) -> None:
     )
 
 
-def _projects_table(report: Report) -> Table:
-    """Budget position per project; an over-budget project is red."""
-    table = Table(title="Projects", title_justify="left", header_style="bold")
-    for name in (
-        "project",
-        "code",
-        "budget",
-        "in period",
-        "spent",
-        "remaining",
-        "used",
-        "per day",
-        "runs out",
-    ):
-        table.add_column(name, justify="left" if name in ("project", "code") else "right")
-    for p in report.projects:  # every amount with its currency: projects budget in USD or CNY
+def _fitted(
+    console: Console, title: str, heads: Sequence[str], rows: Sequence[Sequence[str]], names: set[int],
+    styles: Sequence[str | None],
+) -> None:  # fmt: skip
+    """A table whose figures are never cut: each figure column as wide as its widest cell, the
+    ``names`` columns folded; when even that is wider than the console, a block per row with a
+    line per figure (money and names are never ended with "…")."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(heads)]
+    needed = sum((min(w, _NAME_MIN) if i in names else w) + 3 for i, w in enumerate(widths))
+    if needed <= console.width:
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for i, head in enumerate(heads):
+            if i in names:
+                table.add_column(head, overflow="fold", min_width=min(widths[i], _NAME_MIN))
+            else:
+                table.add_column(head, justify="right", no_wrap=True, min_width=widths[i])
+        for row, style in zip(rows, styles, strict=True):
+            table.add_row(*(Text(cell) for cell in row), style=style)
+        console.print(table)
+        return
+    console.print(Text(title, style="bold"))
+    label = max(map(len, heads[1:]), default=0)
+    for row, style in zip(rows, styles, strict=True):
+        console.print(Text(row[0], style=style or "bold"))
+        for head, cell in zip(heads[1:], row[1:], strict=True):
+            if cell:
+                console.print(Text(f"  {head:<{label}}  {cell}", style=style or ""))
+
+
+def _projects_rows(report: Report) -> tuple[list[list[str]], list[str | None]]:
+    """Budget position per project (every amount with its currency) and each row's style: red when over."""
+    rows, styles = [], []
+    for p in report.projects:
         share = "" if p.share_used is None else percent_text(p.share_used)
         burn = "" if p.burn_per_day is None else f"{p.currency} {money_text(p.burn_per_day)}"
         run_out = "" if p.run_out is None else p.run_out.isoformat()
-        table.add_row(
-            f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else ""),
-            p.code,
-            *(f"{p.currency} {money_text(v)}" for v in (p.budget, p.period_spent, p.spent, p.remaining)),
-            share,
-            burn,
-            run_out + (" (after the end)" if p.run_out_after_end else ""),
-            style="bold red" if p.over_budget else None,
+        rows.append(
+            [
+                terminal_text(f"{p.name}: {p.title}" + ("  OVER BUDGET" if p.over_budget else "")),
+                terminal_text(p.code),
+                *(f"{p.currency} {money_text(v)}" for v in (p.budget, p.period_spent, p.spent, p.remaining)),
+                share,
+                burn,
+                run_out + (" (after the end)" if p.run_out_after_end else ""),
+            ]
         )
-    return table
+        styles.append("bold red" if p.over_budget else None)
+    return rows, styles
+
+
+_PROJECT_HEADS = (
+    "project",
+    "code",
+    "budget",
+    "in period",
+    "spent",
+    "remaining",
+    "used",
+    "per day",
+    "runs out",
+)
 
 
 def _print_projects(report: Report, console: Console) -> None:
-    console.print(_projects_table(report))
+    rows, styles = _projects_rows(report)
+    _fitted(console, "Projects", _PROJECT_HEADS, rows, {0, 1, 8}, styles)
     for p in report.projects:
         if p.unsynced:
             spans = ", ".join(str(a) if a == z else f"{a} – {z}" for a, z in p.unsynced)
@@ -241,24 +274,22 @@ def _print_projects(report: Report, console: Console) -> None:
 
 def print_reconciliation(result: Reconciliation, console: Console) -> None:
     """Store against gateway per key and in total; unexplained lines are red."""
-    table = Table(title=f"Reconciliation {result.period_label}", title_justify="left", header_style="bold")
-    for name in ("key", "consumed", "refunded", "net", "current user", "gateway stat", "status"):
-        table.add_column(name, justify="left" if name in ("key", "status") else "right")
-    table.add_column("why", overflow="fold")
-    for line in (*result.keys, result.total):
-        stat = "" if line.gateway_stat is None else f"{line.gateway_stat:,}"
-        table.add_row(
-            Text(terminal_text(line.key)) if line.key is not None else "TOTAL",
+    heads = ("key", "consumed", "refunded", "net", "current user", "gateway stat", "status", "why")
+    rows = [
+        [
+            terminal_text(line.key) if line.key is not None else "TOTAL",
             f"{line.store_consumed:,}",
             f"{line.store_refunded:,}",
             f"{line.store_net:,}",
             f"{line.store_current_user:,}",
-            stat,
+            "" if line.gateway_stat is None else f"{line.gateway_stat:,}",
             line.status,
-            Text(terminal_text("; ".join(line.notes))),
-            style="bold red" if line.status == "unexplained" else None,
-        )
-    console.print(table)
+            terminal_text("; ".join(line.notes)),
+        ]
+        for line in (*result.keys, result.total)
+    ]
+    styles = ["bold red" if line.status == "unexplained" else None for line in (*result.keys, result.total)]
+    _fitted(console, f"Reconciliation {result.period_label}", heads, rows, {0, 7}, styles)
     for note in result.notes:
         console.print(Text(terminal_text(note), style="yellow"))
     if result.ok:

@@ -485,7 +485,8 @@ def test_missing_driver_names_the_extra(tmp_path, team, monkeypatch):
     monkeypatch.setattr(drivers_module.importlib, "import_module", no_psycopg)
     path = db_config(tmp_path, team, "postgresql://reportgen@127.0.0.1:5432/newapi")
     assert_one_line_error(
-        invoke(path, "sync", "--period", "2026-04"), "pip install 'llm-gateway-reportgen[postgres]'"
+        invoke(path, "sync", "--period", "2026-04"),
+        "pip install 'psycopg[binary]>=3.1' (reportgen's [postgres]",
     )
 
 
@@ -508,7 +509,9 @@ def test_mysql_without_the_c_extension_reads_through_pymysql(request, tmp_path, 
     missing.add("pymysql")
     path = db_config(tmp_path / "c", team, dsn_for(request, "mysql", "newapi"))
     assert_one_line_error(
-        invoke(path, "sync", "--period", "2026-04"), "PyMySQL", "pip install 'llm-gateway-reportgen[mysql]'"
+        invoke(path, "sync", "--period", "2026-04"),
+        "PyMySQL",
+        "pip install 'mysql-connector-python>=9.0,<26'",
     )
 
 

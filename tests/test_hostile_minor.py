@@ -6,6 +6,7 @@ code and that no traceback was printed.
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import textwrap
@@ -15,15 +16,24 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
 
+from reportgen.app.reconcile import run_reconcile
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config
 from reportgen.config.safety import dsn_has_password
+from reportgen.console import print_reconciliation, print_summary, terminal_text
+from reportgen.core.periods import parse_period
+from reportgen.demo import run_demo
 from reportgen.errors import ConfigError, SyncLockedError
 from reportgen.sources.dsn import redact
 from reportgen.store import DB_NAME, Store, evidence, sync_lock
+from reportgen.testing.fakegateway import FakeGateway
 
+from .conftest import TOKEN as TEST_TOKEN
+from .conftest import fast_client
+from .conftest import make_config as make_team_config
 from .hostile_server import TOKEN, HostileGateway
 from .test_evidence import cli_verify, config, forged, packet  # noqa: F401 - fixtures
 from .test_hostile_gateway import DAY1, Factory, make_config, write_config
@@ -221,3 +231,75 @@ def test_verify_prints_no_escape_or_bidi_character_from_a_packet(
         "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", result.output
     )
     assert "Evil" in result.output
+
+
+# ---------------------------------------------------------------------------- a gateway that moved
+def test_a_gateway_that_moved_is_rebound_once_and_audited(tmp_path: Path) -> None:
+    with HostileGateway("good") as gw:
+        run_sync(make_config(tmp_path, gw.url), DAY1, client_factory=Factory())
+        moved = write_config(tmp_path, gw.url.replace("127.0.0.1", "localhost"))  # the same account, moved
+        refused = run(moved, "sync", *DAY)
+        assert refused.exit_code == 4 and "run `reportgen sync --rebind` once" in error_line(refused)
+        rebound = run(moved, "sync", *DAY, "--rebind")
+        assert rebound.exit_code == 0, rebound.output
+        assert "Warning: source default is now bound to http://localhost:" in rebound.output
+        again = run(moved, "sync", *DAY)
+        assert again.exit_code == 0, again.output
+        log = run(moved, "log", "--verify")
+    assert re.search(r"rebind\s+source default: http://127\.0\.0\.1:\d+ user 42 -> http://localhost:\d+ user 42",
+                     log.output), log.output  # fmt: skip
+    assert log.exit_code == 0
+
+
+# ---------------------------------------------------------------------------- tables at 80 columns
+def _printed(show: Any, width: int) -> str:
+    console = Console(file=io.StringIO(), width=width)
+    show(console)
+    return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_the_demos_projects_and_reconcile_never_cut_money_or_names(
+    tmp_path: Path, team: Any, width: int
+) -> None:
+    """At 80 columns the demo's Projects table printed ``CNY -129.…`` and ``208.…`` and cut names."""
+    demo = run_demo(tmp_path / "demo", lang="en")
+    projects = _printed(lambda console: print_summary(demo.report_summary, "member", console), width)
+    assert "…" not in projects and "CNY -129.75" in projects and "208.1%" in projects, projects
+    assert "Platform operations  OVER BUDGET" in projects
+    with FakeGateway(
+        team.rows, team.tokens, access_token=TEST_TOKEN, user_id=team.user_id, rate_limit=None
+    ) as gw:
+        config = make_team_config(tmp_path / "rec", gw.url, team)
+        period = parse_period("2026-04", config.tz)
+        run_sync(config, period, client_factory=fast_client)
+        result = run_reconcile(config, period, client_factory=fast_client)
+    shown = _printed(lambda console: print_reconciliation(result, console), width)
+    assert "…" not in shown and f"{result.total.store_net:,}" in shown, shown
+    for line in result.keys:
+        assert terminal_text(line.key or "") in shown
+
+
+def test_the_grant_reports_sync_hint_names_the_days_missing_not_the_whole_span(synced: Path) -> None:
+    """It suggested `sync --period 2026` (5½ minutes), after which the same refusal came back: the
+    hint names the missing days that have passed, and says the rest lies ahead."""
+    text = synced.read_text(encoding="utf-8") + textwrap.dedent(
+        """
+        [projects.grant]
+        title = "A grant"
+        budget = 100
+        budget_currency = "USD"
+        start = 2026-04-01
+        end = 2099-12-31
+        charges = [{ key = "key-a" }]
+        """
+    )
+    synced.write_text(text, encoding="utf-8")
+    result = run(synced, "report", "--project", "grant", "--format", "csv", "--out", str(synced.parent / "g"))
+    assert result.exit_code == 10
+    line = error_line(result)
+    assert re.search(
+        r"run `reportgen sync --from 2026-04-02 --to \d{4}-\d\d-\d\d` \(the period runs until 2099-12-31: what "
+        r"lies ahead cannot be synced yet\), or give --allow-partial",
+        line,
+    ), line

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
@@ -204,12 +204,26 @@ def refuse_incomplete(view: PeriodView, allow_partial: bool) -> None:
     coverage, period = view.coverage, view.report.period
     if coverage.complete:
         return
-    sync = f"`reportgen sync {period_args(period)}`"
+    sync = _sync_hint(coverage.missing, period, time.time())
     if not coverage.synced_any:
-        raise CoverageError(f"{period.label} has never been synced; run {sync} first")
+        raise CoverageError(f"{period.label} has never been synced; {sync} first")
     if not allow_partial:
         missing = ", ".join(coverage.ranges(period.tz))
         raise CoverageError(
-            f"{period.label} is not fully synced (missing {missing}); run {sync}, or give --allow-partial "
+            f"{period.label} is not fully synced (missing {missing}); {sync}, or give --allow-partial "
             "to write documents marked INCOMPLETE"
         )
+
+
+def _sync_hint(missing: Sequence[tuple[int, int]], period: Period, now: float) -> str:
+    """``run `reportgen sync --from … --to …``` for the days missing that have passed (not the whole
+    period: a year's grant report asked for a year's sync), and what of them lies ahead."""
+    lo, hi = min(a for a, _ in missing), max(b for _, b in missing)
+    ahead = f"the period runs until {period.end - timedelta(days=1):%Y-%m-%d}: what lies ahead cannot be synced yet"
+    if lo >= now:
+        return ahead
+    first = datetime.fromtimestamp(lo, period.tz).date()
+    last = datetime.fromtimestamp(min(hi, now) - 1, period.tz).date()
+    whole = lo <= period.start_ts and hi >= period.end_ts
+    span = period_args(period) if whole and hi <= now else f"--from {first} --to {last}"
+    return f"run `reportgen sync {span}`" + (f" ({ahead})" if hi > now else "")

@@ -7,17 +7,17 @@ import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol, cast
 
 from ..config import Config, GatewayConfig
-from ..core.findings import CUT, DUPLICATE, OUTSIDE, REASONS, WindowFinding, WindowTally, unexplained
+from ..core.findings import CUT, DUPLICATE, OUTSIDE, WindowFinding, WindowTally
 from ..core.fingerprint import ROW_FIELDS
 from ..core.periods import Period, previous_month
 from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..core.text import cut_rows
-from ..errors import ConfigError, GatewayDataError, GatewayError, StoreError, UsageError
+from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
 from ..store import Store, detect_amendments, qualified_key, sync_lock
 from ..store import evidence as audit
@@ -27,6 +27,7 @@ from .pricing import Pricing
 from .readahead import ReadAhead
 from .signing import who
 from .syncdigests import SyncDigests
+from .syncresult import SyncResult
 
 #: The stored fields that hold a gateway's text (a name cut to MAX_NAME is counted in them).
 _TEXTS = tuple(
@@ -58,114 +59,6 @@ class _Silent:
         pass
 
 
-@dataclass(frozen=True)
-class SyncResult:
-    """What one sync did."""
-
-    target: tuple[int, int]
-    windows: int
-    skipped: int
-    rows: int
-    pages: int
-    requests: int
-    seconds: float
-    flavor: str
-    keys: int
-    #: Closed periods whose rows this sync changed (each recorded as an amendment).
-    amended: tuple[str, ...] = ()
-    #: What was read, when not the API ("the new-api (with request_id) database postgresql://...").
-    source: str = ""
-    #: Rows a window's pages repeated (same content; ids as the flavour tells them), kept once.
-    duplicates: int = 0
-    #: Rows stored with a name longer than MAX_NAME cut (whole in the raw row).
-    cut: int = 0
-    #: The rows served for a window but in no figure (dated outside it, unreadably dated): each
-    #: such window is stored without coverage.
-    findings: tuple[WindowFinding, ...] = ()
-    #: What the user should hear: plain-http tokens, implausible gateway values.
-    warnings: tuple[str, ...] = ()
-    #: The source's name (``default`` for ``[gateway]``).
-    name: str = "default"
-    #: With several sources: each one's result (the fields above are their sums).
-    parts: tuple[SyncResult, ...] = ()
-    #: Windows read again by the look-back: rows were committed there after they were read.
-    reread: int = 0
-    #: Windows of the last days and of recently closed periods read again for late rows.
-    looked_back: int = 0
-
-    def summary(self) -> str:
-        if self.parts:
-            return "\n".join(f"[{p.name}] {p.summary()}" for p in self.parts)
-        start = datetime.fromtimestamp(self.target[0], UTC).strftime("%Y-%m-%d %H:%M")
-        end = datetime.fromtimestamp(self.target[1], UTC).strftime("%Y-%m-%d %H:%M")
-        already = f"; {self.skipped} already in the store" if self.skipped else ""
-        return (
-            f"Synced {start} .. {end} UTC from {self.source or f'a {self.flavor} gateway'}: "
-            f"{_plural(self.windows, 'window')}, "
-            f"{self.rows:,} rows, {self.pages:,} pages, {self.requests:,} requests in {self.seconds:.1f} s"
-            f"{already}; {self.keys} keys listed"
-            + (
-                f"; {_plural(self.duplicates, 'row')} repeated across pages kept once"
-                if self.duplicates
-                else ""
-            )
-            + (
-                f"; {_plural(self.cut, 'row')} with a name longer than 1,024 characters stored with the name "
-                "cut (whole in the raw row)"
-                if self.cut
-                else ""
-            )
-            + (f"; {self.unplaced_text()}" if self.findings else "")
-            + (
-                f"; {_plural(self.reread, 'window')} read again: rows were committed there after it was read"
-                if self.reread
-                else ""
-            )
-            + (
-                f"; {_plural(self.looked_back, 'window')} looked back at for late rows"
-                if self.looked_back
-                else ""
-            )
-            + (
-                f"; closed period(s) {', '.join(self.amended)} changed at the gateway: kept as amendments "
-                "(see `reportgen amendments`), their documents unchanged"
-                if self.amended
-                else ""
-            )
-        )
-
-    def unplaced_text(self) -> str:
-        """``86 rows not stored (86 rows with an unreadable created_at (e.g. '…')) in 2026-04-10: …``."""
-        days = sorted({f.start_ts for f in self.findings})
-        shown = ", ".join(
-            datetime.fromtimestamp(d, UTC).strftime("%Y-%m-%d %H:%M") + " UTC" for d in days[:3]
-        ) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
-        whys = []
-        for reason in REASONS:
-            mine = [f for f in self.findings if f.reason == reason]
-            if mine:
-                example = next((f.example for f in mine if f.example), "")
-                whys.append(replace(mine[0], rows=sum(f.rows for f in mine), example=example).describe())
-        count = unexplained(self.findings)
-        return (
-            f"{_plural(count, 'row')} the gateway served could not be placed ({'; '.join(whys)}): not stored, "
-            f"and the {_plural(len(days), 'window')} from {shown} left incomplete"
-        )
-
-    def check(self) -> None:
-        """Raise when rows were left out of the figures (the summary was shown): a one-line
-        :class:`~reportgen.errors.GatewayDataError`, so a scheduled sync does not pass it by."""
-        if self.findings:
-            raise GatewayDataError(
-                f"{self.unplaced_text()}; the figures of those days miss them: run `reportgen sync` "
-                "again once the gateway serves them readably dated"
-            )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def sync_target(
     store: Store, config: Config, period: Period | None, now: int, source: str = "default"
 ) -> tuple[int, int]:
@@ -189,6 +82,7 @@ def run_sync(
     strict: bool = False,
     reprice: bool = False,
     look_back: bool | None = None,
+    rebind: bool = False,
     progress: SyncProgress | None = None,
     client_factory: Callable[..., LogSource] | None = None,
     now: Callable[[], float] = time.time,
@@ -202,7 +96,8 @@ def run_sync(
     window is priced as its month was first synced (:mod:`.pricing`); ``reprice`` prices
     the months synced at what ``/api/status`` says now.  ``look_back`` (by default: when no
     period is given) reads again the last days and the recently closed periods for rows the
-    gateway logged late (:mod:`.lookback`).
+    gateway logged late (:mod:`.lookback`).  ``rebind`` binds a source to the configured address
+    when the store holds its account at another (the gateway moved), in the audit log.
     """
     sources = config.sources()
     for gw in sources:
@@ -236,7 +131,7 @@ def run_sync(
                         gw,
                         config,
                         period,
-                        (refetch, reprice, period is None if look_back is None else look_back),
+                        (refetch, reprice, period is None if look_back is None else look_back, rebind),
                         progress,
                         now,
                         started,
@@ -363,17 +258,22 @@ def _sync_locked(
     gw: GatewayConfig,
     config: Config,
     period: Period | None,
-    how: tuple[bool, bool, bool],
+    how: tuple[bool, bool, bool, bool],
     progress: SyncProgress,
     now: Callable[[], float],
     started: float,
 ) -> SyncResult:
-    refetch, reprice, look_back = how
+    refetch, reprice, look_back, rebind = how
     status = client.status()
     keys = client.keys()  # the first authenticated call: bind the store only to an account that answered
     name = gw.name
     store.use_sources((name,))
-    store.bind_account(*source_account(gw), source=name, at=int(now()))
+    moved = store.bind_account(*source_account(gw), source=name, at=int(now()), rebind=rebind)
+    if moved is not None:  # the gateway moved: said once, and kept in the audit log
+        account = "{} user {}".format(*source_account(gw))
+        audit.append(
+            store, int(now()), who(), "rebind", f"source {name}: {moved.replace('#', ' user ')} -> {account}"
+        )
     store.set_rollup_zone(config.timezone)  # rollups per local day of the report timezone
     store.save_status(status, name)
     pricing = Pricing.of(store, name, status, config.tz, reprice)
@@ -483,7 +383,16 @@ def _sync_locked(
         findings=tuple(f for f in findings if f.unexplained),
         warnings=tuple(
             dict.fromkeys(
-                [*config.warnings, *getattr(client, "warnings", ()), *([changed] if changed else [])]
+                [
+                    *config.warnings,
+                    *getattr(client, "warnings", ()),
+                    *([changed] if changed else []),
+                    *(
+                        [f"source {name} is now bound to {gw.base_url or 'the configured database'}"]
+                        if moved is not None
+                        else []
+                    ),
+                ]
             )
         ),
         name=name,

@@ -87,8 +87,15 @@ def init(where: str, force: bool) -> None:
     is_flag=True,
     help="Price the period at the quota per USD and exchange rate the gateway states now (closed months: an amendment).",
 )
+@click.option(
+    "--rebind",
+    is_flag=True,
+    help="The gateway moved: bind the store to the configured address (the same account; audited).",
+)
 @click.pass_context
-def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool, reprice: bool) -> None:
+def sync(
+    ctx: click.Context, period: Period | None, refetch: bool, strict: bool, reprice: bool, rebind: bool
+) -> None:
     """Download the gateway's logs of a period into the local store.
 
     Needs REPORTGEN_ACCESS_TOKEN (the gateway's system access token, not an sk- key).
@@ -106,7 +113,9 @@ def sync(ctx: click.Context, period: Period | None, refetch: bool, strict: bool,
 
     config = network_config(ctx)  # plain http is said before the token is sent, however it ends
     with SyncBar(err_console()) as bar:
-        result = run_sync(config, period, refetch=refetch, strict=strict, reprice=reprice, progress=bar)
+        result = run_sync(
+            config, period, refetch=refetch, strict=strict, reprice=reprice, rebind=rebind, progress=bar
+        )
     for line in result.warnings:
         if line not in config.warnings:
             notify(f"Warning: {line}")

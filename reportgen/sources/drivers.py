@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import Secret
 from ..errors import DatabaseSourceError
-from .dsn import EXTRAS, Dsn
+from .dsn import DRIVER_PACKAGES, EXTRAS, Dsn
 
 CONNECT_TIMEOUT = 10  # seconds: a wrong host fails fast instead of hanging the sync
 SQLITE_BUSY_TIMEOUT = 5.0  # seconds to wait for a writer's lock on a SQLite file
@@ -131,9 +131,13 @@ def _import(dsn: Dsn, module: str, name: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise DatabaseSourceError(
-            f"{dsn.shown}: reading {dsn.dialect} needs the {name} driver: "
-            f"pip install 'llm-gateway-reportgen[{EXTRAS[dsn.dialect]}]'"
+            f"{dsn.shown}: reading {dsn.dialect} needs the {name} driver: {_install(dsn.dialect)}"
         ) from None
+
+
+def _install(dialect: str) -> str:
+    """How to install a dialect's driver: its packages, or reportgen's extra from a checkout."""
+    return f"pip install {DRIVER_PACKAGES[dialect]} (reportgen's [{EXTRAS[dialect]}] extra)"
 
 
 def _mysql_driver(dsn: Dsn) -> tuple[str, Any]:
@@ -152,7 +156,7 @@ def _mysql_driver(dsn: Dsn) -> tuple[str, Any]:
             if dsn.driver:
                 raise DatabaseSourceError(
                     f"{dsn.shown}: mysql+mysqlconnector needs MySQL Connector/Python with its C extension: "
-                    f"pip install 'llm-gateway-reportgen[{EXTRAS['mysql']}]'"
+                    f"{_install('mysql')}"
                 ) from None
     return "pymysql", _import(dsn, "pymysql", "PyMySQL")
 

@@ -18,6 +18,12 @@ _DIALECTS = {
 }
 #: The optional extra that installs each dialect's driver (stdlib sqlite3 needs none).
 EXTRAS = {"postgresql": "postgres", "mysql": "mysql"}
+#: The extra's packages as pip installs them (reportgen is not on PyPI: its extra cannot be named
+#: there, the driver can).
+DRIVER_PACKAGES = {
+    "postgresql": "'psycopg[binary]>=3.1'",
+    "mysql": "'mysql-connector-python>=9.0,<26' 'PyMySQL>=1.1'",
+}
 _EXAMPLES = "postgresql://user@host:5432/newapi, mysql://user@host:3306/newapi or sqlite:////path/one-api.db"
 
 

@@ -144,9 +144,18 @@ class FactWrites(FactReads):
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def bind_account(
-        self, base_url: str, user_id: int | None, source: str = DEFAULT_SOURCE, at: int = 0
-    ) -> None:
-        """Tie a source of the store to one gateway account; refuse to mix two accounts' logs in it."""
+        self,
+        base_url: str,
+        user_id: int | None,
+        source: str = DEFAULT_SOURCE,
+        at: int = 0,
+        rebind: bool = False,
+    ) -> str | None:
+        """Tie a source of the store to one gateway account; refuse to mix two accounts' logs in it.
+
+        ``rebind``: the account is the one the source holds, at a new address (the gateway moved):
+        the source is bound to it; returns the account it was bound to before (None: unchanged).
+        """
         account = f"{base_url}#{user_id}"
         row = self._conn.execute("SELECT account FROM sources WHERE name = ?", (source,)).fetchone()
         known = (
@@ -156,14 +165,21 @@ class FactWrites(FactReads):
             self._conn.execute("INSERT INTO sources VALUES (?, ?, ?)", (source, account, at))
             if source == DEFAULT_SOURCE:
                 self.set_meta("account", account)
+        elif known != account and rebind:
+            self._conn.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (source, account, at))
+            if source == DEFAULT_SOURCE:
+                self.set_meta("account", account)
+            return known
         elif known != account:
             raise StoreError(
                 f"{self.directory} holds the logs of {known.replace('#', ' user ')} as source {source!r}, "
-                f"not {base_url} user {user_id}; give this account its own [gateways.NAME] table, or set "
-                "[store] path to another folder"
+                f"not {base_url} user {user_id}; if the gateway only moved to this address (the same "
+                "account), run `reportgen sync --rebind` once; if it is another account, give it its own "
+                "[gateways.NAME] table, or set [store] path to another folder"
             )
         elif row is None:
             self._conn.execute("INSERT INTO sources VALUES (?, ?, ?)", (source, account, at))
+        return None
 
     def save_status(self, status: GatewayStatus, source: str = DEFAULT_SOURCE) -> None:
         self._conn.execute(
