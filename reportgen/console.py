@@ -15,10 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from .app.summary import money
-from .core.money import money_text, percent_text
+from .core.money import convert_for_print, money_text, percent_text, printed_lines, rate_text
 from .core.reconciliation import Reconciliation
 from .core.report import Report
-from .core.stats import Line
+from .core.stats import Line, Stats
 from .core.text import clean_text
 from .core.wallet import Bridge, Payment, printed_bridge, unexplained_text
 from .hookspecs import Exporter
@@ -93,14 +93,29 @@ def _fit(widths: dict[str, int], width: int) -> tuple[list[str], list[str]]:
     return shown, dropped
 
 
-def _table(title: str, first: str, lines: tuple[Line, ...], width: int = 120) -> tuple[Table, list[str]]:
+def _table(
+    title: str, first: str, lines: tuple[Line, ...], width: int = 120, total: Stats | None = None
+) -> tuple[Table, list[str]]:
     """The breakdown table for a terminal ``width`` wide, and the columns left out to fit it.
 
     Numbers are never truncated (they get their full width); names wrap rather than being
     cut, so two long names stay distinct; untrusted names lose control and bidi characters.
+    With ``total``, a total row closes the table, and a rounding row before it where the
+    printed USD lines do not add up to the printed total (the one money policy).
     """
     rows = [_cells(line) for line in lines]
-    widths = {name: max([len(name), *(len(r[name]) for r in rows)]) for name, _ in _COLUMNS}
+    footing: list[tuple[str, dict[str, str]]] = []
+    if total is not None:
+        printed = printed_lines([line.stats.cost_usd for line in lines], total.cost_usd)
+        if printed.has_rounding:
+            footing.append(
+                ("rounding", dict.fromkeys(rows[0] if rows else (), "") | {"USD": _usd(printed.rounding)})
+            )
+        footing.append(("total", _cells(Line("total", total))))
+    rows_and_footing = [*rows, *(cells for _, cells in footing)]
+    widths = {
+        name: max([len(name), *(len(r.get(name, "")) for r in rows_and_footing)]) for name, _ in _COLUMNS
+    }
     shown, dropped = _fit(widths, width)
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(first, overflow="fold", min_width=min(_NAME_MIN, width // 4))
@@ -112,6 +127,10 @@ def _table(title: str, first: str, lines: tuple[Line, ...], width: int = 120) ->
             *(cells[name] for name in shown),
             style=None if line.stats.active else "dim",
         )
+    if footing:
+        table.add_section()
+    for name, cells in footing:
+        table.add_row(Text(name, style="bold"), *(cells.get(c, "") for c in shown))
     return table, dropped
 
 
@@ -145,7 +164,7 @@ def print_summary(report: Report, by: str, console: Console, header: bool = True
     if header:
         _print_totals(report, console)
     lines = {"member": report.members, "model": report.models, "day": report.days, "key": report.keys}[by]
-    table, dropped = _table(f"By {by}", by, lines, console.width)
+    table, dropped = _table(f"By {by}", by, lines, console.width, report.totals)
     if table.columns and len(table.columns) - 1 < len([c for c, optional in _COLUMNS if not optional]):
         _print_stacked(f"By {by}", lines, console)  # too narrow even for the money columns
         dropped = []
@@ -178,6 +197,10 @@ def _print_totals(report: Report, console: Console) -> None:
         else f"at {ex.rate} ({official}{escape(ex.source)})"
     )
     cny = "" if cny_total is None else f"  = CNY {money_text(cny_total)} {rates}"
+    if cny_total is not None and ex.rate is not None and not report.source_rates:  # recomputable as printed
+        c = convert_for_print(t.cost_usd, ex.rate)
+        diff = f", conversion difference {money_text(c.difference)}" if c.has_difference else ""
+        cny += f"\n  ({money_text(c.usd)} × {rate_text(c.rate)} = {money_text(c.product)}{diff})"
     more = "".join(
         f"\n  = {c.code} {money_text(c.convert(t.cost_usd))} at {c.rate} per USD ({escape(c.source)}, {c.as_of.isoformat()})"
         for c in report.conversions

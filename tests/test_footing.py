@@ -191,3 +191,39 @@ def test_a_two_source_two_rate_month_foots_everywhere(tmp_path: Path) -> None:
         _check_xlsx(next((out / "zh").glob("*.xlsx")).read_bytes(), tmp_path)
         data = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
         assert data["exchange_rate"]["per_source"]
+
+
+@pytest.mark.parametrize("by", ["member", "model", "day", "key"])
+def test_the_terminal_tables_foot(by: str) -> None:
+    from rich.console import Console
+
+    from reportgen.console import print_summary
+
+    report = make_report()
+    console = Console(width=200, record=True, color_system=None)
+    print_summary(report, by, console)
+    text = console.export_text()
+    lines = text.splitlines()
+    header = next(line for line in lines if line.split()[:2] == [by, "requests"])
+    end = header.index(" USD") + len(" USD")  # the USD column is right-aligned under its header
+
+    def usd_of(line: str) -> Decimal:
+        return _d(re.findall(_NUMBER, line[:end])[-1])
+
+    amounts = []
+    total = None
+    for line in lines[lines.index(header) + 2 :]:
+        if line.strip().startswith("total "):
+            total = usd_of(line)
+            break
+        if re.search(_NUMBER, line[:end]):
+            amounts.append(usd_of(line))
+    assert sum(amounts) == total == report.totals.cost_usd.quantize(CENT, ROUND_HALF_UP)
+    cny = re.search(
+        rf"\(({_NUMBER}) × ([\d.]+) = ({_NUMBER})(?:, conversion difference ({_NUMBER}))?\)", text
+    )
+    assert cny is not None
+    printed = re.search(rf"= CNY ({_NUMBER})", text)
+    assert printed is not None
+    assert _d(cny[3]) + _d(cny[4] or "0") == _d(printed[1])
+    assert (_d(cny[1]) * Decimal(cny[2])).quantize(CENT, ROUND_HALF_UP) == _d(cny[3])
