@@ -26,6 +26,7 @@ from ..store import (
     Closure,
     Reader,
     Store,
+    closure_subject,
     closures,
     detect_amendments,
     find_closure,
@@ -35,6 +36,7 @@ from ..store import (
     pending_amendment,
     recorded_amendments,
     snapshot_dir,
+    snapshot_seal,
     sync_lock,
     uncovered,
 )
@@ -132,10 +134,12 @@ def close_period(
             at,
             who(),
             "close" if existing is None else "reopen",
-            f"{period.label} revision {revision}",
+            closure_subject(period.label, revision),
             closure.fingerprint,
-            {"rows": closure.rows, "applied_amendments": applied, "snapshot": closure.snapshot},
-        )
+            # the snapshot's file sealed (its store is closed: the file is final): reads check it
+            {"rows": closure.rows, "applied_amendments": applied, "snapshot": closure.snapshot,
+             "seal": snapshot_seal(store, closure)},
+        )  # fmt: skip
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied
         )

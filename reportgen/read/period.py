@@ -19,13 +19,16 @@ from ..errors import StoreError, UsageError
 from ..store import (
     Closure,
     Reader,
+    closure_subject,
     closures,
     evidence,
     frozen_exchange,
     frozen_source_rates,
     pending_amendment,
     snapshot_dir,
+    snapshot_seal,
 )
+from ..store.evidence import recorded_seal
 from .closed import frozen_config, rows_since, source_rates_changed
 from .notices import check_quota_unit, check_timezone, closed_notice, mixed_notice, pending_notice
 from .projects import (
@@ -184,11 +187,7 @@ def open_period(
         if amended:
             keep = None if project is None else charged_filter(project, effective, period)
             report = replace(report, corrections=_corrections(live, amended, period, token_names, keep))
-        if exact is not None and (
-            exact.fingerprint_scheme != FINGERPRINT_SCHEME
-            or _whole_fingerprint(report, token_names, snap, period, config.only is not None)
-            != exact.fingerprint
-        ):
+        if exact is not None and not _intact(live, exact, report, token_names, snap, config.only is not None):
             raise StoreError(
                 f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
                 "recorded fingerprint; restore it from a backup"
@@ -236,13 +235,29 @@ def _corrections(
     return stream
 
 
-def _whole_fingerprint(
-    report: Report, token_names: tuple[str, ...] | None, snap: Reader, period: Period, narrowed: bool
-) -> str:
-    """The fingerprint of every row of a closed snapshot, every source's (the report's own when it
-    covers every key of every source, as the close did)."""
+def _intact(
+    live: Reader,
+    exact: Closure,
+    report: Report,
+    token_names: tuple[str, ...] | None,
+    snap: Reader,
+    narrowed: bool,
+) -> bool:
+    """Whether a closed snapshot is as closed: its rows' fingerprint where the view hashed every
+    row anyway, else its file against the seal its close recorded in the audit log (I/O speed),
+    else (closed before closes were sealed) every row hashed."""
+    if exact.fingerprint_scheme != FINGERPRINT_SCHEME:
+        return False
     if token_names is None and not narrowed and report.provenance.fingerprint:
-        return report.provenance.fingerprint
+        return report.provenance.fingerprint == exact.fingerprint
+    seal = recorded_seal(live, closure_subject(exact.period.label, exact.revision))
+    if seal is not None:
+        return snapshot_seal(live, exact) == seal
+    return _whole_fingerprint(snap, exact.period) == exact.fingerprint
+
+
+def _whole_fingerprint(snap: Reader, period: Period) -> str:
+    """The fingerprint of every row of a closed snapshot, every source's."""
     chosen = snap.sources
     snap.use_sources(None)
     try:

@@ -20,6 +20,7 @@ from .amendments import (
 from .closures import (
     BRIDGE_META,
     Closure,
+    closure_subject,
     closures,
     find_closure,
     freeze,
@@ -27,6 +28,7 @@ from .closures import (
     frozen_source_rates,
     new_snapshot,
     snapshot_dir,
+    snapshot_seal,
 )
 from .connection import DB_NAME, qualified_key
 from .coverage import uncovered
@@ -41,6 +43,7 @@ __all__ = [
     "Closure",
     "Reader",
     "Store",
+    "closure_subject",
     "closures",
     "detect_amendments",
     "record_repricing",
@@ -54,6 +57,7 @@ __all__ = [
     "qualified_key",
     "recorded_amendments",
     "snapshot_dir",
+    "snapshot_seal",
     "sync_lock",
     "uncovered",
 ]

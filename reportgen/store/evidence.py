@@ -94,6 +94,20 @@ def issued_documents(reader: Reader, number: str) -> tuple[str, ...] | None:
     return None
 
 
+def recorded_seal(reader: Reader, subject: str) -> str | None:
+    """The snapshot seal the audit log recorded with the close named ``subject`` (None: closed
+    before closes were sealed)."""
+    if not reader.has_table("audit_log"):
+        return None
+    row = reader._conn.execute(
+        "SELECT details FROM audit_log WHERE action IN ('close', 'reopen') AND subject = ? ORDER BY seq DESC "
+        "LIMIT 1",
+        (subject,),
+    ).fetchone()
+    seal = None if row is None else json.loads(row[0]).get("seal")
+    return seal if isinstance(seal, str) else None
+
+
 def append(
     store: Store,
     at: int,
