@@ -118,3 +118,26 @@ def test_a_chain_rewritten_whole_contradicts_the_anchor_kept_outside_the_store(c
     assert f"DIFFERS: audit log entry {seq} no longer has the hash the anchor" in against.stdout
     given = run(closed, "log", "--verify", "--anchor", "1:" + "0" * 64)  # the head as text works too
     assert given.exit_code == 1 and "DIFFERS: audit log entry 1 no longer has the hash" in given.stdout
+
+
+def test_a_live_row_edited_in_the_store_is_a_local_edit_not_a_change_at_the_gateway(closed):
+    from reportgen.store import recorded_amendments
+
+    with sqlite3.connect(closed.store_dir / DB_NAME) as conn:  # a closed month's live row, edited here
+        conn.execute(
+            "UPDATE logs SET quota = quota + 500000 WHERE rowid = (SELECT MIN(rowid) FROM logs WHERE type = 2)"
+        )
+    conn.close()
+    quiet = run_sync(closed, april(closed), client_factory=fast_client)  # reads no window: all are stored
+    assert "changed at the gateway" not in quiet.summary()
+    (warning,) = [w for w in quiet.warnings if "2026-04" in w]
+    assert "row(s) in the local store differ from its closed snapshot" in warning
+    assert "the store was edited here, not at the gateway" in warning
+    with Store.open(closed.store_dir, create=False) as store:
+        assert recorded_amendments(store, "2026-04") == []
+    again = run_sync(
+        closed, april(closed), refetch=True, client_factory=fast_client
+    )  # the gateway's rows back
+    assert not again.amended and not [w for w in again.warnings if "2026-04" in w]
+    with Store.open(closed.store_dir, create=False) as store:
+        assert recorded_amendments(store, "2026-04") == []

@@ -19,9 +19,10 @@ from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..core.text import cut_rows
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
 from ..sources import LogSource, source_account, source_factory
-from ..store import Store, detect_amendments, qualified_key, sync_lock
+from ..store import Store, qualified_key, sync_lock
 from ..store import evidence as audit
 from . import ratebudget
+from .localedits import closed_changes
 from .lookback import late_windows, plan_windows, reread_windows
 from .pricing import Pricing
 from .readahead import ReadAhead
@@ -349,7 +350,7 @@ def _sync_locked(
     if wallet_records is not None:
         store.save_wallet_records(name, wallet_records(target[0], target[1]))
     store.use_sources(None)  # a closed period holds every source's rows
-    amended = detect_amendments(store, int(now()), overlapping=span, sync_id=sync_id)
+    amended, local = closed_changes(store, int(now()), span, windows, sync_id)
     repriced = pricing.amend_closed(span, int(now()), sync_id)
     store.use_sources((name,))
     fingerprint = merged or store.fingerprint(span[0], span[1] + 1)
@@ -387,6 +388,7 @@ def _sync_locked(
                     *config.warnings,
                     *getattr(client, "warnings", ()),
                     *([changed] if changed else []),
+                    *local,
                     *(
                         [f"source {name} is now bound to {gw.base_url or 'the configured database'}"]
                         if moved is not None

@@ -12,6 +12,7 @@ opened only by sync, close and reconcile, under the folder's :func:`sync_lock`
 from .amendments import (
     Amendment,
     detect_amendments,
+    edited_locally,
     mark_applied,
     pending_amendment,
     record_repricing,
@@ -46,6 +47,7 @@ __all__ = [
     "closure_subject",
     "closures",
     "detect_amendments",
+    "edited_locally",
     "record_repricing",
     "find_closure",
     "freeze",

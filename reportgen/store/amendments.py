@@ -7,6 +7,7 @@ recorded.  A re-close marks the pending amendments applied.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -120,6 +121,43 @@ def record_repricing(
     )  # fmt: skip
 
 
+def edited_locally(
+    store: Store, overlapping: tuple[int, int], written: Sequence[tuple[int, int]]
+) -> list[tuple[str, int]]:
+    """Closed periods overlapping a sync whose live rows changed where the sync read nothing from
+    the gateway: (label, rows that differ from the snapshot there).  A sync replaces the windows
+    it reads with the gateway's rows, so a change elsewhere was made in the store, not at the
+    gateway.  A revision that already has an amendment is left to :func:`detect_amendments`
+    (its snapshot no longer stands for what was last seen outside the windows read).
+    """
+    found = []
+    spans = _merged(written)
+    for closure in closures(store):
+        p = closure.period
+        if not (overlapping[0] < p.end_ts and overlapping[1] >= p.start_ts):
+            continue
+        if any(a.revision == closure.revision for a in recorded_amendments(store, p.label)):
+            continue
+        if store.fingerprint(p.start_ts, p.end_ts) == closure.fingerprint:
+            continue
+        outside = " AND ".join(["NOT (created_at BETWEEN ? AND ?)"] * len(spans)) or "1"
+        added, removed, _, _ = _diff(store, closure, outside, [v for span in spans for v in span])
+        if added or removed:
+            found.append((p.label, added + removed))
+    return found
+
+
+def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive spans joined where they touch (a sync's windows are mostly contiguous)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def detect_amendments(
     store: Store,
     detected_at: int,
@@ -127,6 +165,7 @@ def detect_amendments(
     overlapping: tuple[int, int] | None = None,
     label: str | None = None,
     sync_id: int | None = None,
+    skip: Collection[str] = (),
 ) -> list[Amendment]:
     """Record an amendment for each closed period whose live rows changed since last looked at.
 
@@ -136,7 +175,7 @@ def detect_amendments(
     """
     found = []
     for closure in closures(store):
-        if label is not None and closure.period.label != label:
+        if (label is not None and closure.period.label != label) or closure.period.label in skip:
             continue
         if overlapping is not None and not (
             overlapping[0] < closure.period.end_ts and overlapping[1] >= closure.period.start_ts
@@ -172,14 +211,17 @@ def _record_amendment(
     )  # fmt: skip
 
 
-def _diff(store: Store, closure: Closure) -> tuple[int, int, int, int]:
-    """Rows added and removed (as multisets of parsed rows) and the quota deltas, live − closed."""
+def _diff(
+    store: Store, closure: Closure, where: str = "1", where_args: Sequence[int] = ()
+) -> tuple[int, int, int, int]:
+    """Rows added and removed (as multisets of parsed rows) and the quota deltas, live − closed
+    (of the rows that also meet ``where``)."""
     snapshot = snapshot_dir(store, closure) / DB_NAME
     if not snapshot.is_file():
         raise StoreError(f"{snapshot}: the closed snapshot of {closure.period.label} is missing")
     cols = ROW_COLUMNS
-    span = "created_at >= ? AND created_at < ?"
-    args = [closure.period.start_ts, closure.period.end_ts] * 2
+    span = f"created_at >= ? AND created_at < ? AND ({where})"
+    args = [closure.period.start_ts, closure.period.end_ts, *where_args] * 2
     with attached(store, snapshot):
         row = store._conn.execute(
             "SELECT COALESCE(SUM(MAX(d, 0)), 0), COALESCE(SUM(MAX(-d, 0)), 0), "
