@@ -191,6 +191,45 @@ def test_a_two_source_two_rate_month_foots_everywhere(tmp_path: Path) -> None:
         _check_xlsx(next((out / "zh").glob("*.xlsx")).read_bytes(), tmp_path)
         data = json.loads(run("summary", "--period", "2026-04", "--json").stdout)
         assert data["exchange_rate"]["per_source"]
+        _check_json(data)
+        cny = data["printed"]["cny"]
+        assert [p["source"] for p in cny["parts"]] == ["legacy", "main", "second"]
+
+
+def _check_json(data: dict) -> None:
+    """summary --json: the printed figures re-add, the split adds up, the claim multiplies out."""
+    printed = data["printed"]
+    usd = printed["members_usd"]
+    assert sum(map(Decimal, usd["lines"])) + Decimal(usd["rounding"]) == Decimal(usd["total"])
+    assert Decimal(usd["total"]) == Decimal(data["totals"]["cost_usd"]).quantize(CENT, ROUND_HALF_UP)
+    cny = printed["cny"]
+    parts = cny.get("parts", [cny])
+    for part in parts:
+        assert (Decimal(part["usd"]) * Decimal(part["rate"])).quantize(CENT, ROUND_HALF_UP) == Decimal(
+            part["product"]
+        )
+    products = sum(Decimal(p["product"]) for p in parts)
+    assert products + Decimal(cny["conversion_difference"]) == Decimal(cny["total"])
+    assert Decimal(cny["total"]) == Decimal(data["totals"]["cost_cny"]).quantize(CENT, ROUND_HALF_UP)
+    t = data["totals"]
+    assert (
+        Decimal(t["consumption_usd"]) - Decimal(t["refunds_usd"])
+        == Decimal(t["net_usd"])
+        == Decimal(t["cost_usd"])
+    )
+    assert Decimal(t["wallet_usd"]) + Decimal(t["subscription_usd"]) == Decimal(t["net_usd"])
+    claim = data["claim"]
+    assert claim["base"] == "wallet" and Decimal(claim["usd"]) == Decimal(t["wallet_usd"])
+    shown = claim["printed"]
+    assert sum(Decimal(p["product"]) + Decimal(p["conversion_difference"]) for p in shown["parts"]) + Decimal(
+        shown["rounding"]
+    ) == Decimal(shown["cny"])
+
+
+def test_the_factory_month_foots_in_json() -> None:
+    from reportgen.app.summary import report_json
+
+    _check_json(json.loads(json.dumps(report_json(make_report()))))
 
 
 @pytest.mark.parametrize("by", ["member", "model", "day", "key"])

@@ -19,6 +19,7 @@ from ..core.money import fixed as money
 from ..core.periods import Part, Period
 from ..core.report import Report
 from ..core.stats import Line, Stats
+from .moneyjson import claim_json, printed_json, split_json
 
 #: The whole-number totals a report states, in order; ``cost_usd`` follows them.
 COUNTS = (
@@ -52,6 +53,7 @@ def stats_json(s: Stats, report: Report) -> dict[str, Any]:
         "latency_p50_ms": s.latency_p50_ms,
         "latency_p95_ms": s.latency_p95_ms,
         "success_rate": money(s.success_rate, SHARE_PLACES),
+        **split_json(s, report),
     }
 
 
@@ -119,6 +121,8 @@ def report_json(report: Report) -> dict[str, Any]:
             "fingerprint": prov.fingerprint,
         },
         "totals": stats_json(report.totals, report),
+        "claim": claim_json(report),
+        "printed": printed_json(report),
         "members": [line(m, keys=list(m.keys)) for m in report.members],
         "keys": [line(k, member=k.keys[0] if k.keys else k.name) for k in report.keys],
         "models": [line(m) for m in report.models],

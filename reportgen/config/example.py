@@ -39,6 +39,8 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 # template = "invoice"                  # a shipped template name or a path to a .toml
 # exchange_rate = 7.20                 # CNY per USD; default: the gateway's usd_exchange_rate
 # exchange_rate_source = "Bank of China mid rate 2026-04-30"
+# exchange_rate_date = 2026-04-30      # the rate's own date, printed with it
+# claim_base = "wallet"                # a claim is for the wallet-paid spend ("all": every net amount)
 
 # Official rates per period (a month, quarter or year): a statement of April uses April's
 # rate, not the gateway's rate on the day of the sync, and says which rate applied.
