@@ -12,7 +12,7 @@ from reportgen.app.closing import close_period
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
-from reportgen.store import DB_NAME, Reader, Store, snapshot_seal
+from reportgen.store import DB_NAME, Reader, snapshot_seal
 from reportgen.store.evidence import entries
 from tests.conftest import fast_client, make_config
 
@@ -40,20 +40,16 @@ def test_the_close_records_its_snapshots_seal_and_reads_keep_the_file_as_sealed(
         assert snapshot_seal(store, closure) == json.loads(entry.details)["seal"]
 
 
-def test_a_snapshot_row_edited_with_its_recorded_fingerprint_is_caught_by_the_seal(closed):
-    """The edit issue 25 describes (a frozen row and the closure's fingerprint rewritten together)
-    passes the row check; summary, which hashes no row, still refuses it."""
+def test_any_edit_of_a_sealed_snapshot_is_caught_by_a_read_that_hashes_no_row(closed):
+    """The seal covers the whole file: an edited frozen bridge (no row changed, so the rows'
+    fingerprint still matches) is refused by summary as an edited row would be."""
     config, closure = closed
     db = config.store_dir / "closed" / closure.snapshot / DB_NAME
     with sqlite3.connect(db) as conn:
-        conn.execute(
-            "UPDATE logs SET quota = quota + 500000 WHERE id = (SELECT MIN(id) FROM logs WHERE type = 2)"
+        assert (
+            conn.execute("UPDATE meta SET value = replace(value, '1', '2') WHERE key = 'bridge'").rowcount
+            == 1
         )
-    conn.close()
-    with Store.open(db.parent, create=False) as snap:
-        forged = snap.fingerprint(closure.period.start_ts, closure.period.end_ts)
-    with sqlite3.connect(config.store_dir / DB_NAME) as conn:
-        conn.execute("UPDATE closures SET fingerprint = ? WHERE label = '2026-04'", (forged,))
     conn.close()
     out = _summary(config)
     assert out.exit_code == 4 and "no longer matches its recorded fingerprint" in out.output
