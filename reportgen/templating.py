@@ -32,6 +32,7 @@ SECTIONS: dict[str, bool] = {
     "show_notes": True,
     "show_signature": True,
     "show_charts": True,
+    "show_prices": True,
     "show_claim": False,
     "show_seal": True,
 }

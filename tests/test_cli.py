@@ -74,7 +74,7 @@ def test_summary_json_has_the_documented_shape_and_exact_totals(runner, synced, 
 def test_summary_tables(runner, synced, by):
     result = run(runner, synced, "summary", "--period", "2026-04", "--by", by)
     assert result.exit_code == 0, result.output
-    assert f"By {by}" in result.output and "77.04" in result.output
+    assert f"By {by}" in result.output and "78.08" in result.output
 
 
 def test_report_writes_every_format_and_prints_paths(runner, synced, tmp_path):

@@ -51,8 +51,9 @@ def test_the_builtin_columns_register_through_the_hook(fresh_plugins):
     registered = plugins.columns()
     assert registered.all == BUILTIN_COLUMNS
     assert [c.key for c in registered.detail(DETAIL_CSV)] == [
-        "time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "quota", "cost_usd",
-        "latency_s", "client", "request_id", "http_status",
+        "time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "input_tokens",
+        "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "quota",
+        "cost_usd", "latency_s", "client", "request_id", "http_status",
     ]  # fmt: skip
     assert [c.key for c in registered.detail(DETAIL_XLSX)][:2] == ["time", "key"]  # the sheet is the member
     impls = plugins.pm.hook.register_columns.get_hookimpls()

@@ -20,6 +20,7 @@ from ..core.periods import Part, Period
 from ..core.report import Report
 from ..core.stats import Line, Stats
 from .moneyjson import claim_json, printed_json, split_json
+from .tokensjson import prices_json, tokens_json
 
 #: The whole-number totals a report states, in order; ``cost_usd`` follows them.
 COUNTS = (
@@ -133,6 +134,7 @@ def report_json(report: Report) -> dict[str, Any]:
         ],
         "projects": [project_json(p) for p in report.projects],
         "corrections": corrections_json(report),
+        **({"tokens": tokens_json(report), "prices": prices_json(report)} if report.price_groups else {}),
     }
 
 

@@ -88,6 +88,13 @@ def _signed_quota(record: UsageRecord) -> int:
     return -record.quota if record.type == LogType.REFUND else record.quota
 
 
+def _usage(name: str) -> Field:
+    """A token usage column of the store's ``logs`` table (:class:`~reportgen.core.tokens.TokenUsage`):
+    empty where the row does not report it, never 0."""
+    get = attrgetter(name)
+    return Field(name, name, lambda r: None if r.usage is None else get(r.usage))
+
+
 #: Quota with refunds negative, so a column of it sums to net spend.
 SIGNED_QUOTA = Field("signed_quota", "CASE WHEN type = 6 THEN -quota ELSE quota END", _signed_quota)
 
@@ -181,6 +188,13 @@ BUILTIN_COLUMNS: tuple[Column, ...] = (
     DetailColumn(key="prompt_tokens", kind="int", field=stored("prompt_tokens"), width=13, total="prompt_tokens"),
     DetailColumn(key="completion_tokens", kind="int", field=stored("completion_tokens"), width=13,
                  total="completion_tokens"),
+    DetailColumn(key="input_tokens", kind="int", field=_usage("input_tokens"), width=13),
+    DetailColumn(key="cache_read_tokens", kind="int", field=_usage("cache_read_tokens"), width=13),
+    DetailColumn(key="cache_write_tokens", kind="int", field=_usage("cache_write_tokens"), width=13),
+    DetailColumn(key="cache_write_5m_tokens", kind="int", field=_usage("cache_write_5m_tokens"), width=13,
+                 documents=_CSV_ONLY),
+    DetailColumn(key="cache_write_1h_tokens", kind="int", field=_usage("cache_write_1h_tokens"), width=13,
+                 documents=_CSV_ONLY),
     DetailColumn(key="quota", kind="int", field=SIGNED_QUOTA, width=12, total="net_quota"),
     DetailColumn(key="cost_usd", kind="usd", field=SIGNED_QUOTA, width=13, total="cost_usd"),
     DetailColumn(key="latency_s", kind="seconds", field=stored("use_time_ms"), width=11),

@@ -18,6 +18,8 @@ from .findings import WindowFinding
 from .money import convert, usd
 from .partials import Partials
 from .periods import Coverage, Part, Period
+from .pricegroups import PriceGroup, TokenSums, token_sums, total_sums
+from .pricelines import PriceStatement, price_statement
 from .rates import Conversion, Exchange
 from .reconciliation import Reconciliation
 from .records import LogType, UsageRecord
@@ -123,6 +125,23 @@ class Report:
     #: Rows of closed periods inside this one that changed since their close (pending
     #: amendments), streamed while the view is open; None when there are none.
     corrections: Callable[[], Iterator[Correction]] | None = field(default=None, repr=False, compare=False)
+    #: The period's consumption and refund rows grouped by key, model and the price they were
+    #: charged at (token types, unit prices; empty for a project's report, charged by share).
+    price_groups: tuple[PriceGroup, ...] = field(default=(), repr=False)
+
+    def prices(self, member: str | None = None) -> PriceStatement:
+        """Each model's lines (quantity × unit price = amount) and the price list, of one member or all."""
+        keys = None if member is None else self.member_keys(member)
+        return price_statement(self.price_groups, self.quota_per_unit, keys)
+
+    def token_sums(self, member: str | None = None) -> dict[str, TokenSums]:
+        """Token types per model (of one member, or all)."""
+        return token_sums(self.price_groups, None if member is None else self.member_keys(member))
+
+    def token_total(self, member: str | None = None) -> TokenSums:
+        """Token types over every model (of one member, or all)."""
+        return total_sums(self.price_groups, None if member is None else self.member_keys(member))
+
     #: What a claim is for (``[report] claim_base``): ``wallet`` (net wallet-paid spend, the
     #: default) or ``all`` (all net spend, subscription-billed usage included).
     claim_base: str = DEFAULT_CLAIM_BASE

@@ -141,6 +141,13 @@ def shown(price: Decimal) -> Decimal:
     return exact if exact != 0 else Decimal(0)
 
 
+def price_text(price: Decimal) -> str:
+    """A unit price as printed: exact, with at least two decimals (``3.00``, ``0.025``)."""
+    text = format(shown(price), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
 #: Which ratio (beside model and group ratio) prices each token type.
 TYPE_RATIO = {
     "input": None,
@@ -175,6 +182,7 @@ __all__ = [
     "explain",
     "per_call",
     "per_call_quota",
+    "price_text",
     "ratio_quota",
     "round_half_away",
     "row_usage",

@@ -162,6 +162,8 @@ def open_period(
                 timeline, facts, effective, period, scope, status, keys, generated_at, fingerprint, rates
             )
             report = with_projects(report, timeline, effective)
+            groups = timeline.price_groups(period.start_ts, period.end_ts, token_names)
+            report = replace(report, price_groups=tuple(groups))
         missing = timeline.missing(period.start_ts, period.end_ts)
         left_out = tuple(facts.window_findings(period.start_ts, period.end_ts))
         coverage = Coverage(

@@ -18,6 +18,7 @@ from ..core.columns import Field
 from ..core.fingerprint import fingerprint_of
 from ..core.partials import Bucket, Partials
 from ..core.periods import Part, Period
+from ..core.pricegroups import PriceGroup
 from ..core.records import UsageRecord
 from ..errors import StoreError
 from ..store import Closure, Reader, snapshot_dir, uncovered
@@ -94,6 +95,13 @@ class Timeline:
     ) -> Iterator[Sequence[tuple[Any, ...]]]:
         for piece, lo, hi in self._cut(start_ts, end_ts):
             yield from piece.reader.iter_detail(lo, hi, token_names, fields)
+
+    def price_groups(
+        self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
+    ) -> Iterator[PriceGroup]:
+        """Each piece's rows grouped by price (:meth:`reportgen.store.Reader.price_groups`)."""
+        for piece, lo, hi in self._cut(start_ts, end_ts):
+            yield from piece.reader.price_groups(lo, hi, token_names)
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The same value one store holding all these rows would give (digests merged in order)."""

@@ -23,6 +23,7 @@ from .builder import (
 from .claim import claim_form
 from .finance import charts_section, finance_sections
 from .grant import grant_story
+from .prices import price_section
 from .totals import grand_total, split_table
 
 
@@ -50,6 +51,7 @@ def _story(self: Builder) -> list[Flowable]:
         ]
     story += grand_total(self, amounts)
     story += split_table(self)
+    story += price_section(self)
     if self.t.section("show_charts"):
         story += charts_section(self)
     story += finance_sections(self)

@@ -63,6 +63,7 @@ STYLES: dict[str, Style] = {
     "rg usd6": Style(number_format=FMT_USD_ROW),
     "rg money": Style(number_format=FMT_MONEY),
     "rg rate": Style(number_format="0.0000"),
+    "rg price": Style(number_format="0.00######"),
     "rg pct": Style(number_format="0.0%"),
     "rg datetime": Style(number_format="yyyy-mm-dd hh:mm:ss"),
     "rg date": Style(number_format="yyyy-mm-dd"),

@@ -19,6 +19,7 @@ from .engine_xlsxwriter import XlsxWriterBook
 from .finance import add_finance_sheets
 from .grant import grant_sheet
 from .names import SheetNames
+from .prices import add_price_sheet
 from .sheets import Writer, day_value, local_naive, model_lines, summary_sheet, table_sheet
 
 #: The engine a workbook is written with unless ``--option engine=`` names the other.
@@ -65,6 +66,8 @@ def write_workbook(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     ws = book.sheet(model_title, widths)
     table_sheet(w, ws, "model", ((w.text(ws, m.name), m.stats) for m in model_lines(report)), by_model)
     ws.close()
+
+    add_price_sheet(w, names)  # per model and token type: quantity × unit price = amount
 
     ws = book.sheet(day_title, [14, *widths[1:]])  # the By model sheet's widths: its columns line up
     day_cells = ((w.cell(ws, day_value(d.name), "rg date"), d.stats) for d in report.days)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,6 +133,56 @@ def _request_id(rng: random.Random, ts: int) -> str:
     return f"{stamp}{rng.getrandbits(64):016x}{rng.getrandbits(16):04x}"[:33]
 
 
+def half_away(value: Decimal) -> int:
+    """new-api's rounding of a quota: half away from zero."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+#: The cache prices of the text models: cache-read ratio, cache-write ratio (Claude path only).
+CACHE_RATIOS: dict[str, tuple[float, float | None]] = {
+    "gpt-5-mini": (0.1, None),
+    "claude-sonnet-4-5": (0.1, 1.25),
+    "gemini-2.5-pro": (0.25, None),
+    "deepseek-v3": (0.1, None),
+    "text-embedding-3-small": (1, None),
+}
+
+
+def _text_price(model: str, ts: int, prompt: int, completion: int) -> tuple[int, dict[str, Any]]:
+    """A ratio-priced row's quota and ``other`` as new-api's text_quota.go writes them: cache reads
+    (part of ``prompt_tokens`` on the OpenAI path, beside them on the Claude path), cache writes
+    split 5m / 1h on the Claude path, rounded half away from zero, at least 1.  The cache share
+    follows the row's second, so no random draw of the month moves."""
+    ratio, completion_ratio = MODELS[model][0], MODELS[model][1]
+    cache_ratio, write_ratio = CACHE_RATIOS[model]
+    d = lambda x: Decimal(repr(x))  # noqa: E731 - new-api's decimal.NewFromFloat
+    other: dict[str, Any] = {"model_ratio": ratio, "completion_ratio": completion_ratio, "model_price": -1}
+    other["user_group_ratio"] = -1
+    if write_ratio is None:  # OpenAI semantics: prompt_tokens includes the cached tokens
+        cache = prompt // 2 if model == "gpt-5-mini" and ts % 3 == 0 else 0
+        units = (prompt - cache) + cache * d(cache_ratio) + completion * d(completion_ratio)
+        other.update(cache_tokens=cache, cache_ratio=cache_ratio)
+    else:  # the Claude path: prompt_tokens excludes cache reads and writes
+        cache = prompt * 2 if ts % 2 == 0 else 0
+        write = prompt // 3 if ts % 5 == 0 else 0
+        w1h = write // 2 if ts % 10 == 0 else 0
+        w5m = write - w1h
+        units = prompt + cache * d(cache_ratio) + w5m * d(write_ratio) + w1h * d(write_ratio * 1.6)
+        units += completion * d(completion_ratio)
+        other.update(cache_tokens=cache, cache_ratio=cache_ratio, claude=True, usage_semantic="anthropic")
+        other.update(cache_creation_tokens=write, cache_creation_ratio=write_ratio)
+        if w5m:
+            other.update(cache_creation_tokens_5m=w5m, cache_creation_ratio_5m=write_ratio)
+        if w1h:
+            other.update(cache_creation_tokens_1h=w1h, cache_creation_ratio_1h=write_ratio * 1.6)
+    quota = half_away(units * d(ratio))
+    if prompt + completion == 0:
+        quota = 0
+    elif quota == 0:
+        quota = 1
+    return quota, other
+
+
 def _consume(
     rng: random.Random, ts: int, key: str, model: str, *, username: str = USERNAME, user_id: int = USER_ID
 ) -> dict[str, Any]:
@@ -142,15 +193,16 @@ def _consume(
     completion = max(1, int(rng.lognormvariate(0, 0.7) * completion_mean)) if completion_mean else 0
     latency = round(max(0.15, rng.lognormvariate(0, 0.5) * (1.2 + completion / 250)), 2)
     other: dict[str, Any] = {"group_ratio": 1}
-    if price is not None:
-        quota = int(round(price * 500000))
-        other.update(model_price=price, task_id=f"task_{rng.getrandbits(40):010x}")
+    if price is not None:  # a per-call task model: ratios logged as 0
+        quota = half_away(Decimal(repr(price)) * 500000)
+        other.update(model_ratio=0, completion_ratio=0, cache_tokens=0, cache_ratio=0, model_price=price)
+        other.update(user_group_ratio=-1, task_id=f"task_{rng.getrandbits(40):010x}")
     elif model == UNPRICED_MODEL:
         quota = int(round((prompt + completion * 4) * 0.8))
         other = {}
     else:
-        quota = int(round((prompt + completion * completion_ratio) * ratio))
-        other.update(model_ratio=ratio, completion_ratio=completion_ratio, model_price=-1)
+        quota, priced = _text_price(model, ts, prompt, completion)
+        other.update(priced)
     if prompt_mean and model != UNPRICED_MODEL:
         other["frt"] = int(latency * 1000 * rng.uniform(0.1, 0.4))
         other["request_path"] = "/v1/embeddings" if "embedding" in model else "/v1/chat/completions"
@@ -307,6 +359,12 @@ def _add_specials(rng: random.Random, rows: list[dict[str, Any]], start_ts: int,
     # Subscription-billed rows: type 2 with quota, not charged to the wallet.
     for row in rng.sample([r for r in consumption if r["model_name"] == "claude-sonnet-4-5"], 12):
         row["other"]["billing_source"] = "subscription"
+    # Expression (tiered) pricing: new-api logs the ratios as 0 and the expression, not a price per token.
+    for row in rng.sample([r for r in consumption if r["model_name"] == "gemini-2.5-pro"], 6):
+        row["other"].update(model_ratio=0, completion_ratio=0, cache_ratio=0, model_price=0)
+        row["other"].update(
+            billing_mode="tiered_expr", expr_b64="cCAqIDEuMjUgKyBjICogMTA=", matched_tier="<=200k"
+        )
     # Tokens used but nothing charged (a free promotion).
     for row in rng.sample([r for r in consumption if r["model_name"] == "gpt-5-mini"], 3):
         row["quota"] = 0
