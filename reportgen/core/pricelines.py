@@ -117,7 +117,14 @@ def _merge(groups: Iterable[PriceGroup], keys: Iterable[str] | None) -> list[Pri
             values[i] = _combine(i, old[i], g[i])
         out[key] = PriceGroup._make(values)
     return sorted(
-        out.values(), key=lambda g: (g.model_name, g.type, g.first_ts, g.signature, g.price_note or "")
+        out.values(),
+        key=lambda g: (
+            g.model_name,
+            g.type,
+            g.first_ts,
+            tuple(v or "" for v in g.signature),
+            g.price_note or "",
+        ),
     )
 
 
