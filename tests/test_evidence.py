@@ -180,7 +180,8 @@ def test_an_edited_csv_with_its_hash_updated_is_caught(packet, tmp_path):
     def edit(data: bytes) -> bytes:
         lines = data.decode("utf-8-sig").split("\r\n")
         cells = lines[1].split(",")
-        cells[7] = str(int(cells[7]) + 500000)
+        at = next(i for i, h in enumerate(lines[0].split(",")) if h in ("额度", "Quota"))  # the quota column
+        cells[at] = str(int(cells[at]) + 500000)
         lines[1] = ",".join(cells)
         return ("\ufeff" + "\r\n".join(lines)).encode()
 

@@ -61,6 +61,16 @@ class _RecordsOnly:
         return self._source.iter_records(start_ts, end_ts, token_names)
 
 
+#: The token usage columns of the detail (issue 22), empty where a row does not report them.
+_USAGE = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+)
+
+
 def _reference_detail(report, ctx) -> bytes:
     """The CSV detail written the plain way, from :meth:`Report.rows` (record objects)."""
     import codecs
@@ -72,15 +82,18 @@ def _reference_detail(report, ctx) -> bytes:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow([csv_text(ctx.label(c)) for c in (
-        "time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "quota", "cost_usd",
-        "latency_s", "client", "request_id", "http_status",
+        "time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", *_USAGE, "quota",
+        "cost_usd", "latency_s", "client", "request_id", "http_status",
     )])  # fmt: skip
     for row in report.rows():
         r = row.record
+        usage = [
+            "" if r.usage is None or getattr(r.usage, k) is None else getattr(r.usage, k) for k in _USAGE
+        ]
         out.writerow(
             (
                 row.local_time.isoformat(), csv_text(row.member), csv_text(r.token_name), csv_text(r.model_name),
-                csv_text(ctx.label(row_type_label(r.type))), r.prompt_tokens, r.completion_tokens,
+                csv_text(ctx.label(row_type_label(r.type))), r.prompt_tokens, r.completion_tokens, *usage,
                 row.signed_quota, plain_decimal(Decimal(row.signed_quota) / report.quota_per_unit),
                 "" if r.use_time_ms is None else plain_decimal(Decimal(r.use_time_ms) / 1000),
                 csv_text(r.client), csv_text(r.request_id), "" if r.http_status is None else r.http_status,

@@ -86,6 +86,8 @@ _MAX = 10**15
 
 def _count(other: dict[str, Any], name: str) -> int | None:
     value = other.get(name)
+    if type(value) is int:
+        return value if 0 <= value <= _MAX else None
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -115,9 +117,26 @@ def ratio_text(value: Any) -> str | None:
     return "0" if text in ("-0", "") else text
 
 
-def _text(other: dict[str, Any], name: str) -> str | None:
-    value = other.get(name)
+def _text(value: Any) -> str | None:
     return value[:40] if isinstance(value, str) and value else None
+
+
+#: ``other`` flags of a price added to the ratios' (tool calls, audio input priced per 1M USD).
+_SURCHARGES = ("web_search", "file_search", "audio_input_seperate_price", "image_generation_call")
+#: The ``other`` fields a row's prices are read from (rows of one model and group share them).
+_PRICE_KEYS = (
+    "model_ratio", "completion_ratio", "cache_ratio", "cache_creation_ratio", "cache_creation_ratio_5m",
+    "cache_creation_ratio_1h", "image_ratio", "group_ratio", "user_group_ratio", "model_price", "billing_mode",
+    "usage_semantic", "image", *_SURCHARGES,
+)  # fmt: skip
+_PRICES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _prices(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The price fields of ``values`` (of :data:`_PRICE_KEYS`): ten ratio texts, billing mode,
+    semantic as logged, whether image tokens are priced, whether a surcharge was added."""
+    texts = tuple(map(ratio_text, values[:10]))
+    return (*texts, _text(values[10]), _text(values[11]), bool(values[12]), any(values[13:]))
 
 
 def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
@@ -127,16 +146,24 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
     rest is :func:`reportgen.core.unitprice.explain`'s."""
     if other is None:
         return TokenUsage(input_tokens=prompt_tokens, price_note="no_pricing")
+    key = tuple(map(other.get, _PRICE_KEYS))
+    try:
+        prices = _PRICES.get(key)
+    except TypeError:  # an unhashable value (a list, an object): read, not remembered
+        prices = _prices(key)
+    else:
+        if prices is None:
+            if len(_PRICES) > 4096:
+                _PRICES.clear()
+            prices = _PRICES[key] = _prices(key)
+    model_ratio, completion_ratio, cache_ratio, write_ratio, w5_ratio, w1_ratio, image_ratio = prices[:7]
+    group_ratio, user_group_ratio, model_price, billing_mode, semantic, priced_image, surcharge = prices[7:]
     cache_read = _count(other, "cache_tokens")
     cache_write = _count(other, "cache_creation_tokens")
     w5, w1 = _count(other, "cache_creation_tokens_5m"), _count(other, "cache_creation_tokens_1h")
-    image = _count(other, "image_output") if other.get("image") else None
+    image = _count(other, "image_output") if priced_image else None
     audio_in, audio_out = _count(other, "audio_input"), _count(other, "audio_output")
-    model_ratio = ratio_text(other.get("model_ratio"))
-    semantic = _text(other, "usage_semantic")
-    if model_ratio is not None and (
-        other.get("cache_tokens") is not None or other.get("completion_ratio") is not None
-    ):
+    if model_ratio is not None and (key[1] is not None or other.get("cache_tokens") is not None):
         # a text row: new-api writes the cache-write fields only when non-zero (always on the Claude path)
         cache_write = 0 if cache_write is None else cache_write
         cache_read = 0 if cache_read is None else cache_read
@@ -149,35 +176,12 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
     if not anthropic_base:
         base -= (cache_read or 0) + (cache_write or 0)
     base -= image or 0
-    usage = TokenUsage(
-        input_tokens=max(base, 0),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_5m_tokens=w5,
-        cache_write_1h_tokens=w1,
-        image_tokens=image,
-        audio_input_tokens=audio_in,
-        audio_output_tokens=audio_out,
-        model_ratio=model_ratio,
-        completion_ratio=ratio_text(other.get("completion_ratio")),
-        cache_ratio=ratio_text(other.get("cache_ratio")),
-        cache_write_ratio=ratio_text(other.get("cache_creation_ratio")),
-        cache_write_5m_ratio=ratio_text(other.get("cache_creation_ratio_5m")),
-        cache_write_1h_ratio=ratio_text(other.get("cache_creation_ratio_1h")),
-        image_ratio=ratio_text(other.get("image_ratio")) if image is not None else None,
-        group_ratio=ratio_text(other.get("group_ratio")),
-        user_group_ratio=ratio_text(other.get("user_group_ratio")),
-        model_price=ratio_text(other.get("model_price")),
-        billing_mode=_text(other, "billing_mode"),
-        usage_semantic="anthropic" if anthropic_base else "openai",
-    )
-    if any(other.get(flag) for flag in _SURCHARGES):
-        return usage._replace(price_note="surcharge")
-    return usage
-
-
-#: ``other`` flags of a price added to the ratios' (tool calls, audio input priced per 1M USD).
-_SURCHARGES = ("web_search", "file_search", "audio_input_seperate_price", "image_generation_call")
+    return TokenUsage(
+        max(base, 0), cache_read, cache_write, w5, w1, image, audio_in, audio_out, model_ratio, completion_ratio,
+        cache_ratio, write_ratio, w5_ratio, w1_ratio, image_ratio if image is not None else None, group_ratio,
+        user_group_ratio, model_price, billing_mode, "anthropic" if anthropic_base else "openai",
+        "surcharge" if surcharge else None,
+    )  # fmt: skip
 
 
 def other_of_raw(raw: str) -> tuple[dict[str, Any] | None, bool]:

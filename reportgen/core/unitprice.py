@@ -21,6 +21,7 @@ Per-call rows depend on the quota per unit, so they are checked where the period
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +32,7 @@ MILLION = Decimal(1_000_000)
 PRICE_PLACES = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def dec(text: str | None) -> Decimal | None:
     """Stored decimal text as a Decimal (None stays None)."""
     if text is None:
@@ -46,52 +48,48 @@ def round_half_away(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _ratio(text: str | None, tokens: int | None) -> Decimal | None:
-    """The ratio pricing ``tokens``; 0 when there are none to price (a ratio then does not matter)."""
-    if not tokens:
-        return Decimal(0)
-    return dec(text)
+_ONE = Decimal(1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _factors(
+    mr: str | None, gr: str | None, *ratios: str | None
+) -> tuple[Decimal, tuple[Decimal | None, ...]] | None:
+    """``model_ratio × group_ratio`` and the other ratios as Decimals (a row's prices, read once)."""
+    m, g = dec(mr), dec(gr)
+    if m is None or g is None:
+        return None
+    return m * g, tuple(map(dec, ratios))
 
 
 def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -> int | None:
     """The quota new-api's ratio formula gives for ``usage``; None when a ratio it needs is not logged."""
-    mr, gr = dec(usage.model_ratio), dec(usage.group_ratio)
-    if mr is None or gr is None:
+    u = usage
+    factors = _factors(u.model_ratio, u.group_ratio, u.cache_ratio, u.image_ratio, u.completion_ratio,
+                       u.cache_write_ratio, u.cache_write_5m_ratio, u.cache_write_1h_ratio)  # fmt: skip
+    if factors is None:
         return None
     if prompt_tokens + completion_tokens == 0:
         return 0
-    anthropic = usage.usage_semantic == "anthropic"
-    w5, w1 = usage.cache_write_5m_tokens or 0, usage.cache_write_1h_tokens or 0
-    parts: list[tuple[int, Decimal | None]] = [
-        (usage.input_tokens or 0, Decimal(1)),
-        (usage.cache_read_tokens or 0, _ratio(usage.cache_ratio, usage.cache_read_tokens)),
-        (usage.image_tokens or 0, _ratio(usage.image_ratio, usage.image_tokens)),
-        (completion_tokens, _ratio(usage.completion_ratio, completion_tokens)),
-    ]
-    if anthropic:
-        parts += [
-            (
-                usage.cache_write_base_tokens or 0,
-                _ratio(usage.cache_write_ratio, usage.cache_write_base_tokens),
-            ),
-            (w5, _ratio(usage.cache_write_5m_ratio, w5)),
-            (w1, _ratio(usage.cache_write_1h_ratio, w1)),
-        ]
+    ratio, (cache, image, completion, write, w5_ratio, w1_ratio) = factors
+    writes: tuple[tuple[int | None, Decimal | None], ...]
+    if u.usage_semantic == "anthropic":
+        writes = ((u.cache_write_base_tokens, write), (u.cache_write_5m_tokens, w5_ratio),
+                  (u.cache_write_1h_tokens, w1_ratio))  # fmt: skip
     else:
-        parts.append(
-            (usage.cache_write_tokens or 0, _ratio(usage.cache_write_ratio, usage.cache_write_tokens))
-        )
-    total = Decimal(0)
-    for tokens, ratio in parts:
-        if ratio is None:
-            return None
-        total += tokens * ratio
-    ratio = mr * gr
+        writes = ((u.cache_write_tokens, write),)
+    total = Decimal(u.input_tokens or 0)
+    for tokens, factor in ((u.cache_read_tokens, cache), (u.image_tokens, image), (completion_tokens, completion),
+                           *writes):  # fmt: skip
+        if tokens:  # no tokens of a type: its ratio does not matter
+            if factor is None:
+                return None
+            total += tokens * factor
     value = total * ratio
-    if ratio != 0 and value <= 0:
-        value = Decimal(1)
+    if ratio and value <= 0:
+        value = _ONE
     quota = round_half_away(value)
-    return 1 if ratio != 0 and quota == 0 else quota
+    return 1 if ratio and quota == 0 else quota
 
 
 def per_call(usage: TokenUsage) -> bool:

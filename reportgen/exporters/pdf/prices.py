@@ -76,7 +76,7 @@ def _lines_table(b: Builder, statement: PriceStatement) -> AmountRows:
 
 
 def _price_list(b: Builder, statement: PriceStatement) -> AmountRows:
-    widths = [WIDTH - 3 * _FIGURE - 12 * mm, _FIGURE, _FIGURE - 8 * mm, _FIGURE + 20 * mm]
+    widths = [WIDTH - 74 * mm, 24 * mm, 20 * mm, 30 * mm]
     room = [w - 12 for w in widths]
     head = [
         b.lines(b.lab(k), room[i])
@@ -93,9 +93,8 @@ def _price_list(b: Builder, statement: PriceStatement) -> AmountRows:
             name += f" ({b.lab('price_changed')})"
         ratio = "" if e.group_ratio is None else plain_decimal(e.group_ratio)
         body.append(Row(b.lines(name, room[0]), [price_text(e.unit_price), ratio, when]))
-    # the last row of an AmountRows is drawn as a subtotal: the list has none, so it ends on an empty one
-    body.append(Row(("",), ["", "", ""]))
-    return AmountRows(b.font, head, body, widths, caption=b.lines(b.lab("price_list_title"), WIDTH)[0])
+    caption = b.lines(b.lab("price_list_title"), WIDTH)[0]
+    return AmountRows(b.font, head, body, widths, caption=caption, subtotal=False)
 
 
 __all__ = ["kind_text", "price_section"]

@@ -106,7 +106,7 @@ class _Body:
 
 
 class AmountRows(Flowable):
-    """A header and rows (name + right-aligned figures), the table's last row a subtotal.
+    """A header and rows (name + right-aligned figures), the table's last row a subtotal (unless ``subtotal`` is False).
 
     A table that does not fit splits at a row boundary; each further part repeats the
     header under ``caption`` (e.g. "Alice (continued)").  Parts share one row list, so
@@ -122,9 +122,11 @@ class AmountRows(Flowable):
         *,
         caption: str | None = None,
         size: float = 9,
+        subtotal: bool = True,
     ) -> None:
         super().__init__()
         self.font = font
+        self.last_is_subtotal = subtotal
         self.head = tuple(head)
         self.widths = tuple(widths)
         self.caption = caption
@@ -139,7 +141,17 @@ class AmountRows(Flowable):
         """Rows ``[start, end)`` of this table (a fresh flowable: no layout state carried over)."""
         part = object.__new__(AmountRows)
         Flowable.__init__(part)
-        for name in ("font", "head", "widths", "caption", "size", "leading", "_head_h", "_body"):
+        for name in (
+            "font",
+            "head",
+            "widths",
+            "caption",
+            "size",
+            "leading",
+            "_head_h",
+            "_body",
+            "last_is_subtotal",
+        ):
             setattr(part, name, getattr(self, name))
         part._start, part._end, part._continued = start, end, continued
         return part
@@ -175,7 +187,7 @@ class AmountRows(Flowable):
         rights = [lefts[i] + self.widths[i] - _PAD_X for i in range(len(self.widths))]
         rows = self._body.rows[self._start : self._end]
         heights = self._body.heights[self._start : self._end]
-        subtotal = self._end == len(self._body.rows) and bool(rows)
+        subtotal = self.last_is_subtotal and self._end == len(self._body.rows) and bool(rows)
         top = self.height - self._caption_h
         # Backgrounds and rules first, then all text in one text object.
         c.saveState()
