@@ -257,7 +257,14 @@ def check_focus_1_2(header: list[str], rows: list[dict[str, str]], data: dict) -
         drawn = total([r for r in part if r["CommitmentDiscountStatus"] == "Used"], "EffectiveCost")
         assert total(part, "BilledCost") + drawn == total(part, "EffectiveCost")
         assert drawn == Decimal(subscription) / qpu
-    assert total(own, "EffectiveCost").quantize(Decimal("0.000001")) == Decimal(data["totals"]["cost_usd"])
+    micro = Decimal("0.000001")
+    assert total(own, "EffectiveCost").quantize(micro) == Decimal(data["totals"]["cost_usd"])
+    # the statement's split as summary --json prints it: wallet-paid (what a claim is for) + subscription
+    own_drawn = [r for r in own if r["CommitmentDiscountStatus"] == "Used"]
+    assert total(own, "BilledCost").quantize(micro) == Decimal(data["totals"]["wallet_usd"])
+    assert total(own_drawn, "EffectiveCost").quantize(micro) == Decimal(data["totals"]["subscription_usd"])
+    if data["claim"]["base"] == "wallet" and data["corrections"] is None:
+        assert total(own, "BilledCost").quantize(micro) == Decimal(data["claim"]["usd"])
 
 
 _SUMS = ("quota", "subscription_quota", "cost_usd")
