@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ def test_month_end_issues_every_packet_once(config, tmp_path, team):
     assert_one_number(folder, index)
     team_issue = first.issues[0]
     assert f"{team_issue.usd:,.2f}" in index
+    assert_members_foot(first, index)
     assert any(line.startswith("Data quality:") for line in said)
     assert "Issued" in first.summary()
 
@@ -84,6 +86,22 @@ def test_month_end_issues_every_packet_once(config, tmp_path, team):
     assert second.close is not None and second.close.already_closed
     assert "Nothing new" in second.summary()
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()} == before
+
+
+def assert_members_foot(result, index: str) -> None:
+    """index.md: the members' printed USD and CNY, plus the rounding row, are the team's (issue 22)."""
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in index.splitlines()
+        if line.startswith("| ")
+    ]
+    by_file = {row[1]: row for row in rows[1:]}
+    team = by_file[result.issues[0].path.name]
+    mine = [by_file[i.path.name] for i in result.issues if i.scope.kind == "member"]
+    rounding = [row for row in rows[1:] if not row[1]]
+    for column in (4, 5):  # USD, CNY
+        amounts = [Decimal(row[column].replace(",", "") or "0") for row in (*mine, *rounding, team)]
+        assert sum(amounts[:-1]) == amounts[-1]
 
 
 def assert_one_number(folder: Path, index: str) -> None:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..config import Config
-from ..core.money import money_text
+from ..core.money import money_text, printed_lines
 from ..core.periods import Period, parse_period, previous_month
 from ..errors import UsageError
 from ..gateway import GatewayClient
@@ -212,6 +212,18 @@ def _issued_number(path: Path) -> str:
     return "" if not isinstance(statement, dict) else str(statement.get("number") or "")
 
 
+def _members_rounding(members: list[Issue], team: Issue, label: str) -> list[str]:
+    """A rounding row under the members' packets where their printed amounts do not add up to the
+    team's printed total (the one money policy), in USD and in CNY."""
+    usd = printed_lines([i.usd for i in members], team.usd).rounding
+    cny = Decimal(0)
+    if team.cny is not None and all(i.cny is not None for i in members):
+        cny = printed_lines([i.cny or Decimal(0) for i in members], team.cny).rounding
+    if not usd and not cny:
+        return []
+    return [f"| {label} | | | | {money_text(usd)} | {'' if team.cny is None else money_text(cny)} | |"]
+
+
 def _index(result: MonthEnd, lang: str) -> str:
     """The folder's one-page index: what was issued, its numbers and totals (deterministic)."""
     t = wording(lang).group("index_")
@@ -230,16 +242,18 @@ def _index(result: MonthEnd, lang: str) -> str:
     when = f"{p.start:%Y-%m-%d} – {(p.end - timedelta(days=1)):%Y-%m-%d} ({p.timezone})"
     out = [t["title"].format(label=p.label), "", when, "", closed, "", "| " + " | ".join(head) + " |"]
     out.append("|" + " --- |" * len(head))
-    for i in result.issues:
-        if i.status == "differs":
-            continue
+    team = result.issues[0]
+    shown = [i for i in result.issues if i.status != "differs"]
+    members = [i for i in shown if i.scope.kind == "member"]
+    for i in shown:
         who = t["team"] if i.scope.name is None else i.scope.name
         cny = "" if i.cny is None else money_text(i.cny)
         out.append(
             f"| {who} | {i.path.name} | {i.number or t['unnumbered']} | {i.rows:,} | {money_text(i.usd)} | {cny} | "
             f"{file_sha256(i.path)[:16]}… |"
         )
-    team = result.issues[0]
+        if members and i is members[-1]:
+            out += _members_rounding(members, team, t["rounding"])
     total = f"{money_text(team.usd)} USD" + ("" if team.cny is None else f" = {money_text(team.cny)} CNY")
     out += ["", t["total"].format(total=total), "", t["check"]]
     return "\n".join(out) + "\n"
