@@ -251,6 +251,11 @@ def test_the_pdf_is_titled_by_its_period_and_prints_categories_claims_and_run_ou
     assert june.claims[0].number in zh and "本项目已开具的报销" in zh
     assert june.project.run_out is not None
     assert f"{june.project.run_out.year}年{june.project.run_out.month}月{june.project.run_out.day}日" in zh
+    claimed = sum((c.amount for c in june.claims if c.amount is not None), Decimal(0))
+    line = f"已报销 CNY {claimed:,.2f} + 本期 CNY 756.00 = CNY {claimed + 756:,.2f}；自项目开始累计支出 CNY 2,237.40。"
+    assert line in zh.replace("\n", "")
+    final = _pdf_text(synced, None, "omega", "zh", tmp_path / "final").replace("\n", "")
+    assert "结题报告" in final and f"CNY {claimed:,.2f} 已开具报销（见上表）" in final  # inside its period
     en = _pdf_text(synced, "2026-06", "omega", "en", tmp_path / "en")
     assert "Grant Monthly Report" in en and "Budget by category (CNY)" in en
     tight = _pdf_text(synced, "2026-06", "tight", "zh", tmp_path / "tight")

@@ -289,7 +289,37 @@ def claims_block(b: Builder, grant: GrantView) -> list[Flowable]:
             b, [("ALIGN", (3, 1), (3, -1), "RIGHT"), ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]
         )
     )
-    return [*out, table]
+    out += [table, b.para(_claims_line(b, grant, total), b.s.small)]
+    return out
+
+
+def _claims_line(b: Builder, grant: GrantView, claimed: Decimal) -> str:
+    """How the claims already issued meet this report: before it, or inside its period (a final report)."""
+    p, cur = grant.project, grant.project.currency
+    period = b.report.period
+    first, last = period.start.date(), (period.end - timedelta(days=1)).date()
+    inside = sum(
+        (
+            c.amount
+            for c in grant.claims
+            if c.amount is not None and c.currency == cur and first <= c.first and c.last <= last
+        ),
+        Decimal(0),
+    )
+    if inside:
+        return b.lab(
+            "claims_overlap",
+            charged=f"{cur} {money_text(grant.spent)}",
+            amount=f"{cur} {money_text(inside)}",
+            difference=f"{cur} {money_text(grant.spent - inside)}",
+        )
+    return b.lab(
+        "claims_reconcile",
+        amount=f"{cur} {money_text(claimed)}",
+        charged=f"{cur} {money_text(grant.spent)}",
+        total=f"{cur} {money_text(claimed + grant.spent)}",
+        spent=f"{cur} {money_text(p.spent)}",
+    )
 
 
 def seal_block(b: Builder) -> list[Flowable]:
