@@ -36,6 +36,7 @@ from reportgen.core.periods import parse_period
 from reportgen.errors import ConfigError
 from reportgen.gateway import GatewayClient
 from reportgen.plugins import select_exporters
+from reportgen.read import Scope, open_period
 from reportgen.testing.fakegateway import FakeGateway
 from tests.conftest import TOKEN
 from tests.report_factory import open_project_report, open_report
@@ -380,7 +381,7 @@ def test_cli_report_project_writes_the_grant_documents(synced, tmp_path):
     assert result.exit_code == 2 and "either --member or --project" in result.output
 
 
-def test_days_missing_from_the_store_are_flagged(synced):
+def test_days_missing_from_the_store_are_flagged(synced, tmp_path):
     other = synced.parent / "march.toml"  # the same store: only April is synced
     store = synced.parent / ".reportgen"
     other.write_text(
@@ -391,7 +392,15 @@ def test_days_missing_from_the_store_are_flagged(synced):
     )
     line = _lines(other)["m"]
     assert line.unsynced_days == 31 and line.spent == 60
+    assert line.unsynced == ((date(2026, 3, 1), date(2026, 3, 31)),)  # named, not silently zero
     assert line.burn_per_day == Decimal(60) / 61  # the elapsed part, March included
+    config = _config(other)
+    with open_period(
+        config, parse_period("2026-04", config.tz), Scope.of(project="m"), generated_at=MAY_3
+    ) as view:
+        (pdf,) = export_report(view.report, select_exporters("pdf"), tmp_path, lang="zh", template="grant")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages).replace("\n", "")
+    assert "本地数据缺少 2026年3月1日至3月31日" in text  # the April report names the unsynced March
 
 
 def test_project_packet_for_a_month_verifies_clean_and_names_a_changed_file(synced, tmp_path):
