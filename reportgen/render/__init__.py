@@ -55,7 +55,7 @@ from .figures import (
     source_usd,
     totals,
 )
-from .finance import charge_text, charges_text, day_ranges, reconciliation_text, status_key
+from .finance import charge_text, charges_text, day_ranges, over_budget_text, reconciliation_text, status_key
 from .rates import rate_source_text
 
 csv_cell = csv_text  # the name plugins have used since render's first release
@@ -113,6 +113,7 @@ __all__ = [
     "fixed",
     "member_models",
     "members",
+    "over_budget_text",
     "coverage_marker",
     "FOCUS_COVERAGE",
     "money_text",

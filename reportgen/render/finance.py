@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from ..core.budget import Charge, ProjectLine
+from ..core.money import money_text
 from ..core.report import Report
 from .dates import day_text
 
@@ -17,6 +18,20 @@ def status_key(line: ProjectLine) -> str:
     if line.as_of is None:
         return "not_started"
     return "within_budget"
+
+
+def over_budget_text(line: ProjectLine, label: Callable[..., str]) -> str | None:
+    """The claim box's warning for a project over budget (None within budget): spent since its start,
+    the budget, and by how much it is over, each with the budget currency."""
+    if not line.over_budget:
+        return None
+    cur = line.currency
+    return label(
+        "over_budget_warning",
+        spent=f"{cur} {money_text(line.spent)}",
+        budget=f"{cur} {money_text(line.budget)}",
+        over=f"{cur} {money_text(line.overrun)}",
+    )
 
 
 def reconciliation_text(report: Report, label: Callable[[str], str]) -> str:

@@ -23,7 +23,15 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.budget import CategoryLine, GrantLine, GrantView, ProjectLine
 from ...core.money import cents_text, money_text, percent_text, printed_lines
-from ...render import charges_text, date_range_text, day_ranges, day_text, shorten, status_key
+from ...render import (
+    charges_text,
+    date_range_text,
+    day_ranges,
+    day_text,
+    over_budget_text,
+    shorten,
+    status_key,
+)
 from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart
 from .claim import claim_form
@@ -117,14 +125,8 @@ def grant_story(b: Builder) -> list[Flowable]:
 
 
 def over_budget_warning(b: Builder, p: ProjectLine) -> Flowable:
-    """One ruled red line: spent since the start against the budget, and by how much it is over."""
-    text = b.lab(
-        "over_budget_warning",
-        spent=f"{p.currency} {money_text(p.spent)}",
-        budget=f"{p.currency} {money_text(p.budget)}",
-        over=f"{p.currency} {money_text(p.overrun)}",
-    )
-    table = Table([[b.para(text, b.s.body)]], colWidths=[WIDTH])
+    """One ruled red line under the claim box: spent since the start against the budget, and the overrun."""
+    table = Table([[b.para(over_budget_text(p, b.lab) or "", b.s.body)]], colWidths=[WIDTH])
     table.setStyle(
         TableStyle(
             [
