@@ -1,8 +1,8 @@
 """The ``reportgen`` command: thin click commands over the library.
 
-:mod:`.commands` holds the commands (one library call each), :mod:`.options` the options
-they share and what those resolve to, :mod:`.group` the one place where errors become
-messages and exit codes.
+:mod:`.commands` holds the commands (one library call each; ``sync`` in :mod:`.syncing`),
+:mod:`.options` the options they share and what those resolve to, :mod:`.group` the one
+place where errors become messages and exit codes.
 """
 
 from .commands import cli, main
