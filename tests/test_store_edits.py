@@ -70,7 +70,10 @@ def test_a_snapshot_edited_with_its_fingerprint_fails_log_verify_store_check_and
     check = run(closed, "store", "check")
     assert check.exit_code == 4 and "DAMAGED: 2026-04 revision 1:" in check.stdout, check.output
 
-    with pytest.raises(StoreError, match="the audit log recorded .* when it was closed"):
+    with pytest.raises(
+        StoreError,
+        match="no longer matches its recorded fingerprint: .* the audit log recorded .* when it was closed",
+    ):
         write_packet(closed, april(closed), tmp_path / "p", member="张三")
     refused = run(closed, "packet", "--period", "2026-04", "--member", "张三", "--out", str(tmp_path / "q"))
     assert refused.exit_code == 4 and refused.stderr.count("\n") == 1 and "was edited" in refused.stderr

@@ -213,9 +213,10 @@ def check_on_record(reader: Reader, closure: Closure) -> None:
     found = recorded_closes(reader).get(subject)
     if found is not None and found[1] != closure.fingerprint:
         raise StoreError(
-            f"{subject}: the store records fingerprint {closure.fingerprint[:16]}… for the closed snapshot, "
-            f"the audit log recorded {found[1][:16]}… when it was closed (entry {found[0]}): the store was "
-            "edited; restore it from a backup (`reportgen log --verify` shows what else changed)"
+            f"{subject}: the closed snapshot of {closure.period.label} no longer matches its recorded fingerprint: "
+            f"the store records {closure.fingerprint[:16]}…, the audit log recorded {found[1][:16]}… when it "
+            f"was closed (entry {found[0]}): the store was edited; restore it from a backup (`reportgen log "
+            "--verify` shows what else changed)"
         )
 
 
