@@ -7,6 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from reportgen.core.money import cents
+from reportgen.core.pricegroups import PriceGroup, token_sums
+from reportgen.core.pricelines import price_statement
 from reportgen.core.tokens import TokenUsage, other_of_raw, usage_of
 from reportgen.core.unitprice import (
     call_price,
@@ -117,3 +120,63 @@ def test_explain_is_ratio_quota(semantic: str):
     expected = ratio_quota(usage, 100, 0)
     assert expected == (91 if semantic == "openai" else 101)
     assert explain(usage, 100, 0, expected) is None
+
+
+def _group(model: str, **kw: object) -> PriceGroup:
+    base: dict[str, object] = dict(
+        token_name="k", model_name=model, type=2, subscription=False, model_ratio="1", completion_ratio="2",
+        cache_ratio="0.1", cache_write_ratio=None, cache_write_5m_ratio=None, cache_write_1h_ratio=None,
+        image_ratio=None, group_ratio="1", model_price="-1", usage_semantic="openai", price_note=None, rows=2,
+        quota=0, min_quota=0, max_quota=0, first_ts=1775000000, last_ts=1775100000, prompt_tokens=0,
+        completion_tokens=0, input_tokens=0, cache_read_tokens=0, cache_write_tokens=0,
+        cache_write_5m_tokens=None, cache_write_1h_tokens=None, image_tokens=None, audio_input_tokens=None,
+        audio_output_tokens=None, cache_rows=2, hit_base=0,
+    )  # fmt: skip
+    base.update(kw)
+    return PriceGroup(**base)  # type: ignore[arg-type]
+
+
+def test_a_price_change_splits_the_line_and_the_price_list_says_when():
+    before = _group(
+        "m", input_tokens=1_000_000, completion_tokens=500_000, quota=2_003_000, last_ts=1775500000
+    )
+    after = _group("m", model_ratio="2", input_tokens=250_000, quota=500_000, first_ts=1775600000,
+                   last_ts=1775700000, token_name="k2")  # fmt: skip
+    refund = _group("m", type=6, quota=100_000, input_tokens=None)
+    statement = price_statement([before, after, refund], QPU)
+    (model,) = statement.models
+    kinds = [(line.kind, line.quantity, line.unit_price) for line in model.lines if line.kind]
+    assert kinds == [("input", 1_000_000, 2), ("input", 250_000, 4), ("output", 500_000, 4)]
+    assert [line.note for line in model.lines if not line.kind] == ["refund", "per_request_rounding"]
+    assert sum(line.printed for line in model.lines) == cents(model.total)
+    assert model.total == Decimal(2_003_000 + 500_000 - 100_000) / QPU
+    changed = [e for e in statement.prices if e.kind == "input"]
+    assert [e.unit_price for e in changed] == [2, 4] and all(e.changed for e in changed)
+    assert changed[0].last_ts == 1775500000 and changed[1].first_ts == 1775600000
+
+
+def test_per_call_lines_are_priced_only_when_every_call_is_the_price():
+    good = _group("sora", model_ratio="0", model_price="0.5", price_note="per_call", rows=3, quota=750_000,
+                  min_quota=250_000, max_quota=250_000)  # fmt: skip
+    (line,) = price_statement([good], QPU).models[0].lines
+    assert (line.kind, line.quantity, line.unit_price, line.amount) == (
+        "call",
+        3,
+        Decimal("0.5"),
+        Decimal("1.5"),
+    )
+    odd = good._replace(max_quota=250_001, quota=750_001)
+    lines = price_statement([odd], QPU).models[0].lines
+    assert [(x.kind, x.note) for x in lines] == [("", "mismatch")] and lines[0].unit_price is None
+    tiered = _group("g", price_note="tiered", quota=12_345)
+    assert [x.note for x in price_statement([tiered], QPU).models[0].lines] == ["tiered"]
+
+
+def test_token_sums_keep_not_reported_apart_from_zero():
+    one_api = _group("q", cache_read_tokens=None, cache_write_tokens=None, cache_rows=0, hit_base=None,
+                     input_tokens=100, price_note="no_pricing")  # fmt: skip
+    cached = _group("c", input_tokens=60, cache_read_tokens=40, cache_rows=2, hit_base=100)
+    sums = token_sums([one_api, cached])
+    assert sums["q"].cache_read is None and sums["q"].hit_rate is None
+    assert sums["c"].hit_rate == Decimal("0.4")
+    assert _group("z").__class__ is PriceGroup and token_sums([_group("z")])["z"].hit_rate is None
