@@ -161,7 +161,10 @@ def test_the_workbook_price_sheet_foots(demo: DemoResult) -> None:
     import openpyxl
 
     wb = openpyxl.load_workbook(next(p for p in demo.paths if p.suffix == ".xlsx"), read_only=True)
-    rows = list(wb[EN("sheet_prices")].iter_rows(values_only=True))
+    try:
+        rows = list(wb[EN("sheet_prices")].iter_rows(values_only=True))
+    finally:
+        wb.close()  # a read-only workbook keeps its zip open until closed
     total_label = EN("price_model_total")
     running: dict[str, Decimal] = defaultdict(Decimal)
     seen = 0
