@@ -20,6 +20,7 @@ from .core.wallet import Credit, CreditRow
 from .errors import PluginError, UsageError
 
 if TYPE_CHECKING:
+    from .core.claim import ClaimInfo
     from .core.report import Report
     from .templating import Template
 
@@ -34,14 +35,16 @@ class ExportContext:
     ``lang`` is ``"zh"`` or ``"en"``; ``template`` carries the letterhead, labels and
     which sections appear; ``options`` holds exporter-specific switches given on the
     command line as ``--option name=value`` (e.g. ``bom=false`` for CSV).
-    ``attachments`` is how many documents go with this one when it is the statement of a
-    packet (a claim form prints it as 附件 N 张), else None.
+    ``attachments`` is how many electronic documents go with this one in a packet (a
+    claim form prints it as 电子附件 M 份), else None.  ``claim`` is who claims, how it is
+    paid and the invoices (发票) attached, for a claim form (None: its lines left blank).
     """
 
     lang: str
     template: Template
     options: Mapping[str, str] = field(default_factory=dict)
     attachments: int | None = None
+    claim: ClaimInfo | None = None
 
     def label(self, key: str) -> str:
         """The template's wording for ``key`` in this context's language."""
@@ -274,8 +277,8 @@ class DocumentRole:
     The document is rendered by the registered exporter named ``exporter`` (exactly as
     ``reportgen report`` renders it, into ``<stem><suffix>.<extension>``), or written by
     ``write(source, fp, ctx)`` into ``filename`` as ``media_type``.  ``attachment``: the
-    statement counts it among its attachments (a claim form prints 附件 N 张); the
-    statement itself and evidence such as ``rows.jsonl`` do not.  ``check(file)`` is what
+    claim form counts it among its electronic attachments (电子附件 M 份); the claim
+    itself and evidence such as ``rows.jsonl`` do not.  ``check(file)`` is what
     ``reportgen verify`` runs on the file once its SHA-256 matched (None: the hash alone);
     ``required``: a packet without it does not verify.  ``plugin`` and ``version`` are
     filled in by reportgen.

@@ -40,11 +40,21 @@ SECTIONS: dict[str, bool] = {
 #: the organisation's seal (单位公章) and its head of finance (财务负责人).
 SEAL_BOXES = ("unit_seal", "finance_head")
 #: The header fields a claim form (报销单) may show, in their default order.
-CLAIM_FIELDS = ("department", "claimant", "purpose", "project_code", "project_lead")
+CLAIM_FIELDS = (
+    *("department", "claimant", "claim_date", "project_code", "purpose", "budget_subject", "project_lead"),
+    *("payment_method", "payee", "account"),
+)
+#: The fields a claim form prints across the whole row (free text, long numbers).
+CLAIM_WIDE = ("purpose", "account")
 #: The signature rows of a claim form by default (each a ``sign_NAME`` label).
-CLAIM_SIGNATURES = ("handler", "department_head", "finance_review", "approver")
-#: What a claim field's value may say, filled in from the document.
-CLAIM_PLACEHOLDERS = ("member", "period", "project", "project_code")
+CLAIM_SIGNATURES = (
+    *("claimant", "handler", "department_head", "finance_review", "accountant", "cashier", "approver"),
+)
+#: What a claim field's value may say, filled in from the document and ``[claim]``.
+CLAIM_PLACEHOLDERS = (
+    *("member", "period", "project", "project_code", "department", "claimant", "claim_date"),
+    *("budget_subject", "payment_method", "payee", "account"),
+)
 # Every {placeholder} a label may use; anything else is a typo we report at load time.
 PLACEHOLDERS = (
     *("start", "end", "timezone", "rate", "source", "date", "keys", "names", "name"),
@@ -80,16 +90,19 @@ class Claim:
     """The claim form (报销单) of a template: header fields, their values, signature rows.
 
     ``values`` maps a field to its text per language; ``""`` leaves a line to fill in by
-    hand, and ``{member}``, ``{period}``, ``{project}``, ``{project_code}`` are filled in
-    from the document.  ``signatures`` names ``sign_NAME`` labels, one signature box each.
+    hand, and the :data:`CLAIM_PLACEHOLDERS` are filled in from the document and the
+    config's ``[claim]`` (:meth:`value` is None for a field the template sets nothing
+    for: the form then prints its default).  ``signatures`` names ``sign_NAME`` labels.
     """
 
     fields: tuple[str, ...] = CLAIM_FIELDS
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     signatures: tuple[str, ...] = CLAIM_SIGNATURES
 
-    def value(self, name: str, lang: str, **filled: str) -> str:
-        texts = self.values.get(name, {})
+    def value(self, name: str, lang: str, **filled: str) -> str | None:
+        if name not in self.values:
+            return None
+        texts = self.values[name]
         text = texts.get(lang) or texts.get("en") or ""
         return text.format(**{p: filled.get(p, "") for p in CLAIM_PLACEHOLDERS})
 

@@ -26,7 +26,7 @@ from reportgen.errors import ConfigError
 from reportgen.exporters.pdf import write_pdf
 from reportgen.hookspecs import ExportContext
 from reportgen.read import Scope, open_period
-from reportgen.render import claim_cny
+from reportgen.render import claim_cny, convert_for_print
 from reportgen.templating import load_template
 
 from .conftest import fast_client, make_config
@@ -48,25 +48,29 @@ def render(report, lang="zh", template="reimbursement", attachments=None) -> str
 def test_zh_claim_form_shows_figure_capitals_fields_and_signatures():
     report = make_report()
     amount = claim_cny(report)
-    wallet = report.split(report.totals).wallet  # the claim base: wallet-paid spend by default
-    assert amount == cents(wallet * report.exchange.rate) and wallet < report.totals.cost_usd
+    claimed = report.claim_amount()  # on the claim base: wallet-paid net spend
+    assert amount == cents(claimed.usd * report.exchange.rate) and claimed.left_out > 0
     text = render(report)
+    first = text.split("附件1", 1)[0] if "附件1" in text else text
     assert f"¥{amount:,.2f}" in text
     assert rmb_capitals(amount) in text.replace("\n", "")
     for label in (
-        "报销部门",
-        "报销人",
-        "事由",
-        "项目编号/经费号",
-        "项目负责人",
-        "金额（小写）",
-        "金额（大写）",
+        *("报销部门", "报销人", "报销日期", "事由", "项目编号/经费号", "预算科目", "项目负责人"),
+        *("支付方式", "收款人", "账号", "报销口径", "原币金额（美元）", "汇率", "折合人民币", "折算差额"),
+        *("金额（小写）", "金额（大写）", "附件", "电子附件", "发票号码", "发票合计"),
     ):
-        assert label in text, label
-    for label in ("经办人", "部门负责人", "财务审核", "审批人"):
-        assert label in text, label
-    assert "API 调用费用（2026-04）" in text  # the purpose, {period} filled in
-    assert "____ 张" in text  # outside a packet: a blank to fill in
+        assert label in first, label
+    for label in ("报销人（领款人）", "经办人", "部门负责人", "财务审核", "会计", "出纳", "审批人"):
+        assert label in first, label
+    assert "API 调用费用（2026年4月1日至4月30日）" in text  # the purpose, {period} as finance writes it
+    assert "0 张" in text and "未附发票" in text  # no invoice attached
+    assert "订阅计费的 2.59 美元不在报销之列" in text  # the base says what it leaves out
+    # 原币 × 汇率 = 折合 as printed, or with its 折算差额
+    printed = convert_for_print(claimed.usd, report.exchange.rate)
+    assert f"{printed.usd:,.2f}" in text and f"{printed.rate}" in text
+    assert cents(printed.usd * printed.rate) + printed.difference == amount
+    # the statement follows the one-page form
+    assert "API 使用费用结算单" not in text.split("费用报销单", 1)[0]
     # the statement's CNY grand total is all net spend; the claim is its wallet-paid part
     total = cents(report.totals.cost_usd * report.exchange.rate)
     assert f"{total:,.2f}" in text.split("总计（人民币）", 1)[1] and total > amount
@@ -75,19 +79,22 @@ def test_zh_claim_form_shows_figure_capitals_fields_and_signatures():
 def test_attachments_and_member_as_claimant():
     report = make_report(member="张三")
     text = render(report, attachments=4)
-    assert "4 张" in text and "____ 张" not in text
+    assert "4 份" in text and "0 张" in text
     assert "报销人" in text and "张三" in text
     assert rmb_capitals(claim_cny(report)) in text.replace("\n", "")
 
 
 def test_en_equivalent_keeps_the_capitals():
     report = make_report()
-    text = render(report, lang="en", attachments=2)
-    for label in ("Department", "Claimant", "Purpose", "In words (大写)", "Attachments", "Prepared by"):
+    text = " ".join(render(report, lang="en", attachments=2).split())  # labels may wrap in their cells
+    for label in ("Department", "Claimant", "Purpose", "In words (大写)", "Vouchers attached"):
+        assert label in text, label
+    for label in ("Original amount (USD)", "Exchange rate", "In CNY", "Electronic attachments", "Claim base"):
         assert label in text, label
     assert "Head of department" in text and "Finance review" in text and "Approved by" in text
-    assert rmb_capitals(claim_cny(report)) in text.replace("\n", "")
-    assert "API usage, 2026-04" in text
+    assert "Accountant" in text and "Cashier" in text and "Claimant (payee)" in text
+    assert rmb_capitals(claim_cny(report)) in text.replace(" ", "")
+    assert "API usage, 2026-04-01 – 2026-04-30" in text
 
 
 def test_no_rate_and_negative_amounts_print_no_capitals():
@@ -128,14 +135,14 @@ sign_dean = "Dean"
     template = load_template(str(path), "zh")
     assert template.claim.signatures == ("handler", "dean")
     text = render(make_report(member="Alice Smith"), template=str(path))
-    assert "院长" in text and "计算中心" in text and "Alice Smith 2026-04" in text
+    assert "院长" in text and "计算中心" in text and "Alice Smith 2026年4月1日至4月30日" in text
     assert "审批人" not in text and "报销人" not in text
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[claim]\nfields = ["payee"]', "claim.fields: unknown field 'payee'"),
+        ('[claim]\nfields = ["colour"]', "claim.fields: unknown field 'colour'"),
         ('[claim]\nsignatures = ["dean"]', "'dean' has no label; add sign_dean"),
         ('[claim.values]\npurpose = "{amount}"', "claim.values.purpose.zh uses {amount}"),
         ("[claim]\ncolour = 1", "unknown setting claim.colour"),
@@ -150,11 +157,8 @@ def test_claim_mistakes_name_the_key(tmp_path: Path, body: str, message: str):
 
 def test_grant_template_adds_the_project_lead():
     assert load_template("grant", "zh").claim.signatures == (
-        "handler",
-        "project_lead",
-        "department_head",
-        "finance_review",
-        "approver",
+        *("claimant", "handler", "project_lead", "department_head"),
+        *("finance_review", "accountant", "cashier", "approver"),
     )
     assert load_template("reimbursement", "zh").claim.signatures[-1] == "approver"
 
@@ -169,14 +173,17 @@ def synced(tmp_path, team, gateway):
     return config
 
 
-def test_packet_statement_counts_its_attachments(synced, tmp_path):
+def test_packet_claim_counts_its_electronic_attachments(synced, tmp_path):
     april = parse_period("2026-04", synced.tz)
     path = write_packet(synced, april, tmp_path / "out", member="张三", template="reimbursement")
     manifest = manifest_of(path)
-    statement = next(f for f in manifest["files"] if f["role"] == "statement")
-    attachments = len([f for f in manifest["files"] if f["role"] not in ("statement", "rows")])
-    text = pdf_text(read_entry(path, statement["name"]))
-    assert f"{attachments} 张" in text and attachments == 4
+    attachments = len([f for f in manifest["files"] if f["role"] not in ("claim", "rows")])
+    assert attachments == 5  # the statement, workbook, CSV detail, methodology and quality page
+    for role in ("claim", "statement"):
+        document = next(f for f in manifest["files"] if f["role"] == role)
+        text = pdf_text(read_entry(path, document["name"]))
+        assert f"电子附件\n{attachments} 份" in text or f"{attachments} 份" in text
+        assert "0 张" in text
     assert verify_packet(path, synced.store_dir).ok
 
 
@@ -211,8 +218,8 @@ def test_demo_month_member_packet_is_a_claim_form(tmp_path):
         amount = claim_cny(view.report)
     assert amount is not None and amount > 0
     assert f"¥{amount:,.2f}" in text and rmb_capitals(amount) in flat
-    assert "研发中心" in text and "4 张" in text
-    assert all(label in text for label in ("经办人", "部门负责人", "财务审核", "审批人"))
+    assert "研发中心" in text and "0 张" in text and "5 份" in text
+    assert all(label in text for label in ("经办人", "部门负责人", "财务审核", "会计", "出纳", "审批人"))
     assert verify_packet(path, config.store_dir).ok
 
 

@@ -73,6 +73,7 @@ def test_member_packet_holds_documents_notes_and_a_manifest_that_verifies(config
     assert path.name == "reportgen-2026-04-张三-packet.zip"
     files = entries(path)
     assert list(files) == [
+        "reportgen-2026-04-张三-claim.pdf",
         "reportgen-2026-04-张三.pdf",
         "reportgen-2026-04-张三.xlsx",
         "reportgen-2026-04-张三.csv",
@@ -121,7 +122,7 @@ def test_member_packet_holds_documents_notes_and_a_manifest_that_verifies(config
     result = verify_packet(path, config.store_dir)
     assert result.ok, result.differences
     checked = "\n".join(result.checked)
-    assert len([c for c in result.checked if "SHA-256 matches" in c]) == 6  # every file
+    assert len([c for c in result.checked if "SHA-256 matches" in c]) == 7  # every file
     assert "manifest.json: signed by key" in checked and "rows: the store's rows match" in checked
     assert "rows.jsonl: " in checked and "the Summary totals are the manifest's" in checked
     assert "exactly the packet's consumption and refund rows" in checked

@@ -97,11 +97,12 @@ def statement_text(path) -> str:
 
 def test_the_builtins_register_through_the_hook(declare):
     found = plugins.packet_documents()
-    assert list(found) == ["statement", "workbook", "detail", "methodology", "quality", "rows"]
+    assert list(found) == ["claim", "statement", "workbook", "detail", "methodology", "quality", "rows"]
     assert {d.plugin for d in found.values()} == {"reportgen"}
-    assert tuple(found) == FIRST_DOCUMENTS
-    # the statement's 附件 count derives from the roles: all but the statement and the rows
-    assert attachments(found.values()) == 4
+    assert tuple(found) == tuple(d.role for d in BUILTIN_DOCUMENTS)
+    assert tuple(found)[1:] == FIRST_DOCUMENTS  # packets issued before the claim form was one
+    # the claim's 电子附件 count derives from the roles: all but the claim and the rows
+    assert attachments(found.values()) == 5
 
 
 def test_a_plugin_document_is_in_the_packet_the_manifest_the_count_and_verify(declare, config, tmp_path):
@@ -117,7 +118,7 @@ def test_a_plugin_document_is_in_the_packet_the_manifest_the_count_and_verify(de
     assert letter.startswith(
         f"cover letter {manifest['statement']['number']}: {manifest['rows']['count']} rows"
     )
-    assert "5 张" in statement_text(path)  # four built-in attachments and the letter
+    assert "6 份" in statement_text(path)  # five built-in attachments and the letter
     result = verify_packet(path, config.store_dir)
     assert result.ok, result.differences
     assert "cover.txt: states the packet's rows and number" in result.checked
@@ -149,7 +150,7 @@ def test_reissuing_a_closed_month_keeps_its_documents_byte_for_byte(declare, con
     assert "cover" not in {f["role"] for f in manifest_of(again)["files"]}
     with Reader.open(config.store_dir) as store:
         number = manifest_of(first)["statement"]["number"]
-        assert register.issued_documents(store, number) == FIRST_DOCUMENTS
+        assert register.issued_documents(store, number) == tuple(d.role for d in BUILTIN_DOCUMENTS)
     # a statement issued for the first time now holds the new document
     other = write_packet(config, april(config), tmp_path / "other", member="李四")
     assert "cover" in {f["role"] for f in manifest_of(other)["files"]}

@@ -34,7 +34,7 @@ def test_builtins_register_through_the_same_hook(fresh_plugins, monkeypatch):
     the plugin manager like a third-party plugin's, and comes from nowhere else."""
     found = plugins.exporters()
     builtin = {name for name, e in found.items() if e.plugin == plugins.BUILTIN}
-    assert builtin == {"csv", "csv-summary", "focus", "pdf", "xlsx"}
+    assert builtin == {"claim", "csv", "csv-summary", "focus", "pdf", "xlsx"}
     implementers = [plugins.pm.get_name(i.plugin) for i in plugins.pm.hook.register_exporters.get_hookimpls()]
     assert implementers and set(implementers) <= set(
         plugins.DEFAULT_PLUGINS
@@ -55,7 +55,7 @@ def test_builtins_register_through_the_same_hook(fresh_plugins, monkeypatch):
         plugins, "DEFAULT_PLUGINS", tuple(n for n in plugins.DEFAULT_PLUGINS if not n.endswith(".pdf"))
     )
     plugins.reset_for_tests()
-    assert set(plugins.exporters()) == builtin - {"pdf"}
+    assert set(plugins.exporters()) == builtin - {"pdf", "claim"}
 
 
 def test_entry_point_plugin_is_found_with_its_name(fresh_plugins):

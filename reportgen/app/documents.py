@@ -25,6 +25,7 @@ from ..read import PeriodView, Scope, open_period
 from ..store import Store, sync_lock
 from ..store import evidence as register
 from ..templating import load_template
+from .claims import claim_info
 from .export import check_out_dir, export_report, file_sha256
 from .packet import build_packet, statement_content
 from .packetdocs import FIRST_DOCUMENTS
@@ -69,6 +70,7 @@ def write_report(
             lang=lang or config.lang,
             template=_template(config, template, scope),
             options=options,
+            claim=claim_info(config, scope, view.report.period)[0],
         )
 
 
@@ -87,6 +89,7 @@ def write_packet(
     notify: Notify = lambda line: None,
     unsigned: bool = False,
     now: Callable[[], float] = time.time,
+    attach: Sequence[Path] = (),
 ) -> Path:
     """``reportgen packet``: one signed zip with the registered documents, the rows and a manifest.
 
@@ -94,7 +97,9 @@ def write_packet(
     number); the issue is logged with the roles of the documents the packet holds, and a
     packet re-issued under that number holds those again (see :func:`issued_with`), so
     the same content gives the same bytes even after a document was registered since.
-    Without ``unsigned`` a missing key is an error.
+    The claim form lists the invoices (``[[attachments.invoices]]`` of the period and
+    scope, then ``attach``), which the packet holds.  Without ``unsigned`` a missing key
+    is an error.
     """
     signer: SigningKey | None = None if unsigned else require_key(config)
     scope = Scope.of(member, project)
@@ -102,10 +107,12 @@ def write_packet(
     names = [d.exporter for d in documents.values() if d.exporter is not None]
     check_options(select_exporters(",".join(names)), dict(options or {}))
     lang = lang or config.lang
+    claim, invoices = claim_info(config, scope, period, attach)
     context = ExportContext(
         lang=lang,
         template=load_template(_template(config, template, scope), lang),
         options=dict(options or {}),
+        claim=claim,
     )
     check_out_dir(out_dir)
     with (
@@ -119,7 +126,7 @@ def write_packet(
         label = view.report.period.label
         with register.writing(store):
             seq, new = register.issue(
-                store, statement_content(view), int(now()), label, _scope_text(scope), fingerprint
+                store, statement_content(view, invoices), int(now()), label, _scope_text(scope), fingerprint
             )
             number = f"{context.template.number_prefix}-{seq:06d}"
             statement = Statement(number, None if signer is None else signer.fingerprint)
@@ -129,7 +136,7 @@ def write_packet(
                 if new
                 else issued_with(documents, register.issued_documents(store, number))
             )
-            path = build_packet(view, quality, chosen, context, out_dir, signer=signer)
+            path = build_packet(view, quality, chosen, context, out_dir, signer=signer, invoices=invoices)
             register.append(
                 store,
                 int(now()),

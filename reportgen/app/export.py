@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from ..core.claim import ClaimInfo
 from ..core.report import Report
 from ..errors import ExportError, PluginError, ReportgenError
 from ..hookspecs import ExportContext, Exporter
@@ -37,6 +38,7 @@ def export_report(
     lang: str = "zh",
     template: str | None = None,
     options: Mapping[str, str] | None = None,
+    claim: ClaimInfo | None = None,
 ) -> list[Path]:
     """Write ``report`` once per exporter into ``out_dir`` and return the paths written.
 
@@ -44,7 +46,9 @@ def export_report(
     leaves half a file under the final name.
     """
     check_options(list(exporters), dict(options or {}))
-    context = ExportContext(lang=lang, template=load_template(template, lang), options=dict(options or {}))
+    context = ExportContext(
+        lang=lang, template=load_template(template, lang), options=dict(options or {}), claim=claim
+    )
     load_plugins().hook.report_prepared(report=report, context=context)
     make_out_dir(out_dir)
     stem = output_stem(report)

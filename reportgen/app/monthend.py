@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -120,11 +120,13 @@ def run_month_end(
     notify: Notify = lambda line: None,
     client_factory: Callable[..., GatewayClient] | None = None,
     now: Callable[[], float] = time.time,
+    attach: Sequence[Path] = (),
 ) -> MonthEnd:
     """Sync, check, close ``period`` and issue its packets into ``out_dir/<label>/``.
 
     ``dry_run`` syncs nothing, closes nothing and writes nothing: it lists the packets a
-    run would issue from what the store holds now.
+    run would issue from what the store holds now.  ``attach``: invoice files the team's
+    claim holds (a member's or project's come from ``[[attachments.invoices]]``).
     """
     if period.end_ts > now():
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z})")
@@ -154,7 +156,10 @@ def run_month_end(
         return MonthEnd(period, folder, issues, dry_run=True)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".month-end-", dir=folder) as staging:
-        issues = tuple(_issue(config, period, s, folder, Path(staging), lang) for s in scopes)
+        issues = tuple(
+            _issue(config, period, s, folder, Path(staging), lang, attach if s.name is None else ())
+            for s in scopes
+        )
     result = MonthEnd(period, folder, issues, sync, close)
     index = _index(result, lang)
     target = folder / INDEX
@@ -163,7 +168,15 @@ def run_month_end(
     return result
 
 
-def _issue(config: Config, period: Period, scope: Scope, folder: Path, staging: Path, lang: str) -> Issue:
+def _issue(
+    config: Config,
+    period: Period,
+    scope: Scope,
+    folder: Path,
+    staging: Path,
+    lang: str,
+    attach: Sequence[Path],
+) -> Issue:
     """Build the packet in ``staging``; move it in when new, compare it when already issued."""
     built = write_packet(
         config,
@@ -172,6 +185,7 @@ def _issue(config: Config, period: Period, scope: Scope, folder: Path, staging: 
         member=scope.name if scope.kind == "member" else None,
         project=scope.name if scope.kind == "project" else None,
         lang=lang,
+        attach=attach,
     )
     target = folder / built.name
     if not target.exists():

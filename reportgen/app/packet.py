@@ -41,7 +41,7 @@ from .packetdocs import PacketParts, attachments
 from .quality import QualityReport
 from .signing import SigningKey
 from .summary import basis_json, exchange_json, period_json, totals_json
-from .verify import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
+from .verify import INVOICE, MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
 from .verify.signature import ALGORITHM
 
 _CHUNK = 1 << 20
@@ -69,6 +69,7 @@ def build_packet(
     out_dir: Path,
     *,
     signer: SigningKey | None = None,
+    invoices: Sequence[tuple[str, Path]] = (),
 ) -> Path:
     """Write the packet of ``view`` into ``out_dir`` (atomically) and return its path.
 
@@ -79,8 +80,9 @@ def build_packet(
     :func:`reportgen.plugins.packet_documents`); the statement counts those that are
     attachments.  ``context`` is the same :class:`ExportContext` ``report`` uses.  The
     caller has run the ``report_prepared`` hook and the quality check, and set
-    ``view.report.statement`` to the register's number (None: the derived one).  Without
-    ``signer`` the packet is unsigned.
+    ``view.report.statement`` to the register's number.  ``invoices`` are the original
+    vouchers (发票) the claim lists, ``(name in the packet, file)``: copied as they are,
+    hashed and signed like every document.  Without ``signer`` the packet is unsigned.
     """
     report = view.report
     context = replace(context, attachments=attachments(documents))
@@ -99,6 +101,12 @@ def build_packet(
                 with path.open("wb") as fp:
                     write(fp)
                 entries.append(_entry(name, document.role, path, media_type))
+            for name, original in invoices:
+                if name in {e.name for e in entries}:
+                    raise ExportError(f"invoice {original.name!r} would be a second {name!r} in the packet")
+                path = tmp / f"{len(entries)}.part"
+                shutil.copyfile(original, path)
+                entries.append(_entry(name, INVOICE, path, _media_type(original)))
             manifest = _manifest(view, quality, context, entries, signer)
             signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
             target = out_dir / packet_name(report)
@@ -129,11 +137,15 @@ def _writer(
     return name, exporter.media_type, lambda fp: exporter.write(source.report, fp, context)
 
 
-def statement_content(view: PeriodView) -> str:
-    """What a statement number stands for: the same content always gets the same number."""
+def statement_content(view: PeriodView, invoices: Sequence[tuple[str, Path]] = ()) -> str:
+    """What a statement number stands for: the same content always gets the same number.
+
+    The invoices a claim holds are part of it (another invoice, another claim); a packet
+    without invoices keeps the number it had before claims held them.
+    """
     report = view.report
     p = report.period
-    data = {
+    data: dict[str, Any] = {
         "period": [p.label, p.start.isoformat(), p.end.isoformat(), p.timezone],
         "scope": view.scope.filters,
         "keys": None if view.token_names is None else list(view.token_names),
@@ -143,8 +155,24 @@ def statement_content(view: PeriodView) -> str:
         "exchange": None if report.exchange.rate is None else str(report.exchange.rate),
         "closed": None if view.closure is None else view.closure.revision,
     }
+    if invoices:
+        data["invoices"] = [[name, file_sha256(path)] for name, path in invoices]
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".ofd": "application/ofd",
+    ".xml": "application/xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+
+
+def _media_type(path: Path) -> str:
+    return _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
 def _entry(name: str, role: str, path: Path, media_type: str) -> _Entry:

@@ -1,6 +1,6 @@
 """The documents every packet holds, registered through ``register_packet_documents`` like a plugin's.
 
-The statement (PDF), workbook (XLSX) and CSV detail are rendered by the registered
+The claim form and the statement (PDF), workbook (XLSX) and CSV detail are rendered by the registered
 exporters exactly as ``report`` renders them; the methodology note and the data-quality
 page are written in the packet's language; ``rows.jsonl`` holds the exact rows included,
 in canonical form (see :mod:`reportgen.core.fingerprint`).  Each names the check
@@ -76,9 +76,9 @@ def write_rows(source: PacketSource, fp: IO[bytes], ctx: ExportContext) -> None:
 
 
 BUILTIN_DOCUMENTS = (
-    DocumentRole(
-        "statement", "statement (PDF)", exporter="pdf", attachment=False, check=check_statement_file
-    ),
+    # the claim form (报销单) first; every other document but the rows is its electronic attachment
+    DocumentRole("claim", "claim form (PDF)", exporter="claim", attachment=False),
+    DocumentRole("statement", "statement (PDF)", exporter="pdf", check=check_statement_file),
     DocumentRole("workbook", "workbook (XLSX)", exporter="xlsx", check=check_workbook_file),
     DocumentRole("detail", "CSV detail", exporter="csv", check=check_detail_file),
     DocumentRole(
@@ -104,11 +104,11 @@ BUILTIN_DOCUMENTS = (
 )
 
 #: The roles of every packet issued before packets recorded theirs: re-issued, they keep these.
-FIRST_DOCUMENTS = tuple(d.role for d in BUILTIN_DOCUMENTS)
+FIRST_DOCUMENTS = ("statement", "workbook", "detail", "methodology", "quality", "rows")
 
 
 def attachments(documents: Iterable[DocumentRole]) -> int:
-    """How many documents go with the statement (a claim form prints 附件 N 张)."""
+    """How many electronic documents go with the claim (it prints 电子附件 M 份)."""
     return sum(1 for d in documents if d.attachment)
 
 

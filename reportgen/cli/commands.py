@@ -147,14 +147,29 @@ def report(
 @document_options
 @click.option("--project", help="Only this project's charged spend (statement on the grant template).")
 @click.option("--unsigned", is_flag=True, help="Write the packet without a signature (verify says so).")
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An invoice (发票: PDF, OFD, XML or image) the claim holds and counts in 附件 N 张; repeatable.",
+)
 @click.pass_context
 def packet(
-    ctx: click.Context, period: Period, documents: DocumentOptions, project: str | None, unsigned: bool
+    ctx: click.Context,
+    period: Period,
+    documents: DocumentOptions,
+    project: str | None,
+    unsigned: bool,
+    attach: tuple[Path, ...],
 ) -> None:
-    """Write one signed reimbursement zip: PDF, XLSX, CSV, rows, methodology, quality and a manifest."""
+    """Write one signed reimbursement zip: claim, PDF, XLSX, CSV, rows, notes, invoices and a manifest."""
     from ..app.documents import write_packet
 
-    click.echo(str(write_packet(config_of(ctx), period, project=project, unsigned=unsigned, **documents)))
+    config = config_of(ctx)
+    click.echo(
+        str(write_packet(config, period, project=project, unsigned=unsigned, attach=attach, **documents))
+    )
 
 
 @cli.command()
@@ -340,9 +355,22 @@ def close(ctx: click.Context, period_text: str | None, period_option: str | None
     "over plain http to a remote host.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be issued; sync, close and write nothing.")
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An invoice (发票: PDF, OFD, XML or image) the team's claim holds and counts in 附件 N 张; repeatable.",
+)
 @click.pass_context
 def month_end(
-    ctx: click.Context, period: str, out_dir: str, lang: str | None, strict: bool, dry_run: bool
+    ctx: click.Context,
+    period: str,
+    out_dir: str,
+    lang: str | None,
+    strict: bool,
+    dry_run: bool,
+    attach: tuple[Path, ...],
 ) -> None:
     """Sync, check and close a month, then issue team, member and project packets into one folder."""
     from ..app.monthend import month_period, run_month_end
@@ -356,6 +384,7 @@ def month_end(
         lang=lang,
         strict=strict,
         notify=notify,
+        attach=attach,
     )
     click.echo(result.summary())
     if result.differs:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
 from ..templating import LANGS, read_toml_text
+from .claims import parse_attachments, parse_claim
 from .gateways import parse_gateways
 from .members import parse_members
 from .model import CONFIG_NAME, STORE_DIR_NAME, Config
@@ -106,7 +107,21 @@ def parse_config(
 ) -> Config:
     where = str(path or CONFIG_NAME)
     reject_unknown(
-        data, {"gateway", "gateways", "report", "members", "store", "projects", "signing", "sync"}, where, ""
+        data,
+        {
+            "gateway",
+            "gateways",
+            "report",
+            "members",
+            "store",
+            "projects",
+            "signing",
+            "sync",
+            "claim",
+            "attachments",
+        },
+        where,
+        "",
     )
     base = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
     gateways = parse_gateways(data, where, env, base)
@@ -218,6 +233,8 @@ def parse_config(
         gateways=tuple(gateways),
         lookback_days=lookback_days,
         closed_horizon_days=horizon_days,
+        claim=parse_claim(data, where),
+        invoices=parse_attachments(data, where, base_dir),
     )
 
 

@@ -16,6 +16,7 @@ from ..core.rates import Conversion, DatedRate, Exchange
 from ..core.records import GatewayStatus
 from ..core.split import DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
+from .claims import ClaimConfig, ConfiguredInvoice
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
@@ -103,6 +104,10 @@ class Config:
     #: and every closed period that ended within the horizon, for rows the gateway logged late.
     lookback_days: int = 3
     closed_horizon_days: int = 35
+    #: ``[claim]``: who claims and how it is paid, team-wide, per member and per project.
+    claim: ClaimConfig = field(default_factory=ClaimConfig)
+    #: ``[[attachments.invoices]]``: the invoices (发票) the claims of a period hold.
+    invoices: tuple[ConfiguredInvoice, ...] = ()
 
     def sources(self) -> tuple[GatewayConfig, ...]:
         """The sources this command reads or syncs: ``--source`` if given, else all configured."""

@@ -128,8 +128,7 @@ def claim_cny(report: Report) -> Decimal | None:
         lines = report.grant.lines
         if report.grant.project.currency == "CNY":
             return cents(sum((line.cost for line in lines), Decimal(0)))
-        usd = sum((line.cost_usd for line in lines), Decimal(0))
-        cny = report.cny(usd)
+        cny = report.cny(sum((line.cost_usd for line in lines), Decimal(0)))
     else:
         cny = report.claim_amount().cny
     return None if cny is None else cents(cny)

@@ -11,12 +11,13 @@ store does :func:`verify_packet` load :mod:`.against_store`, the one module that
 from __future__ import annotations
 
 from .check import ok_lines, untrusted_lines, verify_packet
-from .format import MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
+from .format import INVOICE, MANIFEST, PACKET_FORMAT, PACKET_VERSION, ROWS, SIGNATURE
 from .reading import Limits, Verification
 from .signature import key_fingerprint, short
 from .trust import load_trusted, reader_trust, trust, trust_path, untrust
 
 __all__ = [
+    "INVOICE",
     "MANIFEST",
     "PACKET_FORMAT",
     "PACKET_VERSION",

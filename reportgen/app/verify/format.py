@@ -12,7 +12,9 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 #: The exact rows included, one canonical JSON array per line (see core.fingerprint).
 ROWS = "rows.jsonl"
+#: The role of an original voucher (发票) attached to the claim: checked by its SHA-256 alone.
+INVOICE = "invoice"
 PACKET_FORMAT = "reportgen-packet"
 PACKET_VERSION = 2
 
-__all__ = ["MANIFEST", "PACKET_FORMAT", "PACKET_VERSION", "ROWS", "SIGNATURE"]
+__all__ = ["INVOICE", "MANIFEST", "PACKET_FORMAT", "PACKET_VERSION", "ROWS", "SIGNATURE"]

@@ -1,9 +1,10 @@
-"""The statement put together: the story of a statement or a grant closing report, written to a PDF."""
+"""The documents put together: the story of a statement, a grant closing report or a claim form,
+written to a PDF."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from reportlab import rl_config
@@ -20,7 +21,7 @@ from .builder import (
     pdf_date,
     statement_amounts,
 )
-from .claim import claim_form
+from .claimdoc import claim_page, claim_story
 from .finance import charts_section, finance_sections
 from .grant import grant_story
 from .prices import price_section
@@ -38,8 +39,8 @@ def _story(self: Builder) -> list[Flowable]:
     story += self.banner()
     story += self.facts()
     claim = self.t.section("show_claim")
-    if claim:
-        story += claim_form(self)
+    if claim:  # the claim form on its own first page; the statement follows as its 附件1
+        story = [*claim_page(self), *story]
     if not amounts.members:
         story += [Spacer(1, 6 * mm), self.para(self.lab("no_usage"), self.s.big), Spacer(1, 4 * mm)]
     story += self.member_blocks(amounts) if amounts.members else []
@@ -63,6 +64,17 @@ def _story(self: Builder) -> list[Flowable]:
 
 
 def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    _write(report, fp, ctx, _story, ctx.template.title_for(ctx.lang))
+
+
+def write_claim(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    """The claim form (报销单) on one page, the spend it claims as 附件1."""
+    _write(report, fp, ctx, claim_story, ctx.template.label("claim_title", ctx.lang))
+
+
+def _write(
+    report: Report, fp: IO[bytes], ctx: ExportContext, story: Callable[[Builder], list[Flowable]], title: str
+) -> None:
     builder = Builder(report, ctx)
     org = ctx.template.letterhead_field("organisation", ctx.lang)
     doc = SimpleDocTemplate(
@@ -72,14 +84,14 @@ def write_pdf(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=20 * mm,
-        title=f"{ctx.template.title_for(ctx.lang)} {builder.number}",
+        title=f"{title} {builder.number}",
         author=org or "reportgen",
         subject=f"{report.period.label} ({report.period.timezone})",
         creator="reportgen",
         invariant=1,
     )
     with _binary_streams():
-        doc.build(_story(builder), canvasmaker=canvas_class(builder.footer, pdf_date(report)))
+        doc.build(story(builder), canvasmaker=canvas_class(builder.footer, pdf_date(report)))
 
 
 @contextlib.contextmanager
