@@ -4,6 +4,7 @@ are the rows', and a swapped or doctored statement fails, naming the PDF, the pa
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from decimal import Decimal
@@ -43,8 +44,10 @@ def claim_packet(config, tmp_path):
 
 
 def _pdf_name(path: Path) -> str:
+    """The statement's PDF (the packet's claim form is a PDF too)."""
     with zipfile.ZipFile(path) as zf:
-        return next(n for n in zf.namelist() if n.endswith(".pdf"))
+        files = json.loads(zf.read("manifest.json"))["files"]
+    return next(f["name"] for f in files if f["role"] == "statement")
 
 
 def _read(path: Path):

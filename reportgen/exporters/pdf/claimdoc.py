@@ -37,7 +37,7 @@ def _head(b: Builder) -> list[Flowable]:
     r = b.report
     issued = day_text(b, r.generated_at.astimezone(r.period.tz).date())
     colon = b.lab("label_colon", label=b.lab("document_number"))
-    facts = f"{colon}{b.number}    {b.lab('label_colon', label=b.lab('issue_date'))}{issued}"
+    facts = f"{colon} {b.number}    {b.lab('label_colon', label=b.lab('issue_date'))} {issued}"
     story += [b.para(facts, b.s.small), Spacer(1, 2 * mm), *b.banner()]
     return story
 
