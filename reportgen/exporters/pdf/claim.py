@@ -214,10 +214,8 @@ def _conversion_rows(b: Builder, box: _Box, figures: ClaimFigures) -> None:
     """原币金额 × 汇率 = 折合人民币 per rate, the 折算差额 when the printed figures need one."""
     lab = b.lab
     for name, exchange, printed in figures.parts:
-        box.half(
-            lab("claim_original_source", name=name) if name else lab("claim_original"),
-            money_text(printed.usd),
-        )
+        usd = money_text(printed.usd)  # a source's part names its source after the figure
+        box.half(lab("claim_original"), lab("claim_original_source", usd=usd, name=name) if name else usd)
         as_of = exchange.as_of.astimezone(b.report.period.tz).date() if exchange.as_of else None
         rate = lab(
             "claim_rate_value",
