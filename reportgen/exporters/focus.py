@@ -158,7 +158,7 @@ def _describe(line: Line, price: str) -> str:
         what = "refund"
     else:
         tokens = " + ".join(f"{n} {name}" for n, name in zip(p.tokens, _TOKEN_NAMES, strict=True) if n)
-        what = f"{count} request(s){', ' + tokens if tokens else ''}, billed in quota ({p.note})"
+        what = f"{count} request(s){', ' + tokens + ' tokens' if tokens else ''}, billed in quota ({p.note})"
     description = f"{c.model}: {what}"
     if c.closed is not None:  # a correction is billed in the closed period it corrects
         change = {"added": "row added", "removed": "row removed (negated)", "net": "rows changed"}[
