@@ -673,3 +673,28 @@ def test_cache_tokens_claude_writes_per_call_and_tiered_rows_as_the_gateway_logs
     for n, quota in ((1, 7000), (2, 6150), (3, 250000), (4, 9999), (5, 7000)):
         assert total(mine[n], "PricingCurrencyEffectiveCost") == quota
         assert total(mine[n], "x_Requests") == 1
+
+
+def test_token_quantities_equal_the_detail_csv(config, tmp_path):
+    """The FOCUS file's token types, per model, are the detail CSV's columns summed (consumption rows)."""
+    april = parse_period("2026-04", config.tz)
+    out = tmp_path / "both"
+    write_report(config, april, select_exporters("csv,focus"), out, lang="en", options={"grain": "day"})
+    with (out / "reportgen-2026-04.csv").open(encoding="utf-8-sig", newline="") as fp:
+        detail = [r for r in csv.DictReader(fp) if r["Type"] == "consumption"]
+    _, rows = read(out / "reportgen-2026-04-focus.csv")
+    used = [r for r in rows if r["x_LogType"] == "consumption"]
+    pairs = {
+        "Output tokens": "x_OutputTokens",
+        "Uncached input tokens": "x_InputTokens",
+        "Cache read tokens": "x_CacheReadTokens",
+        "Cache write tokens": "x_CacheWriteTokens",
+    }
+    for model in {r["Model"] for r in detail}:
+        mine = [r for r in used if _key_values(r["SkuPriceDetails"])["x_ModelId"] == model]
+        theirs = [r for r in detail if r["Model"] == model]
+        for label, column in pairs.items():
+            assert total(mine, column) == total(theirs, label), (model, label)
+    assert total(used, "x_CacheReadTokens") > 0 and total(used, "x_CacheWriteTokens") > 0
+    split = [r for r in used if r["SkuMeter"].endswith("Tokens")]
+    assert {r["SkuMeter"] for r in split} >= {"Input Tokens", "Output Tokens", "Cache Read Input Tokens"}
