@@ -204,3 +204,29 @@ def test_a_workbook_whose_xml_inflates_past_its_bounds_is_one_line_before_openpy
     line = one_line_differs(path)
     assert line.startswith(f"DIFFERS: {name}: {expected}"), line
     assert verify_packet(team_packet).ok  # the genuine workbook is well within them
+
+
+def test_a_workbook_whose_member_line_differs_from_the_rows_fails_naming_the_member(team_packet, tmp_path):
+    import openpyxl
+
+    with zipfile.ZipFile(team_packet) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".xlsx"))
+
+    def one_more_request(data: bytes) -> bytes:
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        sheet = wb.worksheets[0]
+        row = next(r for r in sheet.iter_rows() if r[0].value == "李四")
+        row[1].value += 1  # requests; the totals line stays as it was
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+    assert any(
+        "the Summary totals are the manifest's and its member lines the rows'" in c
+        for c in verify_packet(team_packet).checked
+    )
+    path = forged(team_packet, tmp_path / "member.zip", lambda m: None,
+                  edit_files={name: one_more_request}, key=Ed25519PrivateKey.generate())  # fmt: skip
+    line = one_line_differs(path)
+    assert line.startswith(f"DIFFERS: {name}: the Summary's line of '李四' ("), line
+    assert line.endswith("is not what the rows give"), line

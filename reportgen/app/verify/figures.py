@@ -237,9 +237,15 @@ def check_detail(
 
 
 def check_workbook(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, manifest: dict[str, Any], limits: Limits, result: Verification
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    manifest: dict[str, Any],
+    limits: Limits,
+    result: Verification,
+    derived: Derived | None = None,
 ) -> None:
-    """The workbook's first total line (the Summary sheet) states the manifest's totals."""
+    """The workbook's first total line (the Summary sheet) states the manifest's totals and, given
+    what the rows give, each member line above it is the member's."""
     name = info.filename
     with tempfile.TemporaryFile() as tmp:
         for chunk in stream(zf, info):
@@ -258,7 +264,7 @@ def check_workbook(
                     result.differ(name, too_large)
                     return
             tmp.seek(0)
-            found = summary_totals(tmp, manifest)
+            found, lines = summary_table(tmp, manifest)
         except (
             zipfile.BadZipFile,
             OSError,
@@ -283,6 +289,13 @@ def check_workbook(
             name, f"its totals line ({', '.join(map(str, [*got, usd]))}) is not the manifest's totals"
         )
         return
+    if derived is not None and manifest["members"] is not None and manifest["charged"] is None:
+        wrong = _member_lines(manifest, derived, lines)
+        if wrong is not None:
+            result.differ(name, wrong)
+            return
+        result.checked.append(f"{name}: the Summary totals are the manifest's and its member lines the rows'")
+        return
     result.checked.append(f"{name}: the Summary totals are the manifest's")
 
 
@@ -296,6 +309,13 @@ _IN_MANIFEST = {"net_quota": "quota"}
 def summary_totals(fp: IO[bytes], manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The Summary sheet's first totals line as ``{figure key: value}``: the line headed by the
     template's "total" after a header worded as the registered figures (the member table)."""
+    return summary_table(fp, manifest)[0]
+
+
+def summary_table(
+    fp: IO[bytes], manifest: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """The Summary's first totals line and the member lines above it (``{name: {figure key: value}}``)."""
     worded = wordings(manifest)
     figures = plugins.columns().stats(XLSX_LINES)
     import openpyxl  # here: loading the plugins (this module's checks are registered) stays light
@@ -304,17 +324,46 @@ def summary_totals(fp: IO[bytes], manifest: dict[str, Any]) -> dict[str, Any] | 
     try:
         keys: list[str | None] | None = None
         total = None
+        lines: dict[str, dict[str, Any]] = {}
         for n, row in enumerate(wb.worksheets[0].iter_rows(values_only=True)):
             if n > 5000:
-                return None
+                return None, {}
             if keys is not None and row and row[0] == total:
-                return {k: v for k, v in zip(keys, row[1:], strict=False) if k is not None}
+                return {k: v for k, v in zip(keys, row[1:], strict=False) if k is not None}, lines
+            if keys is not None and row and row[0] not in (None, ""):
+                lines[str(row[0])] = {k: v for k, v in zip(keys, row[1:], strict=False) if k is not None}
             cells = ["" if v is None else str(v) for v in row[1:]]
             for wording in worded:
                 found = header_keys(cells, figures, wording)
                 if all(k in found for k in (*_TOTAL_KEYS, "cost_usd")):
-                    keys, total = found, wording("total")
+                    keys, total, lines = found, wording("total"), {}
                     break
-        return None
+        return None, {}
     finally:
         wb.close()
+
+
+def _member_lines(manifest: dict[str, Any], derived: Derived, lines: dict[str, dict[str, Any]]) -> str | None:
+    """The first member line of the Summary whose figures are not the rows' (None: all are)."""
+    qpu = Decimal(manifest["source"]["quota_per_unit"])
+    for member in manifest["members"]:
+        keys = set(member["keys"])
+        mine = [0] * 6
+        for (key, _), figures in derived.by_key_model.items():
+            if key in keys:
+                mine = [a + b for a, b in zip(mine, figures, strict=True)]
+        requests, errors, prompt, completion, net, refunded = mine
+        want = {"requests": requests, "errors": errors, "prompt_tokens": prompt, "completion_tokens": completion,
+                "consumed_quota": net + refunded, "refunded_quota": refunded, "net_quota": net}  # fmt: skip
+        got = lines.get(member["name"])
+        if got is None:
+            if any(want.values()):
+                return f"no line of the Summary's member table for {member['name'][:60]!r}"
+            continue
+        usd = got.get("cost_usd")
+        if any(got.get(k) != v for k, v in want.items()) or (
+            usd is None or abs(Decimal(str(usd)) - Decimal(net) / qpu) > Decimal("0.000001")
+        ):
+            shown = ", ".join(str(got.get(k)) for k in (*_TOTAL_KEYS, "cost_usd"))
+            return f"the Summary's line of {member['name'][:60]!r} ({shown}) is not what the rows give"
+    return None

@@ -29,11 +29,12 @@ def check_detail_file(file: PacketFile) -> None:
 
 
 def check_workbook_file(file: PacketFile) -> None:
-    """The workbook's Summary totals are the manifest's (checked when the rows are in the packet)."""
+    """The workbook's Summary totals are the manifest's and its member lines the rows' (checked when
+    the rows are in the packet)."""
     member = PacketMember.of(file)
     packet = member.packet
     if packet.rows_intact:
-        check_workbook(packet.zf, member.info, packet.manifest, packet.limits, packet.result)
+        check_workbook(packet.zf, member.info, packet.manifest, packet.limits, packet.result, packet.rows())
 
 
 def check_statement_file(file: PacketFile) -> None:
