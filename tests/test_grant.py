@@ -258,8 +258,11 @@ def test_the_pdf_is_titled_by_its_period_and_prints_categories_claims_and_run_ou
     assert "结题报告" in final and f"CNY {claimed:,.2f} 已开具报销（见上表）" in final  # inside its period
     en = _pdf_text(synced, "2026-06", "omega", "en", tmp_path / "en")
     assert "Grant Monthly Report" in en and "Budget by category (CNY)" in en
+    box = "".join(zh.split("预算执行情况")[0].split())  # the claim box: its 预算科目 names the categories
+    assert "测试化验加工费CNY216.00；数据采集费CNY432.00；其他费用CNY108.00" in box
     tight = _pdf_text(synced, "2026-06", "tight", "zh", tmp_path / "tight")
-    assert "超出预算" in tight and "超支 CNY 4.00" in tight and "结题报告" in tight
+    inside = tight.split("预算执行情况")[0]  # the warning is inside the claim box, before the budget table
+    assert "超出预算" in inside and "超支 CNY 4.00" in inside and "结题报告" in tight
 
 
 def test_the_workbook_opens_on_the_charged_figures(synced, tmp_path):

@@ -55,7 +55,15 @@ from .figures import (
     source_usd,
     totals,
 )
-from .finance import charge_text, charges_text, day_ranges, over_budget_text, reconciliation_text, status_key
+from .finance import (
+    categories_text,
+    charge_text,
+    charges_text,
+    day_ranges,
+    over_budget_text,
+    reconciliation_text,
+    status_key,
+)
 from .rates import rate_source_text
 
 csv_cell = csv_text  # the name plugins have used since render's first release
@@ -105,6 +113,7 @@ __all__ = [
     "convert_parts_for_print",
     "csv_cell",
     "csv_text",
+    "categories_text",
     "charge_text",
     "charges_text",
     "date_range_text",

@@ -34,6 +34,19 @@ def over_budget_text(line: ProjectLine, label: Callable[..., str]) -> str | None
     )
 
 
+def categories_text(line: ProjectLine, label: Callable[..., str]) -> str:
+    """A project's named budget categories with the period's spend in each (``测试化验加工费 CNY 216.00；…``),
+    what a claim's 预算科目 says when the config names none; empty for a single budget amount."""
+    named = [c for c in line.categories if c.name or not c.assigned]
+    if not named:
+        return ""
+    return label("list_separator").join(
+        f"{c.name or label('category_unassigned')} {line.currency} {money_text(c.period_spent)}"
+        for c in named
+        if c.period_spent
+    )
+
+
 def reconciliation_text(report: Report, label: Callable[[str], str]) -> str:
     """The one-line status of the period's last reconciliation, in the document's language."""
     rec = report.reconciliation

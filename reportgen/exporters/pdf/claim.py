@@ -24,7 +24,13 @@ from ...core.capitals import rmb_capitals
 from ...core.claim import ClaimInfo, settle
 from ...core.money import Printed, PrintedConversion, money_text, rate_text
 from ...core.rates import Exchange
-from ...render import convert_for_print, convert_parts_for_print, date_range_text
+from ...render import (
+    categories_text,
+    convert_for_print,
+    convert_parts_for_print,
+    date_range_text,
+    over_budget_text,
+)
 from ...render import day_text as render_day
 from ...templating import CLAIM_WIDE
 from .builder import WIDTH, Builder
@@ -103,7 +109,9 @@ def _filled(b: Builder, info: ClaimInfo) -> dict[str, str]:
         "claim_date": day_text(b, issued),
         "department": info.department,
         "claimant": claimant,
-        "budget_subject": info.budget_subject,
+        # the project's budget categories with the period's spend in each, unless the config names one
+        "budget_subject": info.budget_subject
+        or ("" if r.grant is None else categories_text(r.grant.project, b.lab)),
         "payment_method": info.payment_method,
         "payee": info.payee or claimant,
         "account": info.account,
@@ -198,6 +206,10 @@ def claim_form(b: Builder) -> list[Flowable]:
     else:
         words = rmb_capitals(amount)
     box.whole(lab("claim_amount_words"), words, big=True)
+    grant = b.report.grant
+    over = None if grant is None else over_budget_text(grant.project, lab)
+    if over is not None:  # a project's claim over its budget says so inside the box
+        box.whole(lab("over_budget"), over, red=True)
     _invoice_rows(b, box, info, figures)
     if info.advance is not None and amount is not None:
         s = settle(info.advance, max(amount, Decimal(0)))

@@ -28,7 +28,6 @@ from ...render import (
     date_range_text,
     day_ranges,
     day_text,
-    over_budget_text,
     shorten,
     status_key,
 )
@@ -100,9 +99,7 @@ def grant_story(b: Builder) -> list[Flowable]:
     story.append(b.facts_table(facts))
     claim = b.t.section("show_claim")
     if claim:
-        story += [Spacer(1, 4 * mm), *claim_form(b)]
-        if p.over_budget:  # the claim box's own warning line, under its figures
-            story.append(over_budget_warning(b, p))
+        story += [Spacer(1, 4 * mm), *claim_form(b)]  # an over-budget project warns inside its box
     story += budget_block(b, p)
     story += run_out_lines(b, p)
     story += claims_block(b, grant)
@@ -122,21 +119,6 @@ def grant_story(b: Builder) -> list[Flowable]:
     if b.t.section("show_seal") and b.t.seal:
         story += seal_block(b)
     return story
-
-
-def over_budget_warning(b: Builder, p: ProjectLine) -> Flowable:
-    """One ruled red line under the claim box: spent since the start against the budget, and the overrun."""
-    table = Table([[b.para(over_budget_text(p, b.lab) or "", b.s.body)]], colWidths=[WIDTH])
-    table.setStyle(
-        TableStyle(
-            [
-                ("BOX", (0, 0), (-1, -1), 0.8, RED),
-                ("BACKGROUND", (0, 0), (-1, -1), RED_BG),
-                ("TEXTCOLOR", (0, 0), (-1, -1), RED),
-            ]
-        )
-    )
-    return table
 
 
 def _category_name(b: Builder, line: CategoryLine) -> str:
