@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.budget import CategoryLine, GrantView
-from ...render import charges_text, date_range_text, day_text
+from ...render import charges_text, date_range_text, day_text, money_text
 from .book import Sheet
 from .finance import money_cell, project_status
 from .names import SheetNames
@@ -75,7 +75,7 @@ def _run_out(w: Writer, grant: GrantView) -> str:
     if p.run_out_after_end:
         burn = p.burn_per_day or Decimal(0)
         left = p.remaining - burn * (p.end - p.as_of).days
-        amount = f"{p.currency} {left.quantize(Decimal('0.01'))}"
+        amount = f"{p.currency} {money_text(left)}"  # half-up, as the PDF prints it (the one money policy)
         return w.text_of(
             "run_out_after_end", date=day_text(p.run_out, lang), end=day_text(p.end, lang), amount=amount
         )
