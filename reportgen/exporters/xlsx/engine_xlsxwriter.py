@@ -10,6 +10,7 @@ report gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import IO, Any
@@ -106,6 +107,42 @@ class _Sheet:
         """Nothing to do: a constant-memory sheet is flushed row by row and finished on save."""
 
 
+class _Stream:
+    """The workbook's stream, abandoned when saving fails: XlsxWriter leaves its zip writer open on
+    the stream when a write fails (a full disk), and that writer, collected later, would write its
+    ending records to the closed file, an exception no caller can catch.  Abandoned, the stream
+    only counts what would have been written."""
+
+    def __init__(self, fp: IO[bytes]) -> None:
+        self._fp = fp
+        self._pos = 0
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the stream's position, if it still tells
+            self._pos = self._fp.tell()
+        self.abandoned = True
+
+    def write(self, data: bytes) -> int:
+        if self.abandoned:
+            self._pos += len(data)
+            return len(data)
+        return self._fp.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self.abandoned:
+            self._pos = offset if whence == 0 else self._pos + offset
+            return self._pos
+        return self._fp.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._pos if self.abandoned else self._fp.tell()
+
+    def flush(self) -> None:
+        if not self.abandoned:
+            self._fp.flush()
+
+
 class XlsxWriterBook:
     """An XlsxWriter ``constant_memory`` workbook written to ``fp``."""
 
@@ -117,7 +154,8 @@ class XlsxWriterBook:
             "strings_to_numbers": False,
             "use_zip64": True,
         }
-        self.wb = xlsxwriter.Workbook(fp, options)
+        self._stream = _Stream(fp)
+        self.wb = xlsxwriter.Workbook(self._stream, options)
         created = moment.astimezone(UTC).replace(tzinfo=None)
         self.wb.set_properties({"title": title, "author": "reportgen", "created": created})
         self._formats: dict[tuple[str | None, bool], Any] = {}
@@ -161,4 +199,8 @@ class XlsxWriterBook:
             sheet.index = i
 
     def save(self) -> None:
-        self.wb.close()
+        try:
+            self.wb.close()
+        except BaseException:
+            self._stream.abandon()
+            raise
