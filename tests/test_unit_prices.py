@@ -49,7 +49,8 @@ def _d(text: str) -> Decimal:
 
 
 def _section(demo: DemoResult) -> list[str]:
-    pdf = next(p for p in demo.paths if p.suffix == ".pdf")
+    # The statement, not the claim form the demo also writes.
+    pdf = next(p for p in demo.paths if p.suffix == ".pdf" and not p.stem.endswith("-claim"))
     lines = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages).splitlines()
     start = lines.index(EN("prices_title"))
     end = lines.index(EN("price_list_title"), start)
