@@ -122,7 +122,7 @@ def test_a_template_file_without_a_title_keeps_its_kinds_title(tmp_path) -> None
 )
 def test_labels_allow_only_plain_placeholders(tmp_path, label):
     path = tmp_path / "t.toml"
-    path.write_text(f"[labels.en]\nperiod_range = {label}\n", encoding="utf-8")
+    path.write_text(f"[labels.en]\ndates_in_zone = {label}\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_template(str(path), "en")
 

@@ -28,7 +28,7 @@ from ..core.periods import Period, parse_period, previous_month
 from ..errors import UsageError
 from ..gateway import GatewayClient
 from ..read import Scope, open_period
-from ..render import date_range_text
+from ..render import period_in_zone_text
 from ..templating import wording
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
@@ -254,8 +254,7 @@ def _index(result: MonthEnd, lang: str) -> str:
             fingerprint=c.fingerprint[:16],
         )
     head = [t[k] for k in ("scope", "file", "number", "rows", "usd", "cny", "sha256")]
-    days = date_range_text(p.start.date(), (p.end - timedelta(days=1)).date(), lang)
-    when = wording(lang)("dates_in_zone", range=days, tz=p.timezone)  # 2026年4月1日至4月30日（Asia/Shanghai）
+    when = period_in_zone_text(p, lang)  # 2026年4月1日至4月30日（Asia/Shanghai）
     out = [t["title"].format(label=p.label), "", when, "", closed, "", "| " + " | ".join(head) + " |"]
     out.append("|" + " --- |" * len(head))
     team = result.issues[0]

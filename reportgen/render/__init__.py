@@ -43,7 +43,7 @@ from ..core.records import LogType, UsageRecord
 from ..core.report import DetailRow, Report
 from ..core.text import clean_text, shorten
 from .cells import LocalTimes, QuotientText, csv_text, row_type_label
-from .dates import date_range_text, day_text
+from .dates import date_range_text, day_text, period_days_text, period_in_zone_text
 from .figures import (
     FOCUS_COVERAGE,
     banner_lines,
@@ -127,6 +127,8 @@ __all__ = [
     "FOCUS_COVERAGE",
     "money_text",
     "percent_text",
+    "period_days_text",
+    "period_in_zone_text",
     "plain_decimal",
     "printed_lines",
     "rate_source_text",

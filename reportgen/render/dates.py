@@ -7,8 +7,9 @@ spreadsheet's date format; ``date_range``), so an organisation's template may ch
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
+from ..core.periods import Period
 from ..templating import wording
 
 _TOKEN = re.compile(r"YYYY|MM|DD|M|D")
@@ -32,3 +33,13 @@ def date_range_text(first: date, last: date, lang: str) -> str:
     words = wording(lang)
     end = _pattern(words("date_day_in_year" if last.year == first.year else "date_day"), last)
     return words("date_range", first=day_text(first, lang), last=end)
+
+
+def period_days_text(period: Period, lang: str) -> str:
+    """A period's days, its end inclusive: ``2026年4月1日至4月30日``, ``2026-04-01 – 2026-04-30``."""
+    return date_range_text(period.start.date(), (period.end - timedelta(days=1)).date(), lang)
+
+
+def period_in_zone_text(period: Period, lang: str) -> str:
+    """``2026年4月1日至4月30日（Asia/Shanghai）``: the days and the zone they are cut in."""
+    return wording(lang)("dates_in_zone", range=period_days_text(period, lang), tz=period.timezone)

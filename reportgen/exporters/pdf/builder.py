@@ -38,7 +38,16 @@ from ...core.money import cents_text, money_text, printed_lines
 from ...core.report import Report
 from ...core.stats import Line
 from ...hookspecs import ExportContext
-from ...render import banner_lines, clean_text, member_models, members, shorten, totals
+from ...render import (
+    banner_lines,
+    clean_text,
+    day_text,
+    member_models,
+    members,
+    period_in_zone_text,
+    shorten,
+    totals,
+)
 from ...render.fonts import cjk_font, printable
 from .rows import AmountRows, Row, wrap
 
@@ -229,16 +238,10 @@ class Builder:
     def facts(self) -> list[Flowable]:
         r = self.report
         p = r.period
-        period = self.lab(
-            "period_range",
-            start=p.start.strftime("%Y-%m-%d %H:%M"),
-            end=p.end.strftime("%Y-%m-%d %H:%M"),
-            timezone=p.timezone,
-        )
         rows = [
             (self.lab("document_number"), self.number),
-            (self.lab("issue_date"), r.generated_at.astimezone(p.tz).date().isoformat()),
-            (self.lab("period"), f"{p.label}: {period}"),
+            (self.lab("issue_date"), day_text(r.generated_at.astimezone(p.tz).date(), self.ctx.lang)),
+            (self.lab("period"), period_in_zone_text(p, self.ctx.lang)),
         ]
         if r.member_filter is not None:
             rows.append((self.lab("member"), r.member_filter))

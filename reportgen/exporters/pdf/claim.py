@@ -12,7 +12,7 @@ for print by :func:`reportgen.core.money.convert_for_print`; the capitals come f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +28,8 @@ from ...render import (
     categories_text,
     convert_for_print,
     convert_parts_for_print,
-    date_range_text,
     over_budget_text,
+    period_days_text,
 )
 from ...render import day_text as render_day
 from ...templating import CLAIM_WIDE
@@ -90,8 +90,7 @@ def day_text(b: Builder, day: date) -> str:
 
 def period_text(b: Builder) -> str:
     """The period's days as finance writes them: 2026年4月1日至4月30日."""
-    p = b.report.period
-    return date_range_text(p.start.date(), (p.end - timedelta(days=1)).date(), b.ctx.lang)
+    return period_days_text(b.report.period, b.ctx.lang)
 
 
 def _filled(b: Builder, info: ClaimInfo) -> dict[str, str]:

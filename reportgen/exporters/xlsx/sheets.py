@@ -25,6 +25,7 @@ from ...render import (
     cents,
     clean_text,
     members,
+    period_days_text,
     printed_lines,
     rate_source_text,
     rate_text,
@@ -157,17 +158,10 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
     if report.grant is not None:  # the full usage of the charged keys, not the charged figures
         put([w.text(ws, lab("grant_full_view"), "rg alert")])
     put([])
-    rng = ctx.template.text(
-        "period_range",
-        ctx.lang,
-        start=period.start.strftime("%Y-%m-%d %H:%M"),
-        end=period.end.strftime("%Y-%m-%d %H:%M"),
-        timezone=period.timezone,
-    )
     ex = report.exchange
     na = lab("not_available")
     facts: list[tuple[str, Any]] = [
-        ("period", w.text(ws, f"{period.label}: {rng}")),
+        ("period", w.text(ws, period_days_text(period, ctx.lang))),
         ("timezone", w.text(ws, period.timezone)),
     ]
     if report.member_filter is not None:
