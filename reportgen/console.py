@@ -20,7 +20,7 @@ from .core.reconciliation import Reconciliation
 from .core.report import Report
 from .core.stats import Line, Stats
 from .core.text import clean_text
-from .core.wallet import Bridge, Payment, printed_bridge, unexplained_text
+from .core.wallet import Bridge, Payment, cny_note, printed_bridge, unexplained_text
 from .hookspecs import Exporter
 from .render import day_ranges
 from .templating import wording
@@ -361,9 +361,13 @@ class SyncBar:
         self.progress.update(self.task, advance=1, rows=fields["rows"] + rows, pages=fields["pages"] + pages)
 
 
-def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
-    """Each source's wallet bridge as a table, then what explains a residual."""
+def print_bridge(
+    bridge: Bridge, console: Console, tz: Any, rates: Mapping[str, Decimal | None] | None = None
+) -> None:
+    """Each source's wallet bridge as a table (quota, USD, CNY at the source's rate), then what
+    explains a residual."""
     labels = wording("en").group("bridge_")
+    rates = rates or {}
     for s in bridge.sources:
         table = Table(
             title=f"{labels['title']}: {s.source} ({terminal_text(s.account)})",
@@ -373,14 +377,18 @@ def print_bridge(bridge: Bridge, console: Console, tz: Any) -> None:
         table.add_column("", no_wrap=False)
         table.add_column(labels["quota"], justify="right")
         table.add_column(labels["usd"], justify="right")
-        for key, quota, usd in printed_bridge(bridge, s):
+        table.add_column(labels["cny"], justify="right")
+        for line in printed_bridge(bridge, s, rates.get(s.source)):
+            quota = line.quota
             table.add_row(
-                labels[key],
-                "" if key == "rounding" else labels["unknown"] if quota is None else f"{quota:,}",
-                "" if usd is None else _usd(usd),
-                style="bold" if key in ("expected_closing", "residual") else None,
+                labels[line.key],
+                "" if line.key == "rounding" else labels["unknown"] if quota is None else f"{quota:,}",
+                "" if line.usd is None else _usd(line.usd),
+                "" if line.cny is None else _usd(line.cny),
+                style="bold" if line.key in ("expected_closing", "residual") else None,
             )
         console.print(table)
+        console.print(f"  {terminal_text(cny_note(s.source, rates.get(s.source), labels))}")
         for label, end in (("opening", s.opening), ("closing", s.closing)):
             if end.quota is not None and end.snapshot_at is not None:
                 when = datetime.fromtimestamp(end.snapshot_at, tz).strftime("%Y-%m-%d %H:%M:%S")

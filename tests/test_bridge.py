@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -17,7 +17,8 @@ from pypdf import PdfReader
 from reportgen.app.bridge import bridge_with_sync, run_bridge
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import Period, parse_period
-from reportgen.core.wallet import Bridge, CreditRow, End, Flow, SourceBridge, printed_bridge
+from reportgen.core.wallet import Bridge, BridgeLine, CreditRow, End, Flow, SourceBridge, printed_bridge
+from reportgen.demo import run_demo
 from reportgen.flavors.credits import credit_amount
 from reportgen.templating import wording
 from reportgen.testing.fakegateway import FakeGateway
@@ -95,7 +96,7 @@ def test_the_bridge_closes_to_the_quota_unit_with_snapshots_at_both_ends(tmp_pat
     assert "closes to the quota unit" in text and f"{closing:,}" in text
     # one sign per figure, and the USD column foots: 360.93 by its lines, 360.92 printed
     assert "Consumption billed to the wallet" in text and "− Consumption" not in text
-    assert "Rounding difference (USD)" in text and "-0.01" in text
+    assert "Rounding difference" in text and "-0.01" in text
 
 
 def test_a_balance_read_far_after_the_period_is_rolled_or_the_end_is_unknown_and_the_gap_named(
@@ -273,28 +274,70 @@ def test_a_quarter_prints_its_closed_months_bridge_as_frozen_in_every_document(s
     assert f"{consumed:,}" in text and f"{consumed + 777_777:,}" not in text
 
 
+def _assert_foots(printed, column: str) -> None:
+    """A column of a printed bridge re-adds to its printed subtotals, its rounding lines among its lines."""
+    keys = [line.key for line in printed]
+    cents = [getattr(line, column) or Decimal(0) for line in printed]
+    at = keys.index("expected_closing")
+    assert sum(cents[:at], Decimal(0)) == cents[at], column  # the lines above, a rounding line among them
+    residual = keys.index("residual")
+    before = cents[residual - 1] if keys[residual - 1] == "rounding" else Decimal(0)
+    assert cents[keys.index("closing")] - cents[at] + before == cents[residual], column
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     opening=st.integers(min_value=0, max_value=10**12),
     flows=st.lists(st.integers(min_value=0, max_value=10**11), min_size=6, max_size=6),
     closing=st.integers(min_value=0, max_value=10**12),
+    rate=st.decimals(min_value=Decimal("0.1"), max_value=Decimal(20), places=6),
 )
-def test_the_printed_usd_column_foots_with_its_rounding_lines(opening, flows, closing):
+def test_the_printed_usd_and_cny_columns_foot_with_their_rounding_lines(opening, flows, closing, rate):
     topup, redemption, admin, system, consumed, refunded = flows
     credits = (("topup", topup), ("redemption", redemption), ("admin", admin), ("system", system))
     s = SourceBridge(
         "default", "", End(opening, 0, opening), Flow(credits, (), consumed, 0, refunded), End(closing)
     )
     bridge = Bridge(0, 1, QPU, (s,))
-    printed = printed_bridge(bridge, s)
-    keys = [key for key, _, _ in printed]
-    cents = [value for _, _, value in printed]
-    at = keys.index("expected_closing")
-    assert sum(cents[:at], Decimal(0)) == cents[at]  # the lines above, a rounding line among them, foot
-    residual = keys.index("residual")
-    before = cents[residual - 1] if keys[residual - 1] == "rounding" else Decimal(0)
-    assert cents[keys.index("closing")] - cents[at] + before == cents[residual]
-    assert all(quota is None for key, quota, _ in printed if key == "rounding")
+    printed = printed_bridge(bridge, s, rate)
+    _assert_foots(printed, "usd")
+    _assert_foots(printed, "cny")
+    assert all(line.quota is None for line in printed if line.key == "rounding")
+    for line in printed:  # each CNY figure is its exact USD at the rate, rounded once, half-up
+        if line.key != "rounding" and line.quota is not None:
+            assert line.cny == (Decimal(line.quota) / QPU * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert all(line.cny is None for line in printed_bridge(bridge, s, None))  # no rate: blank, never a guess
+
+
+def test_the_demo_bridge_columns_re_add_to_the_printed_figures_in_usd_and_cny(tmp_path):
+    """``bridge --json``'s printed lines of the demo month: quota, USD and CNY at the source's
+    rate, each column footing with its rounding lines; the terminal prints the same figures."""
+    demo = run_demo(tmp_path / "demo", lang="en")
+    run = runner_for(demo.config_path)
+    result = run("bridge", "--period", "2026-04", "--json")
+    assert result.exit_code == 0, result.output
+    (s,) = json.loads(result.stdout)["sources"]
+    rate = Decimal(s["cny_per_usd"])
+    printed = [
+        BridgeLine(
+            line["line"],
+            line["quota"],
+            None if line["usd"] is None else Decimal(line["usd"]),
+            None if line["cny"] is None else Decimal(line["cny"]),
+        )
+        for line in s["printed"]
+    ]
+    _assert_foots(printed, "usd")
+    _assert_foots(printed, "cny")
+    closing = next(line for line in printed if line.key == "closing")
+    assert closing.quota == s["closing"]["quota"] and closing.usd == Decimal(s["closing"]["usd"]).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
+    )
+    assert closing.cny == (
+        Decimal(closing.quota) / Decimal(json.loads(result.stdout)["quota_per_unit"]) * rate
+    ).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    text = run("bridge", "--period", "2026-04").stdout
+    assert "CNY" in text and f"{closing.cny:,}" in text and f"{closing.usd:,}" in text
 
 
 def test_each_figure_has_one_sign():

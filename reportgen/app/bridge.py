@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..config import Config
@@ -23,14 +24,20 @@ class BridgeRun:
 
     bridge: Bridge
     synced: tuple[SyncResult, ...] = ()
+    rates: Mapping[str, Decimal | None] = field(default_factory=dict)  # each source's CNY per USD
+
+
+def bridge_run(config: Config, period: Period) -> BridgeRun:
+    """The period's bridge and each source's CNY rate (the statement's)."""
+    with open_period(config, period, fingerprint=False) as view:
+        bridge, rates = view.report.bridge, view.report.bridge_rates()
+    assert bridge is not None  # a team view always has one
+    return BridgeRun(bridge, rates=rates)
 
 
 def run_bridge(config: Config, period: Period) -> Bridge:
     """The period's bridge per source (a closed period's as frozen at its close)."""
-    with open_period(config, period, fingerprint=False) as view:
-        bridge = view.report.bridge
-    assert bridge is not None  # a team view always has one
-    return bridge
+    return bridge_run(config, period).bridge
 
 
 def bridge_with_sync(
@@ -43,7 +50,8 @@ def bridge_with_sync(
     """The period's bridge after syncing the spans that keep an end from being known: the
     logs between a balance read and the period's ends that the store lacks (each source's
     rate limit respected, as in any sync)."""
-    bridge = run_bridge(config, period)
+    first = bridge_run(config, period)
+    bridge = first.bridge
     synced = []
     for s in bridge.sources:
         for lo, hi in missing_spans(s):
@@ -57,7 +65,8 @@ def bridge_with_sync(
             synced.append(
                 run_sync(config.with_source(s.source), span, client_factory=client_factory, now=now)
             )
-    return BridgeRun(run_bridge(config, period) if synced else bridge, tuple(synced))
+    again = bridge_run(config, period) if synced else first
+    return BridgeRun(again.bridge, tuple(synced), again.rates)
 
 
 def missing_spans(s: SourceBridge) -> list[tuple[int, int]]:

@@ -450,25 +450,21 @@ def reconcile(ctx: click.Context, period: Period, as_json: bool, strict: bool) -
 @click.pass_context
 def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool, sync_gaps: bool) -> None:
     """Reconcile the wallet: opening balance + top-ups − net spend = closing balance, per source."""
-    from ..app.bridge import bridge_with_sync, enforce_bridge, run_bridge
+    from ..app.bridge import bridge_run, bridge_with_sync, enforce_bridge
     from ..console import print_bridge, stdout_console
     from ..core.walletjson import bridge_json
     from ..templating import wording
 
     config = network_config(ctx) if sync_gaps else config_of(ctx)
-    if sync_gaps:
-        run = bridge_with_sync(config, period)
-        for done in run.synced:
-            click.echo(f"synced {done.name}: {done.rows:,} rows in {done.windows} windows", err=True)
-        result = run.bridge
-    else:
-        result = run_bridge(config, period)
+    run = bridge_with_sync(config, period) if sync_gaps else bridge_run(config, period)
+    for done in run.synced:
+        click.echo(f"synced {done.name}: {done.rows:,} rows in {done.windows} windows", err=True)
+    result = run.bridge
     if as_json:
-        click.echo(
-            json.dumps(bridge_json(result, wording("en").group("bridge_")), ensure_ascii=False, indent=2)
-        )
+        labels = wording("en").group("bridge_")
+        click.echo(json.dumps(bridge_json(result, labels, run.rates), ensure_ascii=False, indent=2))
     else:
-        print_bridge(result, stdout_console(), config.tz)
+        print_bridge(result, stdout_console(), config.tz, run.rates)
     enforce_bridge(result, strict)
 
 

@@ -198,6 +198,17 @@ class Report:
             return dict(self.source_rates)[self.source_of(key)].rate
         return self.exchange.rate
 
+    def source_rate(self, source: str) -> Decimal | None:
+        """The CNY-per-USD rate that converts ``source``'s figures (the statement's, per source)."""
+        if self.source_rates:
+            return dict(self.source_rates).get(source, self.exchange).rate
+        return self.exchange.rate
+
+    def bridge_rates(self) -> dict[str, Decimal | None]:
+        """Each bridge source's CNY-per-USD rate (None: not known)."""
+        sources = self.bridge.sources if self.bridge is not None else ()
+        return {s.source: self.source_rate(s.source) for s in sources}
+
     @property
     def closed(self) -> Part | None:
         """The closure when the whole period is one closed period, else None."""

@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import NamedTuple
 
-from .money import cents, printed_lines
+from .money import cents, convert, printed_lines, rate_text
 from .text import shorten
 
 
@@ -388,27 +389,51 @@ def line_values(s: SourceBridge) -> list[tuple[str, int | None]]:
     ]
 
 
-def printed_bridge(bridge: Bridge, s: SourceBridge) -> list[tuple[str, int | None, Decimal | None]]:
-    """``(line key, quota, USD in cents)`` of one source's bridge as printed: each figure signed as
-    it adds up (one sign), and a ``rounding`` line (USD only) before a subtotal its lines' cents
-    do not add up to: the closing by the logs, and the residual."""
-    rows = line_values(s)
-    out: list[tuple[str, int | None, Decimal | None]] = []
-    usd = {key: bridge.usd(quota) for key, quota in rows}
-    flows = [key for key, _ in rows[: [k for k, _ in rows].index("expected_closing")]]
-    for key, quota in rows:
-        rounding = Decimal(0)
-        total = usd[key]
-        if key == "expected_closing" and total is not None:
-            rounding = printed_lines([usd[k] or Decimal(0) for k in flows], total).rounding
-        elif (
-            key == "residual"
-            and total is not None
-            and usd["closing"] is not None
-            and usd["expected_closing"] is not None
-        ):
-            rounding = printed_lines([usd["closing"], -usd["expected_closing"]], total).rounding
-        if rounding:
-            out.append(("rounding", None, rounding))
-        out.append((key, quota, None if total is None else cents(total)))
+class BridgeLine(NamedTuple):
+    """One printed line of a source's bridge: its quota (None: not known, or a rounding line),
+    its USD and its CNY in cents (None: not known, no rate, or nothing to round)."""
+
+    key: str
+    quota: int | None
+    usd: Decimal | None
+    cny: Decimal | None = None
+
+
+def _roundings(exact: Mapping[str, Decimal | None], flows: Sequence[str]) -> dict[str, Decimal]:
+    """The rounding line printed before each subtotal whose lines' cents do not add up to it."""
+    out = {}
+    if exact["expected_closing"] is not None:
+        out["expected_closing"] = printed_lines(
+            [exact[k] or Decimal(0) for k in flows], exact["expected_closing"]
+        ).rounding
+    closing, expected, residual = exact["closing"], exact["expected_closing"], exact["residual"]
+    if residual is not None and closing is not None and expected is not None:
+        out["residual"] = printed_lines([closing, -expected], residual).rounding
     return out
+
+
+def printed_bridge(bridge: Bridge, s: SourceBridge, rate: Decimal | None = None) -> list[BridgeLine]:
+    """One source's bridge as printed: each figure signed as it adds up (one sign), in quota, USD
+    and (with the source's ``rate``, CNY per USD) CNY, every figure its exact amount rounded
+    half-up to the cent; a ``rounding`` line before a subtotal its lines' cents do not add up to
+    (the closing by the logs, and the residual), in each currency on its own."""
+    rows = line_values(s)
+    usd = {key: bridge.usd(quota) for key, quota in rows}
+    cny = {key: None if rate is None or v is None else convert(v, rate) for key, v in usd.items()}
+    flows = [key for key, _ in rows[: [k for k, _ in rows].index("expected_closing")]]
+    usd_rounding, cny_rounding = _roundings(usd, flows), _roundings(cny, flows) if rate is not None else {}
+    out: list[BridgeLine] = []
+    for key, quota in rows:
+        r_usd, r_cny = usd_rounding.get(key, Decimal(0)), cny_rounding.get(key, Decimal(0))
+        if r_usd or r_cny:
+            out.append(BridgeLine("rounding", None, r_usd or None, r_cny or None))
+        u, c = usd[key], cny[key]
+        out.append(BridgeLine(key, quota, None if u is None else cents(u), None if c is None else cents(c)))
+    return out
+
+
+def cny_note(source: str, rate: Decimal | None, labels: Mapping[str, str]) -> str:
+    """The rate a source's CNY column is at, or why it is blank, in ``labels``' words (``bridge_``)."""
+    if rate is None:
+        return labels["no_rate"].format(source=source)
+    return labels["cny_rate"].format(rate=rate_text(rate), source=source)

@@ -7,13 +7,19 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from .money import fixed
-from .wallet import Bridge, BridgeNote, End, Flow, Payment, SourceBridge
+from .money import CENT, fixed
+from .wallet import Bridge, BridgeNote, End, Flow, Payment, SourceBridge, printed_bridge
 
 
-def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+def bridge_json(
+    bridge: Bridge,
+    labels: Mapping[str, str] | None = None,
+    rates: Mapping[str, Decimal | None] | None = None,
+) -> dict[str, Any]:
     """The bridge as plain JSON (quota as int, money as decimal strings); with ``labels`` (see
-    :meth:`BridgeNote.text`) each source's notes also as text, under ``explanations``."""
+    :meth:`BridgeNote.text`) each source's notes also as text, under ``explanations``; with
+    ``rates`` (each source's CNY per USD) each source's ``cny_per_usd`` and its lines as
+    printed (``printed``: USD and CNY in cents, rounding lines included)."""
 
     def usd(q: int | None) -> str | None:
         return fixed(bridge.usd(q))
@@ -47,6 +53,7 @@ def bridge_json(bridge: Bridge, labels: Mapping[str, str] | None = None) -> dict
                 "unexplained": s.unexplained,
                 "one_read": s.one_read,
                 "payments": [asdict(p) for p in s.payments],
+                **({} if rates is None else _printed(bridge, s, rates.get(s.source))),
             }
         )
     return {
@@ -91,6 +98,14 @@ def bridge_from_json(data: dict[str, Any]) -> Bridge:
             )
         )
     return Bridge(data["start_ts"], data["end_ts"], Decimal(data["quota_per_unit"]), tuple(sources))
+
+
+def _printed(bridge: Bridge, s: SourceBridge, rate: Decimal | None) -> dict[str, Any]:
+    lines = [
+        {"line": line.key, "quota": line.quota, "usd": fixed(line.usd, CENT), "cny": fixed(line.cny, CENT)}
+        for line in printed_bridge(bridge, s, rate)
+    ]
+    return {"cny_per_usd": None if rate is None else str(rate), "printed": lines}
 
 
 def _notes(data: dict[str, Any]) -> tuple[BridgeNote, ...]:

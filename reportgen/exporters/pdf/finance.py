@@ -12,7 +12,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from ...core.budget import ProjectLine
 from ...core.money import money_text, percent_text
-from ...core.wallet import Bridge, printed_bridge, unexplained_text
+from ...core.wallet import Bridge, cny_note, printed_bridge, unexplained_text
 from ...render import day_ranges, day_text, reconciliation_text, status_key
 from .builder import WIDTH, Builder
 from .charts import daily_chart, member_chart
@@ -64,35 +64,40 @@ def charts_section(b: Builder) -> list[Flowable]:
 
 
 def bridge_block(b: Builder, bridge: Bridge) -> list[Flowable]:
-    """The wallet bridge in a few lines per source: quota and USD, the residual and its causes."""
+    """The wallet bridge in a few lines per source: quota, USD and CNY (at the source's rate, as
+    the statement converts it), the rounding lines, the residual and its causes."""
     text = b.t.wording(b.ctx.lang).group("bridge_")
-    head = [text["source"] if len(bridge.sources) > 1 else "", text["quota"], text["usd"]]
+    rates = b.report.bridge_rates()
+    head = [text["source"] if len(bridge.sources) > 1 else "", text["quota"], text["usd"], text["cny"]]
     rows: list[list[Any]] = [head]
     extra: list[tuple[Any, ...]] = [("ALIGN", (1, 0), (-1, -1), "RIGHT")]
     notes: list[Flowable] = []
     for s in bridge.sources:
         if len(bridge.sources) > 1:
-            rows.append([b.para(f"{s.source} ({s.account})", b.s.cell), "", ""])
+            rows.append([b.para(f"{s.source} ({s.account})", b.s.cell), "", "", ""])
             extra.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), SUB_BG))
-        for key, quota, usd in printed_bridge(bridge, s):
+        for line in printed_bridge(bridge, s, rates.get(s.source)):
+            key, quota = line.key, line.quota
             if key in ("topup", "redemption", "admin", "system") and not quota:
                 continue
             rows.append(
                 [
                     b.para(text[key], b.s.cell),
                     "" if key == "rounding" else text["unknown"] if quota is None else f"{quota:,}",
-                    "" if usd is None else money_text(usd),
+                    "" if line.usd is None else money_text(line.usd),
+                    "" if line.cny is None else money_text(line.cny),
                 ]
             )
             if key == "residual" and quota:
                 extra.append(("TEXTCOLOR", (0, len(rows) - 1), (-1, len(rows) - 1), RED))
+        notes.append(b.para(f"{s.source}: {cny_note(s.source, rates.get(s.source), text)}", b.s.small))
         if s.closes:
             notes.append(b.para(f"{s.source}: {text['closes']}", b.s.small))
         for note in s.explanations:
             notes.append(b.para(f"{s.source}: {note.text(text)}", b.s.small))
         if s.unexplained:
             notes.append(b.para(f"{s.source}: {unexplained_text(s, text)}", b.s.small))
-    table = Table(rows, colWidths=[WIDTH - 70 * mm, 38 * mm, 32 * mm])
+    table = Table(rows, colWidths=[WIDTH - 96 * mm, 34 * mm, 30 * mm, 32 * mm])
     table.setStyle(table_style(b, extra))
     return [Spacer(1, 4 * mm), KeepTogether([b.para(text["title"], b.s.h2), table]), *notes]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...core.budget import ProjectLine
 from ...core.reconciliation import ReconcileLine
-from ...core.wallet import line_values, unexplained_text
+from ...core.wallet import cny_note, printed_bridge, unexplained_text
 from ...render import day_ranges, reconciliation_text, status_key
 from .book import Sheet
 from .names import SheetNames
@@ -181,23 +181,33 @@ def _reconciliation_sheet(w: Writer, names: SheetNames) -> None:
 
 
 def _bridge_sheet(w: Writer, names: SheetNames) -> None:
-    """The wallet bridge: one block per source, each line in quota (exact) and USD."""
+    """The wallet bridge: one block per source, each line in quota (exact), USD and CNY (at the
+    source's rate) as printed, with the rounding lines that make each column foot."""
     bridge = w.report.bridge
     assert bridge is not None
     text = w.ctx.template.wording(w.ctx.lang).group("bridge_")
-    ws = w.book.sheet(names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 90))
+    rates = w.report.bridge_rates()
+    ws = w.book.sheet(names.claim(w.label("sheet_bridge"), "Bridge"), (56, 18, 16, 16, 90))
     for s in bridge.sources:
         ws.append([w.text(ws, f"{text['source']}: {s.source}"), w.text(ws, s.account)])
-        ws.append([w.text(ws, ""), w.text(ws, text["quota"]), w.text(ws, text["usd"])])
-        for key, quota in line_values(s):
-            usd = bridge.usd(quota)
+        ws.append(
+            [w.text(ws, ""), w.text(ws, text["quota"]), w.text(ws, text["usd"]), w.text(ws, text["cny"])]
+        )
+        for line in printed_bridge(bridge, s, rates.get(s.source)):
+            alert = line.key == "residual" and bool(line.quota)
             ws.append(
                 [
-                    w.text(ws, text[key]),
-                    w.text(ws, text["unknown"]) if quota is None else quota,
-                    None if usd is None else money_cell(w, ws, usd, alert=key == "residual" and bool(quota)),
+                    w.text(ws, text[line.key]),
+                    None
+                    if line.key == "rounding"
+                    else w.text(ws, text["unknown"])
+                    if line.quota is None
+                    else line.quota,
+                    None if line.usd is None else money_cell(w, ws, line.usd, alert=alert),
+                    None if line.cny is None else money_cell(w, ws, line.cny, alert=alert),
                 ]
             )
+        ws.append([w.text(ws, cny_note(s.source, rates.get(s.source), text))])
         if s.closes:
             ws.append([w.text(ws, text["closes"])])
         unexplained = [unexplained_text(s, text)] if s.unexplained else []
