@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from reportgen.app.bridge import bridge_with_sync, run_bridge
+from reportgen.app.monthend import run_month_end
 from reportgen.app.sync import run_sync
 from reportgen.core.periods import Period, parse_period
 from reportgen.core.wallet import Bridge, BridgeLine, CreditRow, End, Flow, SourceBridge, printed_bridge
@@ -345,3 +346,33 @@ def test_each_figure_has_one_sign():
         labels = wording(lang).group("bridge_")
         for key in ("topup", "redemption", "admin", "system", "subscription", "consumed_wallet", "refunded"):
             assert labels[key][0] not in "+−-", (lang, key, labels[key])
+
+
+def test_month_end_fetches_the_logs_the_bridge_needs_and_closes_both_ends(tmp_path, team):
+    """April synced on May 2nd (its rows, and the balance of that day), month-end run on the 6th:
+    its sync re-reads April, but the balance read reaches April's ends only through the logs
+    since April, which the store lacks; month-end fetches them (``bridge --sync``'s function,
+    paced by the gateway's rate limit) before it closes and issues, and the bridge frozen at
+    the close tells both ends."""
+    read = team.end_ts + 86400
+    late = team.end_ts + 5 * 86400
+    april = parse_period("2026-04", ZoneInfo("Asia/Shanghai"))
+    with FakeGateway(
+        team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, wallet=team.wallet
+    ) as gw:  # the fake's default rate limit
+        config = make_config(tmp_path, gw.url, team)
+        _sync_at(config, gw, april, read)
+        before = run_bridge(config, april)
+        gw.clock = lambda: late
+        result = run_month_end(config, april, tmp_path / "out", client_factory=fast_client, now=lambda: late)
+        opening, closing = gw.balance_at(team.start_ts), gw.balance_at(team.end_ts)
+        too_many = gw.too_many
+    (b,) = before.sources
+    assert (b.opening.quota, b.closing.quota) == (None, None) and b.closing.gaps == ((team.end_ts, read),)
+    assert [r.target[0] for r in result.bridge_synced] == [team.end_ts]
+    assert "the wallet bridge needs" in result.summary()
+    assert too_many == 0
+    frozen = run_bridge(config, april)  # as frozen at the close
+    assert frozen.frozen
+    (s,) = frozen.sources
+    assert (s.opening.quota, s.closing.quota, s.residual) == (opening, closing, 0)

@@ -30,6 +30,7 @@ from ..gateway import GatewayClient
 from ..read import Scope, open_period
 from ..render import period_in_zone_text
 from ..templating import wording
+from .bridge import bridge_with_sync
 from .closing import CloseResult, close_period, refuse_partial_close
 from .documents import Notify, check_view, write_packet
 from .export import file_sha256, write_atomically
@@ -66,6 +67,7 @@ class MonthEnd:
     sync: SyncResult | None = None
     close: CloseResult | None = None
     dry_run: bool = False
+    bridge_synced: tuple[SyncResult, ...] = ()  # the logs the wallet bridge's ends needed, fetched
 
     @property
     def issued(self) -> tuple[Issue, ...]:
@@ -79,6 +81,8 @@ class MonthEnd:
         lines = []
         if self.sync is not None:
             lines.append(self.sync.summary())
+        for done in self.bridge_synced:
+            lines.append(f"Synced the logs the wallet bridge needs ({done.name}): {done.rows:,} rows.")
         if self.close is not None:
             lines.append(self.close.summary())
         for i in self.issues:
@@ -140,6 +144,10 @@ def run_month_end(
         if dry_run
         else run_sync(config, period, strict=strict, look_back=True, client_factory=client_factory, now=now)
     )
+    # the logs between a balance read and the month's ends that the store lacks (bridge --sync's)
+    bridged = (
+        () if dry_run else bridge_with_sync(config, period, client_factory=client_factory, now=now).synced
+    )
     with open_period(config, period, fingerprint=False) as view:  # each packet's own view hashes its rows
         check_view(view, strict, False, notify)
         members = tuple(line.name for line in view.report.members if line.stats.active)
@@ -161,7 +169,7 @@ def run_month_end(
             _issue(config, period, s, folder, Path(staging), lang, attach if s.name is None else ())
             for s in scopes
         )
-    result = MonthEnd(period, folder, issues, sync, close)
+    result = MonthEnd(period, folder, issues, sync, close, bridge_synced=bridged)
     index = _index(result, lang)
     target = folder / INDEX
     if not target.exists() or target.read_text(encoding="utf-8") != index:
