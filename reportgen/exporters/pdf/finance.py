@@ -13,7 +13,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from ...core.budget import ProjectLine
 from ...core.money import money_text, percent_text
 from ...core.wallet import Bridge, cny_note, printed_bridge, unexplained_text
-from ...render import day_ranges, day_text, reconciliation_text, status_key
+from ...render import date_range_text, day_ranges, day_text, reconciliation_text, status_key
 from .builder import WIDTH, Builder
 from .charts import daily_chart, member_chart
 from .rows import HEAD_BG, RULE, SUB_BG
@@ -117,17 +117,24 @@ def projects_section(b: Builder, lines: Sequence[ProjectLine]) -> list[Flowable]
         if n + 1 < len(currencies):
             out.append(Spacer(1, 2 * mm))
     for p in lines:
-        if p.unsynced and p.as_of is not None:
-            ranges = ", ".join(
-                f"{a.isoformat()} – {z.isoformat()}" if a != z else a.isoformat() for a, z in p.unsynced
-            )
-            out.append(b.para(lab("unsynced_spans", name=p.name, ranges=ranges), b.s.small))
-        if p.outside_days:
-            days = day_ranges(p.outside_days)
-            text = lab(
-                "name_text", name=lab("outside_dates"), text=f"{p.currency} {money_text(p.outside)} ({days})"
-            )
-            out.append(b.para(lab("name_text", name=p.name, text=text), b.s.small))
+        out += project_notes(b, p)
+    return out
+
+
+def project_notes(b: Builder, p: ProjectLine) -> list[Flowable]:
+    """What a project's figures leave out: the days the store lacks since its start, and
+    spend on its keys outside its dates (not charged)."""
+    lab = b.lab
+    out: list[Flowable] = []
+    if p.unsynced:
+        ranges = lab("list_separator").join(date_range_text(a, z, b.ctx.lang) for a, z in p.unsynced)
+        out.append(b.para(lab("unsynced_spans", name=p.name, ranges=ranges), b.s.small))
+    if p.outside_days:
+        days = day_ranges(p.outside_days)
+        text = lab(
+            "name_text", name=lab("outside_dates"), text=f"{p.currency} {money_text(p.outside)} ({days})"
+        )
+        out.append(b.para(lab("name_text", name=p.name, text=text), b.s.small))
     return out
 
 

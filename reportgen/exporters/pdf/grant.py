@@ -26,7 +26,6 @@ from ...core.money import cents_text, money_text, percent_text, printed_lines
 from ...render import (
     charges_text,
     date_range_text,
-    day_ranges,
     day_text,
     shorten,
     status_key,
@@ -34,7 +33,7 @@ from ...render import (
 from .builder import NAME_LIMIT, WIDTH, Builder
 from .charts import burn_down_chart
 from .claim import claim_form
-from .finance import RED, RED_BG, ROWS_PER_TABLE, table_style
+from .finance import RED, RED_BG, ROWS_PER_TABLE, project_notes, table_style
 from .rows import SUB_BG
 from .totals import conversion_text, exchange_text
 
@@ -196,16 +195,7 @@ def budget_block(b: Builder, p: ProjectLine) -> list[Flowable]:
             "category_unassigned_note", amount=f"{p.currency} {money_text(unassigned.spent)}", name=p.name
         )
         out.append(b.para(note, b.s.small))
-    if p.unsynced:
-        ranges = ", ".join(date_range_text(a, z, b.ctx.lang) for a, z in p.unsynced)
-        out.append(b.para(lab("unsynced_spans", name=p.name, ranges=ranges), b.s.small))
-    if p.outside_days:
-        days = day_ranges(p.outside_days)
-        text = lab(
-            "name_text", name=lab("outside_dates"), text=f"{p.currency} {money_text(p.outside)} ({days})"
-        )
-        out.append(b.para(lab("name_text", name=p.name, text=text), b.s.small))
-    return out
+    return out + project_notes(b, p)
 
 
 def run_out_lines(b: Builder, p: ProjectLine) -> list[Flowable]:
