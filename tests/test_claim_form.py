@@ -153,11 +153,10 @@ def test_a_two_source_month_converts_each_source_at_its_rate_on_the_form(tmp_pat
             assert done.exit_code == 0, done.output
             text, _ = claim_pages(Path(done.stdout.strip()))
             form = text[0]
-            if args and args[0] == "--project":  # its charged spend is not kept per source (yet)
-                assert "P-1" in form and "按分摊规则计入本项目的费用" in form
-                continue
             assert_conversions_as_printed(form)
-            if not args:  # each source's part at its own rate, footed
+            if args and args[0] == "--project":  # the charged spend, each source's part at its rate
+                assert "P-1" in form and "按分摊规则计入本项目的费用" in form
+            if args != ("--member", "张三"):  # each source's part at its own rate, footed
                 assert "（legacy）" in form and "（main）" in form
                 assert "7.1000" in form and "7.3000" in form
             if args and args[0] == "--member":

@@ -171,6 +171,8 @@ class GrantView:
     kind: str = "final"
     daily: tuple[tuple[date, Decimal], ...] = ()
     claims: tuple[IssuedClaim, ...] = ()
+    #: The charged USD of each source (exact), when the sources convert at different rates.
+    usd_by_source: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def spent(self) -> Decimal:

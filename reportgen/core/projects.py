@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -281,16 +281,38 @@ def grant_lines(
 ) -> tuple[GrantLine, ...]:
     """Charged spend by month × member × model, months in order, then members and models by name."""
     sums: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for b, member, charged in _charged(project, buckets, key_to_member):
+        acc = sums[(f"{b.day:%Y-%m}", member, b.model_name)]
+        acc[0] += charged
+        acc[1] += charged * money.factor(b.token_name, project.currency, project.name)
+    return tuple(
+        GrantLine(month, member, model, quota, money.usd(quota), money.usd(weighed))
+        for (month, member, model), (quota, weighed) in sorted(sums.items())
+    )
+
+
+def charged_usd_by_source(
+    project: Project,
+    buckets: Iterable[Bucket],
+    key_to_member: Mapping[str, str],
+    money: Money,
+    source_of: Callable[[str], str],
+) -> tuple[tuple[str, Decimal], ...]:
+    """The charged USD of each source (exact, sources by name): what a claim converts at each
+    source's own rate when the sources read convert at different rates."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for b, _member, charged in _charged(project, buckets, key_to_member):
+        sums[source_of(b.token_name)] += charged
+    return tuple((source, money.usd(quota)) for source, quota in sorted(sums.items()))
+
+
+def _charged(
+    project: Project, buckets: Iterable[Bucket], key_to_member: Mapping[str, str]
+) -> Iterator[tuple[Bucket, str, Decimal]]:
+    """Each bucket the project is charged a share of, with its member and the charged quota."""
     for b in buckets:
         net = _net(b)
         member = key_to_member.get(b.token_name, b.token_name)
         share = project.share(b.token_name, member, b.day) if net else Decimal(0)
         if share:
-            charged = Decimal(net) * share / HUNDRED
-            acc = sums[(f"{b.day:%Y-%m}", member, b.model_name)]
-            acc[0] += charged
-            acc[1] += charged * money.factor(b.token_name, project.currency, project.name)
-    return tuple(
-        GrantLine(month, member, model, quota, money.usd(quota), money.usd(weighed))
-        for (month, member, model), (quota, weighed) in sorted(sums.items())
-    )
+            yield b, member, Decimal(net) * share / HUNDRED

@@ -16,7 +16,15 @@ from ..core.aggregate import aggregate, member_map
 from ..core.budget import GrantView, IssuedClaim, ProjectLine
 from ..core.partials import Bucket, Partials
 from ..core.periods import Period, date_range_period, local_days
-from ..core.projects import Money, Project, daily_spend, grant_kind, grant_lines, project_line
+from ..core.projects import (
+    Money,
+    Project,
+    charged_usd_by_source,
+    daily_spend,
+    grant_kind,
+    grant_lines,
+    project_line,
+)
 from ..core.rates import Exchange
 from ..core.records import UsageRecord
 from ..core.report import Report
@@ -153,6 +161,9 @@ def project_report(
         if line.as_of is None
         else daily_spend(project, since_start, key_to_member, money, line.as_of),
         claims=() if register is None else issued_claims(register, project, period, report.generated_at),
+        usd_by_source=charged_usd_by_source(project, buckets, key_to_member, money, report.source_of)
+        if report.source_rates
+        else (),
     )
     return replace(report, projects=(line,), grant=grant, charged_to=charged_to([project])), keys
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..core.findings import CUT, DUPLICATE
-from ..core.money import cents
+from ..core.money import cents, convert
 from ..core.report import Report
 from ..core.stats import Line, Stats
 
@@ -129,6 +129,11 @@ def claim_cny(report: Report) -> Decimal | None:
         if report.grant.project.currency == "CNY":
             return cents(sum((line.cost for line in lines), Decimal(0)))
         cny = report.cny(sum((line.cost_usd for line in lines), Decimal(0)))
+        if cny is None and report.grant.usd_by_source:  # each source's part at its own rate
+            rates = dict(report.source_rates)
+            parts = [(usd, rates[s].rate) for s, usd in report.grant.usd_by_source if s in rates]
+            if len(parts) == len(report.grant.usd_by_source) and all(r is not None for _, r in parts):
+                cny = sum((convert(u, r) for u, r in parts if r is not None), Decimal(0))
     else:
         cny = report.claim_amount().cny
     return None if cny is None else cents(cny)

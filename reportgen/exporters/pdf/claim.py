@@ -61,9 +61,14 @@ def claim_figures(b: Builder) -> ClaimFigures:
     r = b.report
     if r.grant is not None:
         usd = sum((line.cost_usd for line in r.grant.lines), Decimal(0))
-        if r.exchange.rate is None:  # sources at their own rates: the charged CNY as the grant has it
-            cny = None if r.grant.project.currency != "CNY" else r.grant.spent.quantize(Decimal("0.01"))
-            return ClaimFigures("claim_base_charged", Decimal(0), (), None, cny)
+        if r.exchange.rate is None:  # sources at their own rates: each source's charged part at its rate
+            rates = dict(r.source_rates)
+            known = [(s, u, rates[s]) for s, u in r.grant.usd_by_source if s in rates and rates[s].rate]
+            if not known or len(known) < len(r.grant.usd_by_source):
+                return ClaimFigures("claim_base_charged", Decimal(0), (), None, None)
+            conversions, footed = convert_parts_for_print([(u, e.rate or Decimal(0)) for _, u, e in known])
+            parts = tuple((s, e, c) for (s, _, e), c in zip(known, conversions, strict=True))
+            return ClaimFigures("claim_base_charged", Decimal(0), parts, footed, footed.total)
         printed = convert_for_print(usd, r.exchange.rate)
         return ClaimFigures(
             "claim_base_charged", Decimal(0), (("", r.exchange, printed),), None, printed.amount
