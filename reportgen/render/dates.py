@@ -7,6 +7,7 @@ spreadsheet's date format; ``date_range``), so an organisation's template may ch
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from ..core.periods import Period
@@ -28,11 +29,16 @@ def day_text(day: date, lang: str) -> str:
 
 def date_range_text(first: date, last: date, lang: str) -> str:
     """Inclusive days: ``2026年4月1日至4月30日`` (the year once when both share it), ``2026-04-01 – 2026-04-30``."""
+    return days_in_words(first, last, wording(lang))
+
+
+def days_in_words(first: date, last: date, words: Callable[..., str]) -> str:
+    """:func:`date_range_text` in the words of ``words(key, **values)`` (a template's labels)."""
+    start = _pattern(words("date_day"), first)
     if first == last:
-        return day_text(first, lang)
-    words = wording(lang)
+        return start
     end = _pattern(words("date_day_in_year" if last.year == first.year else "date_day"), last)
-    return words("date_range", first=day_text(first, lang), last=end)
+    return words("date_range", first=start, last=end)
 
 
 def period_days_text(period: Period, lang: str) -> str:

@@ -10,6 +10,7 @@ from ..core.findings import CUT, DUPLICATE
 from ..core.money import cents, convert
 from ..core.report import Report
 from ..core.stats import Line, Stats
+from .dates import days_in_words
 
 __all__ = [
     "FOCUS_COVERAGE",
@@ -97,23 +98,16 @@ def banner_lines(report: Report, label: Callable[..., str]) -> list[str]:
     if cut:
         out.append(label("cut", count=f"{cut:,}"))
     if any(part.frozen for part in report.basis):
-        day = "%Y-%m-%d"
         parts = []
         for part in report.basis:
-            last = part.end - timedelta(days=1)
+            span = days_in_words(part.start.date(), (part.end - timedelta(days=1)).date(), label)
             if part.frozen:
                 parts.append(
-                    label(
-                        "basis_frozen",
-                        start=part.start.strftime(day),
-                        end=last.strftime(day),
-                        label=part.closed_label,
-                        revision=part.revision,
-                    )
+                    label("basis_frozen", range=span, label=part.closed_label, revision=part.revision)
                 )
             else:
-                parts.append(label("basis_live", start=part.start.strftime(day), end=last.strftime(day)))
-        out.append(label("basis", parts="; ".join(parts)))
+                parts.append(label("basis_live", range=span))
+        out.append(label("basis", parts=label("list_separator").join(parts)))
     return out
 
 
