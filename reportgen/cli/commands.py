@@ -11,6 +11,7 @@ import click
 
 from .. import __version__
 from .group import EXIT_CODES, UNTRUSTED_EXIT, CommandGroup, notify, scrub
+from .keys import keys
 from .options import (
     BY_CHOICES,
     CONFIG_HELP,
@@ -206,50 +207,7 @@ def verify(ctx: click.Context, packet_path: str, key: str | None, allow_unsigned
     click.echo("\n".join(ok_lines(result)))
 
 
-@cli.group()
-def keys() -> None:
-    """The Ed25519 key that signs packets, and the signers' keys verify trusts."""
-
-
-@keys.command("trust")
-@click.argument("public_key", metavar="PUBKEY")
-@click.option("--name", help="Whose key this is, as you know them (default: the name the .pub claims).")
-def keys_trust(public_key: str, name: str | None) -> None:
-    """Trust a signer's key: verify says OK for packets it signed (.pub file, key line or fingerprint)."""
-    from ..app.verify import short, trust, trust_path
-
-    fingerprint, label = trust(public_key, name)
-    click.echo(f"trusted key {short(fingerprint)} as {label} ({fingerprint}) in {trust_path()}")
-
-
-@keys.command("list")
-def keys_list() -> None:
-    """The keys verify trusts here besides your own (added with `keys trust`)."""
-    from ..app.verify import load_trusted
-
-    for fingerprint, label in load_trusted().items():
-        click.echo(f"{fingerprint}  {label}")
-
-
-@keys.command("untrust")
-@click.argument("public_key", metavar="PUBKEY")
-def keys_untrust(public_key: str) -> None:
-    """Stop trusting a key (its .pub file, key line, or a fingerprint prefix of 16+ hex digits)."""
-    from ..app.verify import short, untrust
-
-    fingerprint, label = untrust(public_key)
-    click.echo(f"no longer trusted: key {short(fingerprint)} ({label})")
-
-
-@keys.command("init")
-@click.option("--owner", help="Whose key this is, as verify shows it (default: user@host).")
-@click.option("--force", is_flag=True, help="Replace an existing key (packets it signed still verify).")
-@click.pass_context
-def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
-    """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder)."""
-    from ..app.audit import create_key
-
-    click.echo(create_key(config_of(ctx), owner, force=force).summary())
+cli.add_command(keys)
 
 
 @cli.command("log")
