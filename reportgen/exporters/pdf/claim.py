@@ -237,7 +237,7 @@ def _conversion_rows(b: Builder, box: _Box, figures: ClaimFigures) -> None:
             "claim_rate_value",
             rate=rate_text(printed.rate),
             source=_source_text(b, exchange.source),
-            date="-" if as_of is None else day_text(b, as_of),
+            date=lab("rate_date_unknown") if as_of is None else day_text(b, as_of),
         )
         box.half(lab("claim_rate"), rate)
         box.half(lab("claim_converted"), _money(printed.amount))
