@@ -32,7 +32,7 @@ the categories.  Every problem is one ConfigError naming the file and the key.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -122,13 +122,7 @@ def _budget(spec: Any, where: str, at: str) -> tuple[BudgetCategory, ...]:
 
 
 def _item(spec: Any, where: str, at: str) -> BudgetCategory:
-    if not isinstance(spec, dict):
-        raise ConfigError(f'{where}: {at} must be a table like {{ category = "业务费", amount = 300.00 }}')
-    for key in spec:
-        if key not in _ITEM_FIELDS:
-            raise ConfigError(
-                f"{where}: unknown setting {at}.{key} (known: {', '.join(sorted(_ITEM_FIELDS))})"
-            )
+    _table(spec, where, at, _ITEM_FIELDS, '{ category = "业务费", amount = 300.00 }')
     for key in ("category", "amount"):
         if key not in spec:
             raise ConfigError(f"{where}: {at}.{key} is missing")
@@ -142,6 +136,15 @@ def _item(spec: Any, where: str, at: str) -> BudgetCategory:
     return BudgetCategory(name, amount, lists["keys"], lists["members"], lists["models"])
 
 
+def _table(spec: Any, where: str, at: str, fields: Collection[str], example: str) -> None:
+    """``spec`` is a TOML table holding only ``fields``, or a one-line ConfigError naming ``at``."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: {at} must be a table like {example}")
+    for key in spec:
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown setting {at}.{key} (known: {', '.join(sorted(fields))})")
+
+
 def _names(value: Any, where: str, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f'{where}: {key} must be a list of names, like ["gpt-*"]')
@@ -149,13 +152,7 @@ def _names(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 
 def _charge(spec: Any, where: str, at: str) -> Charge:
-    if not isinstance(spec, dict):
-        raise ConfigError(f'{where}: {at} must be a table like {{ key = "KEY", share = 60 }}')
-    for key in spec:
-        if key not in _CHARGE_FIELDS:
-            raise ConfigError(
-                f"{where}: unknown setting {at}.{key} (known: {', '.join(sorted(_CHARGE_FIELDS))})"
-            )
+    _table(spec, where, at, _CHARGE_FIELDS, '{ key = "KEY", share = 60 }')
     if ("member" in spec) == ("key" in spec):
         raise ConfigError(f'{where}: {at} needs exactly one of member = "NAME" or key = "KEY"')
     member = _text(spec["member"], where, f"{at}.member") if "member" in spec else None

@@ -163,18 +163,7 @@ def _days(report: Report, found: Iterable[Line]) -> Iterator[Line]:
         old = sums.get(group)
         if old is None:
             sums[group] = Line(_day(report, c, day), p, line.requests)
-            order[group] = (
-                closed,
-                day,
-                c.key,
-                c.model,
-                c.group,
-                c.subscription,
-                c.kind,
-                p.kind,
-                p.note,
-                p.price,
-            )
+            order[group] = (*group[:-2], p.note, p.price)  # sorted by note before price
             continue
         q = old.part
         part = replace(
