@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
 from ..templating import LANGS, read_toml_text
+from .alerts import parse_alerts, parse_delivery
 from .claims import parse_attachments, parse_claim
 from .gateways import parse_gateways
 from .members import parse_members
@@ -119,6 +120,8 @@ def parse_config(
             "sync",
             "claim",
             "attachments",
+            "alerts",
+            "delivery",
         },
         where,
         "",
@@ -211,6 +214,8 @@ def parse_config(
         whole_days(sync.get(key, default), where, f"sync.{key}")
         for key, default in (("lookback_days", 3), ("closed_horizon_days", 35))
     )
+    channels = parse_delivery(data.get("delivery"), env, where)
+    alerts = parse_alerts(data.get("alerts"), channels, tuple(p.name for p in projects), where)
     return Config(
         path=path,
         gateway=gateway,
@@ -235,6 +240,8 @@ def parse_config(
         closed_horizon_days=horizon_days,
         claim=parse_claim(data, where),
         invoices=parse_attachments(data, where, base_dir),
+        alerts=alerts,
+        channels=channels,
     )
 
 

@@ -1,4 +1,4 @@
-"""The frozen configuration: :class:`Config`, one :class:`GatewayConfig` per source, :class:`Secret`."""
+"""The frozen configuration: :class:`Config`, one :class:`GatewayConfig` per source (:class:`Secret` from .secret)."""
 
 from __future__ import annotations
 
@@ -16,30 +16,12 @@ from ..core.rates import Conversion, DatedRate, Exchange
 from ..core.records import GatewayStatus
 from ..core.split import DEFAULT_CLAIM_BASE
 from ..errors import ConfigError
+from .alerts import AlertRule, Channel
 from .claims import ClaimConfig, ConfiguredInvoice
+from .secret import Secret
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
-
-
-class Secret:
-    """A string that never shows itself in ``repr``, ``str`` or an f-string."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 @dataclass(frozen=True)
@@ -108,6 +90,10 @@ class Config:
     claim: ClaimConfig = field(default_factory=ClaimConfig)
     #: ``[[attachments.invoices]]``: the invoices (发票) the claims of a period hold.
     invoices: tuple[ConfiguredInvoice, ...] = ()
+    #: ``[alerts.NAME]``: what ``reportgen watch`` checks, and whom it tells.
+    alerts: tuple[AlertRule, ...] = ()
+    #: ``[delivery.NAME]``: the channels alerts and ``month-end --deliver`` send through.
+    channels: tuple[Channel, ...] = ()
 
     def sources(self) -> tuple[GatewayConfig, ...]:
         """The sources this command reads or syncs: ``--source`` if given, else all configured."""

@@ -24,6 +24,7 @@ from . import (
     m10_window_prices,
     m11_credit_texts,
     m12_token_usage,
+    m13_alerts,
 )
 from .m08_credit_index import CREDIT_TYPES_SQL
 
@@ -40,6 +41,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     10: m10_window_prices.to_10,
     11: m11_credit_texts.to_11,
     12: m12_token_usage.to_12,
+    13: m13_alerts.to_13,
 }
 
 __all__ = ["CREDIT_TYPES_SQL", "MIGRATIONS"]

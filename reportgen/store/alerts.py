@@ -1,0 +1,121 @@
+"""The alerts ``watch`` raised and their deliveries: each raised and resolved once, each delivery
+claimed in a transaction before it is sent and marked sent after (see migration 13).
+
+A claim found still ``sending`` by the next run was cut off mid-send (the run was killed): it
+is handed out again as ``in doubt``, and its message keeps the same id so a receiver can drop
+the repeat.  A ``failed`` delivery is tried again by the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .connection import Connected
+from .facade import Store
+
+#: What :func:`claim` found: a new delivery, one to try again, one cut off mid-send, one done.
+NEW, RETRY, IN_DOUBT, SENT = "new", "retry", "in doubt", "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedAlert:
+    identity: str
+    rule: str
+    kind: str
+    raised_at: int
+    resolved_at: int | None
+    facts: str  # compact JSON object: what the messages print
+
+
+def raised_alerts(reader: Connected) -> list[RaisedAlert]:
+    """Every alert raised, oldest first."""
+    if not reader.has_table("alerts"):
+        return []
+    rows = reader._conn.execute(
+        "SELECT identity, rule, kind, raised_at, resolved_at, facts FROM alerts ORDER BY raised_at, identity"
+    )
+    return [RaisedAlert(r[0], r[1], r[2], int(r[3]), r[4], r[5]) for r in rows]
+
+
+def raise_alerts(store: Store, alerts: Iterable[tuple[str, str, str, str]], at: int) -> list[str]:
+    """Record ``(identity, rule, kind, facts)`` not raised before; return the identities raised now."""
+    raised = []
+    with store._transaction() as cur:
+        for identity, rule, kind, facts in alerts:
+            cur.execute(
+                "INSERT OR IGNORE INTO alerts (identity, rule, kind, raised_at, facts) VALUES (?, ?, ?, ?, ?)",
+                (identity, rule, kind, at, facts),
+            )
+            if cur.rowcount:
+                raised.append(identity)
+    return raised
+
+
+def resolve_alerts(store: Store, identities: Iterable[str], at: int) -> list[str]:
+    """Mark raised, unresolved alerts resolved; return those resolved now."""
+    done = []
+    with store._transaction() as cur:
+        for identity in identities:
+            cur.execute(
+                "UPDATE alerts SET resolved_at = ? WHERE identity = ? AND resolved_at IS NULL", (at, identity)
+            )
+            if cur.rowcount:
+                done.append(identity)
+    return done
+
+
+def claim(store: Store, identity: str, phase: str, recipient: str, holder: str, at: int, digest: str) -> str:
+    """Claim one delivery before sending it: :data:`NEW`, :data:`RETRY` (failed before),
+    :data:`IN_DOUBT` (a run was cut off sending it) or :data:`SENT` (done: do not send)."""
+    with store._transaction() as cur:
+        row = cur.execute(
+            "SELECT state FROM deliveries WHERE identity = ? AND phase = ? AND recipient = ?",
+            (identity, phase, recipient),
+        ).fetchone()
+        if row is not None and row[0] == "sent":
+            return SENT
+        if row is None:
+            cur.execute(
+                "INSERT INTO deliveries (identity, phase, recipient, state, claimed_at, holder, digest) "
+                "VALUES (?, ?, ?, 'sending', ?, ?, ?)",
+                (identity, phase, recipient, at, holder, digest),
+            )
+            return NEW
+        cur.execute(
+            "UPDATE deliveries SET state = 'sending', claimed_at = ?, holder = ?, digest = ? "
+            "WHERE identity = ? AND phase = ? AND recipient = ?",
+            (at, holder, digest, identity, phase, recipient),
+        )
+        return IN_DOUBT if row[0] == "sending" else RETRY
+
+
+def finish(
+    store: Store, identity: str, phase: str, recipient: str, at: int, attempts: int, error: str = ""
+) -> None:
+    """Mark a claimed delivery sent (``error`` empty) or failed (the next run tries it again)."""
+    with store._transaction() as cur:
+        cur.execute(
+            "UPDATE deliveries SET state = ?, sent_at = ?, attempts = attempts + ?, error = ? "
+            "WHERE identity = ? AND phase = ? AND recipient = ?",
+            (
+                "failed" if error else "sent",
+                None if error else at,
+                attempts,
+                error,
+                identity,
+                phase,
+                recipient,
+            ),
+        )
+
+
+def delivered(reader: Connected, identity: str, phase: str) -> dict[str, tuple[int, str]]:
+    """Who received ``identity``'s ``phase``: recipient -> (sent at, digest)."""
+    if not reader.has_table("deliveries"):
+        return {}
+    rows = reader._conn.execute(
+        "SELECT recipient, sent_at, digest FROM deliveries WHERE identity = ? AND phase = ? AND state = 'sent'",
+        (identity, phase),
+    )
+    return {r[0]: (int(r[1]), r[2]) for r in rows}
