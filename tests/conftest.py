@@ -26,6 +26,7 @@ def _no_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """No test reads or writes a signing key in the real user config folder."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
     monkeypatch.delenv("REPORTGEN_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("REPORTGEN_SIGNING_X509", raising=False)
 
 
 @pytest.fixture

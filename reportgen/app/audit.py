@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from ..config import Config
 from ..errors import StoreError
@@ -15,6 +17,7 @@ from ..store import DB_NAME, Reader, Store, closures, snapshot_dir, sync_lock
 from ..store import evidence as audit
 from .signing import SigningKey, init_key, public_path, who
 from .verify.signature import short
+from .x509keys import PKCS12_PASSWORD_ENV, X509Identity, certificate_path, import_pkcs12, init_x509
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,51 @@ def create_key(
     with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:
         audit.append(store, int(now()), who(), "key", key.owner, key.fingerprint, {"path": str(key.path)})
     return NewKey(key, True)
+
+
+@dataclass(frozen=True)
+class NewCertificate:
+    identity: X509Identity
+    imported: bool
+    logged: bool
+
+    def summary(self) -> str:
+        x = self.identity
+        how = "Imported the PKCS#12" if self.imported else f"Created a self-signed {x.algorithm} certificate"
+        lines = [
+            f"{how} for {x.owner}: {x.path} (key and certificate, owner-only, mode 600).",
+            f"Certificate: {certificate_path(x.path)}",
+            f"Certificate fingerprint (SHA-256): {x.fingerprint}",
+            f"Give the certificate (or its fingerprint, {short(x.fingerprint)}) to whoever checks your PDFs.",
+        ]
+        if not self.logged:
+            lines.append("No store here yet: the certificate's creation is not in an audit log.")
+        return "\n".join(lines)
+
+
+def create_x509(
+    config: Config,
+    owner: str | None = None,
+    *,
+    pkcs12: Path | None = None,
+    rsa_key: bool = False,
+    force: bool = False,
+    env: Mapping[str, str] = os.environ,
+    now: Callable[[], float] = time.time,
+) -> NewCertificate:
+    """``keys init --x509``: a self-signed certificate, or the organisation's PKCS#12 (its password
+    from ``$REPORTGEN_PKCS12_PASSWORD``), at the path ``config`` names, logged in the store if any."""
+    if pkcs12 is not None:
+        identity = import_pkcs12(config.signing_x509, pkcs12, env.get(PKCS12_PASSWORD_ENV), force=force)
+    else:
+        user, host = who()
+        identity = init_x509(config.signing_x509, owner or f"{user}@{host}", rsa_key=rsa_key, force=force)
+    if not (config.store_dir / DB_NAME).is_file():
+        return NewCertificate(identity, pkcs12 is not None, False)
+    with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:
+        details = {"path": str(identity.path), "kind": "x509", "algorithm": identity.algorithm}
+        audit.append(store, int(now()), who(), "key", identity.owner, identity.fingerprint, details)
+    return NewCertificate(identity, pkcs12 is not None, True)
 
 
 def log_lines(

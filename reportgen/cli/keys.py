@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .options import config_of
@@ -45,9 +47,35 @@ def keys_untrust(public_key: str) -> None:
 @keys.command("init")
 @click.option("--owner", help="Whose key this is, as verify shows it (default: user@host).")
 @click.option("--force", is_flag=True, help="Replace an existing key (packets it signed still verify).")
+@click.option(
+    "--x509",
+    "x509",
+    is_flag=True,
+    help="Make the X.509 certificate and key that sign PDFs as PAdES (self-signed ECDSA P-256).",
+)
+@click.option("--rsa", "rsa_key", is_flag=True, help="With --x509: an RSA 3072 key instead of ECDSA P-256.")
+@click.option(
+    "--pkcs12",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="With --x509: import the organisation's PKCS#12 instead (password in $REPORTGEN_PKCS12_PASSWORD).",
+)
 @click.pass_context
-def keys_init(ctx: click.Context, owner: str | None, force: bool) -> None:
-    """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder)."""
+def keys_init(
+    ctx: click.Context, owner: str | None, force: bool, x509: bool, rsa_key: bool, pkcs12: Path | None
+) -> None:
+    """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder).
+
+    With --x509: the certificate and key that sign PDFs ([signing] x509, $REPORTGEN_SIGNING_X509,
+    or signing-x509.pem in the user config folder).
+    """
+    if not x509 and (rsa_key or pkcs12 is not None):
+        raise click.UsageError("--rsa and --pkcs12 go with --x509")
+    if x509:
+        from ..app.audit import create_x509
+
+        made = create_x509(config_of(ctx), owner, pkcs12=pkcs12, rsa_key=rsa_key, force=force)
+        click.echo(made.summary())
+        return
     from ..app.audit import create_key
 
     click.echo(create_key(config_of(ctx), owner, force=force).summary())

@@ -13,6 +13,7 @@ from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, SOURCE_NAME, SOURCES
 from .load import (
     LANGS,
     default_signing_key,
+    default_signing_x509,
     find_config,
     load_config,
     machine_timezone,
@@ -41,6 +42,7 @@ __all__ = [
     "Secret",
     "base_url_problem",
     "default_signing_key",
+    "default_signing_x509",
     "find_config",
     "load_config",
     "machine_timezone",

@@ -65,6 +65,9 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 # [signing]
 # key = "~/.config/reportgen/signing-key.pem"   # packets are signed with it (`reportgen keys init`);
 #                                                # env REPORTGEN_SIGNING_KEY overrides
+# x509 = "~/.config/reportgen/signing-x509.pem" # PDFs are signed as PAdES with it (`keys init --x509`);
+#                                                # env REPORTGEN_SIGNING_X509 overrides
+# tsa_url = "http://timestamp.example.com/tsr"  # an RFC 3161 time-stamp authority: PAdES B-T
 
 # Members: which API keys belong to whom. Keys not listed are members named after the key.
 [members."张三"]

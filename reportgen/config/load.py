@@ -196,7 +196,7 @@ def parse_config(
     if not store_dir.is_absolute():
         store_dir = base_dir / store_dir  # relative to the config file, not the current folder
     signing = table_at(data, "signing", where)
-    reject_unknown(signing, {"key"}, where, "signing.")
+    reject_unknown(signing, {"key", "x509", "tsa_url"}, where, "signing.")
     key_text = env.get("REPORTGEN_SIGNING_KEY") or signing.get("key")
     if key_text is not None and (not isinstance(key_text, str) or not key_text.strip()):
         raise ConfigError(f'{where}: signing.key must be a path, e.g. "~/.config/reportgen/signing-key.pem"')
@@ -207,6 +207,26 @@ def parse_config(
         raise ConfigError(
             f"{where}: signing.key {signing_key} lies inside the store {store_dir}: keep the private key "
             'outside every store (e.g. "~/.config/reportgen/signing-key.pem", the default)'
+        )
+    x509_text = env.get("REPORTGEN_SIGNING_X509") or signing.get("x509")
+    if x509_text is not None and (not isinstance(x509_text, str) or not x509_text.strip()):
+        raise ConfigError(
+            f'{where}: signing.x509 must be a path, e.g. "~/.config/reportgen/signing-x509.pem"'
+        )
+    signing_x509 = (
+        default_signing_x509(env) if x509_text is None else _user_path(x509_text.strip(), env, base_dir)
+    )
+    if signing_x509.resolve().is_relative_to(store_dir.resolve()):
+        raise ConfigError(
+            f"{where}: signing.x509 {signing_x509} lies inside the store {store_dir}: keep the private key "
+            'outside every store (e.g. "~/.config/reportgen/signing-x509.pem", the default)'
+        )
+    tsa_url = signing.get("tsa_url")
+    if tsa_url is not None and (
+        not isinstance(tsa_url, str) or not tsa_url.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(
+            f"{where}: signing.tsa_url must be an http(s) URL of an RFC 3161 time-stamp authority"
         )
     sync = table_at(data, "sync", where)
     reject_unknown(sync, {"lookback_days", "closed_horizon_days"}, where, "sync.")
@@ -231,6 +251,8 @@ def parse_config(
         projects=projects,
         currencies=currencies,
         signing_key=signing_key,
+        signing_x509=signing_x509,
+        tsa_url=tsa_url,
         rates=rates,
         member_notes=member_notes(data.get("members")),
         projects_table=data.get("projects"),
@@ -259,6 +281,11 @@ def user_config_dir(env: Mapping[str, str]) -> Path:
 def default_signing_key(env: Mapping[str, str]) -> Path:
     """``<user config dir>/reportgen/signing-key.pem``: outside every store and project folder."""
     return user_config_dir(env) / "signing-key.pem"
+
+
+def default_signing_x509(env: Mapping[str, str]) -> Path:
+    """``<user config dir>/reportgen/signing-x509.pem``: the certificate and key that sign PDFs (PAdES)."""
+    return user_config_dir(env) / "signing-x509.pem"
 
 
 def _user_path(text: str, env: Mapping[str, str], base_dir: Path) -> Path:

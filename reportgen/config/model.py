@@ -70,6 +70,11 @@ class Config:
     currencies: tuple[Conversion, ...] = ()
     #: The Ed25519 private key that signs packets (outside the store; see ``reportgen keys init``).
     signing_key: Path = Path("signing-key.pem")
+    #: The X.509 certificate and key that sign PDFs as PAdES (``reportgen keys init --x509``);
+    #: statements are PAdES-signed when it exists.
+    signing_x509: Path = Path("signing-x509.pem")
+    #: An RFC 3161 time-stamp authority (``[signing] tsa_url``): PAdES B-T instead of B-B.
+    tsa_url: str | None = None
     rates: tuple[DatedRate, ...] = ()
     #: The ``justification`` of each ``[members."NAME"]`` that has one (grant documents show it).
     member_notes: dict[str, str] = field(default_factory=dict)
