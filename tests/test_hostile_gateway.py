@@ -16,6 +16,7 @@ import re
 import socket
 import sqlite3
 import textwrap
+import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -372,6 +373,32 @@ def test_endless_pages_stop_at_the_page_bound_with_bounded_memory() -> None:
             for _page in client.iter_log_pages(DAY2_START, DAY2_START + 86399):
                 pages += 1
         assert pages == 50 and len(gw.requests) == 50
+
+
+def _sync_peak(tmp_path: Path, max_pages: int) -> int:
+    """Python's peak memory over a sync of endless full pages (no usable data.total) that stops at
+    ``max_pages``; the store's figures are left as they were."""
+    with HostileGateway("endless_total0") as gw:
+        (tmp_path / str(max_pages)).mkdir()
+        config = make_config(tmp_path / str(max_pages), gw.url)
+        tracemalloc.start()
+        try:
+            with pytest.raises(GatewayProtocolError, match=f"still full pages after {max_pages} pages"):
+                run_sync(config, DAY1, client_factory=Factory(max_pages=max_pages))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert sum(seen.path == "/api/log/self" for seen in gw.requests) == max_pages
+    assert snapshot(config) == ([], 0, 0)
+    return peak
+
+
+def test_a_sync_paging_without_end_keeps_its_memory_flat_in_rows(tmp_path: Path) -> None:
+    """The window's rows and what tells their repeats (by full content: these rows carry no usable
+    total) are kept in the store's temporary tables, not in memory: four times the pages cost the
+    same memory (kept in a dict, they cost about 160 bytes more a row)."""
+    short, long = _sync_peak(tmp_path, 30), _sync_peak(tmp_path, 120)
+    assert long - short < 400_000, (short, long)  # 9,000 more rows: < 45 bytes a row (in a dict: 157)
 
 
 # ---------------------------------------------------------------------------- through the command line

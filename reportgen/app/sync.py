@@ -112,6 +112,8 @@ def run_sync(
             factory = client_factory or source_factory(gw)
             client = factory(gw, on_request=progress.request)
             ratebudget.share(client, config.store_dir, gw, getattr(progress, "waiting", None))
+            if hasattr(client, "repeat_memory"):  # the API's windows tell repeats by what the store keeps
+                client.repeat_memory = store.repeat_memory
             # The database source is read a few pages ahead by a second process while the store
             # writes; that process also compresses each page's raw table (Store.prepare).
             # It starts now, so that its start-up overlaps what comes before the windows.

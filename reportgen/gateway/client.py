@@ -24,7 +24,7 @@ from ..errors import AuthError, ConfigError, GatewayDataError, GatewayError, Gat
 from . import topups
 from .amounts import amount, show_value
 from .deadline import open_session
-from .guards import MAX_LISTING_SECONDS, MAX_PAGES, ListingBound, WindowRows
+from .guards import MAX_LISTING_SECONDS, MAX_PAGES, InMemoryRepeats, ListingBound, RepeatMemory, WindowRows
 from .jsontext import JSONRejected, loads
 from .parse import parse_key
 from .ratelimit import SlidingWindowLimiter
@@ -133,12 +133,13 @@ class GatewayClient:
         self.duplicates_dropped = 0
         #: The last window's rows not stored, by reason (see :meth:`iter_log_pages`).
         self.window_findings: WindowTally | None = None
+        #: Where a window remembers its rows to tell repeats (a sync gives the store's: memory flat).
+        self.repeat_memory: Callable[[], RepeatMemory] = InMemoryRepeats
 
     def recent_requests(self) -> list[float]:
         """Seconds since each request still inside the rate-limit window (for the next command)."""
         return self.limiter.ages()
 
-    # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Close the HTTP session (idempotent)."""
         self._finalizer()
@@ -152,7 +153,6 @@ class GatewayClient:
     def __repr__(self) -> str:
         return f"GatewayClient(base_url={self.base_url!r}, user_id={self.config.user_id!r})"
 
-    # ------------------------------------------------------------------ public API
     @property
     def flavor(self) -> str:
         """The flavour's name: configured, else told from the gateway's answers (``/api/status`` first)."""
@@ -225,7 +225,7 @@ class GatewayClient:
         :class:`~reportgen.errors.GatewayDataError` so the window is not committed.
         """
         params = {"type": 0, "start_timestamp": int(start_ts), "end_timestamp": int(end_ts)}
-        window = WindowRows(start_ts, end_ts)
+        window = WindowRows(start_ts, end_ts, memory=self.repeat_memory())
         self.window_findings = window.tally
         before: Page | None = None
         try:
@@ -259,7 +259,6 @@ class GatewayClient:
                 f"/api/log/self/stat returned an impossible quota {show_value(quota)}"
             ) from None
 
-    # ------------------------------------------------------------------ paging
     def _row_ids(self) -> str:
         """What a log row's ``id`` is, as the flavour (configured, else told so far) says."""
         if self._configured is not None:

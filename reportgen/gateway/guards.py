@@ -14,7 +14,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.findings import CUT, DUPLICATE, OUTSIDE, UNREADABLE, WindowTally
 from ..core.rawjson import dumps_row
@@ -94,11 +94,13 @@ class WindowRows:
     counted and kept once (:class:`RowIdentity`).
     """
 
-    def __init__(self, start_ts: int, end_ts: int, row_ids: str = "position") -> None:
+    def __init__(
+        self, start_ts: int, end_ts: int, row_ids: str = "position", memory: RepeatMemory | None = None
+    ) -> None:
         self.start_ts, self.end_ts = start_ts, end_ts
         self.label = f"/api/log/self window {utc(start_ts)} .. {utc(end_ts)} UTC"
         self.tally = WindowTally(start_ts, end_ts)
-        self.identity = RowIdentity(row_ids)
+        self.identity = RowIdentity(row_ids, memory)
         self.sums = WindowSums(self.label)
 
     @property
@@ -211,12 +213,12 @@ class RowIdentity:
       undecided (None) until the caller reads the page before again (:meth:`WindowRows.settle`).
     """
 
-    def __init__(self, row_ids: str = "position") -> None:
+    def __init__(self, row_ids: str = "position", memory: RepeatMemory | None = None) -> None:
         self.row_ids = row_ids
         self._page = 0
         self._total: int | None = None
         # content digest -> [place id, the listing's total then, page, still stands for a repeat]
-        self._seen: dict[bytes, list[list[Any]]] = {}
+        self._seen: RepeatMemory = InMemoryRepeats() if memory is None else memory
         self._last: list[bytes] = []
 
     def next_page(self, total: int | None, digests: list[bytes]) -> int:
@@ -240,7 +242,7 @@ class RowIdentity:
         earlier = self._seen.get(digest)
         entry = [row_id, self._total, self._page, True]
         if earlier is None:
-            self._seen[digest] = [entry]
+            self._seen.put(digest, [entry])
             return False
         for seen in earlier:
             if row_id is None or seen[0] is None:
@@ -248,7 +250,9 @@ class RowIdentity:
                     seen[3] = False
                     if boundary and seen[2] == self._page - 1:
                         earlier.append(entry)  # a twin, if the page before reads the same again
+                        self._seen.put(digest, earlier)
                         return None
+                    self._seen.put(digest, earlier)
                     return True
                 continue
             if seen[0] == row_id:
@@ -256,9 +260,39 @@ class RowIdentity:
             grown = self._total - seen[1] if self._total is not None and seen[1] is not None else 0
             if self.row_ids == "position" and 0 < row_id - seen[0] <= grown:
                 seen[0], seen[1] = row_id, self._total  # the row, where it is listed now
+                self._seen.put(digest, earlier)
                 return True
         earlier.append(entry)
+        self._seen.put(digest, earlier)
         return False
+
+
+class RepeatMemory(Protocol):
+    """What :class:`RowIdentity` remembers of a window's rows: content digest -> the rows received
+    with that content, each ``[place id or None, data.total then, page, still stands for a repeat]``.
+
+    ``get`` returns a list the caller may change and hands back with ``put``.  A window of a
+    sync remembers its rows in the store (:meth:`reportgen.store.Store.repeat_memory`), so the
+    sync's memory stays flat however many pages a window takes; :class:`InMemoryRepeats` serves
+    listings with no store beside them.
+    """
+
+    def get(self, digest: bytes) -> list[list[Any]] | None: ...
+
+    def put(self, digest: bytes, entries: list[list[Any]]) -> None: ...
+
+
+class InMemoryRepeats:
+    """:class:`RepeatMemory` in a dict (about 160 bytes a row)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, list[list[Any]]] = {}
+
+    def get(self, digest: bytes) -> list[list[Any]] | None:
+        return self._seen.get(digest)
+
+    def put(self, digest: bytes, entries: list[list[Any]]) -> None:
+        self._seen[digest] = entries
 
 
 def content_digest(item: dict[str, Any]) -> bytes:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..core.findings import OUTSIDE, WindowFinding, WindowTally, unexplained
 from ..core.rawjson import raw_content
@@ -45,6 +46,11 @@ _NO_USAGE = TokenUsage()
 
 class WindowWrites(Connected):
     """Replacing a source's rows of a time range with a fetched window."""
+
+    def repeat_memory(self) -> SpooledRepeats:
+        """What a window's listing remembers of its rows to tell repeats (the gateway's
+        :class:`~reportgen.gateway.guards.RepeatMemory`), in a temporary table: flat memory."""
+        return SpooledRepeats(self._conn)
 
     @contextlib.contextmanager
     def spool(self) -> Iterator[WindowSpool]:
@@ -275,6 +281,28 @@ class WindowSpool:
     def clear(self) -> None:
         self._conn.execute("DELETE FROM temp.spool")
         self.rows = 0
+
+
+class SpooledRepeats:
+    """One window's :class:`~reportgen.gateway.guards.RepeatMemory` in a temporary table of the store's
+    connection (emptied when made: one window at a time), so a listing of any length costs no memory."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS repeats (digest BLOB PRIMARY KEY, entries TEXT) WITHOUT ROWID"
+        )
+        conn.execute("DELETE FROM temp.repeats")
+
+    def get(self, digest: bytes) -> list[list[Any]] | None:
+        row = self._conn.execute("SELECT entries FROM temp.repeats WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else cast(list[list[Any]], json.loads(row[0]))
+
+    def put(self, digest: bytes, entries: list[list[Any]]) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO temp.repeats (digest, entries) VALUES (?, ?)",
+            (digest, json.dumps(entries, separators=(",", ":"))),
+        )
 
 
 def _keep_credits(cur: sqlite3.Cursor, texts: list[tuple[int, str]]) -> None:
