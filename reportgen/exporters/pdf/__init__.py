@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from ...core.report import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from ...render.statement import statement_amounts
 
 __all__ = ["document_number", "register_exporters", "statement_amounts", "write_claim", "write_pdf"]
 
@@ -34,8 +35,8 @@ def write_claim(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """``document_number`` and ``statement_amounts``: the builder's, imported on first use."""
-    if name in ("document_number", "statement_amounts"):
+    """``document_number``: the builder's, imported on first use."""
+    if name == "document_number":
         from . import builder
 
         return getattr(builder, name)

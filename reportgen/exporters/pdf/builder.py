@@ -12,8 +12,6 @@ same report gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -34,7 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ...core.money import cents_text, money_text, printed_lines
+from ...core.money import cents_text
 from ...core.report import Report
 from ...core.stats import Line
 from ...hookspecs import ExportContext
@@ -42,13 +40,12 @@ from ...render import (
     banner_lines,
     clean_text,
     day_text,
-    member_models,
-    members,
     period_in_zone_text,
     shorten,
     totals,
 )
 from ...render.fonts import cjk_font, printable
+from ...render.statement import StatementAmounts, figures_text, notes_texts
 from .rows import AmountRows, Row, wrap
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
@@ -63,56 +60,6 @@ _MUTED = colors.HexColor("#5B6573")
 _RULE = colors.HexColor("#9AA5B1")
 _HEAD_BG = colors.HexColor("#E4EAF2")
 _SUB_BG = colors.HexColor("#F3F5F8")
-
-
-@dataclass(frozen=True)
-class MemberAmounts:
-    """One member's printed amounts in cents: the subtotal and one per model line."""
-
-    line: Line
-    cents: int
-    lines: tuple[tuple[Line, int], ...]
-    rounding_cents: int = 0
-
-
-@dataclass(frozen=True)
-class StatementAmounts:
-    grand_cents: int
-    members: tuple[MemberAmounts, ...]
-    idle: tuple[Line, ...]
-    rounding_cents: int = 0
-
-
-def statement_amounts(report: Report) -> StatementAmounts:
-    """The amounts as printed, in cents: each the exact amount rounded half-up.
-
-    A member's subtotal is the same string in the team's statement, her own and the
-    terminal; where lines do not add up to their subtotal (or subtotals to the total),
-    the difference is a rounding row.
-    """
-    by_member: dict[str, list[Line]] = {}
-    for line in member_models(report):
-        by_member.setdefault(line.name, []).append(line)
-    shown = [m for m in members(report) if m.stats.active]
-    idle = tuple(m for m in members(report) if not m.stats.active)
-    grand = printed_lines([m.stats.cost_usd for m in shown], totals(report).cost_usd)
-    result = []
-    for m, c in zip(shown, grand.lines, strict=True):
-        lines = by_member.get(m.name, [])
-        printed = printed_lines([x.stats.cost_usd for x in lines], m.stats.cost_usd)
-        result.append(
-            MemberAmounts(
-                m,
-                _cents(c),
-                tuple(zip(lines, map(_cents, printed.lines), strict=True)),
-                _cents(printed.rounding),
-            )
-        )
-    return StatementAmounts(_cents(grand.total), tuple(result), idle, _cents(grand.rounding))
-
-
-def _cents(value: Decimal) -> int:
-    return int(value * 100)
 
 
 def document_number(report: Report) -> str | None:
@@ -317,22 +264,10 @@ class Builder:
         return self._figures_stats(line.stats, value_cents)
 
     def _figures_stats(self, s: Any, value_cents: int) -> list[str]:
-        return [_int(s.requests), _int(s.prompt_tokens), _int(s.completion_tokens), cents_text(value_cents)]
+        return figures_text(s, value_cents)
 
     def notes(self) -> list[Flowable]:
-        r = self.report
-        t = totals(r)
-        items = [self.lab("note_net"), self.lab("note_quota", quota_per_unit=_int(int(r.quota_per_unit)))]
-        if t.subscription_quota:
-            usd = money_text(Decimal(t.subscription_quota) / r.quota_per_unit)
-            items.append(self.lab("note_subscription", quota=_int(t.subscription_quota), usd=usd))
-        items.append(self.lab("note_rounding"))
-        if r.source_rates:
-            items.append(self.lab("note_cny_sources"))
-        elif r.exchange.rate is not None:
-            items.append(self.lab("note_cny"))
-        if r.conversions:
-            items.append(self.lab("note_converted", names=", ".join(c.code for c in r.conversions)))
+        items = notes_texts(self.report, self.lab)
         out: list[Flowable] = [Spacer(1, 4 * mm), self.para(self.lab("notes"), self.s.h2)]
         out += [self.para(f"{i}. {text}", self.s.note) for i, text in enumerate(items, 1)]
         return out

@@ -13,13 +13,13 @@ from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
 from ...core.report import Report
 from ...hookspecs import ExportContext
+from ...render.statement import statement_amounts
 from .builder import (
     MARGIN,
     PAGE,
     Builder,
     canvas_class,
     pdf_date,
-    statement_amounts,
 )
 from .claimdoc import claim_page, claim_story
 from .finance import charts_section, finance_sections
