@@ -106,17 +106,17 @@ def record_repricing(
     live = store.fingerprint(closure.period.start_ts, closure.period.end_ts)
     rows_now = store.count_rows(closure.period.start_ts, closure.period.end_ts)
     rate = None if status.usd_exchange_rate is None else str(status.usd_exchange_rate)
-    cur = store._conn.execute(
+    new_id = store._conn.execute(
         "INSERT INTO amendments (label, revision, detected_at, sync_id, rows_then, rows_now, rows_added, "
         "rows_removed, consumed_delta, refunded_delta, fingerprint, quota_per_unit, usd_exchange_rate) "
-        "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?) RETURNING id",
         (
             closure.period.label, closure.revision, at, sync_id, closure.rows, rows_now, live,
             str(status.quota_per_unit), rate,
         ),
-    )  # fmt: skip
+    ).fetchall()[0][0]  # fmt: skip
     return Amendment(
-        int(cur.lastrowid or 0), closure.period.label, closure.revision, at, closure.rows, rows_now,
+        int(new_id), closure.period.label, closure.revision, at, closure.rows, rows_now,
         0, 0, 0, 0, live, None, sync_id, status.quota_per_unit, status.usd_exchange_rate,
     )  # fmt: skip
 
@@ -197,16 +197,17 @@ def _record_amendment(
 ) -> Amendment:
     added, removed, consumed, refunded = _diff(store, closure)
     rows_now = store.count_rows(closure.period.start_ts, closure.period.end_ts)
-    cur = store._conn.execute(
+    new_id = store._conn.execute(
         "INSERT INTO amendments (label, revision, detected_at, sync_id, rows_then, rows_now, rows_added, "
-        "rows_removed, consumed_delta, refunded_delta, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_removed, consumed_delta, refunded_delta, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             closure.period.label, closure.revision, detected_at, sync_id, closure.rows, rows_now,
             added, removed, consumed, refunded, live_fingerprint,
         ),
-    )  # fmt: skip
+    ).fetchall()[0][0]  # fmt: skip
     return Amendment(
-        int(cur.lastrowid or 0), closure.period.label, closure.revision, detected_at, closure.rows, rows_now,
+        int(new_id), closure.period.label, closure.revision, detected_at, closure.rows, rows_now,
         added, removed, consumed, refunded, live_fingerprint, None, sync_id,
     )  # fmt: skip
 

@@ -9,14 +9,13 @@ line (:class:`StoreError`) instead of a traceback.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from ..core.fingerprint import canonical_row
 from ..errors import StoreError
+from .dialect import Dialect, dialect_of
 
 DB_NAME = "reportgen.sqlite3"
 
@@ -39,11 +38,11 @@ class Connected:
     def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
         self.directory = directory
         self._conn: sqlite3.Connection = Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
+        self._dialect: Dialect = dialect_of(conn)
         # Row digests are computed from the content at read time, never read from a column.
-        conn.create_function("rg_sha256", 1, _sha256, deterministic=True)
-        conn.create_function("rg_canonical_row", 18, _canonical_row, deterministic=True)
+        self._dialect.prepare(conn)
         # A snapshot closed before schema 5 has no source column: all its rows are the default source's.
-        self._multi = "source" in {r[1] for r in conn.execute("PRAGMA table_info(logs)")}
+        self._multi = "source" in self._dialect.columns(conn, "logs")
         self._sources: tuple[str, ...] | None = None
         self._key = KEY_SQL if self._multi else "token_name"
         self._names: dict[str, str] = {}  # key and model names read, one object each
@@ -61,7 +60,7 @@ class Connected:
         if self._sources is None:
             return "", []
         if not self._multi:
-            return ("", []) if DEFAULT_SOURCE in self._sources else (" AND 0", [])
+            return ("", []) if DEFAULT_SOURCE in self._sources else (" AND FALSE", [])
         return f" AND {column} IN ({','.join('?' * len(self._sources))})", list(self._sources)
 
     def _filter(self, token_names: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -70,12 +69,12 @@ class Connected:
         if token_names is None:
             return where, args
         if not token_names:
-            return where + " AND 0", args
+            return where + " AND FALSE", args
         return f"{where} AND {self._key} IN ({','.join('?' * len(token_names))})", [*args, *token_names]
 
     def begin(self) -> None:
         """Start the read transaction every later read of this reader sees."""
-        self._conn.execute("BEGIN")
+        self._conn.execute(self._dialect.begin_read)
         self._conn.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts at the first read
 
     def close(self) -> None:
@@ -88,17 +87,13 @@ class Connected:
         self.close()
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self._conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-            ).fetchone()
-        )
+        return self._dialect.has_table(self._conn, name)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction (``BEGIN IMMEDIATE``), rolled back if the block fails."""
         cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        cur.execute(self._dialect.begin_write)
         try:
             yield cur
         except BaseException:
@@ -112,14 +107,6 @@ class Connected:
                 with contextlib.suppress(sqlite3.Error, StoreError):
                     cur.execute("ROLLBACK")
                 raise
-
-
-def _sha256(line: bytes) -> bytes:
-    return hashlib.sha256(line).digest()
-
-
-def _canonical_row(*values: Any) -> str:
-    return canonical_row(values)
 
 
 #: SQLite's primary result codes that mean the disk or the folder, not the program, failed.

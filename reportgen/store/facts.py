@@ -9,6 +9,13 @@ from typing import Any
 from ..core.records import GatewayStatus, KeyInfo
 from ..errors import StoreError
 from .connection import DEFAULT_SOURCE, KEY_SQL, Connected
+from .dialect import upsert
+
+#: The ``keys`` table's columns, in the order :meth:`FactWrites.save_keys` writes them.
+_KEY_COLUMNS = (
+    "id", "name", "status", "used_quota", "remain_quota", "unlimited_quota", "grp", "created_time",
+    "accessed_time", "expired_time", "seen_at", "source",
+)  # fmt: skip
 
 
 def one_status(found: Sequence[tuple[str, GatewayStatus]]) -> GatewayStatus | None:
@@ -52,7 +59,7 @@ class FactReads(Connected):
             wanted = self._sources is None or DEFAULT_SOURCE in self._sources
             return {DEFAULT_SOURCE: known} if known and wanted else {}
         where, args = self._src("name")
-        rows = self._conn.execute(f"SELECT name, account FROM sources WHERE 1{where} ORDER BY name", args)
+        rows = self._conn.execute(f"SELECT name, account FROM sources WHERE TRUE{where} ORDER BY name", args)
         return {str(n): str(a) for n, a in rows}
 
     def source_names(self) -> tuple[str, ...]:
@@ -84,7 +91,7 @@ class FactReads(Connected):
         return {n: self._status_of(n if self._multi else None, None) for n in self.source_names()}
 
     def _status_of(self, source: str | None, before: int | None) -> GatewayStatus | None:
-        sql = "SELECT read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version FROM status_snapshots WHERE 1"
+        sql = "SELECT read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version FROM status_snapshots WHERE TRUE"
         args: list[Any] = []
         if source is not None:
             sql += " AND source = ?"
@@ -141,7 +148,7 @@ class FactWrites(FactReads):
     """Recording what a sync learnt of its gateway."""
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self._conn.execute(upsert("meta", ("key", "value"), ("key",)), (key, value))
 
     def bind_account(
         self,
@@ -166,7 +173,9 @@ class FactWrites(FactReads):
             if source == DEFAULT_SOURCE:
                 self.set_meta("account", account)
         elif known != account and rebind:
-            self._conn.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (source, account, at))
+            self._conn.execute(
+                upsert("sources", ("name", "account", "bound_at"), ("name",)), (source, account, at)
+            )
             if source == DEFAULT_SOURCE:
                 self.set_meta("account", account)
             return known
@@ -197,7 +206,7 @@ class FactWrites(FactReads):
     def save_keys(self, keys: Sequence[KeyInfo], seen_at: int, source: str = DEFAULT_SOURCE) -> None:
         with self._transaction() as cur:
             cur.executemany(
-                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                upsert("keys", _KEY_COLUMNS, ("source", "id")),
                 [
                     (
                         k.id,
@@ -217,17 +226,17 @@ class FactWrites(FactReads):
                 ],
             )
             if source == DEFAULT_SOURCE:
-                cur.execute("INSERT OR REPLACE INTO meta VALUES ('keys_seen_at', ?)", (str(seen_at),))
+                cur.execute(upsert("meta", ("key", "value"), ("key",)), ("keys_seen_at", str(seen_at)))
 
     def start_sync(
         self, started_at: int, flavor: str, target: tuple[int, int], source: str = DEFAULT_SOURCE
     ) -> int:
-        cur = self._conn.execute(
+        rows = self._conn.execute(
             "INSERT INTO syncs (started_at, state, flavor, target_start, target_end, source) "
-            "VALUES (?, 'running', ?, ?, ?, ?)",
+            "VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
             (started_at, flavor, target[0], target[1], source),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchall()  # read to the end: the statement is done
+        return int(rows[0][0])
 
     def finish_sync(
         self,

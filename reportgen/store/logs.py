@@ -34,16 +34,11 @@ _NULLABLE = {"use_time_ms", "http_status", "token_id", "channel"}
 #: term, or an overflow, makes it REAL; a NULL where none belongs makes it NULL).
 _NO_REAL = "typeof({}) = 'integer'".format(
     " + ".join(
-        f"IFNULL({c}, 0)" if c in _NULLABLE else c
+        f"COALESCE({c}, 0)" if c in _NULLABLE else c
         for c, f in zip(ROW_COLUMNS.split(", "), ROW_FIELDS, strict=True)
         if f not in _TEXT_FIELDS
     )
 )
-#: A row's canonical line, built by SQLite: byte for byte :func:`canonical_row` for every
-#: value but a REAL (``tests/test_fingerprint.py`` holds the two equal), and a row holding a
-#: REAL is written by Python.  Hashing it is one call per row with one argument.
-_LINE_SQL = f"CASE WHEN {_NO_REAL} THEN json_array({ROW_COLUMNS}) ELSE rg_canonical_row({ROW_COLUMNS}) END"
-_DIGEST_SQL = f"rg_sha256(CAST({_LINE_SQL} AS BLOB))"
 
 
 class LogReads(RollupReads):
@@ -77,7 +72,7 @@ class LogReads(RollupReads):
 
     def _has_usage(self) -> bool:
         """Whether the rows keep their token usage (a snapshot of an older schema, not migrated, does not)."""
-        return "price_note" in {str(c[1]) for c in self._conn.execute("PRAGMA table_info(logs)")}
+        return "price_note" in self._dialect.columns(self._conn, "logs")
 
     def iter_detail(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None, fields: Sequence[Field]
@@ -123,7 +118,7 @@ class LogReads(RollupReads):
 
     def row_count(self) -> int:
         where, args = self._filter(None)
-        return int(self._conn.execute(f"SELECT COUNT(*) FROM logs WHERE 1{where}", args).fetchone()[0])
+        return int(self._conn.execute(f"SELECT COUNT(*) FROM logs WHERE TRUE{where}", args).fetchone()[0])
 
     def count_rows(
         self,
@@ -146,7 +141,7 @@ class LogReads(RollupReads):
             table, column, what = (
                 ("rollups", "day", "SUM(rows)") if from_rollups else ("logs", "created_at", "COUNT(*)")
             )
-            sql = f"SELECT IFNULL({what}, 0) FROM {table} WHERE {column} >= ? AND {column} < ?{where}"
+            sql = f"SELECT COALESCE({what}, 0) FROM {table} WHERE {column} >= ? AND {column} < ?{where}"
             total += int(self._conn.execute(sql, [lo, hi, *args]).fetchone()[0])
         return total
 
@@ -179,7 +174,7 @@ class LogReads(RollupReads):
     ) -> Iterator[list[tuple[bytes]]]:
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT {self._line_sql(_DIGEST_SQL)} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} "
+            f"SELECT {self._line_sql(self._digest_sql())} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} "
             "ORDER BY d",
             [start_ts, end_ts, *args],
         )
@@ -192,8 +187,8 @@ class LogReads(RollupReads):
         """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
         where, args = self._filter(token_names)
         cur = self._conn.execute(
-            f"SELECT rg_sha256(CAST(line AS BLOB)) AS d, line FROM (SELECT {self._line_sql(_LINE_SQL)} AS line "
-            f"FROM logs WHERE created_at >= ? AND created_at < ?{where}) ORDER BY d",
+            f"SELECT {self._dialect.digest_sql('line')} AS d, line FROM (SELECT {self._line_sql(self._row_line())} "
+            f"AS line FROM logs WHERE created_at >= ? AND created_at < ?{where}) AS lines ORDER BY d",
             [start_ts, end_ts, *args],
         )
         while batch := cur.fetchmany(4096):
@@ -212,6 +207,14 @@ class LogReads(RollupReads):
         for batch in self._digest_batches(start_ts, end_ts, token_names):
             digest.update(b"".join([row[0] for row in batch]))
         return digest.hexdigest()
+
+    def _row_line(self) -> str:
+        """A row's canonical line, built by the database: byte for byte :func:`canonical_row`
+        (``tests/test_fingerprint.py`` holds the two equal).  Hashing it is one call per row."""
+        return self._dialect.line_sql(ROW_COLUMNS, _NO_REAL)
+
+    def _digest_sql(self) -> str:
+        return self._dialect.digest_sql(self._row_line())
 
     def _line_sql(self, sql: str) -> str:
         """``sql`` with the key named as reports name it (``SOURCE:NAME`` on other sources)."""

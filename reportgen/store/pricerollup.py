@@ -14,6 +14,7 @@ import sqlite3
 from typing import Any
 
 from ..core.tokens import USAGE_COLUMNS
+from .dialect import flag
 
 #: The ``logs`` columns of a row's token usage, in :class:`TokenUsage` order.
 USAGE_SQL = ", ".join(USAGE_COLUMNS)
@@ -32,7 +33,7 @@ ROW_SUMS = (
     "COUNT(*), SUM(quota), MIN(quota), MAX(quota), MIN(created_at), MAX(created_at), SUM(prompt_tokens), "
     "SUM(completion_tokens), " + ", ".join(f"SUM({c.strip()})" for c in _COUNTS.split(",")) + ", "
     "COUNT(cache_read_tokens), SUM(CASE WHEN cache_read_tokens IS NOT NULL THEN "
-    "IFNULL(input_tokens, 0) + cache_read_tokens + IFNULL(cache_write_tokens, 0) END)"
+    "COALESCE(input_tokens, 0) + cache_read_tokens + COALESCE(cache_write_tokens, 0) END)"
 )
 FIGURES = (
     "rows, quota, min_quota, max_quota, first_ts, last_ts, prompt_tokens, completion_tokens, "
@@ -50,7 +51,7 @@ ROLLED_SUMS = ", ".join(
 )
 
 
-SUB = "IFNULL(billing_source, '') = 'subscription'"
+SUB = flag("COALESCE(billing_source, '') = 'subscription'")
 
 
 def roll_prices(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from ..core.records import GatewayStatus
 from ..errors import StoreError
 from .connection import DEFAULT_SOURCE
+from .dialect import upsert
 from .facts import FactReads, one_status
 
 _COLUMNS = "read_at, quota_per_unit, usd_exchange_rate, quota_display_type, version"
@@ -82,7 +83,9 @@ class PriceWrites(PriceReads):
 def pin_window(cur: sqlite3.Cursor, start: int, end: int, source: str, status: GatewayStatus) -> None:
     """Price ``[start, end]`` of ``source`` at ``status`` (the window's earlier pin was cleared with it)."""
     cur.execute(
-        f"INSERT OR REPLACE INTO window_prices (source, start_ts, end_ts, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        upsert(
+            "window_prices", ("source", "start_ts", "end_ts", *_COLUMNS.split(", ")), ("source", "start_ts")
+        ),
         (source, start, end, *_values(status)),
     )
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..core.rawjson import dumps_row, dumps_table
 from ..core.rawjson import orjson as _orjson
+from .dialect import dialect_of
 
 #: zlib level of the blobs: on log JSON 3 compresses 2.6x faster than 6 for ~20 % more bytes (55 vs 46 per row).
 LEVEL = 3
@@ -117,9 +118,7 @@ class RawLookup:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._legacy = bool(
-            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_raw'").fetchone()
-        )
+        self._legacy = dialect_of(conn).has_table(conn, "log_raw")
         self._pairs: dict[int, str] = {}
 
     def __getitem__(self, row_id: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .connection import Connected
+from .dialect import upsert
 
 
 class ReconcileReads(Connected):
@@ -61,6 +62,10 @@ class ReconcileWrites(Connected):
         self, start_ts: int, end_ts: int, label: str, checked_at: int, result: str
     ) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO reconciliations VALUES (?, ?, ?, ?, ?)",
+            upsert(
+                "reconciliations",
+                ("start_ts", "end_ts", "label", "checked_at", "result"),
+                ("start_ts", "end_ts"),
+            ),
             (start_ts, end_ts, label, checked_at, result),
         )

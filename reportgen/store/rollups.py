@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from ..core.aggregate import latency_bucket
 from ..core.periods import zone_days
 from .connection import DEFAULT_SOURCE
+from .dialect import dialect_of, flag, upsert
 from .facts import FactReads
 from .pricerollup import roll_prices
 
@@ -85,10 +86,10 @@ LATENCY_BUCKET_SQL = (
 #: The figures of a Bucket, in its order, summed over rows (``logs`` columns).
 SUMS_SQL = (
     "COUNT(*), SUM(quota), SUM(prompt_tokens), SUM(completion_tokens), COUNT(http_status), "
-    "IFNULL(SUM(http_status >= 200 AND http_status < 400), 0), SUM(has_price = 0), "
-    "SUM(quota = 0 AND prompt_tokens + completion_tokens > 0)"
+    f"SUM({flag('http_status >= 200 AND http_status < 400')}), SUM({flag('has_price = 0')}), "
+    f"SUM({flag('quota = 0 AND prompt_tokens + completion_tokens > 0')})"
 )
-SUB_SQL = "IFNULL(billing_source, '') = 'subscription'"
+SUB_SQL = flag("COALESCE(billing_source, '') = 'subscription'")
 #: The same figures as stored in ``rollups``.
 BUCKET_COLUMNS = (
     "rows, quota, prompt_tokens, completion_tokens, status_known, status_ok, no_price, zero_quota"
@@ -194,7 +195,7 @@ def zone_of(conn: sqlite3.Connection) -> str:
 
 def _has_source(conn: sqlite3.Connection, table: str) -> bool:
     """Whether ``table`` has a ``source`` column (a snapshot closed before sources existed has none)."""
-    return "source" in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    return "source" in dialect_of(conn).columns(conn, table)
 
 
 #: The cells of a day's latency histograms: ``(key, model, bucket_ms) -> rows``.
@@ -203,10 +204,7 @@ Cells = Counter[tuple[str, str, int]]
 
 def _has_prices(conn: sqlite3.Connection) -> bool:
     """Whether the store keeps the price rollup (schema 12; the migrations before it roll up without)."""
-    return (
-        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_prices'").fetchone()
-        is not None
-    )
+    return dialect_of(conn).has_table(conn, "rollup_prices")
 
 
 def roll(
@@ -225,7 +223,7 @@ def roll(
     if _has_source(conn, "logs"):
         where, args = " AND source = ?", [source]
     else:  # every row is the default source's
-        where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
+        where, args = ("", []) if source == DEFAULT_SOURCE else (" AND FALSE", [])
     prices = _has_prices(conn)
     for start, end in zone_days(tz, lo, hi):
         conn.execute("DELETE FROM rollups WHERE day = ? AND source = ?", (start, source))
@@ -250,7 +248,7 @@ def roll(
         if prices:
             roll_prices(conn, start, end, source, where, args)
         conn.execute(
-            "INSERT OR REPLACE INTO rollup_days (day, source, end_ts) VALUES (?, ?, ?)", (start, source, end)
+            upsert("rollup_days", ("day", "source", "end_ts"), ("day", "source")), (start, source, end)
         )
 
 
@@ -319,7 +317,7 @@ def rebuild(conn: sqlite3.Connection, zone: str) -> None:
         *(("rollup_prices",) if _has_prices(conn) else ()),
     ):
         conn.execute(f"DELETE FROM {table}")
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rollup_zone', ?)", (zone,))
+    conn.execute(upsert("meta", ("key", "value"), ("key",)), ("rollup_zone", zone))
     spans: dict[str, tuple[int, int]] = {}
     logs = "source" if _has_source(conn, "logs") else f"'{DEFAULT_SOURCE}'"
     coverage = "source" if _has_source(conn, "coverage") else f"'{DEFAULT_SOURCE}'"
@@ -344,7 +342,7 @@ def roll_prices_again(conn: sqlite3.Connection) -> None:
         if has_source:
             where, args = " AND source = ?", [source]
         else:
-            where, args = ("", []) if source == DEFAULT_SOURCE else (" AND 0", [])
+            where, args = ("", []) if source == DEFAULT_SOURCE else (" AND FALSE", [])
         roll_prices(conn, int(day), int(end), str(source), where, args)
 
 

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import StoreError
+from .dialect import dialect_of, upsert
 from .migrations import CREDIT_TYPES_SQL, MIGRATIONS
 
 #: The schema this reportgen writes.
@@ -25,7 +26,7 @@ __all__ = ["CREDIT_TYPES_SQL", "OLDEST_MIGRATABLE", "SCHEMA_VERSION", "migrate",
 
 def version_of(conn: sqlite3.Connection) -> int | None:
     """The store's schema version, or None for an empty database."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+    if not dialect_of(conn).has_table(conn, "meta"):
         return None
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return None if row is None else int(row[0])
@@ -35,7 +36,7 @@ def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
     """Bring the store in ``db`` up to :data:`SCHEMA_VERSION`; return the version it had (None: new)."""
     version = version_of(conn)
     if version is None:
-        foreign = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")]
+        foreign = dialect_of(conn).tables(conn)[:3]
         if foreign:  # another program's database: never add our tables to it
             raise StoreError(
                 f"{db}: not a reportgen store (it holds tables {', '.join(foreign)}); move it aside, "
@@ -62,9 +63,7 @@ def migrate(conn: sqlite3.Connection, db: Path) -> int | None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             MIGRATIONS[number](conn)
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(number),)
-            )
+            conn.execute(upsert("meta", ("key", "value"), ("key",)), ("schema_version", str(number)))
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.wallet import Balance, CreditRow, WalletRecord
 from .connection import Connected
+from .dialect import upsert
 from .migrations import CREDIT_TYPES_SQL
 from .partials import RollupReads
 
@@ -39,15 +40,15 @@ class WalletReads(RollupReads):
         for a, b, from_rollups in self.rolled_spans(lo, hi):
             if from_rollups:
                 sql = (
-                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND NOT sub THEN quota END), 0), "
-                    "COALESCE(SUM(CASE WHEN type = 2 AND sub THEN quota END), 0), "
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND sub = 0 THEN quota END), 0), "
+                    "COALESCE(SUM(CASE WHEN type = 2 AND sub <> 0 THEN quota END), 0), "
                     "COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM rollups "
                     "WHERE day >= ? AND day < ? AND type IN (2, 6) AND source = ?"
                 )
                 args: tuple[Any, ...] = (a, b, source)
             else:
                 sql = (
-                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND IFNULL(billing_source, '') != 'subscription' "
+                    "SELECT COALESCE(SUM(CASE WHEN type = 2 AND COALESCE(billing_source, '') != 'subscription' "
                     "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 2 AND billing_source = 'subscription' "
                     "THEN quota END), 0), COALESCE(SUM(CASE WHEN type = 6 THEN quota END), 0) FROM logs "
                     f"WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){' AND source = ?' if self._multi else ''}"
@@ -61,7 +62,7 @@ class WalletReads(RollupReads):
         """The top-up, admin and system rows (types 1, 3, 4) of ``[lo, hi)``, with their text."""
         src = " AND source = ?" if self._multi else ""
         rows = self._conn.execute(  # the text kept beside the row at sync (schema 11), never its raw blob
-            "SELECT created_at, type, quota, IFNULL(c.content, '') FROM logs LEFT JOIN credit_texts c USING (id) "
+            "SELECT created_at, type, quota, COALESCE(c.content, '') FROM logs LEFT JOIN credit_texts c USING (id) "
             f"WHERE created_at >= ? AND created_at < ? AND {CREDIT_TYPES_SQL}{src} ORDER BY created_at, id",
             (lo, hi, *([source] if self._multi else [])),
         ).fetchall()
@@ -118,6 +119,10 @@ class WalletWrites(Connected):
         """Keep the gateway's own top-up and redemption records (the database source reads them)."""
         with self._transaction() as cur:
             cur.executemany(
-                "INSERT OR REPLACE INTO wallet_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                upsert(
+                    "wallet_records",
+                    ("source", "kind", "ref", "at", "quota", "money", "detail"),
+                    ("source", "kind", "ref"),
+                ),
                 [(source, r.kind, r.ref, r.at, r.quota, r.money, r.detail) for r in records],
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..dialect import dialect_of
+
 
 def script(conn: sqlite3.Connection, sql: str) -> None:
     """Run several statements without ``executescript``, which would commit an open transaction."""
@@ -14,11 +16,11 @@ def script(conn: sqlite3.Connection, sql: str) -> None:
 
 
 def columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+    return dialect_of(conn).columns(conn, table)
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
-    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return set(dialect_of(conn).tables(conn))
 
 
 def snapshot_db(conn: sqlite3.Connection, snapshot: str) -> Path:
