@@ -7,6 +7,9 @@ then times, each in a fresh process so that its peak RSS is its own:
 - ``sync``: ``run_sync`` with ``[gateway] source = "database"`` into an empty store;
 - ``copy-csv``: the same rows' columns straight to a CSV file (PostgreSQL ``COPY ... TO
   STDOUT``; MariaDB/SQLite a ``SELECT`` and a bare ``csv.writer``), the floor;
+- ``psql-copy`` (PostgreSQL): ``psql -c "\\copy (SELECT ...) TO FILE CSV"`` of the same
+  columns, a whole ``psql`` process: the floor issue 27 measures the sync against
+  (``--repeat N`` runs sync and floors round robin, N times, and reports medians);
 - ``api`` (``--api-rows``, default 100,000): the same kind of rows served by the fake gateway
   (its own process, no rate limit) and synced through the management API client: the
   API path's own cost, side by side (a real gateway's rate limit allows ~100 rows/s).
@@ -25,6 +28,8 @@ import argparse
 import csv
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,10 +40,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+import data  # noqa: E402
+
 from reportgen.testing.fakegateway.synthetic import iter_rows  # noqa: E402
 from tests import dbservers  # noqa: E402
 
-START, END = 1772323200, 1775001600  # March 2026, UTC
+#: March 2026 in the bench's report timezone (Asia/Shanghai), as the realistic month has it.
+START, END = data.period().start_ts, data.period().end_ts
 COLUMNS = [n for n, _ in dbservers.NEWAPI_LOG_COLUMNS]
 API_TOKEN = "bench-token-0123456789"
 
@@ -48,7 +58,10 @@ def _log(message: str) -> None:
 
 
 def _db_rows(n: int) -> Any:
-    for i, row in enumerate(iter_rows(n, START, END)):
+    """A realistic month (issue 27, ``data.rows``): refunds, errors, credit rows, ``other`` as
+    new-api writes it (cache tokens and ratios, the channel's admin info)."""
+    for i, row in enumerate(data.rows(n, realistic=True)):
+        row.setdefault("user_id", data.USER_ID)
         yield tuple(dbservers.newapi_row(row, i)[c] for c in COLUMNS)
 
 
@@ -99,11 +112,11 @@ def child_sync(dsn: str, store: str) -> dict[str, Any]:
     folder = Path(store)
     folder.mkdir(parents=True)
     (folder / "reportgen.toml").write_text(
-        f'[gateway]\nsource = "database"\ndsn = "{dsn}"\nuser_id = 42\n[report]\ntimezone = "UTC"\n'
+        f'[gateway]\nsource = "database"\ndsn = "{dsn}"\nuser_id = 42\n[report]\ntimezone = "{data.TZ}"\n'
     )
     config = load_config(folder / "reportgen.toml", env={"REPORTGEN_DB_PASSWORD": dbservers.READER_PASSWORD})
     started = time.perf_counter()
-    result = run_sync(config, parse_period("2026-03", config.tz), now=lambda: END + 86400)
+    result = run_sync(config, parse_period(data.PERIOD, config.tz), now=lambda: END + 86400)
     return {"seconds": time.perf_counter() - started, "rows": result.rows, "queries": result.requests}
 
 
@@ -146,15 +159,43 @@ def measure_api(n: int, store: Path) -> dict[str, Any]:
         server.wait()
 
 
-def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
+def _copy_select(dialect: str) -> str:
+    """The SELECT of every column of the month's rows: what the floors export."""
     names = ", ".join(f'"{c}"' if dialect != "mysql" else f"`{c}`" for c in COLUMNS)
-    where = f"WHERE user_id = 42 AND created_at >= {START} AND created_at < {END}"
+    return f"SELECT {names} FROM logs WHERE user_id = 42 AND created_at >= {START} AND created_at < {END}"
+
+
+def measure_psql(dsn: str, out: Path) -> dict[str, Any]:
+    """``psql \\copy`` of the month's columns to a CSV file, as one whole process (wait4's figures)."""
+    env = {**os.environ, "PGPASSWORD": dbservers.READER_PASSWORD}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        ["psql", "-X", "-q", "-d", dsn, "-c", f"\\copy ({_copy_select('postgresql')}) TO '{out}' WITH CSV"],
+        env=env,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit("psql \\copy failed")
+    with open(out, "rb") as fp:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fp.read(1 << 20), b""))
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "peak_mb": round(usage.ru_maxrss / 1024, 1),
+        "rows_per_s": round(rows / seconds),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+    }
+
+
+def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
+    select = _copy_select(dialect)
     started = time.perf_counter()
     rows = 0
     if dialect == "postgresql":
         import psycopg
 
-        sql = f"COPY (SELECT {names} FROM logs {where}) TO STDOUT WITH CSV"
+        sql = f"COPY ({select}) TO STDOUT WITH CSV"
         with (
             psycopg.connect(dsn, password=dbservers.READER_PASSWORD) as conn,
             open(out, "wb") as fp,
@@ -177,7 +218,7 @@ def child_copy(dialect: str, dsn: str, out: str) -> dict[str, Any]:
 
             conn = sqlite3.connect(dsn.removeprefix("sqlite:///"))
         cur = conn.cursor()
-        cur.execute(f"SELECT {names} FROM logs {where}")
+        cur.execute(select)
         with open(out, "w", newline="", encoding="utf-8") as fp:
             writer = csv.writer(fp)
             while batch := cur.fetchmany(10000):
@@ -211,6 +252,11 @@ def main() -> None:
     parser.add_argument(
         "--api-rows", type=int, default=100_000, help="rows for the API path (default 100,000)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each step, round robin (medians)")
+    parser.add_argument(
+        "--pg-dsn",
+        help="a PostgreSQL database already holding the rows (as the reader): not started nor loaded",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     ns = parser.parse_args()
@@ -236,7 +282,9 @@ def main() -> None:
                 results.append(result)
                 continue
             started = time.perf_counter()
-            if dialect == "postgresql":
+            if dialect == "postgresql" and ns.pg_dsn:
+                dsn = ns.pg_dsn
+            elif dialect == "postgresql":
                 servers[dialect] = server = dbservers.start_postgres(empty)
                 load_postgres(server, ns.rows)
                 dsn = server.dsn("newapi")
@@ -248,12 +296,20 @@ def main() -> None:
                 load_sqlite(work / "gateway.db", ns.rows)
                 dsn = f"sqlite:///{work / 'gateway.db'}"
             _log(f"{dialect}: loaded {ns.rows:,} rows in {time.perf_counter() - started:.0f} s")
-            for step, args in (
-                ("sync", ["sync", dsn, str(work / f"store-{dialect}")]),
-                ("copy-csv", ["copy", dialect, dsn, str(work / f"{dialect}.csv")]),
-            ):
-                result = {"dialect": dialect, "step": step, **measure(args)}
-                _log(json.dumps(result))
+            runs: dict[str, list[dict[str, Any]]] = {}
+            for run in range(ns.repeat):  # round robin: each step meets the same load
+                shutil.rmtree(work / f"store-{dialect}", ignore_errors=True)
+                for step in ("sync", "copy-csv", "psql-copy")[: 3 if dialect == "postgresql" else 2]:
+                    result = {"dialect": dialect, "step": step, "run": run, **_step(step, dialect, dsn, work)}
+                    _log(json.dumps(result))
+                    runs.setdefault(step, []).append(result)
+            floor = "psql-copy" if dialect == "postgresql" else "copy-csv"
+            medians = {step: _median(rs) for step, rs in runs.items()}
+            for result in medians.values():
+                result["x_floor"] = round(result["seconds"] / medians[floor]["seconds"], 2)
+                result["cpu_x_floor"] = round(
+                    result["cpu_seconds"] / max(medians[floor]["cpu_seconds"], 0.01), 2
+                )
                 results.append(result)
     finally:
         for server in servers.values():
@@ -263,12 +319,32 @@ def main() -> None:
         return
     print(
         f"{'dialect':<11} {'step':<9} {'rows':>10} {'seconds':>8} {'cpu s':>7} {'rows/s':>9} {'peak MB':>8}"
+        f" {'x floor':>8}"
     )
     for r in results:
         print(
-            f"{r['dialect']:<11} {r['step']:<9} {r['rows']:>10,} {r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f} "
-            f"{r['rows_per_s']:>9,} {r['peak_mb']:>8}"
+            f"{r['dialect']:<11} {r['step']:<9} {r['rows']:>10,} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f} "
+            f"{r['rows_per_s']:>9,} {r['peak_mb']:>8} {r.get('x_floor', ''):>8}"
         )
+
+
+def _step(step: str, dialect: str, dsn: str, work: Path) -> dict[str, Any]:
+    """One run of ``step`` (in its own process)."""
+    if step == "sync":
+        return measure(["sync", dsn, str(work / f"store-{dialect}")])
+    if step == "copy-csv":
+        return measure(["copy", dialect, dsn, str(work / f"{dialect}.csv")])
+    return measure_psql(dsn, work / "psql.csv")
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run's figures of each measure (a step's runs)."""
+    out = dict(runs[0])
+    for name in ("seconds", "cpu_seconds", "peak_mb", "rows_per_s"):
+        out[name] = statistics.median(r[name] for r in runs)
+    out["runs"] = len(runs)
+    out.pop("run", None)
+    return out
 
 
 if __name__ == "__main__":
