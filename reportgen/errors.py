@@ -99,3 +99,9 @@ class CoverageError(ReportgenError):
 
 class DatabaseSourceError(GatewayError):
     """The gateway's log database could not be read: connection, rights, or schema."""
+
+
+class DeliveryError(ReportgenError):
+    """An alert or packet could not be delivered after its retries (it is not marked delivered)."""
+
+    exit_code = 13

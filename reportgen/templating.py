@@ -82,6 +82,10 @@ PLACEHOLDERS = (
     *("first", "last", "kind", "budget", "spent", "over"),
     # the money policy: the claim base, printed USD × rate
     *("base", "left_out", "product"),
+    # alerts and deliveries (reportgen watch, month-end --deliver)
+    *("rule", "threshold", "share", "as_of", "run_out", "remaining", "burn", "by", "day", "median"),
+    *("factor", "window", "days", "balance", "read_at", "limit", "per_day", "days_left", "state"),
+    *("last_ok", "hours", "digest", "size", "link", "key"),
 )
 
 

@@ -89,3 +89,6 @@ def test_raised_resolved_and_delivered_once(tmp_path: Path) -> None:
         assert state.resolve_alerts(store, ["budget/a/80"], 20) == ["budget/a/80"]
         assert state.resolve_alerts(store, ["budget/a/80"], 21) == []
         assert [a.resolved_at for a in state.raised_alerts(store)] == [20]
+        # raised again after it was resolved: its second episode, delivered on its own
+        assert state.raise_alerts(store, [("budget/a/80", "b", "budget", "{}")], 30) == ["budget/a/80"]
+        assert [a.key for a in state.raised_alerts(store)] == ["budget/a/80#1", "budget/a/80#2"]

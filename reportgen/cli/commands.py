@@ -27,6 +27,7 @@ from .options import (
     store_if_any,
 )
 from .syncing import sync
+from .watching import watch
 
 if TYPE_CHECKING:
     from ..core.periods import Period
@@ -79,6 +80,7 @@ def init(where: str, force: bool) -> None:
 
 
 cli.add_command(sync)
+cli.add_command(watch)
 
 
 @cli.command()

@@ -15,7 +15,7 @@ from ..errors import ReportgenError
 #: Commands in the order of the work, not alphabetically.
 WORKFLOW = (
     "init", "keys", "sync", "summary", "bridge", "report", "packet", "verify", "close", "amendments",
-    "reconcile", "month-end", "log", "store", "exporters", "demo",
+    "reconcile", "month-end", "watch", "log", "store", "exporters", "demo",
 )  # fmt: skip
 
 EXIT_CODES = """\b
@@ -25,11 +25,15 @@ Exit codes:
   6  export         7  data-quality (--strict)      8  packet
   9  reconcile      10 period not (fully) synced    11 verify: signed by a key not trusted
   12 bridge does not close (--strict)
+  13 a delivery failed (watch, month-end --deliver)
+  14 watch: alerts sent (0: nothing to send)
   130 interrupted
 """
 
 #: ``verify``: the packet is intact but signed by a key the reader does not trust.
 UNTRUSTED_EXIT = 11
+#: ``watch``: alerts were sent (0 when there was nothing to send).
+SENT_EXIT = 14
 
 
 class CommandGroup(click.Group):

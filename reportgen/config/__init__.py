@@ -8,6 +8,7 @@ single values every table shares; ``example`` the file ``reportgen init`` writes
 
 from __future__ import annotations
 
+from .alerts import ALERT_KINDS, CHANNEL_TYPES, AlertRule, Channel
 from .example import EXAMPLE_CONFIG, write_example_config
 from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, SOURCE_NAME, SOURCES
 from .load import (
@@ -28,6 +29,10 @@ from .safety import base_url_problem, plain_http_warning
 from .values import MAX_RATE
 
 __all__ = [
+    "ALERT_KINDS",
+    "CHANNEL_TYPES",
+    "AlertRule",
+    "Channel",
     "CONFIG_NAME",
     "DB_PASSWORD_ENV",
     "DEFAULT_SOURCE",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .connection import Connected
+from .connection import KEY_SQL, Connected
 from .facade import Store
 
 #: What :func:`claim` found: a new delivery, one to try again, one cut off mid-send, one done.
@@ -21,34 +21,47 @@ NEW, RETRY, IN_DOUBT, SENT = "new", "retry", "in doubt", "sent"
 @dataclass(frozen=True, slots=True)
 class RaisedAlert:
     identity: str
+    episode: int
     rule: str
     kind: str
     raised_at: int
     resolved_at: int | None
     facts: str  # compact JSON object: what the messages print
 
+    @property
+    def key(self) -> str:
+        """What its deliveries are recorded under: the identity and its episode."""
+        return f"{self.identity}#{self.episode}"
+
 
 def raised_alerts(reader: Connected) -> list[RaisedAlert]:
-    """Every alert raised, oldest first."""
+    """Every alert raised, each episode, oldest first."""
     if not reader.has_table("alerts"):
         return []
     rows = reader._conn.execute(
-        "SELECT identity, rule, kind, raised_at, resolved_at, facts FROM alerts ORDER BY raised_at, identity"
+        "SELECT identity, episode, rule, kind, raised_at, resolved_at, facts FROM alerts "
+        "ORDER BY raised_at, identity, episode"
     )
-    return [RaisedAlert(r[0], r[1], r[2], int(r[3]), r[4], r[5]) for r in rows]
+    return [RaisedAlert(r[0], int(r[1]), r[2], r[3], int(r[4]), r[5], r[6]) for r in rows]
 
 
 def raise_alerts(store: Store, alerts: Iterable[tuple[str, str, str, str]], at: int) -> list[str]:
-    """Record ``(identity, rule, kind, facts)`` not raised before; return the identities raised now."""
+    """Record ``(identity, rule, kind, facts)`` not raised now: new ones, and those resolved since
+    they were last raised (their next episode).  Return the identities raised now."""
     raised = []
     with store._transaction() as cur:
         for identity, rule, kind, facts in alerts:
+            last = cur.execute(
+                "SELECT episode, resolved_at FROM alerts WHERE identity = ? ORDER BY episode DESC LIMIT 1",
+                (identity,),
+            ).fetchone()
+            if last is not None and last[1] is None:
+                continue
             cur.execute(
-                "INSERT OR IGNORE INTO alerts (identity, rule, kind, raised_at, facts) VALUES (?, ?, ?, ?, ?)",
-                (identity, rule, kind, at, facts),
+                "INSERT INTO alerts (identity, episode, rule, kind, raised_at, facts) VALUES (?, ?, ?, ?, ?, ?)",
+                (identity, 1 if last is None else int(last[0]) + 1, rule, kind, at, facts),
             )
-            if cur.rowcount:
-                raised.append(identity)
+            raised.append(identity)
     return raised
 
 
@@ -119,3 +132,27 @@ def delivered(reader: Connected, identity: str, phase: str) -> dict[str, tuple[i
         (identity, phase),
     )
     return {r[0]: (int(r[1]), r[2]) for r in rows}
+
+
+def key_use_spans(reader: Connected) -> dict[str, tuple[int, int]]:
+    """Each key's first and last consumption row (Unix seconds), keys named as reports name them."""
+    rows = reader._conn.execute(
+        f"SELECT {KEY_SQL}, MIN(created_at), MAX(created_at) FROM logs WHERE type = 2 GROUP BY 1"
+    )
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def sync_runs(reader: Connected) -> dict[str, tuple[int | None, int | None, str]]:
+    """Per source: the last successful sync's end, the last finished sync's end and its state."""
+    out: dict[str, tuple[int | None, int | None, str]] = {}
+    rows = reader._conn.execute(
+        "SELECT source, MAX(CASE WHEN state = 'ok' THEN finished_at END), MAX(finished_at) FROM syncs "
+        "WHERE finished_at IS NOT NULL GROUP BY source"
+    ).fetchall()
+    for source, ok, last in rows:
+        state = reader._conn.execute(
+            "SELECT state FROM syncs WHERE source = ? AND finished_at = ? ORDER BY id DESC LIMIT 1",
+            (source, last),
+        ).fetchone()
+        out[str(source)] = (ok, last, str(state[0]))
+    return out

@@ -7,16 +7,18 @@ import sqlite3
 from .base import script
 
 # An alert is raised once per identity (rule and subject, e.g. ``budget/alpha/80``) and resolved
-# once; each delivery (the alert, its resolution, or a packet, to one recipient) is claimed in
+# once; raised again after that, it is its next episode; each delivery (the alert, its resolution, or a packet, to one recipient) is claimed in
 # a transaction before it is sent and marked sent after, so no run sends one twice.
 _TABLES = """
 CREATE TABLE IF NOT EXISTS alerts (
-    identity TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    episode INTEGER NOT NULL,
     rule TEXT NOT NULL,
     kind TEXT NOT NULL,
     raised_at INTEGER NOT NULL,
     resolved_at INTEGER,
-    facts TEXT NOT NULL
+    facts TEXT NOT NULL,
+    PRIMARY KEY (identity, episode)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     identity TEXT NOT NULL,
