@@ -280,8 +280,11 @@ class DocumentRole:
     claim form counts it among its electronic attachments (电子附件 M 份); the claim
     itself and evidence such as ``rows.jsonl`` do not.  ``check(file)`` is what
     ``reportgen verify`` runs on the file once its SHA-256 matched (None: the hash alone);
-    ``required``: a packet without it does not verify.  ``plugin`` and ``version`` are
-    filled in by reportgen.
+    ``required``: a packet without it does not verify.  ``pades``: a PDF the packet signs as
+    PAdES (PDF/A-3b) when the preparer has an X.509 key (``keys init --x509``); ``associated``:
+    the ``AFRelationship`` (``Data``, ``Supplement``, ``Source``) under which those signed PDFs
+    carry this document embedded ("" : they do not).  ``plugin`` and ``version`` are filled in
+    by reportgen.
 
     A packet is issued with the roles registered when its statement number was first
     issued; re-issuing the same content later holds the same documents, byte for byte.
@@ -296,6 +299,8 @@ class DocumentRole:
     attachment: bool = True
     check: PacketCheck | None = None
     required: bool = False
+    pades: bool = False
+    associated: str = ""
     plugin: str = ""
     version: str = ""
 

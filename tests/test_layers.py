@@ -31,6 +31,8 @@ TEST_HELPERS = {"testing"}
 #: is imported only when a workbook is written, reportlab only when a PDF is.
 LAZY = {
     ("app.verify.check", "app.verify.against_store"),
+    ("app.pades", "app.pdfa"),  # pdfa imports pyHanko (the pades extra): loaded only to sign PDFs
+    ("app.packet", "app.pdfa"),
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
     ("exporters.pdf.__init__", "exporters.pdf.document"),
     ("exporters.pdf.__init__", "exporters.pdf.builder"),

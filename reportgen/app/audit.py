@@ -76,7 +76,7 @@ def create_x509(
     owner: str | None = None,
     *,
     pkcs12: Path | None = None,
-    rsa_key: bool = False,
+    ecdsa: bool = False,
     force: bool = False,
     env: Mapping[str, str] = os.environ,
     now: Callable[[], float] = time.time,
@@ -87,7 +87,7 @@ def create_x509(
         identity = import_pkcs12(config.signing_x509, pkcs12, env.get(PKCS12_PASSWORD_ENV), force=force)
     else:
         user, host = who()
-        identity = init_x509(config.signing_x509, owner or f"{user}@{host}", rsa_key=rsa_key, force=force)
+        identity = init_x509(config.signing_x509, owner or f"{user}@{host}", ecdsa=ecdsa, force=force)
     if not (config.store_dir / DB_NAME).is_file():
         return NewCertificate(identity, pkcs12 is not None, False)
     with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:

@@ -29,6 +29,7 @@ from .claims import claim_info
 from .export import check_out_dir, export_report, file_sha256
 from .packet import build_packet, statement_content
 from .packetdocs import FIRST_DOCUMENTS
+from .pades import pdf_signing
 from .quality import QualityReport, check_quality, enforce
 from .signing import SigningKey, require_key, who
 
@@ -102,6 +103,7 @@ def write_packet(
     is an error.
     """
     signer: SigningKey | None = None if unsigned else require_key(config)
+    pades = None if unsigned else pdf_signing(config)
     scope = Scope.of(member, project)
     documents = packet_documents()
     names = [d.exporter for d in documents.values() if d.exporter is not None]
@@ -136,7 +138,9 @@ def write_packet(
                 if new
                 else issued_with(documents, register.issued_documents(store, number))
             )
-            path = build_packet(view, quality, chosen, context, out_dir, signer=signer, invoices=invoices)
+            path = build_packet(
+                view, quality, chosen, context, out_dir, signer=signer, invoices=invoices, pades=pades
+            )
             register.append(
                 store,
                 int(now()),

@@ -38,6 +38,7 @@ from ..read import PeriodView
 from ..render import members
 from .export import file_sha256, make_out_dir, output_stem, write_atomically
 from .packetdocs import PacketParts, attachments
+from .pades import PdfSigning, finish_pdf
 from .quality import QualityReport
 from .signing import SigningKey
 from .summary import basis_json, exchange_json, period_json, totals_json
@@ -70,6 +71,7 @@ def build_packet(
     *,
     signer: SigningKey | None = None,
     invoices: Sequence[tuple[str, Path]] = (),
+    pades: PdfSigning | None = None,
 ) -> Path:
     """Write the packet of ``view`` into ``out_dir`` (atomically) and return its path.
 
@@ -83,6 +85,8 @@ def build_packet(
     ``view.report.statement`` to the register's number.  ``invoices`` are the original
     vouchers (发票) the claim lists, ``(name in the packet, file)``: copied as they are,
     hashed and signed like every document.  Without ``signer`` the packet is unsigned.
+    With ``pades`` the documents registered ``pades=True`` are made PDF/A-3b carrying those
+    registered ``associated`` and signed as PAdES before they are hashed.
     """
     report = view.report
     context = replace(context, attachments=attachments(documents))
@@ -92,22 +96,25 @@ def build_packet(
     try:
         with tempfile.TemporaryDirectory(prefix=".packet-", dir=out_dir) as tmp_name:
             tmp = Path(tmp_name)
-            entries: list[_Entry] = []
+            parts: list[_Part] = []
             for document in documents:
                 name, media_type, write = _writer(document, source, context, stem)
-                if name in {e.name for e in entries} | {MANIFEST, SIGNATURE}:
+                if name in {p.name for p in parts} | {MANIFEST, SIGNATURE}:
                     raise ExportError(f"packet document {document.role!r} would be a second {name!r}")
-                path = tmp / f"{len(entries)}.part"
+                path = tmp / f"{len(parts)}.part"
                 with path.open("wb") as fp:
                     write(fp)
-                entries.append(_entry(name, document.role, path, media_type))
+                parts.append(_Part(document, name, path, media_type))
+            if pades is not None:  # before hashing: the manifest hashes the signed PDFs
+                _sign_pdfs(parts, pades, context, report)
+            entries = [_entry(p.name, p.document.role, p.path, p.media_type) for p in parts]
             for name, original in invoices:
                 if name in {e.name for e in entries}:
                     raise ExportError(f"invoice {original.name!r} would be a second {name!r} in the packet")
                 path = tmp / f"{len(entries)}.part"
                 shutil.copyfile(original, path)
                 entries.append(_entry(name, INVOICE, path, _media_type(original)))
-            manifest = _manifest(view, quality, context, entries, signer)
+            manifest = _manifest(view, quality, context, entries, signer, pades, parts)
             signature = None if signer is None else base64.b64encode(signer.sign(manifest)) + b"\n"
             target = out_dir / packet_name(report)
             write_atomically(
@@ -118,6 +125,31 @@ def build_packet(
             f"{out_dir}: could not write the packet ({exc.strerror or exc}); nothing was left behind"
         ) from None
     return target
+
+
+@dataclass(frozen=True)
+class _Part:
+    document: DocumentRole
+    name: str
+    path: Path
+    media_type: str
+
+
+def _sign_pdfs(parts: list[_Part], pades: PdfSigning, context: ExportContext, report: Report) -> None:
+    """Each PAdES document as PDF/A-3b carrying the associated documents, signed (in place)."""
+    from .pdfa import Attachment  # needs pyHanko, the pades extra: only when signing PDFs
+
+    attached = [
+        Attachment(p.name, p.path.read_bytes(), p.media_type, p.document.description, p.document.associated)
+        for p in parts
+        if p.document.associated
+    ]
+    for part in parts:
+        if part.document.pades:
+            signed = finish_pdf(
+                part.path.read_bytes(), attached, pades, context, title=part.name, tz=report.period.tz
+            )
+            part.path.write_bytes(signed)
 
 
 def _writer(
@@ -185,6 +217,8 @@ def _manifest(
     context: ExportContext,
     entries: list[_Entry],
     signer: SigningKey | None,
+    pades: PdfSigning | None = None,
+    parts: Sequence[_Part] = (),
 ) -> bytes:
     report, closure = view.report, view.closure
     p, prov = report.period, report.provenance
@@ -256,6 +290,14 @@ def _manifest(
             "covers": "the exact bytes of manifest.json",
         },
     }
+    if pades is not None:  # only then: the manifests of packets without PAdES stay as they were
+        data["pdf_signature"] = {
+            "standard": f"PAdES baseline {pades.level}, PDF/A-3b",
+            "certificate_sha256": pades.identity.fingerprint,
+            "signer": pades.identity.owner,
+            "files": [p.name for p in parts if p.document.pades],
+            "embedded": [p.name for p in parts if p.document.associated],
+        }
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

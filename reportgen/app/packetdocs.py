@@ -77,16 +77,18 @@ def write_rows(source: PacketSource, fp: IO[bytes], ctx: ExportContext) -> None:
 
 BUILTIN_DOCUMENTS = (
     # the claim form (报销单) first; every other document but the rows is its electronic attachment
-    DocumentRole("claim", "claim form (PDF)", exporter="claim", attachment=False),
-    DocumentRole("statement", "statement (PDF)", exporter="pdf", check=check_statement_file),
+    # the PDFs are PAdES-signed PDF/A-3b carrying the CSV detail and the methodology when there is an X.509 key
+    DocumentRole("claim", "claim form (PDF)", exporter="claim", attachment=False, pades=True),
+    DocumentRole("statement", "statement (PDF)", exporter="pdf", check=check_statement_file, pades=True),
     DocumentRole("workbook", "workbook (XLSX)", exporter="xlsx", check=check_workbook_file),
-    DocumentRole("detail", "CSV detail", exporter="csv", check=check_detail_file),
+    DocumentRole("detail", "CSV detail", exporter="csv", check=check_detail_file, associated="Data"),
     DocumentRole(
         "methodology",
         "methodology note",
         write=write_methodology,
         filename="methodology.md",
         media_type="text/markdown",
+        associated="Supplement",
     ),
     DocumentRole(
         "quality", "data-quality page", write=write_quality, filename="quality.md", media_type="text/markdown"

@@ -2,7 +2,7 @@
 
 Acrobat and Foxit validate RSA and ECDSA signatures with an X.509 certificate, not the
 Ed25519 key that signs a packet's manifest.  ``reportgen keys init --x509`` makes one
-self-signed (ECDSA P-256, or RSA 3072 with ``--rsa``) in the owner's name, or imports the
+self-signed (RSA 3072, or ECDSA P-256 with ``--ecdsa``) in the owner's name, or imports the
 organisation's PKCS#12 (``--pkcs12 FILE``, its password from ``$REPORTGEN_PKCS12_PASSWORD``:
 never a command-line value that ``ps`` shows).  It is kept like the Ed25519 key, outside
 every store (``[signing] x509`` in reportgen.toml, env ``REPORTGEN_SIGNING_X509``, default
@@ -10,6 +10,9 @@ every store (``[signing] x509`` in reportgen.toml, env ``REPORTGEN_SIGNING_X509`
 private key, the certificate and its chain.  Beside it, ``<name>.crt`` holds the
 certificate(s) alone, to hand to whoever checks the PDFs (``reportgen keys trust FILE.crt``).
 A certificate is known by its fingerprint: the SHA-256 (hex) of its DER bytes.
+
+RSA is the default because an ECDSA signature makes pyHanko declare the PDF 2.0 extension
+that brought ECDSA to PDF (ISO 32002), and PDF/A-3 is built on PDF 1.7.
 """
 
 from __future__ import annotations
@@ -79,16 +82,16 @@ def certificate_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".pem") + ".crt")
 
 
-def init_x509(path: Path, owner: str, *, rsa_key: bool = False, force: bool = False) -> X509Identity:
+def init_x509(path: Path, owner: str, *, ecdsa: bool = False, force: bool = False) -> X509Identity:
     """A new self-signed certificate for ``owner`` and its key, written to ``path`` (mode 0600)."""
     _refuse_existing(path, force)
     owner = owner.strip()
     if not owner or any(ch in owner for ch in "\r\n") or len(owner) > 64:
         raise UsageError("--owner must be one line of up to 64 characters, e.g. 'Zhang San, Finance'")
     private: SigningPrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        if rsa_key
-        else ec.generate_private_key(ec.SECP256R1())
+        ec.generate_private_key(ec.SECP256R1())
+        if ecdsa
+        else rsa.generate_private_key(public_exponent=65537, key_size=3072)
     )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, owner)])
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

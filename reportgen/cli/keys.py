@@ -51,9 +51,11 @@ def keys_untrust(public_key: str) -> None:
     "--x509",
     "x509",
     is_flag=True,
-    help="Make the X.509 certificate and key that sign PDFs as PAdES (self-signed ECDSA P-256).",
+    help="Make the X.509 certificate and key that sign PDFs as PAdES (self-signed RSA 3072).",
 )
-@click.option("--rsa", "rsa_key", is_flag=True, help="With --x509: an RSA 3072 key instead of ECDSA P-256.")
+@click.option(
+    "--ecdsa", is_flag=True, help="With --x509: ECDSA P-256 instead of RSA (the PDFs then declare PDF 2.0)."
+)
 @click.option(
     "--pkcs12",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -61,19 +63,19 @@ def keys_untrust(public_key: str) -> None:
 )
 @click.pass_context
 def keys_init(
-    ctx: click.Context, owner: str | None, force: bool, x509: bool, rsa_key: bool, pkcs12: Path | None
+    ctx: click.Context, owner: str | None, force: bool, x509: bool, ecdsa: bool, pkcs12: Path | None
 ) -> None:
     """Create the signing key ([signing] key, $REPORTGEN_SIGNING_KEY, or the user config folder).
 
     With --x509: the certificate and key that sign PDFs ([signing] x509, $REPORTGEN_SIGNING_X509,
     or signing-x509.pem in the user config folder).
     """
-    if not x509 and (rsa_key or pkcs12 is not None):
-        raise click.UsageError("--rsa and --pkcs12 go with --x509")
+    if not x509 and (ecdsa or pkcs12 is not None):
+        raise click.UsageError("--ecdsa and --pkcs12 go with --x509")
     if x509:
         from ..app.audit import create_x509
 
-        made = create_x509(config_of(ctx), owner, pkcs12=pkcs12, rsa_key=rsa_key, force=force)
+        made = create_x509(config_of(ctx), owner, pkcs12=pkcs12, ecdsa=ecdsa, force=force)
         click.echo(made.summary())
         return
     from ..app.audit import create_key
