@@ -92,8 +92,8 @@ def close_period(
     if period.end_ts > at:
         raise UsageError(f"{period.label} has not ended yet ({period.end:%Y-%m-%d %H:%M %Z}); close it after")
     with (
-        sync_lock(config.store_dir, f"close {period.label}"),
-        Store.open(config.store_dir, create=False) as store,
+        sync_lock(config.store, f"close {period.label}"),
+        Store.open(config.store, create=False) as store,
     ):
         existing = find_closure(store, period.label)
         if existing is not None and existing.period.timezone != period.timezone:
@@ -204,7 +204,7 @@ def _refuse_overlap(store: Reader, period: Period) -> None:
 
 def list_amendments(config: Config, period: Period | None = None) -> list[str]:
     """One line per recorded amendment (recorded by the sync that found the change)."""
-    with Reader.open(config.store_dir) as store:
+    with Reader.open(config.store) as store:
         store.begin()
         label = None if period is None else period.label
         by_label = {c.period.label: c for c in closures(store)}

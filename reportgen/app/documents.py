@@ -118,8 +118,8 @@ def write_packet(
     )
     check_out_dir(out_dir)
     with (
-        sync_lock(config.store_dir, f"packet {period.label}"),
-        Store.open(config.store_dir, create=False) as store,
+        sync_lock(config.store, f"packet {period.label}"),
+        Store.open(config.store, create=False) as store,
         open_period(config, period, scope) as view,
     ):
         quality = check_view(view, strict, allow_partial, notify)

@@ -88,7 +88,7 @@ def run_reconcile(
                 + ("" if gw.name == "default" else f" of source {gw.name!r}")
             )
     checked_at = int(now())
-    with sync_lock(config.store_dir, "reconcile"), Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store, "reconcile"), Store.open(config.store, create=False) as store:
         parts = []
         for gw in sources:
             client = (client_factory or GatewayClient)(gw)

@@ -106,7 +106,7 @@ def run_sync(
     refuse_insecure(config, strict)
     progress = progress or _Silent()
     results = []
-    with sync_lock(config.store_dir), Store.open(config.store_dir) as store:
+    with sync_lock(config.store), Store.open(config.store) as store:
         for gw in sources:
             started = time.monotonic()
             factory = client_factory or source_factory(gw)

@@ -8,6 +8,7 @@ single values every table shares; ``example`` the file ``reportgen init`` writes
 
 from __future__ import annotations
 
+from ..core.storeserver import StoreServer
 from .alerts import ALERT_KINDS, CHANNEL_TYPES, AlertRule, Channel
 from .example import EXAMPLE_CONFIG, write_example_config
 from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, SOURCE_NAME, SOURCES
@@ -22,7 +23,7 @@ from .load import (
     require_config,
     user_config_dir,
 )
-from .model import CONFIG_NAME, STORE_DIR_NAME, Config, GatewayConfig, Secret
+from .model import CONFIG_NAME, STORE_DIR_NAME, STORE_PASSWORD_ENV, Config, GatewayConfig, Secret
 from .projects import parse_projects
 from .rates import parse_currencies, parse_rates
 from .safety import base_url_problem, plain_http_warning
@@ -42,9 +43,11 @@ __all__ = [
     "SOURCES",
     "SOURCE_NAME",
     "STORE_DIR_NAME",
+    "STORE_PASSWORD_ENV",
     "Config",
     "GatewayConfig",
     "Secret",
+    "StoreServer",
     "base_url_problem",
     "default_signing_key",
     "default_signing_x509",

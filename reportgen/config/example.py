@@ -57,6 +57,8 @@ timezone = "Asia/Shanghai"             # IANA name; default: the machine's zone
 
 # [store]
 # path = ".reportgen"                  # where synced logs are kept (next to this file)
+# dsn = "postgresql://reportgen_sync@db.internal/reportgen"  # or: one PostgreSQL store for the team
+#                                      # (its password only from REPORTGEN_STORE_PASSWORD)
 
 # [sync]
 # lookback_days = 3                    # `sync` without a period reads these last days again (late rows)

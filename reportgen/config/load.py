@@ -12,16 +12,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
+from ..core.storeserver import StoreServer
 from ..errors import ConfigError
 from ..templating import LANGS, read_toml_text
 from .alerts import parse_alerts, parse_delivery
 from .claims import parse_attachments, parse_claim
 from .gateways import parse_gateways
 from .members import parse_members
-from .model import CONFIG_NAME, STORE_DIR_NAME, Config
+from .model import CONFIG_NAME, STORE_DIR_NAME, STORE_PASSWORD_ENV, Config
 from .projects import member_notes, parse_projects
 from .rates import parse_currencies, parse_rates
-from .safety import plain_http_warning
+from .safety import dsn_has_password, plain_http_warning
 from .values import positive_rate, reject_unknown, table_at, whole_days
 
 
@@ -187,7 +188,8 @@ def parse_config(
     members = parse_members(table_at(data, "members", where), where)
     projects = parse_projects(data.get("projects"), members, where)
     store = table_at(data, "store", where)
-    reject_unknown(store, {"path"}, where, "store.")
+    reject_unknown(store, {"path", "dsn"}, where, "store.")
+    store_server = _store_server(store, where, env)
     base_dir = (path.parent if path is not None else (cwd or Path.cwd())).resolve()
     store_path = store.get("path")
     if store_path is not None and (not isinstance(store_path, str) or not store_path.strip()):
@@ -242,6 +244,7 @@ def parse_config(
         timezone=str(timezone),
         members=members,
         store_dir=store_dir,
+        store_server=store_server,
         template=template,
         lang=lang,
         exchange_rate=exchange_rate,
@@ -293,3 +296,22 @@ def _user_path(text: str, env: Mapping[str, str], base_dir: Path) -> Path:
         text = str(Path(env.get("HOME") or Path.home())) + text[1:]
     path = Path(text)
     return path if path.is_absolute() else base_dir / path
+
+
+def _store_server(store: dict[str, Any], where: str, env: Mapping[str, str]) -> StoreServer | None:
+    """``[store] dsn`` (a PostgreSQL store); its password only from the environment."""
+    dsn = store.get("dsn")
+    if dsn is None:
+        return None
+    if not isinstance(dsn, str) or not dsn.strip().lower().startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f'{where}: store.dsn must be a PostgreSQL URL such as "postgresql://reportgen@db/reportgen"'
+        )
+    if dsn_has_password(dsn):
+        raise ConfigError(
+            f"{where}: store.dsn contains a password; remove it from the file and set {STORE_PASSWORD_ENV}"
+        )
+    if "path" in store:
+        raise ConfigError(f"{where}: [store] takes path (a folder) or dsn (a PostgreSQL store), not both")
+    password = env.get(STORE_PASSWORD_ENV, "")
+    return StoreServer(dsn.strip(), password or None)

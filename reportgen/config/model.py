@@ -15,6 +15,7 @@ from ..core.projects import Project
 from ..core.rates import Conversion, DatedRate, Exchange
 from ..core.records import GatewayStatus
 from ..core.split import DEFAULT_CLAIM_BASE
+from ..core.storeserver import StoreServer
 from ..errors import ConfigError
 from .alerts import AlertRule, Channel
 from .claims import ClaimConfig, ConfiguredInvoice
@@ -22,6 +23,8 @@ from .secret import Secret
 
 CONFIG_NAME = "reportgen.toml"
 STORE_DIR_NAME = ".reportgen"
+#: Where the password of a PostgreSQL store (``[store] dsn``) comes from: never the file.
+STORE_PASSWORD_ENV = "REPORTGEN_STORE_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Config:
     #: An RFC 3161 time-stamp authority (``[signing] tsa_url``): PAdES B-T instead of B-B.
     tsa_url: str | None = None
     rates: tuple[DatedRate, ...] = ()
+    #: ``[store] dsn``: the store is this PostgreSQL database instead of the folder (which then
+    #: keeps only what stays per machine, such as the rate-limit budget).
+    store_server: StoreServer | None = None
     #: The ``justification`` of each ``[members."NAME"]`` that has one (grant documents show it).
     member_notes: dict[str, str] = field(default_factory=dict)
     #: The ``[projects]`` table as written (TOML values): a close keeps it, so that the closed
@@ -119,6 +125,11 @@ class Config:
         if name not in known:
             raise ConfigError(f"--source {name!r}: no such source (configured: {', '.join(known)})")
         return replace(self, only=(name,), gateway=next(g for g in every if g.name == name))
+
+    @property
+    def store(self) -> Path | StoreServer:
+        """Where the store is: the PostgreSQL database of ``[store] dsn``, else the folder."""
+        return self.store_server if self.store_server is not None else self.store_dir
 
     @property
     def tz(self) -> ZoneInfo:

@@ -68,7 +68,7 @@ def open_period(
     """
     scope = scope or Scope()
     with contextlib.ExitStack() as stack:
-        live = stack.enter_context(Reader.open(config.store_dir))
+        live = stack.enter_context(Reader.open(config.store))
         live.use_sources(config.source_names())
         live.begin()
         project = None

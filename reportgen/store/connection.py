@@ -35,9 +35,13 @@ def qualified_key(source: str, name: str) -> str:
 class Connected:
     """A store folder's open database and the sources read from it."""
 
-    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, directory: Path, conn: sqlite3.Connection, *, name: str | None = None) -> None:
         self.directory = directory
-        self._conn: sqlite3.Connection = Guarded(conn, directory / DB_NAME)  # type: ignore[assignment]
+        #: How messages name the store: its folder, or the DSN of a PostgreSQL store.
+        self.name = str(directory) if name is None else name
+        self._conn: sqlite3.Connection = (
+            Guarded(conn, directory / DB_NAME) if name is None else conn  # type: ignore[assignment]
+        )
         self._dialect: Dialect = dialect_of(conn)
         # Row digests are computed from the content at read time, never read from a column.
         self._dialect.prepare(conn)

@@ -60,6 +60,15 @@ class Dialect:
         """``table``'s columns in order (empty: no such table)."""
         return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
 
+    def spool_ddl(self, conn: Any, columns: str) -> list[str]:
+        """The temporary table ``spool`` a window's rows wait in: ``seq`` (the order received),
+        the ``logs`` columns ``columns`` and ``raw``."""
+        return [f"CREATE TEMP TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, {columns}, raw)"]
+
+    def find(self, text: str, part: str) -> str:
+        """Where ``part`` first occurs in ``text`` (SQL), from 1; 0 when it does not."""
+        return f"instr({text}, {part})"
+
     def line_sql(self, columns: str, no_real: str) -> str:
         """A row's canonical line (:func:`~reportgen.core.fingerprint.canonical_row`) as SQL over
         ``columns``; ``no_real`` is true when no number column holds a REAL, the one value

@@ -124,7 +124,7 @@ def append(
     user, host = who
     digest = entry_hash(seq, at, user, host, action, subject, fingerprint, text, prev)
     store._conn.execute(
-        "INSERT INTO audit_log (seq, at, user, host, action, subject, fingerprint, details, prev, hash) "
+        'INSERT INTO audit_log (seq, at, "user", host, action, subject, fingerprint, details, prev, hash) '
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (seq, at, user, host, action, subject, fingerprint, text, prev, digest),
     )
@@ -136,7 +136,7 @@ def entries(reader: Reader) -> list[AuditEntry]:
     if not reader.has_table("audit_log"):
         return []
     rows = reader._conn.execute(
-        "SELECT seq, at, user, host, action, subject, fingerprint, details, prev, hash FROM audit_log ORDER BY seq"
+        'SELECT seq, at, "user", host, action, subject, fingerprint, details, prev, hash FROM audit_log ORDER BY seq'
     )
     return [AuditEntry(*row) for row in rows]
 

@@ -16,11 +16,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..core.storeserver import StoreServer
 from ..errors import StoreError, SyncLockedError
-from . import schema
+from . import postgres, schema
 from .connection import DB_NAME, connect_ro, damaged, store_error
 from .facts import FactWrites
 from .logs import LogReads
+from .migrations import postgres as pgschema
 from .prices import PriceReads, PriceWrites
 from .reconcile import ReconcileReads, ReconcileWrites
 from .rollups import RollupWrites
@@ -40,12 +42,15 @@ class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
     """
 
     @classmethod
-    def open(cls, directory: Path, *, snapshot: bool = False) -> Reader:
-        """Open the store in ``directory`` read-only (migrating an older live store first).
+    def open(cls, directory: Path | StoreServer, *, snapshot: bool = False) -> Reader:
+        """Open the store in ``directory`` (or the PostgreSQL store of ``[store] dsn``) read-only,
+        migrating an older live store first.
 
         A read-only copy of a store works too: when SQLite cannot create its shared-memory
         file beside the copy, the copy is opened as immutable.
         """
+        if isinstance(directory, StoreServer):
+            return cls._on_server(directory)
         directory = Path(directory)
         db = directory / DB_NAME
         if not db.is_file():
@@ -69,6 +74,23 @@ class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
             conn = connect_ro(db)
         return cls(directory, conn)
 
+    @classmethod
+    def _on_server(cls, server: StoreServer) -> Reader:
+        conn = postgres.connect(server, purpose="read")
+        try:
+            version = schema.version_of(conn.as_db())
+        except BaseException:
+            conn.close()
+            raise
+        if version is None:
+            conn.close()
+            raise StoreError(f"{server}: no store yet; run `reportgen sync` first")
+        if version != schema.SCHEMA_VERSION:
+            conn.close()
+            Store.open(server, create=False).close()  # migrates, or says why it cannot
+            conn = postgres.connect(server, purpose="read")
+        return cls(Path(), conn.as_db(), name=server.dsn)
+
 
 class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrites, PriceWrites, Reader):
     """One gateway account's synced logs in ``<dir>/reportgen.sqlite3``, open for writing.
@@ -77,7 +99,17 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
     """
 
     @classmethod
-    def open(cls, directory: Path, create: bool = True, *, snapshot: bool = False) -> Store:
+    def open(cls, directory: Path | StoreServer, create: bool = True, *, snapshot: bool = False) -> Store:
+        if isinstance(directory, StoreServer):
+            shared = postgres.connect(directory, purpose="write")
+            try:
+                if not create and schema.version_of(shared.as_db()) is None:
+                    raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
+                pgschema.migrate(shared)
+            except BaseException:
+                shared.close()
+                raise
+            return cls(Path(), shared.as_db(), name=directory.dsn)
         directory = Path(directory)
         db = directory / DB_NAME
         if not db.exists() and not create:
@@ -99,9 +131,16 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
 
 
 @contextlib.contextmanager
-def sync_lock(directory: Path, holder: str = "sync") -> Iterator[None]:
-    """Hold a store folder's write lock for ``holder`` (``sync``, ``packet 2026-04``, …); another
-    command that writes the store is refused at once, told which command holds it."""
+def sync_lock(directory: Path | StoreServer, holder: str = "sync") -> Iterator[None]:
+    """Hold a store's write lock for ``holder`` (``sync``, ``packet 2026-04``, …); another
+    command that writes the store is refused at once, told which command holds it.
+
+    A folder's lock is a ``flock`` on its lock file; a PostgreSQL store's a session advisory
+    lock (:func:`.postgres.advisory_lock`).  Either is released when the process dies."""
+    if isinstance(directory, StoreServer):
+        with postgres.advisory_lock(directory, holder):
+            yield
+        return
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)

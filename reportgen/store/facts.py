@@ -181,7 +181,7 @@ class FactWrites(FactReads):
             return known
         elif known != account:
             raise StoreError(
-                f"{self.directory} holds the logs of {known.replace('#', ' user ')} as source {source!r}, "
+                f"{self.name} holds the logs of {known.replace('#', ' user ')} as source {source!r}, "
                 f"not {base_url} user {user_id}; if the gateway only moved to this address (the same "
                 "account), run `reportgen sync --rebind` once; if it is another account, give it its own "
                 "[gateways.NAME] table, or set [store] path to another folder"

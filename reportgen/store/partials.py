@@ -20,6 +20,8 @@ from .coverage import CoverageReads
 from .facts import FactReads
 from .rollups import BUCKET_COLUMNS, LATENCY_BUCKET_SQL, SUB_SQL, SUMS_SQL
 
+_COLON = "':'"
+
 
 class RollupReads(CoverageReads, FactReads):
     """A period's figures from the rollups where whole days are rolled up, else from rows."""
@@ -182,8 +184,8 @@ class RollupReads(CoverageReads, FactReads):
             new(Bucket, (name(r[3], r[3]), "", day_of[r[0]], r[1], r[2] == 1, *r[4:12]))
             for r in self._conn.execute(
                 f"SELECT day, type, sub, MIN(tk), {sums} FROM (SELECT day, {self._key} AS tk, type, sub, "
-                f"{columns} FROM rollups WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where}) "
-                "GROUP BY day, type, sub, substr(tk, 1, instr(tk, ':'))",
+                f"{columns} FROM rollups WHERE day >= ? AND day < ? AND type IN (2, 5, 6){where}) AS r "
+                f"GROUP BY day, type, sub, substr(tk, 1, {self._dialect.find('tk', _COLON)})",
                 span,
             )
         )

@@ -29,6 +29,7 @@ from ..errors import GatewayDataError, StoreError
 from . import rollups
 from .connection import DEFAULT_SOURCE, Connected
 from .coverage import add_coverage
+from .dialect import dialect_of, upsert
 from .logs import ROW_COLUMNS
 from .migrations import CREDIT_TYPES_SQL
 from .pricerollup import USAGE_SQL
@@ -158,9 +159,7 @@ class WindowWrites(Connected):
                 cur.executemany(insert_many, [flat[i : i + step] for i in range(0, len(flat), step)])
                 cur.executemany(insert, values[whole:])
                 if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + count - 1:
-                    raise StoreError(
-                        f"{self.directory}: row ids were not assigned in order; nothing was stored"
-                    )
+                    raise StoreError(f"{self.name}: row ids were not assigned in order; nothing was stored")
                 if batch.faithful and packed is None:
                     packed = pack_table(batch.fields, raws)
                 # without a table (values orjson cannot carry exactly): each row's text
@@ -246,7 +245,8 @@ class WindowSpool:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, {self._COLUMNS}, raw)")
+        for statement in dialect_of(conn).spool_ddl(conn, self._COLUMNS):
+            conn.execute(statement)
         conn.execute("DELETE FROM temp.spool")
         self.rows = 0
 
@@ -300,7 +300,7 @@ class SpooledRepeats:
 
     def put(self, digest: bytes, entries: list[list[Any]]) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO temp.repeats (digest, entries) VALUES (?, ?)",
+            upsert("temp.repeats", ("digest", "entries"), ("digest",)),
             (digest, json.dumps(entries, separators=(",", ":"))),
         )
 

@@ -1,0 +1,21 @@
+"""Where a shared store is: a PostgreSQL database named by ``[store] dsn`` (a folder is a ``Path``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StoreServer:
+    """``[store] dsn``: a PostgreSQL database holding the store, shared by a team.
+
+    ``dsn`` never holds a password (a DSN with one is refused when the config is read), so it
+    is what messages show; ``password`` comes from ``REPORTGEN_STORE_PASSWORD`` and is never
+    shown (not in ``repr`` either).
+    """
+
+    dsn: str
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.dsn
