@@ -42,7 +42,7 @@ def gather(config: Config, now: float) -> Snapshot:
         first = today - timedelta(days=max(windows) + 1)
         days = tuple(first + timedelta(days=i) for i in range((today - first).days + 1))
         spend = _day_spend(config, date_range_period(first, today, tz), at, now)
-    with Reader.open(config.store_dir) as reader:
+    with Reader.open(config.store) as reader:
         reader.begin()
         key_use = key_use_spans(reader) if kinds & {"key_first_use", "key_idle"} else {}
         listed = reader.current_keys()

@@ -96,7 +96,7 @@ def run_watch(
         return _dry(config, events, notes)
     rules = {r.name: r for r in config.alerts}
     try:
-        with sync_lock(config.store_dir, "watch"), Store.open(config.store_dir, create=False) as store:
+        with sync_lock(config.store, "watch"), Store.open(config.store, create=False) as store:
             raised = raise_alerts(store, [(e.identity, e.rule, e.kind, _facts(e)) for e in events], int(at))
             active = {e.identity for e in events}
             stale = [
@@ -144,7 +144,7 @@ def _deliver_all(
 
 def _dry(config: Config, events: list[Event], notes: list[str]) -> WatchResult:
     """What a run would raise and send now, without recording or sending anything."""
-    with Reader.open(config.store_dir) as reader:
+    with Reader.open(config.store) as reader:
         reader.begin()
         known = _open(raised_alerts(reader))
     shown = {a.identity for a in known}
