@@ -43,7 +43,7 @@ def deliver(
     address: str,
     message: Message,
     attachments: Sequence[Path] = (),
-    how: Sending = Sending(),
+    how: Sending | None = None,
 ) -> tuple[int, str]:
     """Send, retrying failures: ``(attempts made, "")`` once sent, ``(attempts, one-line reason)`` if not."""
     how = how or Sending()

@@ -322,6 +322,10 @@ def close(ctx: click.Context, period_text: str | None, period_option: str | None
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="An invoice (发票: PDF, OFD, XML or image) the team's claim holds and counts in 附件 N 张; repeatable.",
 )
+@click.option(
+    "--deliver", "send", is_flag=True, help="Send each packet to its [recipients], once (audit-logged)."
+)
+@click.option("--resend", is_flag=True, help="With --deliver: send packets already delivered again.")
 @click.pass_context
 def month_end(
     ctx: click.Context,
@@ -331,6 +335,8 @@ def month_end(
     strict: bool,
     dry_run: bool,
     attach: tuple[Path, ...],
+    send: bool,
+    resend: bool,
 ) -> None:
     """Sync, check and close a month, then issue team, member and project packets into one folder."""
     from ..app.monthend import month_period, run_month_end
@@ -347,6 +353,13 @@ def month_end(
         attach=attach,
     )
     click.echo(result.summary())
+    if send:
+        from ..alerts.packets import deliver_packets
+        from ..errors import DeliveryError
+
+        click.echo((sent := deliver_packets(config, result, resend=resend)).summary())
+        if sent.failed:
+            raise DeliveryError(f"{len(sent.failed)} packet delivery(ies) failed, e.g. {sent.failed[0]}")
     if result.differs:
         ctx.exit(1)
 

@@ -9,7 +9,7 @@ single values every table shares; ``example`` the file ``reportgen init`` writes
 from __future__ import annotations
 
 from ..core.storeserver import StoreServer
-from .alerts import ALERT_KINDS, CHANNEL_TYPES, AlertRule, Channel
+from .alerts import ALERT_KINDS, CHANNEL_TYPES, AlertRule, Channel, PacketRecipients
 from .example import EXAMPLE_CONFIG, write_example_config
 from .gateways import DB_PASSWORD_ENV, DEFAULT_SOURCE, SOURCE_NAME, SOURCES
 from .load import (
@@ -34,6 +34,7 @@ __all__ = [
     "CHANNEL_TYPES",
     "AlertRule",
     "Channel",
+    "PacketRecipients",
     "CONFIG_NAME",
     "DB_PASSWORD_ENV",
     "DEFAULT_SOURCE",

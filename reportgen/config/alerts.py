@@ -79,6 +79,39 @@ class Channel:
     lang: str | None = None
 
 
+@dataclass(frozen=True)
+class PacketRecipients:
+    """``[recipients]``: who receives month-end's packets (``month-end --deliver``), as alerts' ``to``."""
+
+    team: tuple[str, ...] = ()
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    projects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def parse_recipients(
+    data: Any, channels: tuple[Channel, ...], projects: tuple[str, ...], where: str
+) -> PacketRecipients:
+    if data is None:
+        return PacketRecipients()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: [recipients] must be a table (team, members, projects)")
+    reject_unknown(data, {"team", "members", "projects"}, where, "recipients.")
+    team = check_recipients(data["team"], channels, where, "recipients.team") if "team" in data else ()
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for part in ("members", "projects"):
+        table = data.get(part, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [recipients.{part}] must map each name to its recipients")
+        for name in table:
+            if part == "projects" and name not in projects:
+                raise ConfigError(f"{where}: recipients.projects.{name}: no such project in [projects]")
+        out[part] = {
+            name: check_recipients(to, channels, where, f"recipients.{part}.{name}")
+            for name, to in table.items()
+        }
+    return PacketRecipients(team, out["members"], out["projects"])
+
+
 def parse_delivery(data: Any, env: Mapping[str, str], where: str) -> tuple[Channel, ...]:
     if data is None:
         return ()
@@ -173,7 +206,7 @@ def _channel(name: str, table: Any, env: Mapping[str, str], where: str) -> Chann
         if security not in SECURITY:
             raise ConfigError(f"{where}: {at}.security must be one of {', '.join(SECURITY)}")
         port = table.get("port", 465 if security == "ssl" else 587)
-        size = table.get("max_attachment_mb", 10)
+        size = positive_rate(table.get("max_attachment_mb", 10), where, f"{at}.max_attachment_mb", "MB")
         return Channel(
             name=name,
             type=kind,
@@ -183,7 +216,7 @@ def _channel(name: str, table: Any, env: Mapping[str, str], where: str) -> Chann
             user=str(table.get("user", "")),
             sender=sender,
             password=_secret(table, "password_env", env, where, at, required=bool(table.get("user"))),
-            max_attachment_bytes=positive_int(size, where, f"{at}.max_attachment_mb") * 1024 * 1024,
+            max_attachment_bytes=int(size * 1024 * 1024),
             link_base=str(table.get("link_base", "")),
         )
     reject_unknown(table, _CHAT_KEYS, where, f"{at}.")

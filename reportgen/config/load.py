@@ -15,7 +15,7 @@ from ..core.split import CLAIM_BASES, DEFAULT_CLAIM_BASE
 from ..core.storeserver import StoreServer
 from ..errors import ConfigError
 from ..templating import LANGS, read_toml_text
-from .alerts import parse_alerts, parse_delivery
+from .alerts import parse_alerts, parse_delivery, parse_recipients
 from .claims import parse_attachments, parse_claim
 from .gateways import parse_gateways
 from .members import parse_members
@@ -123,6 +123,7 @@ def parse_config(
             "attachments",
             "alerts",
             "delivery",
+            "recipients",
         },
         where,
         "",
@@ -237,7 +238,9 @@ def parse_config(
         for key, default in (("lookback_days", 3), ("closed_horizon_days", 35))
     )
     channels = parse_delivery(data.get("delivery"), env, where)
-    alerts = parse_alerts(data.get("alerts"), channels, tuple(p.name for p in projects), where)
+    project_names = tuple(p.name for p in projects)
+    alerts = parse_alerts(data.get("alerts"), channels, project_names, where)
+    recipients = parse_recipients(data.get("recipients"), channels, project_names, where)
     return Config(
         path=path,
         gateway=gateway,
@@ -267,6 +270,7 @@ def parse_config(
         invoices=parse_attachments(data, where, base_dir),
         alerts=alerts,
         channels=channels,
+        recipients=recipients,
     )
 
 

@@ -17,7 +17,7 @@ from ..core.records import GatewayStatus
 from ..core.split import DEFAULT_CLAIM_BASE
 from ..core.storeserver import StoreServer
 from ..errors import ConfigError
-from .alerts import AlertRule, Channel
+from .alerts import AlertRule, Channel, PacketRecipients
 from .claims import ClaimConfig, ConfiguredInvoice
 from .secret import Secret
 
@@ -105,6 +105,8 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     #: ``[delivery.NAME]``: the channels alerts and ``month-end --deliver`` send through.
     channels: tuple[Channel, ...] = ()
+    #: ``[recipients]``: who ``month-end --deliver`` sends each packet to.
+    recipients: PacketRecipients = field(default_factory=PacketRecipients)
 
     def sources(self) -> tuple[GatewayConfig, ...]:
         """The sources this command reads or syncs: ``--source`` if given, else all configured."""
