@@ -3,14 +3,13 @@ and prints what it returns."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from .. import __version__
-from .group import EXIT_CODES, UNTRUSTED_EXIT, CommandGroup, notify, scrub
+from .group import EXIT_CODES, UNTRUSTED_EXIT, CommandGroup, echo_json, notify, scrub
 from .keys import keys
 from .options import (
     BY_CHOICES,
@@ -104,7 +103,7 @@ def summary(ctx: click.Context, period: Period, by: str, member: str | None, as_
 
     shown = overview(config_of(ctx), period, member=member, as_json=as_json, notify=notify)
     if shown.document is not None:
-        click.echo(json.dumps(shown.document, ensure_ascii=False, indent=2))
+        echo_json(shown.document)
     else:
         print_summary(shown.report, by, stdout_console())
 
@@ -396,7 +395,7 @@ def reconcile(ctx: click.Context, period: Period, as_json: bool, strict: bool) -
     config = network_config(ctx)
     result = run_reconcile(config, period, notify=notify, strict=strict)
     if as_json:
-        click.echo(json.dumps(reconcile_json(result, config.tz), ensure_ascii=False, indent=2))
+        echo_json(reconcile_json(result, config.tz))
     else:
         print_reconciliation(result, Console())
     check(result)
@@ -435,7 +434,7 @@ def bridge(ctx: click.Context, period: Period, as_json: bool, strict: bool, sync
     result = run.bridge
     if as_json:
         labels = wording("en").group("bridge_")
-        click.echo(json.dumps(bridge_json(result, labels, run.rates), ensure_ascii=False, indent=2))
+        echo_json(bridge_json(result, labels, run.rates))
     else:
         print_bridge(result, stdout_console(), config.tz, run.rates)
     enforce_bridge(result, strict)
@@ -451,7 +450,7 @@ def exporters(as_json: bool) -> None:
     from ..plugins import exporters as registry
 
     if as_json:
-        click.echo(json.dumps(exporters_json(registry()), ensure_ascii=False, indent=2))
+        echo_json(exporters_json(registry()))
     else:
         print_exporters(registry(), Console())
 

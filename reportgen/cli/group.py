@@ -3,6 +3,7 @@ errors become messages and exit codes."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -65,3 +66,12 @@ def scrub(message: str) -> str:
 def notify(line: str) -> None:
     """What the library tells the user on the way (notices, warnings): one scrubbed line on stderr."""
     click.echo(scrub(line), err=True)
+
+
+def echo_json(document: Any) -> None:
+    """``document`` on stdout as indented JSON, written as it is encoded: a large report (20,000
+    member × model lines) never becomes one string of tens of MB beside the objects it came from."""
+    out = sys.stdout
+    json.dump(document, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+    out.flush()

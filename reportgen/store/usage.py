@@ -4,10 +4,14 @@ from ``rollup_prices`` (:mod:`.pricerollup`), the rest grouped from rows."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..core.pricegroups import PriceGroup
 from .partials import RollupReads
 from .pricerollup import ROLLED_SUMS, ROW_SUMS, SIGNATURE, SUB
+
+#: Where the sums start in a group's row: before them the key, model, type, billing and the price's texts.
+_SUMS = PriceGroup._fields.index("rows")
 
 
 class UsageReads(RollupReads):
@@ -21,6 +25,8 @@ class UsageReads(RollupReads):
         if not self.has_table("rollup_prices"):  # a snapshot of an older schema, not migrated
             return
         where, args = self._filter(token_names)
+        texts: dict[str, str] = {}  # one object per name and ratio: a month holds ~50,000 groups
+        one = texts.setdefault
         for lo, hi, rolled in self.rolled_spans(start_ts, end_ts):
             if rolled:
                 sql = (
@@ -35,7 +41,8 @@ class UsageReads(RollupReads):
                     f"GROUP BY tk, model_name, type, {SUB}, {SIGNATURE}"
                 )
             for r in self._conn.execute(sql, [lo, hi, *args]):
-                yield PriceGroup(r[0], r[1], int(r[2]), bool(r[3]), *r[4:])
+                labels: list[Any] = [None if v is None else one(v, v) for v in r[4:_SUMS]]
+                yield PriceGroup(one(r[0], r[0]), one(r[1], r[1]), int(r[2]), bool(r[3]), *labels, *r[_SUMS:])
 
 
 __all__ = ["UsageReads"]
