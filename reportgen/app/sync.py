@@ -18,7 +18,7 @@ from ..core.periods import Period, previous_month
 from ..core.records import GatewayStatus, RowBatch, UsageRecord
 from ..core.text import cut_rows
 from ..errors import ConfigError, GatewayError, StoreError, UsageError
-from ..sources import LogSource, source_account, source_factory
+from ..sources import LogSource, Retention, clip, source_account, source_factory
 from ..store import Store, qualified_key, sync_lock
 from ..store import evidence as audit
 from . import ratebudget
@@ -293,6 +293,10 @@ def _sync_locked(
             f"{SAFETY_MARGIN_SECONDS // 60} minutes ago are fetched"
         )
     windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch, config.tz)
+    kept: Retention | None = getattr(client, "retention", None)  # the log table deletes old rows
+    expired = None
+    if kept is not None:
+        windows, expired = clip(windows, kept.whole_since(int(now()), config.tz))
     late = reread_windows(store, client, name, windows, config.tz)
     again = [] if refetch or not look_back else late_windows(store, config, name, int(now()), windows + late)
     late = sorted(late + again)
@@ -304,6 +308,7 @@ def _sync_locked(
     progress.planned(len(windows), skipped)
     sync_id = store.start_sync(int(now()), client.flavor, target, name)
     done = rows = pages = 0
+    copies = [0]  # rows repeating the row before them whole (a source without row ids)
     findings: list[WindowFinding] = []
     state, message = "failed", ""
     runs = SyncDigests(qualified_key(name, ""))
@@ -318,7 +323,7 @@ def _sync_locked(
                     else client.iter_log_pages(lo, hi)
                 )
                 window_rows, window_pages, left_out = _store_window(
-                    store, client, (lo, hi), read, int(now()), name, pricing.price(lo)
+                    store, client, (lo, hi), _copies(read, copies), int(now()), name, pricing.price(lo)
                 )
                 findings.extend(left_out)
                 done += 1
@@ -391,6 +396,7 @@ def _sync_locked(
                     *getattr(client, "warnings", ()),
                     *([changed] if changed else []),
                     *local,
+                    *_kept_notes(client, kept, expired, copies[0], config),
                     *(
                         [f"source {name} is now bound to {gw.base_url or 'the configured database'}"]
                         if moved is not None
@@ -403,6 +409,36 @@ def _sync_locked(
         reread=len(late) - len(again),
         looked_back=len(again),
     )
+
+
+def _copies(pages: Iterable[Sequence[UsageRecord]], count: list[int]) -> Iterator[Sequence[UsageRecord]]:
+    """``pages``, the rows each batch says repeat the row before them whole added to ``count[0]``."""
+    for page in pages:
+        count[0] += getattr(page, "copies", 0)
+        yield page
+
+
+def _kept_notes(
+    client: LogSource, kept: Retention | None, expired: tuple[int, int] | None, copies: int, config: Config
+) -> list[str]:
+    """What the sync says of rows its windows could not or did not tell apart: the log table's
+    TTL (the days it deleted are not read: the period stays incomplete from the cut) and copies."""
+    notes = []
+    if kept is not None and expired is not None:
+        cut = datetime.fromtimestamp(expired[1] + 1, config.tz)
+        notes.append(
+            f"{getattr(client, 'described', 'the source')} deletes rows after {kept.text} ({kept.origin}): "
+            f"rows before {cut:%Y-%m-%d %H:%M} {config.timezone} may be gone, so "
+            f"{datetime.fromtimestamp(expired[0], config.tz):%Y-%m-%d} .. {cut:%Y-%m-%d} was not read and "
+            "stays incomplete; close months before their rows expire (reportgen month-end)"
+        )
+    if copies:
+        notes.append(
+            f"{copies:,} row{'s' if copies != 1 else ''} repeat the row before them whole (the same "
+            "created_at, request_id and every column): kept, as the log table holds them; it keeps no "
+            "row id, so an insert the gateway retried looks like two identical requests"
+        )
+    return notes
 
 
 def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[RowBatch]:

@@ -50,7 +50,7 @@ def parse_gateway(
     known = {
         "base_url", "user_id", "flavor", "requests_per_window", "window_seconds", "access_token",
         "source", "dsn", "main_dsn", "usernames", "password", "token_env", "exchange_rate",
-        "exchange_rate_source",
+        "exchange_rate_source", "log_ttl_days",
     }  # fmt: skip
     reject_unknown(gw, known, where, prefix)
     if "access_token" in gw:
@@ -165,8 +165,14 @@ def _database(
             f'{where}: {prefix}source is "database" but {prefix}dsn is not set '
             '(e.g. dsn = "postgresql://reportgen@db-replica/newapi")'
         )
+    ttl = gw.get("log_ttl_days")
+    if ttl is not None and (type(ttl) is not int or ttl < 1):
+        raise ConfigError(
+            f"{where}: {prefix}log_ttl_days must be a whole number of days (new-api's LOG_SQL_CLICKHOUSE_TTL_DAYS)"
+        )
     password = env.get(DB_PASSWORD_ENV, "")
     return {
+        "log_ttl_days": ttl,
         "source": source,
         "dsn": dsns["dsn"],
         "main_dsn": dsns["main_dsn"],

@@ -50,6 +50,10 @@ class GatewayConfig:
     #: CNY per USD for this source's spend (``exchange_rate`` in its table), and where it comes from.
     exchange_rate: Decimal | None = None
     exchange_rate_source: str | None = None
+    #: Days the gateway's ClickHouse log table keeps rows (new-api's LOG_SQL_CLICKHOUSE_TTL_DAYS),
+    #: for a server whose table definition cannot say it (18.16 has no TTL clause); None: the
+    #: table definition's TTL, if any.
+    log_ttl_days: int | None = None
 
 
 @dataclass(frozen=True)

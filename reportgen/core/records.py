@@ -83,7 +83,7 @@ class RowBatch(Sequence[UsageRecord]):
     sequence the batch yields the same records (built on demand).
     """
 
-    __slots__ = ("_credits", "_stored", "columns", "faithful", "fields", "packed", "rows", "usage")
+    __slots__ = ("_credits", "_stored", "columns", "copies", "faithful", "fields", "packed", "rows", "usage")
 
     def __init__(
         self,
@@ -100,6 +100,9 @@ class RowBatch(Sequence[UsageRecord]):
         #: Each row's token types and pricing inputs (``usage[i]`` of row ``i``).
         self.usage = usage
         self.packed: bytes | None = None
+        #: Rows that repeat the row before them whole, kept (a source whose rows have no id:
+        #: ClickHouse); the sync reports them, as a retried insert looks the same.
+        self.copies = 0
         self._stored: list[tuple[Any, ...]] | None = None
         self._credits: list[tuple[int, str]] | None = None
 

@@ -14,6 +14,7 @@ from ..core.records import GatewayStatus, KeyInfo, UsageRecord
 from ..core.wallet import Balance
 from ..gateway import GatewayClient
 from .database import DatabaseSource, source_account
+from .retention import Retention, clip
 
 
 class LogSource(Protocol):
@@ -37,4 +38,4 @@ def source_factory(gw: GatewayConfig) -> Callable[..., Any]:
     return GatewayClient
 
 
-__all__ = ["DatabaseSource", "LogSource", "source_account", "source_factory"]
+__all__ = ["DatabaseSource", "LogSource", "Retention", "clip", "source_account", "source_factory"]

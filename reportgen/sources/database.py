@@ -15,6 +15,7 @@ inside a bounded ``created_at`` range, in the order of the gateway's ``idx_creat
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import operator
@@ -24,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import flavors
-from ..config import GatewayConfig
+from ..config import GatewayConfig, Secret
 from ..core.fingerprint import ROW_FIELDS
 from ..core.records import DEFAULT_QUOTA_PER_UNIT, GatewayStatus, KeyInfo, RowBatch
 from ..core.wallet import Balance, WalletRecord
@@ -32,9 +33,11 @@ from ..errors import ConfigError, DatabaseSourceError
 from ..gateway.guards import WindowSums, utc
 from ..gateway.parse import parse_key, parse_log_rows
 from ..hookspecs import FlavorDatabase
-from .drivers import connect
-from .dsn import parse_dsn, redact
+from .clickhouse import ClickhouseConnection, log_pages, open_clickhouse
+from .drivers import Connection, connect
+from .dsn import Dsn, parse_dsn, redact
 from .prefetch import prefetched
+from .retention import Retention, table_retention
 from .schema import LogSchema, detect_log_schema, token_columns
 
 #: Rows per keyset page: large enough that per-query overhead vanishes, small enough to
@@ -72,11 +75,11 @@ class DatabaseSource:
         self._on_request = on_request
         self.dsn = parse_dsn(config.dsn)
         main = parse_dsn(config.main_dsn, setting="gateway.main_dsn") if config.main_dsn else None
-        self._logs = connect(self.dsn, config.db_password)
+        self._logs = _connect(self.dsn, config.db_password)
         self._main = self._logs
         try:
             if main is not None:
-                self._main = connect(main, config.db_password)
+                self._main = _connect(main, config.db_password)
             self.schema = self._log_schema()
             self.user_ids = self._user_ids()
         except BaseException:
@@ -203,21 +206,49 @@ class DatabaseSource:
                         return
                     rows = self._page(*resume(rows[-1]))
 
-        # psycopg and MySQL Connector/Python's C extension: the next page is queried while this
-        # one is parsed (they wait for the server without the GIL and decode a page in C).  Not
-        # SQLite, whose every row step gives up the GIL and would wait for the parser's time
-        # slice, nor PyMySQL (pure Python: nothing to overlap).
-        fetched = prefetched(pages()) if conn.driver in ("psycopg", "mysqlconnector") else pages()
+        keyed = False
+        if isinstance(conn, ClickhouseConnection):  # keyed on (created_at, request_id): id is 0 there
+            keyed = True
+            source = log_pages(
+                conn,
+                f"SELECT {', '.join(map(q, schema.columns))} FROM {q(self.tables.logs)} "
+                f"WHERE {q('user_id')} IN ({', '.join(map(str, self.user_ids))})",
+                "".join(f", {q(c)}" for c in schema.columns if c not in ("created_at", "request_id")),
+                (at_ts, schema.fields.index("request_id")),
+                (start_ts, end_ts),
+                PAGE_ROWS,
+                self._counted,
+            )
+        else:
+            source = pages()
+        # psycopg, MySQL Connector/Python's C extension and ClickHouse: the next page is queried
+        # while this one is parsed (they wait for the server without the GIL and decode a page in
+        # C, or the server sorts it).  Not SQLite, whose every row step gives up the GIL and would
+        # wait for the parser's time slice, nor PyMySQL (pure Python: nothing to overlap).
+        overlap = conn.driver in ("psycopg", "mysqlconnector") or keyed
+        fetched = prefetched(source) if overlap else source
         sums = WindowSums(f"{self.dsn.shown} window {utc(start_ts)} .. {utc(end_ts)} UTC")
         try:
             for rows in fetched:
                 batch = parse_log_rows(fields, schema.api_rows(rows))
+                if keyed:  # a key's rows come ordered by every column: a whole copy follows its row
+                    batch.copies = sum(map(operator.eq, rows, itertools.islice(rows, 1, None)))
                 if len(batch):
                     sums.add(*(sum(batch.columns[i]) for i in _AMOUNTS))
                     sums.check()
                 yield batch
         finally:
             fetched.close()  # ends the window's snapshot now, whoever stops reading
+
+    @functools.cached_property
+    def retention(self) -> Retention | None:
+        """How long the logs table keeps rows: its ClickHouse TTL, else ``gateway.log_ttl_days``."""
+        if isinstance(self._logs, ClickhouseConnection):
+            kept = table_retention(self._logs.table_definition(self.tables.logs))
+            if kept is not None:
+                return kept
+        days = self.config.log_ttl_days
+        return None if days is None else Retention(days, "day", "gateway.log_ttl_days")
 
     def window_ids(self, start_ts: int, end_ts: int) -> list[int]:
         """The ``id`` of every row with ``start_ts <= created_at <= end_ts``, ascending: what the
@@ -322,9 +353,13 @@ class DatabaseSource:
 
     # -- setup -------------------------------------------------------------------------------
     def _page(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        self._counted()
+        return self._logs.query(sql, params)
+
+    def _counted(self) -> None:
+        """One page of logs is about to be queried (the sync's progress counts it)."""
         if self._on_request is not None:
             self._on_request("logs")
-        return self._logs.query(sql, params)
 
     def _log_schema(self) -> LogSchema:
         """Tell the flavour (or take the configured one) from its logs table; its tables are then
@@ -374,6 +409,13 @@ class DatabaseSource:
                 )
             ids.extend(found[name] for name in wanted)
         return tuple(dict.fromkeys(ids))
+
+
+def _connect(dsn: Dsn, password: Secret | None) -> Connection:
+    """A read-only connection to ``dsn``: ClickHouse (:mod:`.clickhouse`) or a SQL database (:mod:`.drivers`)."""
+    if dsn.dialect == "clickhouse":
+        return open_clickhouse(dsn, password.reveal() if password is not None else "")
+    return connect(dsn, password)
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -1,4 +1,5 @@
-"""Database URLs (``postgresql://``, ``mysql://``, ``sqlite:///``) parsed, and shown without a password."""
+"""Database URLs (``postgresql://``, ``mysql://``, ``sqlite:///``, ``clickhouse://``, ``http(s)://``) parsed,
+and shown without a password."""
 
 from __future__ import annotations
 
@@ -15,16 +16,25 @@ _DIALECTS = {
     "mysql": "mysql",
     "mariadb": "mysql",
     "sqlite": "sqlite",
+    # new-api's LOG_SQL_DSN for ClickHouse: native protocol (clickhouse://, tcp://) or HTTP(S)
+    "clickhouse": "clickhouse",
+    "tcp": "clickhouse",
+    "http": "clickhouse",
+    "https": "clickhouse",
 }
 #: The optional extra that installs each dialect's driver (stdlib sqlite3 needs none).
-EXTRAS = {"postgresql": "postgres", "mysql": "mysql"}
+EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "clickhouse": "clickhouse"}
 #: The extra's packages as pip installs them (reportgen is not on PyPI: its extra cannot be named
 #: there, the driver can).
 DRIVER_PACKAGES = {
     "postgresql": "'psycopg[binary]>=3.1'",
     "mysql": "'mysql-connector-python>=9.0,<26' 'PyMySQL>=1.1'",
+    "clickhouse": "'clickhouse-driver>=0.2.9'",
 }
-_EXAMPLES = "postgresql://user@host:5432/newapi, mysql://user@host:3306/newapi or sqlite:////path/one-api.db"
+_EXAMPLES = (
+    "postgresql://user@host:5432/newapi, mysql://user@host:3306/newapi, sqlite:////path/one-api.db "
+    "or clickhouse://user@host:9000/logs"
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ def parse_dsn(text: str, base_dir: Path | None = None, setting: str = "gateway.d
         return Dsn("sqlite", shown, path=path, params=params, url=text)
     if password is not None and not parts.username:
         raise ConfigError(f"{setting} {shown!r} is not a valid URL")
+    if dialect == "clickhouse" and scheme in ("http", "https"):
+        driver = scheme  # ClickHouse's HTTP interface (clickhouse:// and tcp:// are its native protocol)
     return Dsn(
         dialect,
         shown,
