@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,87 @@ def test_a_new_postgresql_store_has_the_sqlite_stores_tables_and_columns(tmp_pat
         assert shared.get_meta("schema_version") == version
     with Store.open(server) as again:  # opening it again migrates nothing
         assert again.get_meta("schema_version") == version
+
+
+def test_a_reader_role_reads_and_is_refused_writes_in_one_line(tmp_path, team, pg, server):
+    """The reader role of ``store init``'s GRANTs: summary and report work, sync is refused in one
+    line naming the privilege it lacks; a close is refused in one line too."""
+    psycopg, password = pg.extra["admin"]
+    database = server.dsn.rsplit("/", 1)[1]
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        owner = write_config(tmp_path / "owner", gw.url, team, extra=f'\n[store]\ndsn = "{server.dsn}"\n')
+        assert invoke(owner, "sync", "--period", "2026-04").exit_code == 0
+        init = CliRunner().invoke(
+            cli,
+            ["store", "init", "--dsn", server.dsn, "--reader-role", "finance_reader"],
+            env={"REPORTGEN_STORE_PASSWORD": OWNER_PASSWORD},
+        )
+        assert init.exit_code == 0, init.output
+        grants = [line for line in init.output.splitlines() if not line.startswith("--")]
+        assert any("REVOKE UPDATE, DELETE" in g and "audit_log" in g for g in grants)
+        with psycopg.connect(pg.dsn(database, "postgres"), password=password, autocommit=True) as conn:
+            for role in ("finance_reader", "reportgen_sync", "reportgen_closer"):
+                conn.execute(f"DROP ROLE IF EXISTS {role}")
+                conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{OWNER_PASSWORD}'")
+        with psycopg.connect(server.dsn, password=OWNER_PASSWORD, autocommit=True) as conn:
+            for statement in grants:
+                conn.execute(statement)
+        dsn = pg.dsn(database, "finance_reader")
+        reader = write_config(tmp_path / "reader", gw.url, team, extra=f'\n[store]\ndsn = "{dsn}"\n')
+        summary = invoke(reader, "summary", "--period", "2026-04", "--json")
+        assert summary.exit_code == 0, summary.output
+        assert json.loads(summary.output)["totals"]["requests"] > 2000
+        report = invoke(
+            reader, "report", "--period", "2026-04", "--format", "csv", "--out", str(tmp_path / "o")
+        )
+        assert report.exit_code == 0, report.output
+        for command in (["sync", "--period", "2026-04"], ["close", "2026-04"]):
+            refused = invoke(reader, *command)
+            assert refused.exit_code != 0, command
+            lines = [line for line in refused.output.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0].startswith("Error: "), refused.output
+            assert OWNER_PASSWORD not in refused.output
+        shown = invoke(reader, "sync", "--period", "2026-04").output
+        assert "finance_reader lacks" in shown
+
+
+def test_two_syncs_at_once_never_double_a_row(tmp_path, team, server):
+    """Two machines syncing one gateway into one store at once: one syncs, the other is refused
+    in one line (or runs after it); the store holds every row once, as one sync's would."""
+    from reportgen.app.sync import run_sync
+    from reportgen.core.periods import parse_period
+
+    env = {"REPORTGEN_ACCESS_TOKEN": TOKEN, "REPORTGEN_STORE_PASSWORD": OWNER_PASSWORD}
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        configs = [
+            load_config(
+                write_config(tmp_path / name, gw.url, team, extra=f'\n[store]\ndsn = "{server.dsn}"\n'),
+                env=env,
+            )
+            for name in ("a", "b")
+        ]
+        period = parse_period("2026-04", configs[0].tz)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def one(config: Any) -> None:
+            barrier.wait()
+            try:
+                run_sync(config, period)
+                outcomes.append("synced")
+            except SyncLockedError as exc:
+                assert "\n" not in str(exc)
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=one, args=(c,)) for c in configs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert "synced" in outcomes and len(outcomes) == 2
+        lite = load_config(write_config(tmp_path / "lite", gw.url, team), env=env)
+        run_sync(lite, period)
+    with Reader.open(configs[0].store) as shared, Reader.open(lite.store) as single:
+        span = (period.start_ts, period.end_ts)
+        assert shared.count_rows(*span) == single.count_rows(*span) > 2000
+        assert shared.fingerprint(*span) == single.fingerprint(*span)

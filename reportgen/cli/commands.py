@@ -250,6 +250,22 @@ def store() -> None:
     """The store itself: check it after a crash, a copy or a restore."""
 
 
+@store.command("init")
+@click.option(
+    "--dsn", required=True, help="postgresql://OWNER@HOST/DB (password in $REPORTGEN_STORE_PASSWORD)."
+)
+@click.option("--sync-role", default="reportgen_sync", show_default=True, help="The role cron syncs with.")
+@click.option(
+    "--reader-role", default="reportgen_finance", show_default=True, help="The finance users' role."
+)
+@click.option("--closer-role", default="reportgen_closer", show_default=True, help="The role that closes.")
+def store_init_command(dsn: str, sync_role: str, reader_role: str, closer_role: str) -> None:
+    """Create a PostgreSQL store's tables (as their owner) and print the GRANTs for its three roles."""
+    from ..app.sharedstore import init_shared_store
+
+    click.echo("\n".join(init_shared_store(dsn, sync_role, reader_role, closer_role)))
+
+
 @store.command("check")
 @click.pass_context
 def store_check_command(ctx: click.Context) -> None:

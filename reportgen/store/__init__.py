@@ -33,7 +33,7 @@ from .closures import (
 )
 from .connection import DB_NAME, qualified_key
 from .coverage import uncovered
-from .facade import Reader, Store, sync_lock
+from .facade import Reader, Store, init_server, sync_lock
 from .logs import ROW_COLUMNS
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "edited_locally",
     "record_repricing",
     "find_closure",
+    "init_server",
     "freeze",
     "frozen_exchange",
     "frozen_source_rates",

@@ -246,6 +246,11 @@ def attached(store: Store, path: Path) -> Iterator[None]:
 def new_snapshot(store: Store, period: Period, revision: int, since: int) -> Store:
     """Write the snapshot of ``period``'s ``revision``, holding the rows of ``[since, period end)`` and
     the facts that describe them, rolled up in the period's zone; return it open (the caller closes it)."""
+    if store._dialect.name != "sqlite":  # a snapshot is a SQLite store in a folder
+        raise StoreError(
+            f"{store.name}: closing a period of a PostgreSQL store is not supported yet (its snapshot "
+            "would be a schema of its own); close it in a SQLite store"
+        )
     target = closed_dir(store) / f"{period.label}.r{revision}"
     if (target / DB_NAME).exists():
         raise StoreError(

@@ -130,6 +130,14 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
         return cls(directory, conn)
 
 
+def init_server(server: StoreServer, sync: str, reader: str, closer: str) -> list[str]:
+    """Create the store's tables in the (empty) database of ``server`` (or migrate them) and return
+    the ``GRANT`` statements its owner runs for the sync, reader and closer roles."""
+    with Store.open(server) as store:
+        tables = store._dialect.tables(store._conn)
+    return pgschema.grants(tables, sync, reader, closer)
+
+
 @contextlib.contextmanager
 def sync_lock(directory: Path | StoreServer, holder: str = "sync") -> Iterator[None]:
     """Hold a store's write lock for ``holder`` (``sync``, ``packet 2026-04``, …); another

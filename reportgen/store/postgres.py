@@ -132,17 +132,25 @@ def ddl(sql: str) -> str:
 
 
 class PgCursor:
-    """A psycopg cursor that takes the store's SQL (see :func:`translate`)."""
+    """A psycopg cursor that takes the store's SQL (see :func:`translate`); a statement the role
+    may not run, or a lost server, is one :class:`StoreError` line."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, shown: str) -> None:
         self._raw = raw
+        self._shown = shown
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
-        self._raw.execute(translate(sql), tuple(args))
+        try:
+            self._raw.execute(translate(sql), tuple(args))
+        except Exception as exc:
+            raise _refusal(exc, sql, self._raw, self._shown) or exc from None
         return self
 
     def executemany(self, sql: str, args: Any) -> PgCursor:
-        self._raw.executemany(translate(sql), args)
+        try:
+            self._raw.executemany(translate(sql), args)
+        except Exception as exc:
+            raise _refusal(exc, sql, self._raw, self._shown) or exc from None
         return self
 
     def __iter__(self) -> Iterator[Any]:
@@ -162,13 +170,13 @@ class PgConnection:
         self.shown = shown
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
-        return PgCursor(self._raw.cursor()).execute(sql, args)
+        return self.cursor().execute(sql, args)
 
     def executemany(self, sql: str, args: Any) -> PgCursor:
-        return PgCursor(self._raw.cursor()).executemany(sql, args)
+        return self.cursor().executemany(sql, args)
 
     def cursor(self) -> PgCursor:
-        return PgCursor(self._raw.cursor())
+        return PgCursor(self._raw.cursor(), self.shown)
 
     def copy(self, sql: str) -> Any:
         """``COPY … FROM STDIN`` on the raw connection (bulk rows)."""
@@ -185,6 +193,46 @@ class PgConnection:
 
     def close(self) -> None:
         self._raw.close()
+
+
+#: What each kind of statement needs, for the one line that says which privilege a role lacks.
+_NEEDS = {
+    "INSERT": "INSERT",
+    "UPDATE": "UPDATE",
+    "DELETE": "DELETE",
+    "CREATE": "CREATE on the database (the store's owner creates its tables)",
+    "ALTER": "ownership of the tables (the store's owner migrates them)",
+    "SELECT": "SELECT",
+}
+
+
+def _refusal(exc: Exception, sql: str, cur: Any, shown: str) -> StoreError | None:
+    """The one line for a statement this role may not run or a server that went away (None: a bug)."""
+    psycopg = _driver()
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction):
+        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
+        target = re.search(r"\b(?:INTO|UPDATE|FROM|TABLE|ON)\s+([\w.]+)", sql, re.IGNORECASE)
+        table = (
+            f" on {target.group(1)}" if target and verb in ("INSERT", "UPDATE", "DELETE", "SELECT") else ""
+        )
+        role = _current_user(cur)
+        return StoreError(
+            f"{shown}: the role {role} lacks {_NEEDS.get(verb, verb)}{table} "
+            f"({' '.join(str(exc).split())[:160]}); this command needs a role that may "
+            f"{'read' if verb == 'SELECT' else 'write'} the store (see `reportgen store init`)"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return StoreError(f"{shown}: the store's server failed ({' '.join(str(exc).split())[:200]})")
+    return None
+
+
+def _current_user(cur: Any) -> str:
+    with contextlib.suppress(Exception):
+        conn = cur.connection
+        if conn.info.transaction_status != 3:  # not in a failed transaction: ask the server
+            return str(conn.execute("SELECT current_user").fetchone()[0])
+        return str(conn.info.user)
+    return "of this connection"
 
 
 def connect(server: StoreServer, *, purpose: str = "store") -> PgConnection:

@@ -119,3 +119,28 @@ def _check(conn: PgConnection, version: int | None) -> None:
         )
     elif version < OLDEST_MIGRATABLE:  # pragma: no cover - PostgreSQL stores start at a released schema
         raise StoreError(f"{where}: store schema {version} is too old to migrate")
+
+
+#: The tables only the closer adds to (closed periods, the register, reconciliations), and the
+#: evidence tables no role may ever change (append-only: triggers, and no UPDATE or DELETE grant).
+CLOSER_TABLES = ("closures", "amendments", "statements", "audit_log", "reconciliations")
+EVIDENCE_TABLES = ("statements", "audit_log")
+
+
+def grants(tables: list[str], sync: str, reader: str, closer: str) -> list[str]:
+    """The ``GRANT``s that give the three roles what their commands need on a store of ``tables``:
+    ``sync`` writes rows and facts (and appends to the audit log), ``reader`` reads, ``closer``
+    reads and adds closures, amendments, register numbers, audit entries and reconciliations."""
+    rows = [t for t in tables if t not in CLOSER_TABLES]
+    out = [
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(EVIDENCE_TABLES)} FROM PUBLIC;",
+        f"GRANT USAGE ON SCHEMA public TO {sync}, {reader}, {closer};",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {sync}, {reader}, {closer};",
+        f"GRANT INSERT, UPDATE, DELETE ON {', '.join(rows)} TO {sync};",
+        f"GRANT INSERT ON audit_log, amendments TO {sync};",
+        f"GRANT INSERT ON {', '.join(CLOSER_TABLES)} TO {closer};",
+        f"GRANT UPDATE ON amendments, reconciliations TO {closer};",
+        f"GRANT INSERT, UPDATE, DELETE ON meta TO {closer};",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {sync}, {closer};",
+    ]
+    return out
