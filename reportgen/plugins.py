@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = (
     "reportgen.exporters.csv_exporter",
     "reportgen.exporters.xlsx",
     "reportgen.exporters.pdf",
+    "reportgen.exporters.html",
     "reportgen.exporters.focus",
     "reportgen.flavors.builtin",
     "reportgen.app.packetdocs",

@@ -84,7 +84,8 @@ def _config(demo):
 def test_a_statement_of_fifty_members_fits_its_member_chart_on_a_page() -> None:
     from dataclasses import replace as _replace
 
-    from reportgen.exporters.pdf.charts import MAX_BARS, member_chart
+    from reportgen.exporters.pdf.charts import member_chart
+    from reportgen.render.charts import MAX_BARS
     from tests import report_factory
 
     records = report_factory.sample_records(600)

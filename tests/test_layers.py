@@ -35,7 +35,7 @@ LAZY = {
     ("app.packet", "app.pdfa"),
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
     ("exporters.pdf.__init__", "exporters.pdf.document"),
-    ("exporters.pdf.__init__", "exporters.pdf.builder"),
+    ("exporters.html.__init__", "exporters.html.page"),  # Jinja2 only when a page is written
 }
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only

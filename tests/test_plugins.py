@@ -34,7 +34,7 @@ def test_builtins_register_through_the_same_hook(fresh_plugins, monkeypatch):
     the plugin manager like a third-party plugin's, and comes from nowhere else."""
     found = plugins.exporters()
     builtin = {name for name, e in found.items() if e.plugin == plugins.BUILTIN}
-    assert builtin == {"claim", "csv", "csv-summary", "focus", "pdf", "xlsx"}
+    assert builtin == {"claim", "csv", "csv-summary", "focus", "html", "pdf", "xlsx"}
     implementers = [plugins.pm.get_name(i.plugin) for i in plugins.pm.hook.register_exporters.get_hookimpls()]
     assert implementers and set(implementers) <= set(
         plugins.DEFAULT_PLUGINS

@@ -34,6 +34,7 @@ __all__ = [
     "StatementAmounts",
     "TotalLines",
     "conversion_text",
+    "document_number",
     "exchange_text",
     "figures_text",
     "notes_texts",
@@ -94,6 +95,15 @@ def statement_amounts(report: Report) -> StatementAmounts:
 
 def _cents(value: Decimal) -> int:
     return int(value * 100)
+
+
+def document_number(report: Report) -> str | None:
+    """The document's number: the register's, given to a packet's documents when it is issued.
+
+    Outside a packet a document has no number (it prints "draft (unnumbered)"): a number
+    is never derived, so index.md, the PDF footers and the manifests name one number each.
+    """
+    return None if report.statement is None else report.statement.number
 
 
 def figures_text(s: Stats, value_cents: int) -> list[str]:

@@ -11,11 +11,11 @@ plugins imports every exporter, and reportlab cost every CSV and XLSX run ~0.15 
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO
 
 from ...core.report import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
-from ...render.statement import statement_amounts
+from ...render.statement import document_number, statement_amounts
 
 __all__ = ["document_number", "register_exporters", "statement_amounts", "write_claim", "write_pdf"]
 
@@ -32,15 +32,6 @@ def write_claim(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
     from . import document
 
     document.write_claim(report, fp, ctx)
-
-
-def __getattr__(name: str) -> Any:
-    """``document_number``: the builder's, imported on first use."""
-    if name == "document_number":
-        from . import builder
-
-        return getattr(builder, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl

@@ -45,7 +45,7 @@ from ...render import (
     totals,
 )
 from ...render.fonts import cjk_font, printable
-from ...render.statement import StatementAmounts, figures_text, notes_texts
+from ...render.statement import StatementAmounts, document_number, figures_text, notes_texts
 from .rows import AmountRows, Row, wrap
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
@@ -60,15 +60,6 @@ _MUTED = colors.HexColor("#5B6573")
 _RULE = colors.HexColor("#9AA5B1")
 _HEAD_BG = colors.HexColor("#E4EAF2")
 _SUB_BG = colors.HexColor("#F3F5F8")
-
-
-def document_number(report: Report) -> str | None:
-    """The document's number: the register's, given to a packet's documents when it is issued.
-
-    Outside a packet a document has no number (it prints "draft (unnumbered)"): a number
-    is never derived, so index.md, the PDF footers and the manifests name one number each.
-    """
-    return None if report.statement is None else report.statement.number
 
 
 def _int(value: int) -> str:

@@ -8,7 +8,6 @@ so a test can read them back and compare them with the tables.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -22,20 +21,10 @@ from reportlab.lib.units import mm
 
 from ...core.budget import GrantView
 from ...core.money import money_text
-from ...core.records import LogType
 from ...core.report import Report
 from ...core.text import clean_text, shorten
+from ...render.charts import PALETTE, chart_labels, daily_values, member_bars
 from ...render.fonts import printable
-from ...templating import wording
-
-#: Series colours (colour-blind friendly, then greys for the rest).
-PALETTE = (
-    "#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F",
-)  # fmt: skip
-#: At most this many series are drawn; the rest are summed into "other".
-MAX_SERIES = 8
-#: Bars of the per-member chart (it must fit a page); more members are summed into one "other" bar.
-MAX_BARS = 25
 
 
 class ChartDrawing(Drawing):
@@ -57,47 +46,10 @@ def _name(text: str, font: str) -> str:
     return printable(clean_text(shorten(text, CHART_NAME_LIMIT)), font)
 
 
-def _labels(lang: str) -> dict[str, str]:
-    """The charts' wording (labels.toml's ``chart_`` labels) in ``lang``."""
-    return wording(lang).group("chart_")
-
-
-def daily_values(report: Report, lang: str = "en") -> tuple[str, dict[str, dict[str, Decimal]]]:
-    """``(by, {series: {ISO day: USD}})``: each day's net spend split by member (or by model
-    when there is one member), exact; the series of a day add up to that day's table line."""
-    buckets = report.partials.buckets if report.partials is not None else ()
-    by = "member" if len({report.member_of(b.token_name) for b in buckets}) > 1 else "model"
-    quota: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for b in buckets:
-        sign = 1 if b.type == LogType.CONSUME else -1 if b.type == LogType.REFUND else 0
-        if sign:
-            name = report.member_of(b.token_name) if by == "member" else b.model_name
-            quota[name][b.day.isoformat()] += sign * b.quota
-    values = {
-        name: {day: Decimal(q) / report.quota_per_unit for day, q in days.items()}
-        for name, days in quota.items()
-    }
-    return by, _top(values, _labels(lang)["other"])
-
-
-def _top(values: dict[str, dict[str, Decimal]], other: str) -> dict[str, dict[str, Decimal]]:
-    """The largest series, and the rest summed into one: a legend of 30 names helps nobody."""
-    ranked = sorted(values, key=lambda n: (-sum(values[n].values()), n))
-    if len(ranked) <= MAX_SERIES:
-        return {n: values[n] for n in ranked}
-    out = {n: values[n] for n in ranked[: MAX_SERIES - 1]}
-    rest: dict[str, Decimal] = defaultdict(Decimal)
-    for n in ranked[MAX_SERIES - 1 :]:
-        for day, v in values[n].items():
-            rest[day] += v
-    out[other] = dict(rest)
-    return out
-
-
 def daily_chart(report: Report, lang: str, font: str, width: float) -> ChartDrawing:
     """Spend per day, stacked by member (or model), one bar per day of the period."""
     by, values = daily_values(report, lang)
-    labels = _labels(lang)
+    labels = chart_labels(lang)
     days = [line.name for line in report.days]
     drawing = ChartDrawing(width, 62 * mm)
     chart = VerticalBarChart()
@@ -122,16 +74,7 @@ def daily_chart(report: Report, lang: str, font: str, width: float) -> ChartDraw
 
 def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDrawing:
     """Net spend per member, largest first (the members table's figures)."""
-    ranked = sorted((m for m in report.members if m.stats.active), key=lambda m: (-m.stats.cost_usd, m.name))
-    # A bar per member up to MAX_BARS (the chart must fit a page); the rest as one summed bar.
-    bars: list[tuple[str, Decimal]] = [(m.name, m.stats.cost_usd) for m in ranked[: MAX_BARS - 1]]
-    if len(ranked) > MAX_BARS - 1:
-        rest = ranked[MAX_BARS - 1 :]
-        if len(rest) == 1:
-            bars.append((rest[0].name, rest[0].stats.cost_usd))
-        else:
-            label = _labels(lang)["other"] + f" ({len(rest)})"
-            bars.append((label, sum((m.stats.cost_usd for m in rest), Decimal(0))))
+    bars = member_bars(report, lang)
     height = max(30 * mm, (len(bars) * 6 + 16) * mm / 1.2)
     drawing = ChartDrawing(width, height)
     chart = HorizontalBarChart()
@@ -150,7 +93,7 @@ def member_chart(report: Report, lang: str, font: str, width: float) -> ChartDra
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 2
     drawing.add(chart)
-    drawing.add(String(0, height - 5 * mm, _labels(lang)["by_member"], fontName=font, fontSize=8.5))
+    drawing.add(String(0, height - 5 * mm, chart_labels(lang)["by_member"], fontName=font, fontSize=8.5))
     drawing.source_values = {"members": dict(bars)}
     drawing.kind = "by_member"
     return drawing
@@ -183,7 +126,7 @@ def burn_down_chart(grant: GrantView, lang: str, font: str, width: float) -> Cha
     budget spent evenly to the end), the zero line where it is used up, and the projection at
     the current rate; the x axis stays at the bottom when the budget is overrun."""
     p = grant.project
-    labels = _labels(lang)
+    labels = chart_labels(lang)
     values = burn_down_values(grant)
     start = p.start.toordinal()
 
