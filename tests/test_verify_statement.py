@@ -142,8 +142,15 @@ def test_a_statement_printing_other_figures_fails_though_signed_by_the_trusted_p
 ):
     """The preparer's own tool prints one request more on every line of the PDF: its hashes
     and signature are genuine, the rows are genuine, and verify names the PDF and the line."""
-    real = builder._int
-    monkeypatch.setattr(builder, "_int", lambda value: real(value + 1) if value > 100 else real(value))
+    real = builder.figures_text
+
+    def lying(stats, cents):
+        out = real(stats, cents)
+        if stats.requests > 100:
+            out[0] = f"{stats.requests + 1:,}"
+        return out
+
+    monkeypatch.setattr(builder, "figures_text", lying)
     path = write_packet(config, april(config), tmp_path / "lying")
     result = verify_packet(path)
     assert not result.ok
