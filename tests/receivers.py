@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -39,10 +40,12 @@ class Mailbox:
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     refuse: bool = False
     port: int = 0
+    tls_used: list[bool] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         if self.refuse:
             return "554 Transaction failed: refused by the test"
+        self.tls_used.append(session.ssl is not None)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
         return "250 OK"
@@ -56,8 +59,11 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server(user: str = "rg", password: str = "s3cret-pw") -> Iterator[Mailbox]:
-    """aiosmtpd on loopback, requiring AUTH (allowed without TLS: it is loopback)."""
+def smtp_server(
+    user: str = "rg", password: str = "s3cret-pw", tls: ssl.SSLContext | None = None
+) -> Iterator[Mailbox]:
+    """aiosmtpd on loopback, requiring AUTH (without TLS too: it is loopback); with ``tls``, it
+    requires STARTTLS before anything else."""
 
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = (
@@ -68,7 +74,13 @@ def smtp_server(user: str = "rg", password: str = "s3cret-pw") -> Iterator[Mailb
 
     box = Mailbox(port=free_port())
     controller = aiosmtpd.Controller(
-        box, hostname="127.0.0.1", port=box.port, authenticator=check, auth_require_tls=False
+        box,
+        hostname="127.0.0.1",
+        port=box.port,
+        authenticator=check,
+        auth_require_tls=tls is not None,
+        tls_context=tls,
+        require_starttls=tls is not None,
     )
     controller.start()
     try:
@@ -99,6 +111,7 @@ class Hook:
     acknowledged: list[Received] = field(default_factory=list)
     bad_signatures: list[str] = field(default_factory=list)
     status: int = 200
+    answer: dict[str, Any] | None = None  # the body of a 200 (default: the robots' {"errcode": 0})
     delay: float = 0.0
     stall: str | None = None
     stalled: threading.Event = field(default_factory=threading.Event)
@@ -153,15 +166,14 @@ def http_receiver(secrets: dict[str, str] | None = None) -> Iterator[Hook]:
                 return  # never answered: the sender was killed waiting
             if hook.delay:
                 time.sleep(hook.delay)
-            answer = json.dumps(
-                {"errcode": 0, "code": 0} if hook.status == 200 else {"error": "boom"}
-            ).encode()
+            ok = hook.answer or {"errcode": 0, "code": 0}
+            answer = json.dumps(ok if hook.status == 200 else {"error": "boom"}).encode()
             self.send_response(hook.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
-            if hook.status == 200:
+            if hook.status == 200 and hook.answer is None:
                 hook.acknowledged.append(got)
 
         def log_message(self, format: str, *args: Any) -> None:

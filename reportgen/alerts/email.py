@@ -24,8 +24,13 @@ def send_email(
     timeout: float = 10.0,
 ) -> None:
     """Mail ``message`` (and ``attachments``) to ``to``; raise :class:`SendFailed` when the server refuses."""
-    import apprise  # the optional extra reportgen[notify]: only a delivery needs it
-    from apprise.plugins.email import NotifyEmail
+    try:  # the optional extra reportgen[notify]: only a delivery by email needs it
+        import apprise
+        from apprise.plugins.email import NotifyEmail
+    except ImportError:
+        raise ConfigError(
+            f"[delivery.{channel.name}]: email needs apprise: pip install 'llm-gateway-reportgen[notify]'"
+        ) from None
 
     if channel.security == "none" and channel.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(
