@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from reportgen.app.signing import init_key
 from reportgen.app.verify import trust
 from reportgen.config import Config, GatewayConfig, load_config
 from reportgen.gateway import GatewayClient
+from reportgen.store.packed import PACKED_NAME, PLAIN_NAME, inflate, pack
 from reportgen.testing.fakegateway import FakeGateway
 from reportgen.testing.fakegateway.synthetic import SyntheticTeam, team_month
 
@@ -112,3 +114,14 @@ def make_config(directory: Path, base_url: str, team: SyntheticTeam, **kw: objec
         write_config(directory, base_url, team, **kw),  # type: ignore[arg-type]
         env={"REPORTGEN_ACCESS_TOKEN": TOKEN},
     )
+
+
+@contextlib.contextmanager
+def closed_rows(snapshot_db: Path) -> Iterator[Path]:
+    """The rows of the closed snapshot ``snapshot_db`` as a plain SQLite file to edit, as someone
+    with the store would: unpacked from beside it, and packed back after the block."""
+    packed, plain = snapshot_db.parent / PACKED_NAME, snapshot_db.parent / PLAIN_NAME
+    inflate(packed, None, plain)
+    yield plain
+    pack(plain, packed)
+    plain.unlink()

@@ -27,7 +27,7 @@ from reportgen.app.verify import Limits, verify_packet
 from reportgen.cli import cli
 from reportgen.core.periods import parse_period
 from reportgen.store import DB_NAME, Store, find_closure
-from tests.conftest import TOKEN, fast_client, make_config
+from tests.conftest import TOKEN, closed_rows, fast_client, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -526,14 +526,17 @@ def test_editing_a_frozen_row_changes_the_fingerprint_and_verify_names_it(config
     packet = write_packet(config, period, tmp_path / "p", member="张三", lang="en")
     assert cli_verify_with_store(config, packet).exit_code == 0
     snapshot = config.store_dir / "closed" / closed.snapshot / DB_NAME
-    _edit_one_row(snapshot, "key-zhangsan", "quota", "quota + 500000")
+    with closed_rows(snapshot) as rows:
+        _edit_one_row(rows, "key-zhangsan", "quota", "quota + 500000")
     result = verify_packet(packet, config.store_dir)
     (line,) = result.differences
     assert line.startswith("rows: the store's closed revision 1 rows no longer match")
     assert "row changed:" in line and "quota " in line and "then," in line
-    # and the closed period's documents refuse to come out of a tampered snapshot
-    out = CliRunner().invoke(cli, ["--config", str(config.path), "summary", "--period", "2026-04"])
-    assert out.exit_code == 4 and "no longer matches its recorded fingerprint" in out.output
+    # and the closed period's documents refuse to come out of a tampered snapshot: those that read
+    # rows check them against their seal (summary reads the rollups, sealed with the store file)
+    for args in (["report", "--format", "csv", "--out", str(tmp_path / "csv")], ["summary", "--json"]):
+        out = CliRunner().invoke(cli, ["--config", str(config.path), *args, "--period", "2026-04"])
+        assert out.exit_code == 4 and "no longer matches its recorded fingerprint" in out.output
 
 
 # -- kept revisions --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ log rewritten whole, are noticed (log --verify, store check, packet), as an atta
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
@@ -16,7 +17,7 @@ from reportgen.errors import StoreError
 from reportgen.read import check_rows
 from reportgen.store import DB_NAME, Store, find_closure, snapshot_dir
 from reportgen.store.evidence import entry_hash
-from tests.conftest import fast_client, make_config
+from tests.conftest import closed_rows, fast_client, make_config
 from tests.test_evidence import april
 
 
@@ -42,11 +43,10 @@ def edit_snapshot_and_its_fingerprint(config) -> None:
         closure = find_closure(store, "2026-04", 1)
         assert closure is not None
         snapshot = snapshot_dir(store, closure) / DB_NAME
-    with sqlite3.connect(snapshot) as conn:
+    with closed_rows(snapshot) as rows, contextlib.closing(sqlite3.connect(rows)) as conn, conn:
         conn.execute(
             "UPDATE logs SET quota = quota + 500000 WHERE rowid = (SELECT MIN(rowid) FROM logs WHERE type = 2)"
         )
-    conn.close()
     p = closure.period
     forged = check_rows(config.store_dir, p.start_ts, p.end_ts, None, closed=("2026-04", 1)).fingerprint
     assert forged != closure.fingerprint

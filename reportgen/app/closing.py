@@ -35,6 +35,7 @@ from ..store import (
     new_snapshot,
     pending_amendment,
     recorded_amendments,
+    rows_seal,
     snapshot_dir,
     snapshot_seal,
     sync_lock,
@@ -138,7 +139,7 @@ def close_period(
             closure.fingerprint,
             # the snapshot's file sealed (its store is closed: the file is final): reads check it
             {"rows": closure.rows, "applied_amendments": applied, "snapshot": closure.snapshot,
-             "seal": snapshot_seal(store, closure)},
+             "seal": snapshot_seal(store, closure), "rows_seal": rows_seal(store, closure)},
         )  # fmt: skip
         return CloseResult(
             closure, reopened_from=None if existing is None else existing.revision, applied=applied

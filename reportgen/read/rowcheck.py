@@ -54,12 +54,13 @@ def check_rows(
             closure = find_closure(live, closed[0], closed[1])
             latest = find_closure(live, closed[0])
         if closure is not None and latest is not None:
-            snap = stack.enter_context(open_snapshot(live, closure))
+            snap = stack.enter_context(open_snapshot(live, closure, sealed=False))
             timeline = Timeline.of_snapshot(snap, closure, UTC)
             pending = pending_amendment(live, latest)
         else:
             closure = latest = None
-            timeline = Timeline(pieces_around(live, closures(live), start_ts, end_ts, stack), UTC)
+            pieces = pieces_around(live, closures(live), start_ts, end_ts, stack, sealed=False)
+            timeline = Timeline(pieces, UTC)
         check = RowCheck(
             account,
             timeline.fingerprint(start_ts, end_ts, token_names),

@@ -21,7 +21,8 @@ from ..core.periods import Part, Period
 from ..core.pricegroups import PriceGroup
 from ..core.records import UsageRecord
 from ..errors import StoreError
-from ..store import Closure, Reader, snapshot_dir, uncovered
+from ..store import Closure, Reader, closure_subject, snapshot_dir, uncovered
+from ..store.evidence import recorded_seal
 
 #: Past either end of any period: a piece that reaches it is open on that side.
 FAR = 2**62
@@ -163,9 +164,16 @@ class Timeline:
 
 
 def pieces_around(
-    live: Reader, closed: list[Closure], start: int, end: int, stack: contextlib.ExitStack
+    live: Reader,
+    closed: list[Closure],
+    start: int,
+    end: int,
+    stack: contextlib.ExitStack,
+    *,
+    sealed: bool = True,
 ) -> list[Piece]:
-    """Live rows around every closed period that overlaps ``[start, end)``, each closed one from its snapshot."""
+    """Live rows around every closed period that overlaps ``[start, end)``, each closed one from its
+    snapshot (``sealed``: see :func:`open_snapshot`)."""
     pieces = []
     at = -FAR
     for c in closed:
@@ -173,9 +181,8 @@ def pieces_around(
             continue
         if c.period.start_ts > at:
             pieces.append(Piece(at, c.period.start_ts, live, None))
-        pieces.append(
-            Piece(c.period.start_ts, c.period.end_ts, stack.enter_context(open_snapshot(live, c)), c)
-        )
+        snap = stack.enter_context(open_snapshot(live, c, sealed=sealed))
+        pieces.append(Piece(c.period.start_ts, c.period.end_ts, snap, c))
         at = c.period.end_ts
     pieces.append(Piece(at, FAR, live, None))
     return pieces
@@ -203,8 +210,12 @@ def frozen_history(
 
 
 @contextlib.contextmanager
-def open_snapshot(live: Reader, closure: Closure) -> Iterator[Reader]:
-    """The snapshot of ``closure``, reading the live store's sources, in one read transaction."""
+def open_snapshot(live: Reader, closure: Closure, *, sealed: bool = True) -> Iterator[Reader]:
+    """The snapshot of ``closure``, reading the live store's sources, in one read transaction.
+
+    ``sealed``: its packed rows, when a read needs them, are refused unless they are as sealed at
+    the close; a check that fingerprints the rows itself (verify) reads them unsealed to name
+    what changed."""
     directory = snapshot_dir(live, closure)
     if not directory.is_dir():
         raise StoreError(
@@ -212,6 +223,9 @@ def open_snapshot(live: Reader, closure: Closure) -> Iterator[Reader]:
             f"backup or re-close with `reportgen close {closure.period.label} --reopen`"
         )
     with Reader.open(directory, snapshot=True) as snap:
+        if sealed:
+            subject = closure_subject(closure.period.label, closure.revision)
+            snap.expect_rows_seal(recorded_seal(live, subject, "rows_seal"))
         snap.use_sources(live.sources)
         snap.begin()
         yield snap

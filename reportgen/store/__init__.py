@@ -5,8 +5,8 @@ opened only by sync, close and reconcile, under the folder's :func:`sync_lock`
 (:mod:`.facade`).  Each table family keeps its queries in a module of its own: :mod:`.logs`
 (rows, detail, digests, counts), :mod:`.windows` (writing them), :mod:`.coverage`,
 :mod:`.facts` (meta, accounts, status, keys, syncs), :mod:`.rollups` and :mod:`.partials`,
-:mod:`.raw`, :mod:`.wallet`, :mod:`.reconcile`, :mod:`.evidence`, :mod:`.closures` and
-:mod:`.amendments`.  :mod:`.schema` runs the numbered :mod:`.migrations`, the only DDL.
+:mod:`.raw`, :mod:`.wallet`, :mod:`.reconcile`, :mod:`.evidence`, :mod:`.closures` (a closed
+snapshot's rows packed beside it: :mod:`.packed`) and :mod:`.amendments`.  :mod:`.schema` runs the numbered :mod:`.migrations`, the only DDL.
 """
 
 from .amendments import (
@@ -28,6 +28,7 @@ from .closures import (
     frozen_exchange,
     frozen_source_rates,
     new_snapshot,
+    rows_seal,
     snapshot_dir,
     snapshot_seal,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "pending_amendment",
     "qualified_key",
     "recorded_amendments",
+    "rows_seal",
     "snapshot_dir",
     "snapshot_seal",
     "sync_lock",

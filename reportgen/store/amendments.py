@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from ..core.records import GatewayStatus
 from ..errors import StoreError
-from .closures import Closure, attached, closures, snapshot_dir
+from .closures import Closure, attached, closure_subject, closures, frozen_rows, snapshot_dir
 from .connection import DB_NAME
+from .evidence import recorded_seal
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
 
@@ -223,7 +224,8 @@ def _diff(
     cols = ROW_COLUMNS
     span = f"created_at >= ? AND created_at < ? AND ({where})"
     args = [closure.period.start_ts, closure.period.end_ts, *where_args] * 2
-    with attached(store, snapshot):
+    seal = recorded_seal(store, closure_subject(closure.period.label, closure.revision), "rows_seal")
+    with frozen_rows(store, closure, seal) as rows, attached(store, rows):
         row = store._conn.execute(
             "SELECT COALESCE(SUM(MAX(d, 0)), 0), COALESCE(SUM(MAX(-d, 0)), 0), "
             "COALESCE(SUM(CASE WHEN type = 2 THEN d * quota ELSE 0 END), 0), "

@@ -1,8 +1,8 @@
 """Closed periods as recorded: the ``closures`` table and the snapshot stores.
 
 A closure is a period's frozen rows, in a snapshot store ``<store>/closed/<label>.r<N>/``
-(an ordinary store, so every read works on it unchanged), plus what its documents depend
-on: fingerprint, row count, ``/api/status`` snapshot, exchange rate and further
+(an ordinary store, so every read works on it unchanged; its rows packed beside it, see
+:mod:`.packed`), plus what its documents depend on: fingerprint, row count, ``/api/status`` snapshot, exchange rate and further
 currencies, member and project mapping, and the close time.  Revisions are kept: a
 re-close adds revision N+1 beside the earlier ones.
 """
@@ -10,9 +10,9 @@ re-close adds revision N+1 beside the earlier ones.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -29,6 +29,7 @@ from ..core.records import GatewayStatus
 from ..core.wallet import Bridge
 from ..core.walletjson import bridge_json
 from ..errors import StoreError
+from . import packed
 from .connection import DB_NAME
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
@@ -124,18 +125,19 @@ def snapshot_seal(store: Reader, closure: Closure) -> str:
 
     Taken once the close has written and closed the snapshot (its file is final: readers open
     it read-only) and recorded in the close's audit entry; a read that does not hash the rows
-    checks the file against it instead of hashing every row (~0.2 s CPU against ~3 s per 1M
-    rows).  A migration that rewrites a sealed snapshot must record its new seal.
+    checks the file against it instead of hashing every row.  Its rows are packed beside it
+    (:func:`rows_seal`), so the file is the rollups and facts: ~10 MB for a 1M-row month.  A
+    migration that rewrites a sealed snapshot must record its new seal.
     """
-    digest = hashlib.sha256()
-    path = snapshot_dir(store, closure) / DB_NAME
-    try:
-        with open(path, "rb") as fp:
-            while chunk := fp.read(1 << 20):
-                digest.update(chunk)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read the closed snapshot ({exc.strerror or exc})") from None
-    return "sha256:" + digest.hexdigest()
+    return packed.file_seal(snapshot_dir(store, closure) / DB_NAME)
+
+
+def rows_seal(store: Reader, closure: Closure) -> str | None:
+    """The SHA-256 of a closed snapshot's packed rows (None: closed before rows were packed, they
+    are in its database file); recorded in the close's audit entry and checked by every read that
+    unpacks them."""
+    path = snapshot_dir(store, closure) / packed.PACKED_NAME
+    return packed.file_seal(path) if path.is_file() else None
 
 
 _SELECT = (
@@ -232,12 +234,25 @@ def _status_from_json(text: str) -> GatewayStatus:
 
 
 @contextlib.contextmanager
-def attached(store: Store, path: Path) -> Iterator[None]:
-    store._conn.execute("ATTACH DATABASE ? AS frozen", (str(path),))
+def frozen_rows(store: Reader, closure: Closure, seal: str | None) -> Iterator[Path]:
+    """The database holding a closed snapshot's rows: its packed rows unpacked for the block
+    (refused unless they give ``seal``, when given), or its own file when closed before rows
+    were packed."""
+    directory = snapshot_dir(store, closure)
+    if not (directory / packed.PACKED_NAME).is_file():
+        yield directory / DB_NAME
+        return
+    with packed.unpacked(directory / packed.PACKED_NAME, seal) as path:
+        yield path
+
+
+@contextlib.contextmanager
+def attached(store: Store, path: Path, name: str = "frozen") -> Iterator[None]:
+    store._conn.execute(f"ATTACH DATABASE ? AS {name}", (str(path),))
     try:
         yield
     finally:
-        store._conn.execute("DETACH DATABASE frozen")
+        store._conn.execute(f"DETACH DATABASE {name}")
 
 
 # -- freezing ---------------------------------------------------------------------------------
@@ -317,74 +332,88 @@ def freeze(
 
 
 def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> None:
-    """Copy the rows of ``[since, period end)`` and the facts that describe them into a new store."""
+    """Copy the rows of ``[since, period end)`` and the facts that describe them into a new store,
+    the rows (and their raw JSON) packed beside it (:mod:`.packed`)."""
     partial = target.with_name(target.name + ".part")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
     Store.open(partial).close()
-    span = (since, period.end_ts)
+    plain = partial / packed.PLAIN_NAME
+    with (
+        contextlib.closing(sqlite3.connect(partial / DB_NAME)) as fresh,
+        contextlib.closing(sqlite3.connect(plain, isolation_level=None)) as rows,
+    ):
+        for ddl in packed.rows_ddl(fresh):  # the snapshot's own tables, as a fresh store has them
+            rows.execute(ddl)
     conn = store._conn
-    with attached(store, partial / DB_NAME):
+    with attached(store, partial / DB_NAME), attached(store, plain, "rows"):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                f"INSERT INTO frozen.logs (id, {ROW_COLUMNS}, {USAGE_SQL}, source) "
-                f"SELECT id, {ROW_COLUMNS}, {USAGE_SQL}, source "
-                "FROM main.logs "
-                "WHERE created_at >= ? AND created_at < ?",
-                span,
-            )
-            conn.execute(  # the blobs holding the copied rows' raw JSON (they may hold a few more)
-                "INSERT INTO frozen.raw_blobs SELECT * FROM main.raw_blobs "
-                "WHERE last_id >= (SELECT MIN(id) FROM frozen.logs) AND first_id <= (SELECT MAX(id) FROM frozen.logs)"
-            )
-            conn.execute(  # the copied credit rows' texts (the wallet bridge reads them)
-                "INSERT INTO frozen.credit_texts SELECT c.* FROM main.credit_texts c JOIN frozen.logs USING (id)"
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
-                "WHERE key IN ('account', 'keys_seen_at')"
-            )
-            conn.execute(  # each source's key list as its last sync saw it
-                "INSERT INTO frozen.keys SELECT * FROM main.keys k "
-                "WHERE seen_at = (SELECT MAX(seen_at) FROM main.keys l WHERE l.source = k.source)"
-            )
-            conn.execute("INSERT INTO frozen.sources SELECT * FROM main.sources")
-            conn.execute(  # the newest /api/status and finished sync of each source
-                "INSERT INTO frozen.status_snapshots SELECT * FROM main.status_snapshots s "
-                "WHERE rowid = (SELECT rowid FROM main.status_snapshots t WHERE t.source = s.source "
-                "ORDER BY read_at DESC, rowid DESC LIMIT 1)"
-            )
-            conn.execute(
-                "INSERT INTO frozen.syncs SELECT * FROM main.syncs s WHERE id = (SELECT MAX(id) FROM "
-                "main.syncs t WHERE t.source = s.source AND t.finished_at IS NOT NULL)"
-            )
-            # Coverage as it stood, cut to the rows copied: the quality check and the
-            # project view (unsynced days) read it.
-            conn.execute(
-                "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT MAX(start_ts, ?), MIN(end_ts, ?), "
-                "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
-                (since, period.end_ts - 1, since, period.end_ts - 1),
-            )
-            conn.execute(  # the prices those rows were synced at (the statuses they were read from: above)
-                "INSERT INTO frozen.window_prices SELECT * FROM main.window_prices WHERE start_ts < ? AND end_ts >= ?",
-                (period.end_ts, since),
-            )
-            conn.execute(  # what the windows of those rows left out (rows repeated by the pages)
-                "INSERT INTO frozen.window_findings SELECT * FROM main.window_findings "
-                "WHERE start_ts < ? AND end_ts >= ?",
-                (period.end_ts, since),
-            )
-            conn.execute(  # the period's last reconciliation, as the documents show it
-                "INSERT INTO frozen.reconciliations SELECT * FROM main.reconciliations "
-                "WHERE start_ts = ? AND end_ts = ?",
-                (period.start_ts, period.end_ts),
-            )
+            _copy(conn, period, since)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    packed.pack(plain, partial / packed.PACKED_NAME)
+    plain.unlink()
     partial.rename(target)
+
+
+def _copy(conn: sqlite3.Connection, period: Period, since: int) -> None:
+    span = (since, period.end_ts)
+    conn.execute(
+        f"INSERT INTO rows.logs (id, {ROW_COLUMNS}, {USAGE_SQL}, source) "
+        f"SELECT id, {ROW_COLUMNS}, {USAGE_SQL}, source "
+        "FROM main.logs "
+        "WHERE created_at >= ? AND created_at < ?",
+        span,
+    )
+    conn.execute(  # the blobs holding the copied rows' raw JSON (they may hold a few more)
+        "INSERT INTO rows.raw_blobs SELECT * FROM main.raw_blobs "
+        "WHERE last_id >= (SELECT MIN(id) FROM rows.logs) AND first_id <= (SELECT MAX(id) FROM rows.logs)"
+    )
+    conn.execute(  # the copied credit rows' texts (the wallet bridge reads them)
+        "INSERT INTO frozen.credit_texts SELECT c.* FROM main.credit_texts c JOIN rows.logs USING (id)"
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
+        "WHERE key IN ('account', 'keys_seen_at')"
+    )
+    conn.execute(  # each source's key list as its last sync saw it
+        "INSERT INTO frozen.keys SELECT * FROM main.keys k "
+        "WHERE seen_at = (SELECT MAX(seen_at) FROM main.keys l WHERE l.source = k.source)"
+    )
+    conn.execute("INSERT INTO frozen.sources SELECT * FROM main.sources")
+    conn.execute(  # the newest /api/status and finished sync of each source
+        "INSERT INTO frozen.status_snapshots SELECT * FROM main.status_snapshots s "
+        "WHERE rowid = (SELECT rowid FROM main.status_snapshots t WHERE t.source = s.source "
+        "ORDER BY read_at DESC, rowid DESC LIMIT 1)"
+    )
+    conn.execute(
+        "INSERT INTO frozen.syncs SELECT * FROM main.syncs s WHERE id = (SELECT MAX(id) FROM "
+        "main.syncs t WHERE t.source = s.source AND t.finished_at IS NOT NULL)"
+    )
+    # Coverage as it stood, cut to the rows copied: the quality check and the
+    # project view (unsynced days) read it.
+    conn.execute(
+        "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT MAX(start_ts, ?), MIN(end_ts, ?), "
+        "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
+        (since, period.end_ts - 1, since, period.end_ts - 1),
+    )
+    conn.execute(  # the prices those rows were synced at (the statuses they were read from: above)
+        "INSERT INTO frozen.window_prices SELECT * FROM main.window_prices WHERE start_ts < ? AND end_ts >= ?",
+        (period.end_ts, since),
+    )
+    conn.execute(  # what the windows of those rows left out (rows repeated by the pages)
+        "INSERT INTO frozen.window_findings SELECT * FROM main.window_findings "
+        "WHERE start_ts < ? AND end_ts >= ?",
+        (period.end_ts, since),
+    )
+    conn.execute(  # the period's last reconciliation, as the documents show it
+        "INSERT INTO frozen.reconciliations SELECT * FROM main.reconciliations "
+        "WHERE start_ts = ? AND end_ts = ?",
+        (period.start_ts, period.end_ts),
+    )
 
 
 def _to_json(value: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from ..errors import StoreError
 from .dialect import Dialect, dialect_of
+from .packed import PACKED_NAME, Unpacker
 
 DB_NAME = "reportgen.sqlite3"
 
@@ -39,8 +40,11 @@ class Connected:
         self.directory = directory
         #: How messages name the store: its folder, or the DSN of a PostgreSQL store.
         self.name = str(directory) if name is None else name
+        # A closed snapshot whose rows are packed beside it attaches them when first read (.packed).
+        packed = directory / PACKED_NAME
+        self._unpacker = Unpacker(packed) if name is None and packed.is_file() else None
         self._conn: sqlite3.Connection = (
-            Guarded(conn, directory / DB_NAME) if name is None else conn  # type: ignore[assignment]
+            Guarded(conn, directory / DB_NAME, self._unpacker) if name is None else conn  # type: ignore[assignment]
         )
         self._dialect: Dialect = dialect_of(conn)
         # Row digests are computed from the content at read time, never read from a column.
@@ -81,8 +85,21 @@ class Connected:
         self._conn.execute(self._dialect.begin_read)
         self._conn.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts at the first read
 
+    def expect_rows_seal(self, seal: str | None) -> None:
+        """Refuse this snapshot's packed rows, when a read needs them, unless they give ``seal``
+        (the one its close recorded)."""
+        if self._unpacker is not None:
+            self._unpacker.seal = seal
+
+    @property
+    def packed(self) -> bool:
+        """Whether this is a closed snapshot whose rows are packed beside it."""
+        return self._unpacker is not None
+
     def close(self) -> None:
         self._conn.close()
+        if self._unpacker is not None:
+            self._unpacker.close()
 
     def __enter__(self) -> Self:
         return self
@@ -161,12 +178,17 @@ def store_error(exc: sqlite3.Error, db: Path, doing: str) -> StoreError:
 class Guarded:
     """A connection (or cursor) whose disk and folder failures become one-line :class:`StoreError`s."""
 
-    def __init__(self, raw: Any, db: Path) -> None:
+    def __init__(self, raw: Any, db: Path, unpacker: Unpacker | None = None) -> None:
         self._raw = raw
         self._db = db
+        self._unpacker = unpacker
 
     def _run(self, method: str, sql: str, args: Any) -> Any:
         try:
+            if self._unpacker is not None:
+                self._unpacker.before(
+                    self._raw if isinstance(self._raw, sqlite3.Connection) else self._raw.connection, sql
+                )
             return getattr(self._raw, method)(sql, args)
         except sqlite3.Error as exc:
             raise _io_error(exc, self._db) or exc from None
@@ -180,7 +202,7 @@ class Guarded:
         return self if isinstance(self._raw, sqlite3.Cursor) else result
 
     def cursor(self) -> Guarded:
-        return Guarded(self._raw.cursor(), self._db)
+        return Guarded(self._raw.cursor(), self._db, self._unpacker)
 
     # Rows are read lazily: a damaged page is found while fetching, not only on execute.
     def fetchone(self) -> Any:

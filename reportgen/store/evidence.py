@@ -94,9 +94,9 @@ def issued_documents(reader: Reader, number: str) -> tuple[str, ...] | None:
     return None
 
 
-def recorded_seal(reader: Reader, subject: str) -> str | None:
+def recorded_seal(reader: Reader, subject: str, what: str = "seal") -> str | None:
     """The snapshot seal the audit log recorded with the close named ``subject`` (None: closed
-    before closes were sealed)."""
+    before closes were sealed); ``what="rows_seal"``: its packed rows' (None: not packed)."""
     if not reader.has_table("audit_log"):
         return None
     row = reader._conn.execute(
@@ -104,7 +104,7 @@ def recorded_seal(reader: Reader, subject: str) -> str | None:
         "LIMIT 1",
         (subject,),
     ).fetchone()
-    seal = None if row is None else json.loads(row[0]).get("seal")
+    seal = None if row is None else json.loads(row[0]).get(what)
     return seal if isinstance(seal, str) else None
 
 
