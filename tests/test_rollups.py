@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
 from datetime import date, datetime
@@ -20,8 +21,10 @@ from reportgen.core.periods import Period, date_range_period
 from reportgen.core.rates import Exchange
 from reportgen.core.records import UsageRecord
 from reportgen.store import Reader, Store, snapshot_dir
+from reportgen.store.packed import PACKED_NAME
 from reportgen.store.rollups import LATENCY_BUCKET_SQL
 from reportgen.store.schema import CREDIT_TYPES_SQL
+from tests.conftest import closed_rows
 
 BASE = 1775145600  # 2026-04-02T16:00:00Z: local midnight in Asia/Shanghai
 SPAN = 3 * 86400
@@ -250,6 +253,7 @@ def test_a_schema_6_latency_rollup_is_packed_by_migration_7(tmp_path: Path) -> N
         store.replace_window(period.start_ts, period.end_ts - 1, rows, 1, 0)
         closure = freeze_period(store, config, period, 1, 0)
     expected = partials_from_records(rows, period)
+    _as_unpacked(snapshot_dir(store, closure) / "reportgen.sqlite3")
     for db in (tmp_path / "reportgen.sqlite3", snapshot_dir(store, closure) / "reportgen.sqlite3"):
         _as_schema_6(db)
     with Reader.open(tmp_path) as live:  # migrates, snapshots included
@@ -280,6 +284,15 @@ def test_migration_8_writes_the_credit_index_without_an_in_list(tmp_path: Path) 
             f"AND {CREDIT_TYPES_SQL} ORDER BY created_at, id"
         ).fetchall()
         assert "logs_credit" in str(plan)
+
+
+def _as_unpacked(db: Path) -> None:
+    """Turn a closed snapshot back into one closed before rows were packed: its rows in its own file."""
+    with closed_rows(db) as plain, contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("ATTACH DATABASE ? AS packed", (str(plain),))
+        conn.execute("INSERT INTO logs SELECT * FROM packed.logs")
+        conn.execute("INSERT INTO raw_blobs SELECT * FROM packed.raw_blobs")
+    (db.parent / PACKED_NAME).unlink()
 
 
 def _as_schema_6(db: Path) -> None:
