@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import reportgen.sources.database as database_module
+from reportgen.app.monthend import MonthEnd
 from reportgen.app.sync import run_sync
+from reportgen.app.syncresult import SyncResult
 from reportgen.config import load_config
 from reportgen.core.periods import parse_period
 from reportgen.errors import DatabaseSourceError
@@ -79,6 +81,21 @@ def test_clickhouse_sync_equals_api_sync(tmp_path, team, ch, main_db, api_output
     dsn = ch.dsn("newapi", scheme=scheme)
     db = outputs(ch_config(tmp_path / "db", team, dsn, main_db), ENV)
     assert_same_rows(db, api_outputs["newapi"])
+    # exact against ClickHouse's own sums of the month, per local day and in total
+    tz = ZoneInfo("Asia/Shanghai")
+    lo, hi = (int(datetime(2026, m, 1, tzinfo=tz).timestamp()) for m in (4, 5))
+    by_day = ch.execute(
+        "SELECT toString(toDate(toDateTime(created_at, 'Asia/Shanghai'))) AS day, countIf(type = 2), "
+        "sumIf(quota, type = 2), sumIf(quota, type = 6), countIf(type = 5) FROM newapi.logs "
+        f"WHERE user_id = 42 AND created_at >= {lo} AND created_at < {hi} GROUP BY day ORDER BY day"
+    )
+    fields = ("requests", "consumed_quota", "refunded_quota", "errors")
+    days = {d["name"]: tuple(d[f] for f in fields) for d in db["summary"]["days"]}
+    assert {day: tuple(map(int, sums)) for day, *sums in by_day if any(sums)} == {
+        day: sums for day, sums in days.items() if any(sums)
+    }
+    totals = db["summary"]["totals"]
+    assert tuple(totals[f] for f in fields) == tuple(sum(int(d[i + 1]) for d in by_day) for i in range(4))
     assert READER_PASSWORD not in json.dumps(db["summary"]) + db["gateway"] + db["sync"]
     assert f"from the new-api (with request_id) database {dsn}: 30 windows" in db["sync"]
 
@@ -215,6 +232,15 @@ def test_a_month_under_the_ttl_is_incomplete_with_the_cut_date(tmp_path, team, c
     (note,) = [w for w in result.warnings if "deletes rows after 90 days" in w]
     assert "rows before 2026-04-12 00:00 Asia/Shanghai may be gone" in note
     assert "2026-04-01 .. 2026-04-12 was not read" in note
+    # what is left of April starts expiring tomorrow: closing it is suggested (month-end prints it too)
+    assert result.expiring == (
+        (
+            "2026-04",
+            "2026-04 is not closed and the log table deletes its rows from 2026-07-11 on (90 days, "
+            "gateway.log_ttl_days): close it before then (reportgen month-end --period 2026-04)",
+        ),
+    )
+    assert result.expiring[0][1] in result.warnings
     summary = invoke(path, "summary", "--period", "2026-04", "--json")
     assert summary.exit_code == 0, summary.output
     doc = json.loads(summary.output[summary.output.index("{") :])
@@ -232,3 +258,15 @@ def test_a_month_under_the_ttl_is_incomplete_with_the_cut_date(tmp_path, team, c
         )[0][0]
         == kept_quota
     )
+
+
+def test_month_end_suggests_closing_the_other_months_about_to_expire(tmp_path):
+    tz = ZoneInfo("Asia/Shanghai")
+    synced = SyncResult(
+        (0, 1), 1, 0, 1, 1, 1, 0.1, "new-api", 1,
+        expiring=(("2026-04", "2026-04 is not closed and ..."), ("2026-05", "2026-05 is not closed and ...")),
+    )  # fmt: skip
+    done = MonthEnd(parse_period("2026-05", tz), tmp_path, (), sync=synced)
+    lines = done.summary().splitlines()
+    assert "Suggested: 2026-04 is not closed and ..." in lines
+    assert not any("2026-05 is not closed" in line for line in lines)  # the month this run closes

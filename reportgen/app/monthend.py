@@ -81,6 +81,9 @@ class MonthEnd:
         lines = []
         if self.sync is not None:
             lines.append(self.sync.summary())
+        for label, advice in () if self.sync is None else self.sync.expiring:
+            if label != self.period.label:  # this run closes its own month
+                lines.append(f"Suggested: {advice}")
         for done in self.bridge_synced:
             lines.append(f"Synced the logs the wallet bridge needs ({done.name}): {done.rows:,} rows.")
         if self.close is not None:

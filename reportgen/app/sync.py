@@ -22,6 +22,7 @@ from ..sources import LogSource, Retention, clip, source_account, source_factory
 from ..store import Store, qualified_key, sync_lock
 from ..store import evidence as audit
 from . import ratebudget
+from .expiry import expiring_months, retention_notes
 from .localedits import closed_changes
 from .lookback import late_windows, plan_windows, reread_windows
 from .pricing import Pricing
@@ -295,8 +296,10 @@ def _sync_locked(
     windows, skipped = plan_windows(target[0], target[1], store.source_coverage(name), refetch, config.tz)
     kept: Retention | None = getattr(client, "retention", None)  # the log table deletes old rows
     expired = None
+    expiring: tuple[tuple[str, str], ...] = ()
     if kept is not None:
         windows, expired = clip(windows, kept.whole_since(int(now()), config.tz))
+        expiring = expiring_months(store, kept, int(now()), config)
     late = reread_windows(store, client, name, windows, config.tz)
     again = [] if refetch or not look_back else late_windows(store, config, name, int(now()), windows + late)
     late = sorted(late + again)
@@ -374,6 +377,7 @@ def _sync_locked(
         | ({"read_again": len(late) - len(again)} if len(late) > len(again) else {})
         | ({"looked_back": len(again)} if again else {}),
     )
+    described = getattr(client, "described", "")  # only the database source describes itself
     return SyncResult(
         target=target,
         windows=done,
@@ -385,7 +389,7 @@ def _sync_locked(
         flavor=client.flavor,
         keys=len(keys),
         amended=tuple(dict.fromkeys([*(a.label for a in amended), *repriced])),
-        source=getattr(client, "described", ""),  # only the database source describes itself
+        source=described,
         duplicates=sum(f.rows for f in findings if f.reason == DUPLICATE),
         cut=sum(f.rows for f in findings if f.reason == CUT),
         findings=tuple(f for f in findings if f.unexplained),
@@ -396,7 +400,8 @@ def _sync_locked(
                     *getattr(client, "warnings", ()),
                     *([changed] if changed else []),
                     *local,
-                    *_kept_notes(client, kept, expired, copies[0], config),
+                    *retention_notes(described, kept, expired, copies[0], config),
+                    *(advice for _, advice in expiring),
                     *(
                         [f"source {name} is now bound to {gw.base_url or 'the configured database'}"]
                         if moved is not None
@@ -408,6 +413,7 @@ def _sync_locked(
         name=name,
         reread=len(late) - len(again),
         looked_back=len(again),
+        expiring=expiring,
     )
 
 
@@ -416,29 +422,6 @@ def _copies(pages: Iterable[Sequence[UsageRecord]], count: list[int]) -> Iterato
     for page in pages:
         count[0] += getattr(page, "copies", 0)
         yield page
-
-
-def _kept_notes(
-    client: LogSource, kept: Retention | None, expired: tuple[int, int] | None, copies: int, config: Config
-) -> list[str]:
-    """What the sync says of rows its windows could not or did not tell apart: the log table's
-    TTL (the days it deleted are not read: the period stays incomplete from the cut) and copies."""
-    notes = []
-    if kept is not None and expired is not None:
-        cut = datetime.fromtimestamp(expired[1] + 1, config.tz)
-        notes.append(
-            f"{getattr(client, 'described', 'the source')} deletes rows after {kept.text} ({kept.origin}): "
-            f"rows before {cut:%Y-%m-%d %H:%M} {config.timezone} may be gone, so "
-            f"{datetime.fromtimestamp(expired[0], config.tz):%Y-%m-%d} .. {cut:%Y-%m-%d} was not read and "
-            "stays incomplete; close months before their rows expire (reportgen month-end)"
-        )
-    if copies:
-        notes.append(
-            f"{copies:,} row{'s' if copies != 1 else ''} repeat the row before them whole (the same "
-            "created_at, request_id and every column): kept, as the log table holds them; it keeps no "
-            "row id, so an insert the gateway retried looks like two identical requests"
-        )
-    return notes
 
 
 def _reported(pages: Iterator[RowBatch], progress: SyncProgress) -> Iterator[RowBatch]:

@@ -43,6 +43,8 @@ class SyncResult:
     reread: int = 0
     #: Windows of the last days and of recently closed periods read again for late rows.
     looked_back: int = 0
+    #: ``(label, advice)`` of each unclosed month whose rows the log table's TTL deletes soon.
+    expiring: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
         if self.parts:

@@ -44,12 +44,17 @@ class Retention:
         """The oldest ``created_at`` (Unix seconds) a row may have and still be kept at ``now``."""
         if self.unit in _UNITS:
             return now - self.count * _UNITS[self.unit]
-        months = self.count * {"month": 1, "quarter": 3, "year": 12}[self.unit]
-        at = datetime.fromtimestamp(now, ZoneInfo("UTC"))
-        index = at.year * 12 + at.month - 1 - months
-        year, month = divmod(index, 12)
-        day = min(at.day, _days_in(year, month + 1))
-        return int(at.replace(year=year, month=month + 1, day=day).timestamp())
+        return _add_months(now, -self._months)
+
+    @property
+    def _months(self) -> int:
+        return self.count * {"month": 1, "quarter": 3, "year": 12}[self.unit]
+
+    def expiry(self, created_at: int) -> int:
+        """When a row of ``created_at`` may be deleted (the TTL's ``toDateTime(created_at) + INTERVAL``)."""
+        if self.unit in _UNITS:
+            return created_at + self.count * _UNITS[self.unit]
+        return _add_months(created_at, self._months)
 
     def whole_since(self, now: int, tz: ZoneInfo) -> int:
         """The first local midnight from which every row is still kept (with :data:`MARGIN_SECONDS`)."""
@@ -57,6 +62,14 @@ class Retention:
         days = zone_days(tz, oldest, oldest + 1)
         start = days[0][0]
         return start if start >= oldest else days[0][1]
+
+
+def _add_months(ts: int, months: int) -> int:
+    """``ts`` moved by whole calendar months (UTC), the day clamped to the month's last."""
+    at = datetime.fromtimestamp(ts, ZoneInfo("UTC"))
+    year, month = divmod(at.year * 12 + at.month - 1 + months, 12)
+    day = min(at.day, _days_in(year, month + 1))
+    return int(at.replace(year=year, month=month + 1, day=day).timestamp())
 
 
 def _days_in(year: int, month: int) -> int:
