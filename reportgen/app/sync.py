@@ -28,7 +28,7 @@ from .lookback import late_windows, plan_windows, reread_windows
 from .pricing import Pricing
 from .readahead import ReadAhead
 from .signing import who
-from .syncdigests import SyncDigests
+from .syncdigests import SyncDigests, prepare_page
 from .syncresult import SyncResult
 
 #: The stored fields that hold a gateway's text (a name cut to MAX_NAME is counted in them).
@@ -116,12 +116,13 @@ def run_sync(
             if hasattr(client, "repeat_memory"):  # the API's windows tell repeats by what the store keeps
                 client.repeat_memory = store.repeat_memory
             # The database source is read a few pages ahead by a second process while the store
-            # writes; that process also compresses each page's raw table (Store.prepare).
+            # writes; that process also digests each page and compresses its raw table (prepare_page).
             # It starts now, so that its start-up overlaps what comes before the windows.
             ahead = (
                 ReadAhead(
                     functools.partial(factory, gw),
-                    prepare=Store.prepare,
+                    # the page's digests (for the sync's fingerprint) and raw table made there
+                    prepare=functools.partial(prepare_page, qualified_key(gw.name, "")),
                 )
                 if getattr(client, "read_ahead", False)
                 else None

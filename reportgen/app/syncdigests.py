@@ -24,6 +24,7 @@ from typing import IO
 
 from ..core.fingerprint import page_digests
 from ..core.records import RowBatch
+from ..store import Store
 
 _DIGEST = 32
 #: Bytes of digests kept in memory before the buckets are written to the temporary file.
@@ -54,7 +55,8 @@ class SyncDigests:
                 self._complete = False  # the store keeps only [lo, hi]: these are not the stored rows
             yield page
             if self._complete and stamps:
-                self._add(page_digests(page.stored, self._prefix))
+                digests = page.digests  # computed by the reading process (prepare_page)
+                self._add(page_digests(page.stored, self._prefix) if digests is None else digests)
         self._covered.append((lo, hi))
 
     def _add(self, digests: list[bytes]) -> None:
@@ -110,6 +112,17 @@ class SyncDigests:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def prepare_page(key_prefix: str, batch: RowBatch) -> RowBatch:
+    """A page as the sync's reading process sends it: its rows' digests computed there, sorted
+    (what :class:`SyncDigests` adds of a page the store wrote; ``key_prefix`` as given to it),
+    and made ready for the store (``Store.prepare``)."""
+    if len(batch):
+        digests = page_digests(batch.stored, key_prefix)
+        digests.sort()
+        batch.digests = digests
+    return Store.prepare(batch)
 
 
 def _covers(windows: Sequence[tuple[int, int]], span: tuple[int, int]) -> bool:

@@ -84,6 +84,9 @@ USAGE_INT_COLUMNS = frozenset(USAGE_COLUMNS[:8])
 _MAX = 10**15
 
 
+_new = tuple.__new__
+
+
 def _count(other: dict[str, Any], name: str) -> int | None:
     value = other.get(name)
     if type(value) is int:
@@ -158,11 +161,26 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
             prices = _PRICES[key] = _prices(key)
     model_ratio, completion_ratio, cache_ratio, write_ratio, w5_ratio, w1_ratio, image_ratio = prices[:7]
     group_ratio, user_group_ratio, model_price, billing_mode, semantic, priced_image, surcharge = prices[7:]
-    cache_read = _count(other, "cache_tokens")
-    cache_write = _count(other, "cache_creation_tokens")
-    w5, w1 = _count(other, "cache_creation_tokens_5m"), _count(other, "cache_creation_tokens_1h")
+    get = other.get
+    # a count is mostly an int in range: taken inline, anything else through _count
+    v = get("cache_tokens")
+    cache_read = (
+        v if type(v) is int and 0 <= v <= _MAX else None if v is None else _count(other, "cache_tokens")
+    )
+    v = get("cache_creation_tokens")
+    cache_write = (
+        v
+        if type(v) is int and 0 <= v <= _MAX
+        else None
+        if v is None
+        else _count(other, "cache_creation_tokens")
+    )
+    # mostly absent: looked up, and read by _count only when there
+    w5, w1, audio_in, audio_out = (
+        None if get(name) is None else _count(other, name)
+        for name in ("cache_creation_tokens_5m", "cache_creation_tokens_1h", "audio_input", "audio_output")
+    )
     image = _count(other, "image_output") if priced_image else None
-    audio_in, audio_out = _count(other, "audio_input"), _count(other, "audio_output")
     if model_ratio is not None and (key[1] is not None or other.get("cache_tokens") is not None):
         # a text row: new-api writes the cache-write fields only when non-zero (always on the Claude path)
         cache_write = 0 if cache_write is None else cache_write
@@ -176,12 +194,12 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
     if not anthropic_base:
         base -= (cache_read or 0) + (cache_write or 0)
     base -= image or 0
-    return TokenUsage(
+    return _new(TokenUsage, (  # the tuple itself: TokenUsage(...) costs a Python call more per row
         max(base, 0), cache_read, cache_write, w5, w1, image, audio_in, audio_out, model_ratio, completion_ratio,
         cache_ratio, write_ratio, w5_ratio, w1_ratio, image_ratio if image is not None else None, group_ratio,
         user_group_ratio, model_price, billing_mode, "anthropic" if anthropic_base else "openai",
         "surcharge" if surcharge else None,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def other_of_raw(raw: str) -> tuple[dict[str, Any] | None, bool]:

@@ -65,23 +65,29 @@ def _factors(
 def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -> int | None:
     """The quota new-api's ratio formula gives for ``usage``; None when a ratio it needs is not logged."""
     u = usage
-    factors = _factors(u.model_ratio, u.group_ratio, u.cache_ratio, u.image_ratio, u.completion_ratio,
-                       u.cache_write_ratio, u.cache_write_5m_ratio, u.cache_write_1h_ratio)  # fmt: skip
+    ratios = (u.model_ratio, u.group_ratio, u.cache_ratio, u.image_ratio, u.completion_ratio,
+              u.cache_write_ratio, u.cache_write_5m_ratio, u.cache_write_1h_ratio)  # fmt: skip
+    factors = _factors(*ratios)
     if factors is None:
         return None
     if prompt_tokens + completion_tokens == 0:
         return 0
-    ratio, (cache, image, completion, write, w5_ratio, w1_ratio) = factors
-    writes: tuple[tuple[int | None, Decimal | None], ...]
+    writes: tuple[tuple[int | None, int], ...]  # (tokens, index of their ratio)
     if u.usage_semantic == "anthropic":
-        writes = ((u.cache_write_base_tokens, write), (u.cache_write_5m_tokens, w5_ratio),
-                  (u.cache_write_1h_tokens, w1_ratio))  # fmt: skip
+        writes = ((u.cache_write_base_tokens, 3), (u.cache_write_5m_tokens, 4), (u.cache_write_1h_tokens, 5))
     else:
-        writes = ((u.cache_write_tokens, write),)
+        writes = ((u.cache_write_tokens, 3),)
+    terms = ((u.cache_read_tokens, 0), (u.image_tokens, 1), (completion_tokens, 2), *writes)
+    scaled = _scaled(*ratios)
+    if scaled is not None:  # the same arithmetic in integers, where Decimal's is exact (most rows)
+        quota = _integer_quota(scaled, u.input_tokens or 0, terms)
+        if quota is not False:
+            return quota
+    ratio, others = factors
     total = Decimal(u.input_tokens or 0)
-    for tokens, factor in ((u.cache_read_tokens, cache), (u.image_tokens, image), (completion_tokens, completion),
-                           *writes):  # fmt: skip
+    for tokens, at in terms:
         if tokens:  # no tokens of a type: its ratio does not matter
+            factor = others[at]
             if factor is None:
                 return None
             total += tokens * factor
@@ -89,6 +95,64 @@ def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -
     if ratio and value <= 0:
         value = _ONE
     quota = round_half_away(value)
+    return 1 if ratio and quota == 0 else quota
+
+
+#: Decimal's default context keeps 28 digits: below this, its sums and products are exact.
+_EXACT = 10**28
+_Scaled = tuple[int, int, int, tuple[int | None, ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled(mr: str | None, gr: str | None, *ratios: str | None) -> _Scaled | None:
+    """``model_ratio × group_ratio`` and the other ratios as integers over powers of ten:
+    ``(ratio × 10**s, s, t, (each other ratio × 10**t))`` with ``t`` the largest scale of the
+    other ratios; None when a ratio is negative or not finite, or the product is not exact in
+    Decimal (the Decimal path then decides)."""
+    factors = _factors(mr, gr, *ratios)
+    if factors is None:
+        return None
+    m, g = dec(mr), dec(gr)
+    assert m is not None and g is not None
+    others = factors[1]
+    if any(d is not None and (not d.is_finite() or d < 0) for d in (m, g, *others)):
+        return None
+    (mn, ms), (gn, gs) = _integer(m), _integer(g)
+    if mn * gn >= _EXACT:  # Decimal rounded the product: its path, not ours
+        return None
+    parts = [None if d is None else _integer(d) for d in others]
+    top = max((p[1] for p in parts if p is not None), default=0)
+    return mn * gn, ms + gs, top, tuple(None if p is None else p[0] * 10 ** (top - p[1]) for p in parts)
+
+
+def _integer(value: Decimal) -> tuple[int, int]:
+    """``value`` as ``(n, s)`` with ``value == n / 10**s`` and ``s >= 0``."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    n = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    return (n * 10**exponent, 0) if exponent >= 0 else (n, -exponent)
+
+
+def _integer_quota(
+    scaled: _Scaled, base: int, terms: tuple[tuple[int | None, int], ...]
+) -> int | None | bool:
+    """:func:`ratio_quota`'s Decimal arithmetic done exactly in integers; False when a value
+    reaches 28 digits (where Decimal would round: its path decides)."""
+    ratio, ratio_scale, top, others = scaled
+    total = base * 10**top
+    for tokens, at in terms:
+        if tokens:
+            factor = others[at]
+            if factor is None:
+                return None
+            total += tokens * factor
+    value = total * ratio  # over 10 ** (top + ratio_scale); every part >= 0
+    if total >= _EXACT or value >= _EXACT:
+        return False
+    if ratio and value <= 0:
+        return 1
+    unit = 10 ** (top + ratio_scale)
+    quota = (2 * value + unit) // (2 * unit)  # half away from zero (value >= 0)
     return 1 if ratio and quota == 0 else quota
 
 
@@ -122,7 +186,8 @@ def row_usage(
     """A row's :class:`TokenUsage` with its ``price_note`` decided: from its ``other`` (None when
     absent or unreadable; ``present``: whether the row had the field at all, as one-api's do not)."""
     usage = usage_of(other if present else None, prompt_tokens)
-    return usage._replace(price_note=explain(usage, prompt_tokens, completion_tokens, quota))
+    note = explain(usage, prompt_tokens, completion_tokens, quota)
+    return usage if note == usage.price_note else usage._replace(price_note=note)
 
 
 def per_call_quota(model_price: Decimal, group_ratio: Decimal, quota_per_unit: Decimal) -> int:

@@ -136,9 +136,7 @@ class WindowWrites(Connected):
                         f"the {source!r} source gave the rows of {start}..{end} out of time order; nothing "
                         "of that window was stored"
                     )
-                values, credits = batch.stored, batch.credits
-                usage = batch.usage or [_NO_USAGE] * len(values)
-                values = [v + u for v, u in zip(values, usage, strict=True)]
+                values, credits = _insert_rows(batch), batch.credits
                 if stamps[0] < start or stamps[-1] > end:
                     keep = [i for i, ts in enumerate(stamps) if start <= ts <= end]
                     outside = [ts for ts in stamps if not start <= ts <= end]
@@ -175,12 +173,16 @@ class WindowWrites(Connected):
     @staticmethod
     def prepare(batch: RowBatch) -> RowBatch:
         """Make ``batch`` ready for :meth:`stream_window` before the store is free to write it: its
-        raw table compressed (pure, no database: the sync does it in the reading process)."""
+        raw table compressed, its usage as columns (pure, no database: the sync does it in the
+        reading process; a prepared batch is for the store alone)."""
         if batch.faithful and batch.packed is None and batch.rows:
             batch.packed = pack_table(batch.fields, batch.rows)
             if batch.packed is not None:
                 batch.credits = batch.credits  # read from the rows while they are here
                 batch.rows = ()  # they are in the table: not carried twice
+        if batch.usage and batch.usage_columns is None:
+            batch.usage_columns = list(zip(*batch.usage, strict=True))
+            batch.usage = ()
         return batch
 
     def _clear_window(self, cur: sqlite3.Cursor, start: int, end: int, source: str) -> int:
@@ -235,6 +237,15 @@ class WindowWrites(Connected):
             (start, end, rows, pages, fetched_at, source),
         )
         rollups.roll(self._conn, start, end + 1, source, counted)  # this source's touched days, from its rows
+
+
+def _insert_rows(batch: RowBatch) -> list[tuple[Any, ...]]:
+    """The values :meth:`WindowWrites.stream_window` inserts for each row of ``batch``: its stored
+    tuple and its usage (none reported: all NULL)."""
+    if batch.usage_columns is not None:
+        return batch.stored_with(*batch.usage_columns)
+    usage = batch.usage or [_NO_USAGE] * len(batch)
+    return [v + u for v, u in zip(batch.stored, usage, strict=True)]
 
 
 class WindowSpool:
