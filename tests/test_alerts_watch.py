@@ -22,6 +22,7 @@ from reportgen.app.sync import run_sync
 from reportgen.cli import cli
 from reportgen.config import load_config
 from reportgen.testing.fakegateway import FakeGateway
+from reportgen.testing.fakegateway.faults import Faults
 from tests.conftest import TOKEN, fast_client
 from tests.receivers import http_receiver, smtp_server
 
@@ -172,7 +173,7 @@ def world(tmp_path: Path):
             "RG_HOOK_SECRET": HOOK_SECRET,
         }
         path = write_config(tmp_path, gateway.url, mailbox.port)
-        yield path, env, mailbox, hook
+        yield path, env, mailbox, hook, gateway
 
 
 def _driver(tmp_path: Path, path: Path, env: dict[str, str], now: int) -> subprocess.Popen[str]:
@@ -188,7 +189,7 @@ def _driver(tmp_path: Path, path: Path, env: dict[str, str], now: int) -> subpro
 
 
 def test_every_simulated_hour_sends_each_event_once(world, tmp_path: Path) -> None:
-    path, env, mailbox, hook = world
+    path, env, mailbox, hook, _ = world
     config = load_config(path, env=env)
     hours = [at(16, 0, 30) + 3600 * h for h in range(48)]  # May 16 00:30 to May 17 23:30
 
@@ -256,3 +257,31 @@ def test_every_simulated_hour_sends_each_event_once(world, tmp_path: Path) -> No
     again = CliRunner().invoke(cli, ["--config", str(path), "watch", "--no-sync"], env=env)
     assert again.exit_code == 0 and "Nothing to send." in again.output, again.output
     assert TOKEN not in first.output + again.output and HOOK_SECRET not in first.output
+
+
+def test_a_failing_sync_is_alerted_once_and_resolved_once(world) -> None:
+    path, env, mailbox, hook, gateway = world
+    path.write_text(
+        path.read_text(encoding="utf-8") + '\n[alerts.sync]\nkind = "sync"\nhours = 6\nto = ["hook"]\n',
+        encoding="utf-8",
+    )
+    config = load_config(path, env=env)
+    start = at(16, 0, 30)
+    runs = []
+    for hour, down in enumerate((False, True, True, False, False)):
+        gateway.faults = Faults(down="html502" if down else None)
+        runs.append(
+            run_watch(config, now=lambda hour=hour: start + 3600 * hour, client_factory=fast_client, how=FAST)
+        )
+    assert [any(n.startswith("Sync failed") for n in r.notes) for r in runs] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert "\n" not in next(n for n in runs[1].notes if n.startswith("Sync failed"))
+    ids = [i for i in hook.ids() if i.startswith("sync/")]
+    assert ids == ["sync/sync/default#1/raised", "sync/sync/default#1/resolved"]
+    raised = next(r for r in hook.acknowledged if r.headers["x-reportgen-id"] == ids[0]).json
+    assert raised["facts"]["state"] == "failed" and "is not working" in raised["text"]

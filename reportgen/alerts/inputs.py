@@ -20,8 +20,9 @@ from .rules import Snapshot
 WALLET_DAYS = 7
 
 
-def gather(config: Config, now: float) -> Snapshot:
-    """Read what ``config.alerts`` need as of ``now`` (a missing store reads as nothing synced)."""
+def gather(config: Config, now: float, sync_failed: bool = False) -> Snapshot:
+    """Read what ``config.alerts`` need as of ``now``; ``sync_failed``: this run's sync just failed
+    (before the store could record it: the gateway refused the status or the key list)."""
     tz = config.tz
     at = datetime.fromtimestamp(now, tz)
     today = at.date()
@@ -65,7 +66,7 @@ def gather(config: Config, now: float) -> Snapshot:
         enabled_keys=enabled,
         balances=balances,
         daily_usd=_per_day(spend, days, names),
-        syncs={name: runs.get(name) for name in names},
+        syncs={name: _failed(runs.get(name), now) if sync_failed else runs.get(name) for name in names},
     )
 
 
@@ -108,3 +109,9 @@ def _per_day(
         if source in totals:
             totals[source] += amount
     return {name: total / WALLET_DAYS for name, total in totals.items()}
+
+
+def _failed(
+    runs: tuple[int | None, int | None, str] | None, now: float
+) -> tuple[int | None, int | None, str]:
+    return (None if runs is None else runs[0], int(now), "failed")

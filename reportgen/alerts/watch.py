@@ -80,6 +80,7 @@ def run_watch(
     if not config.alerts:
         raise ConfigError(f"{config.where('alerts')}: no [alerts.NAME] rules to watch (see the README)")
     notes: list[str] = []
+    sync_failed = False
     if sync and not dry_run:
         try:
             done = run_sync(config, client_factory=client_factory, now=now)
@@ -88,10 +89,11 @@ def run_watch(
             notes.append(f"Sync skipped: {exc}")
         except UsageError as exc:  # nothing due yet: the last sync ended minutes ago
             notes.append(f"Sync: {exc}")
-        except GatewayError as exc:  # recorded as a failed sync: the sync rules see it
+        except GatewayError as exc:  # the sync rules see it, recorded in the store or not
             notes.append(f"Sync failed: {exc}")
+            sync_failed = True
     at = now()
-    events = evaluate(config.alerts, gather(config, at))
+    events = evaluate(config.alerts, gather(config, at, sync_failed))
     if dry_run:
         return _dry(config, events, notes)
     rules = {r.name: r for r in config.alerts}
