@@ -99,6 +99,10 @@ class Exporter:
     #: every row of the period).  When no exporter of a run does, the report is built
     #: without hashing the rows and the field is empty.
     prints_fingerprint: bool = True
+    #: Whether the document shows the period's latency percentiles or unit prices.  When no
+    #: exporter of a run does (a detail CSV), the report is built without them: their
+    #: ``Stats`` latencies are None and ``report.price_groups`` is empty.
+    prints_figures: bool = True
 
 
 RegisterExporter = Callable[[Exporter], None]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..core.periods import Period, period_args
@@ -27,11 +28,10 @@ from ..store import evidence as register
 from ..templating import load_template
 from .claims import claim_info
 from .export import check_out_dir, export_report, file_sha256
-from .packet import build_packet, statement_content
-from .packetdocs import FIRST_DOCUMENTS
-from .pades import pdf_signing
 from .quality import QualityReport, check_quality, enforce
-from .signing import SigningKey, require_key, who
+
+if TYPE_CHECKING:
+    from .signing import SigningKey
 
 Notify = Callable[[str], None]
 
@@ -62,7 +62,8 @@ def write_report(
     load_template(_template(config, template, scope), lang or config.lang)
     check_out_dir(out_dir)
     fingerprint = any(e.prints_fingerprint for e in exporters)  # CSV alone does not hash every row
-    with open_period(config, period, scope, fingerprint=fingerprint) as view:
+    figures = any(e.prints_figures for e in exporters)  # nor read latencies and prices
+    with open_period(config, period, scope, fingerprint=fingerprint, figures=figures) as view:
         check_view(view, strict, allow_partial, notify)
         return export_report(
             view.report,
@@ -102,6 +103,11 @@ def write_packet(
     scope, then ``attach``), which the packet holds.  Without ``unsigned`` a missing key
     is an error.
     """
+    # A packet's own modules (signing, PAdES, the manifest) load here: `report` never needs them.
+    from .packet import build_packet, statement_content
+    from .pades import pdf_signing
+    from .signing import require_key, who
+
     signer: SigningKey | None = None if unsigned else require_key(config)
     pades = None if unsigned else pdf_signing(config)
     scope = Scope.of(member, project)
@@ -173,6 +179,8 @@ def issued_with(documents: Mapping[str, DocumentRole], roles: Sequence[str] | No
     as it was.
     """
     if roles is None:
+        from .packetdocs import FIRST_DOCUMENTS
+
         roles = FIRST_DOCUMENTS
     missing = [role for role in roles if role not in documents]
     if missing:

@@ -91,7 +91,15 @@ def check_quality(view: PeriodView) -> QualityReport:
     ignore the view's keys: one member's quiet day is not a gap in the data.
     """
     config, period = view.config, view.report.period
-    buckets = view.report.partials.buckets if view.report.partials is not None else ()
+    partials = view.report.partials
+    # per-model sums only: the key × model groups give them (the per-day buckets are ~10 × as many)
+    buckets = (
+        ()
+        if partials is None
+        else partials.key_models
+        if partials.key_models is not None
+        else partials.buckets
+    )
     consumption = [b for b in buckets if b.type == LogType.CONSUME]
     projects = _project_keys(config)
     used = set(view.used_keys)

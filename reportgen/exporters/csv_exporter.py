@@ -169,6 +169,7 @@ def register_exporters(register: RegisterExporter) -> None:
             media_type="text/csv",
             options=("bom",),
             prints_fingerprint=False,
+            prints_figures=False,
         )
     )
     register(

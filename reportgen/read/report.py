@@ -50,8 +50,11 @@ def period_report(
     generated_at: datetime | None,
     fingerprint: bool = True,
     rates: dict[str, Exchange] | None = None,
+    *,
+    latency: bool = True,
 ) -> tuple[Report, tuple[str, ...] | None]:
-    """The team's or one member's report of ``period`` with its last reconciliation, and the keys it covers."""
+    """The team's or one member's report of ``period`` with its last reconciliation, and the keys it
+    covers (``latency=False``: without latency percentiles)."""
     token_names: tuple[str, ...] | None = None
     member = scope.name if scope.kind == "member" else None
     if member is not None:
@@ -59,7 +62,7 @@ def period_report(
         _, members = member_map(config, names)
         token_names = tuple(members.get(member, ()))
     report = aggregate(
-        timeline.partials(period, token_names),
+        timeline.partials(period, token_names, latency=latency),
         period=period,
         config=config,
         status=status,

@@ -60,14 +60,16 @@ class Timeline:
             if lo < hi:
                 yield piece, lo, hi
 
-    def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
+    def partials(
+        self, period: Period, token_names: tuple[str, ...] | None = None, *, latency: bool = True
+    ) -> Partials:
         """Each piece's partials laid end to end (buckets read, if asked, while the view is open)."""
         got: list[Partials] = []
         for piece, lo, hi in self._cut(period.start_ts, period.end_ts):
             part = Period(
                 period.label, datetime.fromtimestamp(lo, self._tz), datetime.fromtimestamp(hi, self._tz)
             )
-            got.append(piece.reader.partials(part, token_names))
+            got.append(piece.reader.partials(part, token_names, latency=latency))
         if len(got) == 1:
             return got[0]
 

@@ -76,13 +76,16 @@ class RollupReads(CoverageReads, FactReads):
             out.append((at, end_ts, False))
         return out
 
-    def partials(self, period: Period, token_names: tuple[str, ...] | None = None) -> Partials:
+    def partials(
+        self, period: Period, token_names: tuple[str, ...] | None = None, *, latency: bool = True
+    ) -> Partials:
         """Rows of the period grouped by key, model, local day, type and billing source.
 
         Whole local days that are rolled up (the usual case) are read from the rollups, a
         run of consecutive days per query; any other day is grouped from its rows.  What
         aggregation reads (per key × model and per day) is summed here; the buckets
         of rolled-up days are read only if asked for, in this read (see :class:`Partials`).
+        ``latency=False`` leaves the latency counts empty.
         """
         where, args = self._filter(token_names)
         days = local_days(period)
@@ -98,7 +101,8 @@ class RollupReads(CoverageReads, FactReads):
         def flush() -> None:
             if run:
                 self._rolled_sums(run, where, args, key_models, day_groups)
-                self._rolled_latency(run, where, args, lat_day, lat_km)
+                if latency:
+                    self._rolled_latency(run, where, args, lat_day, lat_km)
                 parts.append((run.copy(), []))
                 run.clear()
 
@@ -111,6 +115,8 @@ class RollupReads(CoverageReads, FactReads):
             parts.append(([], from_rows))
             key_models.extend(from_rows)
             day_groups.extend(from_rows)
+            if not latency:
+                continue
             for bucket_ms, count in self._conn.execute(
                 f"SELECT {LATENCY_BUCKET_SQL} AS b, COUNT(*) FROM logs WHERE created_at >= ? "
                 f"AND created_at < ? AND type = 2 AND use_time_ms IS NOT NULL{where} GROUP BY b ORDER BY b",
