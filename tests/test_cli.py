@@ -222,7 +222,7 @@ def test_help_is_in_workflow_order_with_examples_and_exit_codes() -> None:
     assert "REPORTGEN_ACCESS_TOKEN" in flat_sync and "continues from where the last sync" in flat_sync
     report = runner.invoke(cli, ["report", "--help"])
     flat = " ".join(report.output.split())
-    assert "csv, csv-summary, xlsx, pdf, focus" in flat and "--allow-partial" in flat
+    assert "csv, csv-summary, xlsx, pdf, html, focus" in flat and "--allow-partial" in flat
     close = runner.invoke(cli, ["close", "-h"])
     assert "--period" in close.output and "--reopen" in close.output
 

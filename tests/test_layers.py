@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("read", {"read"}),
     ("exporters", {"exporters", "fonts", "render"}),
     ("app", {"app"}),
+    ("web", {"web"}),
     ("alerts", {"alerts"}),  # watch and deliveries: sync, read and month-end's packets, then send
     ("cli", {"cli", "console", "demo", "__main__", "__init__"}),
 ]
@@ -46,7 +47,7 @@ LAZY = {
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only
 #: what they need (issue 27's start-up); the package's public names are imported on first use.
-LAZY_MODULES = {"cli.commands", "cli.keys", "cli.syncing", "cli.watching", "__init__"}
+LAZY_MODULES = {"cli.commands", "cli.keys", "cli.syncing", "cli.watching", "cli.serving", "__init__"}
 #: Pairs of layers that may not see each other although one sits above the other.
 FORBIDDEN = {
     ("store", "config"),  # the store takes computed values; what the config means is decided above it

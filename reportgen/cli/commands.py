@@ -117,7 +117,7 @@ def summary(ctx: click.Context, period: Period, by: str, member: str | None, as_
     "formats",
     default="all",
     show_default=True,
-    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf, focus; `reportgen exporters` lists all installed), or all.",
+    help="Comma list of formats (built in: csv, csv-summary, xlsx, pdf, html, focus; `reportgen exporters` lists all installed), or all.",
 )
 @document_options
 @exporter_options

@@ -16,7 +16,7 @@ from ..errors import ReportgenError
 #: Commands in the order of the work, not alphabetically.
 WORKFLOW = (
     "init", "keys", "sync", "summary", "bridge", "report", "packet", "verify", "close", "amendments",
-    "reconcile", "month-end", "watch", "log", "store", "exporters", "demo",
+    "reconcile", "month-end", "watch", "serve", "log", "store", "exporters", "demo",
 )  # fmt: skip
 
 EXIT_CODES = """\b

@@ -14,7 +14,7 @@ import logging
 from functools import lru_cache
 from importlib.resources import as_file, files
 
-__all__ = ["FALLBACK_FAMILIES", "font_data_url"]
+__all__ = ["FALLBACK_FAMILIES", "font_data_url", "font_subset"]
 
 #: The font stack after the embedded subset (or instead of it, without fontTools).
 FALLBACK_FAMILIES = (
@@ -29,12 +29,13 @@ def font_data_url(text: str) -> str | None:
     wanted = "".join(sorted({ch for ch in text if ord(ch) > 0x7E}))
     if not wanted:
         return None
-    data = _subset(wanted)
+    data = font_subset(wanted)
     return None if data is None else "data:font/woff;base64," + base64.b64encode(data).decode("ascii")
 
 
 @lru_cache(maxsize=8)
-def _subset(characters: str) -> bytes | None:
+def font_subset(characters: str) -> bytes | None:
+    """The bundled CJK font cut to ``characters``, as WOFF bytes (None without fontTools)."""
     try:
         from fontTools import subset
         from fontTools.ttLib import TTFont
