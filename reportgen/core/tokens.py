@@ -176,12 +176,20 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
         else _count(other, "cache_creation_tokens")
     )
     # mostly absent: looked up, and read by _count only when there
-    w5, w1, audio_in, audio_out = (
-        None if get(name) is None else _count(other, name)
-        for name in ("cache_creation_tokens_5m", "cache_creation_tokens_1h", "audio_input", "audio_output")
-    )
+    w5 = get("cache_creation_tokens_5m")
+    if w5 is not None:
+        w5 = _count(other, "cache_creation_tokens_5m")
+    w1 = get("cache_creation_tokens_1h")
+    if w1 is not None:
+        w1 = _count(other, "cache_creation_tokens_1h")
+    audio_in = get("audio_input")
+    if audio_in is not None:
+        audio_in = _count(other, "audio_input")
+    audio_out = get("audio_output")
+    if audio_out is not None:
+        audio_out = _count(other, "audio_output")
     image = _count(other, "image_output") if priced_image else None
-    if model_ratio is not None and (key[1] is not None or other.get("cache_tokens") is not None):
+    if model_ratio is not None and (key[1] is not None or get("cache_tokens") is not None):
         # a text row: new-api writes the cache-write fields only when non-zero (always on the Claude path)
         cache_write = 0 if cache_write is None else cache_write
         cache_read = 0 if cache_read is None else cache_read
@@ -195,7 +203,7 @@ def usage_of(other: dict[str, Any] | None, prompt_tokens: int) -> TokenUsage:
         base -= (cache_read or 0) + (cache_write or 0)
     base -= image or 0
     return _new(TokenUsage, (  # the tuple itself: TokenUsage(...) costs a Python call more per row
-        max(base, 0), cache_read, cache_write, w5, w1, image, audio_in, audio_out, model_ratio, completion_ratio,
+        base if base > 0 else 0, cache_read, cache_write, w5, w1, image, audio_in, audio_out, model_ratio, completion_ratio,
         cache_ratio, write_ratio, w5_ratio, w1_ratio, image_ratio if image is not None else None, group_ratio,
         user_group_ratio, model_price, billing_mode, "anthropic" if anthropic_base else "openai",
         "surcharge" if surcharge else None,

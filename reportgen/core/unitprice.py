@@ -67,8 +67,9 @@ def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -
     u = usage
     ratios = (u.model_ratio, u.group_ratio, u.cache_ratio, u.image_ratio, u.completion_ratio,
               u.cache_write_ratio, u.cache_write_5m_ratio, u.cache_write_1h_ratio)  # fmt: skip
-    factors = _factors(*ratios)
-    if factors is None:
+    scaled = _scaled(*ratios)  # the ratios read once, as integers (or None: see below)
+    factors = _factors(*ratios) if scaled is None else None
+    if scaled is None and factors is None:
         return None
     if prompt_tokens + completion_tokens == 0:
         return 0
@@ -78,11 +79,12 @@ def ratio_quota(usage: TokenUsage, prompt_tokens: int, completion_tokens: int) -
     else:
         writes = ((u.cache_write_tokens, 3),)
     terms = ((u.cache_read_tokens, 0), (u.image_tokens, 1), (completion_tokens, 2), *writes)
-    scaled = _scaled(*ratios)
     if scaled is not None:  # the same arithmetic in integers, where Decimal's is exact (most rows)
         quota = _integer_quota(scaled, u.input_tokens or 0, terms)
         if quota is not False:
             return quota
+        factors = _factors(*ratios)
+    assert factors is not None
     ratio, others = factors
     total = Decimal(u.input_tokens or 0)
     for tokens, at in terms:
