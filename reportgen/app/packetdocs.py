@@ -19,7 +19,13 @@ from ..core.report import Report
 from ..hookspecs import DocumentRole, ExportContext, PacketSource, RegisterDocument, hookimpl
 from .methodology import methodology_markdown
 from .verify.format import ROWS
-from .verify.roles import check_detail_file, check_rows, check_statement_file, check_workbook_file
+from .verify.roles import (
+    check_claim_file,
+    check_detail_file,
+    check_rows,
+    check_statement_file,
+    check_workbook_file,
+)
 
 if TYPE_CHECKING:
     from ..read import PeriodView
@@ -78,7 +84,9 @@ def write_rows(source: PacketSource, fp: IO[bytes], ctx: ExportContext) -> None:
 BUILTIN_DOCUMENTS = (
     # the claim form (报销单) first; every other document but the rows is its electronic attachment
     # the PDFs are PAdES-signed PDF/A-3b carrying the CSV detail and the methodology when there is an X.509 key
-    DocumentRole("claim", "claim form (PDF)", exporter="claim", attachment=False, pades=True),
+    DocumentRole(
+        "claim", "claim form (PDF)", exporter="claim", attachment=False, check=check_claim_file, pades=True
+    ),
     DocumentRole("statement", "statement (PDF)", exporter="pdf", check=check_statement_file, pades=True),
     DocumentRole("workbook", "workbook (XLSX)", exporter="xlsx", check=check_workbook_file),
     DocumentRole("detail", "CSV detail", exporter="csv", check=check_detail_file, associated="Data"),

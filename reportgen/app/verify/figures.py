@@ -42,6 +42,8 @@ class Derived:
     #: (key, model) -> [requests, errors, prompt tokens, completion tokens, net quota, refunded
     #: quota]: what a statement's member and model lines add up from
     by_key_model: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: key -> net quota a subscription billed (consumption less refunds): what a wallet-paid claim leaves out
+    subscription_by_key: dict[str, int] = field(default_factory=dict)
 
 
 def check_rows_file(
@@ -105,6 +107,9 @@ def check_rows_file(
             figures[1] += kind == 5
             figures[4] += quota if kind == 2 else -quota if kind == 6 else 0
             figures[5] += quota if kind == 6 else 0
+        if kind in (2, 6) and values[12] == "subscription":
+            sub = derived.subscription_by_key
+            sub[token] = sub.get(token, 0) + (quota if kind == 2 else -quota)
         if kind == 2:
             t["requests"] += 1
             t["consumed_quota"] += quota

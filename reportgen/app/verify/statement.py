@@ -46,7 +46,7 @@ def check_statement(name: str, pages: list[str], manifest: dict[str, Any], deriv
     """What the PDF ``name`` prints that its packet's rows and manifest do not give (empty: all agree)."""
     doc = [Page(n, text) for n, text in enumerate(pages, 1)]
     found: list[str] = []
-    found += _footers(doc, manifest)
+    found += footers(doc, manifest)
     found += _rates(doc, manifest)
     found += _amounts(doc, manifest)
     found += _tables(doc, manifest, derived)
@@ -56,7 +56,7 @@ def check_statement(name: str, pages: list[str], manifest: dict[str, Any], deriv
 # -- footers ----------------------------------------------------------------------------------
 
 
-def _footers(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
+def footers(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
     fingerprint = manifest["rows"]["fingerprint"]
     number = None if manifest["statement"] is None else manifest["statement"]["number"]
     for page in doc:
@@ -77,7 +77,7 @@ def _footers(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
 # -- rates, totals, the claim amount ------------------------------------------------------------
 
 
-def _after(doc: list[Page], labels: Iterable[str]) -> Iterable[tuple[Page, int, str]]:
+def after(doc: list[Page], labels: Iterable[str]) -> Iterable[tuple[Page, int, str]]:
     """Each line that follows a line worded as one of ``labels`` (a table's label cell and its value)."""
     wanted = {" ".join(label.split()) for label in labels}
     for page in doc:
@@ -86,7 +86,7 @@ def _after(doc: list[Page], labels: Iterable[str]) -> Iterable[tuple[Page, int, 
                 yield page, i + 2, page.lines[i + 1]
 
 
-def _labels(manifest: dict[str, Any], key: str) -> list[str]:
+def labels_of(manifest: dict[str, Any], key: str) -> list[str]:
     return list(dict.fromkeys(wording(key) for wording in wordings(manifest)))
 
 
@@ -94,7 +94,7 @@ def _rate_patterns(manifest: dict[str, Any]) -> list[re.Pattern[str]]:
     """The rate lines' wording up to the rate, the rate, and the currency word after it."""
     out = []
     for key in ("rate_equation", "rate_line", "rate_line_dated"):
-        for text in _labels(manifest, key):
+        for text in labels_of(manifest, key):
             before, sep, after = text.partition("{rate}")
             if not sep:
                 continue
@@ -114,7 +114,7 @@ def _rates(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
         text = " ".join(page.lines)
         for pattern in patterns:
             for match in pattern.finditer(text):
-                printed = _decimal(match.group(1))
+                printed = decimal_of(match.group(1))
                 if rate is None:
                     return [
                         f"page {page.number}: prints the exchange rate {match.group(1)}, the manifest has none"
@@ -134,15 +134,15 @@ def _amounts(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
     cny = None if rate is None or manifest["source"]["per_source"] else cents(t["cost_usd"] * Decimal(rate))
     found: list[str] = []
     if whole:
-        for page, n, value in _after(doc, _labels(manifest, "grand_total_usd")):
-            if _money(value) != usd:
+        for page, n, value in after(doc, labels_of(manifest, "grand_total_usd")):
+            if money_of(value) != usd:
                 found.append(f"page {page.number}, line {n}: the total {value!r} is not the rows' USD {usd}")
-        for page, n, value in _after(doc, _labels(manifest, "grand_total_cny")):
-            if cny is not None and _money(value) != cny:
+        for page, n, value in after(doc, labels_of(manifest, "grand_total_cny")):
+            if cny is not None and money_of(value) != cny:
                 found.append(f"page {page.number}, line {n}: the total {value!r} is not the rows' CNY {cny}")
     claimed = []
-    for page, n, value in _after(doc, _labels(manifest, "claim_amount_figures")):
-        amount = _money(value)
+    for page, n, value in after(doc, labels_of(manifest, "claim_amount_figures")):
+        amount = money_of(value)
         claimed.append(amount)
         bases = [t["cost_usd"]]
         if t["subscription_quota"]:  # a claim of the wallet-paid spend leaves the subscription's out
@@ -153,7 +153,7 @@ def _amounts(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
         if whole and cny is not None and amount not in {cents(b * Decimal(rate)) for b in bases}:
             found.append(f"page {page.number}, line {n}: the amount {value!r} is not the rows' CNY {cny}")
     for (page, n, value), amount in zip(
-        _after(doc, _labels(manifest, "claim_amount_words")), claimed, strict=False
+        after(doc, labels_of(manifest, "claim_amount_words")), claimed, strict=False
     ):
         if (
             amount is not None
@@ -188,7 +188,7 @@ def _tables(doc: list[Page], manifest: dict[str, Any], derived: Derived) -> list
         for line in page.lines:
             match = _TABLE_LINE.match(line)
             if match:
-                figures = (*(int(g.replace(",", "")) for g in match.groups()[1:4]), _money(match.group(5)))
+                figures = (*(int(g.replace(",", "")) for g in match.groups()[1:4]), money_of(match.group(5)))
                 printed.append((page, line, figures))  # type: ignore[arg-type]
     left = want.copy()
     for page, line, figures in printed:
@@ -245,12 +245,12 @@ def _figures(line: list[int], qpu: Decimal) -> Figures:
     return line[0], line[2], line[3], cents(Decimal(line[4]) / qpu)
 
 
-def _money(text: str) -> Decimal | None:
+def money_of(text: str) -> Decimal | None:
     match = _AMOUNT.match(text.strip())
-    return None if match is None else _decimal(match.group(1))
+    return None if match is None else decimal_of(match.group(1))
 
 
-def _decimal(text: str) -> Decimal | None:
+def decimal_of(text: str) -> Decimal | None:
     try:
         return Decimal(text.replace(",", ""))
     except InvalidOperation:
@@ -267,4 +267,14 @@ def check_pdf(name: str, pages: list[str], manifest: dict[str, Any], derived: De
         passed(f"its {len(pages)} page(s) print the rows' figures, totals, rate and fingerprint")
 
 
-__all__ = ["Malformed", "check_pdf", "check_statement"]
+__all__ = [
+    "Malformed",
+    "Page",
+    "after",
+    "check_pdf",
+    "check_statement",
+    "decimal_of",
+    "footers",
+    "labels_of",
+    "money_of",
+]
