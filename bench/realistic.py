@@ -42,12 +42,13 @@ BARE = HERE / "bare.py"
 REPORTGEN = str(Path(sys.executable).parent / "reportgen")
 #: Steps run at every size: (name, what it is); the baselines each reportgen step is compared with.
 PER_SIZE = ("summary", "summary-closed", "sqlite3-groupby", "sqlite3-cli", "polars-groupby", "duckdb-groupby",
-            "csv", "csv-bare", "xlsx", "xlsx-openpyxl", "xlsxwriter-bare")  # fmt: skip
+            "csv", "csv-closed", "csv-bare", "xlsx", "xlsx-openpyxl", "xlsxwriter-bare")  # fmt: skip
 ONCE = ("version", "help")
 BASELINES = {
     "summary": ("sqlite3-groupby", "sqlite3-cli", "polars-groupby", "duckdb-groupby"),
     "summary-closed": ("summary",),
     "csv": ("csv-bare",),
+    "csv-closed": ("csv",),
     "xlsx": ("xlsxwriter-bare",),
     "xlsx-openpyxl": ("xlsxwriter-bare",),
 }
@@ -104,12 +105,21 @@ def prepare(workdir: Path, rows: int, log: Any) -> dict[str, Any]:
     spec_path = workdir / f"real-{rows}.json"
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     return {
+        "at_rest": at_rest(store, closed),
         "store": store,
         "config": config,
         "closed_config": closed_config,
         "spec": spec_path,
         "spec_data": spec,
     }
+
+
+def at_rest(store: Path, closed: Path) -> dict[str, int]:
+    """Bytes on disk: the live store's file, and each file of the closed month's snapshot."""
+    sizes = {"live store": (store / "reportgen.sqlite3").stat().st_size}
+    for path in sorted((closed / "closed").glob("*/*")):
+        sizes[f"snapshot {path.name}"] = path.stat().st_size
+    return sizes
 
 
 def argv_of(name: str, s: dict[str, Any], out: Path) -> tuple[list[str], str | None]:
@@ -122,11 +132,11 @@ def argv_of(name: str, s: dict[str, Any], out: Path) -> tuple[list[str], str | N
         return [REPORTGEN, "--config", str(s["config"]), "summary", *period], None
     if name == "summary-closed":
         return [REPORTGEN, "--config", str(s["closed_config"]), "summary", *period], None
-    if name == "csv":
+    if name in ("csv", "csv-closed"):
         return [
             REPORTGEN,
             "--config",
-            str(s["config"]),
+            str(s["config" if name == "csv" else "closed_config"]),
             "report",
             *period,
             "--format",
@@ -180,6 +190,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "sizes": {},
     }
     prepared = {n: prepare(workdir, n, log) for n in sizes}
+    results["at_rest"] = {str(n): p["at_rest"] for n, p in prepared.items()}
     jobs = [(None, name) for name in ONCE if name in wanted]
     for n in sizes:
         jobs += [
@@ -227,6 +238,11 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| {rows} | {name} | {r['seconds']:.2f} | {runs} | {r['cpu_seconds']:.2f} | "
                          f"{r['peak_mb']:.0f} | {ratios} |")  # fmt: skip
     lines.append("")
+    for n, sizes in results.get("at_rest", {}).items():
+        shown = ", ".join(
+            f"{name} {size / 1e6:.1f} MB ({size / int(n):.0f} B/row)" for name, size in sizes.items()
+        )
+        lines.append(f"At rest, {int(n):,} rows: {shown}")
     lines.append(f"Load average (1 min) after each round: {results['load_average']}")
     return "\n".join(lines)
 
