@@ -4,7 +4,10 @@ Migration 2 creates the tables schema 2 created (schema 1 was never released); a
 runs every migration from there, so a fresh store and a migrated one are built by the same
 statements (``tests/test_schema.py`` holds them equal).  A migration also brings the closed
 snapshots of the store up where it must (6 and 7 roll them up).  A new migration is one
-module here and one line in :data:`MIGRATIONS`.
+module here and one line in :data:`MIGRATIONS`.  A snapshot closed since issue 27 keeps its
+``logs`` and ``raw_blobs`` packed beside its file (:mod:`reportgen.store.packed`): a migration
+that changes those tables in snapshots unpacks them, changes them, packs them again and
+records the new seal (the snapshot's own file holds them empty).
 """
 
 from __future__ import annotations
