@@ -63,7 +63,7 @@ def write_report(
     check_out_dir(out_dir)
     fingerprint = any(e.prints_fingerprint for e in exporters)  # CSV alone does not hash every row
     figures = any(e.prints_figures for e in exporters)  # nor read latencies and prices
-    with open_period(config, period, scope, fingerprint=fingerprint, figures=figures) as view:
+    with open_period(config, period, scope, fingerprint=fingerprint, latency=figures, prices=figures) as view:
         check_view(view, strict, allow_partial, notify)
         return export_report(
             view.report,

@@ -36,8 +36,11 @@ def overview(
     The JSON document is built while the view is open (it reads the corrections of amended
     closed periods) and carries the rows' fingerprint; the table needs neither.
     """
-    # The table and the JSON print no wallet bridge (``reportgen bridge`` does): it is not computed.
-    with open_period(config, period, Scope.of(member), fingerprint=as_json, with_bridge=False) as view:
+    # The table and the JSON print no wallet bridge (``reportgen bridge`` does): it is not computed;
+    # the table prints no unit price either (the JSON does).
+    with open_period(
+        config, period, Scope.of(member), fingerprint=as_json, with_bridge=False, prices=as_json
+    ) as view:
         for line in (*view.notices, *unsynced_lines(view)):
             notify(line)
         return Overview(view.report, report_json(view.report) if as_json else None)

@@ -56,7 +56,8 @@ def open_period(
     now: Callable[[], float] = time.time,
     fingerprint: bool = True,
     with_bridge: bool = True,
-    figures: bool = True,
+    latency: bool = True,
+    prices: bool = True,
 ) -> Iterator[PeriodView]:
     """The view of ``period`` (for a project: its whole period, or its part inside ``period``).
 
@@ -66,8 +67,9 @@ def open_period(
     or a CSV does not show it.  A closed period's snapshot is checked against its fingerprint
     anyway.  ``with_bridge=False`` leaves ``report.bridge`` None: ``summary`` prints no wallet
     bridge (documents do, and the data-quality check of every document run reads it).
-    ``figures=False`` leaves out the latency percentiles and the price groups (a detail CSV
-    prints neither; the latency histograms are most of the cost of a month's figures).
+    ``latency=False`` leaves out the latency percentiles (their histograms are most of the cost
+    of a month's figures) and ``prices=False`` the price groups: a detail CSV prints neither,
+    the terminal summary no unit price.
     """
     scope = scope or Scope()
     with contextlib.ExitStack() as stack:
@@ -163,10 +165,10 @@ def open_period(
         else:
             report, token_names = period_report(
                 timeline, facts, effective, period, scope, status, keys, generated_at, fingerprint, rates,
-                latency=figures,
+                latency=latency,
             )  # fmt: skip
             report = with_projects(report, timeline, effective)
-            if figures:
+            if prices:
                 groups = timeline.price_groups(period.start_ts, period.end_ts, token_names)
                 report = replace(report, price_groups=tuple(groups))
         missing = timeline.missing(period.start_ts, period.end_ts)
