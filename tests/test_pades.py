@@ -4,19 +4,26 @@ in packets, and ``verify`` validating those signatures (issue 25, "Signed PDFs")
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import subprocess
+import threading
 import zipfile
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from reportgen.app.documents import write_packet
 from reportgen.app.packet import manifest_of
 from reportgen.app.pdfa import embedded_files, pdfa_part
 from reportgen.app.sync import run_sync
+from reportgen.app.verify import key_fingerprint, ok_lines, trust, verify_packet
 from reportgen.app.x509keys import certificate_path, init_x509, load_x509
 from reportgen.cli import cli
 from reportgen.config import load_config
@@ -108,7 +115,6 @@ def _validate(data, trust, ts_trust=()):
 
 def test_packet_pdfs_are_pades_signed_pdfa3(synced, tmp_path):
     from asn1crypto import x509 as asn1_x509
-    from cryptography.hazmat.primitives import serialization
 
     config = _x509(synced, tmp_path)
     packet = write_packet(config, parse_period("2026-04", config.tz), tmp_path / "out", lang="zh")
@@ -135,3 +141,147 @@ def test_packet_pdfs_are_pades_signed_pdfa3(synced, tmp_path):
         entry = next(f for f in manifest["files"] if f["name"] == name)
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     (tmp_path / "signed.pdf").write_bytes(_pdf_of(packet, "statement")[1])
+
+
+def _tsa_identity(tmp_path):
+    """A time-stamp authority's self-signed certificate (critical extended key usage timeStamping)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA signs RSA
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loopback TSA")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tsa(tmp_path):
+    """An RFC 3161 time-stamp authority on loopback: pyHanko's timestamps module behind http.server."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    cert, key = _tsa_identity(tmp_path)
+    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    stamper = DummyTimeStamper(asn1_cert, asn1_keys.PrivateKeyInfo.load(der_key))
+    requests_seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests_seen.append(self.headers["Content-Type"])
+            reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tsr", asn1_cert, requests_seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_b_t_with_a_loopback_tsa_and_verify_reports_it(synced, tmp_path, tsa):
+    from asn1crypto import x509 as asn1_x509
+
+    url, tsa_cert, seen = tsa
+    config = replace(_x509(synced, tmp_path, owner="Li Si, Finance"), tsa_url=url)
+    packet = write_packet(config, parse_period("2026-04", config.tz), tmp_path / "out", lang="en")
+    assert seen and all(t == "application/timestamp-query" for t in seen)
+    identity = load_x509(config.signing_x509)
+    cert = asn1_x509.Certificate.load(identity.certificate.public_bytes(serialization.Encoding.DER))
+    assert manifest_of(packet)["pdf_signature"]["standard"].startswith("PAdES baseline B-T")
+    _, data = _pdf_of(packet, "statement")
+    status = _validate(data, [cert], ts_trust=[tsa_cert])
+    assert status.bottom_line, status.pretty_print_details()
+    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    assert abs((status.timestamp_validity.timestamp - datetime.now(UTC)).total_seconds()) < 600
+    assert pdfa_part(data) == ("3", "B")
+
+    trusted = {key_fingerprint(_public_raw(config)): "the preparer"}
+    result = verify_packet(packet, trusted=trusted)
+    assert result.ok, result.differences
+    assert any("PAdES B-T signature by 'Li Si, Finance'" in line for line in result.checked)
+    lines = ok_lines(result)
+    assert sum("PDF signed" in line and "PAdES B-T" in line for line in lines) == 2, lines
+
+
+def _public_raw(config):
+    from reportgen.app.signing import load_key
+
+    return load_key(config.signing_key).public_raw
+
+
+def test_verify_fails_naming_a_pdf_whose_pades_signature_is_broken(synced, tmp_path):
+    from reportgen.app.signing import load_key
+    from tests.test_evidence import forged
+
+    config = _x509(synced, tmp_path)
+    packet = write_packet(config, parse_period("2026-04", config.tz), tmp_path / "out", lang="zh")
+    ed25519 = load_key(config.signing_key)
+    trusted = {ed25519.fingerprint: "the preparer"}
+    good = verify_packet(packet, trusted=trusted)
+    assert good.ok and len(good.pdf_signatures) == 2, good.differences
+    name, data = _pdf_of(packet, "statement")
+
+    def flip(pdf: bytes) -> bytes:  # one byte of the signed content, not the signature itself
+        at = pdf.index(b"/Producer")
+        return pdf[:at] + b"/Producex" + pdf[at + len(b"/Producer") :]
+
+    # the preparer's own key re-signs the manifest over the edited PDF: the manifest checks out,
+    # the PDF's own signature does not
+    bad = forged(packet, tmp_path / "bad.zip", lambda m: None, edit_files={name: flip}, key=ed25519.private)
+    result = verify_packet(bad, trusted=trusted)
+    assert not result.ok
+    assert any(d.startswith(f"{name}: its PAdES signature does not match") for d in result.differences), (
+        result.differences
+    )
+
+    # a PDF re-signed with another certificate than the manifest names
+    other = tmp_path / "other.pem"
+    init_x509(other, "Mallory")
+    from reportgen.app.pades import PdfSigning, sign_pdf
+    from reportgen.hookspecs import ExportContext
+    from reportgen.templating import load_template
+
+    context = ExportContext(lang="zh", template=load_template(None, "zh"))
+    unsigned = data[: data.rindex(b"%%EOF", 0, data.index(b"/ByteRange")) + 5] + b"\n"
+    resigned = sign_pdf(unsigned, PdfSigning(load_x509(other)), context)
+    swapped = forged(packet, tmp_path / "swapped.zip", lambda m: None, edit_files={name: lambda _: resigned},
+                     key=ed25519.private)  # fmt: skip
+    result = verify_packet(swapped, trusted=trusted)
+    assert any("not the" in d and "manifest names" in d for d in result.differences), result.differences
+
+    # the manifest says signed, the PDF is not
+    stripped = forged(packet, tmp_path / "stripped.zip", lambda m: None, edit_files={name: lambda _: unsigned},
+                      key=ed25519.private)  # fmt: skip
+    result = verify_packet(stripped, trusted=trusted)
+    assert any("carries no signature" in d for d in result.differences), result.differences
+
+
+def test_keys_trust_takes_the_certificate(synced, tmp_path):
+    config = _x509(synced, tmp_path, owner="王五")
+    trust_file = tmp_path / "trusted"
+    fingerprint, label = trust(str(certificate_path(config.signing_x509)), None, trust_file)
+    assert fingerprint == load_x509(config.signing_x509).fingerprint and label == "王五"

@@ -27,6 +27,7 @@ from ...core.money import money_text
 from ...plugins import BUILTIN, packet_documents
 from .format import INVOICE, MANIFEST, ROWS, SIGNATURE
 from .members import Packet
+from .pades import check_pdf_signatures
 from .reading import (
     NO_STORE,
     PACKET_NAME,
@@ -93,7 +94,9 @@ def _verify(
         _describe(manifest, result)
         check_signature(zf, infos, raw, manifest, expected_key, trusted, allow_unsigned, limits, result)
         good = _check_files(zf, infos, manifest, limits, result)
-        _check_documents(Packet(zf, infos, manifest, limits, result, good))
+        packet = Packet(zf, infos, manifest, limits, result, good)
+        _check_documents(packet)
+        check_pdf_signatures(packet, raw, trusted)
         if store_dir is None:
             result.notes.append(NO_STORE)
         else:  # only now: the verifier alone loads no store (see against_store)
@@ -233,6 +236,7 @@ def ok_lines(result: Verification) -> list[str]:
         f"  scope      {result.scope}",
         f"  signed by  {signer}",
         f"  rows       {result.rows:,}; {money}" if result.rows is not None else f"  totals     {money}",
+        *(f"  PDF signed {line}" for line in result.pdf_signatures),
         f"  checks     {len(result.checked)} passed",
     ]
 

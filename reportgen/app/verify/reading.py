@@ -425,6 +425,7 @@ class Verification:
     missing: list[str] | None = None  # an incomplete packet: the ranges its store did not hold
     totals: dict[str, Any] = field(default_factory=dict)
     exchange: str | None = None
+    pdf_signatures: list[str] = field(default_factory=list)  # the PDFs' trusted PAdES signatures
 
     @property
     def intact(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -49,7 +50,8 @@ def trust_path() -> Path:
 
 def read_public_key(text: str, what: str = "the key") -> PublicKey:
     """A ``.pub`` file, a public-key line (``reportgen-ed25519 <base64> <owner>``), the base64
-    key alone, or a fingerprint (16 to 64 hex digits, spaces and colons allowed)."""
+    key alone, a fingerprint (16 to 64 hex digits, spaces and colons allowed), or the X.509
+    certificate that signs the PDFs (``signing-x509.crt``; its fingerprint is its DER's SHA-256)."""
     candidate = text.strip()
     path = Path(candidate)
     if len(candidate) < _MAX_TEXT and path.is_file():
@@ -57,6 +59,8 @@ def read_public_key(text: str, what: str = "the key") -> PublicKey:
             candidate = path.read_text(encoding="utf-8")[:_MAX_TEXT].strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{what} {text}: cannot read it ({exc})") from None
+    if candidate.startswith("-----BEGIN CERTIFICATE-----"):
+        return _certificate(candidate, text, what)
     compact = candidate.replace(" ", "").replace(":", "").lower()
     if _HEX.fullmatch(compact):
         return PublicKey(compact)
@@ -73,6 +77,21 @@ def read_public_key(text: str, what: str = "the key") -> PublicKey:
         )
     claimed = parts[2] if len(parts) == 3 and parts[0] == PUBLIC_PREFIX else ""
     return PublicKey(key_fingerprint(raw), one_line(claimed))
+
+
+def _certificate(pem: str, text: str, what: str) -> PublicKey:
+    """An X.509 certificate (``signing-x509.crt``, the PDFs' PAdES signer): its SHA-256 and common name."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii", "replace"))
+    except ValueError:
+        raise UsageError(f"{what} {clean_text(text[:80])}: not a readable PEM certificate") from None
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    claimed = str(names[0].value) if names else certificate.subject.rfc4514_string()
+    return PublicKey(hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest(), one_line(claimed))
 
 
 def load_trusted(path: Path | None = None) -> dict[str, str]:
