@@ -15,6 +15,7 @@ from ..errors import StoreError
 from ..read import check_rows
 from ..store import DB_NAME, Reader, Store, closures, snapshot_dir, sync_lock
 from ..store import evidence as audit
+from .issued import packet_problems
 from .signing import SigningKey, init_key, public_path, who
 from .verify.signature import short
 from .x509keys import PKCS12_PASSWORD_ENV, X509Identity, certificate_path, import_pkcs12, init_x509
@@ -100,7 +101,8 @@ def log_lines(
     config: Config, *, check: bool = False, anchor: str | None = None
 ) -> tuple[list[str], list[str]]:
     """The audit log as lines, and (with ``check``) what breaks its hash chain, which closed
-    snapshot no longer gives the fingerprint the log recorded, and (with ``anchor``, a head
+    snapshot no longer gives the fingerprint the log recorded, which issued packet the register
+    or its file no longer agrees with (:mod:`.issued`), and (with ``anchor``, a head
     kept outside the store) whether the log still holds that head."""
     with Reader.open(config.store_dir) as reader:  # no store, or a damaged one: one line
         reader.begin()
@@ -111,7 +113,11 @@ def log_lines(
             details = json.loads(e.details) if e.details else {}
             extra = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, [], ""))
             lines.append(f"#{e.seq}  {when}  {e.user}@{e.host}  {e.action:<6}  {e.subject}{fp}  ({extra})")
-        problems = [*audit.check_chain(reader), *closure_problems(config, reader)] if check else []
+        problems = (
+            [*audit.check_chain(reader), *closure_problems(config, reader), *packet_problems(reader)]
+            if check
+            else []
+        )
         if check and anchor is not None:
             problems += [p for p in [audit.anchored(reader, anchor)] if p is not None]
     return lines, problems
@@ -184,6 +190,12 @@ def store_check(config: Config) -> tuple[list[str], list[str]]:
             found += closed
             if not closed:
                 passed.append("closed periods: every snapshot gives the fingerprint recorded at its close")
+            packets = packet_problems(reader)
+            found += packets
+            if not packets:
+                passed.append(
+                    "issued packets: the register and every packet file still at its path agree with the log"
+                )
     except StoreError as exc:
         return passed, [str(exc)]
     return passed, found

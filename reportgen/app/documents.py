@@ -163,6 +163,7 @@ def write_packet(
                     "signing_key": None if signer is None else signer.fingerprint,
                     "packet_sha256": file_sha256(path),
                     "file": path.name,
+                    "path": str(path.resolve()),  # log --verify re-hashes the packet while it is there
                     "documents": [d.role for d in chosen],
                     **_claimed(view),
                 },
