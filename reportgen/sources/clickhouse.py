@@ -260,7 +260,6 @@ def _converter(kind: str) -> Callable[[str], Any]:
 def log_pages(
     conn: ClickhouseConnection,
     select: str,
-    order: str,
     at: tuple[int, int],
     window: tuple[int, int],
     page_rows: int,
@@ -269,9 +268,10 @@ def log_pages(
     """The rows of ``window`` (inclusive seconds) in pages, oldest first, each row once (never doubled
     nor skipped at a page's edge).
 
-    ``select`` is ``SELECT … FROM logs WHERE <the users>``, ``order`` its columns after
-    ``created_at, request_id`` (a key's rows then come in one order); ``at`` the positions of
-    ``created_at`` and ``request_id`` in its columns.  Pages follow the table's
+    ``select`` is ``SELECT … FROM logs WHERE <the users>``; ``at`` the positions of
+    ``created_at`` and ``request_id`` in its columns.  A key's rows are put in the order of
+    their values here (a whole copy then follows its row), not by the server: sorting by every
+    column there, ``other`` and ``content`` included, cost more than the page's read.  Pages follow the table's
     sort key: the rows after the last ``(created_at, request_id)`` seen, up to a slice end
     that halves when a page fills and doubles when it comes back sparse.  A page stops
     before its last key's rows, so a key's rows always arrive together (retries may share a
@@ -286,10 +286,10 @@ def log_pages(
         upper = min(hi, start + span - 1)
         where = f" AND created_at >= {start} AND created_at <= {upper}" + (after or "")
         on_page()
-        rows = conn.query(f"{select}{where} ORDER BY created_at, request_id{order} LIMIT {page_rows}")
+        rows = conn.query(f"{select}{where} ORDER BY created_at, request_id LIMIT {page_rows}")
         if len(rows) < page_rows:  # the slice is done
             if rows:
-                yield rows
+                yield _ordered(rows, ts_at, rid_at)
             start, after = upper + 1, None
             if len(rows) < page_rows // 4:
                 span *= 2
@@ -299,13 +299,25 @@ def log_pages(
         while cut and (rows[cut - 1][ts_at], rows[cut - 1][rid_at]) == (ts, rid):
             cut -= 1
         if cut:
-            yield rows[:cut]
+            yield _ordered(rows[:cut], ts_at, rid_at)
             after = f" AND (created_at > {ts} OR request_id >= {literal(rid)})"
         else:  # one key fills the page (rows without a request id in a busy second): all of it at once
             on_page()
-            yield conn.query(
-                f"{select} AND created_at = {ts} AND request_id = {literal(rid)} ORDER BY created_at, request_id{order}"
+            yield _ordered(
+                conn.query(
+                    f"{select} AND created_at = {ts} AND request_id = {literal(rid)} ORDER BY created_at, request_id"
+                ),
+                ts_at,
+                rid_at,
             )
             after = f" AND (created_at > {ts} OR request_id > {literal(rid)})"
         start = int(ts)
         span = max(1, span // 2)
+
+
+def _ordered(rows: list[tuple[Any, ...]], ts_at: int, rid_at: int) -> list[tuple[Any, ...]]:
+    """``rows`` (ordered by key) with each key's rows in the order of their values."""
+    try:
+        return sorted(rows, key=lambda row: (row[ts_at], row[rid_at], row))
+    except TypeError:  # a NULL beside a value in one column of a key's rows: the server's order
+        return rows

@@ -213,7 +213,6 @@ class DatabaseSource:
                 conn,
                 f"SELECT {', '.join(map(q, schema.columns))} FROM {q(self.tables.logs)} "
                 f"WHERE {q('user_id')} IN ({', '.join(map(str, self.user_ids))})",
-                "".join(f", {q(c)}" for c in schema.columns if c not in ("created_at", "request_id")),
                 (at_ts, schema.fields.index("request_id")),
                 (start_ts, end_ts),
                 PAGE_ROWS,
@@ -231,7 +230,7 @@ class DatabaseSource:
         try:
             for rows in fetched:
                 batch = parse_log_rows(fields, schema.api_rows(rows))
-                if keyed:  # a key's rows come ordered by every column: a whole copy follows its row
+                if keyed:  # a key's rows come in the order of their values: a whole copy follows its row
                     batch.copies = sum(map(operator.eq, rows, itertools.islice(rows, 1, None)))
                 if len(batch):
                     sums.add(*(sum(batch.columns[i]) for i in _AMOUNTS))
