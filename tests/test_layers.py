@@ -34,6 +34,7 @@ LAZY = {
     ("app.verify.check", "app.verify.against_store"),
     ("app.pades", "app.pdfa"),  # pdfa imports pyHanko (the pades extra): loaded only to sign PDFs
     ("app.packet", "app.pdfa"),
+    ("app.signreport", "app.pdfa"),
     ("exporters.xlsx.__init__", "exporters.xlsx.workbook"),
     ("exporters.pdf.__init__", "exporters.pdf.document"),
     ("exporters.html.__init__", "exporters.html.page"),  # Jinja2 only when a page is written

@@ -285,3 +285,25 @@ def test_keys_trust_takes_the_certificate(synced, tmp_path):
     trust_file = tmp_path / "trusted"
     fingerprint, label = trust(str(certificate_path(config.signing_x509)), None, trust_file)
     assert fingerprint == load_x509(config.signing_x509).fingerprint and label == "王五"
+
+
+def test_report_sign_signs_the_pdfs_it_writes(synced, tmp_path):
+    from reportgen.app.documents import write_report
+    from reportgen.errors import UsageError
+    from reportgen.plugins import select_exporters
+
+    period = parse_period("2026-04", synced.tz)
+    with pytest.raises(UsageError, match="keys init --x509"):
+        write_report(synced, period, select_exporters("pdf"), tmp_path / "none", sign=True)
+    config = _x509(synced, tmp_path)
+    paths = write_report(config, period, select_exporters("pdf,xlsx"), tmp_path / "signed", sign=True)
+    pdf = next(p for p in paths if p.suffix == ".pdf")
+    data = pdf.read_bytes()
+    assert pdfa_part(data) == ("3", "B") and len(embedded_files(data)) == 2
+    from asn1crypto import x509 as asn1_x509
+
+    identity = load_x509(config.signing_x509)
+    cert = asn1_x509.Certificate.load(identity.certificate.public_bytes(serialization.Encoding.DER))
+    assert _validate(data, [cert]).bottom_line
+    xlsx = next(p for p in paths if p.suffix == ".xlsx")
+    assert xlsx.read_bytes()[:2] == b"PK"  # only PDFs are touched

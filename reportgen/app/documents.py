@@ -29,6 +29,7 @@ from ..templating import load_template
 from .claims import claim_info
 from .export import check_out_dir, export_report, file_sha256
 from .quality import QualityReport, check_quality, enforce
+from .signreport import require_pdf_signing, sign_written
 
 if TYPE_CHECKING:
     from .signing import SigningKey
@@ -55,9 +56,14 @@ def write_report(
     strict: bool = False,
     allow_partial: bool = False,
     notify: Notify = lambda line: None,
+    sign: bool = False,
 ) -> list[Path]:
-    """``reportgen report``: the documents of a period, member or project, after the checks."""
+    """``reportgen report``: the documents of a period, member or project, after the checks.
+
+    With ``sign`` its PDFs are PDF/A-3b carrying the CSV detail and methodology, PAdES-signed
+    (see :mod:`.signreport`)."""
     scope = Scope.of(member, project)
+    signing = require_pdf_signing(config) if sign else None
     check_options(list(exporters), dict(options or {}))  # a bad option or template fails first
     load_template(_template(config, template, scope), lang or config.lang)
     check_out_dir(out_dir)
@@ -65,15 +71,26 @@ def write_report(
     figures = any(e.prints_figures for e in exporters)  # nor read latencies and prices
     with open_period(config, period, scope, fingerprint=fingerprint, latency=figures, prices=figures) as view:
         check_view(view, strict, allow_partial, notify)
-        return export_report(
+        claim = claim_info(config, scope, view.report.period)[0]
+        paths = export_report(
             view.report,
             exporters,
             out_dir,
             lang=lang or config.lang,
             template=_template(config, template, scope),
             options=options,
-            claim=claim_info(config, scope, view.report.period)[0],
+            claim=claim,
         )
+        if signing is not None:
+            language = lang or config.lang
+            context = ExportContext(
+                lang=language,
+                template=load_template(_template(config, template, scope), language),
+                options=dict(options or {}),
+                claim=claim,
+            )
+            sign_written(paths, exporters, view, signing, context)
+        return paths
 
 
 def write_packet(

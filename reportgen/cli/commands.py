@@ -124,6 +124,9 @@ def summary(ctx: click.Context, period: Period, by: str, member: str | None, as_
 @click.option(
     "--project", help="A grant closing report of this project: its whole period, or its part in --period."
 )
+@click.option(
+    "--sign", is_flag=True, help="PDFs as PDF/A-3b with the CSV detail, PAdES-signed (keys init --x509)."
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -132,13 +135,16 @@ def report(
     documents: DocumentOptions,
     options: dict[str, str],
     project: str | None,
+    sign: bool,
 ) -> None:
     """Write the documents of a period (or a project) in every chosen format."""
     from ..app.documents import write_report
     from ..plugins import select_exporters
 
     exporters = select_exporters(formats)
-    paths = write_report(config_of(ctx), period, exporters, project=project, options=options, **documents)
+    paths = write_report(
+        config_of(ctx), period, exporters, project=project, options=options, sign=sign, **documents
+    )
     click.echo("\n".join(str(path) for path in paths))
 
 
