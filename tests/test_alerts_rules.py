@@ -35,6 +35,8 @@ def test_budget_thresholds_each_once_and_for_the_named_projects_only() -> None:
     )
     assert [e.identity for e in found] == ["budget/budget/alpha/50", "budget/budget/alpha/80"]
     assert found[1].facts["share"] == "85.0%" and found[1].facts["spent"] == "85.00 CNY"
+    # crossed together: the lower one is recorded (it neither fires later nor resolves) but not announced
+    assert found[0].facts["quiet"] == "1" and "quiet" not in found[1].facts
 
 
 def test_runout_before_the_end_only() -> None:

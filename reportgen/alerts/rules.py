@@ -18,6 +18,8 @@ from ..config import AlertRule
 from ..core.budget import HUNDRED, ProjectLine
 from ..core.money import money_text, percent_text
 
+#: A fact marking an event recorded but not announced (a lower threshold crossed with a higher one).
+QUIET = "quiet"
 #: Kinds whose events end when the rule no longer finds them ("resolved" is sent once).
 RESOLVABLE = frozenset({"budget", "runout", "key_idle", "wallet", "sync"})
 
@@ -58,25 +60,26 @@ def evaluate(rules: tuple[AlertRule, ...], snap: Snapshot) -> list[Event]:
 
 
 def _budget(rule: AlertRule, snap: Snapshot) -> Iterator[Event]:
+    """Each threshold crossed; when several are crossed at once only the highest is announced
+    (the lower ones are raised ``quiet``: recorded, so they neither fire later nor resolve aloud)."""
     for line in _projects(rule, snap):
         if line.share_used is None:
             continue
-        share = line.share_used * HUNDRED
-        for threshold in rule.thresholds:
-            if share >= threshold:
-                yield Event(
-                    f"{rule.name}/budget/{line.name}/{threshold.normalize():f}",
-                    rule.name,
-                    "budget",
-                    {
-                        "project": line.name,
-                        "threshold": f"{threshold.normalize():f}%",
-                        "share": percent_text(line.share_used),
-                        "spent": f"{money_text(line.spent)} {line.currency}",
-                        "budget": f"{money_text(line.budget)} {line.currency}",
-                        "as_of": str(line.as_of or snap.today),
-                    },
-                )
+        crossed = [t for t in rule.thresholds if line.share_used * HUNDRED >= t]
+        for threshold in crossed:
+            facts = {
+                "project": line.name,
+                "threshold": f"{threshold.normalize():f}%",
+                "share": percent_text(line.share_used),
+                "spent": f"{money_text(line.spent)} {line.currency}",
+                "budget": f"{money_text(line.budget)} {line.currency}",
+                "as_of": str(line.as_of or snap.today),
+            }
+            if threshold != crossed[-1]:
+                facts[QUIET] = "1"
+            yield Event(
+                f"{rule.name}/budget/{line.name}/{threshold.normalize():f}", rule.name, "budget", facts
+            )
 
 
 def _runout(rule: AlertRule, snap: Snapshot) -> Iterator[Event]:

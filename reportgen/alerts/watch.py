@@ -36,7 +36,7 @@ from ..store.alerts import (
 from .deliver import Sending, channel_of, deliver, style_of
 from .inputs import gather
 from .messages import alert_message
-from .rules import RESOLVABLE, Event, evaluate
+from .rules import QUIET, RESOLVABLE, Event, evaluate
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,8 @@ def _deliver_all(
     doubt: list[str] = []
     for alert in raised_alerts(store):
         rule = rules.get(alert.rule)
-        if rule is None:
-            continue  # the rule was removed from the config: its alerts stay as recorded
+        if rule is None or QUIET in json.loads(alert.facts):
+            continue  # the rule was removed from the config, or a higher threshold was announced instead
         phases = ["raised"] + (["resolved"] if alert.resolved_at is not None else [])
         for phase in phases:
             for recipient in rule.to:
@@ -150,7 +150,7 @@ def _dry(config: Config, events: list[Event], notes: list[str]) -> WatchResult:
         reader.begin()
         known = _open(raised_alerts(reader))
     shown = {a.identity for a in known}
-    would = [e for e in events if e.identity not in shown]
+    would = [e for e in events if e.identity not in shown and QUIET not in e.facts]
     lines = []
     for e in would:
         alert = RaisedAlert(e.identity, 0, e.rule, e.kind, 0, None, _facts(e))
