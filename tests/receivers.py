@@ -60,10 +60,10 @@ class Mailbox:
 
 @contextmanager
 def smtp_server(
-    user: str = "rg", password: str = "s3cret-pw", tls: ssl.SSLContext | None = None
+    user: str = "rg", password: str = "s3cret-pw", tls: ssl.SSLContext | None = None, implicit: bool = False
 ) -> Iterator[Mailbox]:
     """aiosmtpd on loopback, requiring AUTH (without TLS too: it is loopback); with ``tls``, it
-    requires STARTTLS before anything else."""
+    requires STARTTLS before anything else, or (``implicit``) speaks TLS from the start (SMTPS)."""
 
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = (
@@ -78,9 +78,8 @@ def smtp_server(
         hostname="127.0.0.1",
         port=box.port,
         authenticator=check,
-        auth_require_tls=tls is not None,
-        tls_context=tls,
-        require_starttls=tls is not None,
+        auth_require_tls=tls is not None and not implicit,  # aiosmtpd counts only STARTTLS as TLS
+        **({"ssl_context": tls} if implicit else {"tls_context": tls, "require_starttls": tls is not None}),
     )
     controller.start()
     try:

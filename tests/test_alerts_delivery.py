@@ -145,20 +145,21 @@ def _tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     return context, tmp_path / "ca.pem"
 
 
-def test_email_over_starttls_with_auth_and_an_attachment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_with_auth_and_an_attachment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str
 ) -> None:
     context, ca = _tls(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the client trusts the test CA, as it would the real one
     packet = tmp_path / "reportgen-2026-04-packet.zip"
     packet.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)
-    with smtp_server(password="pw", tls=context) as box:
+    with smtp_server(password="pw", tls=context, implicit=security == "ssl") as box:
         channel = Channel(
-            name="mail", type="email", host="127.0.0.1", port=box.port, security="starttls", user="rg",
+            name="mail", type="email", host="127.0.0.1", port=box.port, security=security, user="rg",
             sender="reports@example.com", password=Secret("pw"),
         )  # fmt: skip
         send_email(channel, ["finance@example.com"], MESSAGE, [packet])
-        assert box.tls_used == [True]
+        assert box.tls_used == [security == "starttls"]  # SMTPS: the server speaks nothing but TLS
         box.refuse = True
         attempts, error = deliver(channel, "finance@example.com", MESSAGE, (), _fast())
     ((rcpt, mail),) = box.messages
