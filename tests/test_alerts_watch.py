@@ -285,3 +285,24 @@ def test_a_failing_sync_is_alerted_once_and_resolved_once(world) -> None:
     assert ids == ["sync/sync/default#1/raised", "sync/sync/default#1/resolved"]
     raised = next(r for r in hook.acknowledged if r.headers["x-reportgen-id"] == ids[0]).json
     assert raised["facts"]["state"] == "failed" and "is not working" in raised["text"]
+
+
+def test_a_recipient_added_later_is_not_sent_the_backlog(world) -> None:
+    path, env, mailbox, hook, _ = world
+    config = load_config(path, env=env)
+    start = at(16, 0, 30)
+    run_watch(config, now=lambda: start, client_factory=fast_client, how=FAST)  # bob's key: idle
+    assert len(hook.acknowledged) == 1
+    text = path.read_text(encoding="utf-8").replace(
+        'days = 7\nto = ["mail:lead@example.com", "hook"]',
+        'days = 7\nto = ["mail:lead@example.com", "hook", "mail:new@example.com"]',
+    )
+    path.write_text(text, encoding="utf-8")
+    later = load_config(path, env=env)
+    soon = run_watch(later, sync=False, now=lambda: start + 3600, client_factory=fast_client, how=FAST)
+    assert soon.sent == ("idle/idle/key-bob/" + str(at(5, 12, 30)) + "#1/raised -> mail:new@example.com",)
+    path.write_text(text.replace("mail:new@example.com", "mail:newer@example.com"), encoding="utf-8")
+    weeks = run_watch(load_config(path, env=env), sync=False, now=lambda: start + 8 * 86400, how=FAST)
+    bob = "idle/idle/key-bob/" + str(at(5, 12, 30)) + "#1/raised -> mail:newer@example.com"
+    assert bob not in weeks.sent  # raised a week ago: not sent to a recipient added since
+    assert any(s.startswith("idle/idle/key-alice/") and s.endswith("newer@example.com") for s in weeks.sent)

@@ -28,6 +28,7 @@ from ..store.alerts import (
     SENT,
     RaisedAlert,
     claim,
+    claimed,
     finish,
     raise_alerts,
     raised_alerts,
@@ -37,6 +38,9 @@ from .deliver import Sending, channel_of, deliver, style_of
 from .inputs import gather
 from .messages import alert_message
 from .rules import QUIET, RESOLVABLE, Event, evaluate
+
+#: A recipient never sent an alert (added to its rule since) is not sent what happened longer ago.
+BACKLOG_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,13 @@ def _deliver_all(
         rule = rules.get(alert.rule)
         if rule is None or QUIET in json.loads(alert.facts):
             continue  # the rule was removed from the config, or a higher threshold was announced instead
-        phases = ["raised"] + (["resolved"] if alert.resolved_at is not None else [])
-        for phase in phases:
+        phases = [("raised", alert.raised_at)]
+        if alert.resolved_at is not None:
+            phases.append(("resolved", int(alert.resolved_at)))
+        for phase, when in phases:
             for recipient in rule.to:
+                if when < now() - BACKLOG_DAYS * 86400 and not claimed(store, alert.key, phase, recipient):
+                    continue  # a recipient added to the rule later gets what happens from now on
                 channel, address = channel_of(config, recipient)
                 message = alert_message(
                     alert, phase, channel.lang or config.lang, config.tz, style_of(channel)

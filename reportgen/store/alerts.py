@@ -123,6 +123,15 @@ def finish(
         )
 
 
+def claimed(reader: Connected, identity: str, phase: str, recipient: str) -> bool:
+    """Whether any run claimed this delivery (sent, failed or cut off)."""
+    row = reader._conn.execute(
+        "SELECT 1 FROM deliveries WHERE identity = ? AND phase = ? AND recipient = ?",
+        (identity, phase, recipient),
+    ).fetchone()
+    return row is not None
+
+
 def delivered(reader: Connected, identity: str, phase: str) -> dict[str, tuple[int, str]]:
     """Who received ``identity``'s ``phase``: recipient -> (sent at, digest)."""
     if not reader.has_table("deliveries"):
