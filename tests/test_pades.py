@@ -101,6 +101,23 @@ def _pdf_of(packet, role):
         return name, zf.read(name)
 
 
+def _unembedded_fonts(data):
+    import pypdf
+
+    missing = set()
+    for page in pypdf.PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if font["/Subtype"] == "/Type0":
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None or not {"/FontFile", "/FontFile2", "/FontFile3"} & set(
+                descriptor.get_object()
+            ):
+                missing.add(font["/BaseFont"])
+    return missing
+
+
 def _validate(data, trust, ts_trust=()):
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -134,6 +151,7 @@ def test_packet_pdfs_are_pades_signed_pdfa3(synced, tmp_path):
         )
         assert status.signing_cert.subject.native["common_name"] == "张三, 财务部"
         assert pdfa_part(data) == ("3", "B")
+        assert not _unembedded_fonts(data)  # PDF/A embeds every font (reportlab's idle Helvetica too)
         files = embedded_files(data)
         assert files[csv_name] == (csv_bytes, "Data")
         assert files["methodology.md"] == (methodology, "Supplement")

@@ -59,6 +59,7 @@ def to_pdfa3(
     root["/Lang"] = pdf_string(language)
     root["/MarkInfo"] = generic.DictionaryObject({pdf_name("/Marked"): generic.BooleanObject(False)})
     _keep_only_producer(writer)
+    _no_unembedded_fonts(writer)
     meta = writer.document_meta
     meta.title = title
     meta.created = moment
@@ -169,6 +170,53 @@ def _associated_files(
     tree = generic.DictionaryObject({pdf_name("/Names"): names})
     root["/Names"] = generic.DictionaryObject({pdf_name("/EmbeddedFiles"): writer.add_object(tree)})
     root["/AF"] = writer.add_object(af)
+
+
+def _no_unembedded_fonts(writer: IncrementalPdfFileWriter) -> None:
+    """reportlab opens every page with ``BT /F1 12 Tf … ET`` in Helvetica, a font it never embeds and
+    reportgen never draws a glyph with (its text is in the bundled, embedded font); PDF/A wants every
+    font embedded, so such an entry is pointed at an embedded font of the same page."""
+    for page_ref in _pages(writer.root["/Pages"]):
+        page = page_ref.get_object()
+        if "/Resources" not in page or "/Font" not in page["/Resources"]:
+            continue
+        resources = page["/Resources"]
+        raw = resources.raw_get("/Font")
+        fonts = raw.get_object()
+        embedded = [ref for ref in fonts.values() if _embedded(ref)]
+        bare = [key for key, ref in fonts.items() if not _embedded(ref)]
+        if not bare or not embedded:
+            continue
+        for key in bare:
+            fonts[key] = embedded[0]
+        if isinstance(raw, generic.IndirectObject):
+            writer.update_container(fonts)
+        elif isinstance(page.raw_get("/Resources"), generic.IndirectObject):
+            writer.update_container(resources)
+        else:
+            writer.update_container(page)
+
+
+def _pages(node: generic.PdfObject) -> list[generic.IndirectObject]:
+    kids = node.get_object()["/Kids"]
+    out: list[generic.IndirectObject] = []
+    for kid in kids:
+        if kid.get_object().get("/Type") == "/Pages":
+            out += _pages(kid)
+        else:
+            out.append(kid)
+    return out
+
+
+def _embedded(ref: generic.PdfObject) -> bool:
+    font = ref.get_object()
+    if font.get("/Subtype") == "/Type0":
+        font = font["/DescendantFonts"][0].get_object()
+    descriptor = font.get("/FontDescriptor")
+    if descriptor is None:
+        return False
+    d = descriptor.get_object()
+    return any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
 def _keep_only_producer(writer: IncrementalPdfFileWriter) -> None:
