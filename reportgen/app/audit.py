@@ -13,7 +13,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import StoreError
 from ..read import check_rows
-from ..store import DB_NAME, Reader, Store, closures, snapshot_dir, sync_lock
+from ..store import DB_NAME, Reader, Store, closures, snapshot_location, sync_lock
 from ..store import evidence as audit
 from .issued import packet_problems
 from .signing import SigningKey, init_key, public_path, who
@@ -45,9 +45,9 @@ def create_key(
 ) -> NewKey:
     """Create the signing key ``config`` names and log it in the store, if there is one."""
     key = init_key(config.signing_key, owner, force=force)
-    if not (config.store_dir / DB_NAME).is_file():
+    if config.store_server is None and not (config.store_dir / DB_NAME).is_file():
         return NewKey(key, False)
-    with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store, "keys init"), Store.open(config.store, create=False) as store:
         audit.append(store, int(now()), who(), "key", key.owner, key.fingerprint, {"path": str(key.path)})
     return NewKey(key, True)
 
@@ -89,9 +89,9 @@ def create_x509(
     else:
         user, host = who()
         identity = init_x509(config.signing_x509, owner or f"{user}@{host}", ecdsa=ecdsa, force=force)
-    if not (config.store_dir / DB_NAME).is_file():
+    if config.store_server is None and not (config.store_dir / DB_NAME).is_file():
         return NewCertificate(identity, pkcs12 is not None, False)
-    with sync_lock(config.store_dir, "keys init"), Store.open(config.store_dir, create=False) as store:
+    with sync_lock(config.store, "keys init"), Store.open(config.store, create=False) as store:
         details = {"path": str(identity.path), "kind": "x509", "algorithm": identity.algorithm}
         audit.append(store, int(now()), who(), "key", identity.owner, identity.fingerprint, details)
     return NewCertificate(identity, pkcs12 is not None, True)
@@ -104,7 +104,7 @@ def log_lines(
     snapshot no longer gives the fingerprint the log recorded, which issued packet the register
     or its file no longer agrees with (:mod:`.issued`), and (with ``anchor``, a head
     kept outside the store) whether the log still holds that head."""
-    with Reader.open(config.store_dir) as reader:  # no store, or a damaged one: one line
+    with Reader.open(config.store) as reader:  # no store, or a damaged one: one line
         reader.begin()
         lines = []
         for e in audit.entries(reader):
@@ -139,7 +139,7 @@ def closure_problems(config: Config, reader: Reader) -> list[str]:
             continue
         try:
             rows = check_rows(
-                config.store_dir, closure.period.start_ts, closure.period.end_ts, None,
+                config.store, closure.period.start_ts, closure.period.end_ts, None,
                 closed=(closure.period.label, closure.revision),
             )  # fmt: skip
         except StoreError as exc:
@@ -155,11 +155,11 @@ def closure_problems(config: Config, reader: Reader) -> list[str]:
 
 def log_anchor(config: Config) -> str:
     """The audit log's head (``seq:hash``) to keep outside the store: ``log --verify --anchor`` checks it."""
-    with Reader.open(config.store_dir) as reader:
+    with Reader.open(config.store) as reader:
         reader.begin()
         head = audit.head(reader)
     if head is None:
-        raise StoreError(f"{config.store_dir}: the audit log is empty; nothing to anchor yet")
+        raise StoreError(f"{config.store}: the audit log is empty; nothing to anchor yet")
     return head
 
 
@@ -168,14 +168,13 @@ def store_check(config: Config) -> tuple[list[str], list[str]]:
     evidence checks of ``log --verify``; returns (what passed, what is wrong)."""
     passed: list[str] = []
     try:
-        with Reader.open(config.store_dir) as reader:
+        with Reader.open(config.store) as reader:
             reader.begin()
-            found = [f"{config.store_dir / DB_NAME}: {p}" for p in audit.integrity(reader)]
+            found = [f"{_database(reader)}: {p}" for p in audit.integrity(reader)]
             for closure in closures(reader):
-                snapshot = snapshot_dir(reader, closure)
                 try:
-                    with Reader.open(snapshot, snapshot=True) as snap:
-                        found += [f"{snapshot / DB_NAME}: {p}" for p in audit.integrity(snap)]
+                    with Reader.open(snapshot_location(reader, closure), snapshot=True) as snap:
+                        found += [f"{_database(snap)}: {p}" for p in audit.integrity(snap)]
                 except StoreError as exc:
                     found.append(str(exc))
             if not found:
@@ -199,3 +198,8 @@ def store_check(config: Config) -> tuple[list[str], list[str]]:
     except StoreError as exc:
         return passed, [str(exc)]
     return passed, found
+
+
+def _database(reader: Reader) -> str:
+    """How a check names a store's database: its SQLite file, or its PostgreSQL DSN and schema."""
+    return reader.name if reader.server is not None else str(reader.directory / DB_NAME)

@@ -36,7 +36,8 @@ from ..store import (
     pending_amendment,
     recorded_amendments,
     rows_seal,
-    snapshot_dir,
+    snapshot_exists,
+    snapshot_location,
     snapshot_seal,
     sync_lock,
     uncovered,
@@ -177,10 +178,9 @@ def freeze_period(store: Store, config: Config, period: Period, revision: int, a
 
 
 def _source_rates_changed(store: Reader, closure: Closure, config: Config) -> bool:
-    directory = snapshot_dir(store, closure)
-    if not directory.is_dir():
+    if not snapshot_exists(store, closure):
         return False
-    with Reader.open(directory, snapshot=True) as snapshot:
+    with Reader.open(snapshot_location(store, closure), snapshot=True) as snapshot:
         return source_rates_changed(snapshot, closure, config)
 
 

@@ -16,6 +16,9 @@ class StoreServer:
 
     dsn: str
     password: str | None = field(default=None, repr=False, compare=False)
+    #: The schema holding the store's tables: ``public`` for the live store, a closed period's
+    #: revision in a schema of its own (``closed_2026_04_r1``).
+    schema: str = "public"
 
     def __str__(self) -> str:
-        return self.dsn
+        return self.dsn if self.schema == "public" else f"{self.dsn} (schema {self.schema})"

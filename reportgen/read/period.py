@@ -25,7 +25,7 @@ from ..store import (
     frozen_exchange,
     frozen_source_rates,
     pending_amendment,
-    snapshot_dir,
+    snapshot_location,
     snapshot_seal,
 )
 from ..store.evidence import recorded_seal
@@ -198,7 +198,7 @@ def open_period(
             report = replace(report, corrections=_corrections(live, amended, period, token_names, keep))
         if exact is not None and not _intact(live, exact, report, token_names, snap, config.only is not None):
             raise StoreError(
-                f"{snapshot_dir(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
+                f"{snapshot_location(live, exact)}: the closed snapshot of {exact.period.label} no longer matches its "
                 "recorded fingerprint; restore it from a backup"
             )
         yield PeriodView(

@@ -21,7 +21,7 @@ from ..core.periods import Part, Period
 from ..core.pricegroups import PriceGroup
 from ..core.records import UsageRecord
 from ..errors import StoreError
-from ..store import Closure, Reader, closure_subject, snapshot_dir, uncovered
+from ..store import Closure, Reader, closure_subject, snapshot_exists, snapshot_location, uncovered
 from ..store.evidence import recorded_seal
 
 #: Past either end of any period: a piece that reaches it is open on that side.
@@ -218,8 +218,8 @@ def open_snapshot(live: Reader, closure: Closure, *, sealed: bool = True) -> Ite
     ``sealed``: its packed rows, when a read needs them, are refused unless they are as sealed at
     the close; a check that fingerprints the rows itself (verify) reads them unsealed to name
     what changed."""
-    directory = snapshot_dir(live, closure)
-    if not directory.is_dir():
+    directory = snapshot_location(live, closure)
+    if not snapshot_exists(live, closure):
         raise StoreError(
             f"{directory}: the closed snapshot of {closure.period.label} is missing; restore it from a "
             f"backup or re-close with `reportgen close {closure.period.label} --reopen`"

@@ -30,6 +30,8 @@ from .closures import (
     new_snapshot,
     rows_seal,
     snapshot_dir,
+    snapshot_exists,
+    snapshot_location,
     snapshot_seal,
 )
 from .connection import DB_NAME, qualified_key
@@ -62,6 +64,8 @@ __all__ = [
     "recorded_amendments",
     "rows_seal",
     "snapshot_dir",
+    "snapshot_exists",
+    "snapshot_location",
     "snapshot_seal",
     "sync_lock",
     "uncovered",

@@ -13,8 +13,15 @@ from decimal import Decimal
 
 from ..core.records import GatewayStatus
 from ..errors import StoreError
-from .closures import Closure, attached, closure_subject, closures, frozen_rows, snapshot_dir
-from .connection import DB_NAME
+from .closures import (
+    Closure,
+    attached,
+    closure_subject,
+    closures,
+    frozen_rows,
+    snapshot_exists,
+    snapshot_location,
+)
 from .evidence import recorded_seal
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
@@ -141,7 +148,7 @@ def edited_locally(
             continue
         if store.fingerprint(p.start_ts, p.end_ts) == closure.fingerprint:
             continue
-        outside = " AND ".join(["NOT (created_at BETWEEN ? AND ?)"] * len(spans)) or "1"
+        outside = " AND ".join(["NOT (created_at BETWEEN ? AND ?)"] * len(spans)) or "TRUE"
         added, removed, _, _ = _diff(store, closure, outside, [v for span in spans for v in span])
         if added or removed:
             found.append((p.label, added + removed))
@@ -214,26 +221,28 @@ def _record_amendment(
 
 
 def _diff(
-    store: Store, closure: Closure, where: str = "1", where_args: Sequence[int] = ()
+    store: Store, closure: Closure, where: str = "TRUE", where_args: Sequence[int] = ()
 ) -> tuple[int, int, int, int]:
     """Rows added and removed (as multisets of parsed rows) and the quota deltas, live − closed
     (of the rows that also meet ``where``)."""
-    snapshot = snapshot_dir(store, closure) / DB_NAME
-    if not snapshot.is_file():
-        raise StoreError(f"{snapshot}: the closed snapshot of {closure.period.label} is missing")
+    if not snapshot_exists(store, closure):
+        raise StoreError(
+            f"{snapshot_location(store, closure)}: the closed snapshot of {closure.period.label} is missing"
+        )
     cols = ROW_COLUMNS
     span = f"created_at >= ? AND created_at < ? AND ({where})"
     args = [closure.period.start_ts, closure.period.end_ts, *where_args] * 2
     seal = recorded_seal(store, closure_subject(closure.period.label, closure.revision), "rows_seal")
     with frozen_rows(store, closure, seal) as rows, attached(store, rows):
         row = store._conn.execute(
-            "SELECT COALESCE(SUM(MAX(d, 0)), 0), COALESCE(SUM(MAX(-d, 0)), 0), "
+            "SELECT COALESCE(SUM(CASE WHEN d > 0 THEN d ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN d < 0 THEN -d ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN type = 2 THEN d * quota ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN type = 6 THEN d * quota ELSE 0 END), 0) FROM ("
             f"SELECT {cols}, SUM(side) AS d FROM ("
             f"SELECT {cols}, 1 AS side FROM main.logs WHERE {span} "
             f"UNION ALL SELECT {cols}, -1 AS side FROM frozen.logs WHERE {span}"
-            f") GROUP BY {cols} HAVING d != 0)",
+            f") AS sides GROUP BY {cols} HAVING SUM(side) <> 0) AS diffs",
             args,
         ).fetchone()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])

@@ -26,6 +26,7 @@ from ..core.fingerprint import FINGERPRINT_SCHEME
 from ..core.periods import Period
 from ..core.rates import Conversion, Exchange
 from ..core.records import GatewayStatus
+from ..core.storeserver import StoreServer
 from ..core.wallet import Bridge
 from ..core.walletjson import bridge_json
 from ..errors import StoreError
@@ -115,6 +116,25 @@ def snapshot_dir(store: Reader, closure: Closure) -> Path:
     return closed_dir(store) / closure.snapshot
 
 
+def snapshot_location(store: Reader, closure: Closure) -> Path | StoreServer:
+    """Where a closed snapshot is: its folder beside a SQLite store, or its schema (named as the
+    folder would be, ``2026-04.r1``) in the PostgreSQL store's database; ``Reader.open`` opens either."""
+    if store.server is not None:
+        return replace(store.server, schema=closure.snapshot)
+    return snapshot_dir(store, closure)
+
+
+def snapshot_exists(store: Reader, closure: Closure) -> bool:
+    if store.server is not None:
+        return store._dialect.has_schema(store._conn, closure.snapshot)
+    return snapshot_dir(store, closure).is_dir()
+
+
+def seal_kind(store: Reader) -> str:
+    """The prefix of the seals :func:`snapshot_seal` gives on this store's engine."""
+    return "sha256:" if store.server is None else "rows:"
+
+
 def closure_subject(label: str, revision: int) -> str:
     """How the audit log names a closed period's revision (its ``close`` or ``reopen`` entry)."""
     return f"{label} revision {revision}"
@@ -127,15 +147,23 @@ def snapshot_seal(store: Reader, closure: Closure) -> str:
     it read-only) and recorded in the close's audit entry; a read that does not hash the rows
     checks the file against it instead of hashing every row.  Its rows are packed beside it
     (:func:`rows_seal`), so the file is the rollups and facts: ~10 MB for a 1M-row month.  A
-    migration that rewrites a sealed snapshot must record its new seal.
+    migration that rewrites a sealed snapshot must record its new seal.  A snapshot on
+    PostgreSQL is a schema, not a file: its seal is its rows' count and fingerprint, computed on
+    the server (a store copied from SQLite keeps its closes' file seals: :func:`seal_kind` tells).
     """
+    if store.server is not None:
+        with Reader.open(snapshot_location(store, closure), snapshot=True) as snap:
+            snap.begin()
+            return f"rows:{snap.count_rows(0, 2**62)}:{snap.fingerprint(0, 2**62)}"
     return packed.file_seal(snapshot_dir(store, closure) / DB_NAME)
 
 
 def rows_seal(store: Reader, closure: Closure) -> str | None:
     """The SHA-256 of a closed snapshot's packed rows (None: closed before rows were packed, they
     are in its database file); recorded in the close's audit entry and checked by every read that
-    unpacks them."""
+    unpacks them; a PostgreSQL snapshot's rows are in its schema, sealed by :func:`snapshot_seal`)."""
+    if store.server is not None:
+        return None
     path = snapshot_dir(store, closure) / packed.PACKED_NAME
     return packed.file_seal(path) if path.is_file() else None
 
@@ -164,6 +192,11 @@ def closures(store: Reader) -> list[Closure]:
         "ORDER BY start_ts, label"
     )
     return [_closure(r) for r in rows]
+
+
+def every_revision(store: Reader) -> list[Closure]:
+    """Every revision of every closed period (kept ones too), in time order."""
+    return [_closure(r) for r in store._conn.execute(_SELECT + " ORDER BY start_ts, label, revision")]
 
 
 def _closure(row: Any) -> Closure:
@@ -234,10 +267,13 @@ def _status_from_json(text: str) -> GatewayStatus:
 
 
 @contextlib.contextmanager
-def frozen_rows(store: Reader, closure: Closure, seal: str | None) -> Iterator[Path]:
+def frozen_rows(store: Reader, closure: Closure, seal: str | None) -> Iterator[Path | str]:
     """The database holding a closed snapshot's rows: its packed rows unpacked for the block
     (refused unless they give ``seal``, when given), or its own file when closed before rows
-    were packed."""
+    were packed; on PostgreSQL its schema."""
+    if store.server is not None:
+        yield closure.snapshot
+        return
     directory = snapshot_dir(store, closure)
     if not (directory / packed.PACKED_NAME).is_file():
         yield directory / DB_NAME
@@ -247,12 +283,14 @@ def frozen_rows(store: Reader, closure: Closure, seal: str | None) -> Iterator[P
 
 
 @contextlib.contextmanager
-def attached(store: Store, path: Path, name: str = "frozen") -> Iterator[None]:
-    store._conn.execute(f"ATTACH DATABASE ? AS {name}", (str(path),))
+def attached(store: Store, where: Path | str, name: str = "frozen") -> Iterator[None]:
+    """The store at ``where`` (a file, or a schema on PostgreSQL) named ``name.`` in ``store``'s
+    SQL, ``store`` itself ``main.``."""
+    store._dialect.attach(store._conn, name, str(where))
     try:
         yield
     finally:
-        store._conn.execute(f"DETACH DATABASE {name}")
+        store._dialect.detach(store._conn, name)
 
 
 # -- freezing ---------------------------------------------------------------------------------
@@ -261,11 +299,8 @@ def attached(store: Store, path: Path, name: str = "frozen") -> Iterator[None]:
 def new_snapshot(store: Store, period: Period, revision: int, since: int) -> Store:
     """Write the snapshot of ``period``'s ``revision``, holding the rows of ``[since, period end)`` and
     the facts that describe them, rolled up in the period's zone; return it open (the caller closes it)."""
-    if store._dialect.name != "sqlite":  # a snapshot is a SQLite store in a folder
-        raise StoreError(
-            f"{store.name}: closing a period of a PostgreSQL store is not supported yet (its snapshot "
-            "would be a schema of its own); close it in a SQLite store"
-        )
+    if store.server is not None:
+        return _new_schema(store, store.server, period, revision, since)
     target = closed_dir(store) / f"{period.label}.r{revision}"
     if (target / DB_NAME).exists():
         raise StoreError(
@@ -321,7 +356,7 @@ def freeze(
             None if exchange.rate is None else str(exchange.rate), exchange.source,
             None if exchange.as_of is None else int(exchange.as_of.timestamp()),
             json.dumps({m: list(keys) for m, keys in members.items()}, ensure_ascii=False),
-            snap.directory.name,
+            snap.directory.name if snap.server is None else snap.server.schema,
             None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
             _conversions_json(conversions),
         ),
@@ -329,6 +364,36 @@ def freeze(
     closure = find_closure(store, period.label, revision)
     assert closure is not None
     return closure
+
+
+def _new_schema(store: Store, server: StoreServer, period: Period, revision: int, since: int) -> Store:
+    """:func:`new_snapshot` on PostgreSQL: the snapshot is a store in a schema of its own, named
+    as a SQLite snapshot's folder (``2026-04.r1``), its rows beside its facts (a schema is not a
+    second file to pack), written in one transaction and dropped whole if that fails."""
+    schema = f"{period.label}.r{revision}"
+    if store._dialect.has_schema(store._conn, schema):
+        raise StoreError(
+            f"{server}: a snapshot of revision {revision} already exists (schema {schema}); it is never "
+            "overwritten"
+        )
+    target = replace(server, schema=schema)
+    conn = store._conn
+    try:
+        Store.open(target).close()  # the schema and its tables
+        with attached(store, schema), attached(store, schema, "rows"):
+            conn.execute(store._dialect.begin_write)
+            try:
+                _copy(conn, period, since)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        snap = Store.open(target, create=False)
+        snap.set_rollup_zone(period.timezone)
+    except BaseException:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        raise
+    return snap
 
 
 def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> None:
@@ -376,8 +441,8 @@ def _copy(conn: sqlite3.Connection, period: Period, since: int) -> None:
         "INSERT INTO frozen.credit_texts SELECT c.* FROM main.credit_texts c JOIN rows.logs USING (id)"
     )
     conn.execute(
-        "INSERT OR REPLACE INTO frozen.meta SELECT key, value FROM main.meta "
-        "WHERE key IN ('account', 'keys_seen_at')"
+        "INSERT INTO frozen.meta SELECT key, value FROM main.meta "
+        "WHERE key IN ('account', 'keys_seen_at') ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     )
     conn.execute(  # each source's key list as its last sync saw it
         "INSERT INTO frozen.keys SELECT * FROM main.keys k "
@@ -396,9 +461,10 @@ def _copy(conn: sqlite3.Connection, period: Period, since: int) -> None:
     # Coverage as it stood, cut to the rows copied: the quality check and the
     # project view (unsynced days) read it.
     conn.execute(
-        "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT MAX(start_ts, ?), MIN(end_ts, ?), "
+        "INSERT INTO frozen.coverage (start_ts, end_ts, source) SELECT "
+        "CASE WHEN start_ts > ? THEN start_ts ELSE ? END, CASE WHEN end_ts < ? THEN end_ts ELSE ? END, "
         "source FROM main.coverage WHERE end_ts >= ? AND start_ts <= ?",
-        (since, period.end_ts - 1, since, period.end_ts - 1),
+        (since, since, period.end_ts - 1, period.end_ts - 1, since, period.end_ts - 1),
     )
     conn.execute(  # the prices those rows were synced at (the statuses they were read from: above)
         "INSERT INTO frozen.window_prices SELECT * FROM main.window_prices WHERE start_ts < ? AND end_ts >= ?",

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from ..core.storeserver import StoreServer
 from ..errors import StoreError
 from .dialect import Dialect, dialect_of
 from .packed import PACKED_NAME, Unpacker
@@ -36,15 +37,19 @@ def qualified_key(source: str, name: str) -> str:
 class Connected:
     """A store folder's open database and the sources read from it."""
 
-    def __init__(self, directory: Path, conn: sqlite3.Connection, *, name: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, conn: sqlite3.Connection, *, server: StoreServer | None = None
+    ) -> None:
         self.directory = directory
-        #: How messages name the store: its folder, or the DSN of a PostgreSQL store.
-        self.name = str(directory) if name is None else name
+        #: The PostgreSQL store's database and schema (None: the SQLite store in ``directory``).
+        self.server = server
+        #: How messages name the store: its folder, or the DSN (and schema) of a PostgreSQL store.
+        self.name = str(directory) if server is None else str(server)
         # A closed snapshot whose rows are packed beside it attaches them when first read (.packed).
         packed = directory / PACKED_NAME
-        self._unpacker = Unpacker(packed) if name is None and packed.is_file() else None
+        self._unpacker = Unpacker(packed) if server is None and packed.is_file() else None
         self._conn: sqlite3.Connection = (
-            Guarded(conn, directory / DB_NAME, self._unpacker) if name is None else conn  # type: ignore[assignment]
+            Guarded(conn, directory / DB_NAME, self._unpacker) if server is None else conn  # type: ignore[assignment]
         )
         self._dialect: Dialect = dialect_of(conn)
         # Row digests are computed from the content at read time, never read from a column.

@@ -79,6 +79,17 @@ class Dialect:
         """The SHA-256 of the canonical line ``line`` (SQL), as a 32-byte blob."""
         return f"rg_sha256(CAST({line} AS BLOB))"
 
+    def attach(self, conn: Any, alias: str, where: str) -> None:
+        """Name another store ``alias`` in this connection's SQL (``alias.logs``); ``main.`` is this one."""
+        conn.execute(f"ATTACH DATABASE ? AS {alias}", (where,))
+
+    def detach(self, conn: Any, alias: str) -> None:
+        conn.execute(f"DETACH DATABASE {alias}")
+
+    def has_schema(self, conn: Any, name: str) -> bool:
+        """Whether the database holds a schema ``name`` (SQLite keeps one store per file: never)."""
+        return False
+
     def integrity(self, conn: Any) -> list[str]:
         """What the engine's own check finds wrong in the database (empty: nothing)."""
         rows = conn.execute("PRAGMA integrity_check(20)").fetchall()

@@ -89,7 +89,7 @@ class Reader(LogReads, WalletReads, ReconcileReads, PriceReads, UsageReads):
             conn.close()
             Store.open(server, create=False).close()  # migrates, or says why it cannot
             conn = postgres.connect(server, purpose="read")
-        return cls(Path(), conn.as_db(), name=server.dsn)
+        return cls(Path(), conn.as_db(), server=server)
 
 
 class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrites, PriceWrites, Reader):
@@ -103,13 +103,15 @@ class Store(FactWrites, WindowWrites, RollupWrites, WalletWrites, ReconcileWrite
         if isinstance(directory, StoreServer):
             shared = postgres.connect(directory, purpose="write")
             try:
+                if create and directory.schema != "public":  # a closed snapshot's schema
+                    shared.execute(f'CREATE SCHEMA IF NOT EXISTS "{directory.schema}"')
                 if not create and schema.version_of(shared.as_db()) is None:
                     raise StoreError(f"{directory}: no store yet; run `reportgen sync` first")
                 pgschema.migrate(shared)
             except BaseException:
                 shared.close()
                 raise
-            return cls(Path(), shared.as_db(), name=directory.dsn)
+            return cls(Path(), shared.as_db(), server=directory)
         directory = Path(directory)
         db = directory / DB_NAME
         if not db.exists() and not create:

@@ -91,6 +91,17 @@ class PostgresDialect(Dialect):
     def digest_sql(self, line: str) -> str:
         return f"sha256(convert_to({line}, 'UTF8'))"
 
+    def attach(self, conn: Any, alias: str, where: str) -> None:
+        """``alias.`` names the schema ``where`` (a closed snapshot), ``main.`` this store's."""
+        live = conn.execute("SELECT current_schema()").fetchone()[0]
+        conn.attach({**conn.aliases, "main": live, alias: where})
+
+    def detach(self, conn: Any, alias: str) -> None:
+        conn.attach({k: v for k, v in conn.aliases.items() if k != alias})
+
+    def has_schema(self, conn: Any, name: str) -> bool:
+        return bool(conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = ?", (name,)).fetchone())
+
     def integrity(self, conn: Any) -> list[str]:
         """PostgreSQL checks its own pages; a store's tables being there is what is checked here."""
         return [] if self.has_table(conn, "meta") else ["the store's tables are missing"]
@@ -100,9 +111,10 @@ POSTGRES = PostgresDialect()
 
 
 @functools.lru_cache(maxsize=2048)
-def translate(sql: str) -> str:
+def translate(sql: str, aliases: tuple[tuple[str, str], ...] = ()) -> str:
     """The store's SQL as psycopg takes it: ``?`` -> ``%s`` and ``%`` -> ``%%`` outside quotes,
-    ``temp.`` -> ``pg_temp.``, and PostgreSQL's types in DDL."""
+    ``temp.`` -> ``pg_temp.``, the ``aliases`` of attached stores (``frozen.`` -> a closed
+    snapshot's schema, see :meth:`PgConnection.attach`), and PostgreSQL's types in DDL."""
     out: list[str] = []
     quoted = False
     for ch in sql:
@@ -118,6 +130,8 @@ def translate(sql: str) -> str:
         else:
             out.append(ch)
     text = re.sub(r"\btemp\.", "pg_temp.", "".join(out))
+    for alias, schema in aliases:
+        text = re.sub(rf"\b{alias}\.", f'"{schema}".', text)
     return ddl(text) if re.match(r"\s*(CREATE|ALTER)\b", text, re.IGNORECASE) else text
 
 
@@ -135,20 +149,21 @@ class PgCursor:
     """A psycopg cursor that takes the store's SQL (see :func:`translate`); a statement the role
     may not run, or a lost server, is one :class:`StoreError` line."""
 
-    def __init__(self, raw: Any, shown: str) -> None:
+    def __init__(self, raw: Any, shown: str, aliases: tuple[tuple[str, str], ...] = ()) -> None:
         self._raw = raw
         self._shown = shown
+        self._aliases = aliases
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
         try:
-            self._raw.execute(translate(sql), tuple(args))
+            self._raw.execute(translate(sql, self._aliases), tuple(args))
         except Exception as exc:
             raise _refusal(exc, sql, self._raw, self._shown) or exc from None
         return self
 
     def executemany(self, sql: str, args: Any) -> PgCursor:
         try:
-            self._raw.executemany(translate(sql), args)
+            self._raw.executemany(translate(sql, self._aliases), args)
         except Exception as exc:
             raise _refusal(exc, sql, self._raw, self._shown) or exc from None
         return self
@@ -168,6 +183,15 @@ class PgConnection:
     def __init__(self, raw: Any, shown: str) -> None:
         self._raw = raw
         self.shown = shown
+        self._aliases: tuple[tuple[str, str], ...] = ()
+
+    def attach(self, schemas: dict[str, str]) -> None:
+        """Name other schemas of the database as SQLite names attached stores (``main.``, ``frozen.``)."""
+        self._aliases = tuple(schemas.items()) if set(schemas) - {"main"} else ()
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return dict(self._aliases)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> PgCursor:
         return self.cursor().execute(sql, args)
@@ -176,7 +200,7 @@ class PgConnection:
         return self.cursor().executemany(sql, args)
 
     def cursor(self) -> PgCursor:
-        return PgCursor(self._raw.cursor(), self.shown)
+        return PgCursor(self._raw.cursor(), self.shown, self._aliases)
 
     def copy(self, sql: str) -> Any:
         """``COPY … FROM STDIN`` on the raw connection (bulk rows)."""
@@ -246,11 +270,12 @@ def connect(server: StoreServer, *, purpose: str = "store") -> PgConnection:
             autocommit=True,
             application_name=f"reportgen {purpose} (pid {os.getpid()})"[:63],
             connect_timeout=20,
+            options=f"-c search_path={server.schema}",
         )
     except psycopg.Error as exc:
-        raise StoreError(f"{server.dsn}: cannot connect to the store ({_reason(exc, password)})") from None
+        raise StoreError(f"{server}: cannot connect to the store ({_reason(exc, password)})") from None
     raw.adapters.register_loader("numeric", _integral_numeric(psycopg))
-    return PgConnection(raw, server.dsn)
+    return PgConnection(raw, str(server))
 
 
 def _driver() -> Any:
