@@ -286,3 +286,31 @@ def _timeless(value: Any) -> Any:
     if isinstance(value, list):
         return [_timeless(v) for v in value]
     return value
+
+
+def test_store_copy_moves_a_closed_and_reopened_month_and_checks_it(tmp_path, team, server):
+    """``store copy`` of a SQLite store with a month closed and re-closed: both revisions check
+    from PostgreSQL, the audit chain is intact, and the closed month reads the same."""
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        path = write_config(tmp_path / "lite", gw.url, team)
+        assert invoke(path, "sync", "--period", "2026-04").exit_code == 0
+        lite = closed_outputs(path)
+        copied = invoke(path, "store", "copy", "--to", server.dsn)
+        assert copied.exit_code == 0, copied.output
+        assert "2026-04.r1, 2026-04.r2" in copied.output and "fingerprints equal" in copied.output
+        again = invoke(path, "store", "copy", "--to", server.dsn)
+        assert again.exit_code != 0 and "already holds a store" in again.output
+        moved = tmp_path / "moved"
+        moved.mkdir()
+        text = path.read_text(encoding="utf-8") + f'\n[store]\ndsn = "{server.dsn}"\n'
+        (moved / "reportgen.toml").write_text(text, encoding="utf-8")
+        (moved / "signing-key.pem").write_bytes((tmp_path / "lite" / "signing-key.pem").read_bytes())
+        log = invoke(moved / "reportgen.toml", "log", "--verify")
+        assert log.exit_code == 0, log.output
+        assert "revision 2" in log.output
+        checked = invoke(moved / "reportgen.toml", "store", "check")
+        assert checked.exit_code == 0, checked.output
+        summary = invoke(moved / "reportgen.toml", "summary", "--period", "2026-04", "--json")
+        assert summary.exit_code == 0, summary.output
+        doc = json.loads(summary.output[summary.output.index("{") :])
+    assert _timeless(doc) == _timeless(lite["summary"])

@@ -272,6 +272,21 @@ def store_init_command(dsn: str, sync_role: str, reader_role: str, closer_role: 
     click.echo("\n".join(init_shared_store(dsn, sync_role, reader_role, closer_role)))
 
 
+@store.command("copy")
+@click.option(
+    "--to",
+    "dsn",
+    required=True,
+    help="postgresql://OWNER@HOST/DB, empty (password in $REPORTGEN_STORE_PASSWORD).",
+)
+@click.pass_context
+def store_copy_command(ctx: click.Context, dsn: str) -> None:
+    """Copy this SQLite store (rows, rollups, closures with every revision, register, audit log) to PostgreSQL, verified."""
+    from ..app.sharedstore import copy_to_server
+
+    click.echo(copy_to_server(config_of(ctx), dsn).summary())
+
+
 @store.command("check")
 @click.pass_context
 def store_check_command(ctx: click.Context) -> None:

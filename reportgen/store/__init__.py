@@ -29,12 +29,14 @@ from .closures import (
     frozen_source_rates,
     new_snapshot,
     rows_seal,
+    seal_kind,
     snapshot_dir,
     snapshot_exists,
     snapshot_location,
     snapshot_seal,
 )
 from .connection import DB_NAME, qualified_key
+from .copy import CopyResult, copy_store
 from .coverage import uncovered
 from .facade import Reader, Store, init_server, sync_lock
 from .logs import ROW_COLUMNS
@@ -45,10 +47,12 @@ __all__ = [
     "ROW_COLUMNS",
     "Amendment",
     "Closure",
+    "CopyResult",
     "Reader",
     "Store",
     "closure_subject",
     "closures",
+    "copy_store",
     "detect_amendments",
     "edited_locally",
     "record_repricing",
@@ -66,6 +70,7 @@ __all__ = [
     "snapshot_dir",
     "snapshot_exists",
     "snapshot_location",
+    "seal_kind",
     "snapshot_seal",
     "sync_lock",
     "uncovered",

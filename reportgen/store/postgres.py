@@ -47,7 +47,7 @@ class PostgresDialect(Dialect):
         return [
             str(r[0])
             for r in conn.execute(
-                "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
+                "SELECT c.relname FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
                 "AND c.relkind IN ('r', 'p') ORDER BY c.oid"
             )
         ]
@@ -270,11 +270,12 @@ def connect(server: StoreServer, *, purpose: str = "store") -> PgConnection:
             autocommit=True,
             application_name=f"reportgen {purpose} (pid {os.getpid()})"[:63],
             connect_timeout=20,
-            options=f"-c search_path={server.schema}",
         )
     except psycopg.Error as exc:
         raise StoreError(f"{server}: cannot connect to the store ({_reason(exc, password)})") from None
     raw.adapters.register_loader("numeric", _integral_numeric(psycopg))
+    if server.schema != "public":  # a closed snapshot: its schema alone, so every read works unchanged
+        raw.execute(psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(server.schema)))
     return PgConnection(raw, str(server))
 
 
