@@ -314,3 +314,24 @@ def test_store_copy_moves_a_closed_and_reopened_month_and_checks_it(tmp_path, te
         assert summary.exit_code == 0, summary.output
         doc = json.loads(summary.output[summary.output.index("{") :])
     assert _timeless(doc) == _timeless(lite["summary"])
+
+
+def test_a_row_changed_after_the_close_is_an_amendment_diffed_against_the_schema(tmp_path, team, server):
+    """A closed month's live row edited on the server: the next check records an amendment whose
+    diff (live rows against the snapshot's schema) counts one row added and one removed."""
+    from reportgen.store import detect_amendments, find_closure
+
+    with FakeGateway(team.rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
+        path = write_config(tmp_path / "pg", gw.url, team, extra=f'\n[store]\ndsn = "{server.dsn}"\n')
+        assert invoke(path, "sync", "--period", "2026-04").exit_code == 0
+        assert invoke(path, "close", "2026-04").exit_code == 0
+    with Store.open(server) as store:
+        closure = find_closure(store, "2026-04")
+        assert closure is not None
+        store._conn.execute(
+            "UPDATE logs SET quota = quota + 7 WHERE id = (SELECT MIN(id) FROM logs WHERE type = 2 "
+            "AND created_at >= ? AND created_at < ?)",
+            (closure.period.start_ts, closure.period.end_ts),
+        )
+        (found,) = detect_amendments(store, closure.closed_at + 60, label="2026-04")
+    assert (found.rows_added, found.rows_removed, found.consumed_delta) == (1, 1, 7)
