@@ -16,6 +16,7 @@ import requests
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from reportgen.app.closing import close_period
 from reportgen.app.documents import write_packet
 from reportgen.app.sync import run_sync
 from reportgen.cli import cli
@@ -59,9 +60,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, team: SyntheticTeam) -> Itera
         rows = sorted([*team.rows, *hostile], key=lambda r: r["created_at"])
         with FakeGateway(rows, team.tokens, access_token=TOKEN, user_id=team.user_id, rate_limit=None) as gw:
             config = make_config(root, gw.url, team)
-            run_sync(config, parse_period("2026-04", config.tz), client_factory=fast_client)
+            april = parse_period("2026-04", config.tz)
+            run_sync(config, april, client_factory=fast_client)
+        close_period(config, april)
         reports = root / "reports"
-        write_packet(config, parse_period("2026-04", config.tz), reports / "2026-04", allow_partial=True)
+        write_packet(config, april, reports / "2026-04")
         server = make_server("127.0.0.1", 0, create_app(config, documents=reports), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -88,7 +91,7 @@ def _summary(config: Config) -> dict[str, Any]:
         cli, ["--config", str(config.path), "summary", "--period", "2026-04", "--json"]
     )
     assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.output)
+    data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
@@ -107,6 +110,9 @@ def test_the_period_page_shows_summary_json_figures(
     days = _rows(driver, "#days table tbody tr")
     assert [d[0] for d in days] == [d["name"] for d in summary["days"]]
     driver.save_screenshot(str(tmp_path / "period.png"))
+    driver.get(f"{url}/")
+    listed = {r[0]: r for r in _rows(driver, "#periods tbody tr")}
+    assert listed["2026-04"][1] == "已结账（第 1 版）" and listed["2026-04"][4] == "完整"
 
 
 def test_from_the_period_page_to_a_request_row_in_three_clicks(

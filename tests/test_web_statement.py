@@ -52,7 +52,7 @@ def summary(demo: DemoResult) -> dict[str, Any]:
         cli, ["--config", str(demo.config_path), "summary", "--period", "2026-04", "--json"]
     )
     assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.output)
+    data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
@@ -195,3 +195,15 @@ def test_hostile_names_render_as_text_and_no_script_runs(driver: Any, tmp_path: 
     # The page's own script did run (sort buttons exist): the policy allows it by hash only.
     assert driver.find_elements("css selector", "button.sort")
     assert browser.console_errors(driver) == []
+
+
+def test_a_grant_report_is_not_written_as_a_statement_page(tmp_path: Path) -> None:
+    """A project's report prints charged shares and budget categories (the grant report): the HTML
+    statement would show its keys' whole spend instead, so it refuses."""
+    from dataclasses import replace
+
+    from reportgen.errors import ExportError
+
+    report = replace(make_report(), grant=object())  # type: ignore[arg-type]
+    with (tmp_path / "p.html").open("wb") as fp, pytest.raises(ExportError, match="grant report"):
+        html_exporter.write_html(report, fp, context("en"))

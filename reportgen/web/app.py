@@ -16,8 +16,7 @@ from flask import Flask, Response, abort, redirect, request
 
 from ..config import Config
 from ..errors import ReportgenError
-from ..exporters.html.page import asset
-from ..exporters.html.webfont import FALLBACK_FAMILIES, font_subset
+from ..exporters.html import FALLBACK_FAMILIES, asset, font_subset
 from ..templating import wording
 from .access import TOKEN_COOKIE, token_ok
 from .pages import chrome, register_pages

@@ -15,8 +15,17 @@ from flask import Flask, Response, abort, render_template, request, send_file, u
 
 from ..config import Config
 from ..core.money import money_text
-from ..exporters.html.sections import Cell, Row, Table, bridge_block, member_parts, model_parts, statement
-from ..exporters.html.svg import daily_chart, member_chart
+from ..exporters.html import (
+    Cell,
+    Row,
+    Table,
+    bridge_block,
+    daily_chart,
+    member_chart,
+    member_parts,
+    model_parts,
+    statement,
+)
 from ..hookspecs import ExportContext
 from ..read import Scope, open_period
 from ..render import member_models, row_type_label

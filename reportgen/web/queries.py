@@ -218,7 +218,8 @@ def verify_upload(config: Config, name: str, chunks: Iterator[bytes]) -> Verdict
     reader's trusted keys, the store's rows when there is one.  The upload is kept in a temporary
     folder for the check and removed; nothing is written to the store."""
     with tempfile.TemporaryDirectory(prefix="reportgen-verify-") as tmp:
-        path = Path(tmp) / (Path(clean_text(name)).name or "packet.zip")
+        base = Path(clean_text(name).replace("\\", "/")).name
+        path = Path(tmp) / (base if base.endswith(".zip") and base.strip(".") else "packet.zip")
         size = 0
         with path.open("wb") as fp:
             for chunk in chunks:

@@ -13,8 +13,32 @@ from typing import IO
 
 from ...core.report import Report
 from ...hookspecs import ExportContext, Exporter, RegisterExporter, hookimpl
+from .sections import Block, Cell, Row, Statement, Table, bridge_block, member_parts, model_parts, statement
+from .static import asset, csp
+from .svg import Chart, daily_chart, member_chart
+from .webfont import FALLBACK_FAMILIES, font_subset
 
-__all__ = ["register_exporters", "write_html"]
+#: What ``reportgen serve`` lays its pages out with (the statement's own parts), besides the exporter.
+__all__ = [
+    "FALLBACK_FAMILIES",
+    "Block",
+    "Cell",
+    "Chart",
+    "Row",
+    "Statement",
+    "Table",
+    "asset",
+    "bridge_block",
+    "csp",
+    "daily_chart",
+    "font_subset",
+    "member_chart",
+    "member_parts",
+    "model_parts",
+    "register_exporters",
+    "statement",
+    "write_html",
+]
 
 
 def write_html(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:

@@ -4,10 +4,7 @@ and script (by SHA-256), fonts and images from data: URLs, no forms, no connecti
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from functools import lru_cache
-from importlib.resources import files
 from typing import IO, Any
 
 import jinja2
@@ -18,10 +15,11 @@ from ...errors import ExportError
 from ...hookspecs import ExportContext
 from ...render.statement import document_number
 from .sections import statement
+from .static import asset, csp
 from .svg import daily_chart, member_chart
 from .webfont import FALLBACK_FAMILIES, font_data_url
 
-__all__ = ["asset", "csp", "environment", "inline", "write_html"]
+__all__ = ["environment", "inline", "write_html"]
 
 
 @lru_cache(maxsize=1)
@@ -35,29 +33,11 @@ def environment() -> jinja2.Environment:
     )
 
 
-@lru_cache(maxsize=4)
-def asset(name: str) -> str:
-    """A stylesheet or script shipped with the exporter."""
-    return (files("reportgen.exporters.html") / "assets" / name).read_text(encoding="utf-8")
-
-
-def _hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
 def inline(text: str) -> Markup:
     """Our own CSS or JS for a raw-text element: never closes it early (it is not escaped there)."""
     if "</" in text:
         raise ExportError("an inline stylesheet or script may not contain '</'")
     return Markup(text)
-
-
-def csp(style: str, script: str) -> str:
-    """The page's policy: nothing but its own inline style and script, fonts and images as data: URLs."""
-    return (
-        f"default-src 'none'; style-src {_hash(style)}; script-src {_hash(script)}; "
-        "font-src data:; img-src data:; base-uri 'none'; form-action 'none'"
-    )
 
 
 def page_style(text: str) -> str:
@@ -83,6 +63,12 @@ def _visible_text(value: Any) -> str:
 
 
 def write_html(report: Report, fp: IO[bytes], ctx: ExportContext) -> None:
+    if (
+        report.grant is not None
+    ):  # its charged shares and categories are the grant report's, not a statement's
+        raise ExportError(
+            "--format html writes team and member statements; a project's grant report is written as pdf or xlsx"
+        )
     number = document_number(report) or ctx.label("draft_unnumbered")
     s = statement(report, ctx, number)
     charts = []
