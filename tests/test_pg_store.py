@@ -335,3 +335,30 @@ def test_a_row_changed_after_the_close_is_an_amendment_diffed_against_the_schema
         )
         (found,) = detect_amendments(store, closure.closed_at + 60, label="2026-04")
     assert (found.rows_added, found.rows_removed, found.consumed_delta) == (1, 1, 7)
+
+
+def test_the_database_source_syncs_into_postgresql_with_copy(tmp_path, team, server):
+    """The database source's batches go into a PostgreSQL store with COPY (ids as SQLite gives
+    them): the same rows, fingerprint and summary as a SQLite store synced from the same database."""
+    gateway = dbservers.make_sqlite(tmp_path / "newapi.db", dbservers.build_dataset(team.rows, team.tokens))
+    lines = ["[gateway]", 'source = "database"', f'dsn = "sqlite:///{gateway}"', "user_id = 42", "",
+             "[report]", 'timezone = "Asia/Shanghai"', ""]  # fmt: skip
+    results = []
+    for name, extra in (("lite", ""), ("pg", f'\n[store]\ndsn = "{server.dsn}"\n')):
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "reportgen.toml"
+        path.write_text("\n".join(lines) + extra, encoding="utf-8")
+        assert invoke(path, "sync", "--period", "2026-04").exit_code == 0
+        summary = invoke(path, "summary", "--period", "2026-04", "--json")
+        assert summary.exit_code == 0, summary.output
+        config = load_config(path, env={"REPORTGEN_STORE_PASSWORD": OWNER_PASSWORD})
+        with Reader.open(config.store) as reader:
+            reader.begin()
+            store = (
+                reader.row_count(),
+                reader.fingerprint(0, 2**62),
+                len(list(reader.iter_records(0, 2**62))),
+            )
+        results.append((_timeless(json.loads(summary.output)), store))
+    assert results[0] == results[1]
+    assert results[0][1][0] > 2000

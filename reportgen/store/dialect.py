@@ -12,7 +12,7 @@ migrations get one) is SQLite's (:func:`dialect_of`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core.fingerprint import canonical_row
@@ -89,6 +89,20 @@ class Dialect:
     def has_schema(self, conn: Any, name: str) -> bool:
         """Whether the database holds a schema ``name`` (SQLite keeps one store per file: never)."""
         return False
+
+    def copy_rows(self, conn: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+        """Write ``rows`` (values of ``columns``) into ``table`` in bulk, if the engine has a bulk
+        path; False: it has none (SQLite: the caller inserts them)."""
+        return False
+
+    def stream(self, conn: Any, sql: str, args: Any) -> Any:
+        """A cursor over a long result, fetched in batches (SQLite steps through it as it is read)."""
+        return conn.execute(sql, args)
+
+    def fingerprint_sql(self, digests: str) -> str | None:
+        """SQL giving the hex fingerprint of the rows' digests ``digests`` (a query of column ``d``)
+        in one row, when the engine computes it itself (None: the digests are hashed in Python)."""
+        return None
 
     def integrity(self, conn: Any) -> list[str]:
         """What the engine's own check finds wrong in the database (empty: nothing)."""

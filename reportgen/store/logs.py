@@ -55,7 +55,8 @@ class LogReads(RollupReads):
         where, args = self._filter(token_names)
         cols = ROW_COLUMNS.replace("token_name", f"{self._key} AS tk", 1)
         usage = self._has_usage()
-        cur = self._conn.execute(
+        cur = self._dialect.stream(
+            self._conn,
             f"SELECT id, {cols}{', ' + USAGE_SQL if usage else ''} FROM logs "
             f"WHERE created_at >= ? AND created_at < ?{where} ORDER BY created_at, id",
             [start_ts, end_ts, *args],
@@ -81,7 +82,8 @@ class LogReads(RollupReads):
         in time order, a batch of rows at a time (see :func:`reportgen.core.columns.detail_batches`)."""
         where, args = self._filter(token_names)
         select = ", ".join(self._line_sql(f.sql) for f in fields)
-        cur = self._conn.execute(
+        cur = self._dialect.stream(
+            self._conn,
             f"SELECT {select} FROM logs WHERE created_at >= ? AND created_at < ? AND type IN (2, 6){where} "
             "ORDER BY created_at, id",
             [start_ts, end_ts, *args],
@@ -173,7 +175,8 @@ class LogReads(RollupReads):
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None
     ) -> Iterator[list[tuple[bytes]]]:
         where, args = self._filter(token_names)
-        cur = self._conn.execute(
+        cur = self._dialect.stream(
+            self._conn,
             f"SELECT {self._line_sql(self._digest_sql())} AS d FROM logs WHERE created_at >= ? AND created_at < ?{where} "
             "ORDER BY d",
             [start_ts, end_ts, *args],
@@ -186,7 +189,8 @@ class LogReads(RollupReads):
     ) -> Iterator[tuple[bytes, str]]:
         """``(digest, canonical line)`` of each row of ``[start_ts, end_ts)``, in digest order."""
         where, args = self._filter(token_names)
-        cur = self._conn.execute(
+        cur = self._dialect.stream(
+            self._conn,
             f"SELECT {self._dialect.digest_sql('line')} AS d, line FROM (SELECT {self._line_sql(self._row_line())} "
             f"AS line FROM logs WHERE created_at >= ? AND created_at < ?{where}) AS lines ORDER BY d",
             [start_ts, end_ts, *args],
@@ -201,8 +205,17 @@ class LogReads(RollupReads):
         row changes it.  The raw JSON is not hashed: its ``id`` is a row position that
         changes between fetches of the same data.  Identical rows keep their multiplicity.
         SQLite sorts the digests (in bounded memory, spilling to disk), so a fingerprint
-        never holds a period's digests in Python.
+        never holds a period's digests in Python; PostgreSQL computes the whole fingerprint
+        on the server (:meth:`~reportgen.store.dialect.Dialect.fingerprint_sql`).
         """
+        where, args = self._filter(token_names)
+        digests = (
+            f"SELECT {self._line_sql(self._digest_sql())} AS d FROM logs "
+            f"WHERE created_at >= ? AND created_at < ?{where}"
+        )
+        whole = self._dialect.fingerprint_sql(digests)
+        if whole is not None:
+            return str(self._conn.execute(whole, [start_ts, end_ts, *args]).fetchone()[0])
         digest = hashlib.sha256()
         for batch in self._digest_batches(start_ts, end_ts, token_names):
             digest.update(b"".join([row[0] for row in batch]))

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
 from ..core.storeserver import StoreServer
 from ..errors import StoreError, SyncLockedError
 from .dialect import Dialect
+
+#: libpq's "idle in a transaction block" (psycopg.pq.TransactionStatus.INTRANS).
+_IN_TRANSACTION = 2
+_streams = itertools.count(1)
 
 #: The key of the store's write lock (sync, close, reconcile, packet issue), per database.
 LOCK_SQL = "hashtextextended('reportgen-sync:' || current_database(), 0)"
@@ -101,6 +106,25 @@ class PostgresDialect(Dialect):
 
     def has_schema(self, conn: Any, name: str) -> bool:
         return bool(conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = ?", (name,)).fetchone())
+
+    def copy_rows(self, conn: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+        """``COPY … FROM STDIN`` in the connection's open transaction (~10x an INSERT per row)."""
+        with conn.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+        return True
+
+    def stream(self, conn: Any, sql: str, args: Any) -> Any:
+        """Inside a transaction (a reader's view), a server-side cursor: the client holds one batch
+        of a 10M-row CSV or fingerprint at a time, not the whole result."""
+        return conn.stream(sql, args)
+
+    def fingerprint_sql(self, digests: str) -> str:
+        """The digests sorted and hashed on the server: only the 64 hex characters cross the network."""
+        return (
+            "SELECT encode(sha256(COALESCE(string_agg(d, ''::bytea ORDER BY d), ''::bytea)), 'hex') "
+            f"FROM ({digests}) AS digests"
+        )
 
     def integrity(self, conn: Any) -> list[str]:
         """PostgreSQL checks its own pages; a store's tables being there is what is checked here."""
@@ -201,6 +225,14 @@ class PgConnection:
 
     def cursor(self) -> PgCursor:
         return PgCursor(self._raw.cursor(), self.shown, self._aliases)
+
+    def stream(self, sql: str, args: Sequence[Any]) -> PgCursor:
+        """A server-side cursor for ``sql`` inside the open transaction (else an ordinary one)."""
+        if self._raw.info.transaction_status != _IN_TRANSACTION:
+            return self.execute(sql, args)
+        named = self._raw.cursor(name=f"rg_stream_{next(_streams)}")
+        named.itersize = 4096
+        return PgCursor(named, self.shown, self._aliases).execute(sql, args)
 
     def copy(self, sql: str) -> Any:
         """``COPY … FROM STDIN`` on the raw connection (bulk rows)."""

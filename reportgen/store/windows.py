@@ -43,6 +43,8 @@ _RAW_ROWS = 10_000
 #: Rows inserted by one statement of :meth:`WindowWrites.stream_window` (_WIDTH values each).
 _ROWS_PER_INSERT = 50
 _NO_USAGE = TokenUsage()
+#: The ``logs`` columns a row is copied with where the engine copies rows in bulk (PostgreSQL).
+_COPY_COLUMNS = ("id", *ROW_COLUMNS.split(", "), *USAGE_SQL.split(", "), "source")
 
 
 class WindowWrites(Connected):
@@ -151,11 +153,18 @@ class WindowWrites(Connected):
                 latency.add(columns[0], columns[1], columns[2], columns[3], columns[7])
                 count = len(values)
                 last = stamps[-1]
-                whole = count - count % _ROWS_PER_INSERT
-                flat = list(itertools.chain.from_iterable(values[:whole]))
-                step = _WIDTH * _ROWS_PER_INSERT
-                cur.executemany(insert_many, [flat[i : i + step] for i in range(0, len(flat), step)])
-                cur.executemany(insert, values[whole:])
+                copied = self._dialect.copy_rows(  # PostgreSQL: COPY, with the ids the rows get
+                    self._conn,
+                    "logs",
+                    _COPY_COLUMNS,
+                    ((next_id + i, *v, source) for i, v in enumerate(values)),
+                )
+                if not copied:
+                    whole = count - count % _ROWS_PER_INSERT
+                    flat = list(itertools.chain.from_iterable(values[:whole]))
+                    step = _WIDTH * _ROWS_PER_INSERT
+                    cur.executemany(insert_many, [flat[i : i + step] for i in range(0, len(flat), step)])
+                    cur.executemany(insert, values[whole:])
                 if cur.execute("SELECT MAX(id) FROM logs").fetchone()[0] != next_id + count - 1:
                     raise StoreError(f"{self.name}: row ids were not assigned in order; nothing was stored")
                 if batch.faithful and packed is None:
