@@ -6,6 +6,7 @@ content fingerprint (:mod:`reportgen.core.fingerprint`) changes with any edit of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -63,13 +64,14 @@ class LogReads(RollupReads):
         )
         raws = RawLookup(self._conn) if raw else None
         new = tuple.__new__
-        while batch := cur.fetchmany(2000):
-            for r in batch:
-                yield UsageRecord(
-                    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
-                    r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
-                    new(TokenUsage, r[19:]) if usage and r[19:] != _NO_USAGE else None,
-                )  # fmt: skip
+        with contextlib.closing(cur):  # a server-side cursor is closed even when the reader stops early
+            while batch := cur.fetchmany(2000):
+                for r in batch:
+                    yield UsageRecord(
+                        r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12],
+                        r[13], r[14], r[15], r[16], r[17], bool(r[18]), "" if raws is None else raws[r[0]],
+                        new(TokenUsage, r[19:]) if usage and r[19:] != _NO_USAGE else None,
+                    )  # fmt: skip
 
     def _has_usage(self) -> bool:
         """Whether the rows keep their token usage (a snapshot of an older schema, not migrated, does not)."""
@@ -88,8 +90,9 @@ class LogReads(RollupReads):
             "ORDER BY created_at, id",
             [start_ts, end_ts, *args],
         )
-        while batch := cur.fetchmany(4096):
-            yield batch
+        with contextlib.closing(cur):
+            while batch := cur.fetchmany(4096):
+                yield batch
 
     def token_names(self, start_ts: int, end_ts: int) -> list[str]:
         """Key names with counted rows (consumption, error, refund) in ``[start_ts, end_ts)``.
@@ -181,8 +184,9 @@ class LogReads(RollupReads):
             "ORDER BY d",
             [start_ts, end_ts, *args],
         )
-        while batch := cur.fetchmany(8192):
-            yield batch
+        with contextlib.closing(cur):
+            while batch := cur.fetchmany(8192):
+                yield batch
 
     def canonical_rows(
         self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None
@@ -195,8 +199,9 @@ class LogReads(RollupReads):
             f"AS line FROM logs WHERE created_at >= ? AND created_at < ?{where}) AS lines ORDER BY d",
             [start_ts, end_ts, *args],
         )
-        while batch := cur.fetchmany(4096):
-            yield from batch
+        with contextlib.closing(cur):
+            while batch := cur.fetchmany(4096):
+                yield from batch
 
     def fingerprint(self, start_ts: int, end_ts: int, token_names: tuple[str, ...] | None = None) -> str:
         """The content fingerprint of the rows of ``[start_ts, end_ts)`` (:mod:`reportgen.core.fingerprint`).
