@@ -143,6 +143,28 @@ def test_rows_are_keyed_on_time_and_request_id_and_every_row_is_read_once(
     assert sum(p.copies for p in pages) == 2  # reported by the sync (test_copies_are_reported)
 
 
+def test_a_window_that_changes_while_it_is_paged_is_not_saved(tmp_path, team, ch, main_db, monkeypatch):
+    """ClickHouse has no snapshot: a row inserted into a window between its pages fails the window
+    (one count and sum after the pages), and the next sync reads it whole."""
+    monkeypatch.setattr(database_module, "PAGE_ROWS", 2)
+    base = 1_900_000_000
+    row = {"user_id": 42, "type": 2, "username": "acme", "token_name": "k", "model_name": "m", "quota": 3,
+           "prompt_tokens": 1, "completion_tokens": 1, "other": ""}  # fmt: skip
+    ch.load_logs("moving", [{**row, "created_at": base + i, "request_id": f"r{i}"} for i in range(6)])
+    pages = []
+
+    def late_insert(_: str) -> None:
+        pages.append(1)
+        if len(pages) == 2:
+            ch.insert("moving", [{**row, "created_at": base + 1, "request_id": "late"}])
+
+    config = load_config(ch_config(tmp_path, team, ch.dsn("moving"), main_db), env=ENV)
+    with DatabaseSource(config.gateway, on_request=late_insert) as source:
+        with pytest.raises(DatabaseSourceError, match="changed while it was read"):
+            list(source.iter_log_pages(base, base + 10))
+        assert sum(map(len, source.iter_log_pages(base, base + 10))) == 7
+
+
 def test_the_session_is_read_only(tmp_path, team, ch, main_db):
     config = load_config(ch_config(tmp_path, team, ch.dsn("newapi", dbservers.WRITER), main_db), env=ENV)
     with DatabaseSource(config.gateway) as source, pytest.raises(DatabaseSourceError) as info:

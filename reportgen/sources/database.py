@@ -227,17 +227,40 @@ class DatabaseSource:
         overlap = conn.driver in ("psycopg", "mysqlconnector") or keyed
         fetched = prefetched(source) if overlap else source
         sums = WindowSums(f"{self.dsn.shown} window {utc(start_ts)} .. {utc(end_ts)} UTC")
+        read, quota_of = [0, 0], operator.itemgetter(schema.fields.index("quota"))
         try:
             for rows in fetched:
                 batch = parse_log_rows(fields, schema.api_rows(rows))
                 if keyed:  # a key's rows come in the order of their values: a whole copy follows its row
                     batch.copies = sum(map(operator.eq, rows, itertools.islice(rows, 1, None)))
+                    read[0] += len(rows)
+                    read[1] += sum(map(quota_of, rows))
                 if len(batch):
                     sums.add(*(sum(batch.columns[i]) for i in _AMOUNTS))
                     sums.check()
                 yield batch
+            if keyed:  # no snapshot: the window's pages are held to one count and sum, read after them
+                self._check_unchanged(start_ts, end_ts, read)
         finally:
             fetched.close()  # ends the window's snapshot now, whoever stops reading
+
+    def _check_unchanged(self, start_ts: int, end_ts: int, read: list[int]) -> None:
+        """Raise when the window now holds other rows than its pages gave (rows inserted or deleted
+        while it was paged: ClickHouse has no snapshot), so that the window is not saved."""
+        conn, q = self._logs, self._logs.quote
+        quota = q(self.schema.columns[self.schema.fields.index("quota")])
+        (now,) = conn.query(
+            f"SELECT count(), sum({quota}) FROM {q(self.tables.logs)} WHERE {q('user_id')} IN "
+            f"({', '.join(map(str, self.user_ids))}) AND {q('created_at')} >= %s AND {q('created_at')} <= %s",
+            (start_ts, end_ts),
+        )
+        there = [int(now[0]), int(now[1] or 0)]
+        if there != read:
+            raise DatabaseSourceError(
+                f"{self.dsn.shown}: window {utc(start_ts)} .. {utc(end_ts)} UTC changed while it was read "
+                f"({read[0]:,} rows, {read[1]:,} quota read; {there[0]:,} rows, {there[1]:,} quota there now): "
+                "not saved; run the sync again"
+            )
 
     @functools.cached_property
     def retention(self) -> Retention | None:
