@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from reportgen.app import closing as closing_module
+from reportgen.app import signing as signing_module
+from reportgen.app import sync as sync_module
 from reportgen.app.closing import close_period
 from reportgen.app.documents import write_packet, write_report
 from reportgen.app.sync import run_sync
@@ -53,7 +56,10 @@ def _digests(folder: Path) -> dict[str, str]:
     return out
 
 
-def test_closed_month_documents_are_byte_identical(tmp_path, team, gateway):
+def test_closed_month_documents_are_byte_identical(tmp_path, team, gateway, monkeypatch):
+    # packets print the audit log's head, which hashes who synced and closed: the same person everywhere
+    for module in (sync_module, closing_module, signing_module):
+        monkeypatch.setattr(module, "who", lambda: ("golden", "golden-host"))
     key = tmp_path / "signing-key.pem"
     shutil.copyfile(DATA / "golden-signing-key.pem", key)  # git keeps no file modes: 0600 here
     key.chmod(0o600)

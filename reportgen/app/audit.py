@@ -114,7 +114,11 @@ def log_lines(
             extra = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, [], ""))
             lines.append(f"#{e.seq}  {when}  {e.user}@{e.host}  {e.action:<6}  {e.subject}{fp}  ({extra})")
         problems = (
-            [*audit.check_chain(reader), *closure_problems(config, reader), *packet_problems(reader)]
+            [
+                *audit.check_chain(reader),
+                *closure_problems(config, reader),
+                *packet_problems(reader, config.store_dir.parent),
+            ]
             if check
             else []
         )
@@ -189,7 +193,7 @@ def store_check(config: Config) -> tuple[list[str], list[str]]:
             found += closed
             if not closed:
                 passed.append("closed periods: every snapshot gives the fingerprint recorded at its close")
-            packets = packet_problems(reader)
+            packets = packet_problems(reader, config.store_dir.parent)
             found += packets
             if not packets:
                 passed.append(

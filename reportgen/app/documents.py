@@ -154,7 +154,9 @@ def write_packet(
                 store, statement_content(view, invoices), int(now()), label, _scope_text(scope), fingerprint
             )
             number = f"{context.template.number_prefix}-{seq:06d}"
-            statement = Statement(number, None if signer is None else signer.fingerprint)
+            # the log's head as the number was first issued: its documents print it, re-issued too
+            head = register.head(store) if new else register.issued_head(store, number)
+            statement = Statement(number, None if signer is None else signer.fingerprint, head)
             view = replace(view, report=replace(view.report, statement=statement))
             chosen = (
                 list(documents.values())
@@ -180,12 +182,24 @@ def write_packet(
                     "signing_key": None if signer is None else signer.fingerprint,
                     "packet_sha256": file_sha256(path),
                     "file": path.name,
-                    "path": str(path.resolve()),  # log --verify re-hashes the packet while it is there
+                    # log --verify re-hashes the packet while it is there (the same entry wherever the
+                    # project folder lies: a path inside it is recorded relative to it)
+                    "path": recorded_path(path, config.store_dir.parent),
                     "documents": [d.role for d in chosen],
+                    "audit_head": head,
                     **_claimed(view),
                 },
             )
         return path
+
+
+def recorded_path(path: Path, folder: Path) -> str:
+    """``path`` as a packet's audit entry records it: relative to ``folder`` (the store's) when inside it."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(folder.resolve()))
+    except ValueError:
+        return str(full)
 
 
 def issued_with(documents: Mapping[str, DocumentRole], roles: Sequence[str] | None) -> list[DocumentRole]:

@@ -248,7 +248,13 @@ def _manifest(
         },
         "statement": None
         if report.statement is None
-        else {"number": report.statement.number, "register": f"{prov.base_url}#{prov.user_id}"},
+        else {
+            "number": report.statement.number,
+            "register": f"{prov.base_url}#{prov.user_id}",
+            # the store's audit log head when the number was issued: `verify` with the store and
+            # `log --verify` hold the log to it
+            **({} if report.statement.audit_head is None else {"audit_head": report.statement.audit_head}),
+        },
         "rows": {
             "fingerprint": prov.fingerprint,
             "count": view.row_count,

@@ -67,6 +67,9 @@ class Statement:
 
     number: str
     signer_key: str | None = None  # SHA-256 (hex) of the Ed25519 public key; None: unsigned
+    #: ``seq:hash`` of the store's audit log when the number was first issued (None: issued before
+    #: documents printed it): rewriting the chain contradicts every document already handed out
+    audit_head: str | None = None
 
 
 @dataclass(frozen=True)

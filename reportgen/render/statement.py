@@ -33,6 +33,7 @@ __all__ = [
     "SplitLines",
     "StatementAmounts",
     "TotalLines",
+    "audit_head_text",
     "conversion_text",
     "document_number",
     "exchange_text",
@@ -104,6 +105,16 @@ def document_number(report: Report) -> str | None:
     is never derived, so index.md, the PDF footers and the manifests name one number each.
     """
     return None if report.statement is None else report.statement.number
+
+
+def audit_head_text(report: Report) -> str | None:
+    """The audit log's head when the document was issued, as printed: ``#12 0123456789abcdef``
+    (the entry and its hash's first 16 hex digits), or None outside a packet."""
+    head = None if report.statement is None else report.statement.audit_head
+    if head is None:
+        return None
+    seq, _, digest = head.partition(":")
+    return f"#{seq} {digest[:16]}"
 
 
 def figures_text(s: Stats, value_cents: int) -> list[str]:

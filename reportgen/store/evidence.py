@@ -94,6 +94,21 @@ def issued_documents(reader: Reader, number: str) -> tuple[str, ...] | None:
     return None
 
 
+def issued_head(reader: Reader, number: str) -> str | None:
+    """The audit log's head the first packet of statement ``number`` printed, as its entry says
+    (None: issued before documents printed it)."""
+    rows = reader._conn.execute(
+        "SELECT details FROM audit_log WHERE action = 'packet' AND subject LIKE ? ORDER BY seq",
+        (number + " %",),
+    )
+    for (details,) in rows:
+        data = json.loads(details)
+        if data.get("statement") == number:
+            head = data.get("audit_head")
+            return head if isinstance(head, str) else None
+    return None
+
+
 def recorded_seal(reader: Reader, subject: str, what: str = "seal") -> str | None:
     """The snapshot seal the audit log recorded with the close named ``subject`` (None: closed
     before closes were sealed); ``what="rows_seal"``: its packed rows' (None: not packed)."""

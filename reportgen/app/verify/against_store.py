@@ -14,7 +14,7 @@ from typing import Any
 
 from ...errors import ReportgenError
 from ...read import check_rows
-from ...store import DB_NAME
+from ...store import DB_NAME, Reader, evidence
 from .reading import NO_STORE, Limits, Verification, member_lines
 
 
@@ -56,6 +56,7 @@ def check_store(
             f"{check.account[1]}); rows checked from the packet alone"
         )
         return
+    _check_head(manifest, store_dir, result)
     which = ""
     if closed is not None:
         if check.closure is None:
@@ -88,6 +89,31 @@ def check_store(
         f"(fingerprint {check.fingerprint[:16]}… now, {rows['fingerprint'][:16]}… then)"
         + (f": {changes}{more}" if changes else "")
     )
+
+
+def _check_head(manifest: dict[str, Any], store_dir: Path, result: Verification) -> None:
+    """The store's audit log still holds the head the packet was issued at (a rewritten chain does not)."""
+    statement = manifest["statement"]
+    head = None if statement is None else statement.get("audit_head")
+    if head is None:
+        return
+    try:
+        with Reader.open(store_dir) as reader:
+            reader.begin()
+            problem = evidence.anchored(reader, head)
+    except ReportgenError as exc:
+        result.notes.append(
+            f"the store's audit log cannot be read ({exc}); the head the packet records is not compared"
+        )
+        return
+    if problem is None:
+        result.checked.append(
+            f"audit log: the store's log still holds the head the packet was issued at ({head[:24]}…)"
+        )
+    else:
+        result.differences.append(
+            f"audit log: the packet was issued at the log's head {head[:24]}…; {problem}"
+        )
 
 
 def _digest_lines(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> Iterator[tuple[bytes, str]]:

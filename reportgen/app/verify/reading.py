@@ -249,7 +249,12 @@ def parse_manifest(raw: bytes) -> dict[str, Any]:
         }
     statement = m.obj("statement", nullable=True)
     if statement is not None:
-        out["statement"] = {"number": statement.get("number", str)}
+        out["statement"] = {
+            "number": statement.get("number", str),
+            "audit_head": statement.get("audit_head", str, nullable=True)
+            if "audit_head" in statement.data
+            else None,
+        }
     signature = m.obj("signature", nullable=True)
     if signature is not None:
         out["signature"] = {

@@ -71,6 +71,12 @@ def footers(doc: list[Page], manifest: dict[str, Any]) -> list[str]:
             return [f"page {page.number} does not state the rows fingerprint {fingerprint[:16]}…"]
         if number is not None and number not in text:
             return [f"page {page.number} does not state the statement number {one_line(number, 40)}"]
+    head = None if manifest["statement"] is None else manifest["statement"].get("audit_head")
+    if head is not None and doc:
+        seq, _, digest = head.partition(":")
+        shown = f"#{seq} {digest[:16]}"
+        if shown not in " ".join(doc[0].lines):
+            return [f"page 1 does not state the audit log head {shown} the packet was issued at"]
     return []
 
 

@@ -45,7 +45,7 @@ from ...render import (
     totals,
 )
 from ...render.fonts import cjk_font, printable
-from ...render.statement import StatementAmounts, document_number, figures_text, notes_texts
+from ...render.statement import StatementAmounts, audit_head_text, document_number, figures_text, notes_texts
 from .rows import AmountRows, Row, wrap
 
 #: A name longer than this is cut with an ellipsis in the PDF (a table cell cannot split
@@ -189,11 +189,13 @@ class Builder:
         return [table, Spacer(1, 4 * mm)]
 
     def signing_facts(self) -> list[tuple[str, str]]:
-        """The signing key's fingerprint, for a statement in a signed packet."""
+        """The signing key's fingerprint (a signed packet's) and the audit log's head at issue."""
         st = self.report.statement
+        head = audit_head_text(self.report)
+        out = [] if head is None else [(self.lab("audit_head"), head)]
         if st is None or st.signer_key is None:
-            return []
-        return [(self.lab("signing_key"), " ".join(st.signer_key[i : i + 8] for i in range(0, 64, 8)))]
+            return out
+        return [(self.lab("signing_key"), " ".join(st.signer_key[i : i + 8] for i in range(0, 64, 8))), *out]
 
     def amount_table(
         self,

@@ -17,6 +17,7 @@ from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from ...core.money import convert, money_text, printed_lines, usd
 from ...core.split import base_quota
+from ...render.statement import audit_head_text
 from .builder import WIDTH, Builder
 from .claim import claim_figures, claim_form, day_text, period_text
 from .rows import HEAD_BG, RULE
@@ -38,6 +39,9 @@ def _head(b: Builder) -> list[Flowable]:
     issued = day_text(b, r.generated_at.astimezone(r.period.tz).date())
     colon = b.lab("label_colon", label=b.lab("document_number"))
     facts = f"{colon} {b.number}    {b.lab('label_colon', label=b.lab('issue_date'))} {issued}"
+    head = audit_head_text(r)
+    if head is not None:  # rewriting the audit log contradicts the claims handed out
+        facts += f"    {b.lab('label_colon', label=b.lab('audit_head'))} {head}"
     story += [b.para(facts, b.s.small), Spacer(1, 2 * mm), *b.banner()]
     return story
 

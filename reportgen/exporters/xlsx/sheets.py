@@ -31,6 +31,7 @@ from ...render import (
     rate_text,
     totals,
 )
+from ...render.statement import audit_head_text
 from .book import Book, Sheet, Styled
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's row limit; a member's rows continue on another sheet past it
@@ -184,6 +185,9 @@ def summary_sheet(w: Writer, ws: Sheet) -> None:
         ("generated_at", w.cell(ws, local_naive(report.generated_at, report), "rg datetime")),
         ("data_fingerprint", w.text(ws, report.provenance.fingerprint or na)),
     ]
+    head = audit_head_text(report)
+    if head is not None:  # a packet's workbook: the audit log's head when it was issued
+        facts.append(("audit_head", w.text(ws, head)))
     for key, value in facts:
         put([w.text(ws, lab(key), "rg label"), value])
     if not stats.active:
