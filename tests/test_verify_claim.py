@@ -5,6 +5,7 @@ attacker puts it into a genuine packet and re-signs."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -209,3 +210,52 @@ def test_another_members_claim_swapped_in_fails(world, tmp_path):
     path = forged(packets["team"], tmp_path / "swapped.zip", lambda m: None,
                   edit_files={name: lambda _: swapped}, key=Ed25519PrivateKey.generate())  # fmt: skip
     assert one_line_differs(path).startswith(f"DIFFERS: {name}: page 1 ")
+
+
+def _workbook_edit(change):
+    def edit(data: bytes) -> bytes:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        change(wb)
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+    return edit
+
+
+def _total_line(ws):
+    return next(r for r in ws.iter_rows() if r[0].value in ("合计", "Total"))
+
+
+def _more_tokens(wb):
+    row = _total_line(wb["李四"])
+    row[4].value += 1  # input tokens on 李四's total line; the Summary stays as it was
+
+
+def _rows_moved(wb):
+    """A row of 李四 moved onto 张三's sheet (its key names 李四's key)."""
+    src, dst = wb["李四"], wb["张三"]
+    moved = [c.value for c in next(src.iter_rows(min_row=2, max_row=2))]
+    dst.insert_rows(2)
+    for i, value in enumerate(moved, 1):
+        dst.cell(row=2, column=i, value=value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_more_tokens, "the total line of '李四''s sheet '李四' ("),
+        (_rows_moved, "its sheet '张三' holds rows of "),
+    ],
+)
+def test_a_member_sheet_whose_total_is_not_the_rows_fails_naming_the_sheet(world, tmp_path, change, expected):
+    genuine = world[1]["team"]
+    with zipfile.ZipFile(genuine) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".xlsx"))
+    assert any("member sheet(s) the rows'" in c for c in verify_packet(genuine).checked)
+    path = forged(genuine, tmp_path / "sheet.zip", lambda m: None,
+                  edit_files={name: _workbook_edit(change)}, key=Ed25519PrivateKey.generate())  # fmt: skip
+    line = one_line_differs(path)
+    assert line.startswith(f"DIFFERS: {name}: {expected}"), line

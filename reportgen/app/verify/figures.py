@@ -157,6 +157,9 @@ def _detail_key(*fields: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")
 
 
+#: A check of a workbook's member sheets: the first difference (None: none) and how many were checked.
+SheetsCheck = Callable[[IO[bytes], dict[str, Any], Derived], tuple[str | None, int]]
+
 #: What the detail check reads of each line, by column key.
 _DETAIL_KEYS = ("time", "key", "model", "prompt_tokens", "completion_tokens", "quota", "request_id")
 
@@ -248,9 +251,11 @@ def check_workbook(
     limits: Limits,
     result: Verification,
     derived: Derived | None = None,
+    sheets_check: SheetsCheck | None = None,
 ) -> None:
     """The workbook's first total line (the Summary sheet) states the manifest's totals and, given
-    what the rows give, each member line above it is the member's."""
+    what the rows give, each member line above it is the member's (and ``sheets_check`` finds
+    nothing wrong with its member sheets: see :mod:`.xlsxmembers`)."""
     name = info.filename
     with tempfile.TemporaryFile() as tmp:
         for chunk in stream(zf, info):
@@ -270,6 +275,10 @@ def check_workbook(
                     return
             tmp.seek(0)
             found, lines = summary_table(tmp, manifest)
+            sheets: tuple[str | None, int] = (None, 0)
+            if sheets_check is not None and derived is not None and manifest["members"] is not None:
+                tmp.seek(0)
+                sheets = sheets_check(tmp, manifest, derived)
         except (
             zipfile.BadZipFile,
             OSError,
@@ -295,11 +304,14 @@ def check_workbook(
         )
         return
     if derived is not None and manifest["members"] is not None and manifest["charged"] is None:
-        wrong = _member_lines(manifest, derived, lines)
+        wrong = _member_lines(manifest, derived, lines) or sheets[0]
         if wrong is not None:
             result.differ(name, wrong)
             return
-        result.checked.append(f"{name}: the Summary totals are the manifest's and its member lines the rows'")
+        result.checked.append(
+            f"{name}: the Summary totals are the manifest's, its member lines and the total lines of its "
+            f"{sheets[1]} member sheet(s) the rows'"
+        )
         return
     result.checked.append(f"{name}: the Summary totals are the manifest's")
 

@@ -14,6 +14,7 @@ from .figures import check_detail, check_workbook
 from .members import PacketMember
 from .pdftext import pdf_pages
 from .statement import check_pdf
+from .xlsxmembers import member_sheet_problem
 
 
 def check_rows(file: PacketFile) -> None:
@@ -36,7 +37,15 @@ def check_workbook_file(file: PacketFile) -> None:
     member = PacketMember.of(file)
     packet = member.packet
     if packet.rows_intact:
-        check_workbook(packet.zf, member.info, packet.manifest, packet.limits, packet.result, packet.rows())
+        check_workbook(
+            packet.zf,
+            member.info,
+            packet.manifest,
+            packet.limits,
+            packet.result,
+            packet.rows(),
+            member_sheet_problem,
+        )
 
 
 def check_statement_file(file: PacketFile) -> None:
