@@ -56,7 +56,6 @@ def check_store(
             f"{check.account[1]}); rows checked from the packet alone"
         )
         return
-    _check_head(manifest, store_dir, result)
     which = ""
     if closed is not None:
         if check.closure is None:
@@ -77,6 +76,7 @@ def check_store(
                     f"{check.pending.describe(check.closure.quota_per_unit)}; the packet still matches the "
                     "closed version"
                 )
+    _check_head(manifest, store_dir, result)
     where = f"the store's {which} rows" if which else "the store's rows"
     rows = manifest["rows"]
     if check.fingerprint == rows["fingerprint"]:
@@ -92,21 +92,32 @@ def check_store(
 
 
 def _check_head(manifest: dict[str, Any], store_dir: Path, result: Verification) -> None:
-    """The store's audit log still holds the head the packet was issued at (a rewritten chain does not)."""
+    """The store's audit log still holds the head the packet was issued at (a rewritten chain does not),
+    when it is the store that issued the packet (its register holds the number for the packet's rows)."""
     statement = manifest["statement"]
     head = None if statement is None else statement.get("audit_head")
     if head is None:
         return
+    seq = statement["number"].rpartition("-")[2]
+    fingerprint = manifest["rows"]["fingerprint"]
     try:
         with Reader.open(store_dir) as reader:
             reader.begin()
-            problem = evidence.anchored(reader, head)
+            issued_here = seq.isdigit() and any(
+                int(number) == int(seq) and fp == fingerprint
+                for _, number, _, _, _, fp in evidence.statements(reader)
+            )
+            problem = evidence.anchored(reader, head) if issued_here else None
     except ReportgenError as exc:
         result.notes.append(
             f"the store's audit log cannot be read ({exc}); the head the packet records is not compared"
         )
         return
-    if problem is None:
+    if not issued_here:
+        result.notes.append(
+            "the packet was not issued from this store: the audit log head it records is not compared"
+        )
+    elif problem is None:
         result.checked.append(
             f"audit log: the store's log still holds the head the packet was issued at ({head[:24]}…)"
         )

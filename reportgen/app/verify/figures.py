@@ -309,8 +309,8 @@ def check_workbook(
             result.differ(name, wrong)
             return
         result.checked.append(
-            f"{name}: the Summary totals are the manifest's, its member lines and the total lines of its "
-            f"{sheets[1]} member sheet(s) the rows'"
+            f"{name}: the Summary totals are the manifest's and its member lines the rows' (as are the "
+            f"total lines of its {sheets[1]} member sheet(s))"
         )
         return
     result.checked.append(f"{name}: the Summary totals are the manifest's")
