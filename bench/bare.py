@@ -30,6 +30,14 @@ DETAIL_SQL = (
 )
 HEADER = ["time", "member", "key", "model", "type", "prompt_tokens", "completion_tokens", "quota",
           "cost_usd", "latency_s", "client", "request_id", "http_status"]  # fmt: skip
+#: The detail CSV's token columns since the token usage columns (issue 26): after completion_tokens.
+CACHE_COLUMNS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
+                 "cache_write_1h_tokens"]  # fmt: skip
+CSV_SQL = (
+    f"SELECT created_at, token_name, model_name, type, prompt_tokens, completion_tokens, {', '.join(CACHE_COLUMNS)}, "
+    "quota, use_time_ms, client, request_id, http_status FROM logs "
+    "WHERE created_at >= ? AND created_at < ? AND type IN (2, 6) ORDER BY created_at, id"
+)
 STEPS: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 
@@ -103,7 +111,7 @@ def bare_duckdb_groupby(spec: dict[str, Any]) -> None:
 
 @step
 def bare_csv(spec: dict[str, Any]) -> None:
-    """csv.writer over one SELECT: the 13 columns of reportgen's detail CSV, no injection guard."""
+    """csv.writer over one SELECT: the 18 columns of reportgen's detail CSV, no injection guard."""
     import csv
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -112,15 +120,30 @@ def bare_csv(spec: dict[str, Any]) -> None:
     conn = sqlite3.connect(f"file:{spec['db']}?mode=ro", uri=True)
     with open(f"{spec['out']}/bare.csv", "w", encoding="utf-8-sig", newline="") as fp:
         out = csv.writer(fp)
-        out.writerow(HEADER)
-        for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
-            DETAIL_SQL.format(where=""), (spec["start"], spec["end"])
-        ):
+        out.writerow(HEADER[:7] + CACHE_COLUMNS + HEADER[7:])
+        for (
+            ts,
+            key,
+            model,
+            kind,
+            prompt,
+            completion,
+            i,
+            cr,
+            cw,
+            c5,
+            c1,
+            quota,
+            ms,
+            client,
+            rid,
+            status,
+        ) in conn.execute(CSV_SQL, (spec["start"], spec["end"])):
             quota = -quota if kind == 6 else quota
             out.writerow(
                 (datetime.fromtimestamp(ts, tz).isoformat(), member_of.get(key, key), key, model,
-                 "refund" if kind == 6 else "consumption", prompt, completion, quota, quota / qpu,
-                 "" if ms is None else ms / 1000, client, rid, status)
+                 "refund" if kind == 6 else "consumption", prompt, completion, i, cr, cw, c5, c1, quota,
+                 quota / qpu, "" if ms is None else ms / 1000, client, rid, status)
             )  # fmt: skip
 
 
