@@ -149,8 +149,10 @@ def _connect(args: dict[str, Any]) -> sqlite3.Connection:
 
 @step
 def step_csv_bare(args: dict[str, Any]) -> dict[str, Any]:
-    """csv.writer over one SELECT: the same 13 columns, no injection guard, float cost."""
+    """csv.writer over one SELECT: the same 18 columns, no injection guard, float cost."""
     from datetime import datetime
+
+    from bare import CACHE_COLUMNS, CSV_SQL
 
     cfg, period = data.config(Path(".")), data.period()
     member_of, tz, qpu = cfg.key_to_member(), cfg.tz, data.QUOTA_PER_UNIT
@@ -160,16 +162,30 @@ def step_csv_bare(args: dict[str, Any]) -> dict[str, Any]:
     conn = _connect(args)
     with open(path, "w", encoding="utf-8-sig", newline="") as fp:
         out = csv.writer(fp)
-        out.writerow(_HEADER)
-        sql = _DETAIL_SQL.format(where="")
-        for ts, key, model, kind, prompt, completion, quota, ms, client, rid, status in conn.execute(
-            sql, (period.start_ts, period.end_ts)
-        ):
+        out.writerow(_HEADER[:7] + CACHE_COLUMNS + _HEADER[7:])
+        for (
+            ts,
+            key,
+            model,
+            kind,
+            prompt,
+            completion,
+            i,
+            cr,
+            cw,
+            c5,
+            c1,
+            quota,
+            ms,
+            client,
+            rid,
+            status,
+        ) in conn.execute(CSV_SQL, (period.start_ts, period.end_ts)):
             quota = -quota if kind == 6 else quota
             out.writerow(
                 (datetime.fromtimestamp(ts, tz).isoformat(), member_of.get(key, key), key, model,
-                 "refund" if kind == 6 else "consumption", prompt, completion, quota, quota / qpu,
-                 "" if ms is None else ms / 1000, client, rid, status)
+                 "refund" if kind == 6 else "consumption", prompt, completion, i, cr, cw, c5, c1, quota,
+                 quota / qpu, "" if ms is None else ms / 1000, client, rid, status)
             )  # fmt: skip
     conn.close()
     return {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
