@@ -44,6 +44,7 @@ LAZY = {
     ("app.documents", "app.pades"),
     ("app.documents", "app.signing"),
     ("app.documents", "app.packetdocs"),
+    ("app.documents", "app.signreport"),
 }
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only

@@ -29,7 +29,6 @@ from ..templating import load_template
 from .claims import claim_info
 from .export import check_out_dir, export_report, file_sha256
 from .quality import QualityReport, check_quality, enforce
-from .signreport import require_pdf_signing, sign_written
 
 if TYPE_CHECKING:
     from .signing import SigningKey
@@ -63,7 +62,11 @@ def write_report(
     With ``sign`` its PDFs are PDF/A-3b carrying the CSV detail and methodology, PAdES-signed
     (see :mod:`.signreport`)."""
     scope = Scope.of(member, project)
-    signing = require_pdf_signing(config) if sign else None
+    signing = None
+    if sign:  # PAdES and its keys load only to sign: a CSV run does not import them
+        from .signreport import require_pdf_signing
+
+        signing = require_pdf_signing(config)
     check_options(list(exporters), dict(options or {}))  # a bad option or template fails first
     load_template(_template(config, template, scope), lang or config.lang)
     check_out_dir(out_dir)
@@ -82,6 +85,8 @@ def write_report(
             claim=claim,
         )
         if signing is not None:
+            from .signreport import sign_written
+
             language = lang or config.lang
             context = ExportContext(
                 lang=language,
