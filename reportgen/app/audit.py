@@ -65,7 +65,9 @@ class NewCertificate:
             f"{how} for {x.owner}: {x.path} (key and certificate, owner-only, mode 600).",
             f"Certificate: {certificate_path(x.path)}",
             f"Certificate fingerprint (SHA-256): {x.fingerprint}",
-            f"Give the certificate (or its fingerprint, {short(x.fingerprint)}) to whoever checks your PDFs.",
+            "Packets now carry PAdES-signed PDF/A-3b statements and claims (`report --sign` signs report's PDFs).",
+            f"Give the certificate (or its fingerprint, {short(x.fingerprint)}) to whoever checks your PDFs: "
+            f"`reportgen keys trust {certificate_path(x.path).name} --name ...`.",
         ]
         if not self.logged:
             lines.append("No store here yet: the certificate's creation is not in an audit log.")
