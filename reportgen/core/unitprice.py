@@ -44,8 +44,9 @@ def dec(text: str | None) -> Decimal | None:
 
 
 def round_half_away(value: Decimal) -> int:
-    """new-api's ``decimal.Round(0)``: half away from zero."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """new-api's ``decimal.Round(0)``: half away from zero.  Any magnitude (``quantize`` would raise
+    past Decimal's 28 digits, which a hostile row's ratios and token counts reach)."""
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 _ONE = Decimal(1)
