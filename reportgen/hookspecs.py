@@ -103,6 +103,9 @@ class Exporter:
     #: exporter of a run does (a detail CSV), the report is built without them: their
     #: ``Stats`` latencies are None and ``report.price_groups`` is empty.
     prints_figures: bool = True
+    #: Whether it writes a project's grant report (``report --project``); ``--format all`` of a
+    #: project leaves out the exporters that do not.
+    writes_grant: bool = True
 
 
 RegisterExporter = Callable[[Exporter], None]

@@ -231,11 +231,12 @@ def packet_documents() -> dict[str, DocumentRole]:
     return _documents
 
 
-def select_exporters(formats: str | None) -> list[Exporter]:
-    """The exporters named in a comma list (``None`` or ``all``: every exporter)."""
+def select_exporters(formats: str | None, *, grant: bool = False) -> list[Exporter]:
+    """The exporters named in a comma list (``None`` or ``all``: every exporter, or with ``grant``
+    every one that writes a project's grant report)."""
     available = exporters()
     if not formats or formats.strip() == "all":
-        return list(available.values())
+        return [e for e in available.values() if e.writes_grant or not grant]
     chosen: list[Exporter] = []
     by_lower = {name.lower(): name for name in available}
     for name in (n.strip() for n in formats.split(",")):

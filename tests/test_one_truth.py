@@ -442,3 +442,20 @@ def test_a_view_is_one_snapshot_even_while_a_sync_commits(served, tmp_path):
     assert len(lines) - 1 == shown  # the CSV streamed the same snapshot the totals came from
     with open_period(config, april) as after:
         assert after.row_count == rows_seen + 8
+
+
+def test_a_projects_report_in_every_format_leaves_out_the_formats_without_a_grant_report(served, tmp_path):
+    """``--format all`` of a project is every format that writes its grant report: the HTML
+    statement (which refuses a grant report) is left out instead of failing the run."""
+    team, gw, path = served
+    run = runner_for(path)
+    run("sync", "--from", "2026-04-01", "--to", "2026-04-10")
+    result = run(
+        "report", "--project", "alpha", "--period", "2026-04", "--allow-partial", "--out", str(tmp_path / "g")
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(p.suffix for p in (tmp_path / "g").rglob("*.*"))
+    assert ".pdf" in written and ".xlsx" in written and ".html" not in written, written
+    refused = run("report", "--project", "alpha", "--period", "2026-04", "--allow-partial", "--format", "html",
+                  "--out", str(tmp_path / "h"))  # fmt: skip
+    assert refused.exit_code != 0 and "grant report" in refused.output

@@ -141,7 +141,7 @@ def report(
     from ..app.documents import write_report
     from ..plugins import select_exporters
 
-    exporters = select_exporters(formats)
+    exporters = select_exporters(formats, grant=project is not None)
     paths = write_report(
         config_of(ctx), period, exporters, project=project, options=options, sign=sign, **documents
     )

@@ -59,5 +59,6 @@ def register_exporters(register: RegisterExporter) -> None:
             write=write_html,
             media_type="text/html; charset=utf-8",
             options=(),
+            writes_grant=False,
         )
     )
