@@ -49,7 +49,15 @@ LAZY = {
 #: Modules whose functions may import anything their layer may: each CLI command imports the
 #: library it calls when it runs, so ``--version``, ``--help`` and one command import only
 #: what they need (issue 27's start-up); the package's public names are imported on first use.
-LAZY_MODULES = {"cli.commands", "cli.keys", "cli.syncing", "cli.watching", "cli.serving", "__init__"}
+LAZY_MODULES = {
+    "cli.commands",
+    "cli.keys",
+    "cli.stores",
+    "cli.syncing",
+    "cli.watching",
+    "cli.serving",
+    "__init__",
+}
 #: Pairs of layers that may not see each other although one sits above the other.
 FORBIDDEN = {
     ("store", "config"),  # the store takes computed values; what the config means is decided above it
