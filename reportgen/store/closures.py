@@ -15,8 +15,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from datetime import time as dtime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,15 @@ from ..core.wallet import Bridge
 from ..core.walletjson import bridge_json
 from ..errors import StoreError
 from . import packed
+from .closuremeta import (
+    conversions_from_json,
+    conversions_json,
+    source_rates_json,
+    status_from_json,
+    status_json,
+    toml_from_json,
+    toml_to_json,
+)
 from .connection import DB_NAME
 from .facade import Reader, Store
 from .logs import ROW_COLUMNS
@@ -90,22 +98,6 @@ def frozen_source_rates(snapshot: Reader) -> dict[str, Exchange] | None:
         for name, d in json.loads(text).items()
         if chosen is None or name in chosen
     }
-
-
-def _source_rates_json(rates: dict[str, Exchange], at: datetime) -> str:
-    return json.dumps(
-        {
-            name: {
-                "rate": None if e.rate is None else str(e.rate),
-                "source": e.source,
-                "as_of": (e.as_of or at).isoformat(),
-                "applies_to": e.applies_to,
-            }
-            for name, e in sorted(rates.items())
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
 
 
 def closed_dir(store: Reader) -> Path:
@@ -211,7 +203,7 @@ def _closure(row: Any) -> Closure:
         closed_at=closed_at,
         fingerprint=fp,
         rows=rows,
-        status=None if status is None else _status_from_json(status),
+        status=None if status is None else status_from_json(status),
         exchange=Exchange(
             None if rate is None else Decimal(rate),
             source,
@@ -219,50 +211,9 @@ def _closure(row: Any) -> Closure:
         ),
         members={k: tuple(v) for k, v in json.loads(members).items()},
         snapshot=snap,
-        projects=None if projects is None else _from_json(json.loads(projects)),
-        conversions=() if conversions is None else _conversions_from_json(conversions),
+        projects=None if projects is None else toml_from_json(json.loads(projects)),
+        conversions=() if conversions is None else conversions_from_json(conversions),
         fingerprint_scheme=int(row[16]),
-    )
-
-
-def _conversions_json(conversions: tuple[Conversion, ...]) -> str:
-    return json.dumps(
-        [
-            {"code": c.code, "rate": str(c.rate), "source": c.source, "date": c.as_of.isoformat()}
-            for c in conversions
-        ],
-        ensure_ascii=False,
-    )
-
-
-def _conversions_from_json(text: str) -> tuple[Conversion, ...]:
-    return tuple(
-        Conversion(d["code"], Decimal(d["rate"]), d["source"], date.fromisoformat(d["date"]))
-        for d in json.loads(text)
-    )
-
-
-def _status_json(status: GatewayStatus) -> str:
-    return json.dumps(
-        {
-            "quota_per_unit": str(status.quota_per_unit),
-            "read_at": status.read_at,
-            "usd_exchange_rate": None if status.usd_exchange_rate is None else str(status.usd_exchange_rate),
-            "quota_display_type": status.quota_display_type,
-            "version": status.version,
-        },
-        sort_keys=True,
-    )
-
-
-def _status_from_json(text: str) -> GatewayStatus:
-    d = json.loads(text)
-    return GatewayStatus(
-        quota_per_unit=Decimal(d["quota_per_unit"]),
-        read_at=int(d["read_at"]),
-        usd_exchange_rate=None if d.get("usd_exchange_rate") is None else Decimal(d["usd_exchange_rate"]),
-        quota_display_type=d.get("quota_display_type"),
-        version=d.get("version"),
     )
 
 
@@ -339,7 +290,7 @@ def freeze(
         snap.set_meta(_APPLIES_TO, exchange.applies_to)
     if len({e.rate for e in source_rates.values()}) > 1:  # each source converts at its own rate: keep them
         snap.set_meta(
-            _SOURCE_RATES, _source_rates_json(dict(source_rates), datetime.fromtimestamp(at, period.tz))
+            _SOURCE_RATES, source_rates_json(dict(source_rates), datetime.fromtimestamp(at, period.tz))
         )
     # The wallet bridge as it stood at the close: later balance snapshots never change it.
     snap.set_meta(BRIDGE_META, json.dumps(bridge_json(bridge), ensure_ascii=False, sort_keys=True))
@@ -352,13 +303,13 @@ def freeze(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             period.label, period.start_ts, period.end_ts, period.timezone, revision, at, fingerprint, rows,
-            None if status is None else _status_json(status),
+            None if status is None else status_json(status),
             None if exchange.rate is None else str(exchange.rate), exchange.source,
             None if exchange.as_of is None else int(exchange.as_of.timestamp()),
             json.dumps({m: list(keys) for m, keys in members.items()}, ensure_ascii=False),
             snap.directory.name if snap.server is None else snap.server.schema,
-            None if projects is None else json.dumps(_to_json(projects), ensure_ascii=False, sort_keys=True),
-            _conversions_json(conversions),
+            None if projects is None else json.dumps(toml_to_json(projects), ensure_ascii=False, sort_keys=True),
+            conversions_json(conversions),
         ),
     )  # fmt: skip
     closure = find_closure(store, period.label, revision)
@@ -480,35 +431,3 @@ def _copy(conn: sqlite3.Connection, period: Period, since: int) -> None:
         "WHERE start_ts = ? AND end_ts = ?",
         (period.start_ts, period.end_ts),
     )
-
-
-def _to_json(value: Any) -> Any:
-    """TOML values as JSON, dates and times tagged so that :func:`_from_json` restores them."""
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, dtime):
-        return {"$time": value.isoformat()}
-    return value
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((tag, text),) = value.items()
-            parse = {
-                "$datetime": datetime.fromisoformat,
-                "$date": date.fromisoformat,
-                "$time": dtime.fromisoformat,
-            }
-            if tag in parse:
-                return parse[tag](text)
-        return {k: _from_json(v) for k, v in value.items()}
-    return value
