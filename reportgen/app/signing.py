@@ -73,20 +73,25 @@ def init_key(path: Path, owner: str | None = None, *, force: bool = False) -> Si
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    write_private(path, pem + f"# owner: {owner}\n".encode(), "the signing key")
+    key = SigningKey(path, private, owner)
+    public_path(path).write_text(public_line(key) + "\n", encoding="utf-8")
+    return key
+
+
+def write_private(path: Path, data: bytes, what: str) -> None:
+    """``data`` (a private key) as the file ``path``, readable by its owner only (0600, in a 0700
+    folder), written whole or not at all; ConfigError naming ``what`` when it cannot be."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(path.name + ".tmp")
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fp:
-            fp.write(pem)
-            fp.write(f"# owner: {owner}\n".encode())
+            fp.write(data)
         os.replace(tmp, path)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot write the signing key ({exc.strerror or exc})") from None
-    key = SigningKey(path, private, owner)
-    public_path(path).write_text(public_line(key) + "\n", encoding="utf-8")
-    return key
+        raise ConfigError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
 
 
 def public_line(key: SigningKey) -> str:

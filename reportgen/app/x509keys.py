@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError, UsageError
+from .signing import write_private
 
 PKCS12_PASSWORD_ENV = "REPORTGEN_PKCS12_PASSWORD"
 #: How long a self-signed certificate is valid: long enough to re-check a year's claims years later.
@@ -188,15 +189,8 @@ def _write(identity: X509Identity) -> None:
     key = identity.private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    write_private(path, key + identity.public_pem(), "the X.509 signing key")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fp:
-            fp.write(key)
-            fp.write(identity.public_pem())
-        os.replace(tmp, path)
         certificate_path(path).write_bytes(identity.public_pem())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write the X.509 signing key ({exc.strerror or exc})") from None
