@@ -94,23 +94,30 @@ def write_private(path: Path, data: bytes, what: str) -> None:
         raise ConfigError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
 
 
+def read_private(path: Path, what: str) -> bytes | None:
+    """The private key file ``path`` (None when there is none); ConfigError naming ``what`` when it
+    cannot be read or others may read it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigError(f"{path}: {what} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
+    return data
+
+
 def public_line(key: SigningKey) -> str:
     return f"{PUBLIC_PREFIX} {base64.b64encode(key.public_raw).decode()} {key.owner}"
 
 
 def load_key(path: Path) -> SigningKey | None:
     """The private key at ``path``; None when there is none; an error when it is unusable."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_private(path, "the signing key")
+    if data is None:
         return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the signing key ({exc.strerror or exc})") from None
-    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-        raise ConfigError(
-            f"{path}: the signing key is readable by others (mode {stat.S_IMODE(path.stat().st_mode):o}); "
-            f"run `chmod 600 {path}`"
-        )
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError, UsageError
-from .signing import write_private
+from .signing import read_private, write_private
 
 PKCS12_PASSWORD_ENV = "REPORTGEN_PKCS12_PASSWORD"
 #: How long a self-signed certificate is valid: long enough to re-check a year's claims years later.
@@ -152,17 +150,9 @@ def import_pkcs12(path: Path, source: Path, password: str | None, *, force: bool
 
 def load_x509(path: Path) -> X509Identity | None:
     """The certificate and key at ``path``; None when there is none; an error when it is unusable."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_private(path, "the X.509 signing key")
+    if data is None:
         return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the X.509 signing key ({exc.strerror or exc})") from None
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if os.name == "posix" and mode & 0o077:
-        raise ConfigError(
-            f"{path}: the X.509 signing key is readable by others (mode {mode:o}); run `chmod 600 {path}`"
-        )
     try:
         private = serialization.load_pem_private_key(data, password=None)
         certificates = x509.load_pem_x509_certificates(data)
