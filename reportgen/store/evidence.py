@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..errors import StoreError
 from .closures import Closure
@@ -82,21 +82,19 @@ def issued_documents(reader: Reader, number: str) -> tuple[str, ...] | None:
 
     None when no packet of that number recorded them (issued before packets did).
     """
-    rows = reader._conn.execute(
-        "SELECT details FROM audit_log WHERE action = 'packet' AND subject LIKE ? ORDER BY seq",
-        (number + " %",),
-    )
-    for (details,) in rows:
-        data = json.loads(details)
-        if data.get("statement") == number:
-            roles = data.get("documents")
-            return tuple(roles) if isinstance(roles, list) else None
-    return None
+    roles = _first_packet(reader, number).get("documents")
+    return tuple(roles) if isinstance(roles, list) else None
 
 
 def issued_head(reader: Reader, number: str) -> str | None:
     """The audit log's head the first packet of statement ``number`` printed, as its entry says
     (None: issued before documents printed it)."""
+    head = _first_packet(reader, number).get("audit_head")
+    return head if isinstance(head, str) else None
+
+
+def _first_packet(reader: Reader, number: str) -> dict[str, Any]:
+    """The details of the first packet entry of statement ``number`` in the audit log ({}: none)."""
     rows = reader._conn.execute(
         "SELECT details FROM audit_log WHERE action = 'packet' AND subject LIKE ? ORDER BY seq",
         (number + " %",),
@@ -104,9 +102,8 @@ def issued_head(reader: Reader, number: str) -> str | None:
     for (details,) in rows:
         data = json.loads(details)
         if data.get("statement") == number:
-            head = data.get("audit_head")
-            return head if isinstance(head, str) else None
-    return None
+            return cast(dict[str, Any], data)
+    return {}
 
 
 def recorded_seal(reader: Reader, subject: str, what: str = "seal") -> str | None:
