@@ -328,21 +328,13 @@ def _new_schema(store: Store, server: StoreServer, period: Period, revision: int
             "overwritten"
         )
     target = replace(server, schema=schema)
-    conn = store._conn
     try:
         Store.open(target).close()  # the schema and its tables
-        with attached(store, schema), attached(store, schema, "rows"):
-            conn.execute(store._dialect.begin_write)
-            try:
-                _copy(conn, period, since)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        _copy_into(store, schema, schema, period, since)
         snap = Store.open(target, create=False)
         snap.set_rollup_zone(period.timezone)
     except BaseException:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        store._conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         raise
     return snap
 
@@ -361,18 +353,23 @@ def _write_snapshot(store: Store, target: Path, period: Period, since: int) -> N
     ):
         for ddl in packed.rows_ddl(fresh):  # the snapshot's own tables, as a fresh store has them
             rows.execute(ddl)
+    _copy_into(store, partial / DB_NAME, plain, period, since)
+    packed.pack(plain, partial / packed.PACKED_NAME)
+    plain.unlink()
+    partial.rename(target)
+
+
+def _copy_into(store: Store, where: Path | str, rows: Path | str, period: Period, since: int) -> None:
+    """:func:`_copy` into the snapshot at ``where``, its rows into ``rows``, in one write transaction."""
     conn = store._conn
-    with attached(store, partial / DB_NAME), attached(store, plain, "rows"):
-        conn.execute("BEGIN IMMEDIATE")
+    with attached(store, where), attached(store, rows, "rows"):
+        conn.execute(store._dialect.begin_write)
         try:
             _copy(conn, period, since)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    packed.pack(plain, partial / packed.PACKED_NAME)
-    plain.unlink()
-    partial.rename(target)
 
 
 def _copy(conn: sqlite3.Connection, period: Period, since: int) -> None:
